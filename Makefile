@@ -1,0 +1,54 @@
+# weir — the two commands a new user needs are `make run` and `make test`; everything else is
+# for developers. CMake does the building; this file only sequences the steps.
+.PHONY: all deps build run test asan unit e2e crash-test format lint bench clean
+
+BUILD_RELEASE := build/release
+BUILD_ASAN := build/asan
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:4243
+DATA_DIR ?= ./data
+N ?= 1000
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_RELEASE) -j $(JOBS)
+
+run: build
+	$(BUILD_RELEASE)/weir serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+asan: deps
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DWEIR_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+unit: asan
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+
+e2e: asan
+	@bash tests/e2e/run.sh $(BUILD_ASAN)/weir
+
+test: unit e2e
+
+crash-test: asan
+	WEIR_CRASH_ITERS=$(N) $(BUILD_ASAN)/test_store_test_crash
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint: asan
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	clang-tidy -p $(BUILD_ASAN) --quiet $$(git ls-files 'src/*.c')
+
+bench: deps
+	@bash scripts/deps.sh bench
+	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_RELEASE) -j $(JOBS)
+	bash bench/http.sh
+	bash bench/store-append.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages weir needs, and only those that are missing. Idempotent: a
+# second run with everything present touches nothing. `deps.sh bench` also installs the
+# peers the benchmarks compare against (wrk, nginx, redis).
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
+      librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
+      libssl-dev libcurl4-openssl-dev libcmocka-dev)
+if [ "${1:-}" = "bench" ]; then
+    pkgs+=(wrk nginx-light redis-server hyperfine)
+fi
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet; refresh them once before installing.
+if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] ||
+   ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/weir-deps.log 2>&1; then
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/weir-deps.log 2>&1 ||
+        { cat /tmp/weir-deps.log; exit 1; }
+fi

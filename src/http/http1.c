@@ -1,0 +1,530 @@
+/*
+ * http1.c — HTTP/1.1 framing (see http1.h).
+ *
+ * States of a connection:
+ *   IDLE    no request bytes yet; idle timer armed (keep-alive timeout).
+ *   HEAD    receiving a request head; header timer armed from its first byte.
+ *   BODY    receiving the body; idle timer re-armed on every read.
+ *   ACTIVE  the handler owns the request; no timer; input is buffered, not parsed.
+ *
+ * Errors found by the framing layer (malformed syntax, oversized head or body) are answered
+ * here with a JSON error and `connection: close`. Unknown routes and methods are answered once
+ * the body has been read (and discarded), so keep-alive survives them.
+ */
+#include "http/http1.h"
+
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/req.h"
+#include "http/router.h"
+#include "net/server.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+enum state { IDLE, HEAD, BODY, ACTIVE };
+
+typedef struct h1 {
+    wr_conn *conn;
+    http_parser parser;
+    enum state state;
+    wr_buf in;     /* bytes received but not yet parsed */
+    wr_req *req;   /* request being parsed or answered */
+    wr_buf hfield; /* header name being accumulated */
+    wr_buf hvalue;
+    bool in_value;
+    size_t head_bytes;
+    size_t body_limit;
+    bool message_done;
+    bool keep_alive;
+    bool close_after; /* close once the current response is complete */
+    wr_err pending_err; /* answer this once the body is consumed (404/405/400 bad_path) */
+    char allow[96];
+    bool chunked_out;
+    bool processing;
+    bool shutting_down;
+    bool discard_body;
+    bool want_close; /* close after flushing, once process() unwinds */
+} h1;
+
+static const wr_proto_ops h1_ops;
+static void process(h1 *h);
+
+static const wr_server_opts *
+opts_of(h1 *h)
+{
+    return wr_server_options(h->conn->srv);
+}
+
+/* --- parser callbacks ------------------------------------------------------------------ */
+
+static bool
+head_grow(h1 *h, size_t n)
+{
+    h->head_bytes += n;
+    return h->head_bytes <= opts_of(h)->max_header_bytes;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+    h1 *h = p->data;
+    h->req = wr_xmalloc(sizeof(wr_req));
+    wr_req_init(h->req, &h1_ops, h);
+    h->req->cors = opts_of(h)->cors;
+    h->head_bytes = 0;
+    h->in_value = false;
+    wr_buf_reset(&h->hfield);
+    wr_buf_reset(&h->hvalue);
+    h->message_done = false;
+    h->pending_err = WR_OK;
+    h->discard_body = false;
+    if (h->state == IDLE) {
+        h->state = HEAD;
+        wr_conn_set_timeout(h->conn, opts_of(h)->header_timeout_ms);
+    }
+    return 0;
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+    h1 *h = p->data;
+    if (!head_grow(h, len))
+        return 1;
+    wr_buf_append(&h->hfield, at, len); /* reuse hfield for the URL until headers start */
+    return 0;
+}
+
+static void
+flush_header(h1 *h)
+{
+    if (h->hfield.len == 0)
+        return;
+    wr_req_add_header(h->req, h->hfield.data, h->hfield.len, h->hvalue.data ? h->hvalue.data : "",
+                      h->hvalue.len);
+    wr_buf_reset(&h->hfield);
+    wr_buf_reset(&h->hvalue);
+}
+
+static void
+take_url(h1 *h)
+{
+    wr_req *req = h->req;
+    if (req->path != NULL)
+        return;
+    const char *url = h->hfield.data ? h->hfield.data : "";
+    size_t len = h->hfield.len;
+    const char *q = memchr(url, '?', len);
+    size_t plen = q ? (size_t)(q - url) : len;
+    req->path = wr_arena_alloc(&req->arena, plen + 1);
+    memcpy(req->path, url, plen);
+    req->path[plen] = '\0';
+    if (q) {
+        size_t qlen = len - plen - 1;
+        req->query = wr_arena_alloc(&req->arena, qlen + 1);
+        memcpy(req->query, q + 1, qlen);
+        req->query[qlen] = '\0';
+    }
+    wr_buf_reset(&h->hfield);
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+    h1 *h = p->data;
+    if (!head_grow(h, len))
+        return 1;
+    take_url(h);
+    if (h->in_value) {
+        flush_header(h);
+        h->in_value = false;
+    }
+    wr_buf_append(&h->hfield, at, len);
+    return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+    h1 *h = p->data;
+    if (!head_grow(h, len))
+        return 1;
+    h->in_value = true;
+    wr_buf_append(&h->hvalue, at, len);
+    return 0;
+}
+
+static void
+send_simple_error(h1 *h, wr_err code, const char *msg)
+{
+    /* Framing-level errors: the stream may be out of sync, so close afterwards. */
+    h->close_after = true;
+    if (h->req == NULL) {
+        h->req = wr_xmalloc(sizeof(wr_req));
+        wr_req_init(h->req, &h1_ops, h);
+        h->req->cors = opts_of(h)->cors;
+    }
+    h->state = ACTIVE;
+    wr_resp_error(h->req, code, msg);
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+    h1 *h = p->data;
+    take_url(h);
+    if (h->in_value)
+        flush_header(h);
+    wr_req *req = h->req;
+    req->method_name = http_method_str((enum http_method)p->method);
+    req->method = wr_method_parse(req->method_name);
+    h->keep_alive = http_should_keep_alive(p);
+    h->state = BODY;
+    wr_conn_set_timeout(h->conn, opts_of(h)->idle_timeout_ms);
+
+    const wr_router *router = wr_server_router(h->conn->srv);
+    h->body_limit = opts_of(h)->max_body_bytes;
+    wr_match m = wr_router_match(router, req, h->allow, sizeof(h->allow), req->cors);
+    if (m == WR_MATCH_OK) {
+        if (req->route->max_body)
+            h->body_limit = req->route->max_body;
+    } else if (req->method == WR_METHOD_OPTIONS && req->cors && m != WR_MATCH_NOT_FOUND) {
+        h->pending_err = WR_ERR__COUNT; /* marker: answer a CORS preflight */
+        h->discard_body = true;
+    } else {
+        h->pending_err = m == WR_MATCH_NOT_FOUND            ? WR_ERR_NOT_FOUND
+                         : m == WR_MATCH_METHOD_NOT_ALLOWED ? WR_ERR_METHOD_NOT_ALLOWED
+                                                            : WR_ERR_BAD_PATH;
+        h->discard_body = true;
+    }
+
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > h->body_limit) {
+        send_simple_error(h, WR_ERR_PAYLOAD_TOO_LARGE, "request body is too large");
+        return -1; /* stop parsing: the connection closes after the answer */
+    }
+    const char *expect = wr_req_header(req, "expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && h->pending_err == WR_OK) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        wr_conn_write(h->conn, cont, sizeof(cont) - 1);
+    }
+    return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+    h1 *h = p->data;
+    size_t total = h->req->body.len + len;
+    if (total > h->body_limit) {
+        send_simple_error(h, WR_ERR_PAYLOAD_TOO_LARGE, "request body is too large");
+        return 1;
+    }
+    if (h->discard_body) {
+        h->req->body.len = total; /* count only */
+        return 0;
+    }
+    wr_buf_append(&h->req->body, at, len);
+    return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+    h1 *h = p->data;
+    h->message_done = true;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* --- dispatch ---------------------------------------------------------------------------- */
+
+static void
+answer_preflight(h1 *h)
+{
+    wr_req *req = h->req;
+    wr_resp_header(req, "access-control-allow-methods", h->allow);
+    const char *rh = wr_req_header(req, "access-control-request-headers");
+    wr_resp_header(req, "access-control-allow-headers", rh ? rh : "*");
+    wr_resp_header(req, "access-control-max-age", "86400");
+    wr_resp_send(req, 204, NULL, NULL, 0);
+}
+
+static void
+dispatch(h1 *h)
+{
+    wr_req *req = h->req;
+    h->state = ACTIVE;
+    wr_conn_set_timeout(h->conn, 0);
+    if (h->shutting_down)
+        h->close_after = true;
+    if (h->pending_err == WR_ERR__COUNT) {
+        answer_preflight(h);
+    } else if (h->pending_err == WR_ERR_METHOD_NOT_ALLOWED) {
+        wr_resp_header(req, "allow", h->allow);
+        wr_resp_error(req, WR_ERR_METHOD_NOT_ALLOWED, "method not allowed for this path");
+    } else if (h->pending_err == WR_ERR_NOT_FOUND) {
+        wr_resp_error(req, WR_ERR_NOT_FOUND, "no such route");
+    } else if (h->pending_err != WR_OK) {
+        wr_resp_error(req, h->pending_err, "malformed percent-encoding in path");
+    } else {
+        req->route->handler(req, req->route->ctx);
+    }
+}
+
+static void
+finish_request(h1 *h)
+{
+    wr_req *req = h->req;
+    h->req = NULL;
+    wr_req_fini(req);
+    free(req);
+    h->state = IDLE;
+    if (h->close_after || !h->keep_alive) {
+        /* Closing frees h; inside process() that must wait until the loop unwinds. */
+        h->want_close = true;
+        wr_conn_read_stop(h->conn);
+        if (!h->processing)
+            wr_conn_close_after_flush(h->conn);
+        return;
+    }
+    wr_conn_set_timeout(h->conn, opts_of(h)->idle_timeout_ms);
+    wr_conn_read_start(h->conn);
+    if (!h->processing)
+        process(h);
+}
+
+static void
+parse_error(h1 *h)
+{
+    enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+    if (h->state == ACTIVE || h->want_close)
+        return; /* a callback already answered (413) */
+    if (h->head_bytes > opts_of(h)->max_header_bytes) {
+        send_simple_error(h, WR_ERR_HEADERS_TOO_LARGE, "request head is too large");
+        return;
+    }
+    char msg[160];
+    snprintf(msg, sizeof(msg), "malformed HTTP request: %s", http_errno_description(e));
+    send_simple_error(h, WR_ERR_BAD_REQUEST, msg);
+}
+
+/* Parses buffered input until a request is dispatched, input runs out or the connection ends. */
+static void
+process(h1 *h)
+{
+    h->processing = true;
+    while (h->state != ACTIVE && h->in.len > 0 && !h->want_close) {
+        size_t n = http_parser_execute(&h->parser, &settings, h->in.data, h->in.len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&h->parser, 0);
+        } else if (e != HPE_OK) {
+            wr_buf_reset(&h->in);
+            parse_error(h);
+            break;
+        }
+        wr_buf_consume(&h->in, n);
+        if (h->want_close)
+            break;
+        if (h->message_done) {
+            h->message_done = false;
+            dispatch(h);
+        } else if (n == 0 && e == HPE_OK) {
+            break;
+        }
+    }
+    h->processing = false;
+    if (h->want_close) {
+        if (h->state != ACTIVE)
+            wr_conn_close_after_flush(h->conn); /* frees h */
+        return;
+    }
+    /* Stop reading while a request is active and a pipelined backlog has built up. */
+    if (h->state == ACTIVE && h->in.len > opts_of(h)->max_header_bytes + 65536)
+        wr_conn_read_stop(h->conn);
+}
+
+/* --- connection callbacks -------------------------------------------------------------- */
+
+static void
+on_read(wr_conn *c, const char *data, size_t len)
+{
+    h1 *h = c->proto_state;
+    wr_buf_append(&h->in, data, len);
+    if (h->state == BODY)
+        wr_conn_set_timeout(c, opts_of(h)->idle_timeout_ms);
+    if (h->state != ACTIVE)
+        process(h);
+    else if (h->in.len > opts_of(h)->max_header_bytes + 65536)
+        wr_conn_read_stop(c);
+}
+
+static void
+on_close(wr_conn *c)
+{
+    h1 *h = c->proto_state;
+    if (h->req) {
+        wr_req *req = h->req;
+        h->req = NULL;
+        if (h->state == ACTIVE && req->on_close)
+            req->on_close(req);
+        wr_req_fini(req);
+        free(req);
+    }
+    wr_buf_fini(&h->in);
+    wr_buf_fini(&h->hfield);
+    wr_buf_fini(&h->hvalue);
+    free(h);
+    c->proto_state = NULL;
+}
+
+static void
+on_drain(wr_conn *c)
+{
+    h1 *h = c->proto_state;
+    if (h->req && h->state == ACTIVE && h->req->streaming && h->req->on_drain)
+        h->req->on_drain(h->req);
+}
+
+static void
+on_timeout(wr_conn *c)
+{
+    h1 *h = c->proto_state;
+    if (h->state == HEAD || h->state == BODY) {
+        send_simple_error(h, WR_ERR_REQUEST_TIMEOUT, "request not received in time");
+        return;
+    }
+    wr_conn_close(c);
+}
+
+static void
+on_shutdown(wr_conn *c)
+{
+    h1 *h = c->proto_state;
+    h->shutting_down = true;
+    if (h->state == IDLE) {
+        wr_conn_close(c);
+        return;
+    }
+    h->close_after = true;
+    if (h->state == ACTIVE && h->req && h->req->on_shutdown)
+        h->req->on_shutdown(h->req);
+}
+
+static const wr_conn_proto h1_conn_proto = {
+    .on_read = on_read,
+    .on_close = on_close,
+    .on_drain = on_drain,
+    .on_timeout = on_timeout,
+    .on_shutdown = on_shutdown,
+};
+
+void
+wr_http1_attach(wr_conn *c)
+{
+    h1 *h = wr_xcalloc(1, sizeof(*h));
+    h->conn = c;
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = h;
+    h->state = IDLE;
+    c->proto = &h1_conn_proto;
+    c->proto_state = h;
+    wr_conn_set_timeout(c, wr_server_options(c->srv)->idle_timeout_ms);
+    wr_conn_read_start(c);
+}
+
+/* --- response side ---------------------------------------------------------------------- */
+
+static void
+write_head(h1 *h, wr_buf *out, int status, const wr_hdr *headers, size_t n_headers)
+{
+    wr_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, wr_http_reason(status));
+    for (size_t i = 0; i < n_headers; i++)
+        wr_buf_printf(out, "%s: %s\r\n", headers[i].name, headers[i].value);
+    if (h->close_after || !h->keep_alive)
+        wr_buf_append_str(out, "connection: close\r\n");
+}
+
+static void
+h1_send(wr_req *req, int status, const wr_hdr *headers, size_t n_headers, const void *body,
+        size_t len)
+{
+    h1 *h = req->proto;
+    wr_buf head;
+    wr_buf_init(&head);
+    write_head(h, &head, status, headers, n_headers);
+    if (status != 204 && status != 304)
+        wr_buf_printf(&head, "content-length: %zu\r\n", len);
+    wr_buf_append_str(&head, "\r\n");
+    bool with_body = len > 0 && req->method != WR_METHOD_HEAD;
+    uv_buf_t bufs[2] = {uv_buf_init(head.data, (unsigned)head.len),
+                        uv_buf_init((char *)body, (unsigned)len)};
+    wr_conn_writev(h->conn, bufs, with_body ? 2 : 1);
+    wr_buf_fini(&head);
+    finish_request(h);
+}
+
+static void
+h1_start(wr_req *req, int status, const wr_hdr *headers, size_t n_headers)
+{
+    h1 *h = req->proto;
+    wr_buf head;
+    wr_buf_init(&head);
+    write_head(h, &head, status, headers, n_headers);
+    h->chunked_out = h->parser.http_major > 1 || h->parser.http_minor >= 1;
+    if (h->chunked_out)
+        wr_buf_append_str(&head, "transfer-encoding: chunked\r\n");
+    else
+        h->close_after = true; /* HTTP/1.0: the body ends when the connection does */
+    wr_buf_append_str(&head, "\r\n");
+    wr_conn_write(h->conn, head.data, head.len);
+    wr_buf_fini(&head);
+}
+
+static bool
+h1_write(wr_req *req, const void *data, size_t len)
+{
+    h1 *h = req->proto;
+    if (len == 0)
+        return !wr_conn_congested(h->conn);
+    if (h->chunked_out) {
+        char size[24];
+        int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+        uv_buf_t bufs[3] = {uv_buf_init(size, (unsigned)n), uv_buf_init((char *)data, (unsigned)len),
+                            uv_buf_init("\r\n", 2)};
+        wr_conn_writev(h->conn, bufs, 3);
+    } else {
+        wr_conn_write(h->conn, data, len);
+    }
+    return !wr_conn_congested(h->conn);
+}
+
+static void
+h1_end(wr_req *req)
+{
+    h1 *h = req->proto;
+    if (h->chunked_out)
+        wr_conn_write(h->conn, "0\r\n\r\n", 5);
+    finish_request(h);
+}
+
+static const wr_proto_ops h1_ops = {
+    .send = h1_send,
+    .start = h1_start,
+    .write = h1_write,
+    .end = h1_end,
+};

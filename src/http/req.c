@@ -1,0 +1,233 @@
+/*
+ * req.c — request accessors and the protocol-independent response API (see req.h).
+ * CORS headers are added here, once, so every response of every protocol carries them.
+ */
+#include "http/req.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/pct.h"
+
+static const char *method_names[WR_METHOD__COUNT] = {
+    [WR_METHOD_GET] = "GET",         [WR_METHOD_HEAD] = "HEAD",     [WR_METHOD_POST] = "POST",
+    [WR_METHOD_PUT] = "PUT",         [WR_METHOD_PATCH] = "PATCH",   [WR_METHOD_DELETE] = "DELETE",
+    [WR_METHOD_OPTIONS] = "OPTIONS", [WR_METHOD_OTHER] = "OTHER",
+};
+
+void
+wr_req_init(wr_req *req, const wr_proto_ops *ops, void *proto)
+{
+    memset(req, 0, sizeof(*req));
+    wr_arena_init(&req->arena, 4096);
+    wr_buf_init(&req->body);
+    req->ops = ops;
+    req->proto = proto;
+}
+
+void
+wr_req_fini(wr_req *req)
+{
+    wr_buf_fini(&req->body);
+    wr_arena_fini(&req->arena);
+}
+
+wr_method
+wr_method_parse(const char *name)
+{
+    for (int m = 0; m < WR_METHOD_OTHER; m++)
+        if (strcmp(name, method_names[m]) == 0)
+            return (wr_method)m;
+    return WR_METHOD_OTHER;
+}
+
+const char *
+wr_method_name(wr_method m)
+{
+    return (unsigned)m < WR_METHOD__COUNT ? method_names[m] : "OTHER";
+}
+
+const char *
+wr_req_header(const wr_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+void
+wr_req_add_header(wr_req *req, const char *name, size_t name_len, const char *value,
+                  size_t value_len)
+{
+    /* Grow geometrically inside the arena; old arrays are simply abandoned to it. */
+    size_t n = req->n_headers;
+    if (n == 0 || (n & (n - 1)) == 0) {
+        size_t cap = n ? n * 2 : 16;
+        wr_hdr *h = wr_arena_alloc(&req->arena, cap * sizeof(*h));
+        if (n)
+            memcpy(h, req->headers, n * sizeof(*h));
+        req->headers = h;
+    }
+    char *lname = wr_arena_strndup(&req->arena, name, name_len);
+    for (char *p = lname; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    /* Trim optional whitespace around the value (RFC 9110 §5.5). */
+    while (value_len && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        value_len--;
+    }
+    while (value_len && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
+        value_len--;
+    req->headers[n].name = lname;
+    req->headers[n].value = wr_arena_strndup(&req->arena, value, value_len);
+    req->n_headers = n + 1;
+}
+
+int
+wr_req_query(wr_req *req, const char *name, const char **out_value)
+{
+    if (req->query == NULL)
+        return 0;
+    size_t name_len = strlen(name);
+    const char *p = req->query;
+    while (*p) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (klen == name_len && memcmp(p, name, klen) == 0) {
+            const char *v = eq ? eq + 1 : p + len;
+            size_t vlen = eq ? len - klen - 1 : 0;
+            char *out = wr_arena_alloc(&req->arena, vlen + 1);
+            size_t out_len;
+            if (!wr_pct_decode_to(v, vlen, WR_PCT_QUERY, out, &out_len))
+                return -1;
+            *out_value = out;
+            return 1;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+void
+wr_resp_header(wr_req *req, const char *name, const char *value)
+{
+    if (req->n_resp_headers >= WR_RESP_MAX_HEADERS)
+        return;
+    wr_hdr *h = &req->resp_headers[req->n_resp_headers++];
+    h->name = wr_arena_strdup(&req->arena, name);
+    h->value = wr_arena_strdup(&req->arena, value);
+}
+
+static void
+add_cors(wr_req *req)
+{
+    if (!req->cors)
+        return;
+    const char *origin = wr_req_header(req, "origin");
+    wr_resp_header(req, "access-control-allow-origin", origin ? origin : "*");
+    if (origin)
+        wr_resp_header(req, "vary", "origin");
+    wr_resp_header(req, "access-control-expose-headers", "*");
+}
+
+void
+wr_resp_send(wr_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+    if (req->responded)
+        abort(); /* A second answer is a programming error, never a runtime condition. */
+    req->responded = true;
+    if (content_type)
+        wr_resp_header(req, "content-type", content_type);
+    add_cors(req);
+    req->ops->send(req, status, req->resp_headers, req->n_resp_headers, body, len);
+}
+
+void
+wr_resp_json(wr_req *req, int status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    wr_resp_send(req, status, "application/json", s, s ? strlen(s) : 0);
+    free(s);
+}
+
+void
+wr_resp_error(wr_req *req, wr_err code, const char *message)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "code", json_string(wr_err_code(code)));
+    json_object_set_new(o, "message",
+                        json_string(message && *message ? message : wr_err_code(code)));
+    wr_resp_json(req, wr_err_status(code), o);
+}
+
+void
+wr_resp_error_from(wr_req *req, const wr_error *err)
+{
+    wr_resp_error(req, err->code, err->msg);
+}
+
+void
+wr_resp_start(wr_req *req, int status, const char *content_type)
+{
+    if (req->responded)
+        abort();
+    req->responded = true;
+    req->streaming = true;
+    if (content_type)
+        wr_resp_header(req, "content-type", content_type);
+    add_cors(req);
+    req->ops->start(req, status, req->resp_headers, req->n_resp_headers);
+}
+
+bool
+wr_resp_write(wr_req *req, const void *data, size_t len)
+{
+    return req->ops->write(req, data, len);
+}
+
+void
+wr_resp_end(wr_req *req)
+{
+    req->ops->end(req);
+}
+
+const char *
+wr_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}

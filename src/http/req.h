@@ -1,0 +1,135 @@
+/*
+ * req.h — a protocol-independent HTTP request and its response.
+ *
+ * Handlers see only wr_req: they never know whether it arrived over HTTP/1.1 or HTTP/2. The
+ * protocol layer (http1.c, later http2.c) fills the request, calls the route's handler once the
+ * whole body has arrived, and implements the response through wr_proto_ops.
+ *
+ * Lifetime and ownership:
+ * - The protocol owns the wr_req. Everything hanging off it (path, query, headers, params, body)
+ *   lives in req->arena and dies with the request.
+ * - A handler answers exactly once: wr_resp_send()/wr_resp_json()/wr_resp_error(), or
+ *   wr_resp_start() followed by wr_resp_write()* and wr_resp_end(). It may answer later, from
+ *   another loop callback, but only on the loop thread.
+ * - After the answer is complete (send, or end), the request is gone: the handler must not touch
+ *   it again.
+ * - If the client goes away (or the server force-closes) before the answer is complete,
+ *   req->on_close is called once (if set); after it returns the request is freed and any
+ *   resp call on it is forbidden. A handler with pending async work sets on_close to detach.
+ * - Streaming: wr_resp_write() returns false when the client is not keeping up (unsent bytes over
+ *   the connection's high-water mark). The handler should stop producing until req->on_drain is
+ *   called. Writing anyway is allowed but buffers memory.
+ * - On graceful shutdown, req->on_shutdown (if set) asks a streaming handler to end its response
+ *   soon (e.g. an SSE session sends its last event and calls wr_resp_end()).
+ */
+#ifndef WR_HTTP_REQ_H
+#define WR_HTTP_REQ_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef enum wr_method {
+    WR_METHOD_GET,
+    WR_METHOD_HEAD,
+    WR_METHOD_POST,
+    WR_METHOD_PUT,
+    WR_METHOD_PATCH,
+    WR_METHOD_DELETE,
+    WR_METHOD_OPTIONS,
+    WR_METHOD_OTHER,
+    WR_METHOD__COUNT
+} wr_method;
+
+#define WR_REQ_MAX_PARAMS 8
+#define WR_RESP_MAX_HEADERS 24
+
+typedef struct wr_hdr {
+    const char *name; /* lower-case */
+    const char *value;
+} wr_hdr;
+
+typedef struct wr_req wr_req;
+typedef struct wr_route wr_route;
+
+/* Implemented by each protocol. `headers` excludes framing headers, which the protocol adds. */
+typedef struct wr_proto_ops {
+    void (*send)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers,
+                 const void *body, size_t len);
+    void (*start)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers);
+    bool (*write)(wr_req *req, const void *data, size_t len);
+    void (*end)(wr_req *req);
+} wr_proto_ops;
+
+struct wr_req {
+    wr_arena arena;
+    wr_method method;
+    const char *method_name;
+    char *path;  /* raw (still percent-encoded), without the query */
+    char *query; /* raw, without '?'; NULL when absent */
+    wr_hdr *headers;
+    size_t n_headers;
+    wr_buf body;
+
+    const wr_route *route;
+    const char *params[WR_REQ_MAX_PARAMS]; /* percent-decoded path parameters */
+    size_t n_params;
+
+    /* Handler-owned. */
+    void *ud;
+    void (*on_close)(wr_req *req);
+    void (*on_drain)(wr_req *req);
+    void (*on_shutdown)(wr_req *req);
+
+    /* Response state, shared with the protocol. */
+    bool cors;
+    bool responded; /* send or start happened */
+    bool streaming;
+    wr_hdr resp_headers[WR_RESP_MAX_HEADERS];
+    size_t n_resp_headers;
+
+    /* Protocol-private. */
+    const wr_proto_ops *ops;
+    void *proto;
+};
+
+void wr_req_init(wr_req *req, const wr_proto_ops *ops, void *proto);
+/* Frees the arena and body. Does not call callbacks. */
+void wr_req_fini(wr_req *req);
+
+wr_method wr_method_parse(const char *name);
+const char *wr_method_name(wr_method m);
+
+/* Case-insensitive header lookup; NULL when absent. The first occurrence wins. */
+const char *wr_req_header(const wr_req *req, const char *name);
+/* Adds a request header (copies into the arena, lower-cases the name). */
+void wr_req_add_header(wr_req *req, const char *name, size_t name_len, const char *value,
+                       size_t value_len);
+/*
+ * Looks up a query parameter, percent-decoding the value (query mode: '+' is a space).
+ * Returns 1 and sets *out_value (arena) when present, 0 when absent, -1 when the value is
+ * malformed percent-encoding.
+ */
+int wr_req_query(wr_req *req, const char *name, const char **out_value);
+
+/* Adds a response header (both strings copied into the arena); before send/start only. */
+void wr_resp_header(wr_req *req, const char *name, const char *value);
+void wr_resp_send(wr_req *req, int status, const char *content_type, const void *body,
+                  size_t len);
+/* Serialises `body` compactly and sends it as application/json; steals the reference. */
+void wr_resp_json(wr_req *req, int status, json_t *body);
+/* {"code":…, "message":…} with the table's status. An empty message uses the code. */
+void wr_resp_error(wr_req *req, wr_err code, const char *message);
+void wr_resp_error_from(wr_req *req, const wr_error *err);
+
+void wr_resp_start(wr_req *req, int status, const char *content_type);
+bool wr_resp_write(wr_req *req, const void *data, size_t len);
+void wr_resp_end(wr_req *req);
+
+const char *wr_http_reason(int status);
+
+#endif

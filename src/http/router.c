@@ -1,0 +1,137 @@
+/*
+ * router.c — linear template matching. weir has a few dozen routes, and a match costs a
+ * handful of segment comparisons per route, far below the cost of parsing the request.
+ */
+#include "http/router.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "util/mem.h"
+#include "util/pct.h"
+
+struct wr_router {
+    wr_route *routes;
+    size_t n;
+};
+
+wr_router *
+wr_router_new(void)
+{
+    return wr_xcalloc(1, sizeof(wr_router));
+}
+
+void
+wr_router_free(wr_router *r)
+{
+    if (r == NULL)
+        return;
+    free(r->routes);
+    free(r);
+}
+
+void
+wr_router_add(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn handler, void *ctx,
+              size_t max_body)
+{
+    r->routes = wr_xrealloc(r->routes, (r->n + 1) * sizeof(wr_route));
+    r->routes[r->n++] = (wr_route){method, tmpl, handler, ctx, max_body};
+}
+
+/* Next segment of s starting at *pos ('/' already skipped); returns its length. */
+static size_t
+segment(const char *s, size_t *pos)
+{
+    size_t start = *pos, i = start;
+    while (s[i] && s[i] != '/')
+        i++;
+    *pos = i;
+    return i - start;
+}
+
+/*
+ * Matches one template against the path. Records the raw spans of parameters in spans/lens.
+ * Returns true on a structural match.
+ */
+static bool
+match_tmpl(const char *tmpl, const char *path, const char **spans, size_t *lens,
+           size_t *out_n)
+{
+    size_t tp = 0, pp = 0, n = 0;
+    for (;;) {
+        if (tmpl[tp] != path[pp] || tmpl[tp] != '/')
+            return tmpl[tp] == '\0' && path[pp] == '\0';
+        tp++;
+        pp++;
+        size_t ts = tp, ps = pp;
+        size_t tl = segment(tmpl, &tp), pl = segment(path, &pp);
+        if (tl >= 2 && tmpl[ts] == '{' && tmpl[ts + tl - 1] == '}') {
+            if (pl == 0 || n >= WR_REQ_MAX_PARAMS)
+                return false;
+            spans[n] = path + ps;
+            lens[n++] = pl;
+        } else if (tl != pl || memcmp(tmpl + ts, path + ps, tl) != 0) {
+            return false;
+        }
+        if (tmpl[tp] == '\0' && path[pp] == '\0') {
+            *out_n = n;
+            return true;
+        }
+    }
+}
+
+wr_match
+wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_len,
+                int with_options)
+{
+    const char *spans[WR_REQ_MAX_PARAMS];
+    size_t lens[WR_REQ_MAX_PARAMS];
+    size_t n_params = 0;
+    bool path_matched = false;
+    bool allowed[WR_METHOD__COUNT] = {false};
+
+    for (size_t i = 0; i < r->n; i++) {
+        const wr_route *rt = &r->routes[i];
+        size_t n = 0;
+        if (!match_tmpl(rt->tmpl, req->path, spans, lens, &n))
+            continue;
+        path_matched = true;
+        allowed[rt->method] = true;
+        if (rt->method != req->method)
+            continue;
+        n_params = n;
+        for (size_t k = 0; k < n_params; k++) {
+            char *out = wr_arena_alloc(&req->arena, lens[k] + 1);
+            size_t out_len;
+            if (!wr_pct_decode_to(spans[k], lens[k], WR_PCT_PATH, out, &out_len))
+                return WR_MATCH_BAD_PATH;
+            req->params[k] = out;
+        }
+        req->n_params = n_params;
+        req->route = rt;
+        return WR_MATCH_OK;
+    }
+    if (!path_matched)
+        return WR_MATCH_NOT_FOUND;
+    if (out_allow && allow_len) {
+        out_allow[0] = '\0';
+        size_t used = 0;
+        if (with_options)
+            allowed[WR_METHOD_OPTIONS] = true;
+        for (int m = 0; m < WR_METHOD_OTHER; m++) {
+            if (!allowed[m])
+                continue;
+            const char *name = wr_method_name((wr_method)m);
+            size_t need = strlen(name) + (used ? 2 : 0);
+            if (used + need + 1 > allow_len)
+                break;
+            if (used) {
+                memcpy(out_allow + used, ", ", 2);
+                used += 2;
+            }
+            memcpy(out_allow + used, name, strlen(name) + 1);
+            used += strlen(name);
+        }
+    }
+    return WR_MATCH_METHOD_NOT_ALLOWED;
+}

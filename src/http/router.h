@@ -1,0 +1,51 @@
+/*
+ * router.h — (method, path template) → handler.
+ *
+ * Templates are literal segments and `{name}` parameters, e.g. "/v1/streams/{stream}/records".
+ * A parameter matches exactly one raw path segment; it is percent-decoded only after matching,
+ * so an S2 stream name sent as "a%2Fb" arrives as "a/b" without splitting the route. A segment
+ * that decodes badly fails the match with 400 bad_path.
+ *
+ * The router is built once at start-up and read-only afterwards (loop thread only).
+ */
+#ifndef WR_HTTP_ROUTER_H
+#define WR_HTTP_ROUTER_H
+
+#include <stddef.h>
+
+#include "http/req.h"
+
+typedef void (*wr_handler_fn)(wr_req *req, void *ctx);
+
+struct wr_route {
+    wr_method method;
+    const char *tmpl;
+    wr_handler_fn handler;
+    void *ctx;
+    size_t max_body; /* 0 = the server's default limit */
+};
+
+typedef struct wr_router wr_router;
+
+wr_router *wr_router_new(void);
+void wr_router_free(wr_router *r);
+/* Registers a route; the template string must outlive the router. */
+void wr_router_add(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn handler,
+                   void *ctx, size_t max_body);
+
+typedef enum wr_match {
+    WR_MATCH_OK,
+    WR_MATCH_NOT_FOUND,          /* no template matches the path */
+    WR_MATCH_METHOD_NOT_ALLOWED, /* templates match, none with this method */
+    WR_MATCH_BAD_PATH,           /* a parameter segment is not valid percent-encoding */
+} wr_match;
+
+/*
+ * Matches req->method and req->path. On WR_MATCH_OK sets req->route and req->params (decoded,
+ * in req->arena). On WR_MATCH_METHOD_NOT_ALLOWED writes the comma-separated allowed methods
+ * into out_allow (which has room for `allow_len` bytes), adding OPTIONS when `with_options`.
+ */
+wr_match wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_len,
+                         int with_options);
+
+#endif

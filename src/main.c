@@ -1,0 +1,177 @@
+/*
+ * main.c — the `weir` command: `weir serve [options]` runs the server until SIGTERM/SIGINT.
+ *
+ * Start-up order: configuration (invalid → exit 2 before anything starts), logging, data
+ * directory, routes, listener; only then the "listening on" line, which scripts and tests wait
+ * for. Shutdown: stop accepting, let requests finish (bounded by --shutdown-timeout), exit 0.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "http/router.h"
+#include "net/server.h"
+#include "util/config.h"
+#include "util/log.h"
+
+#define WEIR_VERSION "0.1.0"
+
+typedef struct app {
+    uv_loop_t *loop;
+    wr_server *server;
+    uv_signal_t sigterm, sigint;
+    uint64_t shutdown_timeout_ms;
+    bool stopping;
+} app;
+
+static void
+handle_ok(wr_req *req, void *ctx)
+{
+    (void)ctx;
+    wr_resp_send(req, 200, "text/plain", "OK", 2);
+}
+
+static void
+register_routes(wr_router *r)
+{
+    wr_router_add(r, WR_METHOD_GET, "/health", handle_ok, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/ping", handle_ok, NULL, 0);
+}
+
+static void
+shutdown_done(void *ud)
+{
+    app *a = ud;
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    app *a = h->data;
+    if (a->stopping) {
+        wr_log_warn("second signal, exiting now", " signal=%d", signum);
+        exit(1);
+    }
+    a->stopping = true;
+    wr_log_info("shutting down", " signal=%d", signum);
+    wr_server_shutdown(a->server, a->shutdown_timeout_ms, shutdown_done, a);
+}
+
+static int
+ensure_dir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}
+
+static void
+print_usage(FILE *f)
+{
+    fprintf(f, "weir %s — a multi-tenant durable stream server (S2-compatible)\n\n"
+               "usage:\n"
+               "  weir serve [options]   run the server\n"
+               "  weir --version         print the version\n"
+               "  weir --help            this text\n\n",
+            WEIR_VERSION);
+    wr_config_print_help(f);
+}
+
+static void
+print_connect_hint(const char *host, int port)
+{
+    printf("listening on http://%s:%d\n", host, port);
+    printf("# point the S2 CLI and SDKs at this server:\n"
+           "export S2_ACCOUNT_ENDPOINT=http://%s:%d\n"
+           "export S2_BASIN_ENDPOINT=http://%s:%d\n"
+           "export S2_ACCESS_TOKEN=ignored\n",
+           host, port, host, port);
+    fflush(stdout);
+}
+
+static int
+serve(int argc, char **argv)
+{
+    wr_config cfg;
+    wr_error err = {0};
+    if (wr_config_load(&cfg, argc, argv, &err) != WR_OK) {
+        fprintf(stderr, "weir: %s\n", err.msg);
+        wr_config_fini(&cfg);
+        return 2;
+    }
+    if (cfg.help) {
+        print_usage(stdout);
+        wr_config_fini(&cfg);
+        return 0;
+    }
+    wr_log_set_level(cfg.log_level);
+    if (ensure_dir(cfg.data_dir) != 0) {
+        fprintf(stderr, "weir: --data-dir %s: %s\n", cfg.data_dir, strerror(errno));
+        wr_config_fini(&cfg);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    app a = {0};
+    a.loop = uv_default_loop();
+    a.shutdown_timeout_ms = cfg.shutdown_timeout_s * 1000;
+    wr_router *router = wr_router_new();
+    register_routes(router);
+    wr_server_opts so = {
+        .max_connections = cfg.max_connections,
+        .max_header_bytes = cfg.max_header_bytes,
+        .max_body_bytes = cfg.max_body_bytes,
+        .header_timeout_ms = cfg.header_timeout_s * 1000,
+        .idle_timeout_ms = cfg.idle_timeout_s * 1000,
+        .cors = !cfg.no_cors,
+    };
+    a.server = wr_server_new(a.loop, &so, router);
+    int port = 0;
+    int rc = 0;
+    if (wr_server_listen(a.server, cfg.listen.host, cfg.listen.port, &port, &err) != WR_OK) {
+        fprintf(stderr, "weir: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    uv_signal_init(a.loop, &a.sigterm);
+    uv_signal_init(a.loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+    wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port,
+                cfg.data_dir, cfg.no_cors ? "off" : "on");
+    print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port);
+    uv_run(a.loop, UV_RUN_DEFAULT);
+    wr_log_info("stopped", "%s", "");
+out:
+    wr_server_free(a.server);
+    uv_run(a.loop, UV_RUN_NOWAIT);
+    uv_loop_close(a.loop);
+    wr_router_free(router);
+    wr_config_fini(&cfg);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("weir %s\n", WEIR_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        print_usage(stdout);
+        return 0;
+    }
+    print_usage(stderr);
+    return 2;
+}

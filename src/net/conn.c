@@ -1,0 +1,241 @@
+/*
+ * conn.c — see conn.h. Writes first try the socket directly (uv_try_write) and queue only what
+ * the kernel did not take, copying it into a heap block freed by the write callback. `pending`
+ * is the sum of those queued bytes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/server_int.h"
+#include "util/mem.h"
+
+typedef struct write_req {
+    uv_write_t req;
+    wr_conn *conn;
+    size_t len;
+    char data[];
+} write_req;
+
+static void
+handle_closed(uv_handle_t *h)
+{
+    wr_conn *c = h->data;
+    if (--c->handles_open == 0)
+        wr_server_conn_freed(c->srv, c);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+    wr_conn *c = t->data;
+    if (!c->closing && c->proto && c->proto->on_timeout)
+        c->proto->on_timeout(c);
+}
+
+int
+wr_conn_init(wr_server *srv, wr_conn *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->srv = srv;
+    uv_loop_t *loop = wr_server_loop(srv);
+    int rc = uv_tcp_init(loop, &c->tcp);
+    if (rc)
+        return rc;
+    c->tcp.data = c;
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    c->handles_open = 2;
+    return 0;
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    /* One reusable read buffer per loop thread: protocols copy what they keep. */
+    static _Thread_local char block[64 * 1024];
+    buf->base = block;
+    buf->len = sizeof(block);
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    wr_conn *c = s->data;
+    if (nread > 0) {
+        if (!c->closing && c->proto)
+            c->proto->on_read(c, buf->base, (size_t)nread);
+        return;
+    }
+    if (nread < 0)
+        wr_conn_close(c);
+}
+
+void
+wr_conn_read_start(wr_conn *c)
+{
+    if (c->reading || c->closing)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+        c->reading = true;
+}
+
+void
+wr_conn_read_stop(wr_conn *c)
+{
+    if (!c->reading)
+        return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+static void
+finish_close(wr_conn *c)
+{
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, handle_closed);
+}
+
+static void
+write_cb(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    wr_conn *c = w->conn;
+    size_t before = c->pending;
+    c->pending -= w->len;
+    free(w);
+    if (c->closing) {
+        if (c->close_after_flush && c->pending == 0) {
+            c->close_after_flush = false;
+            finish_close(c);
+        }
+        return;
+    }
+    if (status < 0) {
+        wr_conn_close(c);
+        return;
+    }
+    if (before > WR_CONN_LOW_WATER && c->pending <= WR_CONN_LOW_WATER && c->proto &&
+        c->proto->on_drain)
+        c->proto->on_drain(c);
+}
+
+void
+wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs)
+{
+    if (c->closing)
+        return;
+    size_t total = 0;
+    for (size_t i = 0; i < n_bufs; i++)
+        total += bufs[i].len;
+    if (total == 0)
+        return;
+    size_t skip = 0;
+    if (c->pending == 0) {
+        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n_bufs);
+        if (n > 0)
+            skip = (size_t)n;
+        if (skip == total)
+            return;
+    }
+    write_req *w = wr_xmalloc(sizeof(*w) + total - skip);
+    w->conn = c;
+    w->len = total - skip;
+    size_t off = 0;
+    for (size_t i = 0; i < n_bufs; i++) {
+        size_t len = bufs[i].len;
+        const char *p = bufs[i].base;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(w->data + off, p + skip, len - skip);
+        off += len - skip;
+        skip = 0;
+    }
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    c->pending += w->len;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+        c->pending -= w->len;
+        free(w);
+        wr_conn_close(c);
+    }
+}
+
+void
+wr_conn_write(wr_conn *c, const void *data, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+    wr_conn_writev(c, &b, 1);
+}
+
+bool
+wr_conn_congested(const wr_conn *c)
+{
+    return c->pending > WR_CONN_HIGH_WATER;
+}
+
+void
+wr_conn_set_timeout(wr_conn *c, uint64_t ms)
+{
+    if (c->closing)
+        return;
+    if (ms == 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void
+begin_close(wr_conn *c)
+{
+    c->closing = true;
+    wr_conn_read_stop(c);
+    uv_timer_stop(&c->timer);
+    const wr_conn_proto *p = c->proto;
+    c->proto = NULL;
+    if (p && p->on_close)
+        p->on_close(c);
+}
+
+void
+wr_conn_close(wr_conn *c)
+{
+    if (c->closing) {
+        if (c->close_after_flush) {
+            c->close_after_flush = false;
+            finish_close(c);
+        }
+        return;
+    }
+    begin_close(c);
+    finish_close(c);
+}
+
+static void
+flush_timeout(uv_timer_t *t)
+{
+    wr_conn *c = t->data;
+    if (c->close_after_flush) {
+        c->close_after_flush = false;
+        finish_close(c);
+    }
+}
+
+void
+wr_conn_close_after_flush(wr_conn *c)
+{
+    if (c->closing)
+        return;
+    begin_close(c);
+    if (c->pending == 0) {
+        finish_close(c);
+        return;
+    }
+    /* write_cb finishes the close once the queued bytes are out; a peer that never reads
+     * gets cut off after a grace period. */
+    c->close_after_flush = true;
+    uv_timer_start(&c->timer, flush_timeout, 5000, 0);
+}

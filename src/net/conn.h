@@ -1,0 +1,68 @@
+/*
+ * conn.h — one accepted TCP connection: reads, buffered writes with back-pressure accounting,
+ * one timer, and an orderly close. A protocol (HTTP/1.1 now, HTTP/2 later) sits on top through
+ * wr_conn_proto and never touches libuv directly.
+ *
+ * Threading: loop thread only.
+ * Ownership: the server owns connections. wr_conn_close() starts closing; proto->on_close is
+ * called exactly once, after which the protocol must drop every pointer to the connection; the
+ * memory is freed when libuv's close callbacks have run.
+ * Writes copy their bytes (or take ownership, see wr_conn_write_owned), so callers may reuse
+ * their buffers at once. `pending` counts bytes handed to the kernel queue but not yet written;
+ * once it rises above WR_CONN_HIGH_WATER wr_conn_congested() turns true, and proto->on_drain is
+ * called when it falls back below WR_CONN_LOW_WATER.
+ */
+#ifndef WR_NET_CONN_H
+#define WR_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define WR_CONN_HIGH_WATER (64 * 1024)
+#define WR_CONN_LOW_WATER (16 * 1024)
+
+typedef struct wr_conn wr_conn;
+typedef struct wr_server wr_server;
+
+typedef struct wr_conn_proto {
+    /* Bytes arrived; valid only during the call. */
+    void (*on_read)(wr_conn *c, const char *data, size_t len);
+    /* The peer half-closed or the read failed; the connection is being closed. */
+    void (*on_close)(wr_conn *c);
+    void (*on_drain)(wr_conn *c);
+    void (*on_timeout)(wr_conn *c);
+    /* The server is shutting down gracefully. */
+    void (*on_shutdown)(wr_conn *c);
+} wr_conn_proto;
+
+struct wr_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    wr_server *srv;
+    const wr_conn_proto *proto;
+    void *proto_state;
+    size_t pending;
+    bool reading;
+    bool closing;
+    bool close_after_flush;
+    int handles_open;
+    wr_conn *prev, *next;
+};
+
+/* Queues n bytes (copied). Ignored once the connection is closing. */
+void wr_conn_write(wr_conn *c, const void *data, size_t n);
+/* Queues several buffers (copied) as one write. */
+void wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs);
+bool wr_conn_congested(const wr_conn *c);
+void wr_conn_read_start(wr_conn *c);
+void wr_conn_read_stop(wr_conn *c);
+/* Arms the connection's single timer (0 = disarm); proto->on_timeout fires on expiry. */
+void wr_conn_set_timeout(wr_conn *c, uint64_t ms);
+/* Closes now, dropping unsent data. */
+void wr_conn_close(wr_conn *c);
+/* Closes once every queued byte has been written. */
+void wr_conn_close_after_flush(wr_conn *c);
+
+#endif

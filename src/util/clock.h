@@ -1,0 +1,27 @@
+/*
+ * clock.h — the process's notion of time, injectable for tests.
+ *
+ * Production code reads wall-clock milliseconds (record timestamps, retention, expiry) through
+ * wr_clock_now_ms() and never calls time()/clock_gettime() itself. Tests call
+ * wr_clock_set_fake() and wr_clock_advance_ms() to move time without sleeping. The fake applies
+ * to every thread (atomics); wr_clock_set_real() restores the system clock.
+ *
+ * wr_clock_mono_ms() is a monotonic clock for measuring intervals (timeouts, benchmarks); it is
+ * not faked.
+ */
+#ifndef WR_UTIL_CLOCK_H
+#define WR_UTIL_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t wr_clock_now_ms(void);
+uint64_t wr_clock_mono_ms(void);
+uint64_t wr_clock_mono_ns(void);
+void wr_clock_set_fake(uint64_t now_ms);
+void wr_clock_advance_ms(uint64_t delta_ms);
+void wr_clock_set_real(void);
+
+/* Formats ms since the epoch as RFC 3339 with nanoseconds ("2026-08-21T10:00:00.123000000Z"). */
+void wr_clock_format_rfc3339(uint64_t ms, char out[40]);
+
+#endif

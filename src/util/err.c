@@ -1,0 +1,65 @@
+/*
+ * err.c — lookups into the error table declared in err.h. Nothing here allocates.
+ */
+#include "util/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+struct row {
+    const char *code;
+    int status;
+    bool retryable;
+    bool no_side_effects;
+};
+
+static const struct row rows[WR_ERR__COUNT] = {
+#define WR_ERR_ROW(name, code, status, retry, nse) [WR_ERR_##name] = {code, status, retry, nse},
+    WR_ERR_MAP(WR_ERR_ROW)
+#undef WR_ERR_ROW
+};
+
+static const struct row *
+row_of(wr_err e)
+{
+    if ((unsigned)e >= WR_ERR__COUNT)
+        return &rows[WR_ERR_OTHER];
+    return &rows[e];
+}
+
+const char *
+wr_err_code(wr_err e)
+{
+    return row_of(e)->code;
+}
+
+int
+wr_err_status(wr_err e)
+{
+    return row_of(e)->status;
+}
+
+bool
+wr_err_retryable(wr_err e)
+{
+    return row_of(e)->retryable;
+}
+
+bool
+wr_err_no_side_effects(wr_err e)
+{
+    return row_of(e)->no_side_effects;
+}
+
+wr_err
+wr_error_set(wr_error *e, wr_err code, const char *fmt, ...)
+{
+    if (e == NULL)
+        return code;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}

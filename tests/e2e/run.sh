@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suites against the given weir binary. Each suite starts its own server
+# on a random port with a temporary data directory (see harness.mjs).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+cd "$here"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+export WEIR_BIN="$bin"
+# ASan reports leaks at exit; the harness checks the exit status of every server it stops.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+node --test --test-concurrency=1 "$here"/*.test.mjs
