@@ -1,0 +1,76 @@
+/*
+ * config.h — weir's runtime configuration: command-line flags > WEIR_* environment > defaults.
+ *
+ * Every option is one row of the table in config.c (flag, environment variable, default text,
+ * kind, field, bounds, help) plus one field here. Adding an option is exactly that: the loader,
+ * validation, error messages and --help all come from the row. Defaults are written as text and
+ * go through the same parser as user input, so a default can never bypass validation.
+ *
+ * Rules the loader applies:
+ *   - Flags: `--name value` or `--name=value`; the last occurrence wins. A separate value that
+ *     itself starts with "--" is treated as a missing value (use `--name=--x` if you mean it).
+ *     Boolean flags take no separate value (`--no-cors`); `--no-cors=false` is accepted.
+ *   - Environment: an unset or empty variable means "not given". Booleans accept 1/0, true/false,
+ *     yes/no (any case).
+ *   - Only the value that wins is validated: a bad WEIR_* variable overridden by a flag is ignored.
+ *   - `-h`/`--help` anywhere stops parsing: cfg->help is set, every field holds its default, and
+ *     WR_OK is returned. The caller prints wr_config_print_help() and exits 0.
+ *   - Anything else that is wrong (unknown option, positional argument, missing value, invalid
+ *     value) returns WR_ERR_INVALID with a one-line message naming the option as the user wrote
+ *     it, e.g. "--idle-timeout: must be a duration like 7d, 30d, 365d, 1h, 1y" or
+ *     "WEIR_MAX_CONNECTIONS: must be between 1 and 1000000". The caller prints it and exits 2.
+ *
+ * Ownership: wr_config owns its strings; wr_config_fini() frees them. Not thread-safe; load once
+ * at start-up on the main thread, then treat the struct as read-only.
+ */
+#ifndef WR_UTIL_CONFIG_H
+#define WR_UTIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+/*
+ * A listen address. host is as written, without IPv6 brackets: a dotted IPv4 literal,
+ * "localhost" (lower-cased; the listener resolves it, to 127.0.0.1), or an IPv6 literal such as
+ * "::1". port 0 means "pick a free port".
+ */
+typedef struct wr_hostport {
+    char host[64];
+    uint16_t port;
+} wr_hostport;
+
+typedef struct wr_config {
+    wr_hostport listen;             /* --listen */
+    char *data_dir;                 /* --data-dir, never empty */
+    wr_log_level log_level;         /* --log-level */
+    bool no_cors;                   /* --no-cors: CORS is on unless this is set */
+    uint64_t max_connections;       /* --max-connections */
+    uint64_t max_header_bytes;      /* --max-header-bytes: request line + headers */
+    uint64_t max_body_bytes;        /* --max-body-bytes: default per-route body limit */
+    uint64_t header_timeout_s;      /* --header-timeout */
+    uint64_t idle_timeout_s;        /* --idle-timeout: keep-alive idle */
+    uint64_t shutdown_timeout_s;    /* --shutdown-timeout: graceful drain bound */
+    uint64_t append_inflight_bytes; /* --append-inflight-bytes */
+
+    bool help; /* -h/--help was given; everything else holds defaults */
+} wr_config;
+
+/*
+ * Fills cfg from argv (the arguments after the subcommand, so argv[0] is the first option, not
+ * the program name), the environment and the defaults. cfg needs no initialisation. Returns WR_OK
+ * or WR_ERR_INVALID with the message in out_err (may be NULL). On error cfg holds nothing that
+ * needs freeing, though calling wr_config_fini() is still safe.
+ */
+wr_err wr_config_load(wr_config *cfg, int argc, char **argv, wr_error *out_err);
+
+/* Frees the strings cfg owns; safe to call twice and after a failed load. */
+void wr_config_fini(wr_config *cfg);
+
+/* Writes usage and every option with its environment variable, default and meaning to f. */
+void wr_config_print_help(FILE *f);
+
+#endif
