@@ -1,0 +1,125 @@
+/*
+ * test_clock.c — the injectable clock (util/clock.h): fake time, advancing without sleeping,
+ * switching back to the real clock, and RFC 3339 formatting. No assertion depends on how long
+ * anything takes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "util/clock.h"
+
+static int
+restore_real(void **state)
+{
+    (void)state;
+    wr_clock_set_real();
+    return 0;
+}
+
+static void
+test_fake_and_advance(void **state)
+{
+    (void)state;
+    wr_clock_set_fake(1755770000123ull);
+    assert_int_equal(wr_clock_now_ms(), 1755770000123ull);
+    assert_int_equal(wr_clock_now_ms(), 1755770000123ull); /* frozen */
+    wr_clock_advance_ms(877);
+    assert_int_equal(wr_clock_now_ms(), 1755770001000ull);
+    wr_clock_advance_ms(0);
+    assert_int_equal(wr_clock_now_ms(), 1755770001000ull);
+    wr_clock_advance_ms(7ull * 86400 * 1000);
+    assert_int_equal(wr_clock_now_ms(), 1755770001000ull + 604800000ull);
+    wr_clock_set_fake(5);
+    assert_int_equal(wr_clock_now_ms(), 5); /* setting again moves time backwards too */
+}
+
+static void
+test_fake_zero_is_not_real(void **state)
+{
+    (void)state;
+    /* 0 is the "real clock" sentinel inside, so faking 0 must still freeze time (at 1 ms). */
+    wr_clock_set_fake(0);
+    assert_int_equal(wr_clock_now_ms(), 1);
+    wr_clock_advance_ms(9);
+    assert_int_equal(wr_clock_now_ms(), 10);
+}
+
+static void
+test_real_clock(void **state)
+{
+    (void)state;
+    wr_clock_set_fake(1000);
+    wr_clock_set_real();
+    uint64_t before = (uint64_t)time(NULL) * 1000;
+    uint64_t now = wr_clock_now_ms();
+    uint64_t after = ((uint64_t)time(NULL) + 1) * 1000;
+    assert_true(now >= before && now <= after);
+}
+
+static void
+test_advance_from_real_freezes_near_now(void **state)
+{
+    (void)state;
+    uint64_t before = (uint64_t)time(NULL) * 1000;
+    wr_clock_advance_ms(60000);
+    uint64_t t1 = wr_clock_now_ms();
+    uint64_t after = ((uint64_t)time(NULL) + 1) * 1000 + 60000;
+    assert_true(t1 >= before + 60000 && t1 <= after);
+    assert_int_equal(wr_clock_now_ms(), t1); /* now fake, so frozen */
+}
+
+static void
+test_monotonic_not_faked(void **state)
+{
+    (void)state;
+    uint64_t a = wr_clock_mono_ns();
+    wr_clock_set_fake(1);
+    uint64_t b = wr_clock_mono_ns();
+    assert_true(b >= a);
+    assert_true(wr_clock_mono_ms() >= a / 1000000);
+    assert_true(wr_clock_mono_ms() > 1); /* not the fake value */
+}
+
+static void
+test_rfc3339(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t ms;
+        const char *want;
+    } rows[] = {
+        {0, "1970-01-01T00:00:00.000000000Z"},
+        {999, "1970-01-01T00:00:00.999000000Z"},
+        {1000, "1970-01-01T00:00:01.000000000Z"},
+        {1755770000123ull, "2025-08-21T09:53:20.123000000Z"},
+        {951868799999ull, "2000-02-29T23:59:59.999000000Z"},
+        {4102444800000ull, "2100-01-01T00:00:00.000000000Z"},
+        {253402300799999ull, "9999-12-31T23:59:59.999000000Z"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char out[40];
+        memset(out, 'X', sizeof(out));
+        wr_clock_format_rfc3339(rows[i].ms, out);
+        assert_string_equal(out, rows[i].want);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_fake_and_advance, restore_real),
+        cmocka_unit_test_teardown(test_fake_zero_is_not_real, restore_real),
+        cmocka_unit_test_teardown(test_real_clock, restore_real),
+        cmocka_unit_test_teardown(test_advance_from_real_freezes_near_now, restore_real),
+        cmocka_unit_test_teardown(test_monotonic_not_faked, restore_real),
+        cmocka_unit_test_teardown(test_rfc3339, restore_real),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
