@@ -1,0 +1,87 @@
+/*
+ * keys.h — the RocksDB key families of the stream store, and their fixed-size values.
+ *
+ * Every key starts with a one-byte family type. All integers are big-endian so that RocksDB's
+ * bytewise comparator orders them numerically. Everything marked `PERSISTED: never renumber`
+ * is on disk in existing data directories: changing it silently corrupts them.
+ *
+ * Stream ids: a stream gets a fresh u64 id (starting at 1) when it is created; the id is never
+ * reused, so a re-created stream never sees data of an earlier stream with the same name. The
+ * next id is recovered at open as 1 + the largest id in family 09.
+ *
+ * | type | PERSISTED: never renumber | key bytes                                   | value                    |
+ * |------|---------------------------|---------------------------------------------|--------------------------|
+ * | 0x01 | BASIN_META                | 01 ‖ basin name (8–48 bytes)                | JSON (config.c)          |
+ * | 0x02 | STREAM_META               | 02 ‖ basin ‖ 00 ‖ stream name (1–512 bytes) | JSON (config.c)          |
+ * | 0x03 | STREAM_TAIL               | 03 ‖ stream_id u64                          | next_seq u64 ‖ last_ts u64 |
+ * | 0x04 | STREAM_FENCE              | 04 ‖ stream_id u64                          | token bytes (0–36)       |
+ * | 0x05 | STREAM_TRIM               | 05 ‖ stream_id u64                          | trim seq u64 (exclusive) |
+ * | 0x06 | BATCH                     | 06 ‖ stream_id u64 ‖ first_seq u64          | batch value (batch.h)    |
+ * | 0x07 | TS_INDEX                  | 07 ‖ stream_id u64 ‖ first_ts u64 ‖ first_seq u64 | empty              |
+ * | 0x08 | (reserved: deletion / delete-on-empty bookkeeping, lifecycle issue)            |
+ * | 0x09 | STREAM_ID                 | 09 ‖ stream_id u64                          | basin ‖ 00 ‖ stream      |
+ * | 0x0A | (reserved: access tokens)                                                      |
+ *
+ * Invariants kept by the commit thread (one WriteBatch per group commit):
+ *  - BATCH, TS_INDEX and STREAM_TAIL of an append are written in the same WriteBatch, so after
+ *    any crash the tail equals the end of the last stored batch of the stream (checked at open).
+ *  - A batch's first_seq equals the previous batch's end; seq_nums are dense per stream.
+ *  - STREAM_TRIM and STREAM_FENCE change only in the WriteBatch of the command record that set
+ *    them.
+ */
+#ifndef WR_STORE_KEYS_H
+#define WR_STORE_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+enum {
+    WR_KEY_BASIN_META = 0x01,   /* PERSISTED: never renumber */
+    WR_KEY_STREAM_META = 0x02,  /* PERSISTED: never renumber */
+    WR_KEY_STREAM_TAIL = 0x03,  /* PERSISTED: never renumber */
+    WR_KEY_STREAM_FENCE = 0x04, /* PERSISTED: never renumber */
+    WR_KEY_STREAM_TRIM = 0x05,  /* PERSISTED: never renumber */
+    WR_KEY_BATCH = 0x06,        /* PERSISTED: never renumber */
+    WR_KEY_TS_INDEX = 0x07,     /* PERSISTED: never renumber */
+    WR_KEY_STREAM_ID = 0x09,    /* PERSISTED: never renumber */
+};
+
+/* Sizes of the fixed-width keys and values. */
+#define WR_KEY_ID_LEN 9     /* type ‖ id */
+#define WR_KEY_BATCH_LEN 17 /* type ‖ id ‖ seq */
+#define WR_KEY_TS_LEN 25    /* type ‖ id ‖ ts ‖ seq */
+#define WR_TAIL_VALUE_LEN 16
+
+/* 01 ‖ basin. Resets `out` first. */
+void wr_key_basin_meta(wr_buf *out, const char *basin, size_t basin_len);
+/* 02 ‖ basin ‖ 00 ‖ stream. Resets `out` first. */
+void wr_key_stream_meta(wr_buf *out, const char *basin, size_t basin_len, const char *stream,
+                        size_t stream_len);
+/* 02 ‖ basin ‖ 00: the prefix of every stream of a basin. Resets `out` first. */
+void wr_key_stream_meta_prefix(wr_buf *out, const char *basin, size_t basin_len);
+/* type ‖ id for the per-stream families 03, 04, 05 and 09. */
+void wr_key_stream_id(uint8_t out[WR_KEY_ID_LEN], uint8_t type, uint64_t id);
+void wr_key_batch(uint8_t out[WR_KEY_BATCH_LEN], uint64_t id, uint64_t first_seq);
+void wr_key_ts_index(uint8_t out[WR_KEY_TS_LEN], uint64_t id, uint64_t first_ts, uint64_t first_seq);
+
+/* Decoders return false when the bytes are not a key of that family. */
+bool wr_key_stream_id_decode(const uint8_t *k, size_t len, uint8_t type, uint64_t *out_id);
+bool wr_key_batch_decode(const uint8_t *k, size_t len, uint64_t *out_id, uint64_t *out_seq);
+bool wr_key_ts_index_decode(const uint8_t *k, size_t len, uint64_t *out_id, uint64_t *out_ts,
+                            uint64_t *out_seq);
+/*
+ * Splits a STREAM_META key (or a STREAM_ID value, which is the same bytes without the type) into
+ * its basin and stream parts (pointers into `k`). `has_type` says whether k[0] is the type byte.
+ */
+bool wr_key_stream_meta_decode(const uint8_t *k, size_t len, bool has_type, const char **out_basin,
+                               size_t *out_basin_len, const char **out_stream,
+                               size_t *out_stream_len);
+
+/* STREAM_TAIL value: next_seq ‖ last_ts. */
+void wr_tail_value(uint8_t out[WR_TAIL_VALUE_LEN], uint64_t seq, uint64_t ts);
+bool wr_tail_value_decode(const uint8_t *v, size_t len, uint64_t *out_seq, uint64_t *out_ts);
+
+#endif

@@ -1,0 +1,723 @@
+/*
+ * meta.c — basins and streams: the synchronous metadata operations of store.h and the JSON
+ * values of the BASIN_META / STREAM_META families.
+ *
+ * All functions run on the loop thread. Reads go straight to RocksDB; every change is one
+ * WriteBatch written with sync=true through wr_store__meta_write (so the failed state and the
+ * sync hook apply). When a stream's meta changes, its cached stream_state (if any) is updated
+ * in the same call so appends and reads see the change immediately.
+ *
+ * Persisted JSON (field names are PERSISTED: never rename):
+ *   basin:  {"config":BasinConfig,"created_at":ms,"deleted_at":ms|null,"request_token":s|null}
+ *   stream: {"id":n,"config":StreamConfig(resolved),"cipher":s|null,"created_at":ms,
+ *            "deleted_at":ms|null,"request_token":s|null}
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/keys.h"
+#include "store/store_int.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON values                                                                                */
+
+static json_t *
+opt_ms(bool has, uint64_t v)
+{
+    return has ? json_integer((json_int_t)v) : json_null();
+}
+
+static void
+token_copy(char out[WR_REQUEST_TOKEN_MAX + 1], const char *tok)
+{
+    out[0] = 0;
+    if (tok)
+        snprintf(out, WR_REQUEST_TOKEN_MAX + 1, "%s", tok);
+}
+
+static char *
+basin_meta_json(const basin_meta *m)
+{
+    json_t *j = json_pack("{s:o,s:I,s:o,s:o}", "config", wr_basin_config_to_json(&m->cfg),
+                          "created_at", (json_int_t)m->created_at, "deleted_at",
+                          opt_ms(m->deleted, m->deleted_at), "request_token",
+                          m->token[0] ? json_string(m->token) : json_null());
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static char *
+stream_meta_json(const stream_meta *m)
+{
+    const char *cipher = wr_cipher_name(m->cipher);
+    json_t *j = json_pack("{s:I,s:o,s:o,s:I,s:o,s:o}", "id", (json_int_t)m->id, "config",
+                          wr_stream_config_to_json(&m->cfg), "cipher",
+                          cipher ? json_string(cipher) : json_null(), "created_at",
+                          (json_int_t)m->created_at, "deleted_at",
+                          opt_ms(m->deleted, m->deleted_at), "request_token",
+                          m->token[0] ? json_string(m->token) : json_null());
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static void
+common_fields(json_t *j, uint64_t *created, bool *deleted, uint64_t *deleted_at, char *token)
+{
+    *created = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
+    json_t *d = json_object_get(j, "deleted_at");
+    *deleted = json_is_integer(d);
+    *deleted_at = *deleted ? (uint64_t)json_integer_value(d) : 0;
+    token_copy(token, json_string_value(json_object_get(j, "request_token")));
+}
+
+static wr_err
+get_json(wr_store *s, const wr_buf *key, json_t **out, wr_error *out_err)
+{
+    char *err = NULL;
+    size_t vlen;
+    *out = NULL;
+    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
+    if (err) {
+        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
+        rocksdb_free(err);
+        return WR_ERR_STORAGE;
+    }
+    if (!v)
+        return WR_OK;
+    *out = json_loadb(v, vlen, 0, NULL);
+    rocksdb_free(v);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return wr_error_set(out_err, WR_ERR_STORAGE, "metadata value is malformed");
+    }
+    return WR_OK;
+}
+
+wr_err
+wr_store__basin_meta_get(wr_store *s, const char *name, basin_meta *out, wr_error *out_err)
+{
+    wr_buf k = {0};
+    json_t *j;
+    memset(out, 0, sizeof(*out));
+    wr_key_basin_meta(&k, name, strlen(name));
+    wr_err e = get_json(s, &k, &j, out_err);
+    wr_buf_fini(&k);
+    if (e)
+        return e;
+    if (!j)
+        return wr_error_set(out_err, WR_ERR_BASIN_NOT_FOUND, "basin not found");
+    bool ok = wr_basin_config_from_json(json_object_get(j, "config"), &out->cfg);
+    common_fields(j, &out->created_at, &out->deleted, &out->deleted_at, out->token);
+    json_decref(j);
+    return ok ? WR_OK : wr_error_set(out_err, WR_ERR_STORAGE, "basin config is malformed");
+}
+
+wr_err
+wr_store__stream_meta_get(wr_store *s, const char *basin, const char *stream, stream_meta *out,
+                          wr_error *out_err)
+{
+    wr_buf k = {0};
+    json_t *j;
+    memset(out, 0, sizeof(*out));
+    wr_key_stream_meta(&k, basin, strlen(basin), stream, strlen(stream));
+    wr_err e = get_json(s, &k, &j, out_err);
+    wr_buf_fini(&k);
+    if (e)
+        return e;
+    if (!j)
+        return wr_error_set(out_err, WR_ERR_STREAM_NOT_FOUND, "stream not found");
+    bool ok = wr_stream_config_from_json(json_object_get(j, "config"), &out->cfg);
+    out->id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+    json_t *c = json_object_get(j, "cipher");
+    if (json_is_string(c))
+        ok = ok && wr_cipher_parse(json_string_value(c), &out->cipher);
+    common_fields(j, &out->created_at, &out->deleted, &out->deleted_at, out->token);
+    json_decref(j);
+    return ok && out->id ? WR_OK
+                         : wr_error_set(out_err, WR_ERR_STORAGE, "stream meta is malformed");
+}
+
+static wr_err
+basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out_err)
+{
+    wr_buf k = {0};
+    wr_key_basin_meta(&k, name, strlen(name));
+    char *v = basin_meta_json(m);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
+    wr_err e = wr_store__meta_write(s, wb, out_err);
+    rocksdb_writebatch_destroy(wb);
+    free(v);
+    wr_buf_fini(&k);
+    return e;
+}
+
+/* Writes STREAM_META (and, for a new stream, STREAM_ID) in one synced batch. */
+static wr_err
+stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream_meta *m,
+                bool is_new, wr_error *out_err)
+{
+    wr_buf k = {0};
+    wr_key_stream_meta(&k, basin, strlen(basin), stream, strlen(stream));
+    char *v = stream_meta_json(m);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
+    if (is_new) {
+        uint8_t kid[WR_KEY_ID_LEN];
+        wr_key_stream_id(kid, WR_KEY_STREAM_ID, m->id);
+        rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), k.data + 1, k.len - 1);
+    }
+    wr_err e = wr_store__meta_write(s, wb, out_err);
+    rocksdb_writebatch_destroy(wb);
+    free(v);
+    wr_buf_fini(&k);
+    return e;
+}
+
+wr_err
+wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
+                             const wr_stream_config *resolved, wr_cipher cipher, const char *token,
+                             stream_meta *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = s->next_stream_id;
+    out->cfg = *resolved;
+    out->cipher = cipher;
+    out->created_at = wr_clock_now_ms();
+    token_copy(out->token, token);
+    wr_err e = stream_meta_put(s, basin, stream, out, true, out_err);
+    if (!e)
+        s->next_stream_id++;
+    return e;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Basins                                                                                     */
+
+static void
+basin_info(const char *name, const basin_meta *m, wr_basin_info *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    out->created_at_ms = m->created_at;
+    out->deleted = m->deleted;
+    out->deleted_at_ms = m->deleted_at;
+}
+
+static wr_err
+check_basin_args(const char *name, const wr_basin_config *cfg, const char *token,
+                 wr_error *out_err)
+{
+    if (!name || !wr_basin_name_valid(name))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    if (token && strlen(token) > WR_REQUEST_TOKEN_MAX)
+        return wr_error_set(out_err, WR_ERR_INVALID, "request token is longer than 36 bytes");
+    return cfg ? wr_basin_config_validate(cfg, out_err) : WR_OK;
+}
+
+wr_err
+wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
+                      const char *request_token, wr_basin_info *out_info, wr_provision *out_prov,
+                      wr_error *out_err)
+{
+    wr_basin_config c = {0};
+    basin_meta m;
+    wr_err e = check_basin_args(name, cfg, request_token, out_err);
+    if (e)
+        return e;
+    if (cfg)
+        c = *cfg;
+    e = wr_store__basin_meta_get(s, name, &m, out_err);
+    if (e == WR_OK) {
+        if (m.deleted)
+            return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+        if (request_token && request_token[0] && strcmp(request_token, m.token) == 0 &&
+            wr_basin_config_equal(&c, &m.cfg)) {
+            basin_info(name, &m, out_info);
+            if (out_prov)
+                *out_prov = WR_PROVISION_NOOP;
+            return WR_OK;
+        }
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "basin already exists");
+    }
+    if (e != WR_ERR_BASIN_NOT_FOUND)
+        return e;
+    memset(&m, 0, sizeof(m));
+    m.cfg = c;
+    m.created_at = wr_clock_now_ms();
+    token_copy(m.token, request_token);
+    if ((e = basin_meta_put(s, name, &m, out_err)))
+        return e;
+    basin_info(name, &m, out_info);
+    if (out_prov)
+        *out_prov = WR_PROVISION_CREATED;
+    return WR_OK;
+}
+
+wr_err
+wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
+                      wr_basin_info *out_info, wr_provision *out_prov, wr_error *out_err)
+{
+    wr_basin_config c = {0};
+    basin_meta m;
+    wr_provision prov = WR_PROVISION_CREATED;
+    wr_err e = check_basin_args(name, cfg, NULL, out_err);
+    if (e)
+        return e;
+    if (cfg)
+        c = *cfg;
+    e = wr_store__basin_meta_get(s, name, &m, out_err);
+    if (e == WR_OK) {
+        if (m.deleted)
+            return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+        prov = wr_basin_config_equal(&c, &m.cfg) ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
+    } else if (e == WR_ERR_BASIN_NOT_FOUND) {
+        memset(&m, 0, sizeof(m));
+        m.created_at = wr_clock_now_ms();
+    } else {
+        return e;
+    }
+    m.cfg = c;
+    if (prov != WR_PROVISION_NOOP && (e = basin_meta_put(s, name, &m, out_err)))
+        return e;
+    basin_info(name, &m, out_info);
+    if (out_prov)
+        *out_prov = prov;
+    return WR_OK;
+}
+
+wr_err
+wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg,
+                   wr_basin_info *out_info, wr_error *out_err)
+{
+    basin_meta m;
+    if (!name || !wr_basin_name_valid(name))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    wr_err e = wr_store__basin_meta_get(s, name, &m, out_err);
+    if (e)
+        return e;
+    if (out_cfg)
+        *out_cfg = m.cfg;
+    basin_info(name, &m, out_info);
+    return WR_OK;
+}
+
+wr_err
+wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_config_patch *p,
+                           wr_basin_config *out_cfg, wr_error *out_err)
+{
+    basin_meta m;
+    if (!name || !wr_basin_name_valid(name))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    wr_err e = wr_basin_config_patch_validate(p, out_err);
+    if (e)
+        return e;
+    if ((e = wr_store__basin_meta_get(s, name, &m, out_err)))
+        return e;
+    if (m.deleted)
+        return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    wr_basin_config c = m.cfg;
+    wr_basin_config_apply_patch(&c, p);
+    if ((e = wr_basin_config_validate(&c, out_err)))
+        return e;
+    if (!wr_basin_config_equal(&c, &m.cfg)) {
+        m.cfg = c;
+        if ((e = basin_meta_put(s, name, &m, out_err)))
+            return e;
+    }
+    if (out_cfg)
+        *out_cfg = c;
+    return WR_OK;
+}
+
+wr_err
+wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
+{
+    basin_meta m;
+    if (!name || !wr_basin_name_valid(name))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    wr_err e = wr_store__basin_meta_get(s, name, &m, out_err);
+    if (e || m.deleted)
+        return e;
+    m.deleted = true;
+    m.deleted_at = wr_clock_now_ms();
+    return basin_meta_put(s, name, &m, out_err);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Listing                                                                                    */
+
+/* Sets `hi` to the smallest key greater than every key starting with `lo` (lo has a byte that
+ * is not 0xff). */
+static void
+prefix_upper(const wr_buf *lo, wr_buf *hi)
+{
+    wr_buf_reset(hi);
+    wr_buf_append(hi, lo->data, lo->len);
+    while (hi->len && (uint8_t)hi->data[hi->len - 1] == 0xff)
+        hi->len--;
+    hi->data[hi->len - 1]++;
+}
+
+typedef void (*list_item_fn)(void *ctx, const char *name, size_t name_len, const char *v,
+                             size_t vlen);
+
+/*
+ * Iterates keys `base ‖ prefix…` greater than `base ‖ start_after`, calling `fn` for up to
+ * `limit` of them; sets *has_more when another one follows.
+ */
+static wr_err
+list_keys(wr_store *s, const wr_buf *base, const char *prefix, const char *start_after,
+          size_t limit, list_item_fn fn, void *ctx, bool *has_more, wr_error *out_err)
+{
+    wr_buf lo = {0}, hi = {0}, from = {0};
+    wr_buf_append(&lo, base->data, base->len);
+    if (prefix)
+        wr_buf_append_str(&lo, prefix);
+    prefix_upper(&lo, &hi);
+    wr_buf_append(&from, base->data, base->len);
+    if (start_after)
+        wr_buf_append_str(&from, start_after);
+    bool skip_equal = start_after && start_after[0];
+    size_t common = from.len < lo.len ? from.len : lo.len;
+    int cmp = memcmp(from.data, lo.data, common);
+    if (cmp < 0 || (cmp == 0 && from.len < lo.len)) {
+        wr_buf_reset(&from);
+        wr_buf_append(&from, lo.data, lo.len);
+        skip_equal = false;
+    }
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    size_t n = 0;
+    *has_more = false;
+    for (rocksdb_iter_seek(it, from.data, from.len); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (skip_equal && klen == from.len && memcmp(k, from.data, klen) == 0)
+            continue;
+        if (n == limit) {
+            *has_more = true;
+            break;
+        }
+        const char *v = rocksdb_iter_value(it, &vlen);
+        fn(ctx, k + base->len, klen - base->len, v, vlen);
+        n++;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    wr_err e = WR_OK;
+    if (err) {
+        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
+        rocksdb_free(err);
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    wr_buf_fini(&lo);
+    wr_buf_fini(&hi);
+    wr_buf_fini(&from);
+    return e;
+}
+
+static void
+basin_item(void *ctx, const char *name, size_t name_len, const char *v, size_t vlen)
+{
+    wr_basin_list *l = ctx;
+    json_t *j = json_loadb(v, vlen, 0, NULL);
+    basin_meta m = {0};
+    if (j) {
+        char tok[WR_REQUEST_TOKEN_MAX + 1];
+        common_fields(j, &m.created_at, &m.deleted, &m.deleted_at, tok);
+        json_decref(j);
+    }
+    l->items = wr_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+    wr_basin_info *bi = &l->items[l->n++];
+    memset(bi, 0, sizeof(*bi));
+    memcpy(bi->name, name, name_len > WR_BASIN_NAME_MAX ? WR_BASIN_NAME_MAX : name_len);
+    bi->created_at_ms = m.created_at;
+    bi->deleted = m.deleted;
+    bi->deleted_at_ms = m.deleted_at;
+}
+
+wr_err
+wr_store_basin_list(wr_store *s, const char *prefix, const char *start_after, size_t limit,
+                    wr_basin_list *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    wr_buf base = {0};
+    wr_buf_append_byte(&base, WR_KEY_BASIN_META);
+    wr_err e = list_keys(s, &base, prefix, start_after, limit, basin_item, out, &out->has_more,
+                         out_err);
+    wr_buf_fini(&base);
+    if (e)
+        wr_basin_list_fini(out);
+    return e;
+}
+
+void
+wr_basin_list_fini(wr_basin_list *l)
+{
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Streams                                                                                    */
+
+static void
+stream_info(const char *name, const stream_meta *m, wr_stream_info *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    out->created_at_ms = m->created_at;
+    out->deleted = m->deleted;
+    out->deleted_at_ms = m->deleted_at;
+    out->cipher = m->cipher;
+}
+
+static wr_err
+check_stream_args(const char *basin, const char *stream, const wr_stream_config *cfg,
+                  const char *token, wr_error *out_err)
+{
+    if (!basin || !wr_basin_name_valid(basin))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    if (!stream || !wr_stream_name_valid(stream, strlen(stream)))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid stream name");
+    if (token && strlen(token) > WR_REQUEST_TOKEN_MAX)
+        return wr_error_set(out_err, WR_ERR_INVALID, "request token is longer than 36 bytes");
+    return cfg ? wr_stream_config_validate(cfg, out_err) : WR_OK;
+}
+
+/* Keeps a cached stream_state in step with its meta. */
+static void
+sync_cache(wr_store *s, const char *basin, const char *stream, const stream_meta *m)
+{
+    stream_state *st = wr_store__stream_cached(s, basin, stream);
+    if (!st)
+        return;
+    st->cfg = m->cfg;
+    st->cipher = m->cipher;
+    if (m->deleted && !st->deleted) {
+        st->deleted = true;
+        st->deleted_at = m->deleted_at;
+        wr_store__close_subs(s, st, WR_ERR_STREAM_DELETION_PENDING);
+    }
+}
+
+static wr_err
+stream_provision(wr_store *s, const char *basin, const char *stream, const wr_stream_config *cfg,
+                 const char *token, bool ensure, wr_stream_info *out_info,
+                 wr_provision *out_prov, wr_error *out_err)
+{
+    basin_meta bm;
+    stream_meta m;
+    wr_stream_config resolved;
+    wr_err e = check_stream_args(basin, stream, cfg, token, out_err);
+    if (e)
+        return e;
+    if ((e = wr_store__basin_meta_get(s, basin, &bm, out_err)))
+        return e;
+    if (bm.deleted)
+        return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    wr_stream_config_resolve(cfg, &bm.cfg, &resolved);
+    e = wr_store__stream_meta_get(s, basin, stream, &m, out_err);
+    if (e == WR_ERR_STREAM_NOT_FOUND) {
+        if ((e = wr_store__stream_meta_create(s, basin, stream, &resolved, bm.cfg.stream_cipher,
+                                              token, &m, out_err)))
+            return e;
+        stream_info(stream, &m, out_info);
+        if (out_prov)
+            *out_prov = WR_PROVISION_CREATED;
+        return WR_OK;
+    }
+    if (e)
+        return e;
+    if (m.deleted)
+        return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+    bool same = wr_stream_config_equal(&resolved, &m.cfg);
+    if (!ensure) {
+        if (!(token && token[0] && strcmp(token, m.token) == 0 && same))
+            return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "stream already exists");
+    } else if (!same) {
+        m.cfg = resolved;
+        if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
+            return e;
+        sync_cache(s, basin, stream, &m);
+    }
+    stream_info(stream, &m, out_info);
+    if (out_prov)
+        *out_prov = same ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
+    return WR_OK;
+}
+
+wr_err
+wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
+                       const wr_stream_config *cfg, const char *request_token,
+                       wr_stream_info *out_info, wr_provision *out_prov, wr_error *out_err)
+{
+    return stream_provision(s, basin, stream, cfg, request_token, false, out_info, out_prov,
+                            out_err);
+}
+
+wr_err
+wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,
+                       const wr_stream_config *cfg, wr_stream_info *out_info,
+                       wr_provision *out_prov, wr_error *out_err)
+{
+    return stream_provision(s, basin, stream, cfg, NULL, true, out_info, out_prov, out_err);
+}
+
+/* Loads an existing stream's meta, checking the basin first for the right 404. */
+static wr_err
+stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *bm,
+                stream_meta *m, wr_error *out_err)
+{
+    wr_err e = check_stream_args(basin, stream, NULL, NULL, out_err);
+    if (e)
+        return e;
+    if ((e = wr_store__basin_meta_get(s, basin, bm, out_err)))
+        return e;
+    return wr_store__stream_meta_get(s, basin, stream, m, out_err);
+}
+
+wr_err
+wr_store_stream_get(wr_store *s, const char *basin, const char *stream,
+                    wr_stream_config *out_cfg, wr_stream_info *out_info, wr_error *out_err)
+{
+    basin_meta bm;
+    stream_meta m;
+    wr_err e = stream_existing(s, basin, stream, &bm, &m, out_err);
+    if (e)
+        return e;
+    if (m.deleted)
+        return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+    if (out_cfg)
+        *out_cfg = m.cfg;
+    stream_info(stream, &m, out_info);
+    return WR_OK;
+}
+
+wr_err
+wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
+                            const wr_stream_config_patch *p, wr_stream_config *out_cfg,
+                            wr_error *out_err)
+{
+    basin_meta bm;
+    stream_meta m;
+    wr_err e = wr_stream_config_patch_validate(p, out_err);
+    if (e)
+        return e;
+    if ((e = stream_existing(s, basin, stream, &bm, &m, out_err)))
+        return e;
+    if (m.deleted)
+        return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+    wr_stream_config c = m.cfg, resolved;
+    wr_stream_config_apply_patch(&c, p);
+    wr_stream_config_resolve(&c, &bm.cfg, &resolved);
+    if ((e = wr_stream_config_validate(&resolved, out_err)))
+        return e;
+    if (!wr_stream_config_equal(&resolved, &m.cfg)) {
+        m.cfg = resolved;
+        if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
+            return e;
+        sync_cache(s, basin, stream, &m);
+    }
+    if (out_cfg)
+        *out_cfg = resolved;
+    return WR_OK;
+}
+
+wr_err
+wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_error *out_err)
+{
+    basin_meta bm;
+    stream_meta m;
+    wr_err e = stream_existing(s, basin, stream, &bm, &m, out_err);
+    if (e || m.deleted)
+        return e;
+    m.deleted = true;
+    m.deleted_at = wr_clock_now_ms();
+    if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
+        return e;
+    sync_cache(s, basin, stream, &m);
+    return WR_OK;
+}
+
+typedef struct stream_list_ctx {
+    wr_stream_list *l;
+} stream_list_ctx;
+
+static void
+stream_item(void *ctx, const char *name, size_t name_len, const char *v, size_t vlen)
+{
+    wr_stream_list *l = ((stream_list_ctx *)ctx)->l;
+    json_t *j = json_loadb(v, vlen, 0, NULL);
+    stream_meta m = {0};
+    if (j) {
+        common_fields(j, &m.created_at, &m.deleted, &m.deleted_at, m.token);
+        json_t *c = json_object_get(j, "cipher");
+        if (json_is_string(c))
+            wr_cipher_parse(json_string_value(c), &m.cipher);
+        json_decref(j);
+    }
+    l->items = wr_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+    wr_stream_info *si = &l->items[l->n++];
+    memset(si, 0, sizeof(*si));
+    memcpy(si->name, name, name_len > WR_STREAM_NAME_MAX ? WR_STREAM_NAME_MAX : name_len);
+    si->created_at_ms = m.created_at;
+    si->deleted = m.deleted;
+    si->deleted_at_ms = m.deleted_at;
+    si->cipher = m.cipher;
+}
+
+wr_err
+wr_store_stream_list(wr_store *s, const char *basin, const char *prefix, const char *start_after,
+                     size_t limit, wr_stream_list *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!basin || !wr_basin_name_valid(basin))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    wr_buf base = {0};
+    wr_key_stream_meta_prefix(&base, basin, strlen(basin));
+    stream_list_ctx ctx = {out};
+    wr_err e = list_keys(s, &base, prefix, start_after, limit, stream_item, &ctx, &out->has_more,
+                         out_err);
+    wr_buf_fini(&base);
+    if (e)
+        wr_stream_list_fini(out);
+    return e;
+}
+
+void
+wr_stream_list_fini(wr_stream_list *l)
+{
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+wr_err
+wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
+                    wr_error *out_err)
+{
+    stream_state *st;
+    wr_err e = wr_store__stream(s, basin, stream, true, false, &st, out_err);
+    if (e)
+        return e;
+    if (st->deleted)
+        return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+    out_tail->seq = st->d_seq;
+    out_tail->ts_ms = st->d_ts;
+    return WR_OK;
+}

@@ -1,0 +1,652 @@
+/*
+ * store.c — store lifecycle (open, recovery check, close), the commit thread, the loop-side
+ * pump that receives completions and runs deferred work, the stream cache, and name checks.
+ *
+ * Commit thread: waits for appends on the commit queue, takes everything queued, writes it as
+ * one RocksDB WriteBatch with sync=true (group commit: appends that arrive during a sync ride
+ * the next one), moves the ops to the done list and wakes the loop with uv_async_send. Once the
+ * store has failed it writes nothing and fails every op it receives.
+ *
+ * Loop pump (on_async): hands the done list to append.c, then runs the deferred callbacks that
+ * were queued before it started (new deferrals wake the loop again, so nothing starves).
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/keys.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Names                                                                                      */
+
+bool
+wr_basin_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 8 || n > WR_BASIN_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && !(c == '-' && i > 0 && i < n - 1))
+            return false;
+    }
+    return true;
+}
+
+bool
+wr_store__utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+bool
+wr_stream_name_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > WR_STREAM_NAME_MAX)
+        return false;
+    if (memchr(name, 0, len))
+        return false;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return false;
+    return wr_store__utf8_valid((const uint8_t *)name, len);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Stream cache                                                                               */
+
+static uint64_t
+stream_hash(const char *basin, const char *stream)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = basin; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (const char *p = stream; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+stream_state *
+wr_store__stream_cached(wr_store *s, const char *basin, const char *stream)
+{
+    uint64_t h = stream_hash(basin, stream);
+    for (stream_state *st = s->buckets[h % s->n_buckets]; st; st = st->hnext)
+        if (st->hash == h && strcmp(st->basin, basin) == 0 && strcmp(st->name, stream) == 0)
+            return st;
+    return NULL;
+}
+
+static void
+cache_insert(wr_store *s, stream_state *st)
+{
+    if (s->n_streams + 1 > s->n_buckets) {
+        size_t nb = s->n_buckets * 2;
+        stream_state **b = wr_xcalloc(nb, sizeof(*b));
+        for (size_t i = 0; i < s->n_buckets; i++) {
+            stream_state *x = s->buckets[i];
+            while (x) {
+                stream_state *next = x->hnext;
+                x->hnext = b[x->hash % nb];
+                b[x->hash % nb] = x;
+                x = next;
+            }
+        }
+        free(s->buckets);
+        s->buckets = b;
+        s->n_buckets = nb;
+    }
+    st->hnext = s->buckets[st->hash % s->n_buckets];
+    s->buckets[st->hash % s->n_buckets] = st;
+    s->n_streams++;
+}
+
+static wr_err
+db_get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len, wr_error *out_err)
+{
+    char *err = NULL;
+    *out_v = rocksdb_get(s->db, s->ro, k, klen, out_len, &err);
+    if (err) {
+        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
+        rocksdb_free(err);
+        return WR_ERR_STORAGE;
+    }
+    return WR_OK;
+}
+
+wr_err
+wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
+                            const stream_meta *m, stream_state **out, wr_error *out_err)
+{
+    uint8_t k[WR_KEY_ID_LEN];
+    char *v;
+    size_t vlen;
+    wr_err e;
+    stream_state *st = wr_xcalloc(1, sizeof(*st));
+    st->hash = stream_hash(basin, stream);
+    st->basin = wr_xstrdup(basin);
+    st->name = wr_xstrdup(stream);
+    st->id = m->id;
+    st->cfg = m->cfg;
+    st->cipher = m->cipher;
+    st->created_at = m->created_at;
+    st->deleted = m->deleted;
+    st->deleted_at = m->deleted_at;
+
+    wr_key_stream_id(k, WR_KEY_STREAM_TAIL, m->id);
+    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+        goto fail;
+    if (v && !wr_tail_value_decode((uint8_t *)v, vlen, &st->d_seq, &st->d_ts)) {
+        rocksdb_free(v);
+        e = wr_error_set(out_err, WR_ERR_STORAGE, "stream tail value is malformed");
+        goto fail;
+    }
+    rocksdb_free(v);
+    wr_key_stream_id(k, WR_KEY_STREAM_FENCE, m->id);
+    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+        goto fail;
+    if (v) {
+        st->fence_len = vlen > WR_FENCING_TOKEN_MAX ? WR_FENCING_TOKEN_MAX : vlen;
+        memcpy(st->fence, v, st->fence_len);
+        rocksdb_free(v);
+    }
+    wr_key_stream_id(k, WR_KEY_STREAM_TRIM, m->id);
+    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+        goto fail;
+    if (v) {
+        if (vlen == 8)
+            st->d_trim = wr_get_be64((uint8_t *)v);
+        rocksdb_free(v);
+    }
+    st->next_seq = st->d_seq;
+    st->last_ts = st->d_ts;
+    st->trim = st->d_trim;
+    cache_insert(s, st);
+    *out = st;
+    return WR_OK;
+fail:
+    free(st->basin);
+    free(st->name);
+    free(st);
+    return e;
+}
+
+wr_err
+wr_store__stream(wr_store *s, const char *basin, const char *stream, bool create, bool on_append,
+                 stream_state **out, wr_error *out_err)
+{
+    if (!wr_basin_name_valid(basin))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
+    if (!wr_stream_name_valid(stream, strlen(stream)))
+        return wr_error_set(out_err, WR_ERR_INVALID, "invalid stream name");
+    stream_state *st = wr_store__stream_cached(s, basin, stream);
+    if (st) {
+        *out = st;
+        return WR_OK;
+    }
+    stream_meta m;
+    wr_err e = wr_store__stream_meta_get(s, basin, stream, &m, out_err);
+    if (e == WR_OK)
+        return wr_store__stream_cache_load(s, basin, stream, &m, out, out_err);
+    if (e != WR_ERR_STREAM_NOT_FOUND)
+        return e;
+    basin_meta bm;
+    if ((e = wr_store__basin_meta_get(s, basin, &bm, out_err)))
+        return e;
+    bool allowed = on_append ? bm.cfg.create_stream_on_append : bm.cfg.create_stream_on_read;
+    if (!create || !allowed)
+        return wr_error_set(out_err, WR_ERR_STREAM_NOT_FOUND, "stream not found");
+    if (bm.deleted)
+        return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    wr_stream_config cfg;
+    wr_stream_config_resolve(NULL, &bm.cfg, &cfg);
+    if ((e = wr_store__stream_meta_create(s, basin, stream, &cfg, bm.cfg.stream_cipher, NULL, &m,
+                                          out_err)))
+        return e;
+    return wr_store__stream_cache_load(s, basin, stream, &m, out, out_err);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Deferred work and the loop pump                                                            */
+
+void
+wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg)
+{
+    deferred *d = wr_xmalloc(sizeof(*d));
+    d->fn = fn;
+    d->arg = arg;
+    d->next = NULL;
+    if (s->def_tail)
+        s->def_tail->next = d;
+    else
+        s->def_head = d;
+    s->def_tail = d;
+    if (!s->closing)
+        uv_async_send(&s->async);
+}
+
+/* One round: completions, then the deferred items present now. Returns whether it did work. */
+static bool
+pump_once(wr_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    append_op *done = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (done)
+        wr_store__on_commits_done(s, done);
+    deferred *d = s->def_head;
+    s->def_head = s->def_tail = NULL;
+    bool worked = done || d;
+    while (d) {
+        deferred *next = d->next;
+        d->fn(s, d->arg);
+        free(d);
+        d = next;
+    }
+    return worked;
+}
+
+static void
+on_async(uv_async_t *h)
+{
+    pump_once(h->data);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Commit thread                                                                              */
+
+void
+wr_store__commit_push(wr_store *s, append_op *op)
+{
+    op->commit_next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->cq_tail)
+        s->cq_tail->commit_next = op;
+    else
+        s->cq_head = op;
+    s->cq_tail = op;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static wr_err
+commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
+{
+    if (atomic_load(&s->failed))
+        return WR_ERR_STORAGE;
+    rocksdb_writebatch_clear(wb);
+    for (append_op *op = list; op; op = op->commit_next) {
+        wr_batch *b = op->batch;
+        uint8_t kb[WR_KEY_BATCH_LEN], kt[WR_KEY_TS_LEN], kid[WR_KEY_ID_LEN];
+        uint8_t tv[WR_TAIL_VALUE_LEN], trimv[8];
+        wr_key_batch(kb, b->stream_id, b->first_seq);
+        rocksdb_writebatch_put(wb, (char *)kb, sizeof(kb), (char *)b->data, b->len);
+        wr_key_ts_index(kt, b->stream_id, b->first_ts, b->first_seq);
+        rocksdb_writebatch_put(wb, (char *)kt, sizeof(kt), "", 0);
+        wr_key_stream_id(kid, WR_KEY_STREAM_TAIL, b->stream_id);
+        wr_tail_value(tv, b->end_seq, b->last_ts);
+        rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), (char *)tv, sizeof(tv));
+        if (op->put_fence) {
+            wr_key_stream_id(kid, WR_KEY_STREAM_FENCE, b->stream_id);
+            rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), op->fence, op->fence_len);
+        }
+        if (op->put_trim) {
+            wr_key_stream_id(kid, WR_KEY_STREAM_TRIM, b->stream_id);
+            wr_put_be64(trimv, op->trim);
+            rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), (char *)trimv, sizeof(trimv));
+        }
+    }
+    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_COMMIT)) {
+        atomic_store(&s->failed, true);
+        wr_log_error("store write failed", " reason=\"injected sync failure\"");
+        return WR_ERR_STORAGE;
+    }
+    char *err = NULL;
+    rocksdb_write(s->db, s->wo_sync, wb, &err);
+    atomic_fetch_add(&s->n_commits, 1);
+    if (err) {
+        atomic_store(&s->failed, true);
+        wr_log_error("store write failed", " error=\"%s\"", err);
+        rocksdb_free(err);
+        return WR_ERR_STORAGE;
+    }
+    return WR_OK;
+}
+
+static void *
+commit_main(void *arg)
+{
+    wr_store *s = arg;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->cq_head && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->cq_head)
+            break;
+        append_op *list = s->cq_head, *last = s->cq_tail;
+        s->cq_head = s->cq_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        wr_err e = commit_group(s, wb, list);
+        for (append_op *op = list; op; op = op->commit_next)
+            op->commit_err = e;
+
+        pthread_mutex_lock(&s->mu);
+        if (s->done_tail)
+            s->done_tail->commit_next = list;
+        else
+            s->done_head = list;
+        s->done_tail = last;
+        uv_async_send(&s->async);
+    }
+    pthread_mutex_unlock(&s->mu);
+    rocksdb_writebatch_destroy(wb);
+    return NULL;
+}
+
+wr_err
+wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err)
+{
+    if (atomic_load(&s->failed))
+        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
+    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
+        atomic_store(&s->failed, true);
+        return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
+    }
+    char *err = NULL;
+    rocksdb_write(s->db, s->wo_sync, wb, &err);
+    if (err) {
+        atomic_store(&s->failed, true);
+        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
+        rocksdb_free(err);
+        return WR_ERR_STORAGE;
+    }
+    return WR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Open and recovery                                                                          */
+
+/*
+ * Checks one stream: its tail (03) must equal the end of its last batch (06), whose checksum
+ * must verify. A stream without batches must have no tail beyond its trim point... unless its
+ * records were all trimmed, so a missing batch is accepted.
+ */
+static wr_err
+check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err)
+{
+    uint8_t k[WR_KEY_ID_LEN], kb[WR_KEY_BATCH_LEN];
+    char *tv;
+    size_t tvlen;
+    uint64_t tail_seq = 0, tail_ts = 0;
+    wr_err e;
+    wr_key_stream_id(k, WR_KEY_STREAM_TAIL, id);
+    if ((e = db_get(s, k, sizeof(k), &tv, &tvlen, out_err)))
+        return e;
+    bool has_tail = tv != NULL;
+    bool ok = !tv || wr_tail_value_decode((uint8_t *)tv, tvlen, &tail_seq, &tail_ts);
+    rocksdb_free(tv);
+    if (!ok)
+        return wr_error_set(out_err, WR_ERR_STORAGE, "stream %llu: malformed tail",
+                            (unsigned long long)id);
+
+    wr_key_batch(kb, id, UINT64_MAX);
+    rocksdb_iter_seek_for_prev(it, (char *)kb, sizeof(kb));
+    uint64_t bid, bseq;
+    size_t klen;
+    const char *key = rocksdb_iter_valid(it) ? rocksdb_iter_key(it, &klen) : NULL;
+    if (!key || !wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
+        return WR_OK; /* no batches */
+    size_t vlen;
+    const char *v = rocksdb_iter_value(it, &vlen);
+    wr_batch *b;
+    if ((e = wr_batch_decode(id, wr_xmemdup(v, vlen), vlen, &b, out_err)))
+        return wr_error_set(out_err, e, "stream %llu: last batch at seq %llu: %s",
+                            (unsigned long long)id, (unsigned long long)bseq, out_err->msg);
+    ok = has_tail && b->first_seq == bseq && b->end_seq == tail_seq && b->last_ts == tail_ts;
+    uint64_t end = b->end_seq, last = b->last_ts;
+    wr_batch_unref(b);
+    if (!ok)
+        return wr_error_set(out_err, WR_ERR_STORAGE,
+                            "stream %llu: tail (%llu,%llu) disagrees with last batch end "
+                            "(%llu,%llu)",
+                            (unsigned long long)id, (unsigned long long)tail_seq,
+                            (unsigned long long)tail_ts, (unsigned long long)end,
+                            (unsigned long long)last);
+    return WR_OK;
+}
+
+static wr_err
+recover(wr_store *s, wr_error *out_err)
+{
+    wr_err e = WR_OK;
+    uint8_t lo = WR_KEY_STREAM_ID, hi = WR_KEY_STREAM_ID + 1;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)&lo, 1);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
+    rocksdb_iterator_t *ids = rocksdb_create_iterator(s->db, ro);
+    rocksdb_iterator_t *batches = rocksdb_create_iterator(s->db, s->ro);
+    uint64_t max_id = 0, n = 0;
+    for (rocksdb_iter_seek(ids, (char *)&lo, 1); rocksdb_iter_valid(ids); rocksdb_iter_next(ids)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(ids, &klen);
+        uint64_t id;
+        if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id)) {
+            e = wr_error_set(out_err, WR_ERR_STORAGE, "malformed stream id key");
+            break;
+        }
+        if (id > max_id)
+            max_id = id;
+        if ((e = check_stream(s, batches, id, out_err)))
+            break;
+        n++;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(ids, &err);
+    if (!e && err)
+        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
+    rocksdb_free(err);
+    rocksdb_iter_destroy(batches);
+    rocksdb_iter_destroy(ids);
+    rocksdb_readoptions_destroy(ro);
+    s->next_stream_id = max_id + 1;
+    if (!e)
+        wr_log_debug("store recovered", " streams=%llu", (unsigned long long)n);
+    return e;
+}
+
+static void
+free_store(wr_store *s)
+{
+    if (s->db)
+        rocksdb_close(s->db);
+    if (s->wo_sync)
+        rocksdb_writeoptions_destroy(s->wo_sync);
+    if (s->ro)
+        rocksdb_readoptions_destroy(s->ro);
+    if (s->dbopts)
+        rocksdb_options_destroy(s->dbopts);
+    if (s->bbto)
+        rocksdb_block_based_options_destroy(s->bbto);
+    if (s->block_cache)
+        rocksdb_cache_destroy(s->block_cache);
+    for (size_t i = 0; s->buckets && i < s->n_buckets; i++) {
+        stream_state *st = s->buckets[i];
+        while (st) {
+            stream_state *next = st->hnext;
+            free(st->basin);
+            free(st->name);
+            free(st);
+            st = next;
+        }
+    }
+    free(s->buckets);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->path);
+    free(s);
+}
+
+wr_err
+wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_error *out_err)
+{
+    *out = NULL;
+    if (!opts || !opts->path)
+        return wr_error_set(out_err, WR_ERR_INVALID, "store path missing");
+    wr_store *s = wr_xcalloc(1, sizeof(*s));
+    s->loop = loop;
+    s->opts = *opts;
+    s->path = wr_xstrdup(opts->path);
+    s->opts.path = s->path;
+    if (!s->opts.inflight_bytes)
+        s->opts.inflight_bytes = 128u << 20;
+    if (!s->opts.cache_bytes)
+        s->opts.cache_bytes = 64u << 20;
+    s->n_buckets = 64;
+    s->buckets = wr_xcalloc(s->n_buckets, sizeof(*s->buckets));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    atomic_init(&s->failed, false);
+    atomic_init(&s->n_commits, 0);
+
+    s->dbopts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(s->dbopts, 1);
+    rocksdb_options_set_max_background_jobs(s->dbopts, 2);
+    rocksdb_options_set_compression(s->dbopts, rocksdb_no_compression);
+    rocksdb_options_set_write_buffer_size(s->dbopts, 64u << 20);
+    s->block_cache = rocksdb_cache_create_lru(64u << 20);
+    s->bbto = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(s->bbto, s->block_cache);
+    rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
+    s->wo_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    s->ro = rocksdb_readoptions_create();
+
+    char *err = NULL;
+    s->db = rocksdb_open(s->dbopts, s->path, &err);
+    if (err) {
+        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb open %s: %s", s->path, err);
+        rocksdb_free(err);
+        s->db = NULL;
+        free_store(s);
+        return WR_ERR_STORAGE;
+    }
+    wr_err e = recover(s, out_err);
+    if (e) {
+        free_store(s);
+        return e;
+    }
+    uv_async_init(loop, &s->async, on_async);
+    s->async.data = s;
+    if (pthread_create(&s->commit_thread, NULL, commit_main, s) != 0)
+        abort();
+    *out = s;
+    return WR_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Close                                                                                      */
+
+static void
+on_async_closed(uv_handle_t *h)
+{
+    wr_store *s = h->data;
+    void (*cb)(void *) = s->close_cb;
+    void *ud = s->close_ud;
+    free_store(s);
+    if (cb)
+        cb(ud);
+}
+
+void
+wr_store__maybe_finish_close(wr_store *s)
+{
+    if (!s->closing || s->reads_inflight || s->db_closed)
+        return;
+    s->db_closed = true;
+    rocksdb_close(s->db);
+    s->db = NULL;
+    uv_close((uv_handle_t *)&s->async, on_async_closed);
+}
+
+void
+wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud)
+{
+    s->closing = true;
+    s->close_cb = cb;
+    s->close_ud = ud;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->commit_thread, NULL);
+    /* Everything the commit thread took is in the done list now. */
+    while (pump_once(s))
+        ;
+    wr_store__fail_pending(s, WR_ERR_UNAVAILABLE);
+    while (pump_once(s))
+        ;
+    for (size_t i = 0; i < s->n_buckets; i++)
+        for (stream_state *st = s->buckets[i]; st; st = st->hnext)
+            wr_store__close_subs(s, st, WR_ERR_UNAVAILABLE);
+    while (pump_once(s))
+        ;
+    wr_store__detach_subs(s);
+    wr_store__ring_free(s);
+    wr_store__maybe_finish_close(s);
+}
+
+bool
+wr_store_failed(const wr_store *s)
+{
+    return atomic_load(&((wr_store *)s)->failed);
+}
+
+void
+wr_store_get_stats(const wr_store *s, wr_store_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->commits = atomic_load(&((wr_store *)s)->n_commits);
+    out->appends = s->n_acked;
+    out->inflight_bytes = s->inflight;
+    out->waiting_appends = s->n_waiting;
+    out->cache_bytes = s->cache_bytes;
+}

@@ -1,0 +1,385 @@
+/*
+ * store.h — the stream store engine: basins, streams, durable group-commit appends, reads and
+ * live follow, on RocksDB. This header is the manual.
+ *
+ * THREADS. A store runs on the caller's libuv loop. Every function here must be called on that
+ * loop's thread, and every callback is invoked on it. Inside, one commit thread writes appends
+ * (group commit) and the libuv worker pool serves catch-up reads; neither ever calls user code,
+ * except the sync hook (see wr_store_opts).
+ *
+ * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
+ * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
+ * They are rare. Appends and reads never block the loop on disk.
+ *
+ * ASYNC CALLS. wr_store_append() and wr_store_read() always report through their callback,
+ * exactly once, and never from inside the call itself (at the earliest on a later loop
+ * iteration). Buffers passed in stay borrowed until the callback.
+ *
+ * DURABILITY. An append is acknowledged only after the RocksDB WriteBatch holding it has been
+ * written with sync=true. Reads, check-tail and followers see only acknowledged (durable) data.
+ * Acks and errors of one stream are delivered in submission order, each ack carrying the durable
+ * tail at delivery time.
+ *
+ * FAILURE. If a synced write fails (or the sync hook injects a failure), the store enters the
+ * failed state: every later write (append or metadata change) fails with WR_ERR_STORAGE until the
+ * process reopens the store. Appends sequenced behind the failed write fail with WR_ERR_STORAGE
+ * too (their seq_nums were assigned but never become visible, so no rollback is needed: nothing
+ * can be written after them). Reads keep working on the durable data.
+ *
+ * NAMES are NUL-terminated C strings; a stream name therefore cannot contain U+0000 (the HTTP
+ * layer must reject a percent-decoded NUL with wr_stream_name_valid()).
+ */
+#ifndef WR_STORE_STORE_H
+#define WR_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/batch.h"
+#include "store/config.h"
+#include "util/err.h"
+
+typedef struct wr_store wr_store;
+
+/* A stream position: a seq_num and a timestamp in ms. */
+typedef struct wr_pos {
+    uint64_t seq;
+    uint64_t ts_ms;
+} wr_pos;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Open / close                                                                                 */
+
+typedef enum wr_store_sync_kind {
+    WR_STORE_SYNC_COMMIT, /* a group commit of appends (commit thread) */
+    WR_STORE_SYNC_META,   /* a metadata change (loop thread) */
+} wr_store_sync_kind;
+
+/*
+ * Called right before every synced write, on the thread doing it. Returning non-zero makes that
+ * write fail as if fsync had returned EIO (nothing is written) and puts the store in the failed
+ * state. For tests: count syncs, inject failures. Must be thread-safe.
+ */
+typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
+
+typedef struct wr_store_opts {
+    const char *path;           /* data directory, created if missing */
+    size_t inflight_bytes;      /* append bytes being committed at once; 0 = 128 MiB */
+    size_t cache_bytes;         /* recent-batch cache for followers/reads; 0 = 64 MiB */
+    wr_store_sync_hook sync_hook; /* may be NULL */
+    void *sync_hook_ud;
+} wr_store_opts;
+
+/*
+ * Opens (creating if needed) the store at opts->path and checks weir's invariants: every stream
+ * tail agrees with the last stored batch, whose checksum must verify. Blocks.
+ * Errors: WR_ERR_STORAGE (RocksDB could not open, or an invariant is broken; the message says
+ * which). On success *out is a new store that must be closed with wr_store_close().
+ */
+wr_err wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out,
+                     wr_error *out_err);
+
+/*
+ * Closes the store. Appends already handed to the commit thread are committed and acknowledged;
+ * appends still waiting for in-flight budget fail with WR_ERR_UNAVAILABLE; followers receive
+ * WR_FOLLOW_CLOSED. Callbacks run from inside this call. Reads running on the worker pool
+ * complete normally later. RocksDB is closed and `cb` (may be NULL) is called once everything is
+ * released, after which the same path may be opened again. No store function may be called
+ * after wr_store_close() (callbacks included).
+ */
+void wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud);
+
+/* True once a synced write has failed (see FAILURE above). */
+bool wr_store_failed(const wr_store *s);
+
+typedef struct wr_store_stats {
+    uint64_t commits;         /* group commits written by the commit thread */
+    uint64_t appends;         /* appends acknowledged */
+    uint64_t inflight_bytes;  /* currently charged to the in-flight budget */
+    uint64_t waiting_appends; /* appends queued for budget */
+    uint64_t cache_bytes;     /* bytes in the recent-batch cache */
+} wr_store_stats;
+void wr_store_get_stats(const wr_store *s, wr_store_stats *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Names                                                                                        */
+
+/* ^[a-z0-9][a-z0-9-]{6,46}[a-z0-9]$ */
+bool wr_basin_name_valid(const char *name);
+/* 1–512 bytes of valid UTF-8 without NUL, not "." or "..". */
+bool wr_stream_name_valid(const char *name, size_t len);
+
+#define WR_BASIN_NAME_MAX 48
+#define WR_STREAM_NAME_MAX 512
+#define WR_REQUEST_TOKEN_MAX 36
+#define WR_FENCING_TOKEN_MAX 36
+
+/* ------------------------------------------------------------------------------------------ */
+/* Basins (synchronous, loop thread; writes block on one fsync)                                */
+
+typedef enum wr_provision {
+    WR_PROVISION_CREATED,
+    WR_PROVISION_UPDATED,
+    WR_PROVISION_NOOP,
+} wr_provision;
+
+typedef struct wr_basin_info {
+    char name[WR_BASIN_NAME_MAX + 1];
+    uint64_t created_at_ms;
+    bool deleted;
+    uint64_t deleted_at_ms; /* when deleted */
+} wr_basin_info;
+
+typedef struct wr_basin_list {
+    wr_basin_info *items; /* owned; free with wr_basin_list_fini() */
+    size_t n;
+    bool has_more;
+} wr_basin_list;
+
+/*
+ * Creates a basin. `cfg` may be NULL (all defaults). `request_token` may be NULL; if the basin
+ * exists and was created with the same token and an equal config, this succeeds with
+ * WR_PROVISION_NOOP and the existing info (an idempotent retry).
+ * Errors: INVALID (bad name, token > 36 bytes, bad config such as a zero retention age),
+ * RESOURCE_ALREADY_EXISTS, BASIN_DELETION_PENDING, STORAGE.
+ */
+wr_err wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
+                             const char *request_token, wr_basin_info *out_info,
+                             wr_provision *out_prov, wr_error *out_err);
+
+/*
+ * Creates the basin or replaces its whole config with `cfg` (NULL = defaults): CREATED, UPDATED
+ * or NOOP (config unchanged). Errors: INVALID, BASIN_DELETION_PENDING, STORAGE.
+ */
+wr_err wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
+                             wr_basin_info *out_info, wr_provision *out_prov, wr_error *out_err);
+
+/* Config and info (either out pointer may be NULL). Works while deletion is pending.
+ * Errors: INVALID (bad name), BASIN_NOT_FOUND. */
+wr_err wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg,
+                          wr_basin_info *out_info, wr_error *out_err);
+
+/* Applies a three-state patch; returns the new config. Errors: INVALID, BASIN_NOT_FOUND,
+ * BASIN_DELETION_PENDING, STORAGE. */
+wr_err wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_config_patch *p,
+                                  wr_basin_config *out_cfg, wr_error *out_err);
+
+/*
+ * Lists basins in bytewise name order whose name starts with `prefix` (NULL/"" = all) and is
+ * strictly greater than `start_after` (NULL/"" = from the start). limit 0 or > 1000 means 1000.
+ * Deleting basins are included (deleted = true). Errors: STORAGE.
+ */
+wr_err wr_store_basin_list(wr_store *s, const char *prefix, const char *start_after,
+                           size_t limit, wr_basin_list *out, wr_error *out_err);
+void wr_basin_list_fini(wr_basin_list *l);
+
+/* Marks the basin deleted (deleted_at = now); repeating is fine. The cleanup itself belongs to
+ * the lifecycle module. Errors: INVALID, BASIN_NOT_FOUND, STORAGE. */
+wr_err wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Streams (synchronous, loop thread; writes block on one fsync)                               */
+
+typedef struct wr_stream_info {
+    char name[WR_STREAM_NAME_MAX + 1];
+    uint64_t created_at_ms;
+    bool deleted;
+    uint64_t deleted_at_ms;
+    wr_cipher cipher;
+} wr_stream_info;
+
+typedef struct wr_stream_list {
+    wr_stream_info *items; /* owned; free with wr_stream_list_fini() */
+    size_t n;
+    bool has_more;
+} wr_stream_list;
+
+/*
+ * Creates a stream whose config is `cfg` (NULL = inherit everything) resolved over the basin's
+ * default_stream_config and the system default; the cipher comes from the basin. Request-token
+ * idempotency as for basins (compares resolved configs).
+ * Errors: INVALID (name, token, config), BASIN_NOT_FOUND, BASIN_DELETION_PENDING,
+ * RESOURCE_ALREADY_EXISTS, STREAM_DELETION_PENDING, STORAGE.
+ */
+wr_err wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
+                              const wr_stream_config *cfg, const char *request_token,
+                              wr_stream_info *out_info, wr_provision *out_prov,
+                              wr_error *out_err);
+
+/* Creates, or replaces the config with resolve(cfg, basin defaults): CREATED/UPDATED/NOOP.
+ * Errors: as create, without RESOURCE_ALREADY_EXISTS. */
+wr_err wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,
+                              const wr_stream_config *cfg, wr_stream_info *out_info,
+                              wr_provision *out_prov, wr_error *out_err);
+
+/* The resolved config (every field set) and info. Errors: INVALID, BASIN_NOT_FOUND,
+ * STREAM_NOT_FOUND, STREAM_DELETION_PENDING. */
+wr_err wr_store_stream_get(wr_store *s, const char *basin, const char *stream,
+                           wr_stream_config *out_cfg, wr_stream_info *out_info,
+                           wr_error *out_err);
+
+/* Patches the config (NULL fields revert to the basin default, then the system default) and
+ * returns the resolved result. Errors: as get, plus STORAGE. */
+wr_err wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
+                                   const wr_stream_config_patch *p, wr_stream_config *out_cfg,
+                                   wr_error *out_err);
+
+/* Lists streams of a basin like wr_store_basin_list (an unknown basin gives an empty list). */
+wr_err wr_store_stream_list(wr_store *s, const char *basin, const char *prefix,
+                            const char *start_after, size_t limit, wr_stream_list *out,
+                            wr_error *out_err);
+void wr_stream_list_fini(wr_stream_list *l);
+
+/* Marks the stream deleted; later config/append/read give STREAM_DELETION_PENDING, followers
+ * get WR_FOLLOW_CLOSED. Repeating is fine. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
+ * STORAGE. */
+wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream,
+                              wr_error *out_err);
+
+/* The durable tail ({0,0} for an empty stream). Creates the stream when the basin has
+ * create_stream_on_read. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
+ * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING (auto-create), STORAGE (auto-create). */
+wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
+                           wr_error *out_err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Append                                                                                       */
+
+typedef struct wr_append_input {
+    const wr_append_record *records;
+    uint32_t n_records;
+    bool has_match_seq;
+    uint64_t match_seq;
+    const char *fencing_token; /* NULL = no fencing condition; "" must match an unset token */
+    size_t fencing_token_len;
+} wr_append_input;
+
+typedef struct wr_append_result {
+    wr_err err;     /* WR_OK: start/end/tail are the ack */
+    wr_error error; /* message when err != WR_OK */
+    wr_pos start;   /* first seq_num and its timestamp */
+    wr_pos end;     /* last seq_num + 1 and the last timestamp */
+    wr_pos tail;    /* durable tail at delivery, >= end */
+    uint64_t actual_seq; /* SEQ_NUM_MISMATCH: the stream's actual next seq_num */
+    char actual_token[WR_FENCING_TOKEN_MAX + 1]; /* FENCING_TOKEN_MISMATCH: current token */
+    size_t actual_token_len;
+} wr_append_result;
+
+/* `res` is valid only during the call. */
+typedef void (*wr_append_cb)(void *ud, const wr_append_result *res);
+
+/*
+ * Appends one batch. `in` and everything it points to stay borrowed until `cb`.
+ * The stream is created first when missing and the basin has create_stream_on_append.
+ * Outcomes (res->err): OK (ack); INVALID (1–1000 records, ≤ 1 MiB metered per record and batch,
+ * command records, fencing token > 36 bytes, client-require timestamp missing);
+ * FENCING_TOKEN_MISMATCH (checked first; actual_token) or SEQ_NUM_MISMATCH (actual_seq);
+ * BASIN_NOT_FOUND, STREAM_NOT_FOUND, STREAM_DELETION_PENDING, BASIN_DELETION_PENDING;
+ * STORAGE (failed state); UNAVAILABLE (store closing).
+ * Sequencing happens when the append leaves the in-flight budget queue: conditions are checked
+ * against every earlier append of the stream (pipelining works; acks stay in order).
+ */
+void wr_store_append(wr_store *s, const char *basin, const char *stream,
+                     const wr_append_input *in, wr_append_cb cb, void *ud);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Read                                                                                         */
+
+typedef enum wr_read_start_kind {
+    WR_READ_TAIL_OFFSET = 0, /* start = tail - start_value (saturating); the default */
+    WR_READ_SEQ,
+    WR_READ_TIMESTAMP,
+} wr_read_start_kind;
+
+typedef struct wr_read_req {
+    wr_read_start_kind start_kind;
+    uint64_t start_value;
+    bool clamp;
+    bool has_count;
+    uint64_t count;
+    bool has_bytes;
+    uint64_t bytes; /* metered */
+    bool has_until;
+    uint64_t until_ms; /* exclusive */
+    /*
+     * Whether this read may follow (the caller decides: a unary read only with wait > 0; a
+     * session when it has no count/bytes/until bound or wait > 0). Used only for the 416 rule
+     * "start equals the tail and the read may not follow".
+     */
+    bool may_follow;
+} wr_read_req;
+
+typedef struct wr_read_result {
+    wr_err err;     /* OK, RANGE_NOT_SATISFIABLE (tail set), INVALID, *_NOT_FOUND,
+                       STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, STORAGE */
+    wr_error error;
+    wr_pos tail;    /* the durable tail the read was served against */
+    size_t n_records;
+    wr_record *records; /* views into batches owned by the result */
+    uint64_t metered_bytes;
+    uint64_t next_seq;  /* the position after the last record returned (where to continue) */
+    bool at_tail;       /* next_seq == tail.seq: nothing more is durable yet */
+    bool until_reached; /* stopped at a record whose timestamp >= until */
+    /* Private. */
+    wr_batch **batches;
+    size_t n_batches;
+} wr_read_result;
+
+/* Takes ownership of `res` (free with wr_read_result_free, possibly later). */
+typedef void (*wr_read_cb)(void *ud, wr_read_result *res);
+
+/*
+ * Reads durable records: start per req (416 rules of s2-api.md §3.6), limits count/bytes/until
+ * (a record is never split; callers clamp unary reads to 1000 records / 1 MiB themselves), up to
+ * the durable tail at admission. Records below the trim point are skipped. The stream is created
+ * when missing and the basin has create_stream_on_read. Recent data is served from memory;
+ * anything else on the libuv worker pool.
+ */
+void wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_req *req,
+                   wr_read_cb cb, void *ud);
+void wr_read_result_free(wr_read_result *res);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Follow                                                                                       */
+
+typedef enum wr_follow_kind {
+    WR_FOLLOW_BATCH,  /* a durable batch (records from index `first` on) */
+    WR_FOLLOW_LAGGED, /* terminal: the position fell out of the cache; catch up with reads */
+    WR_FOLLOW_CLOSED, /* terminal: stream deleted (STREAM_DELETION_PENDING) or store closing
+                         (UNAVAILABLE) — see `err` */
+} wr_follow_kind;
+
+typedef struct wr_follow_event {
+    wr_follow_kind kind;
+    wr_batch *batch; /* BATCH: borrowed for the callback; wr_batch_ref() to keep it */
+    uint32_t first;  /* index of the first record to deliver (> 0 only on a mid-batch start) */
+    wr_pos tail;     /* BATCH: the position after this batch */
+    wr_err err;      /* CLOSED: why */
+} wr_follow_event;
+
+typedef void (*wr_follow_cb)(void *ud, const wr_follow_event *ev);
+typedef struct wr_follow wr_follow;
+
+/*
+ * Subscribes to durable batches from `from_seq` on. Batches already durable past from_seq are
+ * replayed from the cache (on a later loop iteration); if from_seq is no longer cached the
+ * subscriber receives WR_FOLLOW_LAGGED and should go back to wr_store_read(). New batches are
+ * delivered as they become durable, in order, never twice.
+ * Errors (no subscription made): INVALID, *_NOT_FOUND, STREAM_DELETION_PENDING,
+ * RANGE_NOT_SATISFIABLE (from_seq beyond the durable tail).
+ * Every successful call must be matched by exactly one wr_store_unfollow(), also after a
+ * terminal event.
+ */
+wr_err wr_store_follow(wr_store *s, const char *basin, const char *stream, uint64_t from_seq,
+                       wr_follow_cb cb, void *ud, wr_follow **out, wr_error *out_err);
+
+/* Stops delivery (e.g. while the socket is congested); batches keep being cached. */
+void wr_store_follow_pause(wr_follow *f);
+/* Resumes: missed batches are replayed from the cache, or WR_FOLLOW_LAGGED if evicted. */
+void wr_store_follow_resume(wr_follow *f);
+/* Ends the subscription; no callback runs after it returns. Safe inside the callback. */
+void wr_store_unfollow(wr_follow *f);
+
+#endif

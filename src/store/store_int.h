@@ -1,0 +1,222 @@
+/*
+ * store_int.h — internals shared by the store's .c files (not for other modules).
+ *
+ * Ownership and threads:
+ *  - wr_store, stream_state, append_op (except the fields noted), wr_follow, ring nodes and the
+ *    deferred list belong to the loop thread.
+ *  - The commit queue (`cq_*`) and the done list (`done_*`) are shared with the commit thread
+ *    under `mu`. An append_op is handed over whole: the loop fills it, pushes it to the commit
+ *    queue and does not touch it until it comes back through the done list; the commit thread
+ *    only reads its keys/values and writes `commit_err`.
+ *  - `failed` and `n_commits` are atomics (written by the commit thread, read by the loop).
+ *  - stream_state objects live until the store closes (the cache is never evicted).
+ */
+#ifndef WR_STORE_STORE_INT_H
+#define WR_STORE_STORE_INT_H
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdatomic.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+
+typedef struct stream_state stream_state;
+typedef struct append_op append_op;
+typedef struct ring_node ring_node;
+
+typedef enum op_state {
+    OP_WAITING,    /* queued for in-flight budget, not sequenced */
+    OP_COMMITTING, /* sequenced, with the commit thread */
+    OP_DONE,       /* result known, waiting for earlier ops of the stream */
+} op_state;
+
+struct append_op {
+    append_op *q_next;      /* the stream's submission-order queue */
+    append_op *wait_next;   /* budget wait list */
+    append_op *commit_next; /* commit queue / done list */
+    wr_store *store;
+    stream_state *st;
+    char *basin;            /* copies, for ops deferred before a stream was found */
+    const wr_append_input *in;
+    wr_append_cb cb;
+    void *ud;
+    op_state state;
+    wr_append_result res;
+    uint64_t charge; /* bytes charged to the in-flight budget */
+    /* Filled at sequencing, read by the commit thread. */
+    wr_batch *batch;
+    bool put_fence;
+    char fence[WR_FENCING_TOKEN_MAX];
+    size_t fence_len;
+    bool put_trim;
+    uint64_t trim;
+    /* Written by the commit thread. */
+    wr_err commit_err;
+};
+
+struct ring_node {
+    wr_batch *b;
+    stream_state *st;
+    ring_node *s_prev, *s_next; /* the stream's cached batches, oldest first */
+    ring_node *g_prev, *g_next; /* every cached batch, oldest first (eviction order) */
+};
+
+struct wr_follow {
+    wr_store *store; /* NULL once detached by wr_store_close */
+    stream_state *st;
+    wr_follow *prev, *next; /* st->subs */
+    wr_follow_cb cb;
+    void *ud;
+    uint64_t next_seq;
+    bool paused;
+    bool finished;   /* a terminal event was delivered */
+    bool dead;       /* unfollowed; freed by the deferred pump */
+    bool pump_queued;
+};
+
+struct stream_state {
+    stream_state *hnext;
+    uint64_t hash;
+    char *basin;
+    char *name;
+    uint64_t id;
+    wr_stream_config cfg;
+    wr_cipher cipher;
+    uint64_t created_at;
+    bool deleted;
+    uint64_t deleted_at;
+    /* Sequencer state: includes appends not yet durable. */
+    uint64_t next_seq;
+    uint64_t last_ts;
+    char fence[WR_FENCING_TOKEN_MAX];
+    size_t fence_len;
+    uint64_t trim;
+    /* Durable state. */
+    uint64_t d_seq;
+    uint64_t d_ts;
+    uint64_t d_trim;
+    /* Submission-order queue of appends. */
+    append_op *q_head, *q_tail;
+    bool flush_queued;
+    /* Recent durable batches. */
+    ring_node *ring_head, *ring_tail;
+    uint64_t ring_bytes;
+    wr_follow *subs;
+};
+
+typedef struct deferred {
+    struct deferred *next;
+    void (*fn)(wr_store *s, void *arg);
+    void *arg;
+} deferred;
+
+struct wr_store {
+    uv_loop_t *loop;
+    uv_async_t async;
+    char *path;
+    wr_store_opts opts;
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts;
+    rocksdb_writeoptions_t *wo_sync;
+    rocksdb_readoptions_t *ro;
+    rocksdb_cache_t *block_cache;
+    rocksdb_block_based_table_options_t *bbto;
+
+    /* Stream cache (hash table keyed by basin ‖ 00 ‖ stream). */
+    stream_state **buckets;
+    size_t n_buckets;
+    size_t n_streams;
+    uint64_t next_stream_id;
+
+    /* Budget. */
+    uint64_t inflight;
+    append_op *wait_head, *wait_tail;
+    uint64_t n_waiting;
+
+    /* Cache of recent batches. */
+    ring_node *g_head, *g_tail;
+    uint64_t cache_bytes;
+
+    /* Deferred loop work. */
+    deferred *def_head, *def_tail;
+
+    /* Commit thread. */
+    pthread_t commit_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    append_op *cq_head, *cq_tail;
+    append_op *done_head, *done_tail;
+    bool stop;
+    atomic_bool failed;
+    atomic_uint_fast64_t n_commits;
+    uint64_t n_acked;
+
+    unsigned reads_inflight;
+    bool closing;
+    bool db_closed;
+    void (*close_cb)(void *ud);
+    void *close_ud;
+};
+
+/* meta.c */
+typedef struct basin_meta {
+    wr_basin_config cfg;
+    uint64_t created_at;
+    bool deleted;
+    uint64_t deleted_at;
+    char token[WR_REQUEST_TOKEN_MAX + 1];
+} basin_meta;
+
+typedef struct stream_meta {
+    uint64_t id;
+    wr_stream_config cfg;
+    wr_cipher cipher;
+    uint64_t created_at;
+    bool deleted;
+    uint64_t deleted_at;
+    char token[WR_REQUEST_TOKEN_MAX + 1];
+} stream_meta;
+
+/* Reads BASIN_META. BASIN_NOT_FOUND when absent, STORAGE when unreadable. */
+wr_err wr_store__basin_meta_get(wr_store *s, const char *name, basin_meta *out, wr_error *out_err);
+/* Reads STREAM_META. STREAM_NOT_FOUND when absent, STORAGE when unreadable. */
+wr_err wr_store__stream_meta_get(wr_store *s, const char *basin, const char *stream,
+                                 stream_meta *out, wr_error *out_err);
+/* Creates a stream's meta (new id) with a synced write and returns its meta. */
+wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
+                                    const wr_stream_config *resolved, wr_cipher cipher,
+                                    const char *token, stream_meta *out, wr_error *out_err);
+
+/* store.c */
+bool wr_store__utf8_valid(const uint8_t *p, size_t n);
+void wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg);
+/* Looks a stream up (cache, then RocksDB), auto-creating it when `create` and the basin allows
+ * (`on_append` selects create_stream_on_append vs _on_read). Returns the state even if it is
+ * deleted; the caller checks st->deleted. */
+wr_err wr_store__stream(wr_store *s, const char *basin, const char *stream, bool create,
+                        bool on_append, stream_state **out, wr_error *out_err);
+stream_state *wr_store__stream_cached(wr_store *s, const char *basin, const char *stream);
+/* Loads per-stream state (tail, fence, trim) for a stream with meta `m` into the cache. */
+wr_err wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
+                                   const stream_meta *m, stream_state **out, wr_error *out_err);
+/* A synced write of a metadata WriteBatch from the loop thread (honours the failed state and
+ * the sync hook). */
+wr_err wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err);
+void wr_store__commit_push(wr_store *s, append_op *op);
+void wr_store__maybe_finish_close(wr_store *s);
+
+/* append.c */
+void wr_store__on_commits_done(wr_store *s, append_op *list);
+void wr_store__fail_pending(wr_store *s, wr_err err);
+
+/* follow.c */
+void wr_store__ring_push(wr_store *s, stream_state *st, wr_batch *b);
+void wr_store__ring_free(wr_store *s);
+void wr_store__fanout(wr_store *s, stream_state *st, wr_batch *b);
+void wr_store__close_subs(wr_store *s, stream_state *st, wr_err why);
+void wr_store__detach_subs(wr_store *s);
+/* The cached batch containing seq, or NULL. */
+ring_node *wr_store__ring_find(stream_state *st, uint64_t seq);
+
+#endif
