@@ -15,6 +15,8 @@
 
 #include "http/router.h"
 #include "net/server.h"
+#include "s2/s2.h"
+#include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -23,6 +25,7 @@
 typedef struct app {
     uv_loop_t *loop;
     wr_server *server;
+    wr_store *store;
     uv_signal_t sigterm, sigint;
     uint64_t shutdown_timeout_ms;
     bool stopping;
@@ -48,6 +51,9 @@ shutdown_done(void *ud)
     app *a = ud;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    /* Connections are gone; commit what is in flight and close RocksDB. */
+    wr_store_close(a->store, NULL, NULL);
+    a->store = NULL;
 }
 
 static void
@@ -121,8 +127,15 @@ serve(int argc, char **argv)
     app a = {0};
     a.loop = uv_default_loop();
     a.shutdown_timeout_ms = cfg.shutdown_timeout_s * 1000;
+    wr_store_opts sto = {.path = cfg.data_dir, .inflight_bytes = cfg.append_inflight_bytes};
+    if (wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
+        fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
+        wr_config_fini(&cfg);
+        return 1;
+    }
     wr_router *router = wr_router_new();
     register_routes(router);
+    wr_s2 *s2 = wr_s2_new(router, a.store, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -151,7 +164,10 @@ serve(int argc, char **argv)
     wr_log_info("stopped", "%s", "");
 out:
     wr_server_free(a.server);
-    uv_run(a.loop, UV_RUN_NOWAIT);
+    if (a.store)
+        wr_store_close(a.store, NULL, NULL);
+    uv_run(a.loop, UV_RUN_DEFAULT);
+    wr_s2_free(s2);
     uv_loop_close(a.loop);
     wr_router_free(router);
     wr_config_fini(&cfg);

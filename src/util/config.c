@@ -186,8 +186,11 @@ parse_number(const struct opt *o, const char *s, uint64_t *out, char *msg, size_
     } else {
         wr_error e;
         ok = (o->kind == K_SIZE ? wr_size_parse(s, &v, &e) : wr_duration_parse(s, &v, &e)) == WR_OK;
-        if (!ok)
-            snprintf(msg, msg_len, "%s", e.msg);
+        if (!ok) {
+            size_t n = strnlen(e.msg, msg_len - 1);
+            memcpy(msg, e.msg, n);
+            msg[n] = '\0';
+        }
     }
     if (!ok)
         return false;

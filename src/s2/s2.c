@@ -1,0 +1,25 @@
+/*
+ * s2.c — the /v1 API context and route registration (see s2.h).
+ */
+#include <stdlib.h>
+
+#include "s2/s2_int.h"
+#include "util/mem.h"
+
+wr_s2 *
+wr_s2_new(wr_router *r, wr_store *store, uv_loop_t *loop)
+{
+    wr_s2 *s2 = wr_xcalloc(1, sizeof(*s2));
+    s2->store = store;
+    s2->loop = loop;
+    wr_s2_basins_register(s2, r);
+    wr_s2_streams_register(s2, r);
+    wr_s2_records_register(s2, r);
+    return s2;
+}
+
+void
+wr_s2_free(wr_s2 *s2)
+{
+    free(s2);
+}

@@ -1,0 +1,130 @@
+/*
+ * s2_int.h — what the files of src/s2/ share: the context, request decoding helpers, and the
+ * one place that turns store results into S2 error bodies.
+ */
+#ifndef WR_S2_S2_INT_H
+#define WR_S2_S2_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/req.h"
+#include "s2/s2.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+struct wr_s2 {
+    wr_store *store;
+    uv_loop_t *loop;
+    size_t n_sessions; /* open SSE sessions (for shutdown accounting and tests) */
+};
+
+/* `s2-format` of record data in JSON. */
+typedef enum wr_s2_format {
+    WR_S2_FORMAT_RAW = 0,
+    WR_S2_FORMAT_BASE64 = 1,
+} wr_s2_format;
+
+/* Batch encoding cache slots (store/batch.h): one per JSON format. */
+#define WR_S2_ENC_JSON_RAW 0
+#define WR_S2_ENC_JSON_BASE64 1
+
+/* --- common.c --- */
+
+/*
+ * The basin of a basin-scoped request: the `s2-basin` header, else the first label of a Host of
+ * the form `{basin}.b.{zone}`. On failure answers 400 bad_header and returns NULL.
+ */
+const char *wr_s2_basin(wr_req *req);
+/* Reads `s2-format`; on an unknown value answers 400 bad_header and returns false. */
+bool wr_s2_read_format(wr_req *req, wr_s2_format *out);
+/* Answers the error as {"code","message"} with its table status. */
+void wr_s2_fail(wr_req *req, const wr_error *err);
+/* 412 bodies and the rest of append errors. */
+void wr_s2_fail_append(wr_req *req, const wr_append_result *res);
+/* 416 {"tail":{…}}. */
+void wr_s2_fail_416(wr_req *req, wr_pos tail);
+/*
+ * Parses a JSON request body. An empty body yields *out = NULL and WR_OK when `allow_empty`.
+ * Errors (400 bad_json): missing or non-JSON content type (with a body), syntax errors, a
+ * non-object top level.
+ */
+wr_err wr_s2_parse_body(wr_req *req, bool allow_empty, json_t **out, wr_error *out_err);
+/* Sets `s2-provision-result`. */
+void wr_s2_provision_header(wr_req *req, wr_provision p);
+json_t *wr_s2_pos_json(wr_pos p);
+/* RFC 3339 string or JSON null. */
+json_t *wr_s2_time_json(bool set, uint64_t ms);
+
+/* Parses ?prefix=&start_after=&limit= of list routes; answers 400 bad_query itself on failure. */
+bool wr_s2_list_params(wr_req *req, const char **prefix, const char **start_after, size_t *limit);
+/* The optional `s2-request-token` header; answers 400 bad_header itself when too long. */
+bool wr_s2_request_token(wr_req *req, const char **out);
+
+/* The {stream} path parameter (params[0]), validated; answers 400 bad_path itself. */
+const char *wr_s2_path_stream(wr_req *req);
+
+/* --- codec.c: client JSON → store structs (400 bad_json on shape errors, 422 invalid on
+ * semantic ones such as a zero retention age) --- */
+
+wr_err wr_s2_stream_config_from_json(const json_t *j, wr_stream_config *out, wr_error *out_err);
+wr_err wr_s2_basin_config_from_json(const json_t *j, wr_basin_config *out, wr_error *out_err);
+wr_err wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out,
+                                    wr_error *out_err);
+wr_err wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out,
+                                   wr_error *out_err);
+
+/* A decoded JSON AppendInput; record bytes live in `arena`-like storage owned by it. */
+typedef struct wr_s2_append {
+    wr_append_input in;
+    wr_append_record *records;
+    wr_header *headers;
+    wr_buf bytes; /* decoded names/values/bodies (base64) */
+    char *fencing_token;
+} wr_s2_append;
+
+/*
+ * Decodes an AppendInput body. With base64 format the bytes are decoded (422 invalid on bad
+ * base64). The result borrows from `j` for raw strings, so `j` must outlive it.
+ */
+wr_err wr_s2_append_from_json(const json_t *j, wr_s2_format fmt, wr_s2_append *out,
+                              wr_error *out_err);
+void wr_s2_append_fini(wr_s2_append *a);
+
+/* --- records output (codec.c) --- */
+
+/* Appends `n` records as JSON objects separated by commas (no brackets). */
+void wr_s2_records_json(wr_buf *out, const wr_record *recs, size_t n, wr_s2_format fmt);
+/*
+ * The JSON encoding of a whole batch's records (comma-separated objects), cached in the batch
+ * so every reader of the same batch shares one encoding. Borrowed: valid while the batch is.
+ */
+const wr_buf *wr_s2_batch_json(wr_batch *b, wr_s2_format fmt);
+/* Appends a JSON string (with quotes) for bytes known to be valid UTF-8. */
+void wr_s2_json_str(wr_buf *out, const void *p, size_t len);
+
+/* --- read params (records.c) --- */
+
+typedef struct wr_s2_read_params {
+    wr_read_req req;
+    bool has_start;
+    bool has_wait;
+    uint64_t wait_secs;
+} wr_s2_read_params;
+
+/* Parses the read query. 400 bad_query for malformed values; 422 invalid for several start
+ * parameters or timestamp >= until. */
+wr_err wr_s2_read_params_parse(wr_req *req, wr_s2_read_params *out, wr_error *out_err);
+
+/* --- route handlers --- */
+
+void wr_s2_basins_register(wr_s2 *s2, wr_router *r);
+void wr_s2_streams_register(wr_s2 *s2, wr_router *r);
+void wr_s2_records_register(wr_s2 *s2, wr_router *r);
+/* SSE read session (records.c dispatches to it). */
+void wr_s2_sse_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
+                    const wr_s2_read_params *p, wr_s2_format fmt);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * streams.c — basin-level stream routes: /v1/streams and /v1/streams/{stream} (CRUD).
+ * Record routes live in records.c.
+ */
+#include <string.h>
+
+#include "s2/s2_int.h"
+
+static json_t *
+stream_info_json(const wr_stream_info *si)
+{
+    const char *cipher = wr_cipher_name(si->cipher);
+    return json_pack("{s:s,s:o,s:o,s:o}", "name", si->name, "created_at",
+                     wr_s2_time_json(true, si->created_at_ms), "deleted_at",
+                     wr_s2_time_json(si->deleted, si->deleted_at_ms), "cipher",
+                     cipher ? json_string(cipher) : json_null());
+}
+
+/* The {stream} path parameter, validated (400 bad_path). */
+const char *
+wr_s2_path_stream(wr_req *req)
+{
+    const char *s = req->params[0];
+    if (!wr_stream_name_valid(s, strlen(s))) {
+        wr_resp_error(req, WR_ERR_BAD_PATH,
+                      "invalid stream name in path: 1-512 bytes of UTF-8, not \".\" or \"..\"");
+        return NULL;
+    }
+    return s;
+}
+
+static void
+list_streams(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *prefix, *start_after;
+    size_t limit;
+    if (!basin || !wr_s2_list_params(req, &prefix, &start_after, &limit))
+        return;
+    wr_stream_list l = {0};
+    wr_error err = {0};
+    if (wr_store_stream_list(s2->store, basin, prefix, start_after, limit, &l, &err) != WR_OK) {
+        wr_s2_fail(req, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(arr, stream_info_json(&l.items[i]));
+    wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", l.has_more));
+    wr_stream_list_fini(&l);
+}
+
+static void
+create_stream(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *token;
+    if (!basin || !wr_s2_request_token(req, &token))
+        return;
+    wr_error err = {0};
+    json_t *body = NULL;
+    if (wr_s2_parse_body(req, false, &body, &err) != WR_OK) {
+        wr_s2_fail(req, &err);
+        return;
+    }
+    json_t *name = json_object_get(body, "stream");
+    wr_stream_config cfg;
+    wr_stream_info info;
+    wr_provision prov;
+    if (!json_is_string(name) ||
+        !wr_stream_name_valid(json_string_value(name), json_string_length(name)) ||
+        strlen(json_string_value(name)) != json_string_length(name)) {
+        wr_error_set(&err, WR_ERR_BAD_JSON,
+                     "invalid `stream`: expected 1-512 bytes of UTF-8, not \".\" or \"..\"");
+    } else if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) ==
+                   WR_OK &&
+               wr_store_stream_create(s2->store, basin, json_string_value(name), &cfg, token,
+                                      &info, &prov, &err) == WR_OK) {
+        json_decref(body);
+        wr_s2_provision_header(req, prov);
+        wr_resp_json(req, 201, stream_info_json(&info));
+        return;
+    }
+    json_decref(body);
+    wr_s2_fail(req, &err);
+}
+
+static void
+get_stream(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    if (!stream)
+        return;
+    wr_stream_config cfg;
+    wr_error err = {0};
+    if (wr_store_stream_get(s2->store, basin, stream, &cfg, NULL, &err) != WR_OK) {
+        wr_s2_fail(req, &err);
+        return;
+    }
+    wr_resp_json(req, 200, wr_stream_config_to_json(&cfg));
+}
+
+static void
+ensure_stream(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    if (!stream)
+        return;
+    wr_error err = {0};
+    json_t *body = NULL;
+    wr_stream_config cfg;
+    wr_stream_info info;
+    wr_provision prov;
+    /* The body is a bare StreamConfig (not wrapped), or empty for all defaults. */
+    if (wr_s2_parse_body(req, true, &body, &err) == WR_OK &&
+        wr_s2_stream_config_from_json(body, &cfg, &err) == WR_OK &&
+        wr_store_stream_ensure(s2->store, basin, stream, &cfg, &info, &prov, &err) == WR_OK) {
+        json_decref(body);
+        wr_s2_provision_header(req, prov);
+        wr_resp_json(req, prov == WR_PROVISION_CREATED ? 201 : 200, stream_info_json(&info));
+        return;
+    }
+    json_decref(body);
+    wr_s2_fail(req, &err);
+}
+
+static void
+reconfigure_stream(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    if (!stream)
+        return;
+    wr_error err = {0};
+    json_t *body = NULL;
+    wr_stream_config_patch patch;
+    wr_stream_config cfg;
+    if (wr_s2_parse_body(req, false, &body, &err) == WR_OK &&
+        wr_s2_stream_patch_from_json(body, &patch, &err) == WR_OK &&
+        wr_store_stream_reconfigure(s2->store, basin, stream, &patch, &cfg, &err) == WR_OK) {
+        json_decref(body);
+        wr_resp_json(req, 200, wr_stream_config_to_json(&cfg));
+        return;
+    }
+    json_decref(body);
+    wr_s2_fail(req, &err);
+}
+
+static void
+delete_stream(wr_req *req, void *ctx)
+{
+    wr_s2 *s2 = ctx;
+    const char *basin = wr_s2_basin(req);
+    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    if (!stream)
+        return;
+    wr_error err = {0};
+    if (wr_store_stream_delete(s2->store, basin, stream, &err) != WR_OK) {
+        wr_s2_fail(req, &err);
+        return;
+    }
+    wr_resp_send(req, 202, NULL, NULL, 0);
+}
+
+void
+wr_s2_streams_register(wr_s2 *s2, wr_router *r)
+{
+    wr_router_add(r, WR_METHOD_GET, "/v1/streams", list_streams, s2, 0);
+    wr_router_add(r, WR_METHOD_POST, "/v1/streams", create_stream, s2, 64 * 1024);
+    wr_router_add(r, WR_METHOD_GET, "/v1/streams/{stream}", get_stream, s2, 0);
+    wr_router_add(r, WR_METHOD_PUT, "/v1/streams/{stream}", ensure_stream, s2, 64 * 1024);
+    wr_router_add(r, WR_METHOD_PATCH, "/v1/streams/{stream}", reconfigure_stream, s2, 64 * 1024);
+    wr_router_add(r, WR_METHOD_DELETE, "/v1/streams/{stream}", delete_stream, s2, 0);
+}
