@@ -1,0 +1,457 @@
+/*
+ * test_meta.c — basins and streams: name validation rows, create (request-token idempotency,
+ * conflicts, deletion pending), ensure (created/updated/noop, replace semantics), get,
+ * reconfigure, list (prefix, start_after, limit, has_more, deleted), delete, and that all of it
+ * survives a restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support/store_support.h"
+#include "util/clock.h"
+
+static int
+setup(void **state)
+{
+    ts_env *e = calloc(1, sizeof(*e));
+    ts_setup(e);
+    *state = e;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    ts_teardown(*state);
+    free(*state);
+    wr_clock_set_real();
+    return 0;
+}
+
+static void
+test_basin_names(void **state)
+{
+    (void)state;
+    struct {
+        const char *name;
+        bool ok;
+    } rows[] = {
+        {"my-basin-01", true},
+        {"abcdefgh", true},
+        {"abcdefg", false}, /* 7 */
+        {"a23456789012345678901234567890123456789012345678", true}, /* 48 */
+        {"a234567890123456789012345678901234567890123456789", false}, /* 49 */
+        {"-abcdefgh", false},
+        {"abcdefgh-", false},
+        {"abcDefgh", false},
+        {"abc_defgh", false},
+        {"abc.defgh", false},
+        {"", false},
+        {"a-------b", true},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(wr_basin_name_valid(rows[i].name), rows[i].ok);
+    assert_false(wr_basin_name_valid(NULL));
+}
+
+static void
+test_stream_names(void **state)
+{
+    (void)state;
+    char big[514];
+    memset(big, 'x', sizeof(big));
+    struct {
+        const char *name;
+        size_t len;
+        bool ok;
+    } rows[] = {
+        {"orders", 6, true},
+        {"a/b c", 5, true},
+        {"caf\xc3\xa9", 5, true},
+        {"\xf0\x9f\x98\x80", 4, true},
+        {".", 1, false},
+        {"..", 2, false},
+        {"...", 3, true},
+        {"", 0, false},
+        {"a\0b", 3, false},
+        {"\xc3", 1, false},         /* truncated */
+        {"\xc0\x80", 2, false},     /* overlong */
+        {"\xed\xa0\x80", 3, false}, /* surrogate */
+        {"\xff", 1, false},
+        {big, 512, true},
+        {big, 513, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(wr_stream_name_valid(rows[i].name, rows[i].len), rows[i].ok);
+}
+
+static void
+test_basin_create_and_idempotency(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_basin_info info;
+    wr_provision prov;
+    wr_clock_set_fake(1755770000123ull);
+    wr_basin_config cfg = {.create_stream_on_append = true};
+    assert_int_equal(wr_store_basin_create(e->s, "my-basin-01", &cfg, "tok-1", &info, &prov, &err),
+                     WR_OK);
+    assert_int_equal(prov, WR_PROVISION_CREATED);
+    assert_string_equal(info.name, "my-basin-01");
+    assert_int_equal(info.created_at_ms, 1755770000123ull);
+    assert_false(info.deleted);
+    /* Same token + same config: noop with existing info. */
+    wr_clock_advance_ms(5000);
+    assert_int_equal(wr_store_basin_create(e->s, "my-basin-01", &cfg, "tok-1", &info, &prov, &err),
+                     WR_OK);
+    assert_int_equal(prov, WR_PROVISION_NOOP);
+    assert_int_equal(info.created_at_ms, 1755770000123ull);
+    /* Different token, no token, or different config: conflict. */
+    wr_basin_config other = {0};
+    struct {
+        const char *tok;
+        const wr_basin_config *c;
+    } rows[] = {{"tok-2", &cfg}, {NULL, &cfg}, {"tok-1", &other}, {"tok-1", NULL}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(
+            wr_store_basin_create(e->s, "my-basin-01", rows[i].c, rows[i].tok, NULL, NULL, &err),
+            WR_ERR_RESOURCE_ALREADY_EXISTS);
+    /* Invalid inputs. */
+    wr_basin_config bad = {.has_default_stream_config = true};
+    bad.default_stream_config.retention = WR_RETENTION_AGE;
+    assert_int_equal(wr_store_basin_create(e->s, "zero-age-basin", &bad, NULL, NULL, NULL, &err),
+                     WR_ERR_INVALID);
+    assert_int_equal(wr_store_basin_create(e->s, "Bad", NULL, NULL, NULL, NULL, &err),
+                     WR_ERR_INVALID);
+    assert_int_equal(wr_store_basin_create(e->s, "long-token-basin", NULL,
+                                           "0123456789012345678901234567890123456", NULL, NULL,
+                                           &err),
+                     WR_ERR_INVALID);
+    /* Deleting basin: create and ensure say deletion pending, get still works. */
+    assert_int_equal(wr_store_basin_delete(e->s, "my-basin-01", &err), WR_OK);
+    assert_int_equal(wr_store_basin_delete(e->s, "my-basin-01", &err), WR_OK);
+    assert_int_equal(wr_store_basin_create(e->s, "my-basin-01", &cfg, "tok-1", NULL, NULL, &err),
+                     WR_ERR_BASIN_DELETION_PENDING);
+    assert_int_equal(wr_store_basin_ensure(e->s, "my-basin-01", &cfg, NULL, NULL, &err),
+                     WR_ERR_BASIN_DELETION_PENDING);
+    wr_basin_config_patch p = {0};
+    assert_int_equal(wr_store_basin_reconfigure(e->s, "my-basin-01", &p, NULL, &err),
+                     WR_ERR_BASIN_DELETION_PENDING);
+    wr_basin_config got;
+    assert_int_equal(wr_store_basin_get(e->s, "my-basin-01", &got, &info, &err), WR_OK);
+    assert_true(info.deleted);
+    assert_int_equal(info.deleted_at_ms, 1755770005123ull);
+    assert_true(got.create_stream_on_append);
+    assert_int_equal(wr_store_basin_get(e->s, "missing-basin", &got, &info, &err),
+                     WR_ERR_BASIN_NOT_FOUND);
+    assert_int_equal(wr_store_basin_delete(e->s, "missing-basin", &err), WR_ERR_BASIN_NOT_FOUND);
+}
+
+static void
+test_basin_ensure_reconfigure(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_provision prov;
+    wr_basin_config cfg = {.create_stream_on_read = true};
+    assert_int_equal(wr_store_basin_ensure(e->s, "ensure-basin", &cfg, NULL, &prov, &err), WR_OK);
+    assert_int_equal(prov, WR_PROVISION_CREATED);
+    assert_int_equal(wr_store_basin_ensure(e->s, "ensure-basin", &cfg, NULL, &prov, &err), WR_OK);
+    assert_int_equal(prov, WR_PROVISION_NOOP);
+    /* Ensure replaces: NULL config resets create_stream_on_read. */
+    assert_int_equal(wr_store_basin_ensure(e->s, "ensure-basin", NULL, NULL, &prov, &err), WR_OK);
+    assert_int_equal(prov, WR_PROVISION_UPDATED);
+    wr_basin_config got;
+    assert_int_equal(wr_store_basin_get(e->s, "ensure-basin", &got, NULL, &err), WR_OK);
+    assert_false(got.create_stream_on_read);
+    /* Reconfigure: nested patch, then a zero age is rejected and nothing changes. */
+    wr_basin_config_patch p = {0};
+    p.default_stream_config_op = WR_PATCH_SET;
+    p.default_stream_config.retention_op = WR_PATCH_SET;
+    p.default_stream_config.retention = WR_RETENTION_INFINITE;
+    p.create_stream_on_read_op = WR_PATCH_SET;
+    p.create_stream_on_read = true;
+    assert_int_equal(wr_store_basin_reconfigure(e->s, "ensure-basin", &p, &got, &err), WR_OK);
+    assert_true(got.has_default_stream_config);
+    assert_int_equal(got.default_stream_config.retention, WR_RETENTION_INFINITE);
+    p.default_stream_config.retention = WR_RETENTION_AGE;
+    p.default_stream_config.retention_age_secs = 0;
+    assert_int_equal(wr_store_basin_reconfigure(e->s, "ensure-basin", &p, &got, &err),
+                     WR_ERR_INVALID);
+    wr_basin_config_patch empty = {0};
+    assert_int_equal(wr_store_basin_reconfigure(e->s, "ensure-basin", &empty, &got, &err), WR_OK);
+    assert_int_equal(got.default_stream_config.retention, WR_RETENTION_INFINITE);
+    assert_true(got.create_stream_on_read);
+    assert_int_equal(wr_store_basin_reconfigure(e->s, "nope-basin", &empty, &got, &err),
+                     WR_ERR_BASIN_NOT_FOUND);
+    /* Survives restart. */
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_basin_get(e->s, "ensure-basin", &got, NULL, &err), WR_OK);
+    assert_int_equal(got.default_stream_config.retention, WR_RETENTION_INFINITE);
+    assert_true(got.create_stream_on_read);
+}
+
+static void
+test_basin_list(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    const char *names[] = {"list-b-0002", "list-a-0001", "list-a-0003", "list-a-0002",
+                           "other-basin"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(wr_store_basin_create(e->s, names[i], NULL, NULL, NULL, NULL, &err),
+                         WR_OK);
+    assert_int_equal(wr_store_basin_delete(e->s, "list-a-0002", &err), WR_OK);
+    wr_basin_list l;
+    assert_int_equal(wr_store_basin_list(e->s, "list-", NULL, 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 4);
+    assert_false(l.has_more);
+    assert_string_equal(l.items[0].name, "list-a-0001");
+    assert_string_equal(l.items[1].name, "list-a-0002");
+    assert_true(l.items[1].deleted);
+    assert_string_equal(l.items[2].name, "list-a-0003");
+    assert_string_equal(l.items[3].name, "list-b-0002");
+    wr_basin_list_fini(&l);
+    /* start_after is exclusive, limit gives has_more. */
+    assert_int_equal(wr_store_basin_list(e->s, "list-", "list-a-0001", 2, &l, &err), WR_OK);
+    assert_int_equal(l.n, 2);
+    assert_true(l.has_more);
+    assert_string_equal(l.items[0].name, "list-a-0002");
+    assert_string_equal(l.items[1].name, "list-a-0003");
+    wr_basin_list_fini(&l);
+    /* start_after before the prefix range, and a start_after that is a proper prefix. */
+    assert_int_equal(wr_store_basin_list(e->s, "list-b", "a", 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 1);
+    wr_basin_list_fini(&l);
+    assert_int_equal(wr_store_basin_list(e->s, "", "list-b", 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 2); /* list-b-0002, other-basin */
+    assert_string_equal(l.items[0].name, "list-b-0002");
+    wr_basin_list_fini(&l);
+    assert_int_equal(wr_store_basin_list(e->s, "zzz", NULL, 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 0);
+    wr_basin_list_fini(&l);
+    assert_int_equal(wr_store_basin_list(e->s, NULL, "other-basin", 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 0);
+    wr_basin_list_fini(&l);
+}
+
+static void
+test_basin_list_limit(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    for (int i = 0; i < 1003; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "many-%05d", i);
+        assert_int_equal(wr_store_basin_create(e->s, name, NULL, NULL, NULL, NULL, &err), WR_OK);
+    }
+    size_t limits[] = {0, 1001, 5000};
+    for (size_t i = 0; i < 3; i++) {
+        wr_basin_list l;
+        assert_int_equal(wr_store_basin_list(e->s, "many-", NULL, limits[i], &l, &err), WR_OK);
+        assert_int_equal(l.n, 1000);
+        assert_true(l.has_more);
+        wr_basin_list_fini(&l);
+    }
+}
+
+static void
+test_stream_lifecycle(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_stream_info info;
+    wr_provision prov;
+    wr_basin_config bc = {.has_default_stream_config = true, .stream_cipher = WR_CIPHER_AEGIS_256};
+    bc.default_stream_config.retention = WR_RETENTION_AGE;
+    bc.default_stream_config.retention_age_secs = 3600;
+    assert_int_equal(wr_store_basin_create(e->s, "stream-basin", &bc, NULL, NULL, NULL, &err),
+                     WR_OK);
+    wr_stream_config req = {.ts_mode = WR_TS_ARRIVAL};
+    assert_int_equal(wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov,
+                                            &err),
+                     WR_OK);
+    assert_int_equal(prov, WR_PROVISION_CREATED);
+    assert_string_equal(info.name, "a/b");
+    assert_int_equal(info.cipher, WR_CIPHER_AEGIS_256);
+    wr_stream_config got;
+    assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err), WR_OK);
+    assert_int_equal(got.retention_age_secs, 3600);         /* basin default */
+    assert_int_equal(got.ts_mode, WR_TS_ARRIVAL);           /* request */
+    assert_int_equal(got.storage_class, WR_STORAGE_EXPRESS); /* system */
+    assert_true(got.has_ts_uncapped && got.has_doe);
+    /* Idempotent retry vs conflict. */
+    assert_int_equal(wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov,
+                                            &err),
+                     WR_OK);
+    assert_int_equal(prov, WR_PROVISION_NOOP);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "a/b", NULL, "t1", NULL, NULL, &err),
+        WR_ERR_RESOURCE_ALREADY_EXISTS);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t2", NULL, NULL, &err),
+        WR_ERR_RESOURCE_ALREADY_EXISTS);
+    /* Error rows. */
+    wr_stream_config zero = {.retention = WR_RETENTION_AGE};
+    struct {
+        const char *basin, *stream;
+        const wr_stream_config *cfg;
+        wr_err want;
+    } rows[] = {
+        {"missing-basin", "s", NULL, WR_ERR_BASIN_NOT_FOUND},
+        {"stream-basin", ".", NULL, WR_ERR_INVALID},
+        {"stream-basin", "", NULL, WR_ERR_INVALID},
+        {"bad", "s", NULL, WR_ERR_INVALID},
+        {"stream-basin", "zero", &zero, WR_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(wr_store_stream_create(e->s, rows[i].basin, rows[i].stream, rows[i].cfg,
+                                                NULL, NULL, NULL, &err),
+                         rows[i].want);
+    assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "nope", &got, NULL, &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(wr_store_stream_get(e->s, "missing-basin", "nope", &got, NULL, &err),
+                     WR_ERR_BASIN_NOT_FOUND);
+
+    /* Ensure: replace with merge over basin defaults (omitted fields revert). */
+    assert_int_equal(
+        wr_store_stream_ensure(e->s, "stream-basin", "a/b", &req, NULL, &prov, &err), WR_OK);
+    assert_int_equal(prov, WR_PROVISION_NOOP);
+    assert_int_equal(
+        wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, &prov, &err), WR_OK);
+    assert_int_equal(prov, WR_PROVISION_UPDATED);
+    assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err), WR_OK);
+    assert_int_equal(got.ts_mode, WR_TS_CLIENT_PREFER);
+    assert_int_equal(wr_store_stream_ensure(e->s, "stream-basin", "new", NULL, NULL, &prov, &err),
+                     WR_OK);
+    assert_int_equal(prov, WR_PROVISION_CREATED);
+
+    /* Reconfigure: set, then null reverts to the basin default. */
+    wr_stream_config_patch p = {.retention_op = WR_PATCH_SET,
+                                .retention = WR_RETENTION_INFINITE};
+    assert_int_equal(
+        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_OK);
+    assert_int_equal(got.retention, WR_RETENTION_INFINITE);
+    p = (wr_stream_config_patch){.retention_op = WR_PATCH_NULL};
+    assert_int_equal(
+        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_OK);
+    assert_int_equal(got.retention, WR_RETENTION_AGE);
+    assert_int_equal(got.retention_age_secs, 3600);
+    p = (wr_stream_config_patch){.retention_op = WR_PATCH_SET, .retention = WR_RETENTION_AGE};
+    assert_int_equal(
+        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_ERR_INVALID);
+
+    /* Delete: 409 for config/create/ensure/reconfigure; listed with deleted_at. */
+    assert_int_equal(wr_store_stream_delete(e->s, "stream-basin", "a/b", &err), WR_OK);
+    assert_int_equal(wr_store_stream_delete(e->s, "stream-basin", "a/b", &err), WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "a/b", NULL, NULL, NULL, NULL, &err),
+        WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(
+        wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, NULL, &err),
+        WR_ERR_STREAM_DELETION_PENDING);
+    p = (wr_stream_config_patch){0};
+    assert_int_equal(
+        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
+        WR_ERR_STREAM_DELETION_PENDING);
+    wr_pos tail;
+    assert_int_equal(wr_store_check_tail(e->s, "stream-basin", "a/b", &tail, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(wr_store_stream_delete(e->s, "stream-basin", "zz", &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+
+    /* A deleting basin refuses stream creation. */
+    assert_int_equal(wr_store_basin_delete(e->s, "stream-basin", &err), WR_OK);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "c", NULL, NULL, NULL, NULL, &err),
+        WR_ERR_BASIN_DELETION_PENDING);
+
+    /* Restart keeps everything. */
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    wr_stream_list l;
+    assert_int_equal(wr_store_stream_list(e->s, "stream-basin", NULL, NULL, 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.items[0].name, "a/b");
+    assert_true(l.items[0].deleted);
+    assert_string_equal(l.items[1].name, "new");
+    assert_false(l.items[1].deleted);
+    assert_int_equal(l.items[1].cipher, WR_CIPHER_AEGIS_256);
+    wr_stream_list_fini(&l);
+    assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
+}
+
+static void
+test_stream_list(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    ts_basin(e, "slist-basin", false, false);
+    ts_basin(e, "slist-basin2", false, false);
+    const char *names[] = {"b", "a", "a/x", "a/y", "\xc3\xa9t\xc3\xa9", "ab"};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(
+            wr_store_stream_create(e->s, "slist-basin", names[i], NULL, NULL, NULL, NULL, &err),
+            WR_OK);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "slist-basin2", "a", NULL, NULL, NULL, NULL, &err), WR_OK);
+    wr_stream_list l;
+    assert_int_equal(wr_store_stream_list(e->s, "slist-basin", NULL, NULL, 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 6);
+    const char *want[] = {"a", "a/x", "a/y", "ab", "b", "\xc3\xa9t\xc3\xa9"}; /* bytewise */
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(l.items[i].name, want[i]);
+    wr_stream_list_fini(&l);
+    assert_int_equal(wr_store_stream_list(e->s, "slist-basin", "a", "a", 2, &l, &err), WR_OK);
+    assert_int_equal(l.n, 2);
+    assert_true(l.has_more);
+    assert_string_equal(l.items[0].name, "a/x");
+    wr_stream_list_fini(&l);
+    assert_int_equal(wr_store_stream_list(e->s, "unknown-basin", NULL, NULL, 0, &l, &err), WR_OK);
+    assert_int_equal(l.n, 0);
+    wr_stream_list_fini(&l);
+}
+
+static void
+test_check_tail_autocreate(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_pos tail = {99, 99};
+    ts_basin(e, "read-create", false, true);
+    ts_basin(e, "no-create-b", false, false);
+    assert_int_equal(wr_store_check_tail(e->s, "read-create", "fresh", &tail, &err), WR_OK);
+    assert_int_equal(tail.seq, 0);
+    assert_int_equal(tail.ts_ms, 0);
+    assert_int_equal(wr_store_stream_get(e->s, "read-create", "fresh", NULL, NULL, &err), WR_OK);
+    assert_int_equal(wr_store_check_tail(e->s, "no-create-b", "fresh", &tail, &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(wr_store_check_tail(e->s, "missing-basin", "fresh", &tail, &err),
+                     WR_ERR_BASIN_NOT_FOUND);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basin_names),
+        cmocka_unit_test(test_stream_names),
+        cmocka_unit_test_setup_teardown(test_basin_create_and_idempotency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basin_ensure_reconfigure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basin_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basin_list_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_tail_autocreate, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

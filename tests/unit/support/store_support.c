@@ -1,0 +1,219 @@
+/*
+ * store_support.c — see store_support.h.
+ */
+#include "support/store_support.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/mem.h"
+
+static int
+hook(void *ud, wr_store_sync_kind kind)
+{
+    ts_env *e = ud;
+    if (kind == WR_STORE_SYNC_COMMIT)
+        atomic_fetch_add(&e->syncs_commit, 1);
+    else
+        atomic_fetch_add(&e->syncs_meta, 1);
+    int c = atomic_load(&e->fail_countdown);
+    if (c > 0 && atomic_fetch_sub(&e->fail_countdown, 1) == 1)
+        return -1;
+    return 0;
+}
+
+void
+ts_setup(ts_env *e)
+{
+    memset(e, 0, sizeof(*e));
+    const char *tmp = getenv("TMPDIR");
+    snprintf(e->dir, sizeof(e->dir), "%s/weir-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(e->dir));
+    assert_int_equal(uv_loop_init(&e->loop), 0);
+    e->opts.path = e->dir;
+    e->opts.sync_hook = hook;
+    e->opts.sync_hook_ud = e;
+    wr_error err = {0};
+    wr_err rc = wr_store_open(&e->loop, &e->opts, &e->s, &err);
+    if (rc)
+        fprintf(stderr, "open: %s\n", err.msg);
+    assert_int_equal(rc, WR_OK);
+}
+
+static void
+on_closed(void *ud)
+{
+    *(bool *)ud = true;
+}
+
+void
+ts_close(ts_env *e)
+{
+    if (!e->s)
+        return;
+    bool closed = false;
+    wr_store_close(e->s, on_closed, &closed);
+    e->s = NULL;
+    while (!closed)
+        uv_run(&e->loop, UV_RUN_ONCE);
+}
+
+wr_err
+ts_reopen(ts_env *e, wr_error *err)
+{
+    ts_close(e);
+    return wr_store_open(&e->loop, &e->opts, &e->s, err);
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void
+ts_teardown(ts_env *e)
+{
+    ts_close(e);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    nftw(e->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+ts_run_until(ts_env *e, const bool *flag)
+{
+    while (!*flag)
+        uv_run(&e->loop, UV_RUN_ONCE);
+}
+
+void
+ts_basin(ts_env *e, const char *name, bool create_on_append, bool create_on_read)
+{
+    wr_basin_config c = {0};
+    c.create_stream_on_append = create_on_append;
+    c.create_stream_on_read = create_on_read;
+    wr_error err;
+    assert_int_equal(wr_store_basin_create(e->s, name, &c, NULL, NULL, NULL, &err), WR_OK);
+}
+
+wr_append_record
+ts_rec(const char *body)
+{
+    wr_append_record r = {0};
+    r.body = (const uint8_t *)body;
+    r.body_len = strlen(body);
+    return r;
+}
+
+wr_append_record
+ts_rec_ts(const char *body, uint64_t ts)
+{
+    wr_append_record r = ts_rec(body);
+    r.has_ts = true;
+    r.ts_ms = ts;
+    return r;
+}
+
+typedef struct append_wait {
+    bool done;
+    wr_append_result res;
+} append_wait;
+
+static void
+on_append(void *ud, const wr_append_result *res)
+{
+    append_wait *w = ud;
+    w->res = *res;
+    w->done = true;
+}
+
+wr_append_result
+ts_append(ts_env *e, const char *basin, const char *stream, const wr_append_input *in)
+{
+    append_wait w = {0};
+    wr_store_append(e->s, basin, stream, in, on_append, &w);
+    assert_false(w.done); /* never called from inside the call */
+    ts_run_until(e, &w.done);
+    return w.res;
+}
+
+wr_append_result
+ts_append_n(ts_env *e, const char *basin, const char *stream, const char *prefix, uint32_t n)
+{
+    wr_append_record *recs = wr_xcalloc(n, sizeof(*recs));
+    char **bodies = wr_xcalloc(n, sizeof(*bodies));
+    for (uint32_t i = 0; i < n; i++) {
+        wr_buf b = {0};
+        wr_buf_printf(&b, "%s%u", prefix, i);
+        bodies[i] = wr_buf_steal(&b, NULL);
+        recs[i] = ts_rec(bodies[i]);
+    }
+    wr_append_input in = {.records = recs, .n_records = n};
+    wr_append_result r = ts_append(e, basin, stream, &in);
+    for (uint32_t i = 0; i < n; i++)
+        free(bodies[i]);
+    free(bodies);
+    free(recs);
+    return r;
+}
+
+typedef struct read_wait {
+    bool done;
+    wr_read_result *res;
+} read_wait;
+
+static void
+on_read(void *ud, wr_read_result *res)
+{
+    read_wait *w = ud;
+    w->res = res;
+    w->done = true;
+}
+
+wr_read_result *
+ts_read(ts_env *e, const char *basin, const char *stream, const wr_read_req *req)
+{
+    read_wait w = {0};
+    wr_store_read(e->s, basin, stream, req, on_read, &w);
+    assert_false(w.done);
+    ts_run_until(e, &w.done);
+    return w.res;
+}
+
+char *
+ts_read_all_bodies(ts_env *e, const char *basin, const char *stream)
+{
+    wr_buf out = {0};
+    wr_buf_reserve(&out, 16);
+    uint64_t seq = 0;
+    for (;;) {
+        wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = seq, .has_count = true,
+                         .count = 1000, .may_follow = true};
+        wr_read_result *r = ts_read(e, basin, stream, &q);
+        assert_int_equal(r->err, WR_OK);
+        for (size_t i = 0; i < r->n_records; i++) {
+            if (out.len)
+                wr_buf_append_byte(&out, '|');
+            wr_buf_append(&out, r->records[i].body, r->records[i].body_len);
+        }
+        bool at_tail = r->at_tail;
+        seq = r->next_seq;
+        wr_read_result_free(r);
+        if (at_tail)
+            break;
+    }
+    return wr_buf_steal(&out, NULL);
+}
