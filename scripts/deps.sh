@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
-      librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
+      librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev zlib1g-dev libzstd-dev
       libssl-dev libcurl4-openssl-dev libcmocka-dev)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(wrk nginx-light redis-server hyperfine)
