@@ -399,6 +399,8 @@ wr_s2_append_fini(wr_s2_append *a)
     free(a->headers);
     free(a->fencing_token);
     wr_buf_fini(&a->bytes);
+    if (a->owned && a->owned_free)
+        a->owned_free(a->owned);
     memset(a, 0, sizeof(*a));
 }
 

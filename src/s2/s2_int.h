@@ -83,6 +83,8 @@ typedef struct wr_s2_append {
     wr_header *headers;
     wr_buf bytes; /* decoded names/values/bodies (base64) */
     char *fencing_token;
+    void *owned; /* e.g. an unpacked protobuf message the records point into */
+    void (*owned_free)(void *owned);
 } wr_s2_append;
 
 /*
