@@ -438,9 +438,10 @@ check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err
     size_t vlen;
     const char *v = rocksdb_iter_value(it, &vlen);
     wr_batch *b;
-    if ((e = wr_batch_decode(id, wr_xmemdup(v, vlen), vlen, &b, out_err)))
+    wr_error derr;
+    if ((e = wr_batch_decode(id, wr_xmemdup(v, vlen), vlen, &b, &derr)))
         return wr_error_set(out_err, e, "stream %llu: last batch at seq %llu: %s",
-                            (unsigned long long)id, (unsigned long long)bseq, out_err->msg);
+                            (unsigned long long)id, (unsigned long long)bseq, derr.msg);
     ok = has_tail && b->first_seq == bseq && b->end_seq == tail_seq && b->last_ts == tail_ts;
     uint64_t end = b->end_seq, last = b->last_ts;
     wr_batch_unref(b);
