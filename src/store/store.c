@@ -614,15 +614,14 @@ wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud)
     s->closing = true;
     s->close_cb = cb;
     s->close_ud = ud;
+    /* Appends still waiting for budget never reach the commit thread (it is stopping). */
+    wr_store__fail_pending(s, WR_ERR_UNAVAILABLE);
     pthread_mutex_lock(&s->mu);
     s->stop = true;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->commit_thread, NULL);
     /* Everything the commit thread took is in the done list now. */
-    while (pump_once(s))
-        ;
-    wr_store__fail_pending(s, WR_ERR_UNAVAILABLE);
     while (pump_once(s))
         ;
     for (size_t i = 0; i < s->n_buckets; i++)
