@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http2.h"
 #include "http/req.h"
 #include "http/router.h"
 #include "net/server.h"
@@ -48,6 +49,7 @@ typedef struct h1 {
     bool shutting_down;
     bool discard_body;
     bool want_close; /* close after flushing, once process() unwinds */
+    bool sniffing;   /* no request yet: the bytes may still turn out to be HTTP/2 */
 } h1;
 
 static const wr_proto_ops h1_ops;
@@ -281,7 +283,16 @@ dispatch(h1 *h)
     } else if (h->pending_err != WR_OK) {
         wr_resp_error(req, h->pending_err, "malformed percent-encoding in path");
     } else {
-        req->route->handler(req, req->route->ctx);
+        const wr_route *rt = req->route;
+        bool streaming = rt->stream_body && rt->stream_body(req);
+        req->body_streaming = streaming;
+        rt->handler(req, rt->ctx);
+        /* HTTP/1.1 buffers a streaming body; hand it over now, as long as the request lives
+         * (h->req stops being req once it is answered; process() is not re-entered here). */
+        if (streaming && h->req == req && req->on_body && req->body.len)
+            req->on_body(req, req->body.data, req->body.len);
+        if (streaming && h->req == req && req->on_body_end)
+            req->on_body_end(req);
     }
 }
 
@@ -360,11 +371,41 @@ process(h1 *h)
 
 /* --- connection callbacks -------------------------------------------------------------- */
 
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+static void free_h1(h1 *h);
+
+/*
+ * HTTP/2 with prior knowledge starts with a fixed preface. Returns true when the connection was
+ * handed to HTTP/2 (h is freed) or more bytes are needed to decide.
+ */
+static bool
+sniff_http2(h1 *h)
+{
+    size_t n = h->in.len < sizeof(h2_preface) - 1 ? h->in.len : sizeof(h2_preface) - 1;
+    if (memcmp(h->in.data, h2_preface, n) != 0) {
+        h->sniffing = false;
+        return false;
+    }
+    if (n < sizeof(h2_preface) - 1)
+        return true; /* a prefix of the preface so far: wait */
+    wr_conn *c = h->conn;
+    wr_buf in = h->in;
+    wr_buf_init(&h->in);
+    free_h1(h);
+    c->proto_state = NULL;
+    wr_http2_attach(c, in.data, in.len);
+    wr_buf_fini(&in);
+    return true;
+}
+
 static void
 on_read(wr_conn *c, const char *data, size_t len)
 {
     h1 *h = c->proto_state;
     wr_buf_append(&h->in, data, len);
+    if (h->sniffing && sniff_http2(h))
+        return;
     if (h->state == BODY)
         wr_conn_set_timeout(c, opts_of(h)->idle_timeout_ms);
     if (h->state != ACTIVE)
@@ -385,11 +426,17 @@ on_close(wr_conn *c)
         wr_req_fini(req);
         free(req);
     }
+    free_h1(h);
+    c->proto_state = NULL;
+}
+
+static void
+free_h1(h1 *h)
+{
     wr_buf_fini(&h->in);
     wr_buf_fini(&h->hfield);
     wr_buf_fini(&h->hvalue);
     free(h);
-    c->proto_state = NULL;
 }
 
 static void
@@ -441,6 +488,7 @@ wr_http1_attach(wr_conn *c)
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = h;
     h->state = IDLE;
+    h->sniffing = true;
     c->proto = &h1_conn_proto;
     c->proto_state = h;
     wr_conn_set_timeout(c, wr_server_options(c->srv)->idle_timeout_ms);

@@ -194,6 +194,13 @@ wr_resp_write(wr_req *req, const void *data, size_t len)
 }
 
 void
+wr_req_consumed(wr_req *req, size_t n)
+{
+    if (req->ops->consumed)
+        req->ops->consumed(req, n);
+}
+
+void
 wr_resp_end(wr_req *req)
 {
     req->ops->end(req);

@@ -63,6 +63,8 @@ typedef struct wr_proto_ops {
     void (*start)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers);
     bool (*write)(wr_req *req, const void *data, size_t len);
     void (*end)(wr_req *req);
+    /* Streaming request bodies: the handler has processed n bytes (flow-control credit). */
+    void (*consumed)(wr_req *req, size_t n);
 } wr_proto_ops;
 
 struct wr_req {
@@ -84,6 +86,17 @@ struct wr_req {
     void (*on_close)(wr_req *req);
     void (*on_drain)(wr_req *req);
     void (*on_shutdown)(wr_req *req);
+    /*
+     * Streaming request bodies (routes registered with a stream_body predicate that returned
+     * true): the handler runs as soon as the head has arrived, with body_streaming set, and
+     * receives the body through on_body (data valid during the call) and on_body_end. It calls
+     * wr_req_consumed() for bytes it has finished with, which lets the peer send more (HTTP/2
+     * flow control); unconsumed bytes make the peer stop. Over HTTP/1.1 the body is buffered
+     * first and then delivered the same way.
+     */
+    bool body_streaming;
+    void (*on_body)(wr_req *req, const void *data, size_t len);
+    void (*on_body_end)(wr_req *req);
 
     /* Response state, shared with the protocol. */
     bool cors;
@@ -125,6 +138,9 @@ void wr_resp_json(wr_req *req, int status, json_t *body);
 /* {"code":…, "message":…} with the table's status. An empty message uses the code. */
 void wr_resp_error(wr_req *req, wr_err code, const char *message);
 void wr_resp_error_from(wr_req *req, const wr_error *err);
+
+/* Gives the peer credit for n bytes of a streaming request body. */
+void wr_req_consumed(wr_req *req, size_t n);
 
 void wr_resp_start(wr_req *req, int status, const char *content_type);
 bool wr_resp_write(wr_req *req, const void *data, size_t len);

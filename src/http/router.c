@@ -35,7 +35,15 @@ wr_router_add(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn ha
               size_t max_body)
 {
     r->routes = wr_xrealloc(r->routes, (r->n + 1) * sizeof(wr_route));
-    r->routes[r->n++] = (wr_route){method, tmpl, handler, ctx, max_body};
+    r->routes[r->n++] = (wr_route){method, tmpl, handler, ctx, max_body, NULL};
+}
+
+void
+wr_router_add_streaming(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn handler,
+                        void *ctx, size_t max_body, bool (*stream_body)(const wr_req *req))
+{
+    wr_router_add(r, method, tmpl, handler, ctx, max_body);
+    r->routes[r->n - 1].stream_body = stream_body;
 }
 
 /* Next segment of s starting at *pos ('/' already skipped); returns its length. */

@@ -23,6 +23,8 @@ struct wr_route {
     wr_handler_fn handler;
     void *ctx;
     size_t max_body; /* 0 = the server's default limit */
+    /* When set and true for a request, its body is streamed to the handler (see req.h). */
+    bool (*stream_body)(const wr_req *req);
 };
 
 typedef struct wr_router wr_router;
@@ -32,6 +34,11 @@ void wr_router_free(wr_router *r);
 /* Registers a route; the template string must outlive the router. */
 void wr_router_add(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn handler,
                    void *ctx, size_t max_body);
+
+/* Like wr_router_add, for routes whose body may be streamed when `stream_body` says so. */
+void wr_router_add_streaming(wr_router *r, wr_method method, const char *tmpl,
+                             wr_handler_fn handler, void *ctx, size_t max_body,
+                             bool (*stream_body)(const wr_req *req));
 
 typedef enum wr_match {
     WR_MATCH_OK,

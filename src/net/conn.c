@@ -98,6 +98,8 @@ finish_close(wr_conn *c)
     uv_close((uv_handle_t *)&c->tcp, handle_closed);
 }
 
+static void fail_soon(wr_conn *c);
+
 static void
 write_cb(uv_write_t *req, int status)
 {
@@ -114,7 +116,7 @@ write_cb(uv_write_t *req, int status)
         return;
     }
     if (status < 0) {
-        wr_conn_close(c);
+        fail_soon(c);
         return;
     }
     if (before > WR_CONN_LOW_WATER && c->pending <= WR_CONN_LOW_WATER && c->proto &&
@@ -122,10 +124,28 @@ write_cb(uv_write_t *req, int status)
         c->proto->on_drain(c);
 }
 
+static void
+fail_cb(uv_timer_t *t)
+{
+    wr_conn_close(t->data);
+}
+
+/*
+ * A write failed. Closing right here would free the protocol's state under its feet (writes
+ * happen deep inside protocol code), so the close runs from the next loop iteration instead.
+ */
+static void
+fail_soon(wr_conn *c)
+{
+    c->failed = true;
+    wr_conn_read_stop(c);
+    uv_timer_start(&c->timer, fail_cb, 0, 0);
+}
+
 void
 wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs)
 {
-    if (c->closing)
+    if (c->closing || c->failed)
         return;
     size_t total = 0;
     for (size_t i = 0; i < n_bufs; i++)
@@ -160,7 +180,7 @@ wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs)
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
         c->pending -= w->len;
         free(w);
-        wr_conn_close(c);
+        fail_soon(c);
     }
 }
 
@@ -180,7 +200,7 @@ wr_conn_congested(const wr_conn *c)
 void
 wr_conn_set_timeout(wr_conn *c, uint64_t ms)
 {
-    if (c->closing)
+    if (c->closing || c->failed)
         return;
     if (ms == 0)
         uv_timer_stop(&c->timer);

@@ -47,6 +47,7 @@ struct wr_conn {
     bool reading;
     bool closing;
     bool close_after_flush;
+    bool failed; /* a write failed; the close is scheduled */
     int handles_open;
     wr_conn *prev, *next;
 };

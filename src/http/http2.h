@@ -1,0 +1,20 @@
+/*
+ * http2.h — HTTP/2 over cleartext with prior knowledge (h2c), on the same port as HTTP/1.1.
+ * http1.c hands a connection over when its first bytes are the HTTP/2 connection preface.
+ *
+ * Each HTTP/2 stream becomes one wr_req; handlers cannot tell it from HTTP/1.1. Flow control is
+ * honoured both ways: response bytes wait in a per-stream buffer until the peer's window admits
+ * them (and wr_resp_write() reports congestion once that buffer passes a high-water mark), and
+ * request bodies are acknowledged (WINDOW_UPDATE) only as handlers consume them.
+ */
+#ifndef WR_HTTP_HTTP2_H
+#define WR_HTTP_HTTP2_H
+
+#include <stddef.h>
+
+#include "net/conn.h"
+
+/* Takes over the connection; `data` holds bytes already read (starting with the preface). */
+void wr_http2_attach(wr_conn *c, const char *data, size_t len);
+
+#endif
