@@ -550,9 +550,18 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
 
     s->dbopts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->dbopts, 1);
-    rocksdb_options_set_max_background_jobs(s->dbopts, 2);
+    /*
+     * Record batches are large values written once and read back sequentially: keep them in
+     * blob files (written at flush, never rewritten by compaction) so the LSM only carries the
+     * small keys. Compression is off: bodies are usually already compressed or encrypted, and
+     * the CPU is better spent on the loop.
+     */
+    rocksdb_options_set_max_background_jobs(s->dbopts, 4);
     rocksdb_options_set_compression(s->dbopts, rocksdb_no_compression);
-    rocksdb_options_set_write_buffer_size(s->dbopts, 64u << 20);
+    rocksdb_options_set_write_buffer_size(s->dbopts, 128u << 20);
+    rocksdb_options_set_max_write_buffer_number(s->dbopts, 4);
+    rocksdb_options_set_enable_blob_files(s->dbopts, 1);
+    rocksdb_options_set_min_blob_size(s->dbopts, 4096);
     s->block_cache = rocksdb_cache_create_lru(64u << 20);
     s->bbto = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(s->bbto, s->block_cache);
