@@ -330,6 +330,7 @@ function badInputRows() {
     { name: "s2-basin trailing dash", method: "GET", path: `${S}/tail`, headers: { "s2-basin": "http-main-basin-" }, status: 400, code: "bad_header" },
     { name: "s2-format unknown on append", method: "POST", path: S, headers: { ...H, "s2-format": "hex" }, body: { records: [rec("x")] }, status: 400, code: "bad_header" },
     { name: "s2-format unknown on read", method: "GET", path: `${S}?seq_num=0`, headers: { ...H, "s2-format": "hex" }, status: 400, code: "bad_header" },
+    { name: "SSE: malformed Last-Event-ID", method: "GET", path: `${S}?seq_num=0`, headers: { ...sse, "last-event-id": "garbage" }, status: 400, code: "bad_header" },
     { name: "s2-request-token over 36 bytes", method: "POST", path: "/v1/basins", headers: { "s2-request-token": "t".repeat(37) }, body: { basin: "token-too-long" }, status: 400, code: "bad_header" },
 
     // --- parse failures: query (400 bad_query) ---
@@ -397,6 +398,7 @@ function badInputRows() {
     // --- append conditions (412, exact bodies; the fence is checked before seq_num) ---
     { name: "412 seq_num mismatch", method: "POST", path: "/v1/streams/cond/records", headers: H, body: { records: [rec("x")], match_seq_num: 0 }, status: 412, exact: { seq_num_mismatch: 4 } },
     { name: "412 fencing token mismatch", method: "POST", path: "/v1/streams/cond/records", headers: H, body: { records: [rec("x")], fencing_token: "nope" }, status: 412, exact: { fencing_token_mismatch: "tok" } },
+    { name: "412 seq_num mismatch: match_seq_num is a u64 above 2^63", method: "POST", path: "/v1/streams/cond/records", headers: H, body: '{"records":[{"body":"x"}],"match_seq_num":18446744073709551615}', status: 412, exact: { seq_num_mismatch: 4 } },
     { name: "412 both wrong: fence first", method: "POST", path: "/v1/streams/cond/records", headers: H, body: { records: [rec("x")], fencing_token: "", match_seq_num: 99 }, status: 412, exact: { fencing_token_mismatch: "tok" } },
 
     // --- read range (416 with the tail) ---
@@ -787,6 +789,19 @@ test("s2-format: base64 round-trips bytes; raw output replaces invalid UTF-8 wit
   const exact = Buffer.alloc(1048576 - 8, 7).toString("base64");
   const ack = await ok("POST", "/v1/streams/b64/records", { headers: { ...H, "s2-format": "base64" }, body: { records: [{ body: exact }] } });
   assert.equal(ack.json.start.seq_num, 2);
+});
+
+test("u64 numbers above 2^63 are integers on the wire, in and out", async () => {
+  const H = basinHdr();
+  await ok("POST", "/v1/streams", { headers: H, body: { stream: "u64", config: { timestamping: { uncapped: true } } } }, 201);
+  // JSON.parse cannot hold these exactly, so compare the response text.
+  const big = "9223372036854775808"; // 2^63
+  const res = await ok("POST", "/v1/streams/u64/records", { headers: H, body: `{"records":[{"body":"b","timestamp":${big}}]}` });
+  assert.match(res.text, new RegExp(`"start":\\{"seq_num":0,"timestamp":${big}\\}`));
+  const read = await ok("GET", "/v1/streams/u64/records?seq_num=0", { headers: H });
+  assert.equal(read.text, `{"records":[{"seq_num":0,"timestamp":${big},"body":"b"}]}`);
+  const tail = await ok("GET", "/v1/streams/u64/records/tail", { headers: H });
+  assert.equal(tail.text, `{"tail":{"seq_num":1,"timestamp":${big}}}`);
 });
 
 test("append limits: exactly 1000 records and exactly 1 MiB metered are accepted", async () => {
