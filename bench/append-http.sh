@@ -25,6 +25,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tm
 if [ "$(stat -f -c %T "$tmp")" = tmpfs ]; then
     echo "warning: $tmp is on tmpfs, where fsync is free; set BENCH_DIR to a directory on disk" >&2
 fi
+load=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$load" 'BEGIN {exit !(l > 1.0)}' &&
+    echo "warning: load average $load before the run; other work on these CPUs skews the numbers" >&2
 mkdir -p "$tmp/weir" "$tmp/redis"
 wport=18090
 rport=18091
