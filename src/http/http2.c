@@ -64,6 +64,7 @@ struct h2 {
     bool in_flush; /* flush() is running: a nested call only asks for another round */
     bool again;
     bool closing;
+    bool done; /* the session is over; close from the timer */
 };
 
 static const wr_proto_ops h2_ops;
@@ -260,8 +261,11 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
     }
     wr_req *req = &s->req;
     if (req->body_streaming) {
-        /* Credit is returned when the handler calls wr_req_consumed(). */
-        if (s->dispatched && !s->finished && req->on_body)
+        /* Credit is returned when the handler calls wr_req_consumed(). Bytes that arrive
+         * before the handler has run wait in req->body (bounded by the stream window). */
+        if (!s->dispatched)
+            wr_buf_append(&req->body, data, len);
+        else if (!s->finished && req->on_body)
             req->on_body(req, data, len);
         else
             nghttp2_session_consume(session, stream_id, len);
@@ -363,6 +367,30 @@ answer_pending(h2s *s)
 }
 
 static void
+dispatch(h2s *s)
+{
+    s->dispatched = true;
+    if (s->pending_err != WR_OK) {
+        if (!s->req.responded)
+            answer_pending(s);
+        return;
+    }
+    wr_req *req = &s->req;
+    req->route->handler(req, req->route->ctx);
+    /* Body bytes that arrived with the head, before the handler could take them. */
+    if (req->body_streaming && !s->finished && req->body.len && req->on_body) {
+        wr_buf early = req->body;
+        wr_buf_init(&req->body);
+        req->on_body(req, early.data, early.len);
+        wr_buf_fini(&early);
+    }
+}
+
+/*
+ * Runs deferred work. Streams are not freed while this runs (freeing happens inside nghttp2's
+ * mem_send/mem_recv, and flush() defers nested sends), so `s` stays valid throughout.
+ */
+static void
 run_queue(h2 *h)
 {
     while (h->queue && !h->closing) {
@@ -371,20 +399,15 @@ run_queue(h2 *h)
         s->queued = false;
         if (s->want_dispatch) {
             s->want_dispatch = false;
-            if (s->dispatched)
-                continue;
-            s->dispatched = true;
-            if (s->pending_err != WR_OK) {
-                if (!s->req.responded)
-                    answer_pending(s);
-            } else {
-                s->req.route->handler(&s->req, s->req.route->ctx);
-            }
-        } else if (s->want_body_end) {
+            if (!s->dispatched)
+                dispatch(s);
+        }
+        if (s->want_body_end && s->dispatched) {
             s->want_body_end = false;
-            if (s->dispatched && !s->finished && s->req.on_body_end)
+            if (!s->finished && s->req.on_body_end)
                 s->req.on_body_end(&s->req);
-        } else if (s->want_drain) {
+        }
+        if (s->want_drain) {
             s->want_drain = false;
             s->congested = false;
             if (!s->finished && s->req.on_drain)
@@ -425,7 +448,10 @@ flush(h2 *h)
     } while (h->again);
     h->in_flush = false;
     if (!nghttp2_session_want_read(h->session) && !nghttp2_session_want_write(h->session)) {
-        wr_conn_close_after_flush(h->conn);
+        /* Finished (GOAWAY exchanged, no streams). Closing here would free h under callers
+         * that still use it, so the close runs from the timer. */
+        h->done = true;
+        wr_conn_set_timeout(h->conn, 1);
         return;
     }
     if (h->n_streams == 0)
@@ -447,8 +473,7 @@ on_read(wr_conn *c, const char *data, size_t len)
         wr_log_debug("http2 protocol error", " error=%s", nghttp2_strerror((int)rc));
         /* nghttp2 queued a GOAWAY where it could; send it, then close. */
         flush(h);
-        if (!h->closing)
-            wr_conn_close_after_flush(c);
+        wr_conn_close_after_flush(c);
         return;
     }
     flush(h);
@@ -476,13 +501,16 @@ static void
 on_timeout(wr_conn *c)
 {
     h2 *h = c->proto_state;
+    if (h->done) {
+        wr_conn_close_after_flush(c);
+        return;
+    }
     if (h->n_streams == 0) {
         nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(h->session),
                               NGHTTP2_NO_ERROR, NULL, 0);
         flush(h);
-        if (!h->closing)
-            wr_conn_close_after_flush(c);
+        wr_conn_close_after_flush(c);
     }
 }
 
@@ -494,11 +522,16 @@ on_shutdown(wr_conn *c)
     nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(h->session), NGHTTP2_NO_ERROR,
                           NULL, 0);
+    /* Handlers may answer from on_shutdown; holding in_flush keeps streams from being freed
+     * (sends are deferred) while the list is walked. */
+    h->in_flush = true;
     for (h2s *s = h->streams; s; s = s->next)
         if (s->dispatched && !s->finished && s->req.on_shutdown)
             s->req.on_shutdown(&s->req);
+    h->in_flush = false;
+    bool idle = h->n_streams == 0;
     flush(h);
-    if (!h->closing && h->n_streams == 0)
+    if (idle)
         wr_conn_close_after_flush(c);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "s2/proto.h"
 #include "s2/s2_int.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -82,6 +83,7 @@ typedef struct append_ctx {
     wr_req *req; /* NULL once the client is gone */
     json_t *body;
     wr_s2_append in;
+    bool proto_out; /* Accept: application/protobuf */
 } append_ctx;
 
 static void
@@ -98,7 +100,13 @@ append_done(void *ud, const wr_append_result *res)
     if (c->req) {
         wr_req *req = c->req;
         req->on_close = NULL;
-        if (res->err == WR_OK)
+        if (res->err == WR_OK && c->proto_out) {
+            wr_buf b;
+            wr_buf_init(&b);
+            wr_s2_ack_proto(&res->start, &res->end, &res->tail, &b);
+            wr_resp_send(req, 200, "application/protobuf", b.data, b.len);
+            wr_buf_fini(&b);
+        } else if (res->err == WR_OK)
             wr_resp_json(req, 200,
                          json_pack("{s:o,s:o,s:o}", "start", wr_s2_pos_json(res->start), "end",
                                    wr_s2_pos_json(res->end), "tail", wr_s2_pos_json(res->tail)));
@@ -121,6 +129,25 @@ is_type(const char *header, const char *type)
     return n == strlen(type) && strncasecmp(header, type, n) == 0;
 }
 
+static bool
+is_proto(const char *type)
+{
+    return is_type(type, "application/protobuf") || is_type(type, "application/x-protobuf");
+}
+
+static bool
+wants_proto(wr_req *req)
+{
+    return is_proto(wr_req_header(req, "accept"));
+}
+
+/* s2s append sessions stream their request body; everything else is buffered. */
+static bool
+stream_body(const wr_req *req)
+{
+    return is_type(wr_req_header(req, "content-type"), "s2s/proto");
+}
+
 static void
 append_records(wr_req *req, void *ctx)
 {
@@ -131,16 +158,19 @@ append_records(wr_req *req, void *ctx)
     if (!stream || !wr_s2_read_format(req, &fmt))
         return;
     const char *ct = wr_req_header(req, "content-type");
-    if (is_type(ct, "s2s/proto") || is_type(ct, "application/protobuf") ||
-        is_type(ct, "application/x-protobuf")) {
-        wr_resp_error(req, WR_ERR_NOT_IMPLEMENTED,
-                      "protobuf and s2s sessions are not supported by this server yet");
+    if (is_type(ct, "s2s/proto")) {
+        wr_s2_append_session(s2, req, basin, stream);
         return;
     }
     wr_error err = {0};
     append_ctx *c = wr_xcalloc(1, sizeof(*c));
-    if (wr_s2_parse_body(req, false, &c->body, &err) != WR_OK ||
-        wr_s2_append_from_json(c->body, fmt, &c->in, &err) != WR_OK) {
+    c->proto_out = wants_proto(req);
+    wr_err rc = is_proto(ct) ? wr_s2_append_from_proto((const uint8_t *)req->body.data,
+                                                       req->body.len, &c->in, &err)
+                : wr_s2_parse_body(req, false, &c->body, &err) != WR_OK
+                    ? err.code
+                    : wr_s2_append_from_json(c->body, fmt, &c->in, &err);
+    if (rc != WR_OK) {
         wr_s2_append_fini(&c->in);
         json_decref(c->body);
         free(c);
@@ -160,6 +190,7 @@ typedef struct read_ctx {
     wr_req *req; /* NULL once the client is gone */
     char *basin, *stream;
     wr_s2_format fmt;
+    bool proto_out; /* Accept: application/protobuf */
     wr_read_req rr;
     uint64_t deadline_ms; /* monotonic; 0 = no waiting */
     bool read_pending;
@@ -196,6 +227,13 @@ read_answer(read_ctx *c, const wr_record *recs, size_t n, const wr_pos *tail)
     req->on_close = NULL;
     wr_buf b;
     wr_buf_init(&b);
+    if (c->proto_out) {
+        wr_s2_read_batch_proto(recs, n, tail, &b);
+        wr_resp_send(req, 200, "application/protobuf", b.data, b.len);
+        wr_buf_fini(&b);
+        read_ctx_free(c);
+        return;
+    }
     wr_buf_append_str(&b, "{\"records\":[");
     wr_s2_records_json(&b, recs, n, c->fmt);
     wr_buf_append_byte(&b, ']');
@@ -337,6 +375,7 @@ unary_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
     c->basin = wr_xstrdup(basin);
     c->stream = wr_xstrdup(stream);
     c->fmt = fmt;
+    c->proto_out = wants_proto(req);
     c->rr = p->req;
     /* Unary reads are capped at 1000 records and 1 MiB, and wait at 60 s. */
     if (!c->rr.has_count || c->rr.count > UNARY_MAX_RECORDS) {
@@ -368,20 +407,17 @@ read_records(wr_req *req, void *ctx)
         return;
     const char *ct = wr_req_header(req, "content-type");
     const char *accept = wr_req_header(req, "accept");
-    if (is_type(ct, "s2s/proto") || is_type(accept, "application/protobuf") ||
-        is_type(accept, "application/x-protobuf")) {
-        wr_resp_error(req, WR_ERR_NOT_IMPLEMENTED,
-                      "protobuf and s2s sessions are not supported by this server yet");
-        return;
-    }
     wr_s2_read_params p;
     wr_error err = {0};
     if (wr_s2_read_params_parse(req, &p, &err) != WR_OK) {
         wr_s2_fail(req, &err);
         return;
     }
-    if (is_type(accept, "text/event-stream"))
-        wr_s2_sse_read(s2, req, basin, stream, &p, fmt);
+    /* Content-Type s2s/proto selects a session even on a GET; then the first Accept type. */
+    if (is_type(ct, "s2s/proto"))
+        wr_s2_read_session(s2, req, basin, stream, &p, fmt, true);
+    else if (is_type(accept, "text/event-stream"))
+        wr_s2_read_session(s2, req, basin, stream, &p, fmt, false);
     else
         unary_read(s2, req, basin, stream, &p, fmt);
 }
@@ -407,7 +443,8 @@ void
 wr_s2_records_register(wr_s2 *s2, wr_router *r)
 {
     /* A 1 MiB metered batch can take ~1.4 MiB as base64 JSON, plus per-record overhead. */
-    wr_router_add(r, WR_METHOD_POST, "/v1/streams/{stream}/records", append_records, s2, 8u << 20);
+    wr_router_add_streaming(r, WR_METHOD_POST, "/v1/streams/{stream}/records", append_records, s2,
+                            8u << 20, stream_body);
     wr_router_add(r, WR_METHOD_GET, "/v1/streams/{stream}/records", read_records, s2, 0);
     wr_router_add(r, WR_METHOD_GET, "/v1/streams/{stream}/records/tail", check_tail, s2, 0);
 }

@@ -125,8 +125,10 @@ wr_err wr_s2_read_params_parse(wr_req *req, wr_s2_read_params *out, wr_error *ou
 void wr_s2_basins_register(wr_s2 *s2, wr_router *r);
 void wr_s2_streams_register(wr_s2 *s2, wr_router *r);
 void wr_s2_records_register(wr_s2 *s2, wr_router *r);
-/* SSE read session (records.c dispatches to it). */
-void wr_s2_sse_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
-                    const wr_s2_read_params *p, wr_s2_format fmt);
+/* A read session (session.c): SSE, or s2s framing when `s2s`. */
+void wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
+                        const wr_s2_read_params *p, wr_s2_format fmt, bool s2s);
+/* An s2s append session (append_session.c). */
+void wr_s2_append_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream);
 
 #endif

@@ -1,5 +1,9 @@
 /*
- * sse.c — SSE read sessions (GET .../records with `Accept: text/event-stream`).
+ * session.c — read sessions: SSE (GET .../records with `Accept: text/event-stream`) and s2s
+ * (GET .../records with `Content-Type: s2s/proto`). Both share everything but the encoding:
+ *   SSE  `batch` events, `ping` events with the tail, `error` events, a final `data: [DONE]`;
+ *   s2s  ReadBatch frames, heartbeats (ReadBatch with no records and the tail), terminal frames
+ *        for errors, and a clean end of stream when the session completes.
  *
  * A session alternates between two phases:
  *   CATCH-UP   store reads, each bounded to one batch event (≤ 1000 records, ≤ 1 MiB), until the
@@ -21,7 +25,9 @@
 #include <string.h>
 
 #include "http/sse.h"
+#include "s2/proto.h"
 #include "s2/s2_int.h"
+#include "s2/s2s.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -33,6 +39,7 @@ typedef struct session {
     wr_req *req; /* NULL once the response is finished or the client is gone */
     char *basin, *stream;
     wr_s2_format fmt;
+    bool s2s; /* s2s framing instead of SSE */
     bool may_follow;
     wr_read_req base; /* start/clamp/until of the original request */
     bool has_count, has_bytes;
@@ -86,7 +93,7 @@ finish(session *s, bool done_marker)
     wr_req *req = s->req;
     if (req == NULL)
         return;
-    if (done_marker) {
+    if (done_marker && !s->s2s) {
         static const char done[] = "data: [DONE]\n\n";
         wr_resp_write(req, done, sizeof(done) - 1);
     }
@@ -112,7 +119,10 @@ send_error(session *s, wr_err code, const char *msg)
     json_decref(o);
     wr_buf b;
     wr_buf_init(&b);
-    wr_sse_event(&b, "error", NULL, data, strlen(data));
+    if (s->s2s)
+        wr_s2s_terminal(&b, wr_err_status(code), data, strlen(data));
+    else
+        wr_sse_event(&b, "error", NULL, data, strlen(data));
     free(data);
     wr_resp_write(s->req, b.data, b.len);
     wr_buf_fini(&b);
@@ -129,6 +139,17 @@ write_out(session *s, const wr_buf *b)
 static void
 send_ping(session *s)
 {
+    if (s->s2s) {
+        wr_buf msg, frame;
+        wr_buf_init(&msg);
+        wr_buf_init(&frame);
+        wr_s2_read_batch_proto(NULL, 0, &s->tail, &msg);
+        wr_s2s_frame(&frame, msg.data, msg.len);
+        write_out(s, &frame);
+        wr_buf_fini(&msg);
+        wr_buf_fini(&frame);
+        return;
+    }
     char data[128];
     snprintf(data, sizeof(data),
              "{\"timestamp\":%llu,\"tail\":{\"seq_num\":%llu,\"timestamp\":%llu}}",
@@ -176,13 +197,48 @@ arm_wait(session *s)
         uv_timer_start(&s->wait_timer, wait_cb, s->wait_ms, 0);
 }
 
+/* The event or frame carrying records (already limited) and, for live batches, the tail. */
+static void
+encode(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail,
+       const char *id, wr_buf *out)
+{
+    wr_buf body;
+    wr_buf_init(&body);
+    if (s->s2s) {
+        if (whole) {
+            const wr_buf *pre = wr_s2_batch_proto_records(whole);
+            wr_buf_append(&body, pre->data, pre->len);
+            if (tail)
+                wr_s2_read_batch_tail_proto(tail, &body);
+        } else {
+            wr_s2_read_batch_proto(recs, n, tail, &body);
+        }
+        wr_s2s_frame(out, body.data, body.len);
+        wr_buf_fini(&body);
+        return;
+    }
+    wr_buf_append_str(&body, "{\"records\":[");
+    if (whole) {
+        const wr_buf *json = wr_s2_batch_json(whole, s->fmt);
+        wr_buf_append(&body, json->data, json->len);
+    } else {
+        wr_s2_records_json(&body, recs, n, s->fmt);
+    }
+    wr_buf_append_byte(&body, ']');
+    if (tail)
+        wr_buf_printf(&body, ",\"tail\":{\"seq_num\":%llu,\"timestamp\":%llu}",
+                      (unsigned long long)tail->seq, (unsigned long long)tail->ts_ms);
+    wr_buf_append_byte(&body, '}');
+    wr_sse_event(out, "batch", id, body.data, body.len);
+    wr_buf_fini(&body);
+}
+
 /*
- * Emits records (already limited) as one `batch` event; `json` is their encoding (comma-
- * separated objects) and `tail` is set for live batches. Returns true when a limit is exhausted.
+ * Emits records as one batch event or frame; `whole` is their batch when they are all of it
+ * (its cached encodings are used). Returns true when count or bytes are exhausted.
  */
 static bool
-emit(session *s, const wr_record *recs, size_t n, const char *json, size_t json_len,
-     const wr_pos *tail)
+emit(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail)
 {
     if (n == 0)
         return false;
@@ -199,23 +255,11 @@ emit(session *s, const wr_record *recs, size_t n, const char *json, size_t json_
     char id[80];
     snprintf(id, sizeof(id), "%llu,%llu,%llu", (unsigned long long)recs[n - 1].seq,
              (unsigned long long)s->records_sent, (unsigned long long)s->bytes_sent);
-    wr_buf data;
-    wr_buf_init(&data);
-    wr_buf_reserve(&data, json_len + 96);
-    wr_buf_append_str(&data, "{\"records\":[");
-    wr_buf_append(&data, json, json_len);
-    wr_buf_append_byte(&data, ']');
-    if (tail)
-        wr_buf_printf(&data, ",\"tail\":{\"seq_num\":%llu,\"timestamp\":%llu}",
-                      (unsigned long long)tail->seq, (unsigned long long)tail->ts_ms);
-    wr_buf_append_byte(&data, '}');
-    wr_buf ev;
-    wr_buf_init(&ev);
-    wr_buf_reserve(&ev, data.len + 128);
-    wr_sse_event(&ev, "batch", id, data.data, data.len);
-    write_out(s, &ev);
-    wr_buf_fini(&ev);
-    wr_buf_fini(&data);
+    wr_buf out;
+    wr_buf_init(&out);
+    encode(s, whole, recs, n, tail, id, &out);
+    write_out(s, &out);
+    wr_buf_fini(&out);
     return (s->has_count && s->count_left == 0) || (s->has_bytes && s->bytes_left == 0);
 }
 
@@ -272,18 +316,8 @@ on_follow(void *ud, const wr_follow_event *ev)
         bytes += r->metered;
         n++;
     }
-    bool exhausted;
-    if (ev->first == 0 && n == b->n_records) {
-        const wr_buf *json = wr_s2_batch_json(b, s->fmt);
-        exhausted = emit(s, b->records, n, json->data, json->len, &ev->tail);
-    } else {
-        wr_buf json;
-        wr_buf_init(&json);
-        wr_s2_records_json(&json, b->records + ev->first, n, s->fmt);
-        exhausted = emit(s, b->records + ev->first, n, json.data ? json.data : "", json.len,
-                         &ev->tail);
-        wr_buf_fini(&json);
-    }
+    bool whole = ev->first == 0 && n == b->n_records;
+    bool exhausted = emit(s, whole ? b : NULL, b->records + ev->first, n, &ev->tail);
     if (exhausted || until_hit || (n == 0 && b->n_records > ev->first)) {
         /* A limit stopped us inside this batch: the session is complete. */
         finish(s, true);
@@ -343,17 +377,16 @@ read_done(void *ud, wr_read_result *res)
     }
     if (!s->started) {
         s->started = true;
-        wr_sse_start(s->req);
+        if (s->s2s)
+            wr_resp_start(s->req, 200, "s2s/proto");
+        else
+            wr_sse_start(s->req);
     }
     s->tail = res->tail;
     s->next_seq = res->next_seq;
     bool exhausted = false;
     if (res->n_records) {
-        wr_buf json;
-        wr_buf_init(&json);
-        wr_s2_records_json(&json, res->records, res->n_records, s->fmt);
-        exhausted = emit(s, res->records, res->n_records, json.data, json.len, NULL);
-        wr_buf_fini(&json);
+        exhausted = emit(s, NULL, res->records, res->n_records, NULL);
         if (!s->wait_infinite)
             arm_wait(s);
     }
@@ -439,11 +472,12 @@ parse_last_event_id(const char *v, uint64_t out[3])
 }
 
 void
-wr_s2_sse_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
-               const wr_s2_read_params *p, wr_s2_format fmt)
+wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
+                   const wr_s2_read_params *p, wr_s2_format fmt, bool s2s)
 {
     session *s = wr_xcalloc(1, sizeof(*s));
     s->s2 = s2;
+    s->s2s = s2s;
     s->basin = wr_xstrdup(basin);
     s->stream = wr_xstrdup(stream);
     s->fmt = fmt;

@@ -11,4 +11,4 @@ fi
 export WEIR_BIN="$bin"
 # ASan reports leaks at exit; the harness checks the exit status of every server it stops.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
-node --test --test-concurrency=1 "$here"/*.test.mjs
+node --test --test-concurrency=1 --test-timeout=120000 "$here"/*.test.mjs
