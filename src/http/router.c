@@ -111,7 +111,9 @@ wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_l
         for (size_t k = 0; k < n_params; k++) {
             char *out = wr_arena_alloc(&req->arena, lens[k] + 1);
             size_t out_len;
-            if (!wr_pct_decode_to(spans[k], lens[k], WR_PCT_PATH, out, &out_len))
+            /* A NUL would silently truncate the C string: no name in weir may hold one. */
+            if (!wr_pct_decode_to(spans[k], lens[k], WR_PCT_PATH, out, &out_len) ||
+                memchr(out, '\0', out_len) != NULL)
                 return WR_MATCH_BAD_PATH;
             req->params[k] = out;
         }

@@ -110,17 +110,12 @@ on_ack(void *ud, const wr_append_result *res)
         maybe_free(s);
         return;
     }
-    if (res->err == WR_ERR_SEQ_NUM_MISMATCH || res->err == WR_ERR_FENCING_TOKEN_MISMATCH) {
-        json_t *o = res->err == WR_ERR_SEQ_NUM_MISMATCH
-                        ? json_pack("{s:I}", "seq_num_mismatch", (json_int_t)res->actual_seq)
-                        : json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token,
-                                    res->actual_token_len);
-        char *j = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        fail(s, 412, j, strlen(j));
-        free(j);
-    } else if (res->err != WR_OK) {
-        fail_error(s, res->err, res->error.msg);
+    if (res->err != WR_OK) {
+        wr_buf b;
+        wr_buf_init(&b);
+        int status = wr_s2_append_error_json(res, &b);
+        fail(s, status, b.data, b.len);
+        wr_buf_fini(&b);
     } else {
         wr_buf msg, frame;
         wr_buf_init(&msg);

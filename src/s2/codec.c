@@ -26,6 +26,12 @@ bad(wr_error *e, const char *field, const char *what)
 static wr_err
 get_u64(const json_t *v, const char *field, uint64_t *out, wr_error *e)
 {
+    /* Integers above INT64_MAX arrive rewritten by wr_s2_parse_body (see common.c). */
+    if (json_is_string(v) && json_string_length(v) > 5 &&
+        memcmp(json_string_value(v), "\0u64:", 5) == 0) {
+        *out = strtoull(json_string_value(v) + 5, NULL, 10);
+        return WR_OK;
+    }
     if (!json_is_integer(v) || json_integer_value(v) < 0)
         return bad(e, field, "expected a non-negative integer");
     *out = (uint64_t)json_integer_value(v);

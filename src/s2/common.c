@@ -3,6 +3,8 @@
  * The mapping from wr_err to status and code is the error table's (util/err.h); this file only
  * chooses the body shape, which differs for 412 and 416.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,33 +58,57 @@ wr_s2_fail(wr_req *req, const wr_error *err)
     wr_resp_error(req, err->code, err->msg);
 }
 
-json_t *
-wr_s2_pos_json(wr_pos p)
+void
+wr_s2_pos_append(wr_buf *out, wr_pos p)
 {
-    return json_pack("{s:I,s:I}", "seq_num", (json_int_t)p.seq, "timestamp", (json_int_t)p.ts_ms);
+    /* By hand: u64 values above 2^63 do not fit jansson's signed integers. */
+    wr_buf_printf(out, "{\"seq_num\":%llu,\"timestamp\":%llu}", (unsigned long long)p.seq,
+                  (unsigned long long)p.ts_ms);
 }
 
 void
 wr_s2_fail_416(wr_req *req, wr_pos tail)
 {
-    wr_resp_json(req, 416, json_pack("{s:o}", "tail", wr_s2_pos_json(tail)));
+    wr_buf b;
+    wr_buf_init(&b);
+    wr_buf_append_str(&b, "{\"tail\":");
+    wr_s2_pos_append(&b, tail);
+    wr_buf_append_byte(&b, '}');
+    wr_resp_send(req, 416, "application/json", b.data, b.len);
+    wr_buf_fini(&b);
+}
+
+int
+wr_s2_append_error_json(const wr_append_result *res, wr_buf *out)
+{
+    json_t *o;
+    switch (res->err) {
+    case WR_ERR_SEQ_NUM_MISMATCH:
+        wr_buf_printf(out, "{\"seq_num_mismatch\":%llu}", (unsigned long long)res->actual_seq);
+        return 412;
+    case WR_ERR_FENCING_TOKEN_MISMATCH:
+        o = json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token,
+                      res->actual_token_len);
+        break;
+    default:
+        o = json_pack("{s:s,s:s}", "code", wr_err_code(res->err), "message",
+                      res->error.msg[0] ? res->error.msg : wr_err_code(res->err));
+    }
+    char *j = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    wr_buf_append_str(out, j);
+    free(j);
+    return res->err == WR_ERR_FENCING_TOKEN_MISMATCH ? 412 : wr_err_status(res->err);
 }
 
 void
 wr_s2_fail_append(wr_req *req, const wr_append_result *res)
 {
-    switch (res->err) {
-    case WR_ERR_SEQ_NUM_MISMATCH:
-        wr_resp_json(req, 412, json_pack("{s:I}", "seq_num_mismatch", (json_int_t)res->actual_seq));
-        return;
-    case WR_ERR_FENCING_TOKEN_MISMATCH:
-        wr_resp_json(req, 412,
-                     json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token,
-                               res->actual_token_len));
-        return;
-    default:
-        wr_resp_error(req, res->err, res->error.msg);
-    }
+    wr_buf b;
+    wr_buf_init(&b);
+    int status = wr_s2_append_error_json(res, &b);
+    wr_resp_send(req, status, "application/json", b.data, b.len);
+    wr_buf_fini(&b);
 }
 
 static bool
@@ -95,6 +121,61 @@ is_json_type(const char *ct)
         n--;
     return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
            (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
+}
+
+/*
+ * jansson holds integers as int64, but S2 numbers are u64. Integer literals in
+ * (INT64_MAX, UINT64_MAX] are rewritten as the string "\u0000u64:<digits>", which the u64
+ * readers in codec.c accept (no client string can be confused with it where a number is
+ * expected: such a field rejects strings). Returns false when nothing needed rewriting.
+ */
+static bool
+rewrite_big_ints(const char *in, size_t len, wr_buf *out)
+{
+    bool changed = false, in_str = false;
+    size_t i = 0;
+    while (i < len) {
+        char c = in[i];
+        if (in_str) {
+            wr_buf_append_byte(out, (uint8_t)c);
+            if (c == '\\' && i + 1 < len)
+                wr_buf_append_byte(out, (uint8_t)in[++i]);
+            else if (c == '"')
+                in_str = false;
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+        } else if (c >= '0' && c <= '9') {
+            size_t j = i;
+            while (j < len && in[j] >= '0' && in[j] <= '9')
+                j++;
+            /* Only a whole non-negative integer literal, never digits inside a real or after
+             * a sign. */
+            bool plain = (j == len || (in[j] != '.' && in[j] != 'e' && in[j] != 'E')) &&
+                         (i == 0 || strchr(".eE+-", in[i - 1]) == NULL);
+            if (plain && j - i >= 19 && j - i <= 20) {
+                char digits[24];
+                memcpy(digits, in + i, j - i);
+                digits[j - i] = '\0';
+                errno = 0;
+                unsigned long long v = strtoull(digits, NULL, 10);
+                if (errno == 0 && v > (unsigned long long)INT64_MAX) {
+                    wr_buf_printf(out, "\"\\u0000u64:%s\"", digits);
+                    changed = true;
+                    i = j;
+                    continue;
+                }
+            }
+            wr_buf_append(out, in + i, j - i);
+            i = j;
+            continue;
+        }
+        wr_buf_append_byte(out, (uint8_t)c);
+        i++;
+    }
+    return changed;
 }
 
 wr_err
@@ -110,7 +191,14 @@ wr_s2_parse_body(wr_req *req, bool allow_empty, json_t **out, wr_error *out_err)
         return wr_error_set(out_err, WR_ERR_BAD_JSON,
                             "expected request with `Content-Type: application/json`");
     json_error_t je;
-    json_t *j = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (j == NULL && json_error_code(&je) == json_error_numeric_overflow) {
+        wr_buf big;
+        wr_buf_init(&big);
+        if (rewrite_big_ints(req->body.data, req->body.len, &big))
+            j = json_loadb(big.data, big.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+        wr_buf_fini(&big);
+    }
     if (j == NULL)
         return wr_error_set(out_err, WR_ERR_BAD_JSON, "invalid JSON at line %d column %d: %s",
                             je.line, je.column, je.text);

@@ -106,11 +106,19 @@ append_done(void *ud, const wr_append_result *res)
             wr_s2_ack_proto(&res->start, &res->end, &res->tail, &b);
             wr_resp_send(req, 200, "application/protobuf", b.data, b.len);
             wr_buf_fini(&b);
-        } else if (res->err == WR_OK)
-            wr_resp_json(req, 200,
-                         json_pack("{s:o,s:o,s:o}", "start", wr_s2_pos_json(res->start), "end",
-                                   wr_s2_pos_json(res->end), "tail", wr_s2_pos_json(res->tail)));
-        else
+        } else if (res->err == WR_OK) {
+            wr_buf b;
+            wr_buf_init(&b);
+            wr_buf_append_str(&b, "{\"start\":");
+            wr_s2_pos_append(&b, res->start);
+            wr_buf_append_str(&b, ",\"end\":");
+            wr_s2_pos_append(&b, res->end);
+            wr_buf_append_str(&b, ",\"tail\":");
+            wr_s2_pos_append(&b, res->tail);
+            wr_buf_append_byte(&b, '}');
+            wr_resp_send(req, 200, "application/json", b.data, b.len);
+            wr_buf_fini(&b);
+        } else
             wr_s2_fail_append(req, res);
     }
     wr_s2_append_fini(&c->in);
@@ -237,9 +245,10 @@ read_answer(read_ctx *c, const wr_record *recs, size_t n, const wr_pos *tail)
     wr_buf_append_str(&b, "{\"records\":[");
     wr_s2_records_json(&b, recs, n, c->fmt);
     wr_buf_append_byte(&b, ']');
-    if (tail)
-        wr_buf_printf(&b, ",\"tail\":{\"seq_num\":%llu,\"timestamp\":%llu}",
-                      (unsigned long long)tail->seq, (unsigned long long)tail->ts_ms);
+    if (tail) {
+        wr_buf_append_str(&b, ",\"tail\":");
+        wr_s2_pos_append(&b, *tail);
+    }
     wr_buf_append_byte(&b, '}');
     wr_resp_send(req, 200, "application/json", b.data, b.len);
     wr_buf_fini(&b);
@@ -436,7 +445,13 @@ check_tail(wr_req *req, void *ctx)
         wr_s2_fail(req, &err);
         return;
     }
-    wr_resp_json(req, 200, json_pack("{s:o}", "tail", wr_s2_pos_json(tail)));
+    wr_buf b;
+    wr_buf_init(&b);
+    wr_buf_append_str(&b, "{\"tail\":");
+    wr_s2_pos_append(&b, tail);
+    wr_buf_append_byte(&b, '}');
+    wr_resp_send(req, 200, "application/json", b.data, b.len);
+    wr_buf_fini(&b);
 }
 
 void

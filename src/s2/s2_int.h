@@ -54,7 +54,10 @@ void wr_s2_fail_416(wr_req *req, wr_pos tail);
 wr_err wr_s2_parse_body(wr_req *req, bool allow_empty, json_t **out, wr_error *out_err);
 /* Sets `s2-provision-result`. */
 void wr_s2_provision_header(wr_req *req, wr_provision p);
-json_t *wr_s2_pos_json(wr_pos p);
+/* Appends {"seq_num":N,"timestamp":T} (u64-exact). */
+void wr_s2_pos_append(wr_buf *out, wr_pos p);
+/* The JSON body of a failed append (412 bodies or ErrorInfo); returns the HTTP status. */
+int wr_s2_append_error_json(const wr_append_result *res, wr_buf *out);
 /* RFC 3339 string or JSON null. */
 json_t *wr_s2_time_json(bool set, uint64_t ms);
 

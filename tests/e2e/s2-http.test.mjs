@@ -36,7 +36,10 @@ function request(method, path, { headers = {}, body, url = weir.url } = {}) {
   }
   for (const k of Object.keys(h)) if (h[k] === null) delete h[k];
   return new Promise((resolve, reject) => {
-    const req = http.request(url + path, { method, headers: h, agent: false }, (res) => {
+    // Options, not a URL string: a URL string would be WHATWG-normalized ("." and "%2E"
+    // segments removed) before it ever reached the server.
+    const u = new URL(url);
+    const req = http.request({ hostname: u.hostname, port: u.port, path, method, headers: h, agent: false }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => {

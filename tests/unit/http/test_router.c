@@ -62,6 +62,7 @@ test_match_table(void **state)
         {WR_METHOD_PUT, "/v1/basins", WR_MATCH_METHOD_NOT_ALLOWED, NULL, NULL, NULL},
         {WR_METHOD_GET, "/v1/streams/%zz/records", WR_MATCH_BAD_PATH, NULL, NULL, NULL},
         {WR_METHOD_GET, "/v1/streams/%4/records", WR_MATCH_BAD_PATH, NULL, NULL, NULL},
+        {WR_METHOD_GET, "/v1/streams/s%00junk/records", WR_MATCH_BAD_PATH, NULL, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         wr_req req;
