@@ -26,7 +26,7 @@ void wr_buf_append(wr_buf *b, const void *p, size_t n);
 void wr_buf_append_str(wr_buf *b, const char *s);
 void wr_buf_append_byte(wr_buf *b, uint8_t c);
 void wr_buf_printf(wr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void wr_buf_vprintf(wr_buf *b, const char *fmt, va_list ap);
+void wr_buf_vprintf(wr_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len). */
 void wr_buf_consume(wr_buf *b, size_t n);
 /* Hands the storage to the caller (who frees it) and leaves an empty buffer. */
