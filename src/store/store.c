@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/keys.h"
 #include "util/clock.h"
@@ -267,10 +268,17 @@ pump_once(wr_store *s)
 {
     pthread_mutex_lock(&s->mu);
     append_op *done = s->done_head;
+    uint64_t gen = s->done_gen;
     s->done_head = s->done_tail = NULL;
     pthread_mutex_unlock(&s->mu);
-    if (done)
+    if (done) {
         wr_store__on_commits_done(s, done);
+        /* The appends that these acks triggered are queued now: let the commit thread go. */
+        pthread_mutex_lock(&s->mu);
+        s->processed_gen = gen;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
     deferred *d = s->def_head;
     s->def_head = s->def_tail = NULL;
     bool worked = done || d;
@@ -291,6 +299,11 @@ on_async(uv_async_t *h)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Commit thread                                                                              */
+
+/* Longest the commit thread waits for the loop to process a completion list. */
+#ifndef COMMIT_HANDOFF_US
+#define COMMIT_HANDOFF_US 300
+#endif
 
 void
 wr_store__commit_push(wr_store *s, append_op *op)
@@ -375,7 +388,23 @@ commit_main(void *arg)
         else
             s->done_head = list;
         s->done_tail = last;
+        uint64_t gen = ++s->done_gen;
         uv_async_send(&s->async);
+        /*
+         * Give the loop a moment (bounded by COMMIT_HANDOFF_US) to deliver these acks before
+         * taking the next group: writers that append again as soon as they are acknowledged then
+         * join the next sync instead of waiting a whole extra sync in a second cohort.
+         */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += COMMIT_HANDOFF_US * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        while (s->processed_gen < gen && !s->stop)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0)
+                break;
     }
     pthread_mutex_unlock(&s->mu);
     rocksdb_writebatch_destroy(wb);
@@ -544,7 +573,11 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     s->n_buckets = 64;
     s->buckets = wr_xcalloc(s->n_buckets, sizeof(*s->buckets));
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&s->failed, false);
     atomic_init(&s->n_commits, 0);
 

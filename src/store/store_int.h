@@ -147,6 +147,8 @@ struct wr_store {
     pthread_cond_t cv;
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
+    uint64_t done_gen;      /* completion lists handed to the loop */
+    uint64_t processed_gen; /* completion lists the loop has fully processed */
     bool stop;
     atomic_bool failed;
     atomic_uint_fast64_t n_commits;
