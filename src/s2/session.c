@@ -197,26 +197,33 @@ arm_wait(session *s)
         uv_timer_start(&s->wait_timer, wait_cb, s->wait_ms, 0);
 }
 
-/* The event or frame carrying records (already limited) and, for live batches, the tail. */
+/*
+ * What every follower of a live batch receives, encoded once per batch and shared: the SSE
+ * `data:` payload per format (each session adds only its own `event`/`id` lines) and the whole
+ * s2s frame. A live batch always carries the same tail (the position after it).
+ */
+typedef struct live_cache {
+    wr_buf sse[2]; /* indexed by wr_s2_format */
+    wr_buf s2s;
+} live_cache;
+
 static void
-encode(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail,
-       const char *id, wr_buf *out)
+live_cache_free(void *p)
+{
+    live_cache *c = p;
+    wr_buf_fini(&c->sse[0]);
+    wr_buf_fini(&c->sse[1]);
+    wr_buf_fini(&c->s2s);
+    free(c);
+}
+
+/* The SSE data payload ("data: {...}\n\n") for records and an optional tail. */
+static void
+sse_payload(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail,
+            wr_buf *out)
 {
     wr_buf body;
     wr_buf_init(&body);
-    if (s->s2s) {
-        if (whole) {
-            const wr_buf *pre = wr_s2_batch_proto_records(whole);
-            wr_buf_append(&body, pre->data, pre->len);
-            if (tail)
-                wr_s2_read_batch_tail_proto(tail, &body);
-        } else {
-            wr_s2_read_batch_proto(recs, n, tail, &body);
-        }
-        wr_s2s_frame(out, body.data, body.len);
-        wr_buf_fini(&body);
-        return;
-    }
     wr_buf_append_str(&body, "{\"records\":[");
     if (whole) {
         const wr_buf *json = wr_s2_batch_json(whole, s->fmt);
@@ -225,12 +232,70 @@ encode(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_po
         wr_s2_records_json(&body, recs, n, s->fmt);
     }
     wr_buf_append_byte(&body, ']');
-    if (tail)
-        wr_buf_printf(&body, ",\"tail\":{\"seq_num\":%llu,\"timestamp\":%llu}",
-                      (unsigned long long)tail->seq, (unsigned long long)tail->ts_ms);
+    if (tail) {
+        wr_buf_append_str(&body, ",\"tail\":");
+        wr_s2_pos_append(&body, *tail);
+    }
     wr_buf_append_byte(&body, '}');
-    wr_sse_event(out, "batch", id, body.data, body.len);
+    /* JSON from these encoders never contains a raw newline, so this is one data line. */
+    wr_sse_event(out, NULL, NULL, body.data, body.len);
     wr_buf_fini(&body);
+}
+
+static void
+s2s_frame(wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail, wr_buf *out)
+{
+    wr_buf body;
+    wr_buf_init(&body);
+    if (whole) {
+        const wr_buf *pre = wr_s2_batch_proto_records(whole);
+        wr_buf_append(&body, pre->data, pre->len);
+        if (tail)
+            wr_s2_read_batch_tail_proto(tail, &body);
+    } else {
+        wr_s2_read_batch_proto(recs, n, tail, &body);
+    }
+    wr_s2s_frame(out, body.data, body.len);
+    wr_buf_fini(&body);
+}
+
+/* Writes the event or frame for records (already limited); `whole` + `tail` = a live batch. */
+static void
+send_records(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos *tail,
+             const char *id)
+{
+    live_cache *c = NULL;
+    if (whole && tail) {
+        c = wr_batch_enc_get(whole, WR_S2_ENC_LIVE);
+        if (c == NULL) {
+            c = wr_xcalloc(1, sizeof(*c));
+            wr_batch_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
+        }
+    }
+    if (s->s2s) {
+        if (c && c->s2s.len == 0)
+            s2s_frame(whole, recs, n, tail, &c->s2s);
+        wr_buf frame;
+        wr_buf_init(&frame);
+        if (!c)
+            s2s_frame(whole, recs, n, tail, &frame);
+        write_out(s, c ? &c->s2s : &frame);
+        wr_buf_fini(&frame);
+        return;
+    }
+    wr_buf ev;
+    wr_buf_init(&ev);
+    wr_buf_printf(&ev, "event: batch\nid: %s\n", id);
+    if (c) {
+        wr_buf *payload = &c->sse[s->fmt == WR_S2_FORMAT_BASE64];
+        if (payload->len == 0)
+            sse_payload(s, whole, recs, n, tail, payload);
+        wr_buf_append(&ev, payload->data, payload->len);
+    } else {
+        sse_payload(s, whole, recs, n, tail, &ev);
+    }
+    write_out(s, &ev);
+    wr_buf_fini(&ev);
 }
 
 /*
@@ -255,11 +320,7 @@ emit(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos 
     char id[80];
     snprintf(id, sizeof(id), "%llu,%llu,%llu", (unsigned long long)recs[n - 1].seq,
              (unsigned long long)s->records_sent, (unsigned long long)s->bytes_sent);
-    wr_buf out;
-    wr_buf_init(&out);
-    encode(s, whole, recs, n, tail, id, &out);
-    write_out(s, &out);
-    wr_buf_fini(&out);
+    send_records(s, whole, recs, n, tail, id);
     return (s->has_count && s->count_left == 0) || (s->has_bytes && s->bytes_left == 0);
 }
 
