@@ -34,6 +34,7 @@ typedef struct aps {
     wr_req *req; /* NULL once finished or gone */
     char *basin, *stream;
     wr_s2s_parser parser;
+    wr_append_chain chain; /* once one input fails, no later one is written */
     size_t outstanding;
     size_t held; /* body bytes not yet credited back to the client */
     bool input_done;
@@ -149,6 +150,7 @@ on_msg(void *ud, const uint8_t *msg, size_t len)
         return;
     }
     s->outstanding++;
+    p->in.in.chain = &s->chain;
     wr_store_append(s->s2->store, s->basin, s->stream, &p->in.in, on_ack, p);
 }
 

@@ -119,9 +119,20 @@ deferred_flush(wr_store *s, void *arg)
     flush_stream(s, st);
 }
 
+/* Records that op failed, so that appends submitted after it on its chain fail too. */
+static void
+chain_fail(append_op *op)
+{
+    wr_append_chain *c = op->in->chain;
+    if (c && (c->failed_at == 0 || op->chain_index + 1 < c->failed_at))
+        c->failed_at = op->chain_index + 1;
+}
+
 static void
 resolve(wr_store *s, append_op *op, wr_err e, const wr_error *err)
 {
+    if (e != WR_OK)
+        chain_fail(op);
     op->state = OP_DONE;
     op->res.err = e;
     if (err)
@@ -199,6 +210,11 @@ sequence(wr_store *s, append_op *op)
         resolve(s, op, err.code, &err);
         return;
     }
+    if (in->chain && in->chain->failed_at && in->chain->failed_at - 1 < op->chain_index) {
+        wr_error_set(&err, WR_ERR_INVALID, "an earlier input of this session failed");
+        resolve(s, op, err.code, &err);
+        return;
+    }
     if (in->fencing_token && (in->fencing_token_len != st->fence_len ||
                               memcmp(in->fencing_token, st->fence, st->fence_len) != 0)) {
         memcpy(op->res.actual_token, st->fence, st->fence_len);
@@ -257,6 +273,8 @@ wr_store_append(wr_store *s, const char *basin, const char *stream, const wr_app
     op->in = in;
     op->cb = cb;
     op->ud = ud;
+    if (in->chain)
+        op->chain_index = in->chain->next_index++;
     wr_error verr = {0}, lerr = {0};
     uint64_t charge = 0;
     wr_err ve = s->closing ? wr_error_set(&verr, WR_ERR_UNAVAILABLE, "store is closing")
@@ -265,6 +283,7 @@ wr_store_append(wr_store *s, const char *basin, const char *stream, const wr_app
     wr_err le = s->closing ? WR_ERR_UNAVAILABLE
                            : wr_store__stream(s, basin, stream, ve == WR_OK, true, &st, &lerr);
     if (le) {
+        chain_fail(op);
         op->state = OP_DONE;
         op->res.err = ve ? ve : le;
         op->res.error = ve ? verr : lerr;

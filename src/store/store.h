@@ -247,6 +247,16 @@ wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, w
 /* ------------------------------------------------------------------------------------------ */
 /* Append                                                                                       */
 
+/*
+ * Ties appends together so that once one fails, none submitted after it is written (an s2s
+ * append session's "the first failure poisons the session"). Caller-owned and zero-initialised
+ * ({0}); it must outlive the callbacks of every append that names it. Loop thread only.
+ */
+typedef struct wr_append_chain {
+    uint64_t next_index; /* private */
+    uint64_t failed_at;  /* private: 1 + index of the first failed append, 0 = none */
+} wr_append_chain;
+
 typedef struct wr_append_input {
     const wr_append_record *records;
     uint32_t n_records;
@@ -254,6 +264,9 @@ typedef struct wr_append_input {
     uint64_t match_seq;
     const char *fencing_token; /* NULL = no fencing condition; "" must match an unset token */
     size_t fencing_token_len;
+    /* NULL, or the chain this append belongs to: if an append submitted earlier on the same
+     * chain has failed, this one fails with INVALID ("an earlier input failed") unwritten. */
+    wr_append_chain *chain;
 } wr_append_input;
 
 typedef struct wr_append_result {

@@ -44,6 +44,7 @@ struct append_op {
     op_state state;
     wr_append_result res;
     uint64_t charge; /* bytes charged to the in-flight budget */
+    uint64_t chain_index; /* position in in->chain, when there is one */
     /* Filled at sequencing, read by the commit thread. */
     wr_batch *batch;
     bool put_fence;
