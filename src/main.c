@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "http/router.h"
+#include "auth/auth.h"
 #include "net/server.h"
 #include "s2/s2.h"
 #include "store/store.h"
@@ -89,15 +90,27 @@ print_usage(FILE *f)
     wr_config_print_help(f);
 }
 
+/*
+ * The line scripts wait for, then what a user pastes into a shell. The root token is printed in
+ * full only when it was just generated; afterwards the export line reads it from its file.
+ */
 static void
-print_connect_hint(const char *host, int port)
+print_connect_hint(const char *host, int port, const wr_config *cfg, const char *new_root)
 {
     printf("listening on http://%s:%d\n", host, port);
     printf("# point the S2 CLI and SDKs at this server:\n"
            "export S2_ACCOUNT_ENDPOINT=http://%s:%d\n"
-           "export S2_BASIN_ENDPOINT=http://%s:%d\n"
-           "export S2_ACCESS_TOKEN=ignored\n",
+           "export S2_BASIN_ENDPOINT=http://%s:%d\n",
            host, port, host, port);
+    if (cfg->auth_none)
+        printf("export S2_ACCESS_TOKEN=anything   # --auth none: tokens are not checked\n");
+    else if (new_root)
+        printf("export S2_ACCESS_TOKEN=%s   # the root token, generated now; kept in %s/root_token\n",
+               new_root, cfg->data_dir);
+    else if (cfg->root_token)
+        printf("export S2_ACCESS_TOKEN=\"$WEIR_ROOT_TOKEN\"\n");
+    else
+        printf("export S2_ACCESS_TOKEN=\"$(cat %s/root_token)\"\n", cfg->data_dir);
     fflush(stdout);
 }
 
@@ -133,9 +146,22 @@ serve(int argc, char **argv)
         wr_config_fini(&cfg);
         return 1;
     }
+    wr_auth *auth = NULL;
+    char *new_root = NULL;
+    if (wr_auth_open(a.store, cfg.auth_none ? WR_AUTH_NONE : WR_AUTH_TOKENS, cfg.data_dir,
+                     cfg.root_token, &auth, &new_root, &err) != WR_OK) {
+        fprintf(stderr, "weir: access tokens: %s\n", err.msg);
+        wr_store_close(a.store, NULL, NULL);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        wr_config_fini(&cfg);
+        return 1;
+    }
+    if (cfg.auth_none)
+        wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything",
+                    "%s", "");
     wr_router *router = wr_router_new();
     register_routes(router);
-    wr_s2 *s2 = wr_s2_new(router, a.store, a.loop);
+    wr_s2 *s2 = wr_s2_new(router, a.store, auth, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -159,7 +185,10 @@ serve(int argc, char **argv)
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port,
                 cfg.data_dir, cfg.no_cors ? "off" : "on");
-    print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port);
+    print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port, &cfg,
+                       new_root);
+    free(new_root);
+    new_root = NULL;
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_log_info("stopped", "%s", "");
 out:
@@ -168,6 +197,8 @@ out:
         wr_store_close(a.store, NULL, NULL);
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_s2_free(s2);
+    wr_auth_free(auth);
+    free(new_root);
     uv_loop_close(a.loop);
     wr_router_free(router);
     wr_config_fini(&cfg);

@@ -33,6 +33,7 @@ typedef struct aps {
     wr_s2 *s2;
     wr_req *req; /* NULL once finished or gone */
     char *basin, *stream;
+    wr_scope scope; /* copied: a revoked token's record may go away mid-session */
     wr_s2s_parser parser;
     wr_append_chain chain; /* once one input fails, no later one is written */
     size_t outstanding;
@@ -143,7 +144,9 @@ on_msg(void *ud, const uint8_t *msg, size_t len)
     pending *p = wr_xcalloc(1, sizeof(*p));
     p->s = s;
     wr_error err = {0};
-    if (wr_s2_append_from_proto(msg, len, &p->in, &err) != WR_OK) {
+    wr_token tok = {.scope = s->scope};
+    if (wr_s2_append_from_proto(msg, len, &p->in, &err) != WR_OK ||
+        !wr_s2_commands_allowed(&tok, &p->in.in, s->basin, s->stream, &err)) {
         wr_s2_append_fini(&p->in);
         free(p);
         fail_error(s, err.code, err.msg);
@@ -195,10 +198,12 @@ on_close(wr_req *req)
 }
 
 void
-wr_s2_append_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream)
+wr_s2_append_session(wr_s2 *s2, wr_req *req, const wr_token *t, const char *basin,
+                     const char *stream)
 {
     aps *s = wr_xcalloc(1, sizeof(*s));
     s->s2 = s2;
+    s->scope = t->scope;
     s->req = req;
     s->basin = wr_xstrdup(basin);
     s->stream = wr_xstrdup(stream);

@@ -51,7 +51,9 @@ list_basins(wr_req *req, void *ctx)
     wr_s2 *s2 = ctx;
     const char *prefix, *start_after;
     size_t limit;
-    if (!wr_s2_list_params(req, &prefix, &start_after, &limit))
+    const wr_token *t = wr_s2_authn(req, s2);
+    if (!t || !wr_s2_list_params(req, &prefix, &start_after, &limit) ||
+        !wr_s2_authz(req, t, WR_OP_LIST_BASINS, NULL, NULL, NULL))
         return;
     wr_basin_list l = {0};
     wr_error err = {0};
@@ -61,7 +63,8 @@ list_basins(wr_req *req, void *ctx)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < l.n; i++)
-        json_array_append_new(arr, basin_info_json(&l.items[i]));
+        if (wr_rset_matches(&t->scope.basins, l.items[i].name)) /* only what it may touch */
+            json_array_append_new(arr, basin_info_json(&l.items[i]));
     wr_resp_json(req, 200, json_pack("{s:o,s:b}", "basins", arr, "has_more", l.has_more));
     wr_basin_list_fini(&l);
 }
@@ -85,7 +88,8 @@ create_basin(wr_req *req, void *ctx)
     wr_error err = {0};
     json_t *body = NULL;
     const char *token;
-    if (!wr_s2_request_token(req, &token))
+    const wr_token *t = wr_s2_authn(req, s2);
+    if (!t || !wr_s2_request_token(req, &token))
         return;
     if (wr_s2_parse_body(req, false, &body, &err) != WR_OK) {
         wr_s2_fail(req, &err);
@@ -99,6 +103,9 @@ create_basin(wr_req *req, void *ctx)
         wr_error_set(&err, WR_ERR_BAD_JSON,
                      "invalid `basin`: expected 8-48 characters of [a-z0-9-], starting and ending "
                      "with a letter or digit");
+    } else if (!wr_s2_authz(req, t, WR_OP_CREATE_BASIN, json_string_value(name), NULL, NULL)) {
+        json_decref(body);
+        return;
     } else if (wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) ==
                    WR_OK &&
                wr_store_basin_create(s2->store, json_string_value(name), &cfg, token, &info, &prov,
@@ -112,15 +119,22 @@ create_basin(wr_req *req, void *ctx)
     wr_s2_fail(req, &err);
 }
 
-/* The {basin} path parameter, validated (400 bad_path). */
+/* Authenticates, validates the {basin} path parameter (400 bad_path) and authorizes op. */
 static const char *
-path_basin(wr_req *req)
+path_basin(wr_req *req, wr_s2 *s2, wr_op op)
 {
+    const wr_token *t = wr_s2_authn(req, s2);
+    if (!t)
+        return NULL;
     const char *b = req->params[0];
     if (!wr_basin_name_valid(b)) {
         wr_resp_error(req, WR_ERR_BAD_PATH, "invalid basin name in path");
         return NULL;
     }
+    /* Ensure may create or replace: it needs both operations. */
+    if (!wr_s2_authz(req, t, op, b, NULL, NULL) ||
+        (op == WR_OP_CREATE_BASIN && !wr_s2_authz(req, t, WR_OP_RECONFIGURE_BASIN, b, NULL, NULL)))
+        return NULL;
     return b;
 }
 
@@ -128,7 +142,7 @@ static void
 get_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *name = path_basin(req);
+    const char *name = path_basin(req, s2, WR_OP_GET_BASIN_CONFIG);
     if (!name)
         return;
     wr_basin_config cfg;
@@ -144,7 +158,7 @@ static void
 ensure_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *name = path_basin(req);
+    const char *name = path_basin(req, s2, WR_OP_CREATE_BASIN);
     if (!name)
         return;
     wr_error err = {0};
@@ -169,7 +183,7 @@ static void
 reconfigure_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *name = path_basin(req);
+    const char *name = path_basin(req, s2, WR_OP_RECONFIGURE_BASIN);
     if (!name)
         return;
     wr_error err = {0};
@@ -191,7 +205,7 @@ static void
 delete_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *name = path_basin(req);
+    const char *name = path_basin(req, s2, WR_OP_DELETE_BASIN);
     if (!name)
         return;
     wr_error err = {0};
@@ -205,8 +219,8 @@ delete_basin(wr_req *req, void *ctx)
 static void
 not_implemented(wr_req *req, void *ctx)
 {
-    (void)ctx;
-    wr_resp_error(req, WR_ERR_NOT_IMPLEMENTED, "not implemented by this server yet");
+    if (wr_s2_authn(req, ctx))
+        wr_resp_error(req, WR_ERR_NOT_IMPLEMENTED, "not implemented by this server yet");
 }
 
 void
@@ -220,7 +234,7 @@ wr_s2_basins_register(wr_s2 *s2, wr_router *r)
     wr_router_add(r, WR_METHOD_DELETE, "/v1/basins/{basin}", delete_basin, s2, 0);
 
     static const char *const unimplemented[] = {
-        "/v1/access-tokens", "/v1/access-tokens/{id}", "/v1/metrics", "/v1/metrics/{basin}",
+        "/v1/metrics", "/v1/metrics/{basin}",
         "/v1/metrics/{basin}/{stream}", "/v1/locations", "/v1/locations/default",
     };
     static const wr_method methods[] = {WR_METHOD_GET, WR_METHOD_POST, WR_METHOD_PUT,

@@ -13,6 +13,92 @@
 #include "s2/s2_int.h"
 #include "util/clock.h"
 
+const wr_token *
+wr_s2_authn(wr_req *req, wr_s2 *s2)
+{
+    const wr_token *t = wr_auth_verify(s2->auth, wr_req_header(req, "authorization"));
+    if (t == NULL)
+        wr_resp_error(req, WR_ERR_AUTHN, "missing, invalid, expired or revoked access token");
+    return t;
+}
+
+bool
+wr_s2_authz(wr_req *req, const wr_token *t, wr_op op, const char *basin, const char *stream,
+            const char *token_id)
+{
+    if (wr_scope_allows(&t->scope, op, basin, stream, token_id))
+        return true;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "the access token does not permit `%s` on this resource",
+             wr_op_name(op));
+    wr_resp_error(req, WR_ERR_PERMISSION_DENIED, msg);
+    return false;
+}
+
+const char *
+wr_s2_full_stream(wr_req *req, const wr_token *t, const char *name)
+{
+    if (!t->auto_prefix)
+        return name;
+    return wr_arena_printf(&req->arena, "%s%s", t->scope.streams.value, name);
+}
+
+const char *
+wr_s2_shown_stream(const wr_token *t, const char *stored)
+{
+    size_t n = strlen(t->scope.streams.value);
+    if (t->auto_prefix && strncmp(stored, t->scope.streams.value, n) == 0)
+        return stored + n;
+    return stored;
+}
+
+bool
+wr_s2_stream_target(wr_req *req, wr_s2 *s2, wr_op op, const wr_token **out_tok,
+                    const char **out_basin, const char **out_stream)
+{
+    const wr_token *t = wr_s2_authn(req, s2);
+    const char *basin = t ? wr_s2_basin(req) : NULL;
+    const char *name = basin ? wr_s2_path_stream(req) : NULL;
+    if (!name)
+        return false;
+    const char *stream = wr_s2_full_stream(req, t, name);
+    if (t->auto_prefix && strlen(stream) > WR_STREAM_NAME_MAX) {
+        wr_resp_error(req, WR_ERR_BAD_PATH, "stream name too long once prefixed");
+        return false;
+    }
+    if (!wr_s2_authz(req, t, op, basin, stream, NULL))
+        return false;
+    *out_tok = t;
+    *out_basin = basin;
+    *out_stream = stream;
+    return true;
+}
+
+bool
+wr_s2_commands_allowed(const wr_token *t, const wr_append_input *in, const char *basin,
+                       const char *stream, wr_error *out_err)
+{
+    for (uint32_t i = 0; i < in->n_records; i++) {
+        const wr_append_record *r = &in->records[i];
+        if (r->n_headers != 1 || r->headers[0].name_len != 0)
+            continue;
+        const wr_header *h = &r->headers[0];
+        wr_op op;
+        if (h->value_len == 5 && memcmp(h->value, "fence", 5) == 0)
+            op = WR_OP_FENCE;
+        else if (h->value_len == 4 && memcmp(h->value, "trim", 4) == 0)
+            op = WR_OP_TRIM;
+        else
+            continue; /* not a command the store accepts: it answers 422 */
+        if (!wr_scope_allows(&t->scope, op, basin, stream, NULL)) {
+            wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
+                         "the access token does not permit `%s` on this stream", wr_op_name(op));
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *
 wr_s2_basin(wr_req *req)
 {

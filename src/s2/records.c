@@ -160,14 +160,16 @@ static void
 append_records(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_APPEND, &t, &basin, &stream))
+        return;
     wr_s2_format fmt;
-    if (!stream || !wr_s2_read_format(req, &fmt))
+    if (!wr_s2_read_format(req, &fmt))
         return;
     const char *ct = wr_req_header(req, "content-type");
     if (is_type(ct, "s2s/proto")) {
-        wr_s2_append_session(s2, req, basin, stream);
+        wr_s2_append_session(s2, req, t, basin, stream);
         return;
     }
     wr_error err = {0};
@@ -178,6 +180,8 @@ append_records(wr_req *req, void *ctx)
                 : wr_s2_parse_body(req, false, &c->body, &err) != WR_OK
                     ? err.code
                     : wr_s2_append_from_json(c->body, fmt, &c->in, &err);
+    if (rc == WR_OK && !wr_s2_commands_allowed(t, &c->in.in, basin, stream, &err))
+        rc = err.code;
     if (rc != WR_OK) {
         wr_s2_append_fini(&c->in);
         json_decref(c->body);
@@ -409,10 +413,12 @@ static void
 read_records(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_READ, &t, &basin, &stream))
+        return;
     wr_s2_format fmt;
-    if (!stream || !wr_s2_read_format(req, &fmt))
+    if (!wr_s2_read_format(req, &fmt))
         return;
     const char *ct = wr_req_header(req, "content-type");
     const char *accept = wr_req_header(req, "accept");
@@ -435,9 +441,9 @@ static void
 check_tail(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
-    if (!stream)
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_CHECK_TAIL, &t, &basin, &stream))
         return;
     wr_pos tail;
     wr_error err = {0};

@@ -7,14 +7,16 @@
 #include "util/mem.h"
 
 wr_s2 *
-wr_s2_new(wr_router *r, wr_store *store, uv_loop_t *loop)
+wr_s2_new(wr_router *r, wr_store *store, wr_auth *auth, uv_loop_t *loop)
 {
     wr_s2 *s2 = wr_xcalloc(1, sizeof(*s2));
     s2->store = store;
+    s2->auth = auth;
     s2->loop = loop;
     wr_s2_basins_register(s2, r);
     wr_s2_streams_register(s2, r);
     wr_s2_records_register(s2, r);
+    wr_s2_tokens_register(s2, r);
     return s2;
 }
 

@@ -8,13 +8,14 @@
 #ifndef WR_S2_S2_H
 #define WR_S2_S2_H
 
+#include "auth/auth.h"
 #include "http/router.h"
 #include "store/store.h"
 
 typedef struct wr_s2 wr_s2;
 
-/* Creates the API context and registers its routes on `r`. The store must outlive it. */
-wr_s2 *wr_s2_new(wr_router *r, wr_store *store, uv_loop_t *loop);
+/* Creates the API context and registers its routes on `r`. Store and auth must outlive it. */
+wr_s2 *wr_s2_new(wr_router *r, wr_store *store, wr_auth *auth, uv_loop_t *loop);
 void wr_s2_free(wr_s2 *s2);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "auth/auth.h"
 #include "http/req.h"
 #include "s2/s2.h"
 #include "store/store.h"
@@ -17,6 +18,7 @@
 
 struct wr_s2 {
     wr_store *store;
+    wr_auth *auth;
     uv_loop_t *loop;
     size_t n_sessions; /* open SSE sessions (for shutdown accounting and tests) */
 };
@@ -34,6 +36,26 @@ typedef enum wr_s2_format {
 #define WR_S2_ENC_LIVE 3
 
 /* --- common.c --- */
+
+/* The request's token (Authorization: Bearer …); answers 401 authn itself when there is none. */
+const wr_token *wr_s2_authn(wr_req *req, wr_s2 *s2);
+/* Whether t may do op on the named resources (NULL = not involved); answers 403 itself. */
+bool wr_s2_authz(wr_req *req, const wr_token *t, wr_op op, const char *basin, const char *stream,
+                 const char *token_id);
+/* The stored name of a stream named in a request: auto-prefix tokens prepend their prefix. */
+const char *wr_s2_full_stream(wr_req *req, const wr_token *t, const char *name);
+/* The name to show the client for a stored stream name (the prefix stripped for auto-prefix). */
+const char *wr_s2_shown_stream(const wr_token *t, const char *stored);
+/*
+ * For /v1/streams/{stream}… routes: authenticates, resolves the basin and the (prefixed) stream
+ * name, and authorizes op on them. Answers the error itself and returns false on failure.
+ */
+/* Command records need their own ops (`fence`, `trim`) on top of `append`. Sets a 403 in
+ * out_err and returns false when the token lacks one. */
+bool wr_s2_commands_allowed(const wr_token *t, const wr_append_input *in, const char *basin,
+                            const char *stream, wr_error *out_err);
+bool wr_s2_stream_target(wr_req *req, wr_s2 *s2, wr_op op, const wr_token **out_tok,
+                         const char **out_basin, const char **out_stream);
 
 /*
  * The basin of a basin-scoped request: the `s2-basin` header, else the first label of a Host of
@@ -130,10 +152,12 @@ wr_err wr_s2_read_params_parse(wr_req *req, wr_s2_read_params *out, wr_error *ou
 void wr_s2_basins_register(wr_s2 *s2, wr_router *r);
 void wr_s2_streams_register(wr_s2 *s2, wr_router *r);
 void wr_s2_records_register(wr_s2 *s2, wr_router *r);
+void wr_s2_tokens_register(wr_s2 *s2, wr_router *r);
 /* A read session (session.c): SSE, or s2s framing when `s2s`. */
 void wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
                         const wr_s2_read_params *p, wr_s2_format fmt, bool s2s);
 /* An s2s append session (append_session.c). */
-void wr_s2_append_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream);
+void wr_s2_append_session(wr_s2 *s2, wr_req *req, const wr_token *t, const char *basin,
+                          const char *stream);
 
 #endif

@@ -33,11 +33,17 @@ static void
 list_streams(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
+    const wr_token *t = wr_s2_authn(req, s2);
+    const char *basin = t ? wr_s2_basin(req) : NULL;
     const char *prefix, *start_after;
     size_t limit;
-    if (!basin || !wr_s2_list_params(req, &prefix, &start_after, &limit))
+    if (!basin || !wr_s2_list_params(req, &prefix, &start_after, &limit) ||
+        !wr_s2_authz(req, t, WR_OP_LIST_STREAMS, basin, NULL, NULL))
         return;
+    /* Auto-prefix tokens see names relative to their prefix. */
+    prefix = wr_s2_full_stream(req, t, prefix ? prefix : "");
+    if (start_after && *start_after)
+        start_after = wr_s2_full_stream(req, t, start_after);
     wr_stream_list l = {0};
     wr_error err = {0};
     if (wr_store_stream_list(s2->store, basin, prefix, start_after, limit, &l, &err) != WR_OK) {
@@ -45,8 +51,14 @@ list_streams(wr_req *req, void *ctx)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < l.n; i++)
-        json_array_append_new(arr, stream_info_json(&l.items[i]));
+    for (size_t i = 0; i < l.n; i++) {
+        if (!wr_rset_matches(&t->scope.streams, l.items[i].name))
+            continue; /* listing shows only what the token may touch */
+        wr_stream_info shown = l.items[i];
+        const char *name = wr_s2_shown_stream(t, l.items[i].name);
+        memmove(shown.name, name, strlen(name) + 1);
+        json_array_append_new(arr, stream_info_json(&shown));
+    }
     wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", l.has_more));
     wr_stream_list_fini(&l);
 }
@@ -55,7 +67,8 @@ static void
 create_stream(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
+    const wr_token *t = wr_s2_authn(req, s2);
+    const char *basin = t ? wr_s2_basin(req) : NULL;
     const char *token;
     if (!basin || !wr_s2_request_token(req, &token))
         return;
@@ -74,14 +87,22 @@ create_stream(wr_req *req, void *ctx)
         strlen(json_string_value(name)) != json_string_length(name)) {
         wr_error_set(&err, WR_ERR_BAD_JSON,
                      "invalid `stream`: expected 1-512 bytes of UTF-8, not \".\" or \"..\"");
-    } else if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) ==
-                   WR_OK &&
-               wr_store_stream_create(s2->store, basin, json_string_value(name), &cfg, token,
-                                      &info, &prov, &err) == WR_OK) {
-        json_decref(body);
-        wr_s2_provision_header(req, prov);
-        wr_resp_json(req, 201, stream_info_json(&info));
-        return;
+    } else {
+        const char *full = wr_s2_full_stream(req, t, json_string_value(name));
+        if (!wr_s2_authz(req, t, WR_OP_CREATE_STREAM, basin, full, NULL)) {
+            json_decref(body);
+            return;
+        }
+        if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
+            wr_store_stream_create(s2->store, basin, full, &cfg, token, &info, &prov, &err) ==
+                WR_OK) {
+            /* Show the name as the client gave it (relative for auto-prefix tokens). */
+            memmove(info.name, json_string_value(name), json_string_length(name) + 1);
+            json_decref(body);
+            wr_s2_provision_header(req, prov);
+            wr_resp_json(req, 201, stream_info_json(&info));
+            return;
+        }
     }
     json_decref(body);
     wr_s2_fail(req, &err);
@@ -91,9 +112,9 @@ static void
 get_stream(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
-    if (!stream)
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_GET_STREAM_CONFIG, &t, &basin, &stream))
         return;
     wr_stream_config cfg;
     wr_error err = {0};
@@ -108,9 +129,12 @@ static void
 ensure_stream(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
-    if (!stream)
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_CREATE_STREAM, &t, &basin, &stream))
+        return;
+    /* Ensure may create or replace: it needs both. */
+    if (!wr_s2_authz(req, t, WR_OP_RECONFIGURE_STREAM, basin, stream, NULL))
         return;
     wr_error err = {0};
     json_t *body = NULL;
@@ -122,6 +146,8 @@ ensure_stream(wr_req *req, void *ctx)
         wr_s2_stream_config_from_json(body, &cfg, &err) == WR_OK &&
         wr_store_stream_ensure(s2->store, basin, stream, &cfg, &info, &prov, &err) == WR_OK) {
         json_decref(body);
+        const char *shown = wr_s2_shown_stream(t, info.name);
+        memmove(info.name, shown, strlen(shown) + 1);
         wr_s2_provision_header(req, prov);
         wr_resp_json(req, prov == WR_PROVISION_CREATED ? 201 : 200, stream_info_json(&info));
         return;
@@ -134,9 +160,9 @@ static void
 reconfigure_stream(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
-    if (!stream)
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_RECONFIGURE_STREAM, &t, &basin, &stream))
         return;
     wr_error err = {0};
     json_t *body = NULL;
@@ -157,9 +183,9 @@ static void
 delete_stream(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
-    const char *basin = wr_s2_basin(req);
-    const char *stream = basin ? wr_s2_path_stream(req) : NULL;
-    if (!stream)
+    const wr_token *t;
+    const char *basin, *stream;
+    if (!wr_s2_stream_target(req, s2, WR_OP_DELETE_STREAM, &t, &basin, &stream))
         return;
     wr_error err = {0};
     if (wr_store_stream_delete(s2->store, basin, stream, &err) != WR_OK) {

@@ -20,7 +20,7 @@
  * | 0x07 | TS_INDEX                  | 07 ‖ stream_id u64 ‖ first_ts u64 ‖ first_seq u64 | empty              |
  * | 0x08 | (reserved: deletion / delete-on-empty bookkeeping, lifecycle issue)            |
  * | 0x09 | STREAM_ID                 | 09 ‖ stream_id u64                          | basin ‖ 00 ‖ stream      |
- * | 0x0A | (reserved: access tokens)                                                      |
+ * | 0x0A | ACCESS_TOKEN              | 0A ‖ token id (1–96 bytes)                  | JSON (auth/tokens.c): id, SHA-256 of the secret, scope, expiry; never the secret |
  *
  * Invariants kept by the commit thread (one WriteBatch per group commit):
  *  - BATCH, TS_INDEX and STREAM_TAIL of an append are written in the same WriteBatch, so after
@@ -47,6 +47,7 @@ enum {
     WR_KEY_BATCH = 0x06,        /* PERSISTED: never renumber */
     WR_KEY_TS_INDEX = 0x07,     /* PERSISTED: never renumber */
     WR_KEY_STREAM_ID = 0x09,    /* PERSISTED: never renumber */
+    WR_KEY_ACCESS_TOKEN = 0x0A, /* PERSISTED: never renumber */
 };
 
 /* Sizes of the fixed-width keys and values. */

@@ -245,6 +245,26 @@ wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, w
                            wr_error *out_err);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Access tokens (synchronous, loop thread; writes block on one fsync)                         */
+/*
+ * The store keeps one opaque value per token id (the auth module's record, which holds a hash
+ * of the secret, never the secret itself).
+ */
+
+#define WR_TOKEN_ID_MAX 96
+
+/* Stores a new token record. Errors: RESOURCE_ALREADY_EXISTS (id taken), STORAGE. */
+wr_err wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len,
+                          wr_error *out_err);
+/* Removes a token record. Errors: ACCESS_TOKEN_NOT_FOUND, STORAGE. */
+wr_err wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err);
+/* Calls fn for every stored token in id order. Errors: STORAGE. */
+wr_err wr_store_token_scan(wr_store *s,
+                           void (*fn)(void *ud, const char *id, size_t id_len, const char *value,
+                                      size_t len),
+                           void *ud, wr_error *out_err);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Append                                                                                       */
 
 /*

@@ -27,6 +27,8 @@ enum kind {
     K_DURATION,  /* uint64_t seconds (duration.h grammar), within [min, max] */
     K_LOG_LEVEL, /* wr_log_level */
     K_HOSTPORT,  /* wr_hostport */
+    K_AUTH,      /* bool auth_none: "tokens" (false) or "none" (true) */
+    K_SECRET,    /* char *, owned; empty = unset (NULL); never shown in --help */
 };
 
 struct opt {
@@ -79,6 +81,12 @@ static const struct opt opts[] = {
     {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "128MiB", "SIZE", K_SIZE,
      FIELD(append_inflight_bytes, uint64_t), 1 * MIB, 0,
      "Appended bytes that may await durability at once; further appends wait."},
+    {"auth", "WEIR_AUTH", "tokens", "MODE", K_AUTH, FIELD(auth_none, bool), 0, 0,
+     "tokens: every /v1 request needs a valid access token (Authorization: Bearer). none: an "
+     "emulator mode that accepts any token; never expose it beyond a trusted machine."},
+    {NULL, "WEIR_ROOT_TOKEN", "", NULL, K_SECRET, FIELD(root_token, char *), 0, 0,
+     "The root access token (all permissions). When unset, one is generated on first start and "
+     "kept in <data-dir>/root_token (mode 0600)."},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -220,6 +228,17 @@ parse_value(const struct opt *o, const char *s, wr_config *cfg, char *msg, size_
         }
         free(*(char **)field);
         *(char **)field = wr_xstrdup(s);
+        return true;
+    case K_SECRET:
+        free(*(char **)field);
+        *(char **)field = *s ? wr_xstrdup(s) : NULL;
+        return true;
+    case K_AUTH:
+        if (strcmp(s, "tokens") != 0 && strcmp(s, "none") != 0) {
+            snprintf(msg, msg_len, "must be tokens or none");
+            return false;
+        }
+        *(bool *)field = strcmp(s, "none") == 0;
         return true;
     case K_BOOL:
         if (!parse_bool(s, field)) {
@@ -374,7 +393,7 @@ void
 wr_config_fini(wr_config *cfg)
 {
     for (size_t i = 0; i < N_OPTS; i++) {
-        if (opts[i].kind != K_STRING)
+        if (opts[i].kind != K_STRING && opts[i].kind != K_SECRET)
             continue;
         char **p = (char **)((char *)cfg + opts[i].off);
         free(*p);

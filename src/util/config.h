@@ -55,6 +55,8 @@ typedef struct wr_config {
     uint64_t idle_timeout_s;        /* --idle-timeout: keep-alive idle */
     uint64_t shutdown_timeout_s;    /* --shutdown-timeout: graceful drain bound */
     uint64_t append_inflight_bytes; /* --append-inflight-bytes */
+    bool auth_none;                 /* --auth none */
+    char *root_token;               /* WEIR_ROOT_TOKEN; NULL = from/into <data-dir>/root_token */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

@@ -1,6 +1,7 @@
 // harness.mjs — starts a real `weir serve` on a random port with a temporary data directory,
 // and stops it (SIGTERM, then checks the exit status) and removes the directory afterwards.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,13 +10,16 @@ export const WEIR_BIN = process.env.WEIR_BIN;
 if (!WEIR_BIN) throw new Error("WEIR_BIN must point at the weir binary");
 
 /**
- * Starts weir. Resolves to { url, port, dataDir, proc, stop(), output() }.
- * `args` are extra flags; `env` extra environment variables.
+ * Starts weir. Resolves to { url, port, dataDir, token, proc, stop(), output() }.
+ * `args` are extra flags; `env` extra environment variables. Unless `env` sets one, the server
+ * gets a random root token through WEIR_ROOT_TOKEN; `token` is it (send it as
+ * `Authorization: Bearer <token>`).
  */
 export async function startWeir({ args = [], env = {}, dataDir } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "weir-e2e-"));
+  const token = env.WEIR_ROOT_TOKEN ?? `e2e-root-${randomBytes(16).toString("hex")}`;
   const proc = spawn(WEIR_BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dir, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, WEIR_ROOT_TOKEN: token, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -40,6 +44,8 @@ export async function startWeir({ args = [], env = {}, dataDir } = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    token,
+    auth: { authorization: `Bearer ${token}` },
     dataDir: dir,
     proc,
     output: () => ({ stdout, stderr }),

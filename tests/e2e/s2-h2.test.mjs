@@ -11,7 +11,7 @@ let weir;
 let s2;
 before(async () => {
   weir = await startWeir();
-  s2 = new S2({ accessToken: "ignored", endpoints: { account: weir.url, basin: weir.url }, retry: { maxAttempts: 1 } });
+  s2 = new S2({ accessToken: weir.token, endpoints: { account: weir.url, basin: weir.url }, retry: { maxAttempts: 1 } });
 });
 after(async () => {
   await weir.stop();
@@ -90,7 +90,7 @@ test("unary protobuf: bytes records append and read as bytes", async () => {
 
 function h2request(client, headers, body) {
   return new Promise((resolve, reject) => {
-    const req = client.request(headers);
+    const req = client.request({ ...weir.auth, ...headers });
     const chunks = [];
     let status;
     let resHeaders;
@@ -153,7 +153,7 @@ test("raw HTTP/2: a client that resets a read session mid-stream does not distur
   const { name } = await newStream("rst");
   const client = http2.connect(weir.url);
   try {
-    const req = client.request({ ":method": "GET", ":path": "/v1/streams/s/records?seq_num=0", "s2-basin": name, accept: "text/event-stream" });
+    const req = client.request({ ...weir.auth, ":method": "GET", ":path": "/v1/streams/s/records?seq_num=0", "s2-basin": name, accept: "text/event-stream" });
     await new Promise((resolve) => req.on("response", resolve));
     req.close(http2.constants.NGHTTP2_CANCEL);
     const ok = await h2request(client, { ":method": "GET", ":path": "/health" });

@@ -28,7 +28,7 @@ const TAIL_S = { seq_num: 3, timestamp: BASE_TS + 2 };
  * Resolves to { status, headers, text, json } (json is undefined if the body is not JSON).
  */
 function request(method, path, { headers = {}, body, url = weir.url } = {}) {
-  const h = { ...headers };
+  const h = { ...weir.auth, ...headers };
   let payload;
   if (body !== undefined) {
     payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
@@ -138,7 +138,7 @@ function openSse(path, { headers = {}, basin = B } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get(
       weir.url + path,
-      { headers: { accept: "text/event-stream", "s2-basin": basin, ...headers }, agent: false },
+      { headers: { ...weir.auth, accept: "text/event-stream", "s2-basin": basin, ...headers }, agent: false },
       (res) => {
         const parser = new SseParser();
         const queue = [];
@@ -417,9 +417,11 @@ function badInputRows() {
     { name: "416 SSE clamp at the tail with count and no wait", method: "GET", path: `${S}?seq_num=9&clamp=true&count=1`, headers: sse, status: 416, exact: { tail: TAIL_S } },
 
     // --- not implemented yet (501) ---
-    { name: "list access tokens", method: "GET", path: "/v1/access-tokens", status: 501, code: "not_implemented" },
-    { name: "issue access token", method: "POST", path: "/v1/access-tokens", body: { id: "t", scope: {} }, status: 501, code: "not_implemented" },
-    { name: "revoke access token", method: "DELETE", path: "/v1/access-tokens/t", status: 501, code: "not_implemented" },
+    { name: "issue access token with an empty scope", method: "POST", path: "/v1/access-tokens", body: { id: "t", scope: {} }, status: 422, code: "invalid" },
+    { name: "revoke an unknown access token", method: "DELETE", path: "/v1/access-tokens/t", status: 404, code: "access_token_not_found" },
+    { name: "no Authorization header", method: "GET", path: "/v1/basins", headers: { authorization: null }, status: 401, code: "authn" },
+    { name: "unknown bearer token", method: "GET", path: "/v1/basins", headers: { authorization: "Bearer nope" }, status: 401, code: "authn" },
+    { name: "not a bearer token", method: "GET", path: "/v1/basins", headers: { authorization: "Basic dXNlcjpwYXNz" }, status: 401, code: "authn" },
     { name: "account metrics", method: "GET", path: "/v1/metrics?set=active-basins", status: 501, code: "not_implemented" },
     { name: "basin metrics", method: "GET", path: `/v1/metrics/${B}?set=storage`, status: 501, code: "not_implemented" },
     { name: "stream metrics", method: "GET", path: `/v1/metrics/${B}/s?set=storage`, status: 501, code: "not_implemented" },
@@ -965,7 +967,7 @@ test("a stalled SSE reader does not grow server memory while the writer continue
   const asan = [process.env.ASAN_OPTIONS, "quarantine_size_mb=0", "thread_local_quarantine_size_kb=0", "allocator_release_to_os_interval_ms=50"]
     .filter(Boolean)
     .join(":");
-  const w = await startWeir({ env: { ASAN_OPTIONS: asan } });
+  const w = await startWeir({ env: { ASAN_OPTIONS: asan, WEIR_ROOT_TOKEN: weir.token } });
   const readers = [];
   let sampler;
   try {
@@ -1003,7 +1005,7 @@ test("a stalled SSE reader does not grow server memory while the writer continue
         await new Promise((resolve, reject) => {
           const req = http.get(
             `${w.url}/v1/streams/stalled/records?seq_num=0`,
-            { headers: { accept: "text/event-stream", ...H }, agent: false },
+            { headers: { ...w.auth, accept: "text/event-stream", ...H }, agent: false },
             (res) => {
               res.pause();
               if (res.statusCode === 200) resolve({ req, res });

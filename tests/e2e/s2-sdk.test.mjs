@@ -29,7 +29,7 @@ before(async () => {
   // Both endpoints point at weir, so the SDK sends `s2-basin` on every basin-scoped call (§1.1).
   // One attempt: a retried request would hide the status the server really answered.
   s2 = new S2({
-    accessToken: "ignored",
+    accessToken: weir.token,
     endpoints: { account: weir.url, basin: weir.url },
     retry: { maxAttempts: 1 },
   });

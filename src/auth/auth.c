@@ -1,0 +1,467 @@
+/*
+ * auth.c — token registry (see auth.h).
+ *
+ * Invariants: `tokens` holds every live token record (issued, not revoked) sorted by id; the
+ * hash table `buckets` indexes the same records by their secret's SHA-256. The root token is
+ * kept apart and never stored in RocksDB.
+ *
+ * Stored record (value of the store's ACCESS_TOKEN key), JSON:
+ *   {"id":…, "sha256":"<64 hex>", "expires_at_ms":N|null, "auto_prefix_streams":bool,
+ *    "scope":{…AccessTokenInfo scope…}}
+ */
+#include "auth/auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define N_BUCKETS 1024
+
+typedef struct entry {
+    wr_token tok;
+    struct entry *next_hash;
+} entry;
+
+struct wr_auth {
+    wr_store *store;
+    wr_auth_mode mode;
+    wr_token root;
+    entry **sorted; /* by id */
+    size_t n, cap;
+    entry *buckets[N_BUCKETS];
+};
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static void
+sha256(const char *s, size_t len, uint8_t out[32])
+{
+    SHA256((const unsigned char *)s, len, out);
+}
+
+static size_t
+bucket_of(const uint8_t hash[32])
+{
+    return ((size_t)hash[0] << 8 | hash[1]) % N_BUCKETS;
+}
+
+static void
+hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static bool
+unhex(const char *s, uint8_t *out, size_t n)
+{
+    if (strlen(s) != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+/* 32 random bytes, base64url without padding (43 characters). */
+static char *
+new_secret(void)
+{
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t raw[33] = {0};
+    if (RAND_bytes(raw, 32) != 1) {
+        wr_log_error("CSPRNG failure", "%s", "");
+        abort();
+    }
+    char *out = wr_xmalloc(45);
+    size_t k = 0;
+    for (size_t i = 0; i < 33; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+        for (int j = 3; j >= 0 && k < 43; j--)
+            out[k++] = alpha[(v >> (6 * j)) & 63];
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* RFC 3339 ("2026-12-31T00:00:00Z", optional fraction, Z or ±hh:mm) → ms since the epoch. */
+static bool
+parse_rfc3339(const char *s, uint64_t *out_ms)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+        return false;
+    const char *p = s + n;
+    uint64_t ms = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (uint64_t)(*p - '0');
+        if (digits == 0)
+            return false;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    long off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om, m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+            return false;
+        off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+        return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm) - off;
+    if (t < 0)
+        return false;
+    *out_ms = (uint64_t)t * 1000 + ms;
+    return true;
+}
+
+/* --- registry ------------------------------------------------------------------------------ */
+
+static void
+index_add(wr_auth *a, entry *e)
+{
+    size_t b = bucket_of(e->tok.hash);
+    e->next_hash = a->buckets[b];
+    a->buckets[b] = e;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->sorted = wr_xrealloc(a->sorted, a->cap * sizeof(*a->sorted));
+    }
+    size_t i = a->n;
+    while (i > 0 && strcmp(a->sorted[i - 1]->tok.id, e->tok.id) > 0) {
+        a->sorted[i] = a->sorted[i - 1];
+        i--;
+    }
+    a->sorted[i] = e;
+    a->n++;
+}
+
+static entry *
+index_remove(wr_auth *a, const char *id)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        entry *e = a->sorted[i];
+        if (strcmp(e->tok.id, id) != 0)
+            continue;
+        memmove(&a->sorted[i], &a->sorted[i + 1], (a->n - i - 1) * sizeof(*a->sorted));
+        a->n--;
+        for (entry **pp = &a->buckets[bucket_of(e->tok.hash)]; *pp; pp = &(*pp)->next_hash)
+            if (*pp == e) {
+                *pp = e->next_hash;
+                break;
+            }
+        return e;
+    }
+    return NULL;
+}
+
+static json_t *
+record_json(const wr_token *t)
+{
+    char h[65];
+    hex(t->hash, 32, h);
+    return json_pack("{s:s,s:s,s:o,s:b,s:o}", "id", t->id, "sha256", h, "expires_at_ms",
+                     t->expires_at_ms ? json_integer((json_int_t)t->expires_at_ms) : json_null(),
+                     "auto_prefix_streams", t->auto_prefix, "scope", wr_scope_to_json(&t->scope));
+}
+
+static void
+load_one(void *ud, const char *id, size_t id_len, const char *v, size_t len)
+{
+    wr_auth *a = ud;
+    json_t *j = json_loadb(v, len, 0, NULL);
+    entry *e = wr_xcalloc(1, sizeof(*e));
+    wr_error err;
+    json_t *exp = j ? json_object_get(j, "expires_at_ms") : NULL;
+    if (!j || id_len > WR_TOKEN_ID_MAX ||
+        !unhex(json_string_value(json_object_get(j, "sha256")) ?: "", e->tok.hash, 32) ||
+        wr_scope_from_json(json_object_get(j, "scope"), &e->tok.scope, &err) != WR_OK) {
+        wr_log_error("skipping an unreadable access token record", " id=%.*s", (int)id_len, id);
+        free(e);
+        json_decref(j);
+        return;
+    }
+    memcpy(e->tok.id, id, id_len);
+    e->tok.expires_at_ms = json_is_integer(exp) ? (uint64_t)json_integer_value(exp) : 0;
+    e->tok.auto_prefix = json_is_true(json_object_get(j, "auto_prefix_streams"));
+    index_add(a, e);
+    json_decref(j);
+}
+
+/* Reads or creates <data_dir>/root_token. */
+static wr_err
+root_from_file(const char *data_dir, char **out_secret, bool *out_created, wr_error *out_err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/root_token", data_dir);
+    *out_created = false;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char buf[256] = {0};
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            buf[--n] = '\0';
+        if (n == 0)
+            return wr_error_set(out_err, WR_ERR_STORAGE, "%s is empty", path);
+        *out_secret = wr_xstrdup(buf);
+        return WR_OK;
+    }
+    if (errno != ENOENT)
+        return wr_error_set(out_err, WR_ERR_STORAGE, "%s: %s", path, strerror(errno));
+    char *secret = new_secret();
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    bool ok = fd >= 0 && write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret) &&
+              write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    int dfd = open(data_dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        ok = ok && fsync(dfd) == 0; /* the new directory entry must survive a crash too */
+        close(dfd);
+    }
+    if (!ok) {
+        free(secret);
+        return wr_error_set(out_err, WR_ERR_STORAGE, "cannot write %s: %s", path,
+                            strerror(errno));
+    }
+    *out_secret = secret;
+    *out_created = true;
+    return WR_OK;
+}
+
+wr_err
+wr_auth_open(wr_store *store, wr_auth_mode mode, const char *data_dir, const char *root_secret,
+             wr_auth **out, char **out_new_root, wr_error *out_err)
+{
+    *out = NULL;
+    *out_new_root = NULL;
+    wr_auth *a = wr_xcalloc(1, sizeof(*a));
+    a->store = store;
+    a->mode = mode;
+    strcpy(a->root.id, "root");
+    a->root.root = true;
+    wr_scope_all(&a->root.scope);
+    char *secret = NULL;
+    bool created = false;
+    wr_err e;
+    if (root_secret) {
+        if (!*root_secret) {
+            wr_auth_free(a);
+            return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_ROOT_TOKEN must not be empty");
+        }
+        secret = wr_xstrdup(root_secret);
+    } else if ((e = root_from_file(data_dir, &secret, &created, out_err)) != WR_OK) {
+        wr_auth_free(a);
+        return e;
+    }
+    sha256(secret, strlen(secret), a->root.hash);
+    if (created)
+        *out_new_root = secret;
+    else
+        free(secret);
+    if ((e = wr_store_token_scan(store, load_one, a, out_err)) != WR_OK) {
+        free(*out_new_root);
+        *out_new_root = NULL;
+        wr_auth_free(a);
+        return e;
+    }
+    *out = a;
+    return WR_OK;
+}
+
+void
+wr_auth_free(wr_auth *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        free(a->sorted[i]);
+    free(a->sorted);
+    free(a);
+}
+
+wr_auth_mode
+wr_auth_get_mode(const wr_auth *a)
+{
+    return a->mode;
+}
+
+const wr_token *
+wr_auth_verify(wr_auth *a, const char *authorization)
+{
+    if (a->mode == WR_AUTH_NONE)
+        return &a->root;
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *secret = authorization + 7;
+    while (*secret == ' ')
+        secret++;
+    if (!*secret)
+        return NULL;
+    uint8_t h[32];
+    sha256(secret, strlen(secret), h);
+    if (CRYPTO_memcmp(h, a->root.hash, 32) == 0)
+        return &a->root;
+    for (entry *e = a->buckets[bucket_of(h)]; e; e = e->next_hash) {
+        if (CRYPTO_memcmp(h, e->tok.hash, 32) != 0)
+            continue;
+        if (e->tok.expires_at_ms && e->tok.expires_at_ms <= wr_clock_now_ms())
+            return NULL;
+        return &e->tok;
+    }
+    return NULL;
+}
+
+/* Parses an AccessTokenInfo into t (id, expiry, auto-prefix, scope). */
+static wr_err
+info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error *e)
+{
+    memset(t, 0, sizeof(*t));
+    if (!json_is_object(info))
+        return wr_error_set(e, WR_ERR_BAD_JSON, "expected a JSON object");
+    json_t *id = json_object_get(info, "id");
+    if (!json_is_string(id) || json_string_length(id) < 1 ||
+        json_string_length(id) > WR_TOKEN_ID_MAX ||
+        strlen(json_string_value(id)) != json_string_length(id))
+        return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `id`: expected 1-96 bytes");
+    memcpy(t->id, json_string_value(id), json_string_length(id) + 1);
+    json_t *exp = json_object_get(info, "expires_at");
+    if (exp && !json_is_null(exp)) {
+        if (!json_is_string(exp) || !parse_rfc3339(json_string_value(exp), &t->expires_at_ms))
+            return wr_error_set(e, WR_ERR_BAD_JSON,
+                                "invalid `expires_at`: expected an RFC 3339 timestamp");
+        if (t->expires_at_ms <= wr_clock_now_ms())
+            return wr_error_set(e, WR_ERR_INVALID, "`expires_at` is in the past");
+    } else {
+        t->expires_at_ms = issuer->expires_at_ms; /* defaults to the issuer's expiry */
+    }
+    json_t *ap = json_object_get(info, "auto_prefix_streams");
+    if (ap && !json_is_null(ap) && !json_is_boolean(ap))
+        return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `auto_prefix_streams`: expected a boolean");
+    t->auto_prefix = json_is_true(ap);
+    wr_err err = wr_scope_from_json(json_object_get(info, "scope"), &t->scope, e);
+    if (err)
+        return err;
+    if (t->auto_prefix && t->scope.streams.kind != WR_RSET_PREFIX)
+        return wr_error_set(e, WR_ERR_INVALID,
+                            "`auto_prefix_streams` requires a `prefix` stream scope");
+    return WR_OK;
+}
+
+wr_err
+wr_auth_issue(wr_auth *a, const wr_token *issuer, const json_t *info, char **out_secret,
+              wr_error *out_err)
+{
+    *out_secret = NULL;
+    entry *e = wr_xcalloc(1, sizeof(*e));
+    wr_err err = info_from_json(info, issuer, &e->tok, out_err);
+    if (err == WR_OK && !issuer->root) {
+        if (issuer->expires_at_ms &&
+            (!e->tok.expires_at_ms || e->tok.expires_at_ms > issuer->expires_at_ms))
+            err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
+                               "a token cannot outlive the token that issues it");
+        else if (!wr_scope_within(&e->tok.scope, &issuer->scope))
+            err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
+                               "the requested scope is broader than the issuing token's");
+        else if (issuer->auto_prefix && !e->tok.auto_prefix)
+            err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
+                               "a token confined to a stream prefix can only issue confined tokens");
+    }
+    if (err == WR_OK && strcmp(e->tok.id, "root") == 0)
+        err = wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "`root` is reserved");
+    char *secret = NULL;
+    if (err == WR_OK) {
+        secret = new_secret();
+        sha256(secret, strlen(secret), e->tok.hash);
+        json_t *rec = record_json(&e->tok);
+        char *s = json_dumps(rec, JSON_COMPACT);
+        json_decref(rec);
+        err = wr_store_token_put(a->store, e->tok.id, s, strlen(s), out_err);
+        free(s);
+    }
+    if (err != WR_OK) {
+        free(secret);
+        free(e);
+        return err;
+    }
+    index_add(a, e);
+    *out_secret = secret;
+    return WR_OK;
+}
+
+wr_err
+wr_auth_revoke(wr_auth *a, const char *id, wr_error *out_err)
+{
+    if (strcmp(id, "root") == 0)
+        return wr_error_set(out_err, WR_ERR_INVALID, "the root token cannot be revoked");
+    wr_err err = wr_store_token_delete(a->store, id, out_err);
+    if (err != WR_OK)
+        return err;
+    free(index_remove(a, id));
+    return WR_OK;
+}
+
+json_t *
+wr_auth_list(wr_auth *a, const wr_token *caller, const char *prefix, const char *start_after,
+             size_t limit)
+{
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    json_t *arr = json_array();
+    bool has_more = false;
+    size_t plen = prefix ? strlen(prefix) : 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const wr_token *t = &a->sorted[i]->tok;
+        if ((plen && strncmp(t->id, prefix, plen) != 0) ||
+            (start_after && *start_after && strcmp(t->id, start_after) <= 0) ||
+            !wr_rset_matches(&caller->scope.tokens, t->id))
+            continue;
+        if (json_array_size(arr) == limit) {
+            has_more = true;
+            break;
+        }
+        json_t *exp = json_null();
+        if (t->expires_at_ms) {
+            char buf[40];
+            wr_clock_format_rfc3339(t->expires_at_ms, buf);
+            exp = json_string(buf);
+        }
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:b,s:o}", "id", t->id, "expires_at", exp,
+                                             "auto_prefix_streams", t->auto_prefix, "scope",
+                                             wr_scope_to_json(&t->scope)));
+    }
+    return json_pack("{s:o,s:b}", "access_tokens", arr, "has_more", has_more);
+}

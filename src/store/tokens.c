@@ -1,0 +1,102 @@
+/*
+ * tokens.c — persistence of access-token records under key family ACCESS_TOKEN (0x0A ‖ id).
+ * The values are opaque here; src/auth/ owns their format. Writes go through the synced
+ * metadata path, so a failed store refuses them like any other write.
+ */
+#include <rocksdb/c.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/keys.h"
+#include "store/store_int.h"
+#include "util/buf.h"
+
+static void
+token_key(wr_buf *k, const char *id)
+{
+    wr_buf_append_byte(k, WR_KEY_ACCESS_TOKEN);
+    wr_buf_append_str(k, id);
+}
+
+static wr_err
+exists(wr_store *s, const wr_buf *key, bool *out, wr_error *out_err)
+{
+    char *err = NULL;
+    size_t vlen;
+    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
+    if (err) {
+        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
+        rocksdb_free(err);
+        return WR_ERR_STORAGE;
+    }
+    *out = v != NULL;
+    rocksdb_free(v);
+    return WR_OK;
+}
+
+wr_err
+wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len, wr_error *out_err)
+{
+    wr_buf key = {0};
+    token_key(&key, id);
+    bool found = false;
+    wr_err e = exists(s, &key, &found, out_err);
+    if (e == WR_OK && found)
+        e = wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS,
+                         "an access token with this id already exists");
+    if (e == WR_OK) {
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+        rocksdb_writebatch_put(wb, key.data, key.len, value, len);
+        e = wr_store__meta_write(s, wb, out_err);
+        rocksdb_writebatch_destroy(wb);
+    }
+    wr_buf_fini(&key);
+    return e;
+}
+
+wr_err
+wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err)
+{
+    wr_buf key = {0};
+    token_key(&key, id);
+    bool found = false;
+    wr_err e = exists(s, &key, &found, out_err);
+    if (e == WR_OK && !found)
+        e = wr_error_set(out_err, WR_ERR_ACCESS_TOKEN_NOT_FOUND, "no access token with this id");
+    if (e == WR_OK) {
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+        rocksdb_writebatch_delete(wb, key.data, key.len);
+        e = wr_store__meta_write(s, wb, out_err);
+        rocksdb_writebatch_destroy(wb);
+    }
+    wr_buf_fini(&key);
+    return e;
+}
+
+wr_err
+wr_store_token_scan(wr_store *s,
+                    void (*fn)(void *ud, const char *id, size_t id_len, const char *value,
+                               size_t len),
+                    void *ud, wr_error *out_err)
+{
+    const char lo = WR_KEY_ACCESS_TOKEN, hi = WR_KEY_ACCESS_TOKEN + 1;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, &hi, 1);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    for (rocksdb_iter_seek(it, &lo, 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        fn(ud, k + 1, klen - 1, v, vlen);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    wr_err e = WR_OK;
+    if (err) {
+        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
+        rocksdb_free(err);
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return e;
+}
