@@ -5,6 +5,7 @@
 wrk.method = "POST"
 wrk.path = "/v1/streams/" .. (os.getenv("STREAM") or "bench") .. "/records"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("WEIR_ROOT_TOKEN") or "")
 wrk.headers["s2-basin"] = os.getenv("BASIN") or "bench-basin-01"
 wrk.body = '{"records":[{"body":"' .. string.rep("x", 200) .. '"}]}'
 

@@ -34,14 +34,16 @@ rport=18091
 basin=bench-append-01
 stream=bench
 
+# Authenticated like any real client: a known root token for this run.
+export WEIR_ROOT_TOKEN="bench-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
 taskset -c 0 "$weir" serve --listen "127.0.0.1:$wport" --data-dir "$tmp/weir" --log-level warn >"$tmp/weir.log" 2>&1 &
 taskset -c 0 redis-server --bind 127.0.0.1 --port "$rport" --dir "$tmp/redis" --save "" \
     --appendonly yes --appendfsync always --daemonize no --logfile "$tmp/redis.log" &
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$wport/ping" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS -o /dev/null -X POST "http://127.0.0.1:$wport/v1/basins" -H 'content-type: application/json' \
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$wport/v1/basins" -H "authorization: Bearer $WEIR_ROOT_TOKEN" -H 'content-type: application/json' \
     -d "{\"basin\":\"$basin\"}"
-curl -fsS -o /dev/null -X POST "http://127.0.0.1:$wport/v1/streams" -H 'content-type: application/json' \
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$wport/v1/streams" -H "authorization: Bearer $WEIR_ROOT_TOKEN" -H 'content-type: application/json' \
     -H "s2-basin: $basin" -d "{\"stream\":\"$stream\"}"
 redis-cli -p "$rport" config get appendfsync | tr '\n' ' ' | grep -q 'appendfsync always' ||
     { echo "redis is not running with appendfsync always" >&2; exit 1; }
@@ -84,7 +86,7 @@ col() { awk -v c="$2" '{print $c}' "$1" | median; }
 wa=$(col "$tmp/weir.txt" 1); wp50=$(col "$tmp/weir.txt" 2); wp99=$(col "$tmp/weir.txt" 3)
 ra=$(col "$tmp/redis.txt" 1); rp50=$(col "$tmp/redis.txt" 2); rp99=$(col "$tmp/redis.txt" 3)
 ratio=$(awk -v a="$wa" -v b="$ra" 'BEGIN {printf "%.2f", a / b}')
-tail=$(curl -fsS "http://127.0.0.1:$wport/v1/streams/$stream/records/tail" -H "s2-basin: $basin")
+tail=$(curl -fsS "http://127.0.0.1:$wport/v1/streams/$stream/records/tail" -H "s2-basin: $basin" -H "authorization: Bearer $WEIR_ROOT_TOKEN")
 echo "weir stream tail after the runs: $tail"
 echo
 echo "| durable append, 1×200 B record/request, ${conns} conns, loopback, median of ${runs} | weir ${wa} acks/s, p50 ${wp50} ms, p99 ${wp99} ms | redis XADD appendfsync always ${ra} acks/s, p50 ${rp50} ms, p99 ${rp99} ms | ${ratio}x |"

@@ -43,12 +43,13 @@ const CLOCK0 = opt.clock ? BigInt(opt.clock) : process.hrtime.bigint();
 /** Milliseconds on the monotonic clock, comparable between this process and the writer. */
 const now = () => Number(process.hrtime.bigint() - CLOCK0) / 1e6;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const AUTH = `Bearer ${process.env.WEIR_ROOT_TOKEN ?? ""}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 function call(method, path, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path, agent, headers: { "content-type": "application/json", "s2-basin": BASIN } },
+      { host: url.hostname, port: url.port, method, path, agent, headers: { "content-type": "application/json", "s2-basin": BASIN, authorization: AUTH } },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
@@ -119,7 +120,7 @@ class Subscriber {
           port: url.port,
           path: `/v1/streams/${STREAM}/records?seq_num=${base}`,
           agent: false,
-          headers: { accept: "text/event-stream", "s2-basin": BASIN },
+          headers: { accept: "text/event-stream", "s2-basin": BASIN, authorization: AUTH },
         },
         (res) => {
           if (res.statusCode !== 200) return reject(new Error(`subscriber: status ${res.statusCode}`));

@@ -34,6 +34,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in $(seq "$runs"); do
     rm -rf "$tmp/data"
     mkdir -p "$tmp/data"
+    export WEIR_ROOT_TOKEN="bench-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
     taskset -c 0 "$weir" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" --log-level warn \
         --max-connections $((subs + 100)) >"$tmp/weir.log" 2>&1 &
     pid=$!
