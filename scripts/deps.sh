@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-
       librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev zlib1g-dev libzstd-dev
       libssl-dev libcurl4-openssl-dev libcmocka-dev)
 if [ "${1:-}" = "bench" ]; then
-    pkgs+=(wrk nginx-light redis-server hyperfine)
+    pkgs+=(wrk nginx-light redis-server hyperfine nghttp2-client)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
