@@ -34,7 +34,7 @@ e2e: asan
 test: unit e2e
 
 crash-test: asan
-	WEIR_CRASH_ITERS=$(N) $(BUILD_ASAN)/test_store_test_crash
+	bash tests/crash/crash_test.sh $(N) $(BUILD_ASAN)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -48,7 +48,12 @@ bench: deps
 	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD_RELEASE) -j $(JOBS)
 	bash bench/http.sh
+	bash bench/h2-ping.sh
 	bash bench/store-append.sh
+	bash bench/append-http.sh
+	bash bench/append-s2s.sh
+	bash bench/sse-fanout.sh
+	bash bench/auth-cost.sh
 
 clean:
 	rm -rf build
