@@ -1,0 +1,229 @@
+/*
+ * meta.h — the control-plane store: organizations, projects, environments, runs and sessions.
+ * This header is the manual.
+ *
+ * WHY. The realtime layer needs a small amount of relational, transactional state (tenants,
+ * API-key hashes, run and session rows with their basin stamps) that is unlike the stream data in
+ * store/. It lives behind this interface so that the embedded SQLite backend can later be joined
+ * by a PostgreSQL backend for multi-node deployments without touching any caller: a wr_meta is an
+ * opaque handle whose functions dispatch through a backend table (see meta_int.h).
+ *
+ * THREADS. A handle belongs to the thread that opened it (the loop thread). Nothing here is
+ * thread-safe and nothing calls back.
+ *
+ * BLOCKING. Every call is synchronous. Reads touch the database file (usually the page cache).
+ * Every successful change is one committed transaction, durable before the call returns (SQLite:
+ * WAL with synchronous=FULL, i.e. about one fsync per change). Control-plane changes are rare
+ * (admin calls, run/session creation), so they run on the loop thread.
+ *
+ * ERRORS. Every function returns WR_OK or a wr_err and, when `out_err` is not NULL, fills it with
+ * the code and a message. Common codes:
+ *   WR_ERR_NOT_FOUND               the row (or a row it refers to) does not exist
+ *   WR_ERR_RESOURCE_ALREADY_EXISTS a unique constraint (id, slug, external id, key hash) is taken
+ *   WR_ERR_INVALID                 an argument is malformed (empty id, string not terminated
+ *                                  within its field, wrong id prefix, ...); nothing was written
+ *   WR_ERR_STORAGE                 the database failed. After a failed write (I/O error, disk
+ *                                  full, corruption) the handle refuses all further writes with
+ *                                  WR_ERR_STORAGE until it is closed and reopened; reads go on.
+ * A call that fails leaves the database unchanged (each change is one transaction).
+ *
+ * OWNERSHIP. Arguments are borrowed for the duration of the call. Output structs are caller
+ * memory that the call overwrites completely (on failure their contents are unspecified but own
+ * nothing). The only owned pointers are wr_session's metadata_json/tags_json (free with
+ * wr_session_fini) and the arrays returned by the list functions (documented on each).
+ *
+ * STAMPS. `basin` on runs and sessions is written once, at create, and no function changes it:
+ * a row keeps the basin it was created with for life (realtime.md §1). `has_basin == false` means
+ * the row was created while its organization had no basin (its streams live in the global one).
+ *
+ * TIMESTAMPS are milliseconds since the epoch. A created_at_ms of 0 on create means "now"
+ * (wr_clock_now_ms()).
+ */
+#ifndef WR_META_META_H
+#define WR_META_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct wr_meta wr_meta;
+
+#define WR_META_ID_MAX 40 /* ids: org/project/env 25 chars; run_…/session_… ids up to 40 */
+#define WR_META_SLUG_MAX 64
+
+/* The prefix every session id carries; external ids must not start with it. */
+#define WR_META_SESSION_ID_PREFIX "session_"
+
+typedef struct wr_org {
+    char id[WR_META_ID_MAX + 1];     /* immutable, unique */
+    char slug[WR_META_SLUG_MAX + 1]; /* unique */
+    char title[257];
+    char plan[33];
+    bool has_basin; /* false: stream_basin_name is NULL */
+    char basin[49];
+    uint64_t created_at_ms, updated_at_ms; /* updated_at_ms: set by create, plan and basin changes */
+} wr_org;
+
+typedef struct wr_project {
+    char id[WR_META_ID_MAX + 1];
+    char slug[WR_META_SLUG_MAX + 1]; /* unique within the org */
+    char org_id[WR_META_ID_MAX + 1];
+    uint64_t created_at_ms;
+} wr_project;
+
+typedef struct wr_env {
+    char id[WR_META_ID_MAX + 1];
+    char slug[WR_META_SLUG_MAX + 1];       /* unique within the project */
+    char project_id[WR_META_ID_MAX + 1];
+    char org_id[WR_META_ID_MAX + 1];       /* the project's org (filled in on create if empty) */
+    uint8_t key_hash[32];                  /* hash of the secret API key; unique */
+    uint64_t created_at_ms;
+} wr_env;
+
+typedef struct wr_run {
+    char id[WR_META_ID_MAX + 1]; /* unique across all environments */
+    char env_id[WR_META_ID_MAX + 1];
+    char task_identifier[129];
+    bool has_parent;
+    char parent_run_id[WR_META_ID_MAX + 1];
+    char root_run_id[WR_META_ID_MAX + 1]; /* empty on create means the run itself */
+    bool completed;
+    uint64_t completed_at_ms;
+    bool has_basin; /* the stamp; see STAMPS */
+    char basin[49];
+    uint64_t created_at_ms;
+} wr_run;
+
+typedef struct wr_session {
+    char id[WR_META_ID_MAX + 1]; /* starts with "session_"; unique across all environments */
+    char env_id[WR_META_ID_MAX + 1];
+    bool has_external_id;
+    char external_id[257]; /* unique within the env; must not start with "session_" */
+    char type[65];
+    char task_identifier[129];
+    char *metadata_json; /* owned (malloc) or NULL; free with wr_session_fini */
+    char *tags_json;     /* owned (malloc) or NULL; free with wr_session_fini */
+    bool closed;
+    uint64_t closed_at_ms;
+    char closed_reason[257]; /* "" when closed without a reason */
+    uint64_t expires_at_ms;  /* 0 = none */
+    bool has_basin;          /* the stamp; see STAMPS */
+    char basin[49];
+    uint64_t created_at_ms;
+} wr_session;
+
+/* Frees s->metadata_json and s->tags_json and sets them to NULL. s may be NULL. Only for sessions
+ * filled in by this module (or whose two pointers the caller owns). */
+void wr_session_fini(wr_session *s);
+
+/* Frees an array of n strings returned by this module, and the array. v may be NULL. */
+void wr_meta_strv_free(char **v, size_t n);
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+/*
+ * Opens (creating if missing) the SQLite database at `path` and applies every pending schema
+ * migration in one transaction. On success *out is a new handle (close with wr_meta_close).
+ * Errors: WR_ERR_STORAGE (cannot open, not a database, migration failed, or the file was written
+ * by a newer weir whose schema version this binary does not know). Blocks: opens the file and,
+ * on first use, fsyncs its directory.
+ */
+wr_err wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err);
+
+/* Closes the handle and frees it. NULL is a no-op. Everything committed stays committed. */
+void wr_meta_close(wr_meta *m);
+
+/* The backend's name ("sqlite"), for logs. */
+const char *wr_meta_backend(const wr_meta *m);
+
+/* ---- organizations -------------------------------------------------------------------------- */
+
+/* Inserts o (has_basin/basin included; updated_at_ms is set to created_at_ms). Errors:
+ * RESOURCE_ALREADY_EXISTS (id or slug taken), INVALID (empty id or slug). */
+wr_err wr_meta_org_create(wr_meta *m, const wr_org *o, wr_error *out_err);
+/* Errors: NOT_FOUND. */
+wr_err wr_meta_org_get(wr_meta *m, const char *id, wr_org *out, wr_error *out_err);
+/* Looks an org up by slug. Errors: NOT_FOUND. */
+wr_err wr_meta_org_get_by_slug(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err);
+/* All orgs ordered by created_at_ms, then id. *out is a malloc'd array of *out_n rows (NULL when
+ * there are none) that the caller frees with free(). */
+wr_err wr_meta_org_list(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err);
+/* Sets the plan and updated_at_ms. Errors: NOT_FOUND, INVALID (plan empty or longer than 32). */
+wr_err wr_meta_org_set_plan(wr_meta *m, const char *id, const char *plan, wr_error *out_err);
+/* Sets (or, with NULL, clears) the org's stream_basin_name and updated_at_ms. Rows already stamped
+ * are not affected. Errors: NOT_FOUND, INVALID (basin empty or longer than 48). */
+wr_err wr_meta_org_set_basin(wr_meta *m, const char *id, const char *basin_or_null,
+                             wr_error *out_err);
+
+/* ---- projects and environments -------------------------------------------------------------- */
+
+/* Errors: NOT_FOUND (p->org_id does not exist), RESOURCE_ALREADY_EXISTS (id taken, or slug taken
+ * within the org), INVALID. */
+wr_err wr_meta_project_create(wr_meta *m, const wr_project *p, wr_error *out_err);
+/* Errors: NOT_FOUND. */
+wr_err wr_meta_project_get(wr_meta *m, const char *id, wr_project *out, wr_error *out_err);
+
+/* Errors: NOT_FOUND (project does not exist), RESOURCE_ALREADY_EXISTS (id taken, slug taken within
+ * the project, or key hash taken), INVALID (also: e->org_id given but not the project's org). An
+ * empty e->org_id is filled in from the project. */
+wr_err wr_meta_env_create(wr_meta *m, const wr_env *e, wr_error *out_err);
+/* Errors: NOT_FOUND. */
+wr_err wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
+/* Finds the environment whose key hash equals `hash` (exact 32 bytes). Errors: NOT_FOUND. */
+wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out,
+                               wr_error *out_err);
+/* Replaces the key hash (key rotation); the old key stops matching at once. Errors: NOT_FOUND,
+ * RESOURCE_ALREADY_EXISTS (another environment has this hash). */
+wr_err wr_meta_env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32],
+                                wr_error *out_err);
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+/* Inserts r with its basin stamp (completed/completed_at_ms are honoured too). An empty
+ * root_run_id is stored as r->id. Errors: RESOURCE_ALREADY_EXISTS (id taken), NOT_FOUND (env does
+ * not exist), INVALID. */
+wr_err wr_meta_run_create(wr_meta *m, const wr_run *r, wr_error *out_err);
+/* Errors: NOT_FOUND (no such run, or it belongs to another environment). */
+wr_err wr_meta_run_get(wr_meta *m, const char *env_id, const char *id, wr_run *out,
+                       wr_error *out_err);
+/* Marks the run completed at at_ms. Idempotent: a completed run keeps its first completed_at_ms
+ * and the call succeeds. Errors: NOT_FOUND. */
+wr_err wr_meta_run_complete(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err);
+/* Registers a stream id on the run. Set semantics: adding one twice is a successful no-op.
+ * Errors: NOT_FOUND (no such run), INVALID (empty stream id). */
+wr_err wr_meta_run_add_stream(wr_meta *m, const char *run_id, const char *stream_id,
+                              wr_error *out_err);
+/* The run's stream ids in the order they were first added. *out is a malloc'd array of *out_n
+ * malloc'd strings (NULL when there are none); free with wr_meta_strv_free. Errors: NOT_FOUND (no
+ * such run). */
+wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
+                           wr_error *out_err);
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+/*
+ * Creates the row from s (borrowed; its metadata_json/tags_json are copied), or — when
+ * s->has_external_id and a row with that external id exists in s->env_id — returns the existing
+ * row untouched (never re-stamped, even if closed or expired) with *out_created=false. On success
+ * *out is the stored row (call wr_session_fini on it); out must not be s. out_created may be NULL.
+ * Errors: RESOURCE_ALREADY_EXISTS (s->id taken), NOT_FOUND (env does not exist), INVALID (id not
+ * starting with "session_", external id empty or starting with "session_").
+ */
+wr_err wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out,
+                                     bool *out_created, wr_error *out_err);
+/* key is a session id (starts with "session_") or an external id, within the env. On success call
+ * wr_session_fini on *out. Errors: NOT_FOUND (also when the id belongs to another env). */
+wr_err wr_meta_session_get(wr_meta *m, const char *env_id, const char *key, wr_session *out,
+                           wr_error *out_err);
+/*
+ * Write-once close of the session with id `id` (the session id, not an external id): the first
+ * close sets closed, closed_at_ms = at_ms and closed_reason (NULL → ""); later calls change
+ * nothing and set *out_already=true (false on the first close). out_already may be NULL.
+ * Errors: NOT_FOUND, INVALID (reason longer than 256 bytes).
+ */
+wr_err wr_meta_session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
+                             bool *out_already, wr_error *out_err);
+
+#endif
