@@ -63,7 +63,8 @@ typedef struct wr_org {
     char plan[33];
     bool has_basin; /* false: stream_basin_name is NULL */
     char basin[49];
-    uint64_t created_at_ms, updated_at_ms; /* updated_at_ms: set by create, plan and basin changes */
+    uint64_t created_at_ms;
+    uint64_t updated_at_ms; /* set by create and by plan and basin changes */
 } wr_org;
 
 typedef struct wr_project {
@@ -75,10 +76,10 @@ typedef struct wr_project {
 
 typedef struct wr_env {
     char id[WR_META_ID_MAX + 1];
-    char slug[WR_META_SLUG_MAX + 1];       /* unique within the project */
+    char slug[WR_META_SLUG_MAX + 1]; /* unique within the project */
     char project_id[WR_META_ID_MAX + 1];
-    char org_id[WR_META_ID_MAX + 1];       /* the project's org (filled in on create if empty) */
-    uint8_t key_hash[32];                  /* hash of the secret API key; unique */
+    char org_id[WR_META_ID_MAX + 1]; /* the project's org (filled in on create if empty) */
+    uint8_t key_hash[32];            /* hash of the secret API key; unique */
     uint64_t created_at_ms;
 } wr_env;
 
@@ -172,8 +173,7 @@ wr_err wr_meta_env_create(wr_meta *m, const wr_env *e, wr_error *out_err);
 /* Errors: NOT_FOUND. */
 wr_err wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
 /* Finds the environment whose key hash equals `hash` (exact 32 bytes). Errors: NOT_FOUND. */
-wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out,
-                               wr_error *out_err);
+wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
 /* Replaces the key hash (key rotation); the old key stops matching at once. Errors: NOT_FOUND,
  * RESOURCE_ALREADY_EXISTS (another environment has this hash). */
 wr_err wr_meta_env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32],

@@ -1,0 +1,346 @@
+/*
+ * meta.c — the backend-independent half of the control-plane store: argument validation and
+ * normalization, then dispatch through the backend table (meta_int.h).
+ *
+ * Validation lives here, not in the backends, so that every backend sees the same promises
+ * (listed in meta_int.h) and rejects the same bad input with the same errors. Nothing here touches
+ * storage except through m->ops.
+ */
+#include "meta/meta.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/meta_int.h"
+#include "util/clock.h"
+
+void
+wr_session_fini(wr_session *s)
+{
+    if (!s)
+        return;
+    free(s->metadata_json);
+    free(s->tags_json);
+    s->metadata_json = NULL;
+    s->tags_json = NULL;
+}
+
+void
+wr_meta_strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void
+wr_meta_close(wr_meta *m)
+{
+    if (m)
+        m->ops->close(m);
+}
+
+const char *
+wr_meta_backend(const wr_meta *m)
+{
+    return m->ops->name;
+}
+
+/* True when `s` has its NUL within the first `cap` bytes (it fits a field of that size). strnlen
+ * never reads past the NUL, so this is safe on short strings too. */
+static bool
+fits(const char *s, size_t cap)
+{
+    return strnlen(s, cap) < cap;
+}
+
+/* Checks a required string: non-NULL, non-empty, at most cap-1 bytes. */
+static wr_err
+need(const char *s, size_t cap, const char *what, wr_error *out_err)
+{
+    if (!s || !s[0])
+        return wr_error_set(out_err, WR_ERR_INVALID, "%s must not be empty", what);
+    if (!fits(s, cap))
+        return wr_error_set(out_err, WR_ERR_INVALID, "%s is longer than %zu bytes", what, cap - 1);
+    return WR_OK;
+}
+
+/* Checks an optional string field (may be empty) for termination within its field. */
+static wr_err
+field(const char *s, size_t cap, const char *what, wr_error *out_err)
+{
+    if (!fits(s, cap))
+        return wr_error_set(out_err, WR_ERR_INVALID, "%s is longer than %zu bytes", what, cap - 1);
+    return WR_OK;
+}
+
+static bool
+is_session_id(const char *s)
+{
+    return strncmp(s, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0;
+}
+
+static uint64_t
+or_now(uint64_t ts_ms)
+{
+    return ts_ms ? ts_ms : wr_clock_now_ms();
+}
+
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        wr_err rc_ = (expr);                                                                       \
+        if (rc_ != WR_OK)                                                                          \
+            return rc_;                                                                            \
+    } while (0)
+
+#define ID_CAP (WR_META_ID_MAX + 1)
+#define SLUG_CAP (WR_META_SLUG_MAX + 1)
+
+/* ---- organizations -------------------------------------------------------------------------- */
+
+wr_err
+wr_meta_org_create(wr_meta *m, const wr_org *o, wr_error *out_err)
+{
+    TRY(need(o->id, ID_CAP, "org id", out_err));
+    TRY(need(o->slug, SLUG_CAP, "org slug", out_err));
+    TRY(field(o->title, sizeof(o->title), "org title", out_err));
+    TRY(field(o->plan, sizeof(o->plan), "org plan", out_err));
+    if (o->has_basin)
+        TRY(need(o->basin, sizeof(o->basin), "org basin", out_err));
+    wr_org n = *o;
+    n.created_at_ms = or_now(o->created_at_ms);
+    n.updated_at_ms = n.created_at_ms;
+    if (!n.has_basin)
+        n.basin[0] = '\0';
+    return m->ops->org_create(m, &n, out_err);
+}
+
+wr_err
+wr_meta_org_get(wr_meta *m, const char *id, wr_org *out, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "org id", out_err));
+    return m->ops->org_get(m, id, out, out_err);
+}
+
+wr_err
+wr_meta_org_get_by_slug(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err)
+{
+    TRY(need(slug, SLUG_CAP, "org slug", out_err));
+    return m->ops->org_get_by_slug(m, slug, out, out_err);
+}
+
+wr_err
+wr_meta_org_list(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err)
+{
+    *out = NULL;
+    *out_n = 0;
+    return m->ops->org_list(m, out, out_n, out_err);
+}
+
+wr_err
+wr_meta_org_set_plan(wr_meta *m, const char *id, const char *plan, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "org id", out_err));
+    TRY(need(plan, sizeof(((wr_org *)0)->plan), "plan", out_err));
+    return m->ops->org_set_plan(m, id, plan, wr_clock_now_ms(), out_err);
+}
+
+wr_err
+wr_meta_org_set_basin(wr_meta *m, const char *id, const char *basin_or_null, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "org id", out_err));
+    if (basin_or_null)
+        TRY(need(basin_or_null, sizeof(((wr_org *)0)->basin), "basin", out_err));
+    return m->ops->org_set_basin(m, id, basin_or_null, wr_clock_now_ms(), out_err);
+}
+
+/* ---- projects and environments -------------------------------------------------------------- */
+
+wr_err
+wr_meta_project_create(wr_meta *m, const wr_project *p, wr_error *out_err)
+{
+    TRY(need(p->id, ID_CAP, "project id", out_err));
+    TRY(need(p->slug, SLUG_CAP, "project slug", out_err));
+    TRY(need(p->org_id, ID_CAP, "project org id", out_err));
+    wr_project n = *p;
+    n.created_at_ms = or_now(p->created_at_ms);
+    return m->ops->project_create(m, &n, out_err);
+}
+
+wr_err
+wr_meta_project_get(wr_meta *m, const char *id, wr_project *out, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "project id", out_err));
+    return m->ops->project_get(m, id, out, out_err);
+}
+
+wr_err
+wr_meta_env_create(wr_meta *m, const wr_env *e, wr_error *out_err)
+{
+    TRY(need(e->id, ID_CAP, "environment id", out_err));
+    TRY(need(e->slug, SLUG_CAP, "environment slug", out_err));
+    TRY(need(e->project_id, ID_CAP, "environment project id", out_err));
+    TRY(field(e->org_id, ID_CAP, "environment org id", out_err));
+    /* Projects are never deleted, so checking outside the insert's transaction is safe. */
+    wr_project p;
+    TRY(m->ops->project_get(m, e->project_id, &p, out_err));
+    if (e->org_id[0] && strcmp(e->org_id, p.org_id) != 0)
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "environment org id %s is not the project's org %s", e->org_id,
+                            p.org_id);
+    wr_env n = *e;
+    memcpy(n.org_id, p.org_id, sizeof(n.org_id));
+    n.created_at_ms = or_now(e->created_at_ms);
+    return m->ops->env_create(m, &n, out_err);
+}
+
+wr_err
+wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "environment id", out_err));
+    return m->ops->env_get(m, id, out, out_err);
+}
+
+wr_err
+wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err)
+{
+    return m->ops->env_by_key_hash(m, hash, out, out_err);
+}
+
+wr_err
+wr_meta_env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32], wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "environment id", out_err));
+    return m->ops->env_set_key_hash(m, id, hash, out_err);
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+wr_err
+wr_meta_run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
+{
+    TRY(need(r->id, ID_CAP, "run id", out_err));
+    TRY(need(r->env_id, ID_CAP, "run environment id", out_err));
+    TRY(field(r->task_identifier, sizeof(r->task_identifier), "task identifier", out_err));
+    TRY(field(r->root_run_id, ID_CAP, "root run id", out_err));
+    if (r->has_parent)
+        TRY(need(r->parent_run_id, ID_CAP, "parent run id", out_err));
+    if (r->has_basin)
+        TRY(need(r->basin, sizeof(r->basin), "run basin", out_err));
+    wr_run n = *r;
+    if (!n.root_run_id[0])
+        memcpy(n.root_run_id, n.id, sizeof(n.root_run_id));
+    if (!n.has_parent)
+        n.parent_run_id[0] = '\0';
+    if (!n.has_basin)
+        n.basin[0] = '\0';
+    if (!n.completed)
+        n.completed_at_ms = 0;
+    n.created_at_ms = or_now(r->created_at_ms);
+    return m->ops->run_create(m, &n, out_err);
+}
+
+wr_err
+wr_meta_run_get(wr_meta *m, const char *env_id, const char *id, wr_run *out, wr_error *out_err)
+{
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    TRY(need(id, ID_CAP, "run id", out_err));
+    return m->ops->run_get(m, env_id, id, out, out_err);
+}
+
+wr_err
+wr_meta_run_complete(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err)
+{
+    TRY(need(id, ID_CAP, "run id", out_err));
+    return m->ops->run_complete(m, id, at_ms, out_err);
+}
+
+wr_err
+wr_meta_run_add_stream(wr_meta *m, const char *run_id, const char *stream_id, wr_error *out_err)
+{
+    TRY(need(run_id, ID_CAP, "run id", out_err));
+    if (!stream_id || !stream_id[0])
+        return wr_error_set(out_err, WR_ERR_INVALID, "stream id must not be empty");
+    return m->ops->run_add_stream(m, run_id, stream_id, out_err);
+}
+
+wr_err
+wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
+{
+    *out = NULL;
+    *out_n = 0;
+    TRY(need(run_id, ID_CAP, "run id", out_err));
+    return m->ops->run_streams(m, run_id, out, out_n, out_err);
+}
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+wr_err
+wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, bool *out_created,
+                              wr_error *out_err)
+{
+    bool created_sink;
+    if (!out_created)
+        out_created = &created_sink;
+    *out_created = false;
+    TRY(need(s->id, ID_CAP, "session id", out_err));
+    if (!is_session_id(s->id))
+        return wr_error_set(out_err, WR_ERR_INVALID, "session id must start with %s",
+                            WR_META_SESSION_ID_PREFIX);
+    TRY(need(s->env_id, ID_CAP, "session environment id", out_err));
+    if (s->has_external_id) {
+        TRY(need(s->external_id, sizeof(s->external_id), "external id", out_err));
+        if (is_session_id(s->external_id))
+            return wr_error_set(out_err, WR_ERR_INVALID, "external id must not start with %s",
+                                WR_META_SESSION_ID_PREFIX);
+    }
+    TRY(field(s->type, sizeof(s->type), "session type", out_err));
+    TRY(field(s->task_identifier, sizeof(s->task_identifier), "task identifier", out_err));
+    TRY(field(s->closed_reason, sizeof(s->closed_reason), "closed reason", out_err));
+    if (s->has_basin)
+        TRY(need(s->basin, sizeof(s->basin), "session basin", out_err));
+    wr_session n = *s; /* shallow: the json pointers stay borrowed */
+    if (!n.has_external_id)
+        n.external_id[0] = '\0';
+    if (!n.has_basin)
+        n.basin[0] = '\0';
+    if (!n.closed) {
+        n.closed_at_ms = 0;
+        n.closed_reason[0] = '\0';
+    }
+    n.created_at_ms = or_now(s->created_at_ms);
+    return m->ops->session_create_or_get(m, &n, out, out_created, out_err);
+}
+
+wr_err
+wr_meta_session_get(wr_meta *m, const char *env_id, const char *key, wr_session *out,
+                    wr_error *out_err)
+{
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    if (!key || !key[0])
+        return wr_error_set(out_err, WR_ERR_NOT_FOUND, "session not found");
+    if (is_session_id(key)) {
+        if (!fits(key, ID_CAP))
+            return wr_error_set(out_err, WR_ERR_NOT_FOUND, "session %.64s… not found", key);
+        return m->ops->session_get_by_id(m, env_id, key, out, out_err);
+    }
+    if (!fits(key, sizeof(out->external_id)))
+        return wr_error_set(out_err, WR_ERR_NOT_FOUND, "session %.64s… not found", key);
+    return m->ops->session_get_by_external_id(m, env_id, key, out, out_err);
+}
+
+wr_err
+wr_meta_session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
+                      bool *out_already, wr_error *out_err)
+{
+    bool already_sink;
+    if (!out_already)
+        out_already = &already_sink;
+    *out_already = false;
+    TRY(need(id, ID_CAP, "session id", out_err));
+    if (reason && !fits(reason, sizeof(((wr_session *)0)->closed_reason)))
+        return wr_error_set(out_err, WR_ERR_INVALID, "closed reason is longer than 256 bytes");
+    return m->ops->session_close(m, id, reason ? reason : "", at_ms, out_already, out_err);
+}

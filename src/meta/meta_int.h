@@ -1,0 +1,62 @@
+/*
+ * meta_int.h — the backend table behind wr_meta (module-internal).
+ *
+ * A backend allocates a struct whose first member is a `wr_meta` (so a wr_meta * is a pointer to
+ * it) and points `ops` at its table. meta.c validates and normalizes arguments before dispatching,
+ * so a backend may rely on:
+ *   - every string argument is NUL-terminated within its struct field and every id non-empty;
+ *   - created_at_ms is non-zero (0 was replaced by the current time), an org's updated_at_ms
+ *     equals its created_at_ms, a run's root_run_id is non-empty;
+ *   - an env's org_id is that of its project (checked through project_get);
+ *   - session ids start with "session_" and external ids (when present) are non-empty and do not.
+ * A backend must: make every change one transaction; map unique violations to
+ * WR_ERR_RESOURCE_ALREADY_EXISTS, missing referenced rows to WR_ERR_NOT_FOUND, and everything
+ * else to WR_ERR_STORAGE; never change a run's or session's basin stamp; keep closes and
+ * completions write-once.
+ */
+#ifndef WR_META_META_INT_H
+#define WR_META_META_INT_H
+
+#include "meta/meta.h"
+
+typedef struct wr_meta_ops {
+    const char *name;
+    void (*close)(wr_meta *m);
+    wr_err (*org_create)(wr_meta *m, const wr_org *o, wr_error *out_err);
+    wr_err (*org_get)(wr_meta *m, const char *id, wr_org *out, wr_error *out_err);
+    wr_err (*org_get_by_slug)(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err);
+    wr_err (*org_list)(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err);
+    wr_err (*org_set_plan)(wr_meta *m, const char *id, const char *plan, uint64_t now_ms,
+                           wr_error *out_err);
+    wr_err (*org_set_basin)(wr_meta *m, const char *id, const char *basin_or_null, uint64_t now_ms,
+                            wr_error *out_err);
+    wr_err (*project_create)(wr_meta *m, const wr_project *p, wr_error *out_err);
+    wr_err (*project_get)(wr_meta *m, const char *id, wr_project *out, wr_error *out_err);
+    wr_err (*env_create)(wr_meta *m, const wr_env *e, wr_error *out_err);
+    wr_err (*env_get)(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
+    wr_err (*env_by_key_hash)(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
+    wr_err (*env_set_key_hash)(wr_meta *m, const char *id, const uint8_t hash[32],
+                               wr_error *out_err);
+    wr_err (*run_create)(wr_meta *m, const wr_run *r, wr_error *out_err);
+    wr_err (*run_get)(wr_meta *m, const char *env_id, const char *id, wr_run *out,
+                      wr_error *out_err);
+    wr_err (*run_complete)(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err);
+    wr_err (*run_add_stream)(wr_meta *m, const char *run_id, const char *stream_id,
+                             wr_error *out_err);
+    wr_err (*run_streams)(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
+                          wr_error *out_err);
+    wr_err (*session_create_or_get)(wr_meta *m, const wr_session *s, wr_session *out,
+                                    bool *out_created, wr_error *out_err);
+    wr_err (*session_get_by_id)(wr_meta *m, const char *env_id, const char *id, wr_session *out,
+                                wr_error *out_err);
+    wr_err (*session_get_by_external_id)(wr_meta *m, const char *env_id, const char *external_id,
+                                         wr_session *out, wr_error *out_err);
+    wr_err (*session_close)(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
+                            bool *out_already, wr_error *out_err);
+} wr_meta_ops;
+
+struct wr_meta {
+    const wr_meta_ops *ops;
+};
+
+#endif

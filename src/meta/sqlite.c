@@ -1,0 +1,1061 @@
+/*
+ * sqlite.c — the embedded SQLite backend of the control-plane store (see meta.h, meta_int.h).
+ *
+ * WHAT IT KEEPS TRUE.
+ *   - One database file, opened once per process, used only from the thread that opened it
+ *     (SQLITE_OPEN_NOMUTEX). WAL journal with synchronous=FULL: a change is durable (its WAL
+ *     frames fsynced) before the call that made it returns. foreign_keys=ON so rows cannot refer
+ *     to parents that do not exist; a busy timeout so an operator's sqlite3 shell holding a read
+ *     lock delays us instead of failing us.
+ *   - The schema is the result of the numbered migrations below, applied in order at open, all
+ *     pending ones in one transaction, each recorded in schema_migrations(version). An applied
+ *     migration is never edited: changes are appended as new entries. A file whose newest version
+ *     is unknown to this binary (written by a newer weir) is refused rather than guessed at.
+ *   - Every change is one transaction (a single statement, or BEGIN IMMEDIATE … COMMIT).
+ *   - Stamps (stream_basin_name on runs and sessions), completions and closes are write-once:
+ *     no statement here updates a stamp, completions/closes update only rows whose column is
+ *     still NULL, and migration 2 adds triggers that abort any other attempt.
+ *   - After a write fails with an I/O-class error (IOERR, FULL, CORRUPT, NOTADB) the handle
+ *     refuses further writes until it is reopened, like LMDB's MDB_PANIC: we do not know what
+ *     reached the disk, and SQLite's recovery at the next open is the way to find out.
+ *
+ * Statements are prepared on first use (SQLITE_PREPARE_PERSISTENT) and kept for the life of the
+ * handle; each use ends with reset + clear_bindings, so text bound with SQLITE_STATIC (borrowed
+ * from the caller) never outlives the call.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meta/meta_int.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+/* ---- schema --------------------------------------------------------------------------------- */
+
+/*
+ * Migration N is migrations[N - 1]. Append only: never edit or reorder an entry once it has been
+ * committed, because databases in the field have already applied it.
+ */
+static const char *const migrations[] = {
+    /* 1: tenancy, runs, sessions. */
+    "CREATE TABLE orgs ("
+    "  id TEXT PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  title TEXT NOT NULL,"
+    "  plan TEXT NOT NULL,"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms INTEGER NOT NULL,"
+    "  updated_at_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE projects ("
+    "  id TEXT PRIMARY KEY,"
+    "  slug TEXT NOT NULL,"
+    "  org_id TEXT NOT NULL REFERENCES orgs(id),"
+    "  created_at_ms INTEGER NOT NULL,"
+    "  UNIQUE (org_id, slug)"
+    ") STRICT;"
+    "CREATE TABLE environments ("
+    "  id TEXT PRIMARY KEY,"
+    "  slug TEXT NOT NULL,"
+    "  project_id TEXT NOT NULL REFERENCES projects(id),"
+    "  org_id TEXT NOT NULL REFERENCES orgs(id),"
+    "  api_key_hash BLOB NOT NULL UNIQUE CHECK (length(api_key_hash) = 32),"
+    "  created_at_ms INTEGER NOT NULL,"
+    "  UNIQUE (project_id, slug)"
+    ") STRICT;"
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY,"
+    "  env_id TEXT NOT NULL REFERENCES environments(id),"
+    "  task_identifier TEXT NOT NULL,"
+    "  parent_run_id TEXT,"
+    "  root_run_id TEXT NOT NULL,"
+    "  completed_at_ms INTEGER,"
+    "  realtime_streams_version TEXT NOT NULL DEFAULT 'v2',"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX runs_env_id ON runs(env_id);"
+    "CREATE TABLE run_streams ("
+    "  run_id TEXT NOT NULL REFERENCES runs(id),"
+    "  stream_id TEXT NOT NULL,"
+    "  UNIQUE (run_id, stream_id)"
+    ") STRICT;"
+    "CREATE TABLE sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  env_id TEXT NOT NULL REFERENCES environments(id),"
+    "  external_id TEXT,"
+    "  type TEXT NOT NULL,"
+    "  task_identifier TEXT NOT NULL,"
+    "  metadata_json TEXT,"
+    "  tags_json TEXT,"
+    "  closed_at_ms INTEGER,"
+    "  closed_reason TEXT,"
+    "  expires_at_ms INTEGER,"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms INTEGER NOT NULL,"
+    "  UNIQUE (env_id, external_id)"
+    ") STRICT;",
+
+    /* 2: write-once guards, so that no future statement can quietly break the stamping rule. */
+    "CREATE TRIGGER runs_stamp_write_once BEFORE UPDATE OF stream_basin_name ON runs"
+    "  WHEN OLD.stream_basin_name IS NOT NEW.stream_basin_name"
+    "  BEGIN SELECT RAISE(ABORT, 'runs.stream_basin_name is write-once'); END;"
+    "CREATE TRIGGER sessions_stamp_write_once BEFORE UPDATE OF stream_basin_name ON sessions"
+    "  WHEN OLD.stream_basin_name IS NOT NEW.stream_basin_name"
+    "  BEGIN SELECT RAISE(ABORT, 'sessions.stream_basin_name is write-once'); END;"
+    "CREATE TRIGGER runs_completed_write_once BEFORE UPDATE OF completed_at_ms ON runs"
+    "  WHEN OLD.completed_at_ms IS NOT NULL AND OLD.completed_at_ms IS NOT NEW.completed_at_ms"
+    "  BEGIN SELECT RAISE(ABORT, 'runs.completed_at_ms is write-once'); END;"
+    "CREATE TRIGGER sessions_closed_write_once"
+    "  BEFORE UPDATE OF closed_at_ms, closed_reason ON sessions"
+    "  WHEN OLD.closed_at_ms IS NOT NULL AND (OLD.closed_at_ms IS NOT NEW.closed_at_ms"
+    "    OR OLD.closed_reason IS NOT NEW.closed_reason)"
+    "  BEGIN SELECT RAISE(ABORT, 'sessions.closed_at_ms is write-once'); END;",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- statements ----------------------------------------------------------------------------- */
+
+#define ORG_COLS "id, slug, title, plan, stream_basin_name, created_at_ms, updated_at_ms"
+#define PROJECT_COLS "id, slug, org_id, created_at_ms"
+#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms"
+#define RUN_COLS                                                                                   \
+    "id, env_id, task_identifier, parent_run_id, root_run_id, completed_at_ms, "                   \
+    "stream_basin_name, created_at_ms"
+#define SESSION_COLS                                                                               \
+    "id, env_id, external_id, type, task_identifier, metadata_json, tags_json, closed_at_ms, "     \
+    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms"
+
+#define STMT_MAP(X)                                                                                \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(ORG_INSERT, "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")           \
+    X(ORG_GET, "SELECT " ORG_COLS " FROM orgs WHERE id = ?1")                                      \
+    X(ORG_GET_SLUG, "SELECT " ORG_COLS " FROM orgs WHERE slug = ?1")                               \
+    X(ORG_LIST, "SELECT " ORG_COLS " FROM orgs ORDER BY created_at_ms, id")                        \
+    X(ORG_SET_PLAN, "UPDATE orgs SET plan = ?2, updated_at_ms = ?3 WHERE id = ?1")                 \
+    X(ORG_SET_BASIN, "UPDATE orgs SET stream_basin_name = ?2, updated_at_ms = ?3 WHERE id = ?1")   \
+    X(PROJECT_INSERT, "INSERT INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4)")           \
+    X(PROJECT_GET, "SELECT " PROJECT_COLS " FROM projects WHERE id = ?1")                          \
+    X(ENV_INSERT, "INSERT INTO environments (" ENV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)")       \
+    X(ENV_GET, "SELECT " ENV_COLS " FROM environments WHERE id = ?1")                              \
+    X(ENV_BY_HASH, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = ?1")                \
+    X(ENV_SET_HASH, "UPDATE environments SET api_key_hash = ?2 WHERE id = ?1")                     \
+    X(RUN_INSERT, "INSERT INTO runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")       \
+    X(RUN_GET, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 AND env_id = ?2")                      \
+    X(RUN_EXISTS, "SELECT 1 FROM runs WHERE id = ?1")                                              \
+    X(RUN_COMPLETE,                                                                                \
+      "UPDATE runs SET completed_at_ms = ?2 WHERE id = ?1 AND completed_at_ms IS NULL")            \
+    X(RUN_STREAM_ADD,                                                                              \
+      "INSERT INTO run_streams (run_id, stream_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")        \
+    X(RUN_STREAM_LIST, "SELECT stream_id FROM run_streams WHERE run_id = ?1 ORDER BY rowid")       \
+    X(SESSION_INSERT, "INSERT INTO sessions (" SESSION_COLS ") "                                   \
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")                \
+    X(SESSION_GET_ID, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1 AND env_id = ?2")       \
+    X(SESSION_GET_EXT,                                                                             \
+      "SELECT " SESSION_COLS " FROM sessions WHERE env_id = ?1 AND external_id = ?2")              \
+    X(SESSION_EXISTS, "SELECT 1 FROM sessions WHERE id = ?1")                                      \
+    X(SESSION_CLOSE, "UPDATE sessions SET closed_at_ms = ?2, closed_reason = ?3 "                  \
+                     "WHERE id = ?1 AND closed_at_ms IS NULL")
+
+enum {
+#define STMT_ENUM(name, sql) S_##name,
+    STMT_MAP(STMT_ENUM)
+#undef STMT_ENUM
+        S__COUNT
+};
+
+static const char *const stmt_sql[] = {
+#define STMT_SQL(name, sql) sql,
+    STMT_MAP(STMT_SQL)
+#undef STMT_SQL
+};
+
+typedef struct sq {
+    wr_meta base; /* first: a wr_meta * is a sq * */
+    sqlite3 *db;
+    sqlite3_stmt *st[S__COUNT];
+    bool failed; /* a write hit an I/O-class error: refuse writes until reopened */
+} sq;
+
+static sq *
+SQ(wr_meta *m)
+{
+    return (sq *)m;
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static bool
+io_class(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The prepared statement `id`, or NULL with *out_err set. */
+static sqlite3_stmt *
+stmt(sq *q, int id, wr_error *out_err)
+{
+    if (!q->st[id]) {
+        int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            wr_error_set(out_err, WR_ERR_STORAGE, "sqlite prepare: %s", sqlite3_errmsg(q->db));
+            q->st[id] = NULL;
+            return NULL;
+        }
+    }
+    return q->st[id];
+}
+
+static void
+done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Steps a statement; a write that fails with an I/O-class error puts the handle in the failed
+ * state. */
+static int
+step(sq *q, sqlite3_stmt *st, bool write)
+{
+    int rc = sqlite3_step(st);
+    if (write && rc != SQLITE_ROW && rc != SQLITE_DONE && io_class(rc))
+        q->failed = true;
+    return rc;
+}
+
+/*
+ * Maps a failed step to a wr_err: unique/primary-key violations → RESOURCE_ALREADY_EXISTS,
+ * foreign-key violations (the parent row is missing) → NOT_FOUND, anything else → STORAGE.
+ * `what` names the row being written, `parent` the row it refers to.
+ */
+static wr_err
+fail(sq *q, int rc, const char *what, const char *parent, wr_error *out_err)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "%s already exists (%s)", what,
+                            sqlite3_errmsg(q->db));
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s not found", parent);
+    default:
+        return wr_error_set(out_err, WR_ERR_STORAGE, "sqlite (%s): %s", what,
+                            sqlite3_errmsg(q->db));
+    }
+}
+
+static wr_err
+check_writable(sq *q, wr_error *out_err)
+{
+    if (q->failed)
+        return wr_error_set(out_err, WR_ERR_STORAGE,
+                            "control-plane store failed an earlier write; restart to recover");
+    return WR_OK;
+}
+
+/* Runs a statement with no parameters and no rows (BEGIN/COMMIT/ROLLBACK). */
+static wr_err
+run_simple(sq *q, int id, wr_error *out_err)
+{
+    sqlite3_stmt *st = stmt(q, id, out_err);
+    if (!st)
+        return WR_ERR_STORAGE;
+    int rc = step(q, st, true);
+    wr_err err = WR_OK;
+    if (rc != SQLITE_DONE)
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "sqlite %s: %s", stmt_sql[id],
+                           sqlite3_errmsg(q->db));
+    done(st);
+    return err;
+}
+
+static void
+rollback(sq *q)
+{
+    if (!sqlite3_get_autocommit(q->db))
+        run_simple(q, S_ROLLBACK, NULL);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void
+bind_opt_text(sqlite3_stmt *st, int i, bool has, const char *s)
+{
+    if (has && s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void
+bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static void
+bind_opt_u64(sqlite3_stmt *st, int i, bool has, uint64_t v)
+{
+    if (has)
+        bind_u64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Copies text column i into dst (cap bytes, always terminated); returns false for NULL. */
+static bool
+col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t) {
+        dst[0] = '\0';
+        return false;
+    }
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, t, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t)
+        return NULL;
+    return wr_xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i));
+}
+
+static uint64_t
+col_u64(sqlite3_stmt *st, int i)
+{
+    return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+static bool
+col_null(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+/* ---- row readers (column order as in *_COLS) ------------------------------------------------ */
+
+static void
+read_org(sqlite3_stmt *st, void *out)
+{
+    wr_org *o = out;
+    memset(o, 0, sizeof(*o));
+    col_copy(st, 0, o->id, sizeof(o->id));
+    col_copy(st, 1, o->slug, sizeof(o->slug));
+    col_copy(st, 2, o->title, sizeof(o->title));
+    col_copy(st, 3, o->plan, sizeof(o->plan));
+    o->has_basin = col_copy(st, 4, o->basin, sizeof(o->basin));
+    o->created_at_ms = col_u64(st, 5);
+    o->updated_at_ms = col_u64(st, 6);
+}
+
+static void
+read_project(sqlite3_stmt *st, void *out)
+{
+    wr_project *p = out;
+    memset(p, 0, sizeof(*p));
+    col_copy(st, 0, p->id, sizeof(p->id));
+    col_copy(st, 1, p->slug, sizeof(p->slug));
+    col_copy(st, 2, p->org_id, sizeof(p->org_id));
+    p->created_at_ms = col_u64(st, 3);
+}
+
+static void
+read_env(sqlite3_stmt *st, void *out)
+{
+    wr_env *e = out;
+    memset(e, 0, sizeof(*e));
+    col_copy(st, 0, e->id, sizeof(e->id));
+    col_copy(st, 1, e->slug, sizeof(e->slug));
+    col_copy(st, 2, e->project_id, sizeof(e->project_id));
+    col_copy(st, 3, e->org_id, sizeof(e->org_id));
+    const void *h = sqlite3_column_blob(st, 4);
+    if (h && sqlite3_column_bytes(st, 4) == (int)sizeof(e->key_hash))
+        memcpy(e->key_hash, h, sizeof(e->key_hash));
+    e->created_at_ms = col_u64(st, 5);
+}
+
+static void
+read_run(sqlite3_stmt *st, void *out)
+{
+    wr_run *r = out;
+    memset(r, 0, sizeof(*r));
+    col_copy(st, 0, r->id, sizeof(r->id));
+    col_copy(st, 1, r->env_id, sizeof(r->env_id));
+    col_copy(st, 2, r->task_identifier, sizeof(r->task_identifier));
+    r->has_parent = col_copy(st, 3, r->parent_run_id, sizeof(r->parent_run_id));
+    col_copy(st, 4, r->root_run_id, sizeof(r->root_run_id));
+    r->completed = !col_null(st, 5);
+    r->completed_at_ms = r->completed ? col_u64(st, 5) : 0;
+    r->has_basin = col_copy(st, 6, r->basin, sizeof(r->basin));
+    r->created_at_ms = col_u64(st, 7);
+}
+
+static void
+read_session(sqlite3_stmt *st, void *out)
+{
+    wr_session *s = out;
+    memset(s, 0, sizeof(*s));
+    col_copy(st, 0, s->id, sizeof(s->id));
+    col_copy(st, 1, s->env_id, sizeof(s->env_id));
+    s->has_external_id = col_copy(st, 2, s->external_id, sizeof(s->external_id));
+    col_copy(st, 3, s->type, sizeof(s->type));
+    col_copy(st, 4, s->task_identifier, sizeof(s->task_identifier));
+    s->metadata_json = col_dup(st, 5);
+    s->tags_json = col_dup(st, 6);
+    s->closed = !col_null(st, 7);
+    s->closed_at_ms = s->closed ? col_u64(st, 7) : 0;
+    col_copy(st, 8, s->closed_reason, sizeof(s->closed_reason));
+    s->expires_at_ms = col_null(st, 9) ? 0 : col_u64(st, 9);
+    s->has_basin = col_copy(st, 10, s->basin, sizeof(s->basin));
+    s->created_at_ms = col_u64(st, 11);
+}
+
+/* ---- generic shapes ------------------------------------------------------------------------- */
+
+/* Steps a prepared, bound write of one row (insert/update) and maps its result. */
+static wr_err
+exec_write(sq *q, sqlite3_stmt *st, const char *what, const char *parent, wr_error *out_err)
+{
+    int rc = step(q, st, true);
+    wr_err err = rc == SQLITE_DONE ? WR_OK : fail(q, rc, what, parent, out_err);
+    done(st);
+    return err;
+}
+
+/* Runs an UPDATE bound on st; NOT_FOUND when it matched no row. */
+static wr_err
+exec_update_one(sq *q, sqlite3_stmt *st, const char *what, const char *id, wr_error *out_err)
+{
+    int rc = step(q, st, true);
+    wr_err err = WR_OK;
+    if (rc != SQLITE_DONE)
+        err = fail(q, rc, what, what, out_err);
+    else if (sqlite3_changes(q->db) == 0)
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
+    done(st);
+    return err;
+}
+
+typedef void (*reader_fn)(sqlite3_stmt *st, void *out);
+
+/* Steps a bound single-row SELECT; fills out through `read` or returns NOT_FOUND. */
+static wr_err
+query_one(sq *q, sqlite3_stmt *st, reader_fn read, void *out, const char *what, const char *key,
+          wr_error *out_err)
+{
+    int rc = step(q, st, false);
+    wr_err err = WR_OK;
+    if (rc == SQLITE_ROW)
+        read(st, out);
+    else if (rc == SQLITE_DONE)
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, key);
+    else
+        err = fail(q, rc, what, what, out_err);
+    done(st);
+    return err;
+}
+
+/* True/false for "SELECT 1 FROM … WHERE id = ?1"; errors as wr_err. */
+static wr_err
+exists(sq *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
+{
+    sqlite3_stmt *st = stmt(q, id_stmt, out_err);
+    if (!st)
+        return WR_ERR_STORAGE;
+    bind_text(st, 1, id);
+    int rc = step(q, st, false);
+    wr_err err = WR_OK;
+    if (rc == SQLITE_DONE)
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
+    else if (rc != SQLITE_ROW)
+        err = fail(q, rc, what, what, out_err);
+    done(st);
+    return err;
+}
+
+#define PREP(var, id)                                                                              \
+    sqlite3_stmt *var = stmt(q, (id), out_err);                                                    \
+    if (!var)                                                                                      \
+    return WR_ERR_STORAGE
+
+#define WRITABLE()                                                                                 \
+    do {                                                                                           \
+        wr_err w_ = check_writable(q, out_err);                                                    \
+        if (w_ != WR_OK)                                                                           \
+            return w_;                                                                             \
+    } while (0)
+
+/* ---- organizations -------------------------------------------------------------------------- */
+
+static wr_err
+org_create(wr_meta *m, const wr_org *o, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_ORG_INSERT);
+    bind_text(st, 1, o->id);
+    bind_text(st, 2, o->slug);
+    bind_text(st, 3, o->title);
+    bind_text(st, 4, o->plan);
+    bind_opt_text(st, 5, o->has_basin, o->basin);
+    bind_u64(st, 6, o->created_at_ms);
+    bind_u64(st, 7, o->updated_at_ms);
+    return exec_write(q, st, "organization", "organization", out_err);
+}
+
+static wr_err
+org_get(wr_meta *m, const char *id, wr_org *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ORG_GET);
+    bind_text(st, 1, id);
+    return query_one(q, st, read_org, out, "organization", id, out_err);
+}
+
+static wr_err
+org_get_by_slug(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ORG_GET_SLUG);
+    bind_text(st, 1, slug);
+    return query_one(q, st, read_org, out, "organization", slug, out_err);
+}
+
+static wr_err
+org_list(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ORG_LIST);
+    wr_org *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = step(q, st, false)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = wr_xrealloc(v, cap * sizeof(*v));
+        }
+        read_org(st, &v[n++]);
+    }
+    wr_err err = WR_OK;
+    if (rc != SQLITE_DONE) {
+        err = fail(q, rc, "organization", "organization", out_err);
+        free(v);
+        v = NULL;
+        n = 0;
+    }
+    done(st);
+    *out = v;
+    *out_n = n;
+    return err;
+}
+
+static wr_err
+org_set_plan(wr_meta *m, const char *id, const char *plan, uint64_t now_ms, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_ORG_SET_PLAN);
+    bind_text(st, 1, id);
+    bind_text(st, 2, plan);
+    bind_u64(st, 3, now_ms);
+    return exec_update_one(q, st, "organization", id, out_err);
+}
+
+static wr_err
+org_set_basin(wr_meta *m, const char *id, const char *basin_or_null, uint64_t now_ms,
+              wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_ORG_SET_BASIN);
+    bind_text(st, 1, id);
+    bind_opt_text(st, 2, basin_or_null != NULL, basin_or_null);
+    bind_u64(st, 3, now_ms);
+    return exec_update_one(q, st, "organization", id, out_err);
+}
+
+/* ---- projects and environments -------------------------------------------------------------- */
+
+static wr_err
+project_create(wr_meta *m, const wr_project *p, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_PROJECT_INSERT);
+    bind_text(st, 1, p->id);
+    bind_text(st, 2, p->slug);
+    bind_text(st, 3, p->org_id);
+    bind_u64(st, 4, p->created_at_ms);
+    return exec_write(q, st, "project", "organization", out_err);
+}
+
+static wr_err
+project_get(wr_meta *m, const char *id, wr_project *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_PROJECT_GET);
+    bind_text(st, 1, id);
+    return query_one(q, st, read_project, out, "project", id, out_err);
+}
+
+static wr_err
+env_create(wr_meta *m, const wr_env *e, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_ENV_INSERT);
+    bind_text(st, 1, e->id);
+    bind_text(st, 2, e->slug);
+    bind_text(st, 3, e->project_id);
+    bind_text(st, 4, e->org_id);
+    sqlite3_bind_blob(st, 5, e->key_hash, sizeof(e->key_hash), SQLITE_STATIC);
+    bind_u64(st, 6, e->created_at_ms);
+    return exec_write(q, st, "environment", "project", out_err);
+}
+
+static wr_err
+env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ENV_GET);
+    bind_text(st, 1, id);
+    return query_one(q, st, read_env, out, "environment", id, out_err);
+}
+
+static wr_err
+env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ENV_BY_HASH);
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    return query_one(q, st, read_env, out, "environment", "for this key", out_err);
+}
+
+static wr_err
+env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32], wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_ENV_SET_HASH);
+    bind_text(st, 1, id);
+    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    return exec_update_one(q, st, "environment", id, out_err);
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+static wr_err
+run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_RUN_INSERT);
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->env_id);
+    bind_text(st, 3, r->task_identifier);
+    bind_opt_text(st, 4, r->has_parent, r->parent_run_id);
+    bind_text(st, 5, r->root_run_id);
+    bind_opt_u64(st, 6, r->completed, r->completed_at_ms);
+    bind_opt_text(st, 7, r->has_basin, r->basin);
+    bind_u64(st, 8, r->created_at_ms);
+    return exec_write(q, st, "run", "environment", out_err);
+}
+
+static wr_err
+run_get(wr_meta *m, const char *env_id, const char *id, wr_run *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_RUN_GET);
+    bind_text(st, 1, id);
+    bind_text(st, 2, env_id);
+    return query_one(q, st, read_run, out, "run", id, out_err);
+}
+
+static wr_err
+run_complete(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_RUN_COMPLETE);
+    bind_text(st, 1, id);
+    bind_u64(st, 2, at_ms);
+    int rc = step(q, st, true);
+    wr_err err = WR_OK;
+    bool changed = rc == SQLITE_DONE && sqlite3_changes(q->db) > 0;
+    if (rc != SQLITE_DONE)
+        err = fail(q, rc, "run", "run", out_err);
+    done(st);
+    if (err == WR_OK && !changed) /* already completed, or missing */
+        err = exists(q, S_RUN_EXISTS, id, "run", out_err);
+    return err;
+}
+
+static wr_err
+run_add_stream(wr_meta *m, const char *run_id, const char *stream_id, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_RUN_STREAM_ADD);
+    bind_text(st, 1, run_id);
+    bind_text(st, 2, stream_id);
+    return exec_write(q, st, "run stream", "run", out_err);
+}
+
+static wr_err
+run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    wr_err err = exists(q, S_RUN_EXISTS, run_id, "run", out_err);
+    if (err != WR_OK)
+        return err;
+    PREP(st, S_RUN_STREAM_LIST);
+    bind_text(st, 1, run_id);
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = step(q, st, false)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = wr_xrealloc(v, cap * sizeof(*v));
+        }
+        v[n++] = col_dup(st, 0);
+    }
+    if (rc != SQLITE_DONE) {
+        err = fail(q, rc, "run stream", "run", out_err);
+        wr_meta_strv_free(v, n);
+        v = NULL;
+        n = 0;
+    }
+    done(st);
+    *out = v;
+    *out_n = n;
+    return err;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+static wr_err
+session_get_by_id(wr_meta *m, const char *env_id, const char *id, wr_session *out,
+                  wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_SESSION_GET_ID);
+    bind_text(st, 1, id);
+    bind_text(st, 2, env_id);
+    return query_one(q, st, read_session, out, "session", id, out_err);
+}
+
+static wr_err
+session_get_by_external_id(wr_meta *m, const char *env_id, const char *external_id, wr_session *out,
+                           wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_SESSION_GET_EXT);
+    bind_text(st, 1, env_id);
+    bind_text(st, 2, external_id);
+    return query_one(q, st, read_session, out, "session", external_id, out_err);
+}
+
+static wr_err
+session_insert(sq *q, const wr_session *s, wr_error *out_err)
+{
+    PREP(st, S_SESSION_INSERT);
+    bind_text(st, 1, s->id);
+    bind_text(st, 2, s->env_id);
+    bind_opt_text(st, 3, s->has_external_id, s->external_id);
+    bind_text(st, 4, s->type);
+    bind_text(st, 5, s->task_identifier);
+    bind_opt_text(st, 6, s->metadata_json != NULL, s->metadata_json);
+    bind_opt_text(st, 7, s->tags_json != NULL, s->tags_json);
+    bind_opt_u64(st, 8, s->closed, s->closed_at_ms);
+    bind_opt_text(st, 9, s->closed, s->closed_reason);
+    bind_opt_u64(st, 10, s->expires_at_ms != 0, s->expires_at_ms);
+    bind_opt_text(st, 11, s->has_basin, s->basin);
+    bind_u64(st, 12, s->created_at_ms);
+    return exec_write(q, st, "session", "environment", out_err);
+}
+
+/*
+ * Look-up and insert share one write transaction, so "exists → return it, else insert" is atomic
+ * even if another connection (an operator, a future second process) writes concurrently. The
+ * existing row wins over an id conflict: a retried create with the same external id returns it.
+ */
+static wr_err
+session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, bool *out_created,
+                      wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    wr_err err = run_simple(q, S_BEGIN, out_err);
+    if (err != WR_OK)
+        return err;
+    if (s->has_external_id) {
+        wr_error lookup;
+        err = session_get_by_external_id(m, s->env_id, s->external_id, out, &lookup);
+        if (err == WR_OK) {
+            *out_created = false;
+            rollback(q); /* nothing was written */
+            return WR_OK;
+        }
+        if (err != WR_ERR_NOT_FOUND) {
+            if (out_err)
+                *out_err = lookup;
+            goto out;
+        }
+    }
+    err = session_insert(q, s, out_err);
+    if (err != WR_OK)
+        goto out;
+    err = run_simple(q, S_COMMIT, out_err);
+    if (err != WR_OK)
+        goto out;
+    err = session_get_by_id(m, s->env_id, s->id, out, out_err);
+    *out_created = err == WR_OK;
+out:
+    rollback(q);
+    return err;
+}
+
+static wr_err
+session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms, bool *out_already,
+              wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_SESSION_CLOSE);
+    bind_text(st, 1, id);
+    bind_u64(st, 2, at_ms);
+    bind_text(st, 3, reason);
+    int rc = step(q, st, true);
+    wr_err err = WR_OK;
+    bool changed = rc == SQLITE_DONE && sqlite3_changes(q->db) > 0;
+    if (rc != SQLITE_DONE)
+        err = fail(q, rc, "session", "session", out_err);
+    done(st);
+    if (err == WR_OK && !changed) {
+        err = exists(q, S_SESSION_EXISTS, id, "session", out_err);
+        *out_already = err == WR_OK;
+    }
+    return err;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void
+sq_close(wr_meta *m)
+{
+    sq *q = SQ(m);
+    for (int i = 0; i < S__COUNT; i++)
+        sqlite3_finalize(q->st[i]);
+    sqlite3_close_v2(q->db);
+    free(q);
+}
+
+static const wr_meta_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .org_create = org_create,
+    .org_get = org_get,
+    .org_get_by_slug = org_get_by_slug,
+    .org_list = org_list,
+    .org_set_plan = org_set_plan,
+    .org_set_basin = org_set_basin,
+    .project_create = project_create,
+    .project_get = project_get,
+    .env_create = env_create,
+    .env_get = env_get,
+    .env_by_key_hash = env_by_key_hash,
+    .env_set_key_hash = env_set_key_hash,
+    .run_create = run_create,
+    .run_get = run_get,
+    .run_complete = run_complete,
+    .run_add_stream = run_add_stream,
+    .run_streams = run_streams,
+    .session_create_or_get = session_create_or_get,
+    .session_get_by_id = session_get_by_id,
+    .session_get_by_external_id = session_get_by_external_id,
+    .session_close = session_close,
+};
+
+/* Runs one SQL text (possibly several statements) on db during open. */
+static wr_err
+exec_sql(sqlite3 *db, const char *sql, const char *what, wr_error *out_err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return WR_OK;
+    wr_err err = wr_error_set(out_err, WR_ERR_STORAGE, "sqlite %s: %s", what,
+                              msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return err;
+}
+
+/* The single integer a one-row query returns, or -1 with *out_err set. */
+static sqlite3_int64
+query_int(sqlite3 *db, const char *sql, wr_error *out_err)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        wr_error_set(out_err, WR_ERR_STORAGE, "sqlite %s: %s", sql, sqlite3_errmsg(db));
+    else
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Applies every migration newer than the file's version, all in one transaction. */
+static wr_err
+migrate(sqlite3 *db, wr_error *out_err)
+{
+    wr_err err = exec_sql(db, "BEGIN IMMEDIATE", "begin migrations", out_err);
+    if (err != WR_OK)
+        return err;
+    err = exec_sql(db,
+                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   "  version INTEGER PRIMARY KEY,"
+                   "  applied_at_ms INTEGER NOT NULL"
+                   ") STRICT",
+                   "create schema_migrations", out_err);
+    if (err != WR_OK)
+        goto out;
+    sqlite3_int64 cur =
+        query_int(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", out_err);
+    if (cur < 0) {
+        err = WR_ERR_STORAGE;
+        goto out;
+    }
+    if (cur > N_MIGRATIONS) {
+        err = wr_error_set(out_err, WR_ERR_STORAGE,
+                           "control-plane schema version %lld is newer than this binary's %d",
+                           (long long)cur, N_MIGRATIONS);
+        goto out;
+    }
+    for (int v = (int)cur + 1; v <= N_MIGRATIONS; v++) {
+        char what[48];
+        snprintf(what, sizeof(what), "migration %d", v);
+        err = exec_sql(db, migrations[v - 1], what, out_err);
+        if (err != WR_OK)
+            goto out;
+        char rec[128];
+        snprintf(rec, sizeof(rec),
+                 "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (%d, %llu)", v,
+                 (unsigned long long)wr_clock_now_ms());
+        err = exec_sql(db, rec, what, out_err);
+        if (err != WR_OK)
+            goto out;
+    }
+    err = exec_sql(db, "COMMIT", "commit migrations", out_err);
+out:
+    if (err != WR_OK && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+/* Makes a newly created database file's directory entry durable. */
+static wr_err
+sync_parent_dir(const char *path, wr_error *out_err)
+{
+    char *copy = wr_xstrdup(path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    wr_err err = WR_OK;
+    if (fd < 0 || fsync(fd) != 0)
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "fsync of directory %s failed", dir);
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return err;
+}
+
+wr_err
+wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err)
+{
+    *out = NULL;
+    bool memory = strcmp(path, ":memory:") == 0;
+    bool existed = memory || access(path, F_OK) == 0;
+    sqlite3 *db = NULL;
+    wr_err err = WR_OK;
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "cannot open control-plane db %s: %s", path,
+                           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+
+    /* journal_mode answers with the mode in effect; anything but "wal" means it did not take
+     * (":memory:" databases answer "memory" and are allowed, for tests). */
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    bool wal_ok = mode && (strcmp(mode, "wal") == 0 || (memory && strcmp(mode, "memory") == 0));
+    if (!wal_ok)
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "control-plane db %s: cannot enable WAL (%s)",
+                           path, mode ? mode : sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (err != WR_OK)
+        goto out;
+    err = exec_sql(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", "pragmas", out_err);
+    if (err != WR_OK)
+        goto out;
+    if (query_int(db, "PRAGMA foreign_keys", out_err) != 1) {
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "sqlite build lacks foreign key support");
+        goto out;
+    }
+    err = migrate(db, out_err);
+    if (err != WR_OK)
+        goto out;
+    if (!existed) {
+        err = sync_parent_dir(path, out_err);
+        if (err != WR_OK)
+            goto out;
+    }
+    sq *q = wr_xcalloc(1, sizeof(*q));
+    q->base.ops = &sqlite_ops;
+    q->db = db;
+    db = NULL;
+    *out = &q->base;
+out:
+    if (db)
+        sqlite3_close_v2(db);
+    return err;
+}

@@ -1,0 +1,1093 @@
+/*
+ * test_meta_conformance.c — the control-plane store contract (meta.h), written against the
+ * interface only and run against every backend in `backends[]` (today: SQLite). A new backend
+ * (PostgreSQL) passes when it is added to that table and this file is green.
+ *
+ * Covered: organizations (create/get/by-slug/list order/plan/basin), projects and environments
+ * (scoped unique slugs, org filled in from the project, key hashes and rotation), runs (env-scoped
+ * get, root default, idempotent completion, stream set), sessions (create-or-get by external id,
+ * never re-stamped, id vs external-id keys, write-once close), the unique-constraint and
+ * not-found tables, argument validation, and that a close + reopen keeps everything.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ftw.h>
+#include <unistd.h>
+
+#include "meta/meta.h"
+#include "util/clock.h"
+
+/* ---- backends ------------------------------------------------------------------------------- */
+
+typedef struct backend {
+    const char *name;
+    /* Opens the store kept in directory `dir` (the same dir reopens the same data). */
+    wr_err (*open)(const char *dir, wr_meta **out, wr_error *err);
+} backend;
+
+static wr_err
+open_sqlite(const char *dir, wr_meta **out, wr_error *err)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/meta.db", dir);
+    return wr_meta_open_sqlite(path, out, err);
+}
+
+static const backend backends[] = {
+    {"sqlite", open_sqlite},
+};
+
+typedef struct fx {
+    const backend *be;
+    char dir[64];
+    wr_meta *m;
+} fx;
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void
+reopen(fx *f)
+{
+    wr_meta_close(f->m);
+    f->m = NULL;
+    wr_error err = {0};
+    assert_int_equal(f->be->open(f->dir, &f->m, &err), WR_OK);
+    assert_non_null(f->m);
+}
+
+/* ---- builders ------------------------------------------------------------------------------- */
+
+#define CPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+static wr_org
+org(const char *id, const char *slug)
+{
+    wr_org o = {0};
+    CPY(o.id, id);
+    CPY(o.slug, slug);
+    CPY(o.title, "Title of ");
+    strncat(o.title, slug, sizeof(o.title) - strlen(o.title) - 1);
+    CPY(o.plan, "free");
+    return o;
+}
+
+static wr_project
+project(const char *id, const char *slug, const char *org_id)
+{
+    wr_project p = {0};
+    CPY(p.id, id);
+    CPY(p.slug, slug);
+    CPY(p.org_id, org_id);
+    return p;
+}
+
+static wr_env
+env(const char *id, const char *slug, const char *project_id, uint8_t key_byte)
+{
+    wr_env e = {0};
+    CPY(e.id, id);
+    CPY(e.slug, slug);
+    CPY(e.project_id, project_id);
+    memset(e.key_hash, key_byte, sizeof(e.key_hash));
+    return e;
+}
+
+static wr_run
+run(const char *id, const char *env_id, const char *basin_or_null)
+{
+    wr_run r = {0};
+    CPY(r.id, id);
+    CPY(r.env_id, env_id);
+    CPY(r.task_identifier, "my-task");
+    if (basin_or_null) {
+        r.has_basin = true;
+        CPY(r.basin, basin_or_null);
+    }
+    return r;
+}
+
+static wr_session
+session(const char *id, const char *env_id, const char *ext_or_null, const char *basin_or_null)
+{
+    wr_session s = {0};
+    CPY(s.id, id);
+    CPY(s.env_id, env_id);
+    if (ext_or_null) {
+        s.has_external_id = true;
+        CPY(s.external_id, ext_or_null);
+    }
+    CPY(s.type, "chat.agent");
+    CPY(s.task_identifier, "chat-task");
+    if (basin_or_null) {
+        s.has_basin = true;
+        CPY(s.basin, basin_or_null);
+    }
+    return s;
+}
+
+#define OK(call) assert_int_equal((call), WR_OK)
+
+/* Two orgs, each with a project and an environment: org_a/proj_a/env_a, org_b/proj_b/env_b. */
+static void
+seed(fx *f)
+{
+    wr_org a = org("orga00000000000000000000a", "acme");
+    wr_org b = org("orgb00000000000000000000b", "bravo");
+    OK(wr_meta_org_create(f->m, &a, NULL));
+    OK(wr_meta_org_create(f->m, &b, NULL));
+    wr_project pa = project("proja0000000000000000000a", "web", a.id);
+    wr_project pb = project("projb0000000000000000000b", "web", b.id);
+    OK(wr_meta_project_create(f->m, &pa, NULL));
+    OK(wr_meta_project_create(f->m, &pb, NULL));
+    wr_env ea = env("enva00000000000000000000a", "dev", pa.id, 0xa1);
+    wr_env eb = env("envb00000000000000000000b", "dev", pb.id, 0xb1);
+    OK(wr_meta_env_create(f->m, &ea, NULL));
+    OK(wr_meta_env_create(f->m, &eb, NULL));
+}
+
+#define ORG_A "orga00000000000000000000a"
+#define ORG_B "orgb00000000000000000000b"
+#define PROJ_A "proja0000000000000000000a"
+#define PROJ_B "projb0000000000000000000b"
+#define ENV_A "enva00000000000000000000a"
+#define ENV_B "envb00000000000000000000b"
+
+/* ---- organizations -------------------------------------------------------------------------- */
+
+static void
+test_org_lifecycle(void **state)
+{
+    fx *f = *state;
+    wr_clock_set_fake(1000);
+    wr_org o = org("org000000000000000000000x", "acme");
+    OK(wr_meta_org_create(f->m, &o, NULL));
+
+    wr_org got;
+    OK(wr_meta_org_get(f->m, o.id, &got, NULL));
+    assert_string_equal(got.id, o.id);
+    assert_string_equal(got.slug, "acme");
+    assert_string_equal(got.title, "Title of acme");
+    assert_string_equal(got.plan, "free");
+    assert_false(got.has_basin);
+    assert_string_equal(got.basin, "");
+    assert_int_equal(got.created_at_ms, 1000); /* 0 on create means now */
+    assert_int_equal(got.updated_at_ms, 1000);
+
+    OK(wr_meta_org_get_by_slug(f->m, "acme", &got, NULL));
+    assert_string_equal(got.id, o.id);
+
+    wr_clock_set_fake(2000);
+    OK(wr_meta_org_set_plan(f->m, o.id, "pro", NULL));
+    OK(wr_meta_org_get(f->m, o.id, &got, NULL));
+    assert_string_equal(got.plan, "pro");
+    assert_int_equal(got.created_at_ms, 1000);
+    assert_int_equal(got.updated_at_ms, 2000);
+
+    wr_clock_set_fake(3000);
+    OK(wr_meta_org_set_basin(f->m, o.id, "weir-dev-org-org000000000000000000000x", NULL));
+    OK(wr_meta_org_get(f->m, o.id, &got, NULL));
+    assert_true(got.has_basin);
+    assert_string_equal(got.basin, "weir-dev-org-org000000000000000000000x");
+    assert_int_equal(got.updated_at_ms, 3000);
+    assert_string_equal(got.plan, "pro");
+
+    OK(wr_meta_org_set_basin(f->m, o.id, NULL, NULL));
+    OK(wr_meta_org_get(f->m, o.id, &got, NULL));
+    assert_false(got.has_basin);
+    assert_string_equal(got.basin, "");
+
+    /* created with a basin */
+    wr_org b = org("org000000000000000000000y", "basined");
+    b.has_basin = true;
+    CPY(b.basin, "some-basin");
+    b.created_at_ms = 42;
+    OK(wr_meta_org_create(f->m, &b, NULL));
+    OK(wr_meta_org_get(f->m, b.id, &got, NULL));
+    assert_true(got.has_basin);
+    assert_string_equal(got.basin, "some-basin");
+    assert_int_equal(got.created_at_ms, 42);
+    assert_int_equal(got.updated_at_ms, 42);
+}
+
+static void
+test_org_list_order(void **state)
+{
+    fx *f = *state;
+    wr_org *v = (wr_org *)1;
+    size_t n = 99;
+    OK(wr_meta_org_list(f->m, &v, &n, NULL));
+    assert_null(v);
+    assert_int_equal(n, 0);
+
+    /* created_at first, id breaks ties: expected order c(10), a(20), b(20), d(30). */
+    struct {
+        const char *id, *slug;
+        uint64_t at;
+    } rows[] = {{"orgd", "d", 30}, {"orgb", "b", 20}, {"orgc", "c", 10}, {"orga", "a", 20}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        wr_org o = org(rows[i].id, rows[i].slug);
+        o.created_at_ms = rows[i].at;
+        OK(wr_meta_org_create(f->m, &o, NULL));
+    }
+    OK(wr_meta_org_list(f->m, &v, &n, NULL));
+    assert_int_equal(n, 4);
+    const char *want[] = {"orgc", "orga", "orgb", "orgd"};
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(v[i].id, want[i]);
+    assert_string_equal(v[2].slug, "b");
+    free(v);
+}
+
+/* ---- unique constraints (table-driven) ------------------------------------------------------ */
+
+static void
+test_unique_constraints(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_run r0 = run("run_taken", ENV_A, NULL);
+    OK(wr_meta_run_create(f->m, &r0, NULL));
+    wr_session s0 = session("session_taken", ENV_A, "ext-taken", NULL), so;
+    OK(wr_meta_session_create_or_get(f->m, &s0, &so, NULL, NULL));
+    wr_session_fini(&so);
+
+    enum kind { ORG, PROJECT, ENV, RUN, SESSION };
+    struct {
+        const char *what;
+        enum kind kind;
+        const char *id, *slug, *parent; /* parent: org for projects, project for envs, env else */
+        uint8_t key;                    /* env key byte; for sessions: 1 = external id "ext-new" */
+        wr_err want;
+    } rows[] = {
+        {"org dup id", ORG, ORG_A, "fresh-slug", NULL, 0, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"org dup slug", ORG, "orgnew", "acme", NULL, 0, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"org new", ORG, "orgnew", "fresh-slug", NULL, 0, WR_OK},
+        {"project dup id", PROJECT, PROJ_A, "other", ORG_A, 0, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"project dup slug in org", PROJECT, "projnew", "web", ORG_A, 0,
+         WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"project same slug other org", PROJECT, "projnew", "web", "orgnew", 0, WR_OK},
+        {"env dup id", ENV, ENV_A, "prod", PROJ_A, 0x01, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"env dup slug in project", ENV, "envnew", "dev", PROJ_A, 0x02,
+         WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"env dup key hash", ENV, "envnew", "prod", PROJ_A, 0xb1, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"env new", ENV, "envnew", "prod", PROJ_A, 0x03, WR_OK},
+        {"env same slug other project", ENV, "envnew2", "dev", "projnew", 0x04, WR_OK},
+        {"run dup id same env", RUN, "run_taken", NULL, ENV_A, 0, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"run dup id other env", RUN, "run_taken", NULL, ENV_B, 0, WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"session dup id, no external id", SESSION, "session_taken", NULL, ENV_A, 0,
+         WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"session dup id, new external id", SESSION, "session_taken", NULL, ENV_B, 1,
+         WR_ERR_RESOURCE_ALREADY_EXISTS},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        wr_error err = {0};
+        wr_err got = WR_OK;
+        switch (rows[i].kind) {
+        case ORG: {
+            wr_org o = org(rows[i].id, rows[i].slug);
+            got = wr_meta_org_create(f->m, &o, &err);
+            break;
+        }
+        case PROJECT: {
+            wr_project p = project(rows[i].id, rows[i].slug, rows[i].parent);
+            got = wr_meta_project_create(f->m, &p, &err);
+            break;
+        }
+        case ENV: {
+            wr_env e = env(rows[i].id, rows[i].slug, rows[i].parent, rows[i].key);
+            got = wr_meta_env_create(f->m, &e, &err);
+            break;
+        }
+        case RUN: {
+            wr_run r = run(rows[i].id, rows[i].parent, NULL);
+            got = wr_meta_run_create(f->m, &r, &err);
+            break;
+        }
+        case SESSION: {
+            wr_session s =
+                session(rows[i].id, rows[i].parent, rows[i].key ? "ext-new" : NULL, NULL);
+            wr_session out = {0};
+            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            if (got == WR_OK)
+                wr_session_fini(&out);
+            break;
+        }
+        }
+        if (got != rows[i].want)
+            fail_msg("row %zu (%s): got %d want %d (%s)", i, rows[i].what, got, rows[i].want,
+                     err.msg);
+        if (got != WR_OK)
+            assert_int_equal(err.code, got);
+    }
+}
+
+/* ---- not found (table-driven) --------------------------------------------------------------- */
+
+static void
+test_not_found(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_run r = run("run_a", ENV_A, NULL);
+    OK(wr_meta_run_create(f->m, &r, NULL));
+    wr_session s = session("session_a", ENV_A, "ext-a", NULL), so;
+    OK(wr_meta_session_create_or_get(f->m, &s, &so, NULL, NULL));
+    wr_session_fini(&so);
+
+    const uint8_t nohash[32] = {0x77};
+    for (int i = 0;; i++) {
+        wr_error err = {0};
+        wr_err got;
+        const char *what;
+        wr_org o;
+        wr_project p;
+        wr_env e;
+        wr_run rr;
+        wr_session ss = {0};
+        char **v;
+        size_t n;
+        bool flag;
+        switch (i) {
+        case 0:
+            what = "org_get";
+            got = wr_meta_org_get(f->m, "nope", &o, &err);
+            break;
+        case 1:
+            what = "org_get_by_slug";
+            got = wr_meta_org_get_by_slug(f->m, "nope", &o, &err);
+            break;
+        case 2:
+            what = "org_set_plan";
+            got = wr_meta_org_set_plan(f->m, "nope", "pro", &err);
+            break;
+        case 3:
+            what = "org_set_basin";
+            got = wr_meta_org_set_basin(f->m, "nope", "some-basin", &err);
+            break;
+        case 4:
+            what = "project_get";
+            got = wr_meta_project_get(f->m, "nope", &p, &err);
+            break;
+        case 5:
+            what = "project_create, missing org";
+            p = project("projx", "x", "nope");
+            got = wr_meta_project_create(f->m, &p, &err);
+            break;
+        case 6:
+            what = "env_get";
+            got = wr_meta_env_get(f->m, "nope", &e, &err);
+            break;
+        case 7:
+            what = "env_create, missing project";
+            e = env("envx", "x", "nope", 0x55);
+            got = wr_meta_env_create(f->m, &e, &err);
+            break;
+        case 8:
+            what = "env_by_key_hash";
+            got = wr_meta_env_by_key_hash(f->m, nohash, &e, &err);
+            break;
+        case 9:
+            what = "env_set_key_hash";
+            got = wr_meta_env_set_key_hash(f->m, "nope", nohash, &err);
+            break;
+        case 10:
+            what = "run_create, missing env";
+            rr = run("run_x", "nope", NULL);
+            got = wr_meta_run_create(f->m, &rr, &err);
+            break;
+        case 11:
+            what = "run_get";
+            got = wr_meta_run_get(f->m, ENV_A, "run_nope", &rr, &err);
+            break;
+        case 12:
+            what = "run_get, other env";
+            got = wr_meta_run_get(f->m, ENV_B, "run_a", &rr, &err);
+            break;
+        case 13:
+            what = "run_complete";
+            got = wr_meta_run_complete(f->m, "run_nope", 5, &err);
+            break;
+        case 14:
+            what = "run_add_stream";
+            got = wr_meta_run_add_stream(f->m, "run_nope", "s", &err);
+            break;
+        case 15:
+            what = "run_streams";
+            got = wr_meta_run_streams(f->m, "run_nope", &v, &n, &err);
+            assert_null(v);
+            assert_int_equal(n, 0);
+            break;
+        case 16:
+            what = "session_create_or_get, missing env";
+            ss = session("session_x", "nope", "ext-x", NULL);
+            wr_session so2;
+            got = wr_meta_session_create_or_get(f->m, &ss, &so2, NULL, &err);
+            break;
+        case 17:
+            what = "session_get by id";
+            got = wr_meta_session_get(f->m, ENV_A, "session_nope", &ss, &err);
+            break;
+        case 18:
+            what = "session_get by external id";
+            got = wr_meta_session_get(f->m, ENV_A, "ext-nope", &ss, &err);
+            break;
+        case 19:
+            what = "session_get by id, other env";
+            got = wr_meta_session_get(f->m, ENV_B, "session_a", &ss, &err);
+            break;
+        case 20:
+            what = "session_get by external id, other env";
+            got = wr_meta_session_get(f->m, ENV_B, "ext-a", &ss, &err);
+            break;
+        case 21:
+            what = "session_close";
+            got = wr_meta_session_close(f->m, "session_nope", "r", 5, &flag, &err);
+            break;
+        case 22:
+            what = "session_get, empty key";
+            got = wr_meta_session_get(f->m, ENV_A, "", &ss, &err);
+            break;
+        default:
+            return;
+        }
+        if (got != WR_ERR_NOT_FOUND)
+            fail_msg("row %d (%s): got %d, want NOT_FOUND (%s)", i, what, got, err.msg);
+        assert_int_equal(err.code, WR_ERR_NOT_FOUND);
+        assert_true(err.msg[0] != '\0');
+    }
+}
+
+/* ---- argument validation (table-driven) ----------------------------------------------------- */
+
+static void
+test_invalid_arguments(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    char long_reason[300];
+    memset(long_reason, 'r', sizeof(long_reason) - 1);
+    long_reason[sizeof(long_reason) - 1] = '\0';
+    char long_basin[60];
+    memset(long_basin, 'b', sizeof(long_basin) - 1);
+    long_basin[sizeof(long_basin) - 1] = '\0';
+
+    for (int i = 0;; i++) {
+        wr_error err = {0};
+        wr_err got;
+        const char *what;
+        wr_org o;
+        wr_project p;
+        wr_env e;
+        wr_run r;
+        wr_session s, out = {0};
+        switch (i) {
+        case 0:
+            what = "org empty id";
+            o = org("", "slug");
+            got = wr_meta_org_create(f->m, &o, &err);
+            break;
+        case 1:
+            what = "org empty slug";
+            o = org("orgx", "");
+            got = wr_meta_org_create(f->m, &o, &err);
+            break;
+        case 2:
+            what = "org slug not terminated in its field";
+            o = org("orgx", "x");
+            memset(o.slug, 'a', sizeof(o.slug));
+            got = wr_meta_org_create(f->m, &o, &err);
+            break;
+        case 3:
+            what = "set_plan empty";
+            got = wr_meta_org_set_plan(f->m, ORG_A, "", &err);
+            break;
+        case 4:
+            what = "set_plan too long";
+            got =
+                wr_meta_org_set_plan(f->m, ORG_A, "a-plan-name-that-is-longer-than-32-bytes", &err);
+            break;
+        case 5:
+            what = "set_basin empty";
+            got = wr_meta_org_set_basin(f->m, ORG_A, "", &err);
+            break;
+        case 6:
+            what = "set_basin too long";
+            got = wr_meta_org_set_basin(f->m, ORG_A, long_basin, &err);
+            break;
+        case 7:
+            what = "project empty org";
+            p = project("projx", "x", "");
+            got = wr_meta_project_create(f->m, &p, &err);
+            break;
+        case 8:
+            what = "env org id is not the project's";
+            e = env("envx", "x", PROJ_A, 0x66);
+            CPY(e.org_id, ORG_B);
+            got = wr_meta_env_create(f->m, &e, &err);
+            break;
+        case 9:
+            what = "run empty env";
+            r = run("run_x", "", NULL);
+            got = wr_meta_run_create(f->m, &r, &err);
+            break;
+        case 10:
+            what = "run has_parent with empty parent";
+            r = run("run_x", ENV_A, NULL);
+            r.has_parent = true;
+            got = wr_meta_run_create(f->m, &r, &err);
+            break;
+        case 11:
+            what = "run has_basin with empty basin";
+            r = run("run_x", ENV_A, "");
+            got = wr_meta_run_create(f->m, &r, &err);
+            break;
+        case 12:
+            what = "run_add_stream empty stream id";
+            r = run("run_v", ENV_A, NULL);
+            OK(wr_meta_run_create(f->m, &r, NULL));
+            got = wr_meta_run_add_stream(f->m, "run_v", "", &err);
+            break;
+        case 13:
+            what = "session id without prefix";
+            s = session("sess_x", ENV_A, NULL, NULL);
+            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            break;
+        case 14:
+            what = "external id with session_ prefix";
+            s = session("session_x", ENV_A, "session_abc", NULL);
+            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            break;
+        case 15:
+            what = "empty external id";
+            s = session("session_x", ENV_A, "", NULL);
+            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            break;
+        case 16:
+            what = "close reason too long";
+            s = session("session_v", ENV_A, NULL, NULL);
+            OK(wr_meta_session_create_or_get(f->m, &s, &out, NULL, NULL));
+            wr_session_fini(&out);
+            got = wr_meta_session_close(f->m, "session_v", long_reason, 1, NULL, &err);
+            break;
+        case 17:
+            what = "org_get empty id";
+            got = wr_meta_org_get(f->m, "", &o, &err);
+            break;
+        default:
+            return;
+        }
+        if (got != WR_ERR_INVALID)
+            fail_msg("row %d (%s): got %d, want INVALID (%s)", i, what, got, err.msg);
+        assert_int_equal(err.code, WR_ERR_INVALID);
+    }
+}
+
+/* ---- projects and environments -------------------------------------------------------------- */
+
+static void
+test_projects_and_envs(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_project p;
+    OK(wr_meta_project_get(f->m, PROJ_A, &p, NULL));
+    assert_string_equal(p.slug, "web");
+    assert_string_equal(p.org_id, ORG_A);
+    assert_true(p.created_at_ms > 0);
+
+    wr_env e;
+    OK(wr_meta_env_get(f->m, ENV_A, &e, NULL));
+    assert_string_equal(e.slug, "dev");
+    assert_string_equal(e.project_id, PROJ_A);
+    assert_string_equal(e.org_id, ORG_A); /* filled in from the project */
+    uint8_t h[32];
+    memset(h, 0xa1, sizeof(h));
+    assert_memory_equal(e.key_hash, h, 32);
+
+    /* an explicit, matching org id is accepted */
+    wr_env e2 = env("enva2", "prod", PROJ_A, 0xa2);
+    CPY(e2.org_id, ORG_A);
+    e2.created_at_ms = 77;
+    OK(wr_meta_env_create(f->m, &e2, NULL));
+    OK(wr_meta_env_get(f->m, "enva2", &e, NULL));
+    assert_int_equal(e.created_at_ms, 77);
+
+    OK(wr_meta_env_by_key_hash(f->m, h, &e, NULL));
+    assert_string_equal(e.id, ENV_A);
+
+    /* rotation: the old hash stops matching at once, the new one matches */
+    uint8_t h2[32];
+    memset(h2, 0xa9, sizeof(h2));
+    OK(wr_meta_env_set_key_hash(f->m, ENV_A, h2, NULL));
+    assert_int_equal(wr_meta_env_by_key_hash(f->m, h, &e, NULL), WR_ERR_NOT_FOUND);
+    OK(wr_meta_env_by_key_hash(f->m, h2, &e, NULL));
+    assert_string_equal(e.id, ENV_A);
+    assert_memory_equal(e.key_hash, h2, 32);
+    /* rotating onto the same hash is fine; onto another env's hash is a conflict */
+    OK(wr_meta_env_set_key_hash(f->m, ENV_A, h2, NULL));
+    uint8_t hb[32];
+    memset(hb, 0xb1, sizeof(hb));
+    wr_error err = {0};
+    assert_int_equal(wr_meta_env_set_key_hash(f->m, ENV_A, hb, &err),
+                     WR_ERR_RESOURCE_ALREADY_EXISTS);
+    OK(wr_meta_env_by_key_hash(f->m, hb, &e, NULL));
+    assert_string_equal(e.id, ENV_B);
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+static void
+test_runs(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_clock_set_fake(5000);
+    wr_run root = run("run_root", ENV_A, "basin-a");
+    OK(wr_meta_run_create(f->m, &root, NULL));
+    wr_run child = run("run_child", ENV_A, NULL);
+    child.has_parent = true;
+    CPY(child.parent_run_id, "run_root");
+    CPY(child.root_run_id, "run_root");
+    CPY(child.task_identifier, "child-task");
+    OK(wr_meta_run_create(f->m, &child, NULL));
+
+    wr_run got;
+    OK(wr_meta_run_get(f->m, ENV_A, "run_root", &got, NULL));
+    assert_string_equal(got.id, "run_root");
+    assert_string_equal(got.env_id, ENV_A);
+    assert_string_equal(got.task_identifier, "my-task");
+    assert_false(got.has_parent);
+    assert_string_equal(got.root_run_id, "run_root"); /* empty root → itself */
+    assert_false(got.completed);
+    assert_int_equal(got.completed_at_ms, 0);
+    assert_true(got.has_basin);
+    assert_string_equal(got.basin, "basin-a");
+    assert_int_equal(got.created_at_ms, 5000);
+
+    OK(wr_meta_run_get(f->m, ENV_A, "run_child", &got, NULL));
+    assert_true(got.has_parent);
+    assert_string_equal(got.parent_run_id, "run_root");
+    assert_string_equal(got.root_run_id, "run_root");
+    assert_string_equal(got.task_identifier, "child-task");
+    assert_false(got.has_basin);
+
+    /* completion is idempotent and keeps the first timestamp */
+    OK(wr_meta_run_complete(f->m, "run_root", 6000, NULL));
+    OK(wr_meta_run_complete(f->m, "run_root", 9000, NULL));
+    OK(wr_meta_run_get(f->m, ENV_A, "run_root", &got, NULL));
+    assert_true(got.completed);
+    assert_int_equal(got.completed_at_ms, 6000);
+    assert_true(got.has_basin);
+    assert_string_equal(got.basin, "basin-a");
+
+    /* created already completed */
+    wr_run done = run("run_done", ENV_A, NULL);
+    done.completed = true;
+    done.completed_at_ms = 123;
+    OK(wr_meta_run_create(f->m, &done, NULL));
+    OK(wr_meta_run_complete(f->m, "run_done", 456, NULL));
+    OK(wr_meta_run_get(f->m, ENV_A, "run_done", &got, NULL));
+    assert_int_equal(got.completed_at_ms, 123);
+}
+
+static void
+test_run_streams(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_run r = run("run_s", ENV_A, NULL);
+    OK(wr_meta_run_create(f->m, &r, NULL));
+    wr_run r2 = run("run_t", ENV_A, NULL);
+    OK(wr_meta_run_create(f->m, &r2, NULL));
+
+    char **v = (char **)1;
+    size_t n = 99;
+    OK(wr_meta_run_streams(f->m, "run_s", &v, &n, NULL));
+    assert_null(v);
+    assert_int_equal(n, 0);
+
+    const char *adds[] = {"default", "chat", "default", "$trigger.input:x", "chat"};
+    for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
+        OK(wr_meta_run_add_stream(f->m, "run_s", adds[i], NULL));
+    OK(wr_meta_run_add_stream(f->m, "run_t", "default", NULL));
+
+    OK(wr_meta_run_streams(f->m, "run_s", &v, &n, NULL));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0], "default");
+    assert_string_equal(v[1], "chat");
+    assert_string_equal(v[2], "$trigger.input:x");
+    wr_meta_strv_free(v, n);
+
+    OK(wr_meta_run_streams(f->m, "run_t", &v, &n, NULL));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0], "default");
+    wr_meta_strv_free(v, n);
+}
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+static void
+assert_session_eq(const wr_session *a, const wr_session *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->env_id, b->env_id);
+    assert_int_equal(a->has_external_id, b->has_external_id);
+    assert_string_equal(a->external_id, b->external_id);
+    assert_string_equal(a->type, b->type);
+    assert_string_equal(a->task_identifier, b->task_identifier);
+    if (a->metadata_json || b->metadata_json)
+        assert_string_equal(a->metadata_json, b->metadata_json);
+    if (a->tags_json || b->tags_json)
+        assert_string_equal(a->tags_json, b->tags_json);
+    assert_int_equal(a->closed, b->closed);
+    assert_int_equal(a->closed_at_ms, b->closed_at_ms);
+    assert_string_equal(a->closed_reason, b->closed_reason);
+    assert_int_equal(a->expires_at_ms, b->expires_at_ms);
+    assert_int_equal(a->has_basin, b->has_basin);
+    assert_string_equal(a->basin, b->basin);
+    assert_int_equal(a->created_at_ms, b->created_at_ms);
+}
+
+static void
+test_session_create_or_get(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_clock_set_fake(10000);
+    wr_session s = session("session_1", ENV_A, "chat-42", "basin-a");
+    s.metadata_json = "{\"k\":\"v\"}";
+    s.tags_json = "[\"a\",\"b\"]";
+    s.expires_at_ms = 99999;
+    wr_session out;
+    bool created = false;
+    OK(wr_meta_session_create_or_get(f->m, &s, &out, &created, NULL));
+    assert_true(created);
+    assert_string_equal(out.id, "session_1");
+    assert_string_equal(out.external_id, "chat-42");
+    assert_true(out.has_external_id);
+    assert_string_equal(out.type, "chat.agent");
+    assert_string_equal(out.task_identifier, "chat-task");
+    assert_string_equal(out.metadata_json, "{\"k\":\"v\"}");
+    assert_string_equal(out.tags_json, "[\"a\",\"b\"]");
+    assert_ptr_not_equal(out.metadata_json, s.metadata_json); /* owned copy */
+    assert_false(out.closed);
+    assert_int_equal(out.expires_at_ms, 99999);
+    assert_true(out.has_basin);
+    assert_string_equal(out.basin, "basin-a");
+    assert_int_equal(out.created_at_ms, 10000);
+
+    /* Same external id again, everything else different: the existing row comes back untouched
+     * (never re-stamped) and the new id is not inserted. */
+    wr_clock_set_fake(20000);
+    wr_session again = session("session_2", ENV_A, "chat-42", "basin-other");
+    CPY(again.type, "other.type");
+    again.metadata_json = "{}";
+    wr_session out2;
+    created = true;
+    OK(wr_meta_session_create_or_get(f->m, &again, &out2, &created, NULL));
+    assert_false(created);
+    assert_session_eq(&out2, &out);
+    wr_session_fini(&out2);
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_2", &out2, NULL), WR_ERR_NOT_FOUND);
+
+    /* ... also when the org has no basin any more (a null stamp would be a re-stamp too) */
+    wr_session nobasin = session("session_3", ENV_A, "chat-42", NULL);
+    OK(wr_meta_session_create_or_get(f->m, &nobasin, &out2, &created, NULL));
+    assert_false(created);
+    assert_true(out2.has_basin);
+    assert_string_equal(out2.basin, "basin-a");
+    wr_session_fini(&out2);
+
+    /* ... and a retry with the very same id and external id returns it too */
+    OK(wr_meta_session_create_or_get(f->m, &s, &out2, &created, NULL));
+    assert_false(created);
+    assert_session_eq(&out2, &out);
+    wr_session_fini(&out2);
+
+    /* get by session id and by external id */
+    OK(wr_meta_session_get(f->m, ENV_A, "session_1", &out2, NULL));
+    assert_session_eq(&out2, &out);
+    wr_session_fini(&out2);
+    OK(wr_meta_session_get(f->m, ENV_A, "chat-42", &out2, NULL));
+    assert_session_eq(&out2, &out);
+    wr_session_fini(&out2);
+
+    /* the same external id in another environment is a different session */
+    wr_session other = session("session_b", ENV_B, "chat-42", NULL);
+    OK(wr_meta_session_create_or_get(f->m, &other, &out2, &created, NULL));
+    assert_true(created);
+    assert_string_equal(out2.id, "session_b");
+    assert_false(out2.has_basin);
+    wr_session_fini(&out2);
+    OK(wr_meta_session_get(f->m, ENV_B, "chat-42", &out2, NULL));
+    assert_string_equal(out2.id, "session_b");
+    wr_session_fini(&out2);
+
+    /* sessions without an external id: each create is new, NULL json stays NULL */
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "session_anon%d", i);
+        wr_session a = session(id, ENV_A, NULL, NULL);
+        OK(wr_meta_session_create_or_get(f->m, &a, &out2, NULL, NULL));
+        assert_false(out2.has_external_id);
+        assert_string_equal(out2.external_id, "");
+        assert_null(out2.metadata_json);
+        assert_null(out2.tags_json);
+        assert_int_equal(out2.expires_at_ms, 0);
+        wr_session_fini(&out2);
+        assert_null(out2.metadata_json);
+    }
+    wr_session_fini(&out);
+    wr_session_fini(NULL);
+}
+
+static void
+test_session_close_write_once(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_session s = session("session_c", ENV_A, "ext-c", "basin-a"), out;
+    OK(wr_meta_session_create_or_get(f->m, &s, &out, NULL, NULL));
+    wr_session_fini(&out);
+
+    bool already = true;
+    OK(wr_meta_session_close(f->m, "session_c", "done", 7000, &already, NULL));
+    assert_false(already);
+    OK(wr_meta_session_close(f->m, "session_c", "again", 8000, &already, NULL));
+    assert_true(already);
+    OK(wr_meta_session_close(f->m, "session_c", NULL, 9000, NULL, NULL));
+
+    OK(wr_meta_session_get(f->m, ENV_A, "ext-c", &out, NULL));
+    assert_true(out.closed);
+    assert_int_equal(out.closed_at_ms, 7000);
+    assert_string_equal(out.closed_reason, "done");
+    assert_string_equal(out.basin, "basin-a");
+    wr_session_fini(&out);
+
+    /* create-or-get on a closed session returns it (closed) without touching it */
+    bool created = true;
+    OK(wr_meta_session_create_or_get(f->m, &s, &out, &created, NULL));
+    assert_false(created);
+    assert_true(out.closed);
+    assert_int_equal(out.closed_at_ms, 7000);
+    wr_session_fini(&out);
+
+    /* closing without a reason stores "" */
+    wr_session n = session("session_n", ENV_A, NULL, NULL);
+    OK(wr_meta_session_create_or_get(f->m, &n, &out, NULL, NULL));
+    wr_session_fini(&out);
+    OK(wr_meta_session_close(f->m, "session_n", NULL, 1, &already, NULL));
+    assert_false(already);
+    OK(wr_meta_session_get(f->m, ENV_A, "session_n", &out, NULL));
+    assert_true(out.closed);
+    assert_int_equal(out.closed_at_ms, 1);
+    assert_string_equal(out.closed_reason, "");
+    wr_session_fini(&out);
+}
+
+/* Stamps are written at create and survive every later change to the organization. */
+static void
+test_never_restamp(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    /* before provisioning: null stamps */
+    wr_run r0 = run("run_pre", ENV_A, NULL);
+    OK(wr_meta_run_create(f->m, &r0, NULL));
+    wr_session s0 = session("session_pre", ENV_A, "pre", NULL), out;
+    OK(wr_meta_session_create_or_get(f->m, &s0, &out, NULL, NULL));
+    wr_session_fini(&out);
+
+    /* provisioned: new rows carry the basin */
+    OK(wr_meta_org_set_basin(f->m, ORG_A, "basin-one", NULL));
+    wr_run r1 = run("run_one", ENV_A, "basin-one");
+    OK(wr_meta_run_create(f->m, &r1, NULL));
+    wr_session s1 = session("session_one", ENV_A, "one", "basin-one");
+    OK(wr_meta_session_create_or_get(f->m, &s1, &out, NULL, NULL));
+    wr_session_fini(&out);
+
+    /* deprovision and re-provision elsewhere; complete and close; re-create by external id */
+    OK(wr_meta_org_set_basin(f->m, ORG_A, NULL, NULL));
+    OK(wr_meta_org_set_basin(f->m, ORG_A, "basin-two", NULL));
+    OK(wr_meta_run_complete(f->m, "run_one", 1, NULL));
+    OK(wr_meta_session_close(f->m, "session_one", "x", 1, NULL, NULL));
+    wr_session s1b = session("session_one_b", ENV_A, "one", "basin-two");
+    OK(wr_meta_session_create_or_get(f->m, &s1b, &out, NULL, NULL));
+    wr_session_fini(&out);
+    wr_session s0b = session("session_pre_b", ENV_A, "pre", "basin-two");
+    OK(wr_meta_session_create_or_get(f->m, &s0b, &out, NULL, NULL));
+    wr_session_fini(&out);
+
+    for (int pass = 0; pass < 2; pass++) {
+        wr_run got;
+        OK(wr_meta_run_get(f->m, ENV_A, "run_pre", &got, NULL));
+        assert_false(got.has_basin);
+        OK(wr_meta_run_get(f->m, ENV_A, "run_one", &got, NULL));
+        assert_true(got.has_basin);
+        assert_string_equal(got.basin, "basin-one");
+        OK(wr_meta_session_get(f->m, ENV_A, "pre", &out, NULL));
+        assert_false(out.has_basin);
+        assert_string_equal(out.id, "session_pre");
+        wr_session_fini(&out);
+        OK(wr_meta_session_get(f->m, ENV_A, "one", &out, NULL));
+        assert_true(out.has_basin);
+        assert_string_equal(out.basin, "basin-one");
+        wr_session_fini(&out);
+        wr_org o;
+        OK(wr_meta_org_get(f->m, ORG_A, &o, NULL));
+        assert_string_equal(o.basin, "basin-two");
+        reopen(f);
+    }
+}
+
+/* ---- restart -------------------------------------------------------------------------------- */
+
+static void
+test_restart_keeps_everything(void **state)
+{
+    fx *f = *state;
+    wr_clock_set_fake(1234);
+    seed(f);
+    OK(wr_meta_org_set_plan(f->m, ORG_A, "pro", NULL));
+    OK(wr_meta_org_set_basin(f->m, ORG_A, "weir-dev-org-a", NULL));
+    uint8_t h[32];
+    memset(h, 0xcc, sizeof(h));
+    OK(wr_meta_env_set_key_hash(f->m, ENV_B, h, NULL));
+    wr_run r = run("run_r", ENV_A, "weir-dev-org-a");
+    OK(wr_meta_run_create(f->m, &r, NULL));
+    OK(wr_meta_run_add_stream(f->m, "run_r", "default", NULL));
+    OK(wr_meta_run_add_stream(f->m, "run_r", "chat", NULL));
+    OK(wr_meta_run_complete(f->m, "run_r", 4321, NULL));
+    wr_session s = session("session_r", ENV_A, "ext-r", "weir-dev-org-a"), before, after;
+    s.metadata_json = "{\"m\":1}";
+    s.expires_at_ms = 777;
+    OK(wr_meta_session_create_or_get(f->m, &s, &before, NULL, NULL));
+    OK(wr_meta_session_close(f->m, "session_r", "bye", 5555, NULL, NULL));
+    wr_session_fini(&before);
+    OK(wr_meta_session_get(f->m, ENV_A, "session_r", &before, NULL));
+
+    reopen(f);
+    reopen(f); /* a second open applies no migration twice */
+
+    wr_org o;
+    OK(wr_meta_org_get(f->m, ORG_A, &o, NULL));
+    assert_string_equal(o.plan, "pro");
+    assert_string_equal(o.basin, "weir-dev-org-a");
+    assert_int_equal(o.created_at_ms, 1234);
+    wr_org *list;
+    size_t n;
+    OK(wr_meta_org_list(f->m, &list, &n, NULL));
+    assert_int_equal(n, 2);
+    free(list);
+    wr_project p;
+    OK(wr_meta_project_get(f->m, PROJ_B, &p, NULL));
+    assert_string_equal(p.org_id, ORG_B);
+    wr_env e;
+    OK(wr_meta_env_by_key_hash(f->m, h, &e, NULL));
+    assert_string_equal(e.id, ENV_B);
+    assert_string_equal(e.org_id, ORG_B);
+    wr_run got;
+    OK(wr_meta_run_get(f->m, ENV_A, "run_r", &got, NULL));
+    assert_true(got.completed);
+    assert_int_equal(got.completed_at_ms, 4321);
+    assert_string_equal(got.basin, "weir-dev-org-a");
+    char **v;
+    OK(wr_meta_run_streams(f->m, "run_r", &v, &n, NULL));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1], "chat");
+    wr_meta_strv_free(v, n);
+    OK(wr_meta_session_get(f->m, ENV_A, "ext-r", &after, NULL));
+    assert_session_eq(&after, &before);
+    assert_string_equal(after.closed_reason, "bye");
+    wr_session_fini(&after);
+    wr_session_fini(&before);
+
+    /* constraints still hold and writes still work after the reopen */
+    wr_org dup = org("orgz", "acme");
+    assert_int_equal(wr_meta_org_create(f->m, &dup, NULL), WR_ERR_RESOURCE_ALREADY_EXISTS);
+    bool already = false;
+    OK(wr_meta_session_close(f->m, "session_r", "later", 9, &already, NULL));
+    assert_true(already);
+    wr_org z = org("orgz", "zulu");
+    OK(wr_meta_org_create(f->m, &z, NULL));
+}
+
+static void
+test_backend_name(void **state)
+{
+    fx *f = *state;
+    assert_string_equal(wr_meta_backend(f->m), f->be->name);
+    wr_meta_close(NULL); /* no-op */
+}
+
+/* ---- runner --------------------------------------------------------------------------------- */
+
+static const backend *current;
+
+static int
+setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    f->be = current;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/weir-meta-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    wr_error err = {0};
+    if (f->be->open(f->dir, &f->m, &err) != WR_OK)
+        fail_msg("open %s: %s", f->be->name, err.msg);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx *f = *state;
+    wr_meta_close(f->m);
+    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    wr_clock_set_real();
+    return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_backend_name),
+        T(test_org_lifecycle),
+        T(test_org_list_order),
+        T(test_unique_constraints),
+        T(test_not_found),
+        T(test_invalid_arguments),
+        T(test_projects_and_envs),
+        T(test_runs),
+        T(test_run_streams),
+        T(test_session_create_or_get),
+        T(test_session_close_write_once),
+        T(test_never_restamp),
+        T(test_restart_keeps_everything),
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+        current = &backends[i];
+        char group[64];
+        snprintf(group, sizeof(group), "meta conformance: %s", current->name);
+        failed +=
+            _cmocka_run_group_tests(group, tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    }
+    return failed;
+}
