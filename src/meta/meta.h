@@ -129,7 +129,8 @@ void wr_meta_strv_free(char **v, size_t n);
  * migration in one transaction. On success *out is a new handle (close with wr_meta_close).
  * Errors: WR_ERR_STORAGE (cannot open, not a database, migration failed, or the file was written
  * by a newer weir whose schema version this binary does not know). Blocks: opens the file and,
- * on first use, fsyncs its directory.
+ * on first use, fsyncs its directory. The path ":memory:" opens a private, non-durable database
+ * (tests only). The directory must exist; the file gets "-wal" and "-shm" companions.
  */
 wr_err wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err);
 
