@@ -47,6 +47,7 @@ maybe_free(aps *s)
 {
     if (s->req || s->outstanding)
         return;
+    wr_store_release(s->s2->store, s->basin, s->stream);
     wr_s2s_parser_fini(&s->parser);
     free(s->basin);
     free(s->stream);
@@ -207,6 +208,7 @@ wr_s2_append_session(wr_s2 *s2, wr_req *req, const wr_token *t, const char *basi
     s->req = req;
     s->basin = wr_xstrdup(basin);
     s->stream = wr_xstrdup(stream);
+    wr_store_hold(s2->store, basin, stream); /* no delete-on-empty under a live appender */
     wr_s2s_parser_init(&s->parser);
     req->ud = s;
     req->on_close = on_close;

@@ -208,6 +208,7 @@ typedef struct read_ctx {
     bool read_pending;
     wr_follow *follow;
     uv_timer_t *timer; /* heap: freed by its close callback */
+    bool held;         /* a long-poll holds its stream (wr_store_hold) */
 } read_ctx;
 
 static void read_start(read_ctx *c);
@@ -225,6 +226,8 @@ read_ctx_free(read_ctx *c)
         wr_store_unfollow(c->follow);
     if (c->timer)
         uv_close((uv_handle_t *)c->timer, timer_closed);
+    if (c->held)
+        wr_store_release(c->s2->store, c->basin, c->stream);
     free(c->basin);
     free(c->stream);
     free(c);
@@ -404,6 +407,10 @@ unary_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
         wait = UNARY_MAX_WAIT_SECS;
     c->rr.may_follow = wait > 0;
     c->deadline_ms = wait ? wr_clock_mono_ms() + wait * 1000 : 0;
+    if (wait) {
+        c->held = true;
+        wr_store_hold(s2->store, basin, stream);
+    }
     req->ud = c;
     req->on_close = read_closed;
     read_start(c);

@@ -83,6 +83,7 @@ maybe_free(session *s)
         s->follow = NULL;
     }
     s->s2->n_sessions--;
+    wr_store_release(s->s2->store, s->basin, s->stream);
     uv_close((uv_handle_t *)&s->wait_timer, handle_closed);
     uv_close((uv_handle_t *)&s->ping_timer, handle_closed);
 }
@@ -578,6 +579,7 @@ wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream
     s->wait_timer.data = s->ping_timer.data = s;
     s->handles_open = 2;
     s2->n_sessions++;
+    wr_store_hold(s2->store, basin, stream); /* no delete-on-empty under a live reader */
     s->req = req;
     req->ud = s;
     req->on_close = on_close;

@@ -240,6 +240,11 @@ sequence(wr_store *s, append_op *op)
     op->res.end.ts_ms = op->batch->last_ts;
     st->next_seq = op->batch->end_seq;
     st->last_ts = op->batch->last_ts;
+    if (st->cfg.doe_min_age_secs) {
+        /* An append restarts the delete-on-empty clock (written with the batch). */
+        op->put_doe = true;
+        op->doe_deadline = wr_clock_now_ms() + st->cfg.doe_min_age_secs * 1000;
+    }
     op->state = OP_COMMITTING;
     s->inflight += op->charge;
     wr_store__commit_push(s, op);

@@ -78,6 +78,13 @@ wr_store__ring_push(wr_store *s, stream_state *st, wr_batch *b)
 }
 
 void
+wr_store__ring_drop_stream(wr_store *s, stream_state *st)
+{
+    while (st->ring_head)
+        evict(s, st->ring_head);
+}
+
+void
 wr_store__ring_free(wr_store *s)
 {
     while (s->g_head)
@@ -102,13 +109,20 @@ active(const wr_follow *f)
     return !f->dead && !f->finished && f->store;
 }
 
+/* Delivers the records of b from `first` on, minus those already expired by age retention (a
+ * batch that expired entirely only moves the follower past it). */
 static void
 deliver(wr_follow *f, wr_batch *b, uint32_t first)
 {
+    uint32_t expired = wr_store__expired_prefix(f->st, b);
+    if (expired > first)
+        first = expired;
+    f->next_seq = b->end_seq;
+    if (first >= b->n_records)
+        return;
     wr_follow_event ev = {.kind = WR_FOLLOW_BATCH, .batch = b, .first = first};
     ev.tail.seq = b->end_seq;
     ev.tail.ts_ms = b->last_ts;
-    f->next_seq = b->end_seq;
     f->cb(f->ud, &ev);
 }
 

@@ -39,6 +39,23 @@ wr_key_stream_id(uint8_t out[WR_KEY_ID_LEN], uint8_t type, uint64_t id)
 }
 
 void
+wr_key_lc_id(uint8_t out[WR_KEY_LC_ID_LEN], uint8_t subtype, uint64_t id)
+{
+    out[0] = WR_KEY_LIFECYCLE;
+    out[1] = subtype;
+    wr_put_be64(out + 2, id);
+}
+
+void
+wr_key_basin_deletion(wr_buf *out, const char *basin, size_t basin_len)
+{
+    wr_buf_reset(out);
+    wr_buf_append_byte(out, WR_KEY_LIFECYCLE);
+    wr_buf_append_byte(out, WR_LC_BASIN_DELETION);
+    wr_buf_append(out, basin, basin_len);
+}
+
+void
 wr_key_batch(uint8_t out[WR_KEY_BATCH_LEN], uint64_t id, uint64_t first_seq)
 {
     out[0] = WR_KEY_BATCH;

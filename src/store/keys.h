@@ -18,9 +18,16 @@
  * | 0x05 | STREAM_TRIM               | 05 ‖ stream_id u64                          | trim seq u64 (exclusive) |
  * | 0x06 | BATCH                     | 06 ‖ stream_id u64 ‖ first_seq u64          | batch value (batch.h)    |
  * | 0x07 | TS_INDEX                  | 07 ‖ stream_id u64 ‖ first_ts u64 ‖ first_seq u64 | empty              |
- * | 0x08 | (reserved: deletion / delete-on-empty bookkeeping, lifecycle issue)            |
+ * | 0x08 | LIFECYCLE                 | 08 ‖ subtype ‖ …  (lifecycle.c; subtypes below)        |                          |
  * | 0x09 | STREAM_ID                 | 09 ‖ stream_id u64                          | basin ‖ 00 ‖ stream      |
  * | 0x0A | ACCESS_TOKEN              | 0A ‖ token id (1–96 bytes)                  | JSON (auth/tokens.c): id, SHA-256 of the secret, scope, expiry; never the secret |
+ *
+ * LIFECYCLE subtypes (second key byte; PERSISTED: never renumber):
+ * | 08 01 | BASIN_DELETION   | 08 01 ‖ basin                   | stream-name cursor: every stream ≤ it is gone |
+ * | 08 03 | DOE_DEADLINE     | 08 03 ‖ stream_id u64           | deadline ms u64 (delete-on-empty streams only) |
+ * | 08 04 | PIN              | 08 04 ‖ stream_id u64           | pin count u64 (absent = not pinned)            |
+ * | 08 05 | NEXT_ID          | 08 05                           | u64: every id below it was used (ids of fully  |
+ * |       |                  |                                 | deleted streams are never handed out again)    |
  *
  * Invariants kept by the commit thread (one WriteBatch per group commit):
  *  - BATCH, TS_INDEX and STREAM_TAIL of an append are written in the same WriteBatch, so after
@@ -46,8 +53,17 @@ enum {
     WR_KEY_STREAM_TRIM = 0x05,  /* PERSISTED: never renumber */
     WR_KEY_BATCH = 0x06,        /* PERSISTED: never renumber */
     WR_KEY_TS_INDEX = 0x07,     /* PERSISTED: never renumber */
+    WR_KEY_LIFECYCLE = 0x08,    /* PERSISTED: never renumber */
     WR_KEY_STREAM_ID = 0x09,    /* PERSISTED: never renumber */
     WR_KEY_ACCESS_TOKEN = 0x0A, /* PERSISTED: never renumber */
+};
+
+/* Subtypes of WR_KEY_LIFECYCLE (the key's second byte). */
+enum {
+    WR_LC_BASIN_DELETION = 0x01, /* PERSISTED: never renumber */
+    WR_LC_DOE_DEADLINE = 0x03,   /* PERSISTED: never renumber */
+    WR_LC_PIN = 0x04,            /* PERSISTED: never renumber */
+    WR_LC_NEXT_ID = 0x05,        /* PERSISTED: never renumber */
 };
 
 /* Sizes of the fixed-width keys and values. */
@@ -55,6 +71,7 @@ enum {
 #define WR_KEY_BATCH_LEN 17 /* type ‖ id ‖ seq */
 #define WR_KEY_TS_LEN 25    /* type ‖ id ‖ ts ‖ seq */
 #define WR_TAIL_VALUE_LEN 16
+#define WR_KEY_LC_ID_LEN 10 /* 08 ‖ subtype ‖ id */
 
 /* 01 ‖ basin. Resets `out` first. */
 void wr_key_basin_meta(wr_buf *out, const char *basin, size_t basin_len);
@@ -65,6 +82,10 @@ void wr_key_stream_meta(wr_buf *out, const char *basin, size_t basin_len, const 
 void wr_key_stream_meta_prefix(wr_buf *out, const char *basin, size_t basin_len);
 /* type ‖ id for the per-stream families 03, 04, 05 and 09. */
 void wr_key_stream_id(uint8_t out[WR_KEY_ID_LEN], uint8_t type, uint64_t id);
+/* 08 ‖ subtype ‖ id for the per-stream lifecycle subtypes (DOE_DEADLINE, PIN). */
+void wr_key_lc_id(uint8_t out[WR_KEY_LC_ID_LEN], uint8_t subtype, uint64_t id);
+/* 08 01 ‖ basin. Resets `out` first. */
+void wr_key_basin_deletion(wr_buf *out, const char *basin, size_t basin_len);
 void wr_key_batch(uint8_t out[WR_KEY_BATCH_LEN], uint64_t id, uint64_t first_seq);
 void wr_key_ts_index(uint8_t out[WR_KEY_TS_LEN], uint64_t id, uint64_t first_ts, uint64_t first_seq);
 

@@ -172,6 +172,16 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
         wr_key_stream_id(kid, WR_KEY_STREAM_ID, m->id);
         rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), k.data + 1, k.len - 1);
     }
+    /* Delete-on-empty: a (re)configured stream gets a full min_age from now; a stream without
+     * delete-on-empty has no deadline. */
+    uint8_t kd[WR_KEY_LC_ID_LEN], dv[8];
+    wr_key_lc_id(kd, WR_LC_DOE_DEADLINE, m->id);
+    if (!m->deleted && m->cfg.doe_min_age_secs) {
+        wr_put_be64(dv, wr_clock_now_ms() + m->cfg.doe_min_age_secs * 1000);
+        rocksdb_writebatch_put(wb, (char *)kd, sizeof(kd), (char *)dv, sizeof(dv));
+    } else {
+        rocksdb_writebatch_delete(wb, (char *)kd, sizeof(kd));
+    }
     wr_err e = wr_store__meta_write(s, wb, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
@@ -191,9 +201,14 @@ wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
     out->created_at = wr_clock_now_ms();
     token_copy(out->token, token);
     wr_err e = stream_meta_put(s, basin, stream, out, true, out_err);
-    if (!e)
-        s->next_stream_id++;
-    return e;
+    if (e)
+        return e;
+    s->next_stream_id++;
+    /* A deleted stream of the same name whose cleanup just finished may still be cached. */
+    stream_state *old = wr_store__stream_cached(s, basin, stream);
+    if (old && old->id != out->id)
+        wr_store__stream_uncache(s, old);
+    return WR_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -348,7 +363,24 @@ wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
         return e;
     m.deleted = true;
     m.deleted_at = wr_clock_now_ms();
-    return basin_meta_put(s, name, &m, out_err);
+    /* The meta and the deletion cursor (empty: no stream deleted yet) in one write, so the
+     * cleanup resumes after a crash (lifecycle.c). */
+    wr_buf k = {0};
+    wr_key_basin_meta(&k, name, strlen(name));
+    char *v = basin_meta_json(&m);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
+    wr_key_basin_deletion(&k, name, strlen(name));
+    rocksdb_writebatch_put(wb, k.data, k.len, "", 0);
+    e = wr_store__meta_write(s, wb, out_err);
+    rocksdb_writebatch_destroy(wb);
+    free(v);
+    wr_buf_fini(&k);
+    if (e)
+        return e;
+    wr_store__lc_basin_deleted(s, name);
+    wr_store__lc_kick(s);
+    return WR_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -640,6 +672,19 @@ wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
 }
 
 wr_err
+wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream, stream_meta *m,
+                              wr_error *out_err)
+{
+    m->deleted = true;
+    m->deleted_at = wr_clock_now_ms();
+    wr_err e = stream_meta_put(s, basin, stream, m, false, out_err);
+    if (e)
+        return e;
+    sync_cache(s, basin, stream, m);
+    return WR_OK;
+}
+
+wr_err
 wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_error *out_err)
 {
     basin_meta bm;
@@ -647,11 +692,9 @@ wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_er
     wr_err e = stream_existing(s, basin, stream, &bm, &m, out_err);
     if (e || m.deleted)
         return e;
-    m.deleted = true;
-    m.deleted_at = wr_clock_now_ms();
-    if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
+    if ((e = wr_store__stream_mark_deleted(s, basin, stream, &m, out_err)))
         return e;
-    sync_cache(s, basin, stream, &m);
+    wr_store__lc_kick(s);
     return WR_OK;
 }
 

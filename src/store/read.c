@@ -15,6 +15,7 @@
 
 #include "store/keys.h"
 #include "store/store_int.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 typedef struct read_job {
@@ -25,6 +26,7 @@ typedef struct read_job {
     uint64_t start;   /* first seq that may be returned (>= trim point) */
     bool ts_lookup;   /* start at the first record with ts >= req.start_value */
     uint64_t end_seq; /* durable tail at admission */
+    uint64_t cutoff;  /* age retention: records with ts < cutoff are expired (0 = none) */
     wr_read_result *res;
     wr_read_cb cb;
     void *ud;
@@ -55,7 +57,7 @@ collect(read_job *j, wr_batch *b)
     bool used = false;
     for (uint32_t i = 0; i < b->n_records && !j->done; i++) {
         const wr_record *r = &b->records[i];
-        if (r->seq < j->start)
+        if (r->seq < j->start || r->ts_ms < j->cutoff)
             continue;
         if (r->seq >= j->end_seq) {
             j->done = true;
@@ -141,12 +143,12 @@ iter_error(rocksdb_iterator_t *it, wr_error *out_err)
 
 /* The first_seq of the last batch whose first timestamp is below t (0 if none). */
 static wr_err
-ts_seek(read_job *j, uint64_t *out_seq, wr_error *out_err)
+ts_seek(read_job *j, uint64_t t, uint64_t *out_seq, wr_error *out_err)
 {
     uint8_t lo[WR_KEY_TS_LEN], hi[WR_KEY_TS_LEN], target[WR_KEY_TS_LEN];
     wr_key_ts_index(lo, j->stream_id, 0, 0);
     wr_key_ts_index(hi, j->stream_id, UINT64_MAX, UINT64_MAX);
-    wr_key_ts_index(target, j->stream_id, j->req.start_value, 0);
+    wr_key_ts_index(target, j->stream_id, t, 0);
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
     rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
@@ -173,9 +175,13 @@ work_read(uv_work_t *w)
     read_job *j = w->data;
     wr_read_result *res = j->res;
     uint64_t from = j->start;
-    if (j->ts_lookup) {
+    /* Seek by timestamp for a timestamp start, and past expired batches under age retention. */
+    uint64_t ts_target = j->ts_lookup ? j->req.start_value : 0;
+    if (j->cutoff > ts_target)
+        ts_target = j->cutoff;
+    if (ts_target) {
         uint64_t cand;
-        if ((res->err = ts_seek(j, &cand, &res->error)))
+        if ((res->err = ts_seek(j, ts_target, &cand, &res->error)))
             return;
         if (cand > from)
             from = cand;
@@ -253,6 +259,12 @@ admit(read_job *j, stream_state *st, bool *out_done, wr_error *out_err)
     uint64_t tail = st->d_seq;
     bool resolved = true;
     uint64_t start = 0;
+    /* Reads start at the first retained record: below the trim point nothing is visible, and
+     * when the last record has expired (timestamps are monotonic) nothing before the tail is. */
+    j->cutoff = wr_store__retention_cutoff(&st->cfg, wr_clock_now_ms());
+    uint64_t floor = st->d_trim;
+    if (tail > 0 && st->d_ts < j->cutoff)
+        floor = tail;
     *out_done = false;
     res->tail.seq = st->d_seq;
     res->tail.ts_ms = st->d_ts;
@@ -272,19 +284,19 @@ admit(read_job *j, stream_state *st, bool *out_done, wr_error *out_err)
                 return wr_error_set(out_err, WR_ERR_RANGE_NOT_SATISFIABLE,
                                     "start timestamp is beyond the tail");
             start = tail;
-        } else if (st->d_trim >= tail) {
+        } else if (floor >= tail) {
             start = tail;
         } else {
             resolved = false;
-            start = st->d_trim;
+            start = floor;
         }
         break;
     default:
         start = q->start_value < tail ? tail - q->start_value : 0;
         break;
     }
-    if (start < st->d_trim)
-        start = st->d_trim;
+    if (start < floor)
+        start = floor;
     if (resolved && start >= tail && !q->may_follow)
         return wr_error_set(out_err, WR_ERR_RANGE_NOT_SATISFIABLE,
                             "start is at the tail and the read may not follow");

@@ -138,6 +138,21 @@ cache_insert(wr_store *s, stream_state *st)
     s->n_streams++;
 }
 
+void
+wr_store__stream_uncache(wr_store *s, stream_state *st)
+{
+    stream_state **pp = &s->buckets[st->hash % s->n_buckets];
+    while (*pp && *pp != st)
+        pp = &(*pp)->hnext;
+    if (!*pp)
+        return;
+    *pp = st->hnext;
+    st->hnext = NULL;
+    s->n_streams--;
+    wr_store__ring_drop_stream(s, st);
+    wr_store__lc_retire(s, st);
+}
+
 static wr_err
 db_get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len, wr_error *out_err)
 {
@@ -169,6 +184,10 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     st->created_at = m->created_at;
     st->deleted = m->deleted;
     st->deleted_at = m->deleted_at;
+    if (!st->deleted && wr_store__basin_deleting(s, basin)) {
+        st->deleted = true; /* its basin is being deleted: no more appends or reads */
+        st->deleted_at = m->created_at;
+    }
 
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, m->id);
     if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
@@ -344,6 +363,12 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
             wr_key_stream_id(kid, WR_KEY_STREAM_TRIM, b->stream_id);
             wr_put_be64(trimv, op->trim);
             rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), (char *)trimv, sizeof(trimv));
+        }
+        if (op->put_doe) {
+            uint8_t kd[WR_KEY_LC_ID_LEN], dv[8];
+            wr_key_lc_id(kd, WR_LC_DOE_DEADLINE, b->stream_id);
+            wr_put_be64(dv, op->doe_deadline);
+            rocksdb_writebatch_put(wb, (char *)kd, sizeof(kd), (char *)dv, sizeof(dv));
         }
     }
     if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_COMMIT)) {
@@ -549,6 +574,7 @@ free_store(wr_store *s)
         }
     }
     free(s->buckets);
+    wr_store__lc_free(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->path);
@@ -595,6 +621,9 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     rocksdb_options_set_max_write_buffer_number(s->dbopts, 4);
     rocksdb_options_set_enable_blob_files(s->dbopts, 1);
     rocksdb_options_set_min_blob_size(s->dbopts, 4096);
+    /* Compactions relocate live values out of old blob files, so a blob file whose batches
+     * were mostly deleted (retention, trim, deletion) is eventually freed. */
+    rocksdb_options_set_enable_blob_gc(s->dbopts, 1);
     s->block_cache = rocksdb_cache_create_lru(64u << 20);
     s->bbto = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(s->bbto, s->block_cache);
@@ -613,6 +642,8 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
         return WR_ERR_STORAGE;
     }
     wr_err e = recover(s, out_err);
+    if (!e)
+        e = wr_store__lc_open(s, out_err);
     if (e) {
         free_store(s);
         return e;
@@ -642,7 +673,7 @@ on_async_closed(uv_handle_t *h)
 void
 wr_store__maybe_finish_close(wr_store *s)
 {
-    if (!s->closing || s->reads_inflight || s->db_closed)
+    if (!s->closing || s->reads_inflight || wr_store__lc_busy(s) || s->db_closed)
         return;
     s->db_closed = true;
     rocksdb_close(s->db);
@@ -672,6 +703,7 @@ wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud)
     while (pump_once(s))
         ;
     wr_store__detach_subs(s);
+    wr_store__lc_close(s);
     wr_store__ring_free(s);
     wr_store__maybe_finish_close(s);
 }
@@ -691,4 +723,5 @@ wr_store_get_stats(const wr_store *s, wr_store_stats *out)
     out->inflight_bytes = s->inflight;
     out->waiting_appends = s->n_waiting;
     out->cache_bytes = s->cache_bytes;
+    wr_store__lc_stats(s, out);
 }

@@ -100,6 +100,12 @@ typedef struct wr_store_stats {
     uint64_t inflight_bytes;  /* currently charged to the in-flight budget */
     uint64_t waiting_appends; /* appends queued for budget */
     uint64_t cache_bytes;     /* bytes in the recent-batch cache */
+    /* Lifecycle (maintenance passes and what they finished). */
+    uint64_t maint_passes;    /* maintenance passes completed */
+    uint64_t streams_deleted; /* streams whose cleanup finished (their names are free again) */
+    uint64_t doe_deleted;     /* streams marked deleted by delete-on-empty */
+    uint64_t basin_pages;     /* pages of deleting basins processed */
+    uint64_t basins_deleted;  /* basins whose cleanup finished */
 } wr_store_stats;
 void wr_store_get_stats(const wr_store *s, wr_store_stats *out);
 
@@ -175,8 +181,11 @@ wr_err wr_store_basin_list(wr_store *s, const char *prefix, const char *start_af
                            size_t limit, wr_basin_list *out, wr_error *out_err);
 void wr_basin_list_fini(wr_basin_list *l);
 
-/* Marks the basin deleted (deleted_at = now); repeating is fine. The cleanup itself belongs to
- * the lifecycle module. Errors: INVALID, BASIN_NOT_FOUND, STORAGE. */
+/* Marks the basin deleted (deleted_at = now) and saves a deletion cursor; repeating is fine.
+ * Its streams refuse appends and reads at once (STREAM_DELETION_PENDING). Maintenance then
+ * deletes the streams in pages, resuming from the cursor after a restart, and finally removes
+ * the basin: after that it is BASIN_NOT_FOUND and the name can be created again.
+ * Errors: INVALID, BASIN_NOT_FOUND, STORAGE. */
 wr_err wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -233,8 +242,10 @@ wr_err wr_store_stream_list(wr_store *s, const char *basin, const char *prefix,
 void wr_stream_list_fini(wr_stream_list *l);
 
 /* Marks the stream deleted; later config/append/read give STREAM_DELETION_PENDING, followers
- * get WR_FOLLOW_CLOSED. Repeating is fine. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
- * STORAGE. */
+ * get WR_FOLLOW_CLOSED. Repeating is fine. Appends already sequenced still complete. A
+ * maintenance pass (started at once) then removes its records and keys; after that the stream
+ * is STREAM_NOT_FOUND and the name can be created again (with a new id).
+ * Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND, STORAGE. */
 wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream,
                               wr_error *out_err);
 
@@ -414,5 +425,54 @@ void wr_store_follow_pause(wr_follow *f);
 void wr_store_follow_resume(wr_follow *f);
 /* Ends the subscription; no callback runs after it returns. Safe inside the callback. */
 void wr_store_unfollow(wr_follow *f);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifecycle: retention, trim, delete-on-empty, deletion (lifecycle.c)                         */
+/*
+ * Records older than the stream's retention age, and records below its trim point, are
+ * invisible to wr_store_read() and to followers from the moment they expire or are trimmed; a
+ * read starts at the first retained record (when none is retained the start is the tail, and
+ * the 416 rules apply as for an empty stream). Maintenance passes reclaim their bytes later:
+ * about every 60 s (±10 %), at once after a DELETE, or on wr_store_maintain_now(). A pass also
+ * deletes streams with delete-on-empty (min_age_secs > 0) that retain no record, have had no
+ * append for min_age_secs and are neither held nor pinned, and finishes stream and basin
+ * deletions. Every step is restart-safe: deletion marks, cursors, deadlines and pins are on disk.
+ */
+
+/*
+ * Holds: an open read session, a waiting long-poll or an open append session holds its stream
+ * so that delete-on-empty never deletes it. Holds are counted per (basin, stream) name, in
+ * memory, and may be taken before the stream exists. When the last hold is released, a
+ * delete-on-empty stream's deadline becomes now + min_age. Every hold must be released exactly
+ * once, before wr_store_close(). Never fails; does not block on disk (release does one
+ * unsynced write for delete-on-empty streams).
+ */
+void wr_store_hold(wr_store *s, const char *basin, const char *stream);
+void wr_store_release(wr_store *s, const char *basin, const char *stream);
+/* Current number of holds on the name (for tests and diagnostics). */
+uint64_t wr_store_hold_count(wr_store *s, const char *basin, const char *stream);
+
+/*
+ * Pins: like a hold, but persisted (a pin survives restarts) and counted: n pins need n unpins.
+ * For the realtime layer (e.g. the streams of an open chat session). Retention still removes
+ * old records of a pinned stream; only the stream itself is kept. Unpinning the last pin moves
+ * a delete-on-empty deadline to now + min_age. An explicit DELETE still deletes a pinned stream
+ * (the pin goes with it). Synchronous: one synced write.
+ * Errors: INVALID (names; unpin of a stream that is not pinned), BASIN_NOT_FOUND,
+ * STREAM_NOT_FOUND, STREAM_DELETION_PENDING, STORAGE.
+ */
+wr_err wr_store_pin(wr_store *s, const char *basin, const char *stream, wr_error *out_err);
+wr_err wr_store_unpin(wr_store *s, const char *basin, const char *stream, wr_error *out_err);
+/* The stream's pin count. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND. */
+wr_err wr_store_pin_count(wr_store *s, const char *basin, const char *stream, uint64_t *out_n,
+                          wr_error *out_err);
+
+/*
+ * Debug/test hook, never routed by the server: starts a maintenance pass now (or right after
+ * the one running) and, when `compact`, ends it with a memtable flush and a full compaction so
+ * the reclaimed bytes actually leave the disk. `cb` runs on the loop once a pass that started
+ * after this call has finished, or from inside wr_store_close() if the store closes first.
+ */
+void wr_store_maintain_now(wr_store *s, bool compact, void (*cb)(void *ud), void *ud);
 
 #endif

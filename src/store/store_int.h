@@ -52,6 +52,8 @@ struct append_op {
     size_t fence_len;
     bool put_trim;
     uint64_t trim;
+    bool put_doe; /* delete-on-empty stream: the append moves its deadline */
+    uint64_t doe_deadline;
     /* Written by the commit thread. */
     wr_err commit_err;
 };
@@ -156,6 +158,7 @@ struct wr_store {
     uint64_t n_acked;
 
     unsigned reads_inflight;
+    struct lifecycle *lc; /* lifecycle.c: maintenance, holds, pins, deletion */
     bool closing;
     bool db_closed;
     void (*close_cb)(void *ud);
@@ -191,6 +194,11 @@ wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *
                                     const wr_stream_config *resolved, wr_cipher cipher,
                                     const char *token, stream_meta *out, wr_error *out_err);
 
+/* Marks the stream deleted (synced meta write) and updates its cached state: later appends and
+ * reads get STREAM_DELETION_PENDING, followers WR_FOLLOW_CLOSED. lifecycle.c finishes it. */
+wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream,
+                                     stream_meta *m, wr_error *out_err);
+
 /* store.c */
 bool wr_store__utf8_valid(const uint8_t *p, size_t n);
 void wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg);
@@ -209,11 +217,36 @@ wr_err wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out
 void wr_store__commit_push(wr_store *s, append_op *op);
 void wr_store__maybe_finish_close(wr_store *s);
 
+/* Removes a stream from the cache (after its deletion finished or when a new stream takes its
+ * name). Its batches leave the recent-batch cache; the struct is freed once nothing refers to it
+ * any more (lifecycle.c keeps it until then). */
+void wr_store__stream_uncache(wr_store *s, stream_state *st);
+
+/* lifecycle.c */
+/* The smallest record timestamp still visible under the stream's age retention at `now_ms`
+ * (0 = everything is retained). Records are expired when ts < cutoff. */
+uint64_t wr_store__retention_cutoff(const wr_stream_config *cfg, uint64_t now_ms);
+/* Number of leading records of `b` expired at now (timestamps are monotonic in a stream). */
+uint32_t wr_store__expired_prefix(const stream_state *st, const wr_batch *b);
+wr_err wr_store__lc_open(wr_store *s, wr_error *out_err); /* after recovery, before the loop */
+void wr_store__lc_close(wr_store *s); /* from wr_store_close: stop the scheduler */
+void wr_store__lc_free(wr_store *s);  /* from free_store */
+void wr_store__lc_stats(const wr_store *s, wr_store_stats *out);
+bool wr_store__lc_busy(const wr_store *s); /* a maintenance job is on the worker pool */
+/* Frees an uncached stream_state now, or once nothing refers to it (followers, queued flushes). */
+void wr_store__lc_retire(wr_store *s, stream_state *st);
+bool wr_store__basin_deleting(const wr_store *s, const char *basin);
+/* Basin DELETE: remembers the basin as deleting and marks its cached streams deleted. */
+void wr_store__lc_basin_deleted(wr_store *s, const char *basin);
+/* Asks for a maintenance pass soon (e.g. after a DELETE). */
+void wr_store__lc_kick(wr_store *s);
+
 /* append.c */
 void wr_store__on_commits_done(wr_store *s, append_op *list);
 void wr_store__fail_pending(wr_store *s, wr_err err);
 
 /* follow.c */
+void wr_store__ring_drop_stream(wr_store *s, stream_state *st);
 void wr_store__ring_push(wr_store *s, stream_state *st, wr_batch *b);
 void wr_store__ring_free(wr_store *s);
 void wr_store__fanout(wr_store *s, stream_state *st, wr_batch *b);

@@ -217,3 +217,26 @@ ts_read_all_bodies(ts_env *e, const char *basin, const char *stream)
     }
     return wr_buf_steal(&out, NULL);
 }
+
+static void
+on_maintained(void *ud)
+{
+    *(bool *)ud = true;
+}
+
+void
+ts_maintain(ts_env *e, bool compact)
+{
+    bool done = false;
+    wr_store_maintain_now(e->s, compact, on_maintained, &done);
+    ts_run_until(e, &done);
+}
+
+void
+ts_stream(ts_env *e, const char *basin, const char *stream, const wr_stream_config *cfg)
+{
+    wr_error err;
+    wr_err rc = wr_store_stream_create(e->s, basin, stream, cfg, NULL, NULL, NULL, &err);
+    if (rc)
+        fail_msg("create %s/%s: %s", basin, stream, err.msg);
+}

@@ -53,4 +53,9 @@ wr_read_result *ts_read(ts_env *e, const char *basin, const char *stream, const 
  * the records' bodies concatenated with '|' (caller frees). */
 char *ts_read_all_bodies(ts_env *e, const char *basin, const char *stream);
 
+/* Runs a forced maintenance pass (wr_store_maintain_now) and waits for it. */
+void ts_maintain(ts_env *e, bool compact);
+/* Creates a stream with the given config (asserts success). */
+void ts_stream(ts_env *e, const char *basin, const char *stream, const wr_stream_config *cfg);
+
 #endif
