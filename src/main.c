@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "auth/auth.h"
 #include "net/server.h"
+#include "realtime/rtconfig.h"
 #include "s2/s2.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -68,6 +69,18 @@ on_signal(uv_signal_t *h, int signum)
     a->stopping = true;
     wr_log_info("shutting down", " signal=%d", signum);
     wr_server_shutdown(a->server, a->shutdown_timeout_ms, shutdown_done, a);
+}
+
+/* The shared basin of the realtime layer exists from the first start on (created if missing,
+ * never reconfigured here: an operator may have tuned it). */
+static wr_err
+ensure_global_basin(wr_store *store, const wr_rt_config *rtc, wr_error *out_err)
+{
+    wr_basin_config cfg = {.create_stream_on_append = true, .create_stream_on_read = true};
+    wr_basin_info info;
+    wr_provision prov;
+    wr_err e = wr_store_basin_create(store, rtc->global_basin, &cfg, NULL, &info, &prov, out_err);
+    return e == WR_ERR_RESOURCE_ALREADY_EXISTS ? WR_OK : e;
 }
 
 static int
@@ -129,6 +142,12 @@ serve(int argc, char **argv)
         wr_config_fini(&cfg);
         return 0;
     }
+    wr_rt_config rtc;
+    if (wr_rt_config_from(&cfg, &rtc, &err) != WR_OK) {
+        fprintf(stderr, "weir: %s\n", err.msg);
+        wr_config_fini(&cfg);
+        return 2;
+    }
     wr_log_set_level(cfg.log_level);
     if (ensure_dir(cfg.data_dir) != 0) {
         fprintf(stderr, "weir: --data-dir %s: %s\n", cfg.data_dir, strerror(errno));
@@ -143,6 +162,13 @@ serve(int argc, char **argv)
     wr_store_opts sto = {.path = cfg.data_dir, .inflight_bytes = cfg.append_inflight_bytes};
     if (wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
         fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
+        wr_config_fini(&cfg);
+        return 1;
+    }
+    if (ensure_global_basin(a.store, &rtc, &err) != WR_OK) {
+        fprintf(stderr, "weir: global basin %s: %s\n", rtc.global_basin, err.msg);
+        wr_store_close(a.store, NULL, NULL);
+        uv_run(a.loop, UV_RUN_DEFAULT);
         wr_config_fini(&cfg);
         return 1;
     }

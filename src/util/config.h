@@ -57,6 +57,19 @@ typedef struct wr_config {
     uint64_t append_inflight_bytes; /* --append-inflight-bytes */
     bool auth_none;                 /* --auth none */
     char *root_token;               /* WEIR_ROOT_TOKEN; NULL = from/into <data-dir>/root_token */
+    /* Realtime layer (realtime.md §2). */
+    char *global_basin;
+    bool per_org_basins;
+    char *basin_name_prefix;
+    char *basin_name_env;
+    uint64_t basin_default_retention_s;
+    char *basin_storage_class;
+    uint64_t basin_doe_min_age_s;
+    char *plan_retention;
+    uint64_t stream_token_ttl_s;
+    uint64_t wait_seconds;
+    uint64_t flush_interval_ms;
+    uint64_t max_retries;
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

@@ -1,0 +1,147 @@
+/*
+ * rtconfig.c — see rtconfig.h.
+ */
+#include "realtime/rtconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "realtime/naming.h"
+#include "store/store.h"
+#include "util/duration.h"
+
+static bool
+charset_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return false;
+    return true;
+}
+
+wr_err
+wr_rt_parse_plans(const char *spec, wr_plan *out, size_t max, size_t *out_n, wr_error *out_err)
+{
+    *out_n = 0;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char name[WR_RT_PLAN_MAX + 1], value[64];
+        size_t nlen = eq ? (size_t)(eq - p) : 0, vlen = eq ? len - nlen - 1 : 0;
+        while (nlen && p[nlen - 1] == ' ')
+            nlen--;
+        const char *np = p;
+        while (nlen && *np == ' ') {
+            np++;
+            nlen--;
+        }
+        if (!eq || nlen == 0 || nlen > WR_RT_PLAN_MAX || vlen == 0 || vlen >= sizeof(value))
+            return wr_error_set(out_err, WR_ERR_INVALID,
+                                "expected plan=DURATION or plan=shared, comma-separated");
+        memcpy(name, np, nlen);
+        name[nlen] = '\0';
+        memcpy(value, eq + 1, vlen);
+        value[vlen] = '\0';
+        for (char *c = name; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+                return wr_error_set(out_err, WR_ERR_INVALID, "plan name `%s`: use [a-z0-9_-]",
+                                    name);
+        for (size_t i = 0; i < *out_n; i++)
+            if (strcmp(out[i].name, name) == 0)
+                return wr_error_set(out_err, WR_ERR_INVALID, "plan `%s` appears twice", name);
+        if (*out_n == max)
+            return wr_error_set(out_err, WR_ERR_INVALID, "too many plans (at most %zu)", max);
+        wr_plan *pl = &out[(*out_n)++];
+        memset(pl, 0, sizeof(*pl));
+        strcpy(pl->name, name);
+        char *v = value;
+        while (*v == ' ')
+            v++;
+        if (strcmp(v, "shared") == 0) {
+            pl->shared = true;
+        } else {
+            wr_error derr;
+            if (wr_duration_parse(v, &pl->retention_s, &derr) != WR_OK || pl->retention_s == 0)
+                return wr_error_set(out_err, WR_ERR_INVALID,
+                                    "plan `%s`: retention must be a duration like 7d, 30d, 365d, "
+                                    "1h, 1y, or shared",
+                                    name);
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (*out_n == 0)
+        return wr_error_set(out_err, WR_ERR_INVALID, "at least one plan is required");
+    return WR_OK;
+}
+
+const wr_plan *
+wr_rt_plan(const wr_rt_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_plans; i++)
+        if (strcmp(c->plans[i].name, name) == 0)
+            return &c->plans[i];
+    return NULL;
+}
+
+static wr_err
+copy_name(char *dst, size_t cap, const char *src, const char *opt, wr_error *out_err)
+{
+    if (strlen(src) >= cap)
+        return wr_error_set(out_err, WR_ERR_INVALID, "%s: too long", opt);
+    strcpy(dst, src);
+    return WR_OK;
+}
+
+wr_err
+wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    wr_err e;
+    if (!wr_basin_name_valid(cfg->global_basin))
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_GLOBAL_BASIN: `%s` is not a valid basin name (8-48 characters of "
+                            "[a-z0-9-], starting and ending with a letter or digit)",
+                            cfg->global_basin);
+    strcpy(out->global_basin, cfg->global_basin);
+    if (!charset_ok(cfg->basin_name_prefix))
+        return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_BASIN_NAME_PREFIX: use [a-z0-9-]");
+    if (!charset_ok(cfg->basin_name_env))
+        return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_BASIN_NAME_ENV: use [a-z0-9-]");
+    if ((e = copy_name(out->name_prefix, sizeof(out->name_prefix), cfg->basin_name_prefix,
+                       "WEIR_BASIN_NAME_PREFIX", out_err)) ||
+        (e = copy_name(out->name_env, sizeof(out->name_env), cfg->basin_name_env,
+                       "WEIR_BASIN_NAME_ENV", out_err)))
+        return e;
+    /* Every organization's basin name must be valid: check the longest form. */
+    char sample[128];
+    char org[WR_RT_ORG_ID_LEN + 1];
+    memset(org, 'a', WR_RT_ORG_ID_LEN);
+    org[WR_RT_ORG_ID_LEN] = '\0';
+    snprintf(sample, sizeof(sample), "%s-%s-org-%s", out->name_prefix, out->name_env, org);
+    if (!wr_basin_name_valid(sample))
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_BASIN_NAME_PREFIX/WEIR_BASIN_NAME_ENV: per-organization basin "
+                            "names would be invalid (e.g. `%s`: at most 48 characters, starting "
+                            "with a letter or digit)",
+                            sample);
+    if (!wr_storage_class_parse(cfg->basin_storage_class, &out->storage_class))
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_BASIN_STORAGE_CLASS: must be standard or express");
+    wr_error perr = {0};
+    if (wr_rt_parse_plans(cfg->plan_retention, out->plans, WR_RT_MAX_PLANS, &out->n_plans, &perr))
+        return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_PLAN_RETENTION: %s", perr.msg);
+    out->per_org_basins = cfg->per_org_basins;
+    out->default_retention_s = cfg->basin_default_retention_s;
+    out->doe_min_age_s = cfg->basin_doe_min_age_s;
+    out->token_ttl_s = cfg->stream_token_ttl_s;
+    out->wait_seconds = cfg->wait_seconds;
+    out->flush_interval_ms = cfg->flush_interval_ms;
+    out->max_retries = cfg->max_retries;
+    return WR_OK;
+}

@@ -1,0 +1,57 @@
+/*
+ * rtconfig.h — the realtime layer's configuration (realtime.md §2), checked as a whole at boot:
+ * basin-name parts, the plan → retention map, and the storage class. The raw values come from
+ * util/config (flags > WEIR_* environment > defaults); this adds the rules that involve more
+ * than one value or a grammar of their own.
+ */
+#ifndef WR_REALTIME_RTCONFIG_H
+#define WR_REALTIME_RTCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/config.h"
+#include "util/config.h"
+#include "util/err.h"
+
+#define WR_RT_PLAN_MAX 32
+#define WR_RT_MAX_PLANS 32
+#define WR_RT_ORG_ID_LEN 25
+
+typedef struct wr_plan {
+    char name[WR_RT_PLAN_MAX + 1];
+    bool shared;          /* no own basin */
+    uint64_t retention_s; /* when !shared; > 0 */
+} wr_plan;
+
+typedef struct wr_rt_config {
+    char global_basin[49];
+    bool per_org_basins;
+    char name_prefix[49];
+    char name_env[49];
+    uint64_t default_retention_s;
+    wr_storage_class storage_class;
+    uint64_t doe_min_age_s;
+    wr_plan plans[WR_RT_MAX_PLANS];
+    size_t n_plans;
+    uint64_t token_ttl_s;
+    uint64_t wait_seconds;
+    uint64_t flush_interval_ms;
+    uint64_t max_retries;
+} wr_rt_config;
+
+/*
+ * Builds and checks the realtime configuration. Errors (INVALID) name the option, e.g.
+ * "WEIR_PLAN_RETENTION: …"; the caller prints them and exits 2 before anything starts.
+ */
+wr_err wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err);
+
+/* Parses "free=shared,hobby=30d,pro=365d" into plans. INVALID with a message on any error. */
+wr_err wr_rt_parse_plans(const char *spec, wr_plan *out, size_t max, size_t *out_n,
+                         wr_error *out_err);
+
+/* The plan of that name, or NULL. */
+const wr_plan *wr_rt_plan(const wr_rt_config *c, const char *name);
+
+#endif
