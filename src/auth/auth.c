@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -46,10 +47,19 @@ struct wr_auth {
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
+/*
+ * SHA-256 through a digest fetched once: OpenSSL 3's one-shot SHA256() looks the algorithm up
+ * on every call, which costs several times the hashing of a short token (loop thread only).
+ */
 static void
 sha256(const char *s, size_t len, uint8_t out[32])
 {
-    SHA256((const unsigned char *)s, len, out);
+    static EVP_MD *md;
+    if (md == NULL)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    unsigned int n = 32;
+    if (md == NULL || EVP_Digest(s, len, out, &n, md, NULL) != 1)
+        SHA256((const unsigned char *)s, len, out);
 }
 
 static size_t

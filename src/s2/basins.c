@@ -55,18 +55,37 @@ list_basins(wr_req *req, void *ctx)
     if (!t || !wr_s2_list_params(req, &prefix, &start_after, &limit) ||
         !wr_s2_authz(req, t, WR_OP_LIST_BASINS, NULL, NULL, NULL))
         return;
-    wr_basin_list l = {0};
-    wr_error err = {0};
-    if (wr_store_basin_list(s2->store, prefix, start_after, limit, &l, &err) != WR_OK) {
-        wr_s2_fail(req, &err);
-        return;
-    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < l.n; i++)
-        if (wr_rset_matches(&t->scope.basins, l.items[i].name)) /* only what it may touch */
-            json_array_append_new(arr, basin_info_json(&l.items[i]));
-    wr_resp_json(req, 200, json_pack("{s:o,s:b}", "basins", arr, "has_more", l.has_more));
-    wr_basin_list_fini(&l);
+    bool has_more = false;
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    /* As for streams: scan only where the scope matches, and fill the page with in-scope items. */
+    if (wr_s2_narrow_prefix(req, &t->scope.basins, prefix, &prefix)) {
+        char *after = start_after ? wr_arena_strdup(&req->arena, start_after) : NULL;
+        for (int scan = 0; scan < WR_S2_LIST_MAX_SCANS; scan++) {
+            wr_basin_list l = {0};
+            wr_error err = {0};
+            if (wr_store_basin_list(s2->store, prefix, after, limit, &l, &err) != WR_OK) {
+                json_decref(arr);
+                wr_s2_fail(req, &err);
+                return;
+            }
+            size_t i = 0;
+            for (; i < l.n && json_array_size(arr) < limit; i++)
+                if (wr_rset_matches(&t->scope.basins, l.items[i].name))
+                    json_array_append_new(arr, basin_info_json(&l.items[i]));
+            /* More follow if the store has more, or this page holds unreturned in-scope items. */
+            has_more = l.has_more;
+            for (size_t j = i; j < l.n && !has_more; j++)
+                has_more = wr_rset_matches(&t->scope.basins, l.items[j].name);
+            if (l.n)
+                after = wr_arena_strdup(&req->arena, l.items[l.n - 1].name);
+            wr_basin_list_fini(&l);
+            if (json_array_size(arr) == limit || !has_more)
+                break;
+        }
+    }
+    wr_resp_json(req, 200, json_pack("{s:o,s:b}", "basins", arr, "has_more", has_more));
 }
 
 /* The optional `s2-request-token`: at most 36 bytes, else 400 bad_header. */

@@ -75,6 +75,30 @@ wr_s2_stream_target(wr_req *req, wr_s2 *s2, wr_op op, const wr_token **out_tok,
 }
 
 bool
+wr_s2_narrow_prefix(wr_req *req, const wr_rset *scope, const char *q, const char **out)
+{
+    q = q ? q : "";
+    size_t ql = strlen(q), sl = strlen(scope->value);
+    switch (scope->kind) {
+    case WR_RSET_PREFIX:
+        if (ql >= sl && strncmp(q, scope->value, sl) == 0)
+            *out = q;
+        else if (sl > ql && strncmp(scope->value, q, ql) == 0)
+            *out = wr_arena_strdup(&req->arena, scope->value);
+        else
+            return false;
+        return true;
+    case WR_RSET_EXACT:
+        if (sl == 0 || sl < ql || strncmp(scope->value, q, ql) != 0)
+            return false;
+        *out = wr_arena_strdup(&req->arena, scope->value);
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool
 wr_s2_commands_allowed(const wr_token *t, const wr_append_input *in, const char *basin,
                        const char *stream, wr_error *out_err)
 {

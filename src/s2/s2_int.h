@@ -50,6 +50,13 @@ const char *wr_s2_shown_stream(const wr_token *t, const char *stored);
  * For /v1/streams/{stream}… routes: authenticates, resolves the basin and the (prefixed) stream
  * name, and authorizes op on them. Answers the error itself and returns false on failure.
  */
+/*
+ * Narrows a list query's prefix `q` to the names `scope` can match: the longer of two
+ * compatible prefixes, or the exact name. False when no name can match (an empty answer).
+ */
+bool wr_s2_narrow_prefix(wr_req *req, const wr_rset *scope, const char *q, const char **out);
+/* Pages a list may scan to fill one answer with in-scope items. */
+#define WR_S2_LIST_MAX_SCANS 64
 /* Command records need their own ops (`fence`, `trim`) on top of `append`. Sets a 403 in
  * out_err and returns false when the token lacks one. */
 bool wr_s2_commands_allowed(const wr_token *t, const wr_append_input *in, const char *basin,

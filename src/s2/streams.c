@@ -44,23 +44,43 @@ list_streams(wr_req *req, void *ctx)
     prefix = wr_s2_full_stream(req, t, prefix ? prefix : "");
     if (start_after && *start_after)
         start_after = wr_s2_full_stream(req, t, start_after);
-    wr_stream_list l = {0};
-    wr_error err = {0};
-    if (wr_store_stream_list(s2->store, basin, prefix, start_after, limit, &l, &err) != WR_OK) {
-        wr_s2_fail(req, &err);
-        return;
-    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < l.n; i++) {
-        if (!wr_rset_matches(&t->scope.streams, l.items[i].name))
-            continue; /* listing shows only what the token may touch */
-        wr_stream_info shown = l.items[i];
-        const char *name = wr_s2_shown_stream(t, l.items[i].name);
-        memmove(shown.name, name, strlen(name) + 1);
-        json_array_append_new(arr, stream_info_json(&shown));
+    bool has_more = false;
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    /* Scan only where the scope can match, and keep paging until the answer holds `limit`
+     * in-scope items, so a scoped token never gets an empty page that claims more follow. */
+    if (wr_s2_narrow_prefix(req, &t->scope.streams, prefix, &prefix)) {
+        char *after = start_after ? wr_arena_strdup(&req->arena, start_after) : NULL;
+        for (int scan = 0; scan < WR_S2_LIST_MAX_SCANS; scan++) {
+            wr_stream_list l = {0};
+            wr_error err = {0};
+            if (wr_store_stream_list(s2->store, basin, prefix, after, limit, &l, &err) != WR_OK) {
+                json_decref(arr);
+                wr_s2_fail(req, &err);
+                return;
+            }
+            size_t i = 0;
+            for (; i < l.n && json_array_size(arr) < limit; i++) {
+                if (!wr_rset_matches(&t->scope.streams, l.items[i].name))
+                    continue;
+                wr_stream_info shown = l.items[i];
+                const char *name = wr_s2_shown_stream(t, l.items[i].name);
+                memmove(shown.name, name, strlen(name) + 1);
+                json_array_append_new(arr, stream_info_json(&shown));
+            }
+            /* More follow if the store has more, or this page holds unreturned in-scope items. */
+            has_more = l.has_more;
+            for (size_t j = i; j < l.n && !has_more; j++)
+                has_more = wr_rset_matches(&t->scope.streams, l.items[j].name);
+            if (l.n)
+                after = wr_arena_strdup(&req->arena, l.items[l.n - 1].name);
+            wr_stream_list_fini(&l);
+            if (json_array_size(arr) == limit || !has_more)
+                break;
+        }
     }
-    wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", l.has_more));
-    wr_stream_list_fini(&l);
+    wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", has_more));
 }
 
 static void
