@@ -518,7 +518,13 @@ recover(wr_store *s, wr_error *out_err)
     rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)&lo, 1);
     rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
     rocksdb_iterator_t *ids = rocksdb_create_iterator(s->db, ro);
-    rocksdb_iterator_t *batches = rocksdb_create_iterator(s->db, s->ro);
+    /* Bounded to family 06: a stream without batches must not make SeekForPrev walk back
+     * through the tombstones that deletions leave in the families below. */
+    uint8_t blo = WR_KEY_BATCH, bhi = WR_KEY_BATCH + 1;
+    rocksdb_readoptions_t *bro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(bro, (char *)&blo, 1);
+    rocksdb_readoptions_set_iterate_upper_bound(bro, (char *)&bhi, 1);
+    rocksdb_iterator_t *batches = rocksdb_create_iterator(s->db, bro);
     uint64_t max_id = 0, n = 0;
     for (rocksdb_iter_seek(ids, (char *)&lo, 1); rocksdb_iter_valid(ids); rocksdb_iter_next(ids)) {
         size_t klen;
@@ -542,6 +548,7 @@ recover(wr_store *s, wr_error *out_err)
     rocksdb_iter_destroy(batches);
     rocksdb_iter_destroy(ids);
     rocksdb_readoptions_destroy(ro);
+    rocksdb_readoptions_destroy(bro);
     s->next_stream_id = max_id + 1;
     if (!e)
         wr_log_debug("store recovered", " streams=%llu", (unsigned long long)n);

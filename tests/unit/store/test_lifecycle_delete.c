@@ -331,23 +331,25 @@ bulk_streams(ts_env *e, const char *basin, unsigned n)
     free(cfg);
 }
 
+/* Stream metas of the basin on disk (iterated directly: 10,000 list items are slow under ASan). */
 static size_t
 count_streams(ts_env *e, const char *basin)
 {
-    size_t total = 0;
-    char after[WR_STREAM_NAME_MAX + 1] = "";
-    for (;;) {
-        wr_stream_list l;
-        wr_error err;
-        assert_int_equal(wr_store_stream_list(e->s, basin, NULL, after, 1000, &l, &err), WR_OK);
-        total += l.n;
-        bool more = l.has_more;
-        if (l.n)
-            snprintf(after, sizeof(after), "%s", l.items[l.n - 1].name);
-        wr_stream_list_fini(&l);
-        if (!more)
-            return total;
-    }
+    wr_buf lo = {0}, hi = {0};
+    wr_key_stream_meta_prefix(&lo, basin, strlen(basin));
+    wr_buf_append(&hi, lo.data, lo.len);
+    hi.data[hi.len - 1] = 1;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(e->s->db, ro);
+    size_t n = 0;
+    for (rocksdb_iter_seek(it, lo.data, lo.len); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+        n++;
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    wr_buf_fini(&lo);
+    wr_buf_fini(&hi);
+    return n;
 }
 
 static void
