@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "auth/auth.h"
 #include "net/server.h"
+#include "realtime/rt.h"
 #include "realtime/rtconfig.h"
 #include "s2/s2.h"
 #include "store/store.h"
@@ -157,6 +158,7 @@ serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     app a = {0};
+    int rc = 0;
     a.loop = uv_default_loop();
     a.shutdown_timeout_ms = cfg.shutdown_timeout_s * 1000;
     wr_store_opts sto = {.path = cfg.data_dir, .inflight_bytes = cfg.append_inflight_bytes};
@@ -188,6 +190,16 @@ serve(int argc, char **argv)
     wr_router *router = wr_router_new();
     register_routes(router);
     wr_s2 *s2 = wr_s2_new(router, a.store, auth, a.loop);
+    char meta_path[4096];
+    snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.data_dir);
+    wr_meta *meta = NULL;
+    wr_rt *rt = NULL;
+    if (wr_meta_open_sqlite(meta_path, &meta, &err) != WR_OK) {
+        fprintf(stderr, "weir: control plane %s: %s\n", meta_path, err.msg);
+        rc = 1;
+        goto out;
+    }
+    rt = wr_rt_new(router, &rtc, meta, a.store, auth);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -198,7 +210,6 @@ serve(int argc, char **argv)
     };
     a.server = wr_server_new(a.loop, &so, router);
     int port = 0;
-    int rc = 0;
     if (wr_server_listen(a.server, cfg.listen.host, cfg.listen.port, &port, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = 1;
@@ -222,6 +233,8 @@ out:
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     uv_run(a.loop, UV_RUN_DEFAULT);
+    wr_rt_free(rt);
+    wr_meta_close(meta);
     wr_s2_free(s2);
     wr_auth_free(auth);
     free(new_root);

@@ -1,0 +1,369 @@
+/*
+ * admin.c — /admin/api/v1: organizations, projects, environments (keys), per-organization
+ * basin provisioning and plans. Authorized by the server's root token only. JSON is camelCase.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "realtime/rt_int.h"
+#include "util/clock.h"
+#include "util/duration.h"
+
+/* The caller must hold the root token: 401 without a valid token, 403 with any other. */
+static bool
+admin_auth(wr_req *req, wr_rt *rt)
+{
+    const wr_token *t = wr_auth_verify(rt->auth, wr_req_header(req, "authorization"));
+    if (t == NULL) {
+        wr_rt_fail(req, 401, "Invalid or missing admin token");
+        return false;
+    }
+    if (!t->root) {
+        wr_rt_fail(req, 403, "The admin API needs the server's root token");
+        return false;
+    }
+    return true;
+}
+
+static json_t *
+org_json(const wr_org *o)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", o->id, "slug", o->slug, "title", o->title,
+                     "plan", o->plan, "streamBasinName",
+                     o->has_basin ? json_string(o->basin) : json_null());
+}
+
+static bool
+slug_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > WR_META_SLUG_MAX)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return false;
+    return true;
+}
+
+/* Reads a required slug field; answers 400 itself. */
+static const char *
+body_slug(wr_req *req, json_t *body)
+{
+    json_t *v = json_object_get(body, "slug");
+    if (!json_is_string(v) || !slug_ok(json_string_value(v))) {
+        wr_rt_fail(req, 400, "`slug` must be 1-64 characters of [a-z0-9_-]");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* Applies the plan's retention: a shared plan deprovisions, a paid one ensures. */
+static wr_err
+reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result *res,
+               wr_error *err)
+{
+    if (plan->shared)
+        return wr_rt_deprovision(rt, org_id, res, err);
+    return wr_rt_ensure(rt, org_id, plan->retention_s, false, res, err);
+}
+
+static void
+create_org(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    json_t *body = admin_auth(req, rt) ? wr_rt_body(req) : NULL;
+    if (!body)
+        return;
+    const char *slug = body_slug(req, body);
+    json_t *title = json_object_get(body, "title"), *plan = json_object_get(body, "plan");
+    const wr_plan *p = rt->cfg.n_plans ? &rt->cfg.plans[0] : NULL;
+    if (!slug) {
+        json_decref(body);
+        return;
+    }
+    if (!json_is_string(title) || json_string_length(title) == 0 ||
+        json_string_length(title) > 256) {
+        json_decref(body);
+        wr_rt_fail(req, 400, "`title` must be a string of 1-256 characters");
+        return;
+    }
+    if (plan && !json_is_null(plan) &&
+        (!json_is_string(plan) || !(p = wr_rt_plan(&rt->cfg, json_string_value(plan))))) {
+        json_decref(body);
+        wr_rt_fail(req, 400, "unknown `plan` (see WEIR_PLAN_RETENTION)");
+        return;
+    }
+    wr_org o = {0};
+    wr_rt_new_id("c", 25, o.id);
+    strcpy(o.slug, slug);
+    strcpy(o.title, json_string_value(title));
+    strcpy(o.plan, p->name);
+    json_decref(body);
+    wr_error err = {0};
+    if (wr_meta_org_create(rt->meta, &o, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    wr_rt_result res;
+    if (!p->shared && reconcile_plan(rt, o.id, p, &res, &err) != WR_OK) {
+        wr_rt_fail(req, 500, err.msg);
+        return;
+    }
+    wr_meta_org_get(rt->meta, o.id, &o, &err);
+    wr_resp_json(req, 201, org_json(&o));
+}
+
+static void
+list_orgs(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    wr_org *orgs = NULL;
+    size_t n = 0;
+    wr_error err = {0};
+    if (wr_meta_org_list(rt->meta, &orgs, &n, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, org_json(&orgs[i]));
+    free(orgs);
+    wr_resp_json(req, 200, json_pack("{s:o}", "organizations", arr));
+}
+
+/* The :orgId organization, or NULL after answering 404. */
+static bool
+load_org(wr_req *req, wr_rt *rt, wr_org *out)
+{
+    wr_error err = {0};
+    if (wr_meta_org_get(rt->meta, req->params[0], out, &err) == WR_OK)
+        return true;
+    if (err.code == WR_ERR_NOT_FOUND)
+        wr_rt_fail(req, 404, "Organization not found");
+    else
+        wr_rt_fail_err(req, &err);
+    return false;
+}
+
+static void
+get_org(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_org o;
+    if (admin_auth(req, rt) && load_org(req, rt, &o))
+        wr_resp_json(req, 200, org_json(&o));
+}
+
+static void
+create_project(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_org o;
+    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
+        return;
+    json_t *body = wr_rt_body(req);
+    const char *slug = body ? body_slug(req, body) : NULL;
+    if (!slug) {
+        json_decref(body);
+        return;
+    }
+    wr_project p = {0};
+    wr_rt_new_id("c", 25, p.id);
+    strcpy(p.slug, slug);
+    strcpy(p.org_id, o.id);
+    json_decref(body);
+    wr_error err = {0};
+    if (wr_meta_project_create(rt->meta, &p, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    wr_resp_json(req, 201, json_pack("{s:s,s:s,s:s}", "id", p.id, "slug", p.slug,
+                                     "organizationId", p.org_id));
+}
+
+static void
+create_env(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    wr_project p;
+    wr_error err = {0};
+    if (wr_meta_project_get(rt->meta, req->params[0], &p, &err) != WR_OK) {
+        if (err.code == WR_ERR_NOT_FOUND)
+            wr_rt_fail(req, 404, "Project not found");
+        else
+            wr_rt_fail_err(req, &err);
+        return;
+    }
+    json_t *body = wr_rt_body(req);
+    const char *slug = body ? body_slug(req, body) : NULL;
+    if (!slug) {
+        json_decref(body);
+        return;
+    }
+    wr_env e = {0};
+    wr_rt_new_id("c", 25, e.id);
+    strcpy(e.slug, slug);
+    strcpy(e.project_id, p.id);
+    strcpy(e.org_id, p.org_id);
+    json_decref(body);
+    char *key = wr_rt_new_api_key(e.key_hash);
+    if (wr_meta_env_create(rt->meta, &e, &err) != WR_OK) {
+        free(key);
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    /* The key is shown only here: only its hash is stored. */
+    wr_resp_json(req, 201, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e.id, "slug", e.slug,
+                                     "projectId", e.project_id, "organizationId", e.org_id,
+                                     "apiKey", key));
+    free(key);
+}
+
+static void
+rotate_key(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    uint8_t hash[32];
+    char *key = wr_rt_new_api_key(hash);
+    wr_error err = {0};
+    if (wr_meta_env_set_key_hash(rt->meta, req->params[0], hash, &err) != WR_OK) {
+        free(key);
+        if (err.code == WR_ERR_NOT_FOUND)
+            wr_rt_fail(req, 404, "Environment not found");
+        else
+            wr_rt_fail_err(req, &err);
+        return;
+    }
+    wr_resp_json(req, 200, json_pack("{s:s}", "apiKey", key));
+    free(key);
+}
+
+static json_t *
+result_json(const wr_rt_result *r)
+{
+    json_t *o = json_pack("{s:b,s:s}", "ok", 1, "kind", r->kind);
+    if (r->reason)
+        json_object_set_new(o, "reason", json_string(r->reason));
+    if (r->basin[0] && strcmp(r->kind, "deprovisioned") != 0)
+        json_object_set_new(o, "basin", json_string(r->basin));
+    if (strcmp(r->kind, "provisioned") == 0 || strcmp(r->kind, "reconfigured") == 0) {
+        char d[32];
+        if (r->retention_s % 86400 == 0) /* "30d", "365d": the form plans are written in */
+            snprintf(d, sizeof(d), "%llud", (unsigned long long)(r->retention_s / 86400));
+        else
+            wr_duration_format(r->retention_s, d);
+        json_object_set_new(o, "retention", json_string(d));
+    }
+    return o;
+}
+
+static void
+stream_basin_fail(wr_req *req, int status, const char *msg, json_t *field_errors)
+{
+    json_t *o = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+    if (field_errors)
+        json_object_set_new(o, "fieldErrors", field_errors);
+    wr_resp_json(req, status, o);
+}
+
+static void
+stream_basin(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    json_t *body = req->body.len ? json_loadb(req->body.data, req->body.len, 0, NULL) : NULL;
+    if (!json_is_object(body)) {
+        json_decref(body);
+        stream_basin_fail(req, 400, "Invalid JSON body", NULL);
+        return;
+    }
+    const char *action = json_string_value(json_object_get(body, "action"));
+    json_t *ret = json_object_get(body, "retention");
+    json_t *ate = json_object_get(body, "apply_to_existing");
+    uint64_t retention_s = 0;
+    wr_error derr = {0};
+    const char *bad_field = NULL, *bad_msg = NULL;
+    if (!action || (strcmp(action, "ensure") != 0 && strcmp(action, "deprovision") != 0)) {
+        bad_field = "action";
+        bad_msg = "must be \"ensure\" or \"deprovision\"";
+    } else if (ret && !json_is_null(ret) &&
+               (!json_is_string(ret) ||
+                wr_duration_parse(json_string_value(ret), &retention_s, &derr) != WR_OK ||
+                retention_s == 0)) {
+        bad_field = "retention";
+        bad_msg = "must be a duration like 7d, 30d, 365d, 1h, 1y";
+    } else if (ate && !json_is_null(ate) && !json_is_boolean(ate)) {
+        bad_field = "apply_to_existing";
+        bad_msg = "must be a boolean";
+    }
+    if (bad_field) {
+        json_decref(body);
+        stream_basin_fail(req, 400, "Invalid request body", json_pack("{s:[s]}", bad_field, bad_msg));
+        return;
+    }
+    wr_rt_result res;
+    wr_error err = {0};
+    wr_err e = strcmp(action, "ensure") == 0
+                   ? wr_rt_ensure(rt, req->params[0], retention_s, json_is_true(ate), &res, &err)
+                   : wr_rt_deprovision(rt, req->params[0], &res, &err);
+    json_decref(body);
+    if (e != WR_OK) {
+        stream_basin_fail(req, 500, err.msg[0] ? err.msg : "storage failure", NULL);
+        return;
+    }
+    wr_resp_json(req, 200, result_json(&res));
+}
+
+static void
+set_plan(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_org o;
+    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
+        return;
+    json_t *body = wr_rt_body(req);
+    if (!body)
+        return;
+    const wr_plan *p = NULL;
+    json_t *plan = json_object_get(body, "plan");
+    if (!json_is_string(plan) || !(p = wr_rt_plan(&rt->cfg, json_string_value(plan)))) {
+        json_decref(body);
+        wr_rt_fail(req, 400, "unknown `plan` (see WEIR_PLAN_RETENTION)");
+        return;
+    }
+    json_decref(body);
+    wr_error err = {0};
+    wr_rt_result res;
+    if (wr_meta_org_set_plan(rt->meta, o.id, p->name, &err) != WR_OK ||
+        reconcile_plan(rt, o.id, p, &res, &err) != WR_OK) {
+        wr_rt_fail(req, 500, err.msg);
+        return;
+    }
+    json_t *out = result_json(&res);
+    json_object_set_new(out, "plan", json_string(p->name));
+    wr_resp_json(req, 200, out);
+}
+
+void
+wr_rt_admin_register(wr_rt *rt, wr_router *r)
+{
+    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs", create_org, rt, 64 * 1024);
+    wr_router_add(r, WR_METHOD_GET, "/admin/api/v1/orgs", list_orgs, rt, 0);
+    wr_router_add(r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}", get_org, rt, 0);
+    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/projects", create_project, rt,
+                  64 * 1024);
+    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/projects/{projectId}/environments", create_env,
+                  rt, 64 * 1024);
+    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/environments/{envId}/rotate-key", rotate_key,
+                  rt, 0);
+    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/stream-basin", stream_basin, rt,
+                  64 * 1024);
+    wr_router_add(r, WR_METHOD_PUT, "/admin/api/v1/orgs/{orgId}/plan", set_plan, rt, 64 * 1024);
+}

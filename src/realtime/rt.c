@@ -1,0 +1,95 @@
+/*
+ * rt.c — the realtime layer's context and shared helpers (see rt.h, rt_int.h).
+ */
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "realtime/rt_int.h"
+#include "util/mem.h"
+
+wr_rt *
+wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth)
+{
+    wr_rt *rt = wr_xcalloc(1, sizeof(*rt));
+    rt->cfg = *cfg;
+    rt->meta = meta;
+    rt->store = store;
+    rt->auth = auth;
+    wr_rt_admin_register(rt, r);
+    wr_rt_api_register(rt, r);
+    return rt;
+}
+
+void
+wr_rt_free(wr_rt *rt)
+{
+    free(rt);
+}
+
+void
+wr_rt_fail(wr_req *req, int status, const char *msg)
+{
+    wr_resp_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+void
+wr_rt_fail_err(wr_req *req, const wr_error *err)
+{
+    int status = err->code == WR_ERR_RESOURCE_ALREADY_EXISTS ? 409 : wr_err_status(err->code);
+    wr_rt_fail(req, status, err->msg[0] ? err->msg : wr_err_code(err->code));
+}
+
+json_t *
+wr_rt_body(wr_req *req)
+{
+    json_t *j = req->body.len ? json_loadb(req->body.data, req->body.len, 0, NULL) : NULL;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        wr_rt_fail(req, 400, "Invalid JSON body");
+        return NULL;
+    }
+    return j;
+}
+
+static void
+random_chars(char *out, size_t n, const char *alphabet, size_t alen)
+{
+    uint8_t raw[64];
+    while (n) {
+        size_t k = n < sizeof(raw) ? n : sizeof(raw);
+        if (RAND_bytes(raw, (int)k) != 1)
+            abort();
+        for (size_t i = 0; i < k; i++)
+            *out++ = alphabet[raw[i] % alen]; /* 36 or 62 symbols: a negligible bias */
+        n -= k;
+    }
+    *out = '\0';
+}
+
+void
+wr_rt_new_id(const char *prefix, size_t len, char *out)
+{
+    static const char a[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t pl = strlen(prefix);
+    memcpy(out, prefix, pl);
+    random_chars(out + pl, len - pl, a, 36);
+}
+
+void
+wr_rt_hash_key(const char *key, uint8_t hash[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(key, strlen(key), hash, &n, EVP_sha256(), NULL);
+}
+
+char *
+wr_rt_new_api_key(uint8_t hash[32])
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    char *key = wr_xmalloc(3 + 40 + 1);
+    memcpy(key, "sk_", 3);
+    random_chars(key + 3, 40, a, 62);
+    wr_rt_hash_key(key, hash);
+    return key;
+}

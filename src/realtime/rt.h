@@ -1,0 +1,43 @@
+/*
+ * rt.h — the realtime layer: tenants (organizations, projects, environments), per-organization
+ * basins and their provisioning, runs and sessions (realtime.md). Routes live under
+ * /admin/api/v1 (root token) and /api/v1 (an environment's secret key).
+ *
+ * The layer talks to streams only through the S2 operations of the store and the access-token
+ * registry (create basin — "already exists" is success —, reconfigure basin, issue token), so
+ * that a remote S2 backend can take their place later. Threading: loop thread only.
+ */
+#ifndef WR_REALTIME_RT_H
+#define WR_REALTIME_RT_H
+
+#include "auth/auth.h"
+#include "http/router.h"
+#include "meta/meta.h"
+#include "realtime/rtconfig.h"
+#include "store/store.h"
+
+typedef struct wr_rt wr_rt;
+
+/* Registers the routes; every pointer must outlive the layer. */
+wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
+                 wr_auth *auth);
+void wr_rt_free(wr_rt *rt);
+
+/* Outcome of provisioning calls (realtime.md §3). */
+typedef struct wr_rt_result {
+    const char *kind;   /* "provisioned" | "reconfigured" | "deprovisioned" | "skipped" */
+    const char *reason; /* for "skipped": "feature-disabled" | "org-not-found" | "no-basin" */
+    char basin[49];
+    uint64_t retention_s;
+} wr_rt_result;
+
+/*
+ * ensure(org, retention): see realtime.md §3. retention_s 0 = the configured default.
+ * apply_to_existing also reconfigures the organization's existing streams.
+ * Errors: STORAGE (store or control plane); the result says what happened otherwise.
+ */
+wr_err wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
+                    wr_rt_result *out, wr_error *out_err);
+wr_err wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result *out, wr_error *out_err);
+
+#endif
