@@ -9,6 +9,11 @@
  * it appends "<stream> <start> <end> <chained-hash-hex>\n" to the log and fdatasyncs it, so the
  * log never claims more than the store acknowledged. At start it reads back what the store holds
  * to continue the chain. Any unexpected error exits with status 2.
+ *
+ * Lifecycle churn runs alongside: streams "churn-<seed>-<n>" are created, get 5 records and a
+ * trim to 3 (log "T <name>" once acknowledged), then are deleted (log "D <name>" once the
+ * synced DELETE returned), one after another. The verifier checks that a logged trim holds and
+ * that a logged deletion finishes after the restart.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 
 #include "crash_gen.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 #define MAX_STREAMS 16
@@ -47,6 +53,10 @@ static int log_fd;
 static uint64_t rng;
 static wstream streams[MAX_STREAMS];
 static unsigned n_streams;
+static unsigned long long churn_seed, churn_n;
+static char churn_name[64];
+
+static void churn_next(void);
 
 static uint64_t
 next_rand(void)
@@ -137,6 +147,73 @@ on_resume_read(void *ud, wr_read_result *r)
     }
 }
 
+static void
+log_line(const char *kind, const char *name)
+{
+    char line[96];
+    int n = snprintf(line, sizeof(line), "%s %s\n", kind, name);
+    if (write(log_fd, line, (size_t)n) != n || fdatasync(log_fd) != 0) {
+        perror("crash_writer: log");
+        exit(2);
+    }
+}
+
+static void
+churn_check(const wr_append_result *res)
+{
+    if (res->err != WR_OK) {
+        fprintf(stderr, "crash_writer: churn append: %s\n", res->error.msg);
+        exit(2);
+    }
+}
+
+static uint8_t churn_trim[8];
+static wr_header churn_hdr = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
+static wr_append_record churn_cmd = {.headers = &churn_hdr, .n_headers = 1, .body = churn_trim,
+                                     .body_len = 8};
+static wr_append_input churn_trim_in = {.records = &churn_cmd, .n_records = 1};
+static wr_append_record churn_recs[5];
+static wr_append_input churn_in = {.records = churn_recs, .n_records = 5};
+
+static void
+on_churn_trim(void *ud, const wr_append_result *res)
+{
+    (void)ud;
+    churn_check(res);
+    log_line("T", churn_name);
+    wr_error err;
+    if (wr_store_stream_delete(store, CRASH_BASIN, churn_name, &err) != WR_OK) {
+        fprintf(stderr, "crash_writer: churn delete: %s\n", err.msg);
+        exit(2);
+    }
+    log_line("D", churn_name);
+    churn_next();
+}
+
+static void
+on_churn_append(void *ud, const wr_append_result *res)
+{
+    (void)ud;
+    churn_check(res);
+    wr_put_be64(churn_trim, 3);
+    wr_store_append(store, CRASH_BASIN, churn_name, &churn_trim_in, on_churn_trim, NULL);
+}
+
+static void
+churn_next(void)
+{
+    snprintf(churn_name, sizeof(churn_name), "churn-%llu-%llu", churn_seed, churn_n++);
+    wr_error err;
+    if (wr_store_stream_create(store, CRASH_BASIN, churn_name, NULL, NULL, NULL, NULL, &err) !=
+        WR_OK) {
+        fprintf(stderr, "crash_writer: churn create: %s\n", err.msg);
+        exit(2);
+    }
+    for (int i = 0; i < 5; i++)
+        churn_recs[i] = (wr_append_record){.body = (const uint8_t *)"churn", .body_len = 5};
+    wr_store_append(store, CRASH_BASIN, churn_name, &churn_in, on_churn_append, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,6 +252,8 @@ main(int argc, char **argv)
                          .count = 1000, .may_follow = true};
         wr_store_read(store, CRASH_BASIN, ws->name, &q, on_resume_read, c);
     }
+    churn_seed = rng % 1000000007ull;
+    churn_next();
     uv_run(loop, UV_RUN_DEFAULT); /* runs until killed */
     return 0;
 }
