@@ -288,6 +288,36 @@ test("ensure/deprovision skips: unknown org, no basin; another org's basin is un
   assert.deepEqual(await deprovision(main, a.org.id), { ok: true, kind: "skipped", reason: "no-basin" });
 });
 
+test("concurrent ensures of a fresh org converge on one basin (one provisioned, the rest reconfigured)", async () => {
+  const { org } = await tenant(main);
+  const results = await Promise.all(Array.from({ length: 6 }, () => ensure(main, org.id, { retention: "3d" })));
+  assert.equal(results.filter((r) => r.kind === "provisioned").length >= 1, true);
+  for (const r of results) {
+    assert.ok(["provisioned", "reconfigured"].includes(r.kind), JSON.stringify(r));
+    assert.equal(r.basin, mainBasin(org.id));
+  }
+  assert.equal((await getOrg(main, org.id)).streamBasinName, mainBasin(org.id));
+});
+
+// A crash between basin create and stamp leaves the basin with an unstamped org; the retry finds
+// "already exists" and must converge on the requested configuration (realtime.md §3 step 3).
+// Simulated with a pre-existing basin carrying a different configuration.
+test("ensure onto an existing basin converges on the full requested configuration", {
+  todo: "server bug: the already-exists path reapplies only the retention, not the auto-create flags, storage class or delete-on-empty",
+}, async () => {
+  const { org } = await tenant(main);
+  const basin = mainBasin(org.id);
+  await ok(main, "POST", "/v1/basins", { body: { basin } }, 201);
+  assert.deepEqual(await ensure(main, org.id, { retention: "3d" }), { ok: true, kind: "provisioned", basin, retention: "3d" });
+  assert.equal((await getOrg(main, org.id)).streamBasinName, basin);
+  const cfg = await basinConfig(main, basin);
+  assert.deepEqual(cfg.default_stream_config.retention_policy, { age: 3 * DAY });
+  assert.equal(cfg.create_stream_on_append, true);
+  assert.equal(cfg.create_stream_on_read, true);
+  assert.equal(cfg.default_stream_config.storage_class, "standard");
+  assert.deepEqual(cfg.default_stream_config.delete_on_empty, { min_age_secs: 2 * 3600 });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Stamping
 
@@ -409,6 +439,14 @@ test("sessions: create 201 / same externalId 200 / GET by id and externalId / cl
   const conflict = await req(main, "POST", "/api/v1/sessions", { token: key, body: { externalId: "conv-1" } });
   assert.equal(conflict.status, 409, conflict.text);
   assert.equal(typeof conflict.json?.error, "string");
+
+  // Concurrent create-or-get of one externalId: exactly one row (one 201, the rest 200).
+  const racers = await Promise.all(Array.from({ length: 8 }, () => req(main, "POST", "/api/v1/sessions", { token: key, body: { externalId: "race-1" } })));
+  assert.deepEqual(racers.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+  assert.equal(new Set(racers.map((r) => r.json.id)).size, 1);
+  // An externalId with URL-special characters is addressable percent-encoded.
+  const odd = await createSession(main, key, { externalId: "user 42/conv?x=ü" });
+  assert.deepEqual(await getSession(main, key, "user 42/conv?x=ü"), odd);
 
   // Close without a body; a session without externalId.
   const anon = await createSession(main, key, {});
