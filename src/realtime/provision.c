@@ -105,8 +105,21 @@ wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_
     wr_provision prov;
     e = wr_store_basin_create(rt->store, out->basin, &cfg, NULL, &info, &prov, out_err);
     if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
-        /* A retry after a crash between create and stamp: converge on the requested config. */
-        e = reconfigure(rt, out->basin, retention_s, apply_to_existing, out_err);
+        /* A retry after a crash between create and stamp (or a basin made outside weir):
+         * converge on the whole requested configuration, then the retention of its streams. */
+        wr_basin_config_patch full = {0};
+        full.create_stream_on_append_op = full.create_stream_on_read_op = WR_PATCH_SET;
+        full.create_stream_on_append = full.create_stream_on_read = true;
+        full.default_stream_config_op = WR_PATCH_SET;
+        wr_stream_config_patch *d = &full.default_stream_config;
+        d->storage_class_op = WR_PATCH_SET;
+        d->storage_class = rt->cfg.storage_class;
+        d->doe_op = d->doe_min_age_op = WR_PATCH_SET;
+        d->doe_min_age_secs = rt->cfg.doe_min_age_s;
+        wr_basin_config now;
+        e = wr_store_basin_reconfigure(rt->store, out->basin, &full, &now, out_err);
+        if (e == WR_OK)
+            e = reconfigure(rt, out->basin, retention_s, apply_to_existing, out_err);
     }
     if (e != WR_OK)
         return e;

@@ -9,7 +9,7 @@
  * path of correctness for reads: a pass that is late, or lost in a crash, only delays the space.
  *
  * Scheduler. A uv timer (unref'd, so it never keeps a loop alive) starts a pass every
- * TICK_MS ± 10 %, and wr_store__lc_kick() (a DELETE) or wr_store_maintain_now() start one at
+ * TICK_MS ± 10 %, and wr_store_maintain_now() starts one at
  * once. One pass at a time; a pass is a chain of jobs on the libuv worker pool, and everything
  * between jobs happens on the loop:
  *   SCAN (worker)    every stream of family 09: range-deletes batches wholly below the trim
@@ -46,7 +46,9 @@
 
 #define TICK_MS 60000u
 #define RETRY_MS 50u        /* a pass postponed something (appends in flight): retry soon */
-#define FIRST_TICK_MS 1000u /* first pass after open: finish what a crash left */
+/* First pass after open, finishing what a crash left: a regular tick, so that deletions made in
+ * the first seconds of a run stay observable like any other. */
+#define FIRST_TICK_MS TICK_MS
 #define DELETE_BATCH 1000u  /* streams removed per synced write */
 #define PAGE_STREAMS 1000u  /* streams of a deleting basin removed per page */
 #define HOLD_BUCKETS 256u

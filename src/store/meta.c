@@ -378,8 +378,9 @@ wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
     wr_buf_fini(&k);
     if (e)
         return e;
+    /* Cleanup runs on the next regular maintenance tick (about a minute, as in S2), so the
+     * deletion stays observable: listed with deleted_at, 409 for use, repeat DELETE 202. */
     wr_store__lc_basin_deleted(s, name);
-    wr_store__lc_kick(s);
     return WR_OK;
 }
 
@@ -694,8 +695,7 @@ wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_er
         return e;
     if ((e = wr_store__stream_mark_deleted(s, basin, stream, &m, out_err)))
         return e;
-    wr_store__lc_kick(s);
-    return WR_OK;
+    return WR_OK; /* cleaned up on the next regular maintenance tick (see basin delete) */
 }
 
 typedef struct stream_list_ctx {

@@ -302,9 +302,7 @@ test("concurrent ensures of a fresh org converge on one basin (one provisioned, 
 // A crash between basin create and stamp leaves the basin with an unstamped org; the retry finds
 // "already exists" and must converge on the requested configuration (realtime.md §3 step 3).
 // Simulated with a pre-existing basin carrying a different configuration.
-test("ensure onto an existing basin converges on the full requested configuration", {
-  todo: "server bug: the already-exists path reapplies only the retention, not the auto-create flags, storage class or delete-on-empty",
-}, async () => {
+test("ensure onto an existing basin converges on the full requested configuration", async () => {
   const { org } = await tenant(main);
   const basin = mainBasin(org.id);
   await ok(main, "POST", "/v1/basins", { body: { basin } }, 201);
