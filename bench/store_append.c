@@ -64,8 +64,8 @@ report(const char *name, uint64_t recs, uint64_t acks, uint64_t ns, lat *l)
     }
     printf("RESULT name=%s recs_s=%.0f mb_s=%.1f acks_s=%.0f p50_ms=%.3f p99_ms=%.3f "
            "max_ms=%.3f\n",
-           name, (double)recs / secs, (double)recs * REC_BYTES / secs / 1e6,
-           (double)acks / secs, p50, p99, mx);
+           name, (double)recs / secs, (double)recs * REC_BYTES / secs / 1e6, (double)acks / secs,
+           p50, p99, mx);
     fflush(stdout);
 }
 
@@ -136,8 +136,8 @@ submit(slot *sl)
 }
 
 static void
-run_store(const char *name, const char *dir, unsigned batch, unsigned n_streams,
-          unsigned inflight, bool per_stream, double seconds)
+run_store(const char *name, const char *dir, unsigned batch, unsigned n_streams, unsigned inflight,
+          bool per_stream, double seconds)
 {
     nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     uv_loop_t loop;
@@ -167,8 +167,8 @@ run_store(const char *name, const char *dir, unsigned batch, unsigned n_streams,
     uint64_t start = wr_clock_mono_ns();
     b.deadline_ns = start + (uint64_t)(seconds * 1e9);
     for (unsigned i = 0; i < inflight; i++) {
-        slots[i] = (slot){.b = &b, .stream = i % n_streams,
-                          .in = {.records = b.recs, .n_records = batch}};
+        slots[i] =
+            (slot){.b = &b, .stream = i % n_streams, .in = {.records = b.recs, .n_records = batch}};
         submit(&slots[i]);
     }
     while (b.inflight && !b.failed)

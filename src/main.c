@@ -95,11 +95,12 @@ ensure_dir(const char *path)
 static void
 print_usage(FILE *f)
 {
-    fprintf(f, "weir %s — a multi-tenant durable stream server (S2-compatible)\n\n"
-               "usage:\n"
-               "  weir serve [options]   run the server\n"
-               "  weir --version         print the version\n"
-               "  weir --help            this text\n\n",
+    fprintf(f,
+            "weir %s — a multi-tenant durable stream server (S2-compatible)\n\n"
+            "usage:\n"
+            "  weir serve [options]   run the server\n"
+            "  weir --version         print the version\n"
+            "  weir --help            this text\n\n",
             WEIR_VERSION);
     wr_config_print_help(f);
 }
@@ -119,8 +120,9 @@ print_connect_hint(const char *host, int port, const wr_config *cfg, const char 
     if (cfg->auth_none)
         printf("export S2_ACCESS_TOKEN=anything   # --auth none: tokens are not checked\n");
     else if (new_root)
-        printf("export S2_ACCESS_TOKEN=%s   # the root token, generated now; kept in %s/root_token\n",
-               new_root, cfg->data_dir);
+        printf(
+            "export S2_ACCESS_TOKEN=%s   # the root token, generated now; kept in %s/root_token\n",
+            new_root, cfg->data_dir);
     else if (cfg->root_token)
         printf("export S2_ACCESS_TOKEN=\"$WEIR_ROOT_TOKEN\"\n");
     else
@@ -185,8 +187,7 @@ serve(int argc, char **argv)
         return 1;
     }
     if (cfg.auth_none)
-        wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything",
-                    "%s", "");
+        wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything", "%s", "");
     wr_router *router = wr_router_new();
     register_routes(router);
     wr_s2 *s2 = wr_s2_new(router, a.store, auth, a.loop);
@@ -220,8 +221,8 @@ serve(int argc, char **argv)
     a.sigterm.data = a.sigint.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
-    wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port,
-                cfg.data_dir, cfg.no_cors ? "off" : "on");
+    wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port, cfg.data_dir,
+                cfg.no_cors ? "off" : "on");
     print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port, &cfg,
                        new_root);
     free(new_root);

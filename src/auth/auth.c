@@ -97,8 +97,7 @@ unhex(const char *s, uint8_t *out, size_t n)
 static char *
 new_secret(void)
 {
-    static const char alpha[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t raw[33] = {0};
     if (RAND_bytes(raw, 32) != 1) {
         wr_log_error("CSPRNG failure", "%s", "");
@@ -148,8 +147,12 @@ parse_rfc3339(const char *s, uint64_t *out_ms)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
         return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     time_t t = timegm(&tm) - off;
     if (t < 0)
         return false;
@@ -264,8 +267,7 @@ root_from_file(const char *data_dir, char **out_secret, bool *out_created, wr_er
     }
     if (!ok) {
         free(secret);
-        return wr_error_set(out_err, WR_ERR_STORAGE, "cannot write %s: %s", path,
-                            strerror(errno));
+        return wr_error_set(out_err, WR_ERR_STORAGE, "cannot write %s: %s", path, strerror(errno));
     }
     *out_secret = secret;
     *out_created = true;
@@ -380,7 +382,8 @@ info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error
     }
     json_t *ap = json_object_get(info, "auto_prefix_streams");
     if (ap && !json_is_null(ap) && !json_is_boolean(ap))
-        return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `auto_prefix_streams`: expected a boolean");
+        return wr_error_set(e, WR_ERR_BAD_JSON,
+                            "invalid `auto_prefix_streams`: expected a boolean");
     t->auto_prefix = json_is_true(ap);
     wr_err err = wr_scope_from_json(json_object_get(info, "scope"), &t->scope, e);
     if (err)
@@ -407,8 +410,9 @@ wr_auth_issue(wr_auth *a, const wr_token *issuer, const json_t *info, char **out
             err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
                                "the requested scope is broader than the issuing token's");
         else if (issuer->auto_prefix && !e->tok.auto_prefix)
-            err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
-                               "a token confined to a stream prefix can only issue confined tokens");
+            err =
+                wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
+                             "a token confined to a stream prefix can only issue confined tokens");
     }
     if (err == WR_OK && strcmp(e->tok.id, "root") == 0)
         err = wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "`root` is reserved");

@@ -44,8 +44,7 @@ typedef struct wr_auth wr_auth;
  * Errors: STORAGE (store or file I/O), INVALID (an empty root secret).
  */
 wr_err wr_auth_open(wr_store *store, wr_auth_mode mode, const char *data_dir,
-                    const char *root_secret, wr_auth **out, char **out_new_root,
-                    wr_error *out_err);
+                    const char *root_secret, wr_auth **out, char **out_new_root, wr_error *out_err);
 void wr_auth_free(wr_auth *a);
 wr_auth_mode wr_auth_get_mode(const wr_auth *a);
 

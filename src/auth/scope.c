@@ -103,12 +103,14 @@ rset_from_json(const json_t *j, const char *field, wr_rset *out, wr_error *e)
     json_t *ex = json_object_get(j, "exact"), *px = json_object_get(j, "prefix");
     if (!json_is_object(j) || (ex != NULL) == (px != NULL))
         return wr_error_set(e, WR_ERR_BAD_JSON,
-                            "invalid `%s`: expected {\"exact\": name} or {\"prefix\": name}", field);
+                            "invalid `%s`: expected {\"exact\": name} or {\"prefix\": name}",
+                            field);
     const json_t *v = ex ? ex : px;
     if (!json_is_string(v) || json_string_length(v) > WR_RSET_MAX ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `%s`: expected a string of at most %d bytes",
-                            field, WR_RSET_MAX);
+        return wr_error_set(e, WR_ERR_BAD_JSON,
+                            "invalid `%s`: expected a string of at most %d bytes", field,
+                            WR_RSET_MAX);
     out->kind = ex ? WR_RSET_EXACT : WR_RSET_PREFIX;
     memcpy(out->value, json_string_value(v), json_string_length(v) + 1);
     return WR_OK;
@@ -132,8 +134,8 @@ groups_from_json(const json_t *j, wr_scope *out, wr_error *e)
             if (v == NULL || json_is_null(v))
                 continue;
             if (!json_is_boolean(v))
-                return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `op_groups.%s.%s`",
-                                    group_names[g], w ? "write" : "read");
+                return wr_error_set(e, WR_ERR_BAD_JSON, "invalid `op_groups.%s.%s`", group_names[g],
+                                    w ? "write" : "read");
             if (json_is_true(v)) {
                 out->groups |= (uint8_t)(1u << (g * 2 + w));
                 out->ops |= group_ops(g, w);

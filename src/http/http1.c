@@ -41,7 +41,7 @@ typedef struct h1 {
     size_t body_limit;
     bool message_done;
     bool keep_alive;
-    bool close_after; /* close once the current response is complete */
+    bool close_after;   /* close once the current response is complete */
     wr_err pending_err; /* answer this once the body is consumed (404/405/400 bad_path) */
     char allow[96];
     bool chunked_out;
@@ -552,8 +552,8 @@ h1_write(wr_req *req, const void *data, size_t len)
     if (h->chunked_out) {
         char size[24];
         int n = snprintf(size, sizeof(size), "%zx\r\n", len);
-        uv_buf_t bufs[3] = {uv_buf_init(size, (unsigned)n), uv_buf_init((char *)data, (unsigned)len),
-                            uv_buf_init("\r\n", 2)};
+        uv_buf_t bufs[3] = {uv_buf_init(size, (unsigned)n),
+                            uv_buf_init((char *)data, (unsigned)len), uv_buf_init("\r\n", 2)};
         wr_conn_writev(h->conn, bufs, 3);
     } else {
         wr_conn_write(h->conn, data, len);

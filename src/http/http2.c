@@ -36,21 +36,21 @@ typedef struct h2s {
     wr_req req;
     size_t head_bytes;
     size_t body_limit;
-    bool dispatched;     /* the handler has been called */
-    bool finished;       /* the response is complete (send or end) */
-    bool request_done;   /* END_STREAM received */
+    bool dispatched;   /* the handler has been called */
+    bool finished;     /* the response is complete (send or end) */
+    bool request_done; /* END_STREAM received */
     bool discard_body;
-    wr_err pending_err;  /* answer this instead of calling a handler */
+    wr_err pending_err; /* answer this instead of calling a handler */
     char allow[96];
-    wr_buf out;          /* response bytes not yet taken by nghttp2 */
+    wr_buf out; /* response bytes not yet taken by nghttp2 */
     size_t out_off;
     bool out_eof;
-    bool deferred;       /* the data provider is waiting for bytes */
-    bool congested;      /* the handler was told to pause */
-    bool queued;         /* on the dispatch or drain queue */
+    bool deferred;  /* the data provider is waiting for bytes */
+    bool congested; /* the handler was told to pause */
+    bool queued;    /* on the dispatch or drain queue */
     bool want_dispatch, want_drain, want_body_end;
-    struct h2s *next, *prev;   /* all streams of the connection */
-    struct h2s *qnext;         /* work queue */
+    struct h2s *next, *prev; /* all streams of the connection */
+    struct h2s *qnext;       /* work queue */
 } h2s;
 
 struct h2 {
@@ -167,8 +167,8 @@ set_path(h2s *s, const uint8_t *v, size_t len)
 }
 
 static int
-on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+          const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     (void)flags;
     h2 *h = ud;
@@ -507,8 +507,8 @@ on_timeout(wr_conn *c)
     }
     if (h->n_streams == 0) {
         nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(h->session),
-                              NGHTTP2_NO_ERROR, NULL, 0);
+                              nghttp2_session_get_last_proc_stream_id(h->session), NGHTTP2_NO_ERROR,
+                              NULL, 0);
         flush(h);
         wr_conn_close_after_flush(c);
     }
@@ -566,7 +566,8 @@ wr_http2_attach(wr_conn *c, const char *data, size_t len)
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT_STREAMS},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, INITIAL_WINDOW},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)wr_server_options(c->srv)->max_header_bytes},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+         (uint32_t)wr_server_options(c->srv)->max_header_bytes},
     };
     nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     /* A connection-level window as large as the streams', so one stream can use it all. */
@@ -583,18 +584,17 @@ wr_http2_attach(wr_conn *c, const char *data, size_t len)
 /* --- response side ---------------------------------------------------------------------- */
 
 static nghttp2_nv *
-make_nv(wr_req *req, int status, const wr_hdr *headers, size_t n, const char *clen,
-        size_t *out_n)
+make_nv(wr_req *req, int status, const wr_hdr *headers, size_t n, const char *clen, size_t *out_n)
 {
     nghttp2_nv *nv = wr_arena_alloc(&req->arena, (n + 2) * sizeof(*nv));
     char *st = wr_arena_printf(&req->arena, "%d", status);
     size_t k = 0;
-    nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st),
-                           NGHTTP2_NV_FLAG_NONE};
+    nv[k++] =
+        (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
     for (size_t i = 0; i < n; i++)
-        nv[k++] = (nghttp2_nv){(uint8_t *)headers[i].name, (uint8_t *)headers[i].value,
-                               strlen(headers[i].name), strlen(headers[i].value),
-                               NGHTTP2_NV_FLAG_NONE};
+        nv[k++] =
+            (nghttp2_nv){(uint8_t *)headers[i].name, (uint8_t *)headers[i].value,
+                         strlen(headers[i].name), strlen(headers[i].value), NGHTTP2_NV_FLAG_NONE};
     if (clen)
         nv[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen),
                                NGHTTP2_NV_FLAG_NONE};

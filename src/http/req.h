@@ -58,8 +58,8 @@ typedef struct wr_route wr_route;
 
 /* Implemented by each protocol. `headers` excludes framing headers, which the protocol adds. */
 typedef struct wr_proto_ops {
-    void (*send)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers,
-                 const void *body, size_t len);
+    void (*send)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers, const void *body,
+                 size_t len);
     void (*start)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers);
     bool (*write)(wr_req *req, const void *data, size_t len);
     void (*end)(wr_req *req);
@@ -131,8 +131,7 @@ int wr_req_query(wr_req *req, const char *name, const char **out_value);
 
 /* Adds a response header (both strings copied into the arena); before send/start only. */
 void wr_resp_header(wr_req *req, const char *name, const char *value);
-void wr_resp_send(wr_req *req, int status, const char *content_type, const void *body,
-                  size_t len);
+void wr_resp_send(wr_req *req, int status, const char *content_type, const void *body, size_t len);
 /* Serialises `body` compactly and sends it as application/json; steals the reference. */
 void wr_resp_json(wr_req *req, int status, json_t *body);
 /* {"code":…, "message":…} with the table's status. An empty message uses the code. */

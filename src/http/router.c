@@ -62,8 +62,7 @@ segment(const char *s, size_t *pos)
  * Returns true on a structural match.
  */
 static bool
-match_tmpl(const char *tmpl, const char *path, const char **spans, size_t *lens,
-           size_t *out_n)
+match_tmpl(const char *tmpl, const char *path, const char **spans, size_t *lens, size_t *out_n)
 {
     size_t tp = 0, pp = 0, n = 0;
     for (;;) {

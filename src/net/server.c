@@ -180,12 +180,10 @@ wr_server_listen(wr_server *srv, const char *host, int port, int *out_port, wr_e
     int len = sizeof(bound);
     uv_tcp_getsockname(srv->listener, (struct sockaddr *)&bound, &len);
     if (out_port)
-        *out_port = ntohs(bound.ss_family == AF_INET6
-                              ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                              : ((struct sockaddr_in *)&bound)->sin_port);
+        *out_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                      : ((struct sockaddr_in *)&bound)->sin_port);
     return WR_OK;
 }
-
 
 static void
 shutdown_expired(uv_timer_t *t)

@@ -59,8 +59,7 @@ body_slug(wr_req *req, json_t *body)
 
 /* Applies the plan's retention: a shared plan deprovisions, a paid one ensures. */
 static wr_err
-reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result *res,
-               wr_error *err)
+reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result *res, wr_error *err)
 {
     if (plan->shared)
         return wr_rt_deprovision(rt, org_id, res, err);
@@ -179,8 +178,9 @@ create_project(wr_req *req, void *ctx)
         wr_rt_fail_err(req, &err);
         return;
     }
-    wr_resp_json(req, 201, json_pack("{s:s,s:s,s:s}", "id", p.id, "slug", p.slug,
-                                     "organizationId", p.org_id));
+    wr_resp_json(
+        req, 201,
+        json_pack("{s:s,s:s,s:s}", "id", p.id, "slug", p.slug, "organizationId", p.org_id));
 }
 
 static void
@@ -217,9 +217,9 @@ create_env(wr_req *req, void *ctx)
         return;
     }
     /* The key is shown only here: only its hash is stored. */
-    wr_resp_json(req, 201, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e.id, "slug", e.slug,
-                                     "projectId", e.project_id, "organizationId", e.org_id,
-                                     "apiKey", key));
+    wr_resp_json(req, 201,
+                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e.id, "slug", e.slug, "projectId",
+                           e.project_id, "organizationId", e.org_id, "apiKey", key));
     free(key);
 }
 
@@ -305,7 +305,8 @@ stream_basin(wr_req *req, void *ctx)
     }
     if (bad_field) {
         json_decref(body);
-        stream_basin_fail(req, 400, "Invalid request body", json_pack("{s:[s]}", bad_field, bad_msg));
+        stream_basin_fail(req, 400, "Invalid request body",
+                          json_pack("{s:[s]}", bad_field, bad_msg));
         return;
     }
     wr_rt_result res;

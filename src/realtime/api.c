@@ -43,12 +43,11 @@ static json_t *
 run_json(const wr_run *r)
 {
     char ts[40];
-    json_t *o = json_pack("{s:s,s:s,s:o,s:s,s:o,s:s}", "id", r->id, "taskIdentifier",
-                          r->task_identifier, "parentRunId",
-                          r->has_parent ? json_string(r->parent_run_id) : json_null(), "rootRunId",
-                          r->root_run_id, "streamBasinName",
-                          r->has_basin ? json_string(r->basin) : json_null(),
-                          "realtimeStreamsVersion", "v2");
+    json_t *o = json_pack(
+        "{s:s,s:s,s:o,s:s,s:o,s:s}", "id", r->id, "taskIdentifier", r->task_identifier,
+        "parentRunId", r->has_parent ? json_string(r->parent_run_id) : json_null(), "rootRunId",
+        r->root_run_id, "streamBasinName", r->has_basin ? json_string(r->basin) : json_null(),
+        "realtimeStreamsVersion", "v2");
     if (r->completed) {
         wr_clock_format_rfc3339(r->completed_at_ms, ts);
         json_object_set_new(o, "completedAt", json_string(ts));
@@ -188,15 +187,14 @@ create_session(wr_req *req, void *ctx)
         return;
     wr_session s = {0};
     json_t *meta = json_object_get(body, "metadata"), *tags = json_object_get(body, "tags");
-    bool ok = opt_str(req, body, "externalId", s.external_id, sizeof(s.external_id),
-                      &s.has_external_id) &&
-              opt_str(req, body, "type", s.type, sizeof(s.type), NULL) &&
-              opt_str(req, body, "taskIdentifier", s.task_identifier, sizeof(s.task_identifier),
-                      NULL);
+    bool ok =
+        opt_str(req, body, "externalId", s.external_id, sizeof(s.external_id),
+                &s.has_external_id) &&
+        opt_str(req, body, "type", s.type, sizeof(s.type), NULL) &&
+        opt_str(req, body, "taskIdentifier", s.task_identifier, sizeof(s.task_identifier), NULL);
     if (ok && s.has_external_id &&
-        (s.external_id[0] == '\0' ||
-         strncmp(s.external_id, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) ==
-             0)) {
+        (s.external_id[0] == '\0' || strncmp(s.external_id, WR_META_SESSION_ID_PREFIX,
+                                             strlen(WR_META_SESSION_ID_PREFIX)) == 0)) {
         wr_rt_fail(req, 400, "`externalId` must be 1-256 characters and not start with session_");
         ok = false;
     }
@@ -280,8 +278,7 @@ close_session(wr_req *req, void *ctx)
     wr_error err = {0};
     bool already = false;
     if (wr_meta_session_get(rt->meta, env.id, req->params[0], &s, &err) != WR_OK ||
-        wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) !=
-            WR_OK) {
+        wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) != WR_OK) {
         wr_session_fini(&s);
         if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
             wr_rt_fail(req, 404, "Session not found");

@@ -38,7 +38,8 @@ wr_s2_list_params(wr_req *req, const char **prefix, const char **start_after, si
     if (rc == 1) {
         char *end;
         if (*v < '0' || *v > '9' || (*limit = strtoull(v, &end, 10), *end != '\0')) {
-            wr_resp_error(req, WR_ERR_BAD_QUERY, "invalid `limit`: expected a non-negative integer");
+            wr_resp_error(req, WR_ERR_BAD_QUERY,
+                          "invalid `limit`: expected a non-negative integer");
             return false;
         }
     }
@@ -125,8 +126,7 @@ create_basin(wr_req *req, void *ctx)
     } else if (!wr_s2_authz(req, t, WR_OP_CREATE_BASIN, json_string_value(name), NULL, NULL)) {
         json_decref(body);
         return;
-    } else if (wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) ==
-                   WR_OK &&
+    } else if (wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
                wr_store_basin_create(s2->store, json_string_value(name), &cfg, token, &info, &prov,
                                      &err) == WR_OK) {
         wr_s2_provision_header(req, prov);
@@ -253,8 +253,8 @@ wr_s2_basins_register(wr_s2 *s2, wr_router *r)
     wr_router_add(r, WR_METHOD_DELETE, "/v1/basins/{basin}", delete_basin, s2, 0);
 
     static const char *const unimplemented[] = {
-        "/v1/metrics", "/v1/metrics/{basin}",
-        "/v1/metrics/{basin}/{stream}", "/v1/locations", "/v1/locations/default",
+        "/v1/metrics",   "/v1/metrics/{basin}",   "/v1/metrics/{basin}/{stream}",
+        "/v1/locations", "/v1/locations/default",
     };
     static const wr_method methods[] = {WR_METHOD_GET, WR_METHOD_POST, WR_METHOD_PUT,
                                         WR_METHOD_DELETE};

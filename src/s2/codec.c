@@ -267,8 +267,8 @@ wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out, wr_erro
 
 /* Bytes of a JSON string value, decoded per format into `bytes` (reserved up front). */
 static wr_err
-take_bytes(const json_t *v, const char *field, wr_s2_format fmt, wr_buf *bytes,
-           const uint8_t **out, size_t *out_len, wr_error *e)
+take_bytes(const json_t *v, const char *field, wr_s2_format fmt, wr_buf *bytes, const uint8_t **out,
+           size_t *out_len, wr_error *e)
 {
     if (!json_is_string(v))
         return bad(e, field, "expected a string");
@@ -428,11 +428,21 @@ wr_s2_json_str(wr_buf *out, const void *p, size_t len)
         run = i + 1;
         char esc[6] = {'\\', 0};
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
         default:
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];

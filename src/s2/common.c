@@ -197,8 +197,7 @@ wr_s2_append_error_json(const wr_append_result *res, wr_buf *out)
         wr_buf_printf(out, "{\"seq_num_mismatch\":%llu}", (unsigned long long)res->actual_seq);
         return 412;
     case WR_ERR_FENCING_TOKEN_MISMATCH:
-        o = json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token,
-                      res->actual_token_len);
+        o = json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token, res->actual_token_len);
         break;
     default:
         o = json_pack("{s:s,s:s}", "code", wr_err_code(res->err), "message",
@@ -301,7 +300,8 @@ wr_s2_parse_body(wr_req *req, bool allow_empty, json_t **out, wr_error *out_err)
         return wr_error_set(out_err, WR_ERR_BAD_JSON,
                             "expected request with `Content-Type: application/json`");
     json_error_t je;
-    json_t *j = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    json_t *j =
+        json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (j == NULL && json_error_code(&je) == json_error_numeric_overflow) {
         wr_buf big;
         wr_buf_init(&big);

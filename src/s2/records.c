@@ -68,9 +68,7 @@ wr_s2_read_params_parse(wr_req *req, wr_s2_read_params *p, wr_error *e)
         return wr_error_set(e, WR_ERR_INVALID,
                             "only one of `seq_num`, `timestamp` or `tail_offset` may be given");
     p->has_start = has_seq || has_ts || has_off;
-    p->req.start_kind = has_seq  ? WR_READ_SEQ
-                        : has_ts ? WR_READ_TIMESTAMP
-                                 : WR_READ_TAIL_OFFSET;
+    p->req.start_kind = has_seq ? WR_READ_SEQ : has_ts ? WR_READ_TIMESTAMP : WR_READ_TAIL_OFFSET;
     p->req.start_value = has_seq ? seq : has_ts ? ts : off;
     if (has_ts && p->req.has_until && ts >= p->req.until_ms)
         return wr_error_set(e, WR_ERR_INVALID, "`timestamp` must be less than `until`");
@@ -345,7 +343,8 @@ read_done(void *ud, wr_read_result *res)
         read_ctx_free(c);
         return;
     }
-    bool limit_zero = (c->rr.has_count && c->rr.count == 0) || (c->rr.has_bytes && c->rr.bytes == 0);
+    bool limit_zero =
+        (c->rr.has_count && c->rr.count == 0) || (c->rr.has_bytes && c->rr.bytes == 0);
     uint64_t now = wr_clock_mono_ms();
     if (res->n_records > 0 || res->until_reached || limit_zero || c->deadline_ms <= now) {
         read_answer(c, res->records, res->n_records, NULL);

@@ -107,8 +107,7 @@ wr_err wr_s2_stream_config_from_json(const json_t *j, wr_stream_config *out, wr_
 wr_err wr_s2_basin_config_from_json(const json_t *j, wr_basin_config *out, wr_error *out_err);
 wr_err wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out,
                                     wr_error *out_err);
-wr_err wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out,
-                                   wr_error *out_err);
+wr_err wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out, wr_error *out_err);
 
 /* A decoded JSON AppendInput; record bytes live in `arena`-like storage owned by it. */
 typedef struct wr_s2_append {

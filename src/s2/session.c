@@ -354,16 +354,19 @@ on_follow(void *ud, const wr_follow_event *ev)
     }
     if (ev->kind == WR_FOLLOW_CLOSED) {
         stop_following(s);
-        send_error(s, ev->err, ev->err == WR_ERR_STREAM_DELETION_PENDING
-                                   ? "stream is being deleted"
-                                   : "server is closing the stream");
+        send_error(s, ev->err,
+                   ev->err == WR_ERR_STREAM_DELETION_PENDING ? "stream is being deleted"
+                                                             : "server is closing the stream");
         return;
     }
     wr_batch *b = ev->batch;
     s->tail = ev->tail;
-    wr_read_req lim = {.has_count = s->has_count, .count = s->count_left,
-                       .has_bytes = s->has_bytes, .bytes = s->bytes_left,
-                       .has_until = s->base.has_until, .until_ms = s->base.until_ms};
+    wr_read_req lim = {.has_count = s->has_count,
+                       .count = s->count_left,
+                       .has_bytes = s->has_bytes,
+                       .bytes = s->bytes_left,
+                       .has_until = s->base.has_until,
+                       .until_ms = s->base.until_ms};
     size_t n = 0;
     uint64_t bytes = 0;
     bool until_hit = false;

@@ -65,8 +65,7 @@ validate(const wr_append_input *in, uint64_t *out_charge, wr_error *out_err)
                                 "record %u: a command record must have exactly one header", i);
         const wr_header *h = &r->headers[0];
         if (hdr_is(h, "fence")) {
-            if (r->body_len > WR_FENCING_TOKEN_MAX ||
-                !wr_store__utf8_valid(r->body, r->body_len))
+            if (r->body_len > WR_FENCING_TOKEN_MAX || !wr_store__utf8_valid(r->body, r->body_len))
                 return wr_error_set(out_err, WR_ERR_INVALID,
                                     "record %u: fencing token must be at most 36 bytes of UTF-8",
                                     i);

@@ -104,8 +104,8 @@ index_records(wr_batch *b, size_t total_headers_hint)
         r->metered = (uint32_t)wr_record_metered(r->headers, r->n_headers, r->body_len);
         metered += r->metered;
     }
-    ok = metered == b->metered_bytes && b->n_records > 0 &&
-         b->records[0].ts_ms == b->first_ts && b->records[b->n_records - 1].ts_ms == b->last_ts;
+    ok = metered == b->metered_bytes && b->n_records > 0 && b->records[0].ts_ms == b->first_ts &&
+         b->records[b->n_records - 1].ts_ms == b->last_ts;
 out:
     free(hdr_start);
     return ok;

@@ -272,8 +272,7 @@ wr_stream_config_equal(const wr_stream_config *a, const wr_stream_config *b)
 static bool
 stream_config_empty(const wr_stream_config *c)
 {
-    return !c->storage_class && !c->retention && !c->ts_mode && !c->has_ts_uncapped &&
-           !c->has_doe;
+    return !c->storage_class && !c->retention && !c->ts_mode && !c->has_ts_uncapped && !c->has_doe;
 }
 
 bool
@@ -310,11 +309,10 @@ wr_stream_config_to_json(const wr_stream_config *c)
     else
         json_object_set_new(j, "retention_policy", json_null());
     if (c->ts_mode || c->has_ts_uncapped)
-        json_object_set_new(j, "timestamping",
-                            json_pack("{s:o,s:o}", "mode", str_or_null(wr_ts_mode_name(c->ts_mode)),
-                                      "uncapped",
-                                      c->has_ts_uncapped ? json_boolean(c->ts_uncapped)
-                                                         : json_null()));
+        json_object_set_new(
+            j, "timestamping",
+            json_pack("{s:o,s:o}", "mode", str_or_null(wr_ts_mode_name(c->ts_mode)), "uncapped",
+                      c->has_ts_uncapped ? json_boolean(c->ts_uncapped) : json_null()));
     else
         json_object_set_new(j, "timestamping", json_null());
     if (c->has_doe)

@@ -27,7 +27,7 @@ typedef enum wr_storage_class {
 
 typedef enum wr_retention_kind {
     WR_RETENTION_UNSET = 0,
-    WR_RETENTION_AGE,      /* retention_age_secs > 0 */
+    WR_RETENTION_AGE, /* retention_age_secs > 0 */
     WR_RETENTION_INFINITE,
 } wr_retention_kind;
 

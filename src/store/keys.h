@@ -87,7 +87,8 @@ void wr_key_lc_id(uint8_t out[WR_KEY_LC_ID_LEN], uint8_t subtype, uint64_t id);
 /* 08 01 ‖ basin. Resets `out` first. */
 void wr_key_basin_deletion(wr_buf *out, const char *basin, size_t basin_len);
 void wr_key_batch(uint8_t out[WR_KEY_BATCH_LEN], uint64_t id, uint64_t first_seq);
-void wr_key_ts_index(uint8_t out[WR_KEY_TS_LEN], uint64_t id, uint64_t first_ts, uint64_t first_seq);
+void wr_key_ts_index(uint8_t out[WR_KEY_TS_LEN], uint64_t id, uint64_t first_ts,
+                     uint64_t first_seq);
 
 /* Decoders return false when the bytes are not a key of that family. */
 bool wr_key_stream_id_decode(const uint8_t *k, size_t len, uint8_t type, uint64_t *out_id);

@@ -45,12 +45,12 @@
 #include "util/mem.h"
 
 #define TICK_MS 60000u
-#define RETRY_MS 50u        /* a pass postponed something (appends in flight): retry soon */
+#define RETRY_MS 50u /* a pass postponed something (appends in flight): retry soon */
 /* First pass after open, finishing what a crash left: a regular tick, so that deletions made in
  * the first seconds of a run stay observable like any other. */
 #define FIRST_TICK_MS TICK_MS
-#define DELETE_BATCH 1000u  /* streams removed per synced write */
-#define PAGE_STREAMS 1000u  /* streams of a deleting basin removed per page */
+#define DELETE_BATCH 1000u /* streams removed per synced write */
+#define PAGE_STREAMS 1000u /* streams of a deleting basin removed per page */
 #define HOLD_BUCKETS 256u
 
 typedef struct hold {
@@ -337,8 +337,7 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
         size_t klen;
         const char *key = rocksdb_iter_key(it, &klen);
         uint64_t kid, kts, kseq;
-        if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) &&
-            kseq >= keep) {
+        if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) && kseq >= keep) {
             memcpy(thi, key, sizeof(thi));
             end = (const char *)thi;
             endlen = sizeof(thi);
@@ -348,8 +347,7 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
     rocksdb_writebatch_delete_range(wb, (char *)tlo, sizeof(tlo), end, endlen);
-    rocksdb_suggest_compact_range(s->db, (char *)blo, sizeof(blo), (char *)bhi, sizeof(bhi),
-                                  &err);
+    rocksdb_suggest_compact_range(s->db, (char *)blo, sizeof(blo), (char *)bhi, sizeof(bhi), &err);
     rocksdb_free(err);
     return true;
 }
@@ -367,8 +365,7 @@ delete_stream_keys(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_
     if (any_key(s, lo, sizeof(lo), hi, sizeof(hi))) {
         char *err = NULL;
         rocksdb_writebatch_delete_range(wb, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi));
-        rocksdb_suggest_compact_range(s->db, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi),
-                                      &err);
+        rocksdb_suggest_compact_range(s->db, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi), &err);
         rocksdb_free(err);
     }
     wr_key_stream_id(lo, WR_KEY_TS_INDEX, id);
@@ -475,8 +472,7 @@ work_scan(wr_store *s, struct lifecycle *lc)
         const char *basin, *stream;
         uint64_t id;
         if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id) ||
-            !wr_key_stream_meta_decode((const uint8_t *)v, vlen, false, &basin, &bl, &stream,
-                                       &sl))
+            !wr_key_stream_meta_decode((const uint8_t *)v, vlen, false, &basin, &bl, &stream, &sl))
             continue;
         if (in_basins(lc, basin, bl))
             continue; /* the basin's pages remove it */

@@ -40,10 +40,10 @@ token_copy(char out[WR_REQUEST_TOKEN_MAX + 1], const char *tok)
 static char *
 basin_meta_json(const basin_meta *m)
 {
-    json_t *j = json_pack("{s:o,s:I,s:o,s:o}", "config", wr_basin_config_to_json(&m->cfg),
-                          "created_at", (json_int_t)m->created_at, "deleted_at",
-                          opt_ms(m->deleted, m->deleted_at), "request_token",
-                          m->token[0] ? json_string(m->token) : json_null());
+    json_t *j =
+        json_pack("{s:o,s:I,s:o,s:o}", "config", wr_basin_config_to_json(&m->cfg), "created_at",
+                  (json_int_t)m->created_at, "deleted_at", opt_ms(m->deleted, m->deleted_at),
+                  "request_token", m->token[0] ? json_string(m->token) : json_null());
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -53,12 +53,11 @@ static char *
 stream_meta_json(const stream_meta *m)
 {
     const char *cipher = wr_cipher_name(m->cipher);
-    json_t *j = json_pack("{s:I,s:o,s:o,s:I,s:o,s:o}", "id", (json_int_t)m->id, "config",
-                          wr_stream_config_to_json(&m->cfg), "cipher",
-                          cipher ? json_string(cipher) : json_null(), "created_at",
-                          (json_int_t)m->created_at, "deleted_at",
-                          opt_ms(m->deleted, m->deleted_at), "request_token",
-                          m->token[0] ? json_string(m->token) : json_null());
+    json_t *j = json_pack(
+        "{s:I,s:o,s:o,s:I,s:o,s:o}", "id", (json_int_t)m->id, "config",
+        wr_stream_config_to_json(&m->cfg), "cipher", cipher ? json_string(cipher) : json_null(),
+        "created_at", (json_int_t)m->created_at, "deleted_at", opt_ms(m->deleted, m->deleted_at),
+        "request_token", m->token[0] ? json_string(m->token) : json_null());
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -227,8 +226,7 @@ basin_info(const char *name, const basin_meta *m, wr_basin_info *out)
 }
 
 static wr_err
-check_basin_args(const char *name, const wr_basin_config *cfg, const char *token,
-                 wr_error *out_err)
+check_basin_args(const char *name, const wr_basin_config *cfg, const char *token, wr_error *out_err)
 {
     if (!name || !wr_basin_name_valid(name))
         return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
@@ -309,8 +307,8 @@ wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
 }
 
 wr_err
-wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg,
-                   wr_basin_info *out_info, wr_error *out_err)
+wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg, wr_basin_info *out_info,
+                   wr_error *out_err)
 {
     basin_meta m;
     if (!name || !wr_basin_name_valid(name))
@@ -489,8 +487,8 @@ wr_store_basin_list(wr_store *s, const char *prefix, const char *start_after, si
     memset(out, 0, sizeof(*out));
     wr_buf base = {0};
     wr_buf_append_byte(&base, WR_KEY_BASIN_META);
-    wr_err e = list_keys(s, &base, prefix, start_after, limit, basin_item, out, &out->has_more,
-                         out_err);
+    wr_err e =
+        list_keys(s, &base, prefix, start_after, limit, basin_item, out, &out->has_more, out_err);
     wr_buf_fini(&base);
     if (e)
         wr_basin_list_fini(out);
@@ -551,8 +549,8 @@ sync_cache(wr_store *s, const char *basin, const char *stream, const stream_meta
 
 static wr_err
 stream_provision(wr_store *s, const char *basin, const char *stream, const wr_stream_config *cfg,
-                 const char *token, bool ensure, wr_stream_info *out_info,
-                 wr_provision *out_prov, wr_error *out_err)
+                 const char *token, bool ensure, wr_stream_info *out_info, wr_provision *out_prov,
+                 wr_error *out_err)
 {
     basin_meta bm;
     stream_meta m;
@@ -614,8 +612,8 @@ wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,
 
 /* Loads an existing stream's meta, checking the basin first for the right 404. */
 static wr_err
-stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *bm,
-                stream_meta *m, wr_error *out_err)
+stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *bm, stream_meta *m,
+                wr_error *out_err)
 {
     wr_err e = check_stream_args(basin, stream, NULL, NULL, out_err);
     if (e)
@@ -626,8 +624,8 @@ stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *
 }
 
 wr_err
-wr_store_stream_get(wr_store *s, const char *basin, const char *stream,
-                    wr_stream_config *out_cfg, wr_stream_info *out_info, wr_error *out_err)
+wr_store_stream_get(wr_store *s, const char *basin, const char *stream, wr_stream_config *out_cfg,
+                    wr_stream_info *out_info, wr_error *out_err)
 {
     basin_meta bm;
     stream_meta m;
@@ -735,8 +733,8 @@ wr_store_stream_list(wr_store *s, const char *basin, const char *prefix, const c
     wr_buf base = {0};
     wr_key_stream_meta_prefix(&base, basin, strlen(basin));
     stream_list_ctx ctx = {out};
-    wr_err e = list_keys(s, &base, prefix, start_after, limit, stream_item, &ctx, &out->has_more,
-                         out_err);
+    wr_err e =
+        list_keys(s, &base, prefix, start_after, limit, stream_item, &ctx, &out->has_more, out_err);
     wr_buf_fini(&base);
     if (e)
         wr_stream_list_fini(out);

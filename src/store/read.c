@@ -201,8 +201,7 @@ work_read(uv_work_t *w)
         size_t vlen;
         const char *v = rocksdb_iter_value(it, &vlen);
         wr_batch *b;
-        if ((res->err = wr_batch_decode(j->stream_id, wr_xmemdup(v, vlen), vlen, &b,
-                                        &res->error)))
+        if ((res->err = wr_batch_decode(j->stream_id, wr_xmemdup(v, vlen), vlen, &b, &res->error)))
             break;
         bool more = collect(j, b);
         wr_batch_unref(b);

@@ -65,9 +65,9 @@ typedef enum wr_store_sync_kind {
 typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
 
 typedef struct wr_store_opts {
-    const char *path;           /* data directory, created if missing */
-    size_t inflight_bytes;      /* append bytes being committed at once; 0 = 128 MiB */
-    size_t cache_bytes;         /* recent-batch cache for followers/reads; 0 = 64 MiB */
+    const char *path;             /* data directory, created if missing */
+    size_t inflight_bytes;        /* append bytes being committed at once; 0 = 128 MiB */
+    size_t cache_bytes;           /* recent-batch cache for followers/reads; 0 = 64 MiB */
     wr_store_sync_hook sync_hook; /* may be NULL */
     void *sync_hook_ud;
 } wr_store_opts;
@@ -78,8 +78,7 @@ typedef struct wr_store_opts {
  * Errors: WR_ERR_STORAGE (RocksDB could not open, or an invariant is broken; the message says
  * which). On success *out is a new store that must be closed with wr_store_close().
  */
-wr_err wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out,
-                     wr_error *out_err);
+wr_err wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_error *out_err);
 
 /*
  * Closes the store. Appends already handed to the commit thread are committed and acknowledged;
@@ -177,8 +176,8 @@ wr_err wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_
  * strictly greater than `start_after` (NULL/"" = from the start). limit 0 or > 1000 means 1000.
  * Deleting basins are included (deleted = true). Errors: STORAGE.
  */
-wr_err wr_store_basin_list(wr_store *s, const char *prefix, const char *start_after,
-                           size_t limit, wr_basin_list *out, wr_error *out_err);
+wr_err wr_store_basin_list(wr_store *s, const char *prefix, const char *start_after, size_t limit,
+                           wr_basin_list *out, wr_error *out_err);
 void wr_basin_list_fini(wr_basin_list *l);
 
 /* Marks the basin deleted (deleted_at = now) and saves a deletion cursor; repeating is fine.
@@ -214,8 +213,7 @@ typedef struct wr_stream_list {
  */
 wr_err wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
                               const wr_stream_config *cfg, const char *request_token,
-                              wr_stream_info *out_info, wr_provision *out_prov,
-                              wr_error *out_err);
+                              wr_stream_info *out_info, wr_provision *out_prov, wr_error *out_err);
 
 /* Creates, or replaces the config with resolve(cfg, basin defaults): CREATED/UPDATED/NOOP.
  * Errors: as create, without RESOURCE_ALREADY_EXISTS. */
@@ -226,8 +224,7 @@ wr_err wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream
 /* The resolved config (every field set) and info. Errors: INVALID, BASIN_NOT_FOUND,
  * STREAM_NOT_FOUND, STREAM_DELETION_PENDING. */
 wr_err wr_store_stream_get(wr_store *s, const char *basin, const char *stream,
-                           wr_stream_config *out_cfg, wr_stream_info *out_info,
-                           wr_error *out_err);
+                           wr_stream_config *out_cfg, wr_stream_info *out_info, wr_error *out_err);
 
 /* Patches the config (NULL fields revert to the basin default, then the system default) and
  * returns the resolved result. Errors: as get, plus STORAGE. */
@@ -301,11 +298,11 @@ typedef struct wr_append_input {
 } wr_append_input;
 
 typedef struct wr_append_result {
-    wr_err err;     /* WR_OK: start/end/tail are the ack */
-    wr_error error; /* message when err != WR_OK */
-    wr_pos start;   /* first seq_num and its timestamp */
-    wr_pos end;     /* last seq_num + 1 and the last timestamp */
-    wr_pos tail;    /* durable tail at delivery, >= end */
+    wr_err err;          /* WR_OK: start/end/tail are the ack */
+    wr_error error;      /* message when err != WR_OK */
+    wr_pos start;        /* first seq_num and its timestamp */
+    wr_pos end;          /* last seq_num + 1 and the last timestamp */
+    wr_pos tail;         /* durable tail at delivery, >= end */
     uint64_t actual_seq; /* SEQ_NUM_MISMATCH: the stream's actual next seq_num */
     char actual_token[WR_FENCING_TOKEN_MAX + 1]; /* FENCING_TOKEN_MISMATCH: current token */
     size_t actual_token_len;
@@ -325,8 +322,8 @@ typedef void (*wr_append_cb)(void *ud, const wr_append_result *res);
  * Sequencing happens when the append leaves the in-flight budget queue: conditions are checked
  * against every earlier append of the stream (pipelining works; acks stay in order).
  */
-void wr_store_append(wr_store *s, const char *basin, const char *stream,
-                     const wr_append_input *in, wr_append_cb cb, void *ud);
+void wr_store_append(wr_store *s, const char *basin, const char *stream, const wr_append_input *in,
+                     wr_append_cb cb, void *ud);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Read                                                                                         */
@@ -356,10 +353,10 @@ typedef struct wr_read_req {
 } wr_read_req;
 
 typedef struct wr_read_result {
-    wr_err err;     /* OK, RANGE_NOT_SATISFIABLE (tail set), INVALID, *_NOT_FOUND,
+    wr_err err; /* OK, RANGE_NOT_SATISFIABLE (tail set), INVALID, *_NOT_FOUND,
                        STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, STORAGE */
     wr_error error;
-    wr_pos tail;    /* the durable tail the read was served against */
+    wr_pos tail; /* the durable tail the read was served against */
     size_t n_records;
     wr_record *records; /* views into batches owned by the result */
     uint64_t metered_bytes;

@@ -37,13 +37,13 @@ struct append_op {
     append_op *commit_next; /* commit queue / done list */
     wr_store *store;
     stream_state *st;
-    char *basin;            /* copies, for ops deferred before a stream was found */
+    char *basin; /* copies, for ops deferred before a stream was found */
     const wr_append_input *in;
     wr_append_cb cb;
     void *ud;
     op_state state;
     wr_append_result res;
-    uint64_t charge; /* bytes charged to the in-flight budget */
+    uint64_t charge;      /* bytes charged to the in-flight budget */
     uint64_t chain_index; /* position in in->chain, when there is one */
     /* Filled at sequencing, read by the commit thread. */
     wr_batch *batch;
@@ -73,8 +73,8 @@ struct wr_follow {
     void *ud;
     uint64_t next_seq;
     bool paused;
-    bool finished;   /* a terminal event was delivered */
-    bool dead;       /* unfollowed; freed by the deferred pump */
+    bool finished; /* a terminal event was delivered */
+    bool dead;     /* unfollowed; freed by the deferred pump */
     bool pump_queued;
 };
 

@@ -33,8 +33,8 @@
 typedef struct wstream {
     unsigned idx;
     char name[16];
-    uint64_t next_seq;  /* seq of the next record to submit */
-    uint64_t hash;      /* chain over every submitted record */
+    uint64_t next_seq; /* seq of the next record to submit */
+    uint64_t hash;     /* chain over every submitted record */
     int inflight;
 } wstream;
 
@@ -106,14 +106,15 @@ submit(wstream *ws)
             p->hdrs[i] = (wr_header){(const uint8_t *)"h", 1, (const uint8_t *)p->hvals[i], hlen};
             p->recs[i] = (wr_append_record){.n_headers = has_h ? 1 : 0,
                                             .headers = has_h ? &p->hdrs[i] : NULL,
-                                            .body = p->bodies[i], .body_len = len};
+                                            .body = p->bodies[i],
+                                            .body_len = len};
             ws->hash = crash_chain(ws->hash, p->bodies[i], len);
         }
         p->end = p->start + n;
         p->hash_after = ws->hash;
         ws->next_seq = p->end;
-        p->in = (wr_append_input){.records = p->recs, .n_records = n, .has_match_seq = true,
-                                  .match_seq = p->start};
+        p->in = (wr_append_input){
+            .records = p->recs, .n_records = n, .has_match_seq = true, .match_seq = p->start};
         ws->inflight++;
         wr_store_append(store, CRASH_BASIN, ws->name, &p->in, on_ack, p);
     }
@@ -138,8 +139,11 @@ on_resume_read(void *ud, wr_read_result *r)
     c->done = r->at_tail;
     wr_read_result_free(r);
     if (!c->done) {
-        wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = c->ws->next_seq,
-                         .has_count = true, .count = 1000, .may_follow = true};
+        wr_read_req q = {.start_kind = WR_READ_SEQ,
+                         .start_value = c->ws->next_seq,
+                         .has_count = true,
+                         .count = 1000,
+                         .may_follow = true};
         wr_store_read(store, CRASH_BASIN, c->ws->name, &q, on_resume_read, c);
     } else {
         submit(c->ws);
@@ -169,8 +173,8 @@ churn_check(const wr_append_result *res)
 
 static uint8_t churn_trim[8];
 static wr_header churn_hdr = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
-static wr_append_record churn_cmd = {.headers = &churn_hdr, .n_headers = 1, .body = churn_trim,
-                                     .body_len = 8};
+static wr_append_record churn_cmd = {
+    .headers = &churn_hdr, .n_headers = 1, .body = churn_trim, .body_len = 8};
 static wr_append_input churn_trim_in = {.records = &churn_cmd, .n_records = 1};
 static wr_append_record churn_recs[5];
 static wr_append_input churn_in = {.records = churn_recs, .n_records = 5};
@@ -248,8 +252,11 @@ main(int argc, char **argv)
         crash_stream_name(i, ws->name);
         resume_ctx *c = wr_xcalloc(1, sizeof(*c));
         c->ws = ws;
-        wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = 0, .has_count = true,
-                         .count = 1000, .may_follow = true};
+        wr_read_req q = {.start_kind = WR_READ_SEQ,
+                         .start_value = 0,
+                         .has_count = true,
+                         .count = 1000,
+                         .may_follow = true};
         wr_store_read(store, CRASH_BASIN, ws->name, &q, on_resume_read, c);
     }
     churn_seed = rng % 1000000007ull;

@@ -28,12 +28,10 @@ test_rset_matches(void **state)
         const char *name;
         bool want;
     } rows[] = {
-        {rs(WR_RSET_EXACT, "a"), "a", true},
-        {rs(WR_RSET_EXACT, "a"), "ab", false},
-        {rs(WR_RSET_EXACT, ""), "", false}, /* empty exact matches nothing */
+        {rs(WR_RSET_EXACT, "a"), "a", true},        {rs(WR_RSET_EXACT, "a"), "ab", false},
+        {rs(WR_RSET_EXACT, ""), "", false},         /* empty exact matches nothing */
         {rs(WR_RSET_PREFIX, ""), "anything", true}, /* empty prefix matches everything */
-        {rs(WR_RSET_PREFIX, "ci-"), "ci-1", true},
-        {rs(WR_RSET_PREFIX, "ci-"), "cd-1", false},
+        {rs(WR_RSET_PREFIX, "ci-"), "ci-1", true},  {rs(WR_RSET_PREFIX, "ci-"), "cd-1", false},
         {rs(WR_RSET_NONE, ""), "a", false}, /* null/absent matches nothing */
         {rs(WR_RSET_PREFIX, "x"), NULL, false},
     };
@@ -111,7 +109,8 @@ test_matrix(void **state)
          {"create-basin", "delete-basin", "issue-access-token", "revoke-access-token"}},
         {"{\"basin\":{\"read\":true}}", {"get-basin-config", "list-streams", "basin-metrics"}},
         {"{\"basin\":{\"write\":true}}", {"reconfigure-basin", "create-stream", "delete-stream"}},
-        {"{\"stream\":{\"read\":true}}", {"get-stream-config", "check-tail", "read", "stream-metrics"}},
+        {"{\"stream\":{\"read\":true}}",
+         {"get-stream-config", "check-tail", "read", "stream-metrics"}},
         {"{\"stream\":{\"write\":true}}", {"reconfigure-stream", "append", "trim", "fence"}},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -176,7 +175,8 @@ test_within_no_escalation(void **state)
         const char *json;
         bool want;
     } rows[] = {
-        {"{\"basins\":{\"prefix\":\"ab\"},\"streams\":{\"exact\":\"s/1\"},\"ops\":[\"read\"]}", true},
+        {"{\"basins\":{\"prefix\":\"ab\"},\"streams\":{\"exact\":\"s/1\"},\"ops\":[\"read\"]}",
+         true},
         {"{\"basins\":{\"prefix\":\"\"},\"ops\":[\"read\"]}", false},
         {"{\"basins\":{\"prefix\":\"a\"},\"ops\":[\"trim\"]}", false},
         {"{\"basins\":{\"prefix\":\"a\"},\"streams\":{\"prefix\":\"\"},\"ops\":[\"read\"]}", false},

@@ -254,8 +254,8 @@ static void
 test_path_params_percent_decoded(void **state)
 {
     fixture *f = *state;
-    char *out = exchange(f->port,
-                         "GET /echo/a%2Fb%20c?q=x%2By+z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out = exchange(
+        f->port, "GET /echo/a%2Fb%20c?q=x%2By+z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(out, "param=a/b c q=x+y z"));
     free(out);
 }
@@ -285,10 +285,11 @@ test_bad_requests_table(void **state)
          "POST /small HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890", "HTTP/1.1 413",
          "payload_too_large"},
         {"chunked body over route limit",
-         "POST /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n01234567\r\n",
+         "POST /small HTTP/1.1\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n8\r\n01234567\r\n8\r\n01234567\r\n",
          "HTTP/1.1 413", "payload_too_large"},
-        {"bad percent-encoding in a parameter", "GET /echo/%zz HTTP/1.1\r\nConnection: close\r\n\r\n",
-         "HTTP/1.1 400", "bad_path"},
+        {"bad percent-encoding in a parameter",
+         "GET /echo/%zz HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 400", "bad_path"},
         {"unknown route", "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 404",
          "not_found"},
         {"wrong method", "PUT /echo/x HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 405",

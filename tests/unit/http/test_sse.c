@@ -18,7 +18,8 @@ test_events(void **state)
     struct {
         const char *event, *id, *data, *want;
     } rows[] = {
-        {"batch", "1,2,39", "{\"records\":[]}", "event: batch\nid: 1,2,39\ndata: {\"records\":[]}\n\n"},
+        {"batch", "1,2,39", "{\"records\":[]}",
+         "event: batch\nid: 1,2,39\ndata: {\"records\":[]}\n\n"},
         {NULL, NULL, "[DONE]", "data: [DONE]\n\n"},
         {"ping", NULL, "a\nb", "event: ping\ndata: a\ndata: b\n\n"},
         {"x\r\ny", NULL, "c\r\nd", "event: xy\ndata: c\ndata: d\n\n"},

@@ -25,8 +25,8 @@ test_resolution(void **state)
         bool row_exists;
         const char *row_basin, *org_basin, *want;
     } rows[] = {
-        {"row stamped: its basin, whatever the org has now", true, "weir-dev-org-a", "weir-dev-org-b",
-         "weir-dev-org-a"},
+        {"row stamped: its basin, whatever the org has now", true, "weir-dev-org-a",
+         "weir-dev-org-b", "weir-dev-org-a"},
         {"row stamped, org deprovisioned since", true, "weir-dev-org-a", NULL, "weir-dev-org-a"},
         {"row with a null stamp stays in the global basin even if the org has one now", true, NULL,
          "weir-dev-org-a", G},
@@ -74,8 +74,8 @@ test_plans(void **state)
     assert_int_equal(plans[2].retention_s, 365 * 86400);
     assert_int_equal(wr_rt_parse_plans(" a = 1h , b=shared", plans, 8, &n, &e), WR_OK);
     assert_int_equal(plans[0].retention_s, 3600);
-    const char *bad[] = {"", "free", "free=", "=30d", "a=0d", "a=1.5d", "a=-1d", "a=30d,a=1d",
-                         "A=30d", "a=30x", "a=30d,,b=1d", "a=shared;b=1d"};
+    const char *bad[] = {"",      "free",       "free=", "=30d",  "a=0d",        "a=1.5d",
+                         "a=-1d", "a=30d,a=1d", "A=30d", "a=30x", "a=30d,,b=1d", "a=shared;b=1d"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (wr_rt_parse_plans(bad[i], plans, 8, &n, &e) != WR_ERR_INVALID)
             fail_msg("accepted `%s`", bad[i]);

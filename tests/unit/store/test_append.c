@@ -55,9 +55,11 @@ append1(ts_env *e, const char *stream, wr_append_record r)
 static wr_append_result
 fence_cmd(ts_env *e, const char *stream, const char *tok, const char *cond)
 {
-    wr_append_record r = {.n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)tok,
-                          .body_len = strlen(tok)};
-    wr_append_input in = {.records = &r, .n_records = 1, .fencing_token = cond,
+    wr_append_record r = {
+        .n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)tok, .body_len = strlen(tok)};
+    wr_append_input in = {.records = &r,
+                          .n_records = 1,
+                          .fencing_token = cond,
                           .fencing_token_len = cond ? strlen(cond) : 0};
     return ts_append(e, B, stream, &in);
 }
@@ -79,7 +81,8 @@ test_invalid_rows(void **state)
     wr_append_record many[1001];
     for (int i = 0; i < 1001; i++)
         many[i] = ts_rec("x");
-    wr_append_record half[2] = {{.body = big, .body_len = 600000}, {.body = big, .body_len = 600000}};
+    wr_append_record half[2] = {{.body = big, .body_len = 600000},
+                                {.body = big, .body_len = 600000}};
     wr_header two[2] = {{(const uint8_t *)"", 0, (const uint8_t *)"fence", 5},
                         {(const uint8_t *)"a", 1, (const uint8_t *)"b", 1}};
     wr_header unknown = {(const uint8_t *)"", 0, (const uint8_t *)"nope", 4};
@@ -99,21 +102,38 @@ test_invalid_rows(void **state)
         {"unknown command", {.n_headers = 1, .headers = &unknown}, 1, NULL, NULL},
         {"empty command", {.n_headers = 1, .headers = &empty_op}, 1, NULL, NULL},
         {"fence > 36",
-         {.n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)"0123456789012345678901234567890123456", .body_len = 37},
-         1, NULL, NULL},
+         {.n_headers = 1,
+          .headers = &fence_h,
+          .body = (const uint8_t *)"0123456789012345678901234567890123456",
+          .body_len = 37},
+         1,
+         NULL,
+         NULL},
         {"fence not utf-8",
          {.n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)"\xff", .body_len = 1},
-         1, NULL, NULL},
-        {"trim 7 bytes", {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 7}, 1, NULL,
+         1,
+         NULL,
          NULL},
-        {"trim 9 bytes", {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 9}, 1, NULL,
+        {"trim 7 bytes",
+         {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 7},
+         1,
+         NULL,
          NULL},
-        {"token > 36", {.body = big, .body_len = 1}, 1, NULL,
+        {"trim 9 bytes",
+         {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 9},
+         1,
+         NULL,
+         NULL},
+        {"token > 36",
+         {.body = big, .body_len = 1},
+         1,
+         NULL,
          "0123456789012345678901234567890123456"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         wr_append_input in = {.records = rows[i].recs ? rows[i].recs : &rows[i].rec,
-                              .n_records = rows[i].n, .fencing_token = rows[i].token,
+                              .n_records = rows[i].n,
+                              .fencing_token = rows[i].token,
                               .fencing_token_len = rows[i].token ? strlen(rows[i].token) : 0};
         wr_append_result r = ts_append(e, B, "s", &in);
         if (r.err != WR_ERR_INVALID)
@@ -222,8 +242,8 @@ test_fencing_and_match(void **state)
     assert_int_equal(ts_append_n(e, B, "f", "a", 2).err, WR_OK);
     /* New stream token is "": an empty token condition matches. */
     wr_append_record r = ts_rec("x");
-    wr_append_input in = {.records = &r, .n_records = 1, .fencing_token = "",
-                          .fencing_token_len = 0};
+    wr_append_input in = {
+        .records = &r, .n_records = 1, .fencing_token = "", .fencing_token_len = 0};
     assert_int_equal(ts_append(e, B, "f", &in).err, WR_OK);
     /* Set a fence (the request carries the old token). */
     wr_append_result res = fence_cmd(e, "f", "tok-1", "");
@@ -295,7 +315,7 @@ test_trim(void **state)
     assert_int_equal(rr->records[0].seq, 4);
     wr_read_result_free(rr);
     /* A huge trim is capped at the trim record's own seq + 1. */
-    assert_int_equal(trim_cmd(e, "t", UINT64_MAX).err, WR_OK); /* seq 12 -> trim 13 */
+    assert_int_equal(trim_cmd(e, "t", UINT64_MAX).err, WR_OK);   /* seq 12 -> trim 13 */
     assert_int_equal(ts_append_n(e, B, "t", "b", 2).err, WR_OK); /* 13, 14 */
     rr = ts_read(e, B, "t", &q);
     assert_int_equal(rr->n_records, 2);
@@ -367,8 +387,8 @@ test_pipelined(void **state)
     for (int i = 0; i < 40; i++) {
         slots[i] = (pipe_slot){&ctx, i};
         recs[i] = ts_rec("p");
-        ins[i] = (wr_append_input){.records = &recs[i], .n_records = 1, .has_match_seq = true,
-                                   .match_seq = expect};
+        ins[i] = (wr_append_input){
+            .records = &recs[i], .n_records = 1, .has_match_seq = true, .match_seq = expect};
         if (i == 10)
             ins[i].n_records = 0; /* 422, resolved at once but delivered in order */
         else if (i == 20)

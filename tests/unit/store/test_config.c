@@ -48,8 +48,8 @@ test_resolve_precedence(void **state)
     assert_int_equal(c.storage_class, WR_STORAGE_STANDARD); /* request */
     assert_int_equal(c.retention, WR_RETENTION_INFINITE);   /* request over basin */
     assert_int_equal(c.retention_age_secs, 0);
-    assert_int_equal(c.ts_mode, WR_TS_ARRIVAL);             /* basin */
-    assert_true(c.has_ts_uncapped);                         /* system */
+    assert_int_equal(c.ts_mode, WR_TS_ARRIVAL); /* basin */
+    assert_true(c.has_ts_uncapped);             /* system */
     assert_false(c.ts_uncapped);
     assert_int_equal(c.doe_min_age_secs, 60);
     /* A basin without defaults leaves the system default. */
@@ -77,8 +77,7 @@ test_validate_rows(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         wr_error e;
         assert_int_equal(wr_stream_config_validate(&rows[i].c, &e), rows[i].want);
-        wr_basin_config b = {.has_default_stream_config = true,
-                             .default_stream_config = rows[i].c};
+        wr_basin_config b = {.has_default_stream_config = true, .default_stream_config = rows[i].c};
         assert_int_equal(wr_basin_config_validate(&b, &e), rows[i].want);
     }
     wr_stream_config_patch p = {.retention_op = WR_PATCH_SET, .retention = WR_RETENTION_AGE};
@@ -227,9 +226,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_system_default),    cmocka_unit_test(test_resolve_precedence),
-        cmocka_unit_test(test_validate_rows),     cmocka_unit_test(test_patch_three_states),
-        cmocka_unit_test(test_json_roundtrip),    cmocka_unit_test(test_names),
+        cmocka_unit_test(test_system_default), cmocka_unit_test(test_resolve_precedence),
+        cmocka_unit_test(test_validate_rows),  cmocka_unit_test(test_patch_three_states),
+        cmocka_unit_test(test_json_roundtrip), cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

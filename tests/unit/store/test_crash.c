@@ -138,14 +138,16 @@ verify_stream(uv_loop_t *loop, wr_store *s, unsigned idx, const stream_log *l)
     char hval[24];
     for (;;) {
         rd r = {0};
-        wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = seq, .has_count = true,
-                         .count = 1000, .may_follow = true};
+        wr_read_req q = {.start_kind = WR_READ_SEQ,
+                         .start_value = seq,
+                         .has_count = true,
+                         .count = 1000,
+                         .may_follow = true};
         wr_store_read(s, CRASH_BASIN, name, &q, on_read, &r);
         while (!r.done)
             uv_run(loop, UV_RUN_ONCE);
         if (r.res->err != WR_OK)
-            fail_msg("stream %u: read at %llu: %s", idx, (unsigned long long)seq,
-                     r.res->error.msg);
+            fail_msg("stream %u: read at %llu: %s", idx, (unsigned long long)seq, r.res->error.msg);
         for (size_t i = 0; i < r.res->n_records; i++) {
             const wr_record *rec = &r.res->records[i];
             if (rec->seq != seq)
@@ -204,7 +206,7 @@ verify_churn(uv_loop_t *loop, wr_store *s, const char *log)
         return;
     char line[256], last_t[128] = "";
     size_t n_deleted = 0;
-    char (*deleted)[128] = NULL;
+    char(*deleted)[128] = NULL;
     while (fgets(line, sizeof(line), f)) {
         char name[128];
         if (sscanf(line, "T %127s", name) == 1)

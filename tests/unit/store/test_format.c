@@ -32,8 +32,8 @@ test_crc32c_vectors(void **state)
         size_t n = sizeof(buf) - off;
         uint32_t a = wr_crc32c(0, buf + off, n);
         assert_int_equal(a, wr_crc32c_sw(0, buf + off, n));
-        assert_int_equal(a, wr_crc32c(wr_crc32c(0, buf + off, n / 3), buf + off + n / 3,
-                                      n - n / 3));
+        assert_int_equal(a,
+                         wr_crc32c(wr_crc32c(0, buf + off, n / 3), buf + off + n / 3, n - n / 3));
     }
 }
 
@@ -213,8 +213,7 @@ test_batch_corruption(void **state)
     }
     for (size_t cut = 0; cut < len; cut += 7) {
         wr_batch *d;
-        assert_int_equal(wr_batch_decode(9, wr_xmemdup(bytes, len), cut, &d, &err),
-                         WR_ERR_STORAGE);
+        assert_int_equal(wr_batch_decode(9, wr_xmemdup(bytes, len), cut, &d, &err), WR_ERR_STORAGE);
     }
     wr_batch_unref(b);
 }
@@ -235,9 +234,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c_vectors),    cmocka_unit_test(test_keys_roundtrip),
-        cmocka_unit_test(test_keys_order),        cmocka_unit_test(test_batch_roundtrip),
-        cmocka_unit_test(test_batch_refs_and_cache), cmocka_unit_test(test_batch_corruption),
+        cmocka_unit_test(test_crc32c_vectors),
+        cmocka_unit_test(test_keys_roundtrip),
+        cmocka_unit_test(test_keys_order),
+        cmocka_unit_test(test_batch_roundtrip),
+        cmocka_unit_test(test_batch_refs_and_cache),
+        cmocka_unit_test(test_batch_corruption),
         cmocka_unit_test(test_metering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

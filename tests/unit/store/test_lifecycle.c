@@ -58,7 +58,10 @@ age_cfg(uint64_t secs)
 static wr_read_result *
 read_from(ts_env *e, const char *stream, wr_read_start_kind kind, uint64_t v, bool may_follow)
 {
-    wr_read_req q = {.start_kind = kind, .start_value = v, .has_count = true, .count = 1000,
+    wr_read_req q = {.start_kind = kind,
+                     .start_value = v,
+                     .has_count = true,
+                     .count = 1000,
                      .may_follow = may_follow};
     return ts_read(e, "life-basin", stream, &q);
 }

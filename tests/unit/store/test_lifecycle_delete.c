@@ -214,7 +214,7 @@ test_doe_hold(void **state)
     wr_clock_advance_ms(10 * 60000);
     ts_maintain(e, false);
     assert_int_equal(stream_get(e, B, "held"), WR_OK); /* one hold left */
-    wr_store_release(e->s, B, "held");                /* deadline: now + 60 s */
+    wr_store_release(e->s, B, "held");                 /* deadline: now + 60 s */
     assert_int_equal(wr_store_hold_count(e->s, B, "held"), 0);
     wr_clock_advance_ms(59000);
     ts_maintain(e, false);
@@ -257,7 +257,7 @@ test_doe_pin_restart(void **state)
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_OK);
     wr_clock_advance_ms(120000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "pinned"), WR_OK); /* still one pin */
+    assert_int_equal(stream_get(e, B, "pinned"), WR_OK);              /* still one pin */
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_OK); /* deadline: now + 60 s */
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_ERR_INVALID);
     assert_int_equal(ts_reopen(e, &err), WR_OK);

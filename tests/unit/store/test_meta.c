@@ -45,8 +45,8 @@ test_basin_names(void **state)
     } rows[] = {
         {"my-basin-01", true},
         {"abcdefgh", true},
-        {"abcdefg", false}, /* 7 */
-        {"a23456789012345678901234567890123456789012345678", true}, /* 48 */
+        {"abcdefg", false},                                           /* 7 */
+        {"a23456789012345678901234567890123456789012345678", true},   /* 48 */
         {"a234567890123456789012345678901234567890123456789", false}, /* 49 */
         {"-abcdefgh", false},
         {"abcdefgh-", false},
@@ -275,22 +275,20 @@ test_stream_lifecycle(void **state)
     assert_int_equal(wr_store_basin_create(e->s, "stream-basin", &bc, NULL, NULL, NULL, &err),
                      WR_OK);
     wr_stream_config req = {.ts_mode = WR_TS_ARRIVAL};
-    assert_int_equal(wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov,
-                                            &err),
-                     WR_OK);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov, &err), WR_OK);
     assert_int_equal(prov, WR_PROVISION_CREATED);
     assert_string_equal(info.name, "a/b");
     assert_int_equal(info.cipher, WR_CIPHER_AEGIS_256);
     wr_stream_config got;
     assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err), WR_OK);
-    assert_int_equal(got.retention_age_secs, 3600);         /* basin default */
-    assert_int_equal(got.ts_mode, WR_TS_ARRIVAL);           /* request */
+    assert_int_equal(got.retention_age_secs, 3600);          /* basin default */
+    assert_int_equal(got.ts_mode, WR_TS_ARRIVAL);            /* request */
     assert_int_equal(got.storage_class, WR_STORAGE_EXPRESS); /* system */
     assert_true(got.has_ts_uncapped && got.has_doe);
     /* Idempotent retry vs conflict. */
-    assert_int_equal(wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov,
-                                            &err),
-                     WR_OK);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "stream-basin", "a/b", &req, "t1", &info, &prov, &err), WR_OK);
     assert_int_equal(prov, WR_PROVISION_NOOP);
     assert_int_equal(
         wr_store_stream_create(e->s, "stream-basin", "a/b", NULL, "t1", NULL, NULL, &err),
@@ -321,11 +319,11 @@ test_stream_lifecycle(void **state)
                      WR_ERR_BASIN_NOT_FOUND);
 
     /* Ensure: replace with merge over basin defaults (omitted fields revert). */
-    assert_int_equal(
-        wr_store_stream_ensure(e->s, "stream-basin", "a/b", &req, NULL, &prov, &err), WR_OK);
+    assert_int_equal(wr_store_stream_ensure(e->s, "stream-basin", "a/b", &req, NULL, &prov, &err),
+                     WR_OK);
     assert_int_equal(prov, WR_PROVISION_NOOP);
-    assert_int_equal(
-        wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, &prov, &err), WR_OK);
+    assert_int_equal(wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, &prov, &err),
+                     WR_OK);
     assert_int_equal(prov, WR_PROVISION_UPDATED);
     assert_int_equal(wr_store_stream_get(e->s, "stream-basin", "a/b", &got, NULL, &err), WR_OK);
     assert_int_equal(got.ts_mode, WR_TS_CLIENT_PREFER);
@@ -334,19 +332,18 @@ test_stream_lifecycle(void **state)
     assert_int_equal(prov, WR_PROVISION_CREATED);
 
     /* Reconfigure: set, then null reverts to the basin default. */
-    wr_stream_config_patch p = {.retention_op = WR_PATCH_SET,
-                                .retention = WR_RETENTION_INFINITE};
-    assert_int_equal(
-        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_OK);
+    wr_stream_config_patch p = {.retention_op = WR_PATCH_SET, .retention = WR_RETENTION_INFINITE};
+    assert_int_equal(wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
+                     WR_OK);
     assert_int_equal(got.retention, WR_RETENTION_INFINITE);
     p = (wr_stream_config_patch){.retention_op = WR_PATCH_NULL};
-    assert_int_equal(
-        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_OK);
+    assert_int_equal(wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
+                     WR_OK);
     assert_int_equal(got.retention, WR_RETENTION_AGE);
     assert_int_equal(got.retention_age_secs, 3600);
     p = (wr_stream_config_patch){.retention_op = WR_PATCH_SET, .retention = WR_RETENTION_AGE};
-    assert_int_equal(
-        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err), WR_ERR_INVALID);
+    assert_int_equal(wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
+                     WR_ERR_INVALID);
 
     /* Delete: 409 for config/create/ensure/reconfigure; listed with deleted_at. */
     assert_int_equal(wr_store_stream_delete(e->s, "stream-basin", "a/b", &err), WR_OK);
@@ -356,13 +353,11 @@ test_stream_lifecycle(void **state)
     assert_int_equal(
         wr_store_stream_create(e->s, "stream-basin", "a/b", NULL, NULL, NULL, NULL, &err),
         WR_ERR_STREAM_DELETION_PENDING);
-    assert_int_equal(
-        wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, NULL, &err),
-        WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(wr_store_stream_ensure(e->s, "stream-basin", "a/b", NULL, NULL, NULL, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
     p = (wr_stream_config_patch){0};
-    assert_int_equal(
-        wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
-        WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(wr_store_stream_reconfigure(e->s, "stream-basin", "a/b", &p, &got, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
     wr_pos tail;
     assert_int_equal(wr_store_check_tail(e->s, "stream-basin", "a/b", &tail, &err),
                      WR_ERR_STREAM_DELETION_PENDING);

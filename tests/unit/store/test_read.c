@@ -90,21 +90,31 @@ static const row rows[] = {
     {"ts zero", {TS(0), .has_count = true, .count = 1}, WR_OK, 0, 1, false, false},
     {"ts at last", {TS(NOW + 30), .has_count = true, .count = 10}, WR_OK, 9, 3, true, false},
     {"until", {SEQ(0), .has_until = true, .until_ms = NOW + 20}, WR_OK, 0, 6, false, true},
-    {"until before start", {SEQ(9), .has_until = true, .until_ms = NOW}, WR_OK, 0, 0, false,
-     true},
+    {"until before start", {SEQ(9), .has_until = true, .until_ms = NOW}, WR_OK, 0, 0, false, true},
     {"ts >= until", {TS(NOW + 10), .has_until = true, .until_ms = NOW + 10}, WR_ERR_INVALID},
     /* 416 rules */
     {"seq past tail", {SEQ(13), .may_follow = true}, WR_ERR_RANGE_NOT_SATISFIABLE},
     {"seq past tail clamp no follow", {SEQ(13), .clamp = true}, WR_ERR_RANGE_NOT_SATISFIABLE},
-    {"seq past tail clamp follow", {SEQ(13), .clamp = true, .may_follow = true}, WR_OK, 0, 0,
-     true, false},
-    {"seq at tail no follow", {SEQ(12), .has_count = true, .count = 5},
+    {"seq past tail clamp follow",
+     {SEQ(13), .clamp = true, .may_follow = true},
+     WR_OK,
+     0,
+     0,
+     true,
+     false},
+    {"seq at tail no follow",
+     {SEQ(12), .has_count = true, .count = 5},
      WR_ERR_RANGE_NOT_SATISFIABLE},
     {"seq at tail follow", {SEQ(12), .may_follow = true}, WR_OK, 0, 0, true, false},
     {"no start no follow", {.has_count = true, .count = 1}, WR_ERR_RANGE_NOT_SATISFIABLE},
     {"no start follow", {.may_follow = true}, WR_OK, 0, 0, true, false},
     {"ts past tail", {TS(NOW + 31), .may_follow = true}, WR_ERR_RANGE_NOT_SATISFIABLE},
-    {"ts past tail clamp", {TS(NOW + 31), .clamp = true, .may_follow = true}, WR_OK, 0, 0, true,
+    {"ts past tail clamp",
+     {TS(NOW + 31), .clamp = true, .may_follow = true},
+     WR_OK,
+     0,
+     0,
+     true,
      false},
 };
 
@@ -180,8 +190,8 @@ test_empty_stream_and_autocreate(void **state)
     assert_true(r->at_tail);
     wr_read_result_free(r);
     /* The 422 check for timestamp >= until runs before auto-create. */
-    wr_read_req bad = {.start_kind = WR_READ_TIMESTAMP, .start_value = 5, .has_until = true,
-                       .until_ms = 5};
+    wr_read_req bad = {
+        .start_kind = WR_READ_TIMESTAMP, .start_value = 5, .has_until = true, .until_ms = 5};
     r = ts_read(e, B, "never-created", &bad);
     assert_int_equal(r->err, WR_ERR_INVALID);
     wr_read_result_free(r);

@@ -200,8 +200,11 @@ ts_read_all_bodies(ts_env *e, const char *basin, const char *stream)
     wr_buf_reserve(&out, 16);
     uint64_t seq = 0;
     for (;;) {
-        wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = seq, .has_count = true,
-                         .count = 1000, .may_follow = true};
+        wr_read_req q = {.start_kind = WR_READ_SEQ,
+                         .start_value = seq,
+                         .has_count = true,
+                         .count = 1000,
+                         .may_follow = true};
         wr_read_result *r = ts_read(e, basin, stream, &q);
         assert_int_equal(r->err, WR_OK);
         for (size_t i = 0; i < r->n_records; i++) {
