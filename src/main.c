@@ -127,6 +127,10 @@ print_connect_hint(const char *host, int port, const wr_config *cfg, const char 
         printf("export S2_ACCESS_TOKEN=\"$WEIR_ROOT_TOKEN\"\n");
     else
         printf("export S2_ACCESS_TOKEN=\"$(cat %s/root_token)\"\n", cfg->data_dir);
+    printf("# a first organization for the realtime layer (then a project and an environment):\n"
+           "#   curl -X POST http://%s:%d/admin/api/v1/orgs -H \"Authorization: Bearer "
+           "$S2_ACCESS_TOKEN\" -d '{\"slug\":\"acme\",\"title\":\"Acme\"}'\n",
+           host, port);
     fflush(stdout);
 }
 
