@@ -188,21 +188,12 @@ on_headers_complete(http_parser *p)
     h->state = BODY;
     wr_conn_set_timeout(h->conn, opts_of(h)->idle_timeout_ms);
 
-    const wr_router *router = wr_server_router(h->conn->srv);
     h->body_limit = opts_of(h)->max_body_bytes;
-    wr_match m = wr_router_match(router, req, h->allow, sizeof(h->allow), req->cors);
-    if (m == WR_MATCH_OK) {
-        if (req->route->max_body)
-            h->body_limit = req->route->max_body;
-    } else if (req->method == WR_METHOD_OPTIONS && req->cors && m != WR_MATCH_NOT_FOUND) {
-        h->pending_err = WR_ERR__COUNT; /* marker: answer a CORS preflight */
-        h->discard_body = true;
-    } else {
-        h->pending_err = m == WR_MATCH_NOT_FOUND            ? WR_ERR_NOT_FOUND
-                         : m == WR_MATCH_METHOD_NOT_ALLOWED ? WR_ERR_METHOD_NOT_ALLOWED
-                                                            : WR_ERR_BAD_PATH;
-        h->discard_body = true;
-    }
+    h->pending_err =
+        wr_router_route(wr_server_router(h->conn->srv), req, h->allow, sizeof(h->allow));
+    if (h->pending_err == WR_OK && req->route->max_body)
+        h->body_limit = req->route->max_body;
+    h->discard_body = h->pending_err != WR_OK;
 
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > h->body_limit) {
         send_simple_error(h, WR_ERR_PAYLOAD_TOO_LARGE, "request body is too large");
@@ -255,17 +246,6 @@ static const http_parser_settings settings = {
 /* --- dispatch ---------------------------------------------------------------------------- */
 
 static void
-answer_preflight(h1 *h)
-{
-    wr_req *req = h->req;
-    wr_resp_header(req, "access-control-allow-methods", h->allow);
-    const char *rh = wr_req_header(req, "access-control-request-headers");
-    wr_resp_header(req, "access-control-allow-headers", rh ? rh : "*");
-    wr_resp_header(req, "access-control-max-age", "86400");
-    wr_resp_send(req, 204, NULL, NULL, 0);
-}
-
-static void
 dispatch(h1 *h)
 {
     wr_req *req = h->req;
@@ -273,15 +253,8 @@ dispatch(h1 *h)
     wr_conn_set_timeout(h->conn, 0);
     if (h->shutting_down)
         h->close_after = true;
-    if (h->pending_err == WR_ERR__COUNT) {
-        answer_preflight(h);
-    } else if (h->pending_err == WR_ERR_METHOD_NOT_ALLOWED) {
-        wr_resp_header(req, "allow", h->allow);
-        wr_resp_error(req, WR_ERR_METHOD_NOT_ALLOWED, "method not allowed for this path");
-    } else if (h->pending_err == WR_ERR_NOT_FOUND) {
-        wr_resp_error(req, WR_ERR_NOT_FOUND, "no such route");
-    } else if (h->pending_err != WR_OK) {
-        wr_resp_error(req, h->pending_err, "malformed percent-encoding in path");
+    if (h->pending_err != WR_OK) {
+        wr_router_answer_unrouted(req, h->pending_err, h->allow);
     } else {
         const wr_route *rt = req->route;
         bool streaming = rt->stream_body && rt->stream_body(req);

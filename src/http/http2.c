@@ -205,18 +205,12 @@ headers_done(h2 *h, h2s *s, bool end_stream)
     if (req->path == NULL || req->method_name == NULL) {
         s->pending_err = WR_ERR_BAD_REQUEST;
     } else if (s->pending_err == WR_OK) {
-        wr_match m = wr_router_match(wr_server_router(h->conn->srv), req, s->allow,
-                                     sizeof(s->allow), req->cors);
-        if (m == WR_MATCH_OK) {
+        s->pending_err =
+            wr_router_route(wr_server_router(h->conn->srv), req, s->allow, sizeof(s->allow));
+        if (s->pending_err == WR_OK) {
             if (req->route->max_body)
                 s->body_limit = req->route->max_body;
             req->body_streaming = req->route->stream_body && req->route->stream_body(req);
-        } else if (req->method == WR_METHOD_OPTIONS && req->cors && m != WR_MATCH_NOT_FOUND) {
-            s->pending_err = WR_ERR__COUNT; /* preflight */
-        } else {
-            s->pending_err = m == WR_MATCH_NOT_FOUND            ? WR_ERR_NOT_FOUND
-                             : m == WR_MATCH_METHOD_NOT_ALLOWED ? WR_ERR_METHOD_NOT_ALLOWED
-                                                                : WR_ERR_BAD_PATH;
         }
     }
     s->discard_body = s->pending_err != WR_OK;
@@ -333,46 +327,12 @@ data_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t leng
 /* --- work queue ------------------------------------------------------------------------- */
 
 static void
-answer_pending(h2s *s)
-{
-    wr_req *req = &s->req;
-    switch (s->pending_err) {
-    case WR_ERR__COUNT: {
-        wr_resp_header(req, "access-control-allow-methods", s->allow);
-        const char *rh = wr_req_header(req, "access-control-request-headers");
-        wr_resp_header(req, "access-control-allow-headers", rh ? rh : "*");
-        wr_resp_header(req, "access-control-max-age", "86400");
-        wr_resp_send(req, 204, NULL, NULL, 0);
-        return;
-    }
-    case WR_ERR_METHOD_NOT_ALLOWED:
-        wr_resp_header(req, "allow", s->allow);
-        wr_resp_error(req, s->pending_err, "method not allowed for this path");
-        return;
-    case WR_ERR_NOT_FOUND:
-        wr_resp_error(req, s->pending_err, "no such route");
-        return;
-    case WR_ERR_BAD_PATH:
-        wr_resp_error(req, s->pending_err, "malformed percent-encoding in path");
-        return;
-    case WR_ERR_PAYLOAD_TOO_LARGE:
-        wr_resp_error(req, s->pending_err, "request body is too large");
-        return;
-    case WR_ERR_HEADERS_TOO_LARGE:
-        wr_resp_error(req, s->pending_err, "request head is too large");
-        return;
-    default:
-        wr_resp_error(req, s->pending_err, "malformed HTTP/2 request");
-    }
-}
-
-static void
 dispatch(h2s *s)
 {
     s->dispatched = true;
     if (s->pending_err != WR_OK) {
         if (!s->req.responded)
-            answer_pending(s);
+            wr_router_answer_unrouted(&s->req, s->pending_err, s->allow);
         return;
     }
     wr_req *req = &s->req;

@@ -144,3 +144,49 @@ wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_l
     }
     return WR_MATCH_METHOD_NOT_ALLOWED;
 }
+
+wr_err
+wr_router_route(const wr_router *r, wr_req *req, char *allow, size_t allow_len)
+{
+    wr_match m = wr_router_match(r, req, allow, allow_len, req->cors);
+    if (m == WR_MATCH_OK)
+        return WR_OK;
+    if (req->method == WR_METHOD_OPTIONS && req->cors && m != WR_MATCH_NOT_FOUND)
+        return WR_ROUTE_PREFLIGHT;
+    return m == WR_MATCH_NOT_FOUND            ? WR_ERR_NOT_FOUND
+           : m == WR_MATCH_METHOD_NOT_ALLOWED ? WR_ERR_METHOD_NOT_ALLOWED
+                                              : WR_ERR_BAD_PATH;
+}
+
+void
+wr_router_answer_unrouted(wr_req *req, wr_err pending, const char *allow)
+{
+    switch (pending) {
+    case WR_ROUTE_PREFLIGHT: {
+        wr_resp_header(req, "access-control-allow-methods", allow);
+        const char *rh = wr_req_header(req, "access-control-request-headers");
+        wr_resp_header(req, "access-control-allow-headers", rh ? rh : "*");
+        wr_resp_header(req, "access-control-max-age", "86400");
+        wr_resp_send(req, 204, NULL, NULL, 0);
+        return;
+    }
+    case WR_ERR_METHOD_NOT_ALLOWED:
+        wr_resp_header(req, "allow", allow);
+        wr_resp_error(req, pending, "method not allowed for this path");
+        return;
+    case WR_ERR_NOT_FOUND:
+        wr_resp_error(req, pending, "no such route");
+        return;
+    case WR_ERR_BAD_PATH:
+        wr_resp_error(req, pending, "malformed percent-encoding in path");
+        return;
+    case WR_ERR_PAYLOAD_TOO_LARGE:
+        wr_resp_error(req, pending, "request body is too large");
+        return;
+    case WR_ERR_HEADERS_TOO_LARGE:
+        wr_resp_error(req, pending, "request head is too large");
+        return;
+    default:
+        wr_resp_error(req, pending, "malformed request");
+    }
+}

@@ -55,4 +55,17 @@ typedef enum wr_match {
 wr_match wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_len,
                          int with_options);
 
+/* Marks a CORS preflight in wr_router_route's result (not an error of the table). */
+#define WR_ROUTE_PREFLIGHT WR_ERR__COUNT
+
+/*
+ * Routes a request whose head is complete (both protocols call this). Returns WR_OK with
+ * req->route set, WR_ROUTE_PREFLIGHT for an OPTIONS preflight on a known path (CORS on), or the
+ * error to answer once the body has been read: NOT_FOUND, METHOD_NOT_ALLOWED, BAD_PATH.
+ * `allow` receives the allowed methods (405 and preflights).
+ */
+wr_err wr_router_route(const wr_router *r, wr_req *req, char *allow, size_t allow_len);
+/* Answers a request that wr_router_route (or the protocol) did not route to a handler. */
+void wr_router_answer_unrouted(wr_req *req, wr_err pending, const char *allow);
+
 #endif
