@@ -332,6 +332,12 @@ wr_auth_get_mode(const wr_auth *a)
 }
 
 const wr_token *
+wr_auth_root(wr_auth *a)
+{
+    return &a->root;
+}
+
+const wr_token *
 wr_auth_verify(wr_auth *a, const char *authorization)
 {
     if (a->mode == WR_AUTH_NONE)

@@ -47,6 +47,8 @@ wr_err wr_auth_open(wr_store *store, wr_auth_mode mode, const char *data_dir,
                     const char *root_secret, wr_auth **out, char **out_new_root, wr_error *out_err);
 void wr_auth_free(wr_auth *a);
 wr_auth_mode wr_auth_get_mode(const wr_auth *a);
+/* The root token (every permission, never expires); for server-side issuing. */
+const wr_token *wr_auth_root(wr_auth *a);
 
 /*
  * The token an `Authorization` header value stands for, or NULL (401): missing, not a Bearer,

@@ -39,6 +39,12 @@ org_stamp(wr_req *req, wr_rt *rt, const wr_env *env, char out[49], bool *out_has
     return true;
 }
 
+bool
+wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out)
+{
+    return env_auth(req, rt, out);
+}
+
 static json_t *
 run_json(const wr_run *r)
 {

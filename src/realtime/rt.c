@@ -16,14 +16,18 @@ wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
     rt->meta = meta;
     rt->store = store;
     rt->auth = auth;
+    rt->mint = wr_rt_mint_new(auth, cfg->token_ttl_s);
     wr_rt_admin_register(rt, r);
     wr_rt_api_register(rt, r);
+    wr_rt_channels_register(rt, r);
     return rt;
 }
 
 void
 wr_rt_free(wr_rt *rt)
 {
+    if (rt)
+        wr_rt_mint_free(rt->mint);
     free(rt);
 }
 

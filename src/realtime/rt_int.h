@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "http/req.h"
+#include "realtime/mint.h"
 #include "realtime/rt.h"
 
 struct wr_rt {
@@ -15,6 +16,7 @@ struct wr_rt {
     wr_meta *meta;
     wr_store *store;
     wr_auth *auth;
+    wr_rt_mint *mint; /* scoped write tokens (mint.h) */
 };
 
 /* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
@@ -31,5 +33,9 @@ void wr_rt_hash_key(const char *key, uint8_t hash[32]);
 
 void wr_rt_admin_register(wr_rt *rt, wr_router *r);
 void wr_rt_api_register(wr_rt *rt, wr_router *r);
+void wr_rt_channels_register(wr_rt *rt, wr_router *r);
+
+/* The environment whose secret key the request carries, or false after answering 401. */
+bool wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out);
 
 #endif
