@@ -196,8 +196,8 @@ put_run_stream(wr_req *req, void *ctx)
 void
 wr_rt_channels_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/{io}", put_session_channel,
-                  rt, 64 * 1024);
+    wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/{io}", put_session_channel, rt,
+                  64 * 1024);
     wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/streams/{runId}/{target}/{streamId}",
                   put_run_stream, rt, 64 * 1024);
 }

@@ -101,8 +101,8 @@ issue(wr_rt_mint *m, const char *basin, const char *prefix, const char **ops, si
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, json_string(ops[i]));
     json_t *info = json_pack("{s:s,s:s,s:b,s:{s:{s:s},s:{s:s},s:o}}", "id", id, "expires_at", exp,
-                             "auto_prefix_streams", 1, "scope", "basins", "exact", basin,
-                             "streams", "prefix", prefix, "ops", list);
+                             "auto_prefix_streams", 1, "scope", "basins", "exact", basin, "streams",
+                             "prefix", prefix, "ops", list);
     wr_err err = wr_auth_issue(m->auth, wr_auth_root(m->auth), info, out_secret, out_err);
     json_decref(info);
     if (err == WR_OK)

@@ -113,7 +113,8 @@ test_scope_of_minted_token(void **state)
     assert_false(t->root);
     assert_int_equal(t->expires_at_ms, T0 + TTL_S * 1000ull);
     assert_true(wr_scope_allows(&t->scope, WR_OP_APPEND, "basin-a", "org/o1/env/dev/e1/x", NULL));
-    assert_true(wr_scope_allows(&t->scope, WR_OP_CREATE_STREAM, "basin-a", "org/o1/env/dev/e1/x", NULL));
+    assert_true(
+        wr_scope_allows(&t->scope, WR_OP_CREATE_STREAM, "basin-a", "org/o1/env/dev/e1/x", NULL));
     assert_true(wr_scope_allows(&t->scope, WR_OP_TRIM, "basin-a", "org/o1/env/dev/e1/x", NULL));
     assert_false(wr_scope_allows(&t->scope, WR_OP_READ, "basin-a", "org/o1/env/dev/e1/x", NULL));
     assert_false(wr_scope_allows(&t->scope, WR_OP_APPEND, "basin-b", "org/o1/env/dev/e1/x", NULL));
