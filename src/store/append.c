@@ -104,6 +104,9 @@ flush_stream(wr_store *s, stream_state *st)
             op->res.tail.seq = st->d_seq;
             op->res.tail.ts_ms = st->d_ts;
             s->n_acked++;
+            if (op->batch) /* usage.c */
+                wr_store__usage_add(s, st->id, false, op->batch->n_records,
+                                    op->batch->metered_bytes);
         }
         op->cb(op->ud, &op->res);
         op_free(op);

@@ -120,6 +120,10 @@ deliver(wr_follow *f, wr_batch *b, uint32_t first)
     f->next_seq = b->end_seq;
     if (first >= b->n_records)
         return;
+    uint64_t bytes = 0; /* usage.c */
+    for (uint32_t i = first; i < b->n_records; i++)
+        bytes += b->records[i].metered;
+    wr_store__usage_add(f->store, f->st->id, true, b->n_records - first, bytes);
     wr_follow_event ev = {.kind = WR_FOLLOW_BATCH, .batch = b, .first = first};
     ev.tail.seq = b->end_seq;
     ev.tail.ts_ms = b->last_ts;

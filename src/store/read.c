@@ -117,11 +117,12 @@ finish_result(read_job *j)
 static void
 deliver_now(wr_store *s, void *arg)
 {
-    (void)s;
     read_job *j = arg;
     wr_read_result *res = j->res;
     wr_read_cb cb = j->cb;
     void *ud = j->ud;
+    if (res->err == WR_OK) /* usage.c */
+        wr_store__usage_add(s, j->stream_id, true, res->n_records, res->metered_bytes);
     free(j);
     cb(ud, res);
 }
@@ -338,6 +339,8 @@ wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_
         e = wr_error_set(&res->error, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
     if (!e)
         e = admit(j, st, &done, &res->error);
+    if (!e)
+        j->stream_id = st->id; /* also for usage.c */
     res->err = e;
     if (e || done || try_cache(j, st)) {
         wr_store__defer(s, deliver_now, j);

@@ -558,6 +558,7 @@ recover(wr_store *s, wr_error *out_err)
 static void
 free_store(wr_store *s)
 {
+    wr_store__usage_free(s);
     if (s->db)
         rocksdb_close(s->db);
     if (s->wo_sync)

@@ -424,6 +424,36 @@ void wr_store_follow_resume(wr_follow *f);
 void wr_store_unfollow(wr_follow *f);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Usage (usage.c)                                                                             */
+/*
+ * Per-stream usage counters, kept in memory on the loop thread and keyed by stream id:
+ *  - appended records and metered bytes, counted when an append is acknowledged;
+ *  - read records and metered bytes, counted when a wr_store_read() result is delivered (unary
+ *    reads, and the catch-up reads of SSE / S2S sessions) and when a follower is handed a batch;
+ *  - stored bytes, RocksDB's approximate on-disk size of the stream's BATCH key range
+ *    (rocksdb_approximate_sizes). An estimate from SST index offsets: data still in the
+ *    memtable counts only after the next flush, a range inside one block may read 0, and in
+ *    RocksDB 7.8 batch values of 4 KiB or more, which live in blob files, are NOT included
+ *    (only their small blob references are). Treat it as a lower bound.
+ * The record/byte counters are NOT persisted: they restart at zero when the process restarts
+ * (stored bytes come from disk and survive). A deleted stream's counters go with it.
+ */
+typedef struct wr_store_usage_totals {
+    uint64_t appended_records;
+    uint64_t appended_bytes;
+    uint64_t read_records;
+    uint64_t read_bytes;
+    uint64_t stored_bytes;
+    uint64_t n_streams; /* streams summed */
+} wr_store_usage_totals;
+
+/* Sums the usage of the basin's live streams whose names start with `stream_prefix` (NULL or ""
+ * = every stream). An unknown basin gives zeros. Synchronous (reads stream metadata).
+ * Errors: INVALID (names), STORAGE. */
+wr_err wr_store_usage(wr_store *s, const char *basin, const char *stream_prefix,
+                      wr_store_usage_totals *out, wr_error *out_err);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Lifecycle: retention, trim, delete-on-empty, deletion (lifecycle.c)                         */
 /*
  * Records older than the stream's retention age, and records below its trim point, are

@@ -159,6 +159,7 @@ struct wr_store {
 
     unsigned reads_inflight;
     struct lifecycle *lc; /* lifecycle.c: maintenance, holds, pins, deletion */
+    struct usage_tab *usage; /* usage.c: per-stream counters, NULL until the first count */
     bool closing;
     bool db_closed;
     void (*close_cb)(void *ud);
@@ -244,6 +245,11 @@ void wr_store__lc_kick(wr_store *s);
 /* append.c */
 void wr_store__on_commits_done(wr_store *s, append_op *list);
 void wr_store__fail_pending(wr_store *s, wr_err err);
+
+/* usage.c: counters keyed by stream id (loop thread). */
+void wr_store__usage_add(wr_store *s, uint64_t stream_id, bool read, uint64_t records,
+                         uint64_t bytes);
+void wr_store__usage_free(wr_store *s);
 
 /* follow.c */
 void wr_store__ring_drop_stream(wr_store *s, stream_state *st);

@@ -1,0 +1,178 @@
+// realtime-usage.test.mjs — issue 8, usage per organization: GET /admin/api/v1/orgs/:orgId/usage
+// through the real binary. A channel token is minted with PUT /realtime/v1/sessions/:session/out,
+// records are appended through the S2 API with it and read back by root; the org's usage counts
+// exactly those records and metered bytes (8 + body length each, no headers):
+// - unprovisioned org: the shared basin, attributed by the org/{orgId}/ prefix — another org's
+//   traffic in the same basin does not count;
+// - provisioned org (plan pro): its own basin, whole, plus its (empty) share of the shared basin;
+// - root token only; unknown org → 404.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
+import { startWeir } from "./harness.mjs";
+
+const SHARED = "weir-shared";
+let weir;
+before(async () => {
+  weir = await startWeir({
+    env: { WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
+  });
+});
+after(async () => {
+  await weir?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** token: undefined = root, null = none, string = Bearer. */
+async function req(method, path, { body, token } = {}) {
+  const headers = {};
+  if (token !== null) headers.authorization = `Bearer ${token ?? weir.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(weir.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+async function ok(method, path, opts = {}, status = 200) {
+  const res = await req(method, path, opts);
+  assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
+  return res;
+}
+
+let seq = 0;
+const uniq = (p) => `${p}-${process.pid}-${++seq}`;
+
+async function tenant({ plan } = {}) {
+  const org = (await ok("POST", "/admin/api/v1/orgs", { body: { slug: uniq("org"), title: "Org" } }, 201)).json;
+  const project = (await ok("POST", `/admin/api/v1/orgs/${org.id}/projects`, { body: { slug: "proj" } }, 201)).json;
+  const env = (await ok("POST", `/admin/api/v1/projects/${project.id}/environments`, { body: { slug: "dev" } }, 201)).json;
+  let basin = SHARED;
+  let prefix = `org/${org.id}/env/dev/${env.id}`;
+  if (plan) {
+    await ok("PUT", `/admin/api/v1/orgs/${org.id}/plan`, { body: { plan } });
+    basin = (await ok("GET", `/admin/api/v1/orgs/${org.id}`)).json.streamBasinName;
+    assert.ok(basin && basin !== SHARED, `plan ${plan} provisions a basin`);
+    prefix = `env/dev/${env.id}`;
+  }
+  return { org, env, key: env.apiKey, basin, prefix };
+}
+
+/** PUT a channel; asserts 202 and returns the X-S2-* values. */
+async function putChannel(path, key) {
+  const res = await ok("PUT", path, { token: key }, 202);
+  assert.deepEqual(res.json, { version: "v2" });
+  const h = (n) => res.headers.get(n);
+  const expose = (h("access-control-expose-headers") || "").toLowerCase();
+  for (const n of ["x-s2-access-token", "x-s2-stream-name", "x-s2-basin", "x-s2-endpoint"]) {
+    assert.ok(h(n), `header ${n}`);
+    assert.ok(expose.includes(n) || expose.includes("*"), `${n} is exposed to browsers`);
+  }
+  assert.equal(h("x-s2-endpoint"), `http://127.0.0.1:${weir.port}/v1`);
+  assert.match(h("x-s2-flush-interval-ms"), /^\d+$/);
+  assert.match(h("x-s2-max-retries"), /^\d+$/);
+  return { token: h("x-s2-access-token"), stream: h("x-s2-stream-name"), basin: h("x-s2-basin"), endpoint: h("x-s2-endpoint") };
+}
+
+/** An SDK client built from the returned headers only. */
+const client = (ch) => new S2({ accessToken: ch.token, endpoints: { account: ch.endpoint, basin: ch.endpoint }, retry: { maxAttempts: 1 } });
+const str = (body) => AppendRecord.string({ body });
+
+async function rootRead(basin, stream) {
+  const res = await fetch(`${weir.url}/v1/streams/${encodeURIComponent(stream)}/records?seq_num=0`, {
+    headers: { ...weir.auth, "s2-basin": basin },
+  });
+  const text = await res.text();
+  return { status: res.status, bodies: res.status === 200 ? JSON.parse(text).records.map((r) => r.body) : text };
+}
+
+const usage = async (t) => (await ok("GET", `/admin/api/v1/orgs/${t.org.id}/usage`)).json;
+const COUNTERS = ["appendedRecords", "appendedBytes", "readRecords", "readBytes", "storedBytes"];
+
+/** Mints a channel for session `key`, appends `bodies` with the minted token, reads them back as root. */
+async function traffic(t, key, bodies) {
+  const ch = await putChannel(`/realtime/v1/sessions/${key}/out`, t.key);
+  assert.equal(ch.basin, t.basin);
+  await client(ch).basin(ch.basin).stream(ch.stream).append(AppendInput.create(bodies.map(str)));
+  const r = await rootRead(t.basin, `${t.prefix}/sessions/${key}/out`);
+  assert.equal(r.status, 200, String(r.bodies));
+  assert.deepEqual(r.bodies, bodies);
+}
+const metered = (bodies) => bodies.reduce((n, b) => n + 8 + Buffer.byteLength(b), 0);
+
+function checkShape(u, org) {
+  assert.equal(u.organizationId, org.id);
+  assert.ok(Array.isArray(u.basins));
+  for (const b of u.basins) for (const k of COUNTERS) assert.ok(Number.isInteger(b[k]) && b[k] >= 0, `${b.basin}.${k}`);
+  for (const k of COUNTERS) assert.equal(u.total[k], u.basins.reduce((n, b) => n + b[k], 0), `total.${k}`);
+}
+
+test("unprovisioned org: shared-basin usage attributed by the org/{orgId}/ prefix", async () => {
+  const a = await tenant();
+  const b = await tenant();
+  const before = await usage(a);
+  checkShape(before, a.org);
+  assert.deepEqual(before.basins.map((x) => [x.basin, x.shared]), [[SHARED, true]]);
+  assert.equal(before.total.appendedRecords, 0);
+
+  const bodiesA = ["hello", "usage", "weir!"];
+  const bodiesB = ["intruder-1", "intruder-2", "intruder-3", "intruder-4"];
+  await traffic(a, "chat-a", bodiesA);
+  await traffic(b, "chat-b", bodiesB);
+
+  const ua = await usage(a);
+  checkShape(ua, a.org);
+  assert.equal(ua.basins.length, 1);
+  const s = ua.basins[0];
+  assert.equal(s.appendedRecords, 3);
+  assert.equal(s.appendedBytes, metered(bodiesA));
+  assert.equal(s.readRecords, 3);
+  assert.equal(s.readBytes, metered(bodiesA));
+
+  const ub = await usage(b);
+  checkShape(ub, b.org);
+  assert.equal(ub.total.appendedRecords, 4, "b sees only its own traffic");
+  assert.equal(ub.total.appendedBytes, metered(bodiesB));
+  assert.equal(ub.total.readRecords, 4);
+});
+
+test("provisioned org: its own basin, whole", async () => {
+  const p = await tenant({ plan: "pro" });
+  const bodies = ["one", "two"];
+  await traffic(p, "chat-p", bodies);
+  // A stream outside the environment prefix still counts: the whole basin is the org's.
+  const res = await fetch(`${weir.url}/v1/streams/${encodeURIComponent("elsewhere")}/records`, {
+    method: "POST",
+    headers: { ...weir.auth, "s2-basin": p.basin, "content-type": "application/json" },
+    body: JSON.stringify({ records: [{ body: "x" }] }),
+  });
+  assert.equal(res.status, 200, await res.text());
+
+  const u = await usage(p);
+  checkShape(u, p.org);
+  const own = u.basins.find((x) => x.basin === p.basin);
+  assert.ok(own, JSON.stringify(u));
+  assert.equal(own.shared, false);
+  assert.equal(own.appendedRecords, 3);
+  assert.equal(own.appendedBytes, metered(bodies) + 9);
+  assert.equal(own.readRecords, 2);
+  assert.equal(own.readBytes, metered(bodies));
+  const shared = u.basins.find((x) => x.shared);
+  assert.equal(shared.basin, SHARED);
+  assert.equal(shared.appendedRecords, 0);
+  assert.equal(u.total.appendedRecords, 3);
+});
+
+test("usage: root token only; unknown org is 404", async () => {
+  const t = await tenant();
+  assert.equal((await req("GET", `/admin/api/v1/orgs/${t.org.id}/usage`, { token: null })).status, 401);
+  assert.equal((await req("GET", `/admin/api/v1/orgs/${t.org.id}/usage`, { token: t.key })).status, 401);
+  assert.equal((await req("GET", "/admin/api/v1/orgs/nope/usage")).status, 404);
+});
