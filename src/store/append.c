@@ -234,7 +234,11 @@ sequence(wr_store *s, append_op *op)
     }
     uint64_t *ts = wr_xmalloc(in->n_records * sizeof(*ts));
     assign(st, op, ts);
-    op->batch = wr_batch_build(st->id, st->next_seq, in->records, ts, in->n_records);
+    /* Arrival (what age retention measures) never goes back within a stream. */
+    uint64_t arrival = wr_clock_now_ms();
+    if (arrival < st->last_arrival)
+        arrival = st->last_arrival;
+    op->batch = wr_batch_build_at(st->id, st->next_seq, in->records, ts, in->n_records, arrival);
     free(ts);
     op->res.start.seq = op->batch->first_seq;
     op->res.start.ts_ms = op->batch->first_ts;
@@ -242,6 +246,7 @@ sequence(wr_store *s, append_op *op)
     op->res.end.ts_ms = op->batch->last_ts;
     st->next_seq = op->batch->end_seq;
     st->last_ts = op->batch->last_ts;
+    st->last_arrival = arrival;
     if (st->cfg.doe_min_age_secs) {
         /* An append restarts the delete-on-empty clock (written with the batch). */
         op->put_doe = true;
@@ -352,6 +357,7 @@ wr_store__on_commits_done(wr_store *s, append_op *list)
         } else {
             st->d_seq = op->batch->end_seq;
             st->d_ts = op->batch->last_ts;
+            st->d_arrival = op->batch->arrival_ms;
             if (op->put_trim)
                 st->d_trim = op->trim;
             wr_store__ring_push(s, st, op->batch);

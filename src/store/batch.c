@@ -43,7 +43,8 @@ put_bytes(uint8_t *p, const uint8_t *src, size_t n)
 static bool
 index_records(wr_batch *b, size_t total_headers_hint)
 {
-    const uint8_t *p = b->data + WR_BATCH_HEADER_LEN;
+    const uint8_t *p =
+        b->data + (b->data[0] == WR_BATCH_FORMAT_V1 ? WR_BATCH_HEADER_LEN_V1 : WR_BATCH_HEADER_LEN);
     const uint8_t *end = b->data + b->len - 4;
     b->records = wr_xcalloc(b->n_records ? b->n_records : 1, sizeof(wr_record));
     size_t cap = total_headers_hint, used = 0;
@@ -127,6 +128,13 @@ wr_batch *
 wr_batch_build(uint64_t stream_id, uint64_t first_seq, const wr_append_record *recs,
                const uint64_t *ts, uint32_t n)
 {
+    return wr_batch_build_at(stream_id, first_seq, recs, ts, n, ts[n - 1]);
+}
+
+wr_batch *
+wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record *recs,
+                  const uint64_t *ts, uint32_t n, uint64_t arrival_ms)
+{
     size_t len = WR_BATCH_HEADER_LEN + 4, n_headers = 0;
     uint64_t metered = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -145,6 +153,7 @@ wr_batch_build(uint64_t stream_id, uint64_t first_seq, const wr_append_record *r
     b->first_ts = ts[0];
     b->last_ts = ts[n - 1];
     b->metered_bytes = metered;
+    b->arrival_ms = arrival_ms;
 
     uint8_t *p = b->data;
     memset(p, 0, 4);
@@ -154,6 +163,7 @@ wr_batch_build(uint64_t stream_id, uint64_t first_seq, const wr_append_record *r
     wr_put_be64(p + 16, b->first_ts);
     wr_put_be64(p + 24, b->last_ts);
     wr_put_be64(p + 32, metered);
+    wr_put_be64(p + 40, arrival_ms);
     p += WR_BATCH_HEADER_LEN;
     for (uint32_t i = 0; i < n; i++) {
         const wr_append_record *r = &recs[i];
@@ -173,11 +183,20 @@ wr_batch_build(uint64_t stream_id, uint64_t first_seq, const wr_append_record *r
     return b;
 }
 
+/* A known format, long enough for its header and CRC. */
+static bool
+header_ok(const uint8_t *v, size_t len)
+{
+    if (len >= WR_BATCH_HEADER_LEN_V1 + 4 && v[0] == WR_BATCH_FORMAT_V1)
+        return true;
+    return len >= WR_BATCH_HEADER_LEN + 4 && v[0] == WR_BATCH_FORMAT;
+}
+
 bool
 wr_batch_peek(const uint8_t *v, size_t len, uint64_t *out_first_seq, uint32_t *out_n,
               uint64_t *out_last_ts)
 {
-    if (len < WR_BATCH_HEADER_LEN + 4 || v[0] != WR_BATCH_FORMAT)
+    if (!header_ok(v, len))
         return false;
     *out_n = wr_get_be32(v + 4);
     *out_first_seq = wr_get_be64(v + 8);
@@ -185,11 +204,20 @@ wr_batch_peek(const uint8_t *v, size_t len, uint64_t *out_first_seq, uint32_t *o
     return true;
 }
 
+bool
+wr_batch_peek_arrival(const uint8_t *v, size_t len, uint64_t *out_arrival_ms)
+{
+    if (!header_ok(v, len))
+        return false;
+    *out_arrival_ms = v[0] == WR_BATCH_FORMAT_V1 ? wr_get_be64(v + 24) : wr_get_be64(v + 40);
+    return true;
+}
+
 wr_err
 wr_batch_decode(uint64_t stream_id, uint8_t *data, size_t len, wr_batch **out, wr_error *out_err)
 {
     *out = NULL;
-    if (len < WR_BATCH_HEADER_LEN + 4 || data[0] != WR_BATCH_FORMAT) {
+    if (!header_ok(data, len)) {
         free(data);
         return wr_error_set(out_err, WR_ERR_STORAGE, "record batch has an unknown format");
     }
@@ -207,6 +235,7 @@ wr_batch_decode(uint64_t stream_id, uint8_t *data, size_t len, wr_batch **out, w
     b->first_ts = wr_get_be64(data + 16);
     b->last_ts = wr_get_be64(data + 24);
     b->metered_bytes = wr_get_be64(data + 32);
+    b->arrival_ms = data[0] == WR_BATCH_FORMAT_V1 ? b->last_ts : wr_get_be64(data + 40);
     b->end_seq = b->first_seq + b->n_records;
     if (b->n_records == 0 || b->n_records > WR_MAX_BATCH_RECORDS || !index_records(b, 0)) {
         batch_free(b);

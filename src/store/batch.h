@@ -2,19 +2,25 @@
  * batch.h — records, the on-disk record batch value, and the refcounted in-memory batch.
  *
  * One appended batch is stored as ONE RocksDB value under key 06 ‖ stream_id ‖ first_seq.
- * Value layout, format 1 (all integers big-endian):
+ * Value layout, format 2 (all integers big-endian):
  *
  * | offset | size | field                                  | PERSISTED: never renumber       |
  * |--------|------|----------------------------------------|---------------------------------|
- * | 0      | 1    | format = 0x01                          | PERSISTED: never renumber       |
+ * | 0      | 1    | format = 0x02 (0x01: see below)        | PERSISTED: never renumber       |
  * | 1      | 3    | reserved, zero                         |                                 |
  * | 4      | 4    | n_records (1–1000)                     |                                 |
  * | 8      | 8    | first_seq                              |                                 |
  * | 16     | 8    | first_ts (ms)                          |                                 |
  * | 24     | 8    | last_ts (ms)                           |                                 |
  * | 32     | 8    | metered bytes of the whole batch       |                                 |
- * | 40     | …    | n_records × record                     |                                 |
+ * | 40     | 8    | arrival_ms: server write time (ms)     | format 2 only                   |
+ * | 48     | …    | n_records × record                     |                                 |
  * | len-4  | 4    | CRC-32C of bytes [0, len-4)            |                                 |
+ *
+ * Format 1 (still decoded, never written) is the same without arrival_ms: records start at
+ * offset 40, and its arrival is taken to be last_ts. arrival_ms is what age retention measures
+ * (a batch expires as a whole once its arrival is older than the retention age); it is
+ * monotonic per stream.
  *
  * record: seq u64 ‖ ts u64 ‖ n_headers u32 ‖ n_headers × (name_len u32 ‖ name ‖ value_len u32 ‖
  * value) ‖ body_len u32 ‖ body. Record i has seq = first_seq + i (checked on decode).
@@ -34,8 +40,10 @@
 
 #include "util/err.h"
 
-#define WR_BATCH_FORMAT 1 /* PERSISTED: never renumber */
-#define WR_BATCH_HEADER_LEN 40
+#define WR_BATCH_FORMAT_V1 1 /* PERSISTED: never renumber */
+#define WR_BATCH_FORMAT 2    /* PERSISTED: never renumber */
+#define WR_BATCH_HEADER_LEN_V1 40
+#define WR_BATCH_HEADER_LEN 48
 #define WR_BATCH_ENC_SLOTS 4
 #define WR_MAX_BATCH_RECORDS 1000
 #define WR_MAX_BATCH_BYTES (1024u * 1024u)
@@ -76,6 +84,7 @@ typedef struct wr_batch {
     uint64_t first_ts;
     uint64_t last_ts;
     uint64_t metered_bytes;
+    uint64_t arrival_ms; /* server write time; last_ts for a format-1 value */
     uint32_t n_records;
     wr_record *records;
     /* Private. */
@@ -91,9 +100,13 @@ typedef struct wr_batch {
 uint64_t wr_record_metered(const wr_header *headers, uint32_t n_headers, size_t body_len);
 
 /*
- * Encodes a batch value for records `recs` with seq first_seq.. and the final timestamps
- * `ts[i]`, and returns a new batch (one reference). Never fails (allocation aborts).
+ * Encodes a (format 2) batch value for records `recs` with seq first_seq.. and the final
+ * timestamps `ts[i]`, arriving at `arrival_ms`, and returns a new batch (one reference). Never
+ * fails (allocation aborts).
  */
+wr_batch *wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record *recs,
+                            const uint64_t *ts, uint32_t n, uint64_t arrival_ms);
+/* wr_batch_build_at with arrival_ms = ts[n - 1]. */
 wr_batch *wr_batch_build(uint64_t stream_id, uint64_t first_seq, const wr_append_record *recs,
                          const uint64_t *ts, uint32_t n);
 
@@ -109,6 +122,8 @@ wr_err wr_batch_decode(uint64_t stream_id, uint8_t *data, size_t len, wr_batch *
  * verifies the whole value). Returns false if too short or of an unknown format. */
 bool wr_batch_peek(const uint8_t *v, size_t len, uint64_t *out_first_seq, uint32_t *out_n,
                    uint64_t *out_last_ts);
+/* Like wr_batch_peek, for the arrival time only (last_ts for a format-1 value). */
+bool wr_batch_peek_arrival(const uint8_t *v, size_t len, uint64_t *out_arrival_ms);
 
 /* The stored value bytes (valid while referenced). */
 const uint8_t *wr_batch_bytes(const wr_batch *b, size_t *out_len);

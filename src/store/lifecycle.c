@@ -4,7 +4,8 @@
  * alive, and the maintenance scheduler that runs all of it.
  *
  * Visibility vs. reclamation. Reads hide expired records the moment they expire (read.c and
- * follow.c compare each record's timestamp with wr_store__retention_cutoff) and records below
+ * follow.c compare each batch's arrival_ms with wr_store__retention_cutoff: expiry is by write
+ * time, not record timestamp, and whole-batch granular) and records below
  * the trim point (d_trim). This file only reclaims the bytes later, so nothing here is on the
  * path of correctness for reads: a pass that is late, or lost in a crash, only delays the space.
  *
@@ -210,12 +211,7 @@ uint32_t
 wr_store__expired_prefix(const stream_state *st, const wr_batch *b)
 {
     uint64_t cutoff = wr_store__retention_cutoff(&st->cfg, wr_clock_now_ms());
-    if (cutoff == 0 || b->first_ts >= cutoff)
-        return 0;
-    uint32_t i = 0;
-    while (i < b->n_records && b->records[i].ts_ms < cutoff)
-        i++;
-    return i;
+    return cutoff && b->arrival_ms < cutoff ? b->n_records : 0;
 }
 
 bool
@@ -246,10 +242,10 @@ any_key(wr_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t 
 
 /*
  * Adds to wb the range deletes of every batch of stream `id` that lies wholly below the trim
- * point or has wholly expired, with their timestamp-index keys. Returns whether it added any.
- * Only the batch boundary keys are looked at: an expired batch is found through the index
- * (the last batch whose first timestamp is below the cutoff may still hold live records, so it
- * stays until a later batch also starts below the cutoff or the whole stream has expired).
+ * point or has expired (arrived before the retention cutoff), with their timestamp-index keys.
+ * Returns whether it added any. Arrivals are monotonic, so the expired batches are a prefix:
+ * the scan walks batch keys from the stream start (reclaimed ones are gone, so it starts near
+ * the first live batch) and peeks only at headers until one arrived at or after the cutoff.
  */
 static bool
 reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_config *cfg,
@@ -271,26 +267,32 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
 
     uint64_t cutoff = wr_store__retention_cutoff(cfg, now);
     uint64_t upto = trim; /* delete batches wholly below this seq */
-    if (cutoff && tail_ts < cutoff) {
-        upto = tail_seq;
-    } else if (cutoff) {
-        uint8_t lo[WR_KEY_TS_LEN], target[WR_KEY_TS_LEN];
-        wr_key_ts_index(lo, id, 0, 0);
-        wr_key_ts_index(target, id, cutoff, 0);
+    if (cutoff) {
+        uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
+        wr_key_batch(lo, id, 0);
+        wr_key_batch(hi, id, tail_seq);
         rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
         rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
+        rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
         rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-        rocksdb_iter_seek_for_prev(it, (char *)target, sizeof(target));
-        if (rocksdb_iter_valid(it)) {
-            size_t klen;
+        uint64_t expired_end = 0; /* end seq of the last expired batch seen */
+        for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
+             rocksdb_iter_next(it)) {
+            size_t klen, vl;
             const char *key = rocksdb_iter_key(it, &klen);
-            uint64_t kid, kts, kseq;
-            if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) &&
-                kid == id && kseq > upto)
-                upto = kseq;
+            const char *val = rocksdb_iter_value(it, &vl);
+            uint64_t kid, kseq, fseq, lts, arrival;
+            uint32_t n;
+            if (!wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) || kid != id ||
+                !wr_batch_peek((const uint8_t *)val, vl, &fseq, &n, &lts) ||
+                !wr_batch_peek_arrival((const uint8_t *)val, vl, &arrival) || arrival >= cutoff)
+                break;
+            expired_end = kseq + n;
         }
         rocksdb_iter_destroy(it);
         rocksdb_readoptions_destroy(ro);
+        if (expired_end > upto)
+            upto = expired_end;
     }
     if (upto == 0)
         return false;
@@ -454,7 +456,14 @@ doe_due(wr_store *s, uint64_t id, const stream_meta *m, uint64_t now)
     wr_key_stream_id(kt, WR_KEY_STREAM_TRIM, id);
     get_u64(s, kt, sizeof(kt), &trim);
     uint64_t cutoff = wr_store__retention_cutoff(&m->cfg, now);
-    return tail_seq == 0 || trim >= tail_seq || (cutoff && tail_ts < cutoff);
+    if (tail_seq == 0 || trim >= tail_seq)
+        return true;
+    /* Expired when its last batch arrived before the cutoff (or every batch is reclaimed). */
+    uint64_t arrival = 0;
+    wr_error aerr;
+    if (!cutoff || wr_store__last_arrival(s, id, &arrival, &aerr))
+        return false;
+    return arrival < cutoff;
 }
 
 static void
@@ -779,7 +788,7 @@ doe_apply(wr_store *s, const item *it)
     wr_key_lc_id(k, WR_LC_DOE_DEADLINE, st->id);
     get_u64(s, k, sizeof(k), &deadline);
     uint64_t cutoff = wr_store__retention_cutoff(&st->cfg, now);
-    bool empty = st->d_seq == 0 || st->d_trim >= st->d_seq || (cutoff && st->d_ts < cutoff);
+    bool empty = st->d_seq == 0 || st->d_trim >= st->d_seq || (cutoff && st->d_arrival < cutoff);
     if (deadline > now || !empty || st->next_seq != st->d_seq)
         return;
     stream_meta m;

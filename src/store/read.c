@@ -26,7 +26,7 @@ typedef struct read_job {
     uint64_t start;   /* first seq that may be returned (>= trim point) */
     bool ts_lookup;   /* start at the first record with ts >= req.start_value */
     uint64_t end_seq; /* durable tail at admission */
-    uint64_t cutoff;  /* age retention: records with ts < cutoff are expired (0 = none) */
+    uint64_t cutoff;  /* age retention: batches arrived before cutoff are expired (0 = none) */
     wr_read_result *res;
     wr_read_cb cb;
     void *ud;
@@ -55,9 +55,11 @@ collect(read_job *j, wr_batch *b)
     wr_read_result *res = j->res;
     const wr_read_req *q = &j->req;
     bool used = false;
-    for (uint32_t i = 0; i < b->n_records && !j->done; i++) {
+    /* Age retention expires whole batches, by arrival. */
+    uint32_t from = b->arrival_ms < j->cutoff ? b->n_records : 0;
+    for (uint32_t i = from; i < b->n_records && !j->done; i++) {
         const wr_record *r = &b->records[i];
-        if (r->seq < j->start || r->ts_ms < j->cutoff)
+        if (r->seq < j->start)
             continue;
         if (r->seq >= j->end_seq) {
             j->done = true;
@@ -176,13 +178,10 @@ work_read(uv_work_t *w)
     read_job *j = w->data;
     wr_read_result *res = j->res;
     uint64_t from = j->start;
-    /* Seek by timestamp for a timestamp start, and past expired batches under age retention. */
-    uint64_t ts_target = j->ts_lookup ? j->req.start_value : 0;
-    if (j->cutoff > ts_target)
-        ts_target = j->cutoff;
-    if (ts_target) {
+    /* Seek by timestamp for a timestamp start; expired batches are skipped while scanning. */
+    if (j->ts_lookup) {
         uint64_t cand;
-        if ((res->err = ts_seek(j, ts_target, &cand, &res->error)))
+        if ((res->err = ts_seek(j, j->req.start_value, &cand, &res->error)))
             return;
         if (cand > from)
             from = cand;
@@ -201,6 +200,10 @@ work_read(uv_work_t *w)
     for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t vlen;
         const char *v = rocksdb_iter_value(it, &vlen);
+        uint64_t arrival;
+        if (j->cutoff && wr_batch_peek_arrival((const uint8_t *)v, vlen, &arrival) &&
+            arrival < j->cutoff)
+            continue; /* expired: not even decoded */
         wr_batch *b;
         if ((res->err = wr_batch_decode(j->stream_id, wr_xmemdup(v, vlen), vlen, &b, &res->error)))
             break;
@@ -260,10 +263,10 @@ admit(read_job *j, stream_state *st, bool *out_done, wr_error *out_err)
     bool resolved = true;
     uint64_t start = 0;
     /* Reads start at the first retained record: below the trim point nothing is visible, and
-     * when the last record has expired (timestamps are monotonic) nothing before the tail is. */
+     * when the last batch has expired (arrivals are monotonic) nothing before the tail is. */
     j->cutoff = wr_store__retention_cutoff(&st->cfg, wr_clock_now_ms());
     uint64_t floor = st->d_trim;
-    if (tail > 0 && st->d_ts < j->cutoff)
+    if (tail > 0 && st->d_arrival < j->cutoff)
         floor = tail;
     *out_done = false;
     res->tail.seq = st->d_seq;

@@ -214,8 +214,11 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
             st->d_trim = wr_get_be64((uint8_t *)v);
         rocksdb_free(v);
     }
+    if ((e = wr_store__last_arrival(s, m->id, &st->d_arrival, out_err)))
+        goto fail;
     st->next_seq = st->d_seq;
     st->last_ts = st->d_ts;
+    st->last_arrival = st->d_arrival;
     st->trim = st->d_trim;
     cache_insert(s, st);
     *out = st;
@@ -454,6 +457,40 @@ wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err)
         return WR_ERR_STORAGE;
     }
     return WR_OK;
+}
+
+wr_err
+wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error *out_err)
+{
+    /* Bounded to the stream's batches, as recovery does, so SeekForPrev never walks back
+     * through other families' tombstones. */
+    uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
+    wr_key_batch(lo, id, 0);
+    wr_key_batch(hi, id, UINT64_MAX);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    rocksdb_iter_seek_for_prev(it, (char *)hi, sizeof(hi));
+    *out_arrival = 0;
+    wr_err e = WR_OK;
+    if (rocksdb_iter_valid(it)) {
+        size_t klen, vlen;
+        const char *key = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        uint64_t bid, bseq;
+        if (wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) && bid == id &&
+            !wr_batch_peek_arrival((const uint8_t *)v, vlen, out_arrival))
+            e = wr_error_set(out_err, WR_ERR_STORAGE, "stream %llu: last batch is malformed",
+                             (unsigned long long)id);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (err && !e)
+        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
+    rocksdb_free(err);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return e;
 }
 
 /* ---------------------------------------------------------------------------------------- */

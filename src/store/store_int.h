@@ -92,12 +92,14 @@ struct stream_state {
     /* Sequencer state: includes appends not yet durable. */
     uint64_t next_seq;
     uint64_t last_ts;
+    uint64_t last_arrival; /* arrival_ms of the last sequenced batch (monotonic) */
     char fence[WR_FENCING_TOKEN_MAX];
     size_t fence_len;
     uint64_t trim;
     /* Durable state. */
     uint64_t d_seq;
     uint64_t d_ts;
+    uint64_t d_arrival; /* arrival_ms of the last durable batch: age retention measures it */
     uint64_t d_trim;
     /* Submission-order queue of appends. */
     append_op *q_head, *q_tail;
@@ -229,6 +231,8 @@ void wr_store__stream_uncache(wr_store *s, stream_state *st);
 uint64_t wr_store__retention_cutoff(const wr_stream_config *cfg, uint64_t now_ms);
 /* Number of leading records of `b` expired at now (timestamps are monotonic in a stream). */
 uint32_t wr_store__expired_prefix(const stream_state *st, const wr_batch *b);
+/* The arrival_ms of stream `id`'s last stored batch (0 and OK when it has none). Any thread. */
+wr_err wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error *out_err);
 wr_err wr_store__lc_open(wr_store *s, wr_error *out_err); /* after recovery, before the loop */
 void wr_store__lc_close(wr_store *s); /* from wr_store_close: stop the scheduler */
 void wr_store__lc_free(wr_store *s);  /* from free_store */

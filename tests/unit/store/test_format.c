@@ -14,6 +14,7 @@
 #include "store/batch.h"
 #include "store/crc32c.h"
 #include "store/keys.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 static void
@@ -164,6 +165,57 @@ test_batch_roundtrip(void **state)
     wr_batch_unref(b);
 }
 
+/* Format 2 carries arrival_ms; a format-1 value (header without it) still decodes, with
+ * arrival = last_ts. */
+static void
+test_batch_format1(void **state)
+{
+    (void)state;
+    wr_append_record r[2] = {{.body = (const uint8_t *)"a", .body_len = 1},
+                             {.body = (const uint8_t *)"bc", .body_len = 2}};
+    uint64_t ts[2] = {100, 105};
+    wr_batch *b = wr_batch_build_at(9, 40, r, ts, 2, 7777);
+    assert_int_equal(b->arrival_ms, 7777);
+    size_t len;
+    const uint8_t *bytes = wr_batch_bytes(b, &len);
+    assert_int_equal(bytes[0], 2);
+    uint64_t arrival = 0, fs, lt;
+    uint32_t n;
+    assert_true(wr_batch_peek_arrival(bytes, len, &arrival));
+    assert_int_equal(arrival, 7777);
+    wr_batch *d;
+    wr_error err;
+    assert_int_equal(wr_batch_decode(9, wr_xmemdup(bytes, len), len, &d, &err), WR_OK);
+    assert_int_equal(d->arrival_ms, 7777);
+    wr_batch_unref(d);
+
+    /* The same records in the format-1 layout. */
+    size_t len1 = len - 8;
+    uint8_t *v1 = wr_xmalloc(len1);
+    memcpy(v1, bytes, WR_BATCH_HEADER_LEN_V1);
+    memcpy(v1 + WR_BATCH_HEADER_LEN_V1, bytes + WR_BATCH_HEADER_LEN, len - WR_BATCH_HEADER_LEN);
+    v1[0] = WR_BATCH_FORMAT_V1;
+    wr_put_be32(v1 + len1 - 4, wr_crc32c(0, v1, len1 - 4));
+    assert_true(wr_batch_peek(v1, len1, &fs, &n, &lt));
+    assert_int_equal(fs, 40);
+    assert_int_equal(n, 2);
+    assert_int_equal(lt, 105);
+    assert_true(wr_batch_peek_arrival(v1, len1, &arrival));
+    assert_int_equal(arrival, 105);
+    assert_int_equal(wr_batch_decode(9, v1, len1, &d, &err), WR_OK);
+    assert_int_equal(d->arrival_ms, 105);
+    assert_int_equal(d->n_records, 2);
+    assert_int_equal(d->records[1].seq, 41);
+    assert_memory_equal(d->records[1].body, "bc", 2);
+    wr_batch_unref(d);
+    /* An unknown format is refused. */
+    uint8_t *v3 = wr_xmemdup(bytes, len);
+    v3[0] = 3;
+    assert_false(wr_batch_peek_arrival(v3, len, &arrival));
+    assert_int_equal(wr_batch_decode(9, v3, len, &d, &err), WR_ERR_STORAGE);
+    wr_batch_unref(b);
+}
+
 static int enc_frees;
 static void
 enc_free(void *p)
@@ -238,6 +290,7 @@ main(void)
         cmocka_unit_test(test_keys_roundtrip),
         cmocka_unit_test(test_keys_order),
         cmocka_unit_test(test_batch_roundtrip),
+        cmocka_unit_test(test_batch_format1),
         cmocka_unit_test(test_batch_refs_and_cache),
         cmocka_unit_test(test_batch_corruption),
         cmocka_unit_test(test_metering),

@@ -15,9 +15,11 @@
 
 #include <cmocka.h>
 
+#include "store/crc32c.h"
 #include "store/keys.h"
 #include "store/store_int.h"
 #include "support/store_support.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -227,15 +229,15 @@ test_retention_follow(void **state)
     assert_int_equal(f.n, 2);
     assert_int_equal(f.seqs[0], 2);
     assert_int_equal(f.seqs[1], 3);
-    /* A live record whose client timestamp is already older than the retention is never shown;
-     * a fresh one is. */
+    /* A live record whose client timestamp is already older than the retention is shown, as is
+     * a fresh one: expiry is measured from arrival. */
     wr_append_record old = ts_rec_ts("stale", wr_clock_now_ms() - 120000);
     wr_append_input in = {.records = &old, .n_records = 1};
     assert_int_equal(ts_append(e, "life-basin", "f", &in).err, WR_OK);
     ts_append_n(e, "life-basin", "f", "c", 1);
     for (int i = 0; i < 5; i++)
         uv_run(&e->loop, UV_RUN_NOWAIT);
-    /* The stale record got the stream's latest timestamp (monotonic), so it is live: seq 4. */
+    /* Both are live: seq 4 and 5. */
     assert_int_equal(f.n, 4);
     assert_int_equal(f.seqs[2], 4);
     assert_int_equal(f.seqs[3], 5);
@@ -256,7 +258,7 @@ test_retention_follow(void **state)
     wr_store_unfollow(h2);
 }
 
-/* Expired batches are range-deleted; only a batch whose last record expired goes. */
+/* Expired batches (arrived more than the retention age ago) are range-deleted. */
 static void
 test_retention_reclaims_batches(void **state)
 {
@@ -273,9 +275,8 @@ test_retention_reclaims_batches(void **state)
     assert_int_equal(batch_keys(e, "rk"), 6);
     wr_clock_advance_ms(25 * 60000); /* batches 0-2 expired (T0, +10, +20 min) */
     ts_maintain(e, false);
-    /* Batch 2 is expired but is the last batch starting below the cutoff: it stays until the
-     * next batch starts below it too; batches 0 and 1 are gone. */
-    assert_int_equal(batch_keys(e, "rk"), 4);
+    /* Expiry is by arrival and whole-batch: batches 0-2 are gone, 3-5 stay. */
+    assert_int_equal(batch_keys(e, "rk"), 3);
     wr_read_result *r = read_from(e, "rk", WR_READ_SEQ, 0, false);
     assert_int_equal(r->err, WR_OK);
     assert_int_equal(r->records[0].seq, 9); /* batch 3 at T0+30min */
@@ -292,6 +293,118 @@ test_retention_reclaims_batches(void **state)
     assert_int_equal(r->next_seq, 18);
     wr_read_result_free(r);
     assert_int_equal(ts_append_n(e, "life-basin", "rk", "y", 1).start.seq, 18);
+}
+
+/* Age retention measures a batch's arrival, not its record timestamps: records appended with a
+ * client timestamp older than the retention stay visible (unary and follow) until the retention
+ * age has passed since they were written. */
+static void
+test_retention_by_arrival(void **state)
+{
+    ts_env *e = *state;
+    wr_stream_config c = age_cfg(3600);
+    c.ts_mode = WR_TS_CLIENT_REQUIRE;
+    ts_stream(e, "life-basin", "arr", &c);
+    fol f = {0};
+    wr_follow *h;
+    wr_error err;
+    assert_int_equal(wr_store_follow(e->s, "life-basin", "arr", 0, on_follow, &f, &h, &err), WR_OK);
+    wr_append_record old[2] = {ts_rec_ts("old0", wr_clock_now_ms() - 2 * HOUR_MS),
+                               ts_rec_ts("old1", wr_clock_now_ms() - 2 * HOUR_MS + 1)};
+    wr_append_input in = {.records = old, .n_records = 2};
+    wr_append_result a = ts_append(e, "life-basin", "arr", &in);
+    assert_int_equal(a.err, WR_OK);
+    assert_true(a.end.ts_ms < wr_clock_now_ms() - HOUR_MS); /* the client timestamps are kept */
+    for (int i = 0; i < 5; i++)
+        uv_run(&e->loop, UV_RUN_NOWAIT);
+    assert_int_equal(f.n, 2); /* delivered live */
+    wr_store_unfollow(h);
+    char *all = ts_read_all_bodies(e, "life-basin", "arr");
+    assert_string_equal(all, "old0|old1");
+    free(all);
+    wr_read_result *r = read_from(e, "arr", WR_READ_TIMESTAMP, 0, false);
+    assert_int_equal(r->err, WR_OK);
+    assert_int_equal(r->n_records, 2);
+    wr_read_result_free(r);
+
+    /* Still there just before an hour since arrival, also from disk and after maintenance. */
+    wr_clock_advance_ms(HOUR_MS);
+    ts_maintain(e, false);
+    assert_int_equal(batch_keys(e, "arr"), 1);
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    all = ts_read_all_bodies(e, "life-basin", "arr");
+    assert_string_equal(all, "old0|old1");
+    free(all);
+
+    /* One ms later it has expired everywhere. */
+    wr_clock_advance_ms(1);
+    r = read_from(e, "arr", WR_READ_SEQ, 0, false);
+    assert_int_equal(r->err, WR_ERR_RANGE_NOT_SATISFIABLE);
+    wr_read_result_free(r);
+    ts_maintain(e, false);
+    assert_int_equal(batch_keys(e, "arr"), 0);
+}
+
+/* A stored format-1 batch value (no arrival_ms) still recovers and reads; its arrival is its
+ * last timestamp. */
+static void
+test_format1_batches_read(void **state)
+{
+    ts_env *e = *state;
+    wr_stream_config c = age_cfg(3600);
+    ts_stream(e, "life-basin", "v1", &c);
+    assert_int_equal(ts_append_n(e, "life-basin", "v1", "a", 2).err, WR_OK);
+    wr_clock_advance_ms(1000);
+    assert_int_equal(ts_append_n(e, "life-basin", "v1", "b", 3).err, WR_OK);
+    stream_state *st = wr_store__stream_cached(e->s, "life-basin", "v1");
+    assert_non_null(st);
+    uint64_t id = st->id;
+    /* Rewrite both values in the format-1 layout: header without arrival_ms. */
+    uint64_t firsts[2] = {0, 2};
+    for (int i = 0; i < 2; i++) {
+        uint8_t k[WR_KEY_BATCH_LEN];
+        wr_key_batch(k, id, firsts[i]);
+        char *err = NULL;
+        size_t vlen;
+        char *v = rocksdb_get(e->s->db, e->s->ro, (char *)k, sizeof(k), &vlen, &err);
+        assert_null(err);
+        assert_non_null(v);
+        assert_int_equal((uint8_t)v[0], WR_BATCH_FORMAT);
+        size_t nlen = vlen - 8;
+        uint8_t *nv = malloc(nlen);
+        memcpy(nv, v, WR_BATCH_HEADER_LEN_V1);
+        memcpy(nv + WR_BATCH_HEADER_LEN_V1, v + WR_BATCH_HEADER_LEN, vlen - WR_BATCH_HEADER_LEN);
+        nv[0] = WR_BATCH_FORMAT_V1;
+        wr_put_be32(nv + nlen - 4, wr_crc32c(0, nv, nlen - 4));
+        rocksdb_free(v);
+        rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+        rocksdb_put(e->s->db, wo, (char *)k, sizeof(k), (char *)nv, nlen, &err);
+        assert_null(err);
+        rocksdb_writeoptions_destroy(wo);
+        free(nv);
+    }
+    wr_error err;
+    assert_int_equal(ts_reopen(e, &err), WR_OK); /* the recovery check decodes format 1 */
+    char *all = ts_read_all_bodies(e, "life-basin", "v1");
+    assert_string_equal(all, "a0|a1|b0|b1|b2");
+    free(all);
+    st = wr_store__stream_cached(e->s, "life-basin", "v1");
+    assert_non_null(st);
+    assert_int_equal(st->d_arrival, st->d_ts); /* recovered from the format-1 last batch */
+    /* New batches are format 2 and mix with the old ones. */
+    assert_int_equal(ts_append_n(e, "life-basin", "v1", "c", 1).start.seq, 5);
+    all = ts_read_all_bodies(e, "life-basin", "v1");
+    assert_string_equal(all, "a0|a1|b0|b1|b2|c0");
+    free(all);
+    /* Format-1 batches expire by their last timestamp. */
+    wr_clock_advance_ms(HOUR_MS - 1000 + 1);
+    wr_read_result *r = read_from(e, "v1", WR_READ_SEQ, 0, false);
+    assert_int_equal(r->err, WR_OK);
+    assert_int_equal(r->n_records, 4);
+    assert_int_equal(r->records[0].seq, 2);
+    wr_read_result_free(r);
+    ts_maintain(e, false);
+    assert_int_equal(batch_keys(e, "v1"), 2);
 }
 
 /* Disk usage falls after expiry plus a forced compaction (the numbers go to the issue note). */
@@ -384,6 +497,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_retention_infinite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_reclaims_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_by_arrival, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format1_batches_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_frees_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_reclaims, setup, teardown),
     };
