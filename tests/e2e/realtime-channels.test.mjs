@@ -14,6 +14,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { S2, AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { realtimeHelpers } from "./realtime-helpers.mjs";
 
 const SHARED = "weir-shared";
 let weir;
@@ -29,73 +30,7 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** token: undefined = root, null = none, string = Bearer. */
-async function req(method, path, { body, token } = {}) {
-  const headers = {};
-  if (token !== null) headers.authorization = `Bearer ${token ?? weir.token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(weir.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-async function ok(method, path, opts = {}, status = 200) {
-  const res = await req(method, path, opts);
-  assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
-  return res;
-}
-
-let seq = 0;
-const uniq = (p) => `${p}-${process.pid}-${++seq}`;
-
-async function tenant({ plan } = {}) {
-  const org = (await ok("POST", "/admin/api/v1/orgs", { body: { slug: uniq("org"), title: "Org" } }, 201)).json;
-  const project = (await ok("POST", `/admin/api/v1/orgs/${org.id}/projects`, { body: { slug: "proj" } }, 201)).json;
-  const env = (await ok("POST", `/admin/api/v1/projects/${project.id}/environments`, { body: { slug: "dev" } }, 201)).json;
-  let basin = SHARED;
-  let prefix = `org/${org.id}/env/dev/${env.id}`;
-  if (plan) {
-    await ok("PUT", `/admin/api/v1/orgs/${org.id}/plan`, { body: { plan } });
-    basin = (await ok("GET", `/admin/api/v1/orgs/${org.id}`)).json.streamBasinName;
-    assert.ok(basin && basin !== SHARED, `plan ${plan} provisions a basin`);
-    prefix = `env/dev/${env.id}`;
-  }
-  return { org, env, key: env.apiKey, basin, prefix };
-}
-
-/** PUT a channel; asserts 202 and returns the X-S2-* values. */
-async function putChannel(path, key) {
-  const res = await ok("PUT", path, { token: key }, 202);
-  assert.deepEqual(res.json, { version: "v2" });
-  const h = (n) => res.headers.get(n);
-  const expose = (h("access-control-expose-headers") || "").toLowerCase();
-  for (const n of ["x-s2-access-token", "x-s2-stream-name", "x-s2-basin", "x-s2-endpoint"]) {
-    assert.ok(h(n), `header ${n}`);
-    assert.ok(expose.includes(n) || expose.includes("*"), `${n} is exposed to browsers`);
-  }
-  assert.equal(h("x-s2-endpoint"), `http://127.0.0.1:${weir.port}/v1`);
-  assert.match(h("x-s2-flush-interval-ms"), /^\d+$/);
-  assert.match(h("x-s2-max-retries"), /^\d+$/);
-  return { token: h("x-s2-access-token"), stream: h("x-s2-stream-name"), basin: h("x-s2-basin"), endpoint: h("x-s2-endpoint") };
-}
-
-/** An SDK client built from the returned headers only. */
-const client = (ch) => new S2({ accessToken: ch.token, endpoints: { account: ch.endpoint, basin: ch.endpoint }, retry: { maxAttempts: 1 } });
-const str = (body) => AppendRecord.string({ body });
-
-async function rootRead(basin, stream) {
-  const res = await fetch(`${weir.url}/v1/streams/${encodeURIComponent(stream)}/records?seq_num=0`, {
-    headers: { ...weir.auth, "s2-basin": basin },
-  });
-  const text = await res.text();
-  return { status: res.status, bodies: res.status === 200 ? JSON.parse(text).records.map((r) => r.body) : text };
-}
+const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
 
 async function rejects403(fn, what) {
   let err;
