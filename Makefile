@@ -54,6 +54,7 @@ bench: deps
 	bash bench/append-s2s.sh
 	bash bench/sse-fanout.sh
 	bash bench/auth-cost.sh
+	bash bench/realtime.sh
 
 clean:
 	rm -rf build
