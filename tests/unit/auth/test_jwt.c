@@ -1,0 +1,146 @@
+/*
+ * test_jwt.c — HS256 public tokens: round trip, and a table of tokens that must be refused
+ * (tampering, other algorithms, expiry, malformed encodings).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "auth/jwt.h"
+
+#define KEY "sk_environment_secret"
+#define NOW 1795000000ull
+
+static char *
+sign(const char *claims_json, const char *key)
+{
+    json_t *c = json_loads(claims_json, 0, NULL);
+    assert_non_null(c);
+    char *t = wr_jwt_sign(c, key, strlen(key));
+    json_decref(c);
+    return t;
+}
+
+static void
+test_round_trip(void **state)
+{
+    (void)state;
+    char *t = sign("{\"sub\":\"env1\",\"pub\":true,\"scopes\":[\"read:sessions:chat-1\"],"
+                   "\"iat\":1794990000,\"exp\":1795003600}",
+                   KEY);
+    json_t *claims = NULL;
+    wr_error e = {0};
+    assert_int_equal(wr_jwt_verify(t, KEY, strlen(KEY), NOW, &claims, &e), WR_OK);
+    assert_string_equal(json_string_value(json_object_get(claims, "sub")), "env1");
+    assert_true(json_is_true(json_object_get(claims, "pub")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(claims, "scopes"), 0)),
+                        "read:sessions:chat-1");
+    json_decref(claims);
+    free(t);
+}
+
+/* Replaces the part `idx` (0 header, 1 claims, 2 signature) of token t with `part`. */
+static char *
+with_part(const char *t, int idx, const char *part)
+{
+    const char *d1 = strchr(t, '.'), *d2 = strchr(d1 + 1, '.');
+    const char *starts[3] = {t, d1 + 1, d2 + 1};
+    size_t lens[3] = {(size_t)(d1 - t), (size_t)(d2 - d1 - 1), strlen(d2 + 1)};
+    char *out = malloc(strlen(t) + strlen(part) + 4);
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            strcat(out, ".");
+        if (i == idx)
+            strcat(out, part);
+        else
+            strncat(out, starts[i], lens[i]);
+    }
+    return out;
+}
+
+static void
+test_refused(void **state)
+{
+    (void)state;
+    char *good = sign("{\"sub\":\"env1\",\"pub\":true,\"exp\":1795003600}", KEY);
+    char *expired = sign("{\"sub\":\"env1\",\"exp\":1794999999}", KEY);
+    char *no_exp = sign("{\"sub\":\"env1\"}", KEY);
+    char *str_exp = sign("{\"sub\":\"env1\",\"exp\":\"1795003600\"}", KEY);
+    char *nbf = sign("{\"sub\":\"env1\",\"exp\":1795003600,\"nbf\":1795000100}", KEY);
+    char *other_key = sign("{\"sub\":\"env1\",\"exp\":1795003600}", "another-key");
+    char *other_claims = sign("{\"sub\":\"env2\",\"exp\":1795003600}", "another-key");
+    /* base64url of {"alg":"none"}, {"alg":"RS256"}, {"alg":"HS256","kid":"x"}, {"alg":"HS512"} */
+    char *alg_none = with_part(good, 0, "eyJhbGciOiJub25lIn0");
+    char *alg_none_nosig = with_part(alg_none, 2, "");
+    char *alg_rs = with_part(good, 0, "eyJhbGciOiJSUzI1NiJ9");
+    char *kid = with_part(good, 0, "eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ");
+    char *hs512 = with_part(good, 0, "eyJhbGciOiJIUzUxMiJ9");
+    const char *d1 = strchr(other_claims, '.'), *d2 = strchr(d1 + 1, '.');
+    char swapped_claims[512];
+    snprintf(swapped_claims, sizeof(swapped_claims), "%.*s", (int)(d2 - d1 - 1), d1 + 1);
+    char *tampered = with_part(good, 1, swapped_claims);
+    char *bad_sig = with_part(good, 2, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    char *padded = malloc(strlen(good) + 2);
+    sprintf(padded, "%s=", good);
+    struct {
+        const char *name;
+        const char *token;
+    } rows[] = {
+        {"expired", expired},
+        {"no exp", no_exp},
+        {"exp as a string", str_exp},
+        {"nbf in the future", nbf},
+        {"signed with another key", other_key},
+        {"alg none", alg_none},
+        {"alg none, empty signature", alg_none_nosig},
+        {"RS256", alg_rs},
+        {"extra header field", kid},
+        {"HS512", hs512},
+        {"claims swapped", tampered},
+        {"bad signature", bad_sig},
+        {"padding", padded},
+        {"two parts", "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9"},
+        {"four parts", "a.b.c.d"},
+        {"empty", ""},
+        {"bad characters", "eyJ!.eyJ.abc"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        json_t *claims = NULL;
+        wr_error e = {0};
+        if (wr_jwt_verify(rows[i].token, KEY, strlen(KEY), NOW, &claims, &e) != WR_ERR_AUTHN)
+            fail_msg("row '%s' was accepted", rows[i].name);
+        assert_null(claims);
+    }
+    free(good);
+    free(expired);
+    free(no_exp);
+    free(str_exp);
+    free(nbf);
+    free(other_key);
+    free(other_claims);
+    free(alg_none);
+    free(alg_none_nosig);
+    free(alg_rs);
+    free(kid);
+    free(hs512);
+    free(tampered);
+    free(bad_sig);
+    free(padded);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
