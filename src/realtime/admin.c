@@ -139,10 +139,7 @@ load_org(wr_req *req, wr_rt *rt, wr_org *out)
     wr_error err = {0};
     if (wr_meta_org_get(rt->meta, req->params[0], out, &err) == WR_OK)
         return true;
-    if (err.code == WR_ERR_NOT_FOUND)
-        wr_rt_fail(req, 404, "Organization not found");
-    else
-        wr_rt_fail_err(req, &err);
+    wr_rt_fail_lookup(req, &err, "Organization not found");
     return false;
 }
 
@@ -192,10 +189,7 @@ create_env(wr_req *req, void *ctx)
     wr_project p;
     wr_error err = {0};
     if (wr_meta_project_get(rt->meta, req->params[0], &p, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND)
-            wr_rt_fail(req, 404, "Project not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Project not found");
         return;
     }
     json_t *body = wr_rt_body(req);
@@ -234,10 +228,7 @@ rotate_key(wr_req *req, void *ctx)
     wr_error err = {0};
     if (wr_meta_env_set_key_hash(rt->meta, req->params[0], hash, &err) != WR_OK) {
         free(key);
-        if (err.code == WR_ERR_NOT_FOUND)
-            wr_rt_fail(req, 404, "Environment not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Environment not found");
         return;
     }
     wr_resp_json(req, 200, json_pack("{s:s}", "apiKey", key));
@@ -398,11 +389,11 @@ org_usage(wr_req *req, void *ctx)
         return;
     }
     json_array_append_new(basins, b);
-    json_t *t = json_pack("{s:I,s:I,s:I,s:I,s:I}", "appendedRecords",
-                          (json_int_t)total.appended_records, "appendedBytes",
-                          (json_int_t)total.appended_bytes, "readRecords",
-                          (json_int_t)total.read_records, "readBytes", (json_int_t)total.read_bytes,
-                          "storedBytes", (json_int_t)total.stored_bytes);
+    json_t *t =
+        json_pack("{s:I,s:I,s:I,s:I,s:I}", "appendedRecords", (json_int_t)total.appended_records,
+                  "appendedBytes", (json_int_t)total.appended_bytes, "readRecords",
+                  (json_int_t)total.read_records, "readBytes", (json_int_t)total.read_bytes,
+                  "storedBytes", (json_int_t)total.stored_bytes);
     wr_resp_json(req, 200,
                  json_pack("{s:s,s:o,s:o}", "organizationId", o.id, "basins", basins, "total", t));
 }

@@ -121,10 +121,7 @@ complete_run(wr_req *req, void *ctx)
     if (wr_meta_run_get(rt->meta, env.id, req->params[0], &r, &err) != WR_OK ||
         wr_meta_run_complete(rt->meta, r.id, wr_clock_now_ms(), &err) != WR_OK ||
         wr_meta_run_get(rt->meta, env.id, r.id, &r, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND)
-            wr_rt_fail(req, 404, "Run not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Run not found");
         return;
     }
     wr_resp_json(req, 200, run_json(&r));
@@ -251,10 +248,7 @@ get_session(wr_req *req, void *ctx)
     wr_session s = {0};
     wr_error err = {0};
     if (wr_meta_session_get(rt->meta, env.id, req->params[0], &s, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 404, "Session not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Session not found");
         return;
     }
     wr_resp_json(req, 200, session_json(&s));
@@ -286,10 +280,7 @@ close_session(wr_req *req, void *ctx)
     if (wr_meta_session_get(rt->meta, env.id, req->params[0], &s, &err) != WR_OK ||
         wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) != WR_OK) {
         wr_session_fini(&s);
-        if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 404, "Session not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Session not found");
         return;
     }
     char id[WR_META_ID_MAX + 1];

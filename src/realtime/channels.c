@@ -165,10 +165,7 @@ put_run_stream(wr_req *req, void *ctx)
     if (!wr_rt_env_auth(req, rt, &env))
         return;
     if (wr_meta_run_get(rt->meta, env.id, run_id, &r, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 404, "Run not found");
-        else
-            wr_rt_fail_err(req, &err);
+        wr_rt_fail_lookup(req, &err, "Run not found");
         return;
     }
     if (!target_run(req, rt, &env, target, &r) || !env_org(req, rt, &env, &org))

@@ -44,6 +44,16 @@ wr_rt_fail_err(wr_req *req, const wr_error *err)
     wr_rt_fail(req, status, err->msg[0] ? err->msg : wr_err_code(err->code));
 }
 
+void
+wr_rt_fail_lookup(wr_req *req, const wr_error *err, const char *not_found)
+{
+    /* INVALID from the control plane means a key of the wrong form: no such row either. */
+    if (err->code == WR_ERR_NOT_FOUND || err->code == WR_ERR_INVALID)
+        wr_rt_fail(req, 404, not_found);
+    else
+        wr_rt_fail_err(req, err);
+}
+
 json_t *
 wr_rt_body(wr_req *req)
 {

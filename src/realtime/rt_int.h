@@ -23,6 +23,9 @@ struct wr_rt {
 void wr_rt_fail(wr_req *req, int status, const char *msg);
 /* Maps a control-plane or store error to a status and answers it. */
 void wr_rt_fail_err(wr_req *req, const wr_error *err);
+/* A failed lookup of a row named in the URL: 404 `not_found` when there is no such row,
+ * otherwise the error's own status. */
+void wr_rt_fail_lookup(wr_req *req, const wr_error *err, const char *not_found);
 /* A JSON object body, or NULL after answering 400 {"error":"Invalid JSON body"}. */
 json_t *wr_rt_body(wr_req *req);
 /* A new random id: `prefix` followed by lowercase letters and digits, `len` characters in all. */
