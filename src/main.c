@@ -204,7 +204,7 @@ serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rt = wr_rt_new(router, &rtc, meta, a.store, auth);
+    rt = wr_rt_new(router, &rtc, meta, a.store, auth, s2, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,

@@ -51,6 +51,14 @@ wr_auth_mode wr_auth_get_mode(const wr_auth *a);
 const wr_token *wr_auth_root(wr_auth *a);
 
 /*
+ * A 32-byte key derived from the root secret: HMAC-SHA256(SHA-256(root secret), label NUL data).
+ * For signing keys the server must be able to recompute after a restart without storing them
+ * (e.g. the realtime layer's public tokens). Changing the root secret changes every derived key.
+ */
+void wr_auth_derive_key(const wr_auth *a, const char *label, const void *data, size_t len,
+                        uint8_t out[32]);
+
+/*
  * The token an `Authorization` header value stands for, or NULL (401): missing, not a Bearer,
  * unknown, revoked or expired. With WR_AUTH_NONE always the root token. Borrowed until the next
  * revoke.

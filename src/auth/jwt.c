@@ -172,3 +172,13 @@ wr_jwt_verify(const char *token, const void *key, size_t key_len, uint64_t now_s
     *out_claims = claims;
     return WR_OK;
 }
+
+json_t *
+wr_jwt_unverified_claims(const char *token)
+{
+    const char *d1 = strchr(token, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d1 || !d2 || strchr(d2 + 1, '.'))
+        return NULL;
+    return part_json(d1 + 1, (size_t)(d2 - d1 - 1));
+}

@@ -28,4 +28,10 @@ char *wr_jwt_sign(const json_t *claims, const void *key, size_t key_len);
 wr_err wr_jwt_verify(const char *token, const void *key, size_t key_len, uint64_t now_s,
                      json_t **out_claims, wr_error *out_err);
 
+/*
+ * The claims of a well-formed token WITHOUT verifying anything (a new reference, or NULL): only
+ * to find out which key should verify it (e.g. `sub`). Never trust what it returns.
+ */
+json_t *wr_jwt_unverified_claims(const char *token);
+
 #endif

@@ -9,19 +9,19 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 
-/* The environment whose key the request carries, or false after answering 401. */
+#define SESSION_TOKEN_TTL_S 3600 /* the session-create response's public token */
+
+/* The environment whose secret key the request carries, or false after answering 401 (public
+ * tokens are refused here). */
 static bool
 env_auth(wr_req *req, wr_rt *rt, wr_env *out)
 {
-    const char *h = wr_req_header(req, "authorization");
-    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-        uint8_t hash[32];
-        wr_rt_hash_key(h + 7, hash);
-        if (wr_meta_env_by_key_hash(rt->meta, hash, out, NULL) == WR_OK)
-            return true;
-    }
-    wr_rt_fail(req, 401, "Invalid or missing API key");
-    return false;
+    wr_rt_caller c;
+    if (!wr_rt_authn(req, rt, false, &c))
+        return false;
+    *out = c.env;
+    wr_rt_caller_fini(&c);
+    return true;
 }
 
 /* The organization's basin right now (the stamp for a new row); empty when none. */
@@ -234,7 +234,17 @@ create_session(wr_req *req, void *ctx)
         wr_rt_fail(req, 409, "Session is closed");
         return;
     }
-    wr_resp_json(req, created ? 201 : 200, session_json(&out));
+    /* A public token for the browser side: read + write on this session, by id and externalId. */
+    json_t *scopes = json_pack("[s+,s+]", "read:sessions:", out.id, "write:sessions:", out.id);
+    if (out.has_external_id) {
+        json_array_append_new(scopes, json_pack("s+", "read:sessions:", out.external_id));
+        json_array_append_new(scopes, json_pack("s+", "write:sessions:", out.external_id));
+    }
+    char *jwt = wr_rt_public_token(rt, &env, scopes, SESSION_TOKEN_TTL_S);
+    json_t *o = session_json(&out);
+    json_object_set_new(o, "publicAccessToken", json_string(jwt));
+    free(jwt);
+    wr_resp_json(req, created ? 201 : 200, o);
     wr_session_fini(&out);
 }
 
@@ -283,6 +293,8 @@ close_session(wr_req *req, void *ctx)
         wr_rt_fail_lookup(req, &err, "Session not found");
         return;
     }
+    if (!already)
+        wr_rt_unpin_session(rt, &env, &s); /* closed: its channels may age out now */
     char id[WR_META_ID_MAX + 1];
     strcpy(id, s.id);
     wr_session_fini(&s);

@@ -1,34 +1,39 @@
 /*
- * channels.c — the write-credential routes of realtime.md §5, authorized by an environment's
- * secret key:
- *   PUT /realtime/v1/sessions/:session/:io              (io = in | out)
- *   PUT /realtime/v1/streams/:runId/:target/:streamId   (target = self | parent | root)
- * Both answer 202 {"version":"v2"} with X-S2-* headers that let a client write the stream
- * directly through the S2 API: a scoped write token (mint.h) for the environment's prefix in the
- * resolved basin, and the stream name relative to that prefix.
+ * channels.c — the session-channel routes of realtime.md §5 (`:session` = a session_… id or an
+ * externalId; `:io` = in | out):
+ *   PUT  /realtime/v1/sessions/:session/:io            write credentials (X-S2-* headers)
+ *   GET  /realtime/v1/sessions/:session/:io            SSE
+ *   POST /realtime/v1/sessions/:session/:io/append     one record {"data","id"}
+ *   GET  /realtime/v1/sessions/:session/:io/records    records after ?afterEventId, no waiting
+ *   POST /api/v1/sessions/:session/:io/wait            the first record after lastSeqNum
+ * and the helpers the run-stream routes share (credentials, SSE request headers).
+ *
+ * Authorization: the environment's secret key, or a public token with read/write:sessions
+ * scope naming the session (by id or externalId); `.out` is written only with the secret key.
+ * PUT, GET and records work without a session row for an externalId key (the organization's
+ * basin, else the global one); append and wait need the row.
  *
  * Invariants: the basin is resolved per naming.h (row stamp → org basin only when no row →
- * global) and the token is minted for exactly that basin and the environment's prefix + "/", so
- * "{token prefix}{X-S2-Stream-Name}" is always the stream's full name.
+ * global); credentials are minted for exactly that basin and the environment's prefix, so
+ * "{token prefix}{X-S2-Stream-Name}" is always the stream's full name. The channels of an open
+ * session are pinned against delete-on-empty from the first time weir touches them until the
+ * session is closed (api.c unpins).
  */
 #include <string.h>
 
 #include "realtime/naming.h"
 #include "realtime/rt_int.h"
 #include "store/store.h"
+#include "util/clock.h"
+#include "util/utf8.h"
 
-/* Answers 202 with the X-S2-* headers for `rel` (relative to prefix + "/") in `basin`. */
-static void
-answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix, const char *rel)
+void
+wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix,
+                     const char *rel)
 {
-    char tok_prefix[WR_RT_NAME_MAX + 2], secret[WR_RT_SECRET_MAX], num[24];
-    snprintf(tok_prefix, sizeof(tok_prefix), "%s/", prefix);
-    if (strlen(tok_prefix) + strlen(rel) > WR_STREAM_NAME_MAX) {
-        wr_rt_fail(req, 400, "Stream name too long");
-        return;
-    }
+    char secret[WR_RT_SECRET_MAX], num[24];
     wr_error err = {0};
-    if (wr_rt_mint_token(rt->mint, basin, tok_prefix, wr_rt_write_ops, 3, secret, &err) != WR_OK) {
+    if (wr_rt_mint_token(rt->mint, basin, prefix, wr_rt_write_ops, 3, secret, &err) != WR_OK) {
         wr_rt_fail_err(req, &err);
         return;
     }
@@ -49,9 +54,8 @@ answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix, co
     wr_resp_json(req, 202, json_pack("{s:s}", "version", "v2"));
 }
 
-/* The environment's organization, or false after answering. */
-static bool
-env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out)
+bool
+wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out)
 {
     wr_error err = {0};
     if (wr_meta_org_get(rt->meta, env->org_id, out, &err) != WR_OK) {
@@ -61,133 +65,292 @@ env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out)
     return true;
 }
 
-/*
- * Looks the session up: true with *out_has_row set, or false after answering (session_… id
- * without a row → 404, closed → 400). On true with a row, the caller calls wr_session_fini.
- */
-static bool
-find_session(wr_req *req, wr_rt *rt, const wr_env *env, const char *key, wr_session *out,
-             bool *out_has_row)
+
+bool
+wr_rt_sse_params(wr_req *req, wr_rt *rt, uint64_t *out_start, uint64_t *out_wait)
 {
-    wr_error err = {0};
-    *out_has_row = false;
-    if (wr_meta_session_get(rt->meta, env->id, key, out, &err) == WR_OK) {
-        if (out->closed) {
-            wr_session_fini(out);
-            wr_rt_fail(req, 400, "Session is closed");
+    const char *t = wr_req_header(req, "timeout-seconds");
+    *out_wait = rt->cfg.wait_seconds;
+    if (t) {
+        char *end;
+        unsigned long long v = t[0] >= '0' && t[0] <= '9' ? strtoull(t, &end, 10) : 0;
+        if (v < 1 || v > 600 || *end != '\0' || strlen(t) > 3) {
+            wr_rt_fail(req, 400, "`Timeout-Seconds` must be an integer from 1 to 600");
             return false;
         }
-        *out_has_row = true;
-        return true;
+        *out_wait = v;
     }
-    if (err.code != WR_ERR_NOT_FOUND && err.code != WR_ERR_INVALID) {
+    /* Last-Event-ID: its leading digits are the last seq the client saw (S2 ids are
+     * "seq,count,bytes"; other forms such as "1699999999999-5" are tolerated the same way). */
+    const char *l = wr_req_header(req, "last-event-id");
+    *out_start = 0;
+    if (l && l[0] >= '0' && l[0] <= '9') {
+        uint64_t v = 0;
+        bool overflow = false;
+        for (; *l >= '0' && *l <= '9'; l++) {
+            overflow = overflow || v > (UINT64_MAX - 9) / 10;
+            v = v * 10 + (uint64_t)(*l - '0');
+        }
+        *out_start = overflow ? UINT64_MAX : v + 1;
+    }
+    return true;
+}
+
+/* A session channel named in the URL, resolved. */
+typedef struct channel {
+    wr_rt_caller caller;
+    wr_org org;
+    wr_session s; /* valid when has_row */
+    bool has_row;
+    const char *key, *io;
+    const char *basin;
+    char prefix[WR_RT_NAME_MAX];
+    char stream[WR_RT_NAME_MAX + 300]; /* full name */
+    const char *rel;                   /* "/sessions/{key}/{io}" */
+} channel;
+
+static void
+channel_fini(channel *c)
+{
+    wr_rt_caller_fini(&c->caller);
+    wr_session_fini(&c->s);
+}
+
+enum {
+    NEED_ROW = 1,      /* 404 when no session row exists */
+    REJECT_CLOSED = 2, /* 400 when the session is closed (or expired) */
+};
+
+/*
+ * Authenticates, checks :io, finds the session (per `flags`), authorizes `action` and resolves
+ * the basin and stream name. False after answering; on true call channel_fini.
+ */
+static bool
+channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->key = req->params[0];
+    c->io = req->params[1];
+    if (!wr_rt_authn(req, rt, true, &c->caller))
+        return false;
+    wr_error err = {0};
+    const char *fail = NULL;
+    int status = 0;
+    if (strcmp(c->io, "in") != 0 && strcmp(c->io, "out") != 0) {
+        status = 404, fail = "Unknown channel: io must be `in` or `out`";
+    } else if (c->key[0] == '\0' || strlen(c->key) > 256) {
+        status = 400, fail = "Invalid session key";
+    } else if (strcmp(action, "write") == 0 && strcmp(c->io, "out") == 0 &&
+               c->caller.public_token) {
+        status = 403, fail = "Writing a session's `.out` channel requires the secret key";
+    } else if (!wr_rt_env_org(req, rt, &c->caller.env, &c->org)) {
+        channel_fini(c);
+        return false;
+    } else if (wr_meta_session_get(rt->meta, c->caller.env.id, c->key, &c->s, &err) == WR_OK) {
+        c->has_row = true;
+        bool expired = c->s.expires_at_ms && c->s.expires_at_ms <= wr_clock_now_ms();
+        if ((flags & REJECT_CLOSED) && c->s.closed)
+            status = 400, fail = "Session is closed";
+        else if ((flags & REJECT_CLOSED) && expired)
+            status = 400, fail = "Session has expired";
+    } else if (err.code != WR_ERR_NOT_FOUND && err.code != WR_ERR_INVALID) {
         wr_rt_fail_err(req, &err);
+        channel_fini(c);
+        return false;
+    } else if ((flags & NEED_ROW) ||
+               strncmp(c->key, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
+        status = 404, fail = "Session not found";
+    }
+    if (fail) {
+        wr_rt_fail(req, status, fail);
+        channel_fini(c);
         return false;
     }
-    if (strncmp(key, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
-        wr_rt_fail(req, 404, "Session not found");
+    const char *ids[3] = {c->key, c->has_row ? c->s.id : NULL,
+                          c->has_row && c->s.has_external_id ? c->s.external_id : NULL};
+    if (!wr_rt_authz(req, &c->caller, action, "sessions", ids, 3)) {
+        channel_fini(c);
+        return false;
+    }
+    c->basin = wr_rt_resolve_basin(rt->cfg.global_basin, c->has_row,
+                                   c->has_row && c->s.has_basin ? c->s.basin : NULL,
+                                   c->org.has_basin ? c->org.basin : NULL);
+    const char *name = c->has_row ? (c->s.has_external_id ? c->s.external_id : c->s.id) : c->key;
+    wr_rt_stream_prefix(c->basin, rt->cfg.global_basin, c->org.id, c->caller.env.slug,
+                        c->caller.env.id, c->prefix, sizeof(c->prefix));
+    c->rel = wr_arena_printf(&req->arena, "/sessions/%s/%s", name, c->io);
+    snprintf(c->stream, sizeof(c->stream), "%s%s", c->prefix, c->rel);
+    if (strlen(c->prefix) + strlen(c->rel) > WR_STREAM_NAME_MAX) {
+        wr_rt_fail(req, 400, "Stream name too long");
+        channel_fini(c);
         return false;
     }
     return true;
+}
+
+/* Pins the channel of an open session (see the header); false after answering on failure. */
+static bool
+pin_if_open(wr_req *req, wr_rt *rt, const channel *c)
+{
+    if (!c->has_row || c->s.closed)
+        return true;
+    wr_error err = {0};
+    if (wr_rt_pin_stream(rt, c->basin, c->stream, &err) == WR_OK)
+        return true;
+    wr_rt_fail_err(req, &err);
+    return false;
 }
 
 static void
 put_session_channel(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    const char *key = req->params[0], *io = req->params[1];
-    wr_env env;
-    wr_org org;
-    wr_session s = {0};
-    bool has_row;
-    if (!wr_rt_env_auth(req, rt, &env))
+    channel c;
+    if (!channel_open(req, rt, "write", REJECT_CLOSED, &c))
         return;
-    if (strcmp(io, "in") != 0 && strcmp(io, "out") != 0) {
-        wr_rt_fail(req, 404, "Unknown channel: io must be `in` or `out`");
-        return;
-    }
-    if (key[0] == '\0' || strlen(key) > 256) {
-        wr_rt_fail(req, 400, "Invalid session key");
-        return;
-    }
-    if (!env_org(req, rt, &env, &org) || !find_session(req, rt, &env, key, &s, &has_row))
-        return;
-    const char *basin =
-        wr_rt_resolve_basin(rt->cfg.global_basin, has_row, has_row && s.has_basin ? s.basin : NULL,
-                            org.has_basin ? org.basin : NULL);
-    const char *name = has_row ? (s.has_external_id ? s.external_id : s.id) : key;
-    char prefix[WR_RT_NAME_MAX];
-    wr_rt_stream_prefix(basin, rt->cfg.global_basin, org.id, env.slug, env.id, prefix,
-                        sizeof(prefix));
-    const char *rel = wr_arena_printf(&req->arena, "sessions/%s/%s", name, io);
-    answer_channel(req, rt, basin, prefix, rel);
-    wr_session_fini(&s);
+    if (pin_if_open(req, rt, &c))
+        wr_rt_answer_channel(req, rt, c.basin, c.prefix, c.rel);
+    channel_fini(&c);
 }
 
-/* The run that `target` names from `r` (self, parent or root), or false after answering. */
-static bool
-target_run(wr_req *req, wr_rt *rt, const wr_env *env, const char *target, wr_run *r)
+static void
+get_session_channel(wr_req *req, void *ctx)
 {
-    wr_error err = {0};
-    const char *id = NULL;
-    if (strcmp(target, "self") == 0)
-        return true;
-    if (strcmp(target, "parent") == 0) {
-        if (!r->has_parent) {
-            wr_rt_fail(req, 400, "Run has no parent run");
-            return false;
-        }
-        id = r->parent_run_id;
-    } else if (strcmp(target, "root") == 0) {
-        id = r->root_run_id;
-    } else {
-        wr_rt_fail(req, 400, "Invalid target: must be `self`, `parent` or `root`");
-        return false;
+    wr_rt *rt = ctx;
+    channel c;
+    uint64_t start, wait;
+    if (!channel_open(req, rt, "read", 0, &c))
+        return;
+    if (wr_rt_sse_params(req, rt, &start, &wait) && pin_if_open(req, rt, &c)) {
+        const char *peek = wr_req_header(req, "x-peek-settled");
+        bool settled = strcmp(c.io, "out") == 0 && peek && strcmp(peek, "1") == 0;
+        wr_rt_serve_sse(rt, req, c.basin, c.stream, start, wait, settled);
     }
-    char copy[WR_META_ID_MAX + 1];
-    snprintf(copy, sizeof(copy), "%s", id);
-    if (wr_meta_run_get(rt->meta, env->id, copy, r, &err) != WR_OK) {
-        wr_rt_fail(req, err.code == WR_ERR_NOT_FOUND ? 404 : 500, "Target run not found");
+    channel_fini(&c);
+}
+
+/* The X-Part-Id header (≤ 256 bytes), NULL when absent; false after answering 400. */
+bool
+wr_rt_part_id(wr_req *req, const char **out)
+{
+    *out = wr_req_header(req, "x-part-id");
+    if (*out && (strlen(*out) > 256 || !wr_utf8_valid(*out, strlen(*out)))) {
+        wr_rt_fail(req, 400, "`X-Part-Id` must be at most 256 bytes of UTF-8");
         return false;
     }
     return true;
 }
 
+/* The request body as a JSON string (text, non-empty); NULL after answering. */
+json_t *
+wr_rt_text_body(wr_req *req)
+{
+    if (req->body.len == 0) {
+        wr_rt_fail(req, 400, "Request body is empty");
+        return NULL;
+    }
+    if (req->body.len > WR_RT_PART_MAX) {
+        wr_rt_fail(req, 413, "Record too large: the limit is 1 MiB (1048576 bytes) metered");
+        return NULL;
+    }
+    json_t *s = json_stringn((const char *)req->body.data, req->body.len);
+    if (!s)
+        wr_rt_fail(req, 400, "Request body must be UTF-8 text");
+    return s;
+}
+
 static void
-put_run_stream(wr_req *req, void *ctx)
+append_session_channel(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    const char *run_id = req->params[0], *target = req->params[1], *stream_id = req->params[2];
-    wr_env env;
-    wr_org org;
-    wr_run r;
-    wr_error err = {0};
-    if (!wr_rt_env_auth(req, rt, &env))
+    channel c;
+    const char *part_id;
+    if (!channel_open(req, rt, "write", NEED_ROW | REJECT_CLOSED, &c))
         return;
-    if (wr_meta_run_get(rt->meta, env.id, run_id, &r, &err) != WR_OK) {
-        wr_rt_fail_lookup(req, &err, "Run not found");
+    json_t *data = NULL;
+    if (wr_rt_part_id(req, &part_id) && (data = wr_rt_text_body(req)) != NULL &&
+        pin_if_open(req, rt, &c))
+        wr_rt_append_part(rt, req, c.basin, c.stream, json_incref(data), part_id);
+    json_decref(data);
+    channel_fini(&c);
+}
+
+static void
+list_session_records(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    channel c;
+    if (!channel_open(req, rt, "read", 0, &c))
         return;
-    }
-    if (!target_run(req, rt, &env, target, &r) || !env_org(req, rt, &env, &org))
-        return;
-    if (r.completed) {
-        wr_rt_fail(req, 400, "Cannot stream to a completed run");
-        return;
-    }
-    if (wr_meta_run_add_stream(rt->meta, r.id, stream_id, &err) != WR_OK) {
-        if (err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 400, "Invalid stream id");
+    const char *after = NULL;
+    uint64_t from = 0;
+    int q = wr_req_query(req, "afterEventId", &after);
+    if (q == 1) {
+        char *end;
+        unsigned long long v = after[0] >= '0' && after[0] <= '9' ? strtoull(after, &end, 10) : 0;
+        if (after[0] < '0' || after[0] > '9' || *end != '\0' || strlen(after) > 19)
+            q = -1;
         else
-            wr_rt_fail_err(req, &err);
+            from = v + 1;
+    }
+    if (q < 0)
+        wr_rt_fail(req, 400, "`afterEventId` must be a non-negative integer (a seqNum)");
+    else
+        wr_rt_list_records(rt, req, c.basin, c.stream, from);
+    channel_fini(&c);
+}
+
+static void
+wait_session_channel(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    channel c;
+    if (!channel_open(req, rt, "read", NEED_ROW, &c))
+        return;
+    json_t *body = req->body.len ? wr_rt_body(req) : json_object();
+    if (!body) {
+        channel_fini(&c);
         return;
     }
-    const char *basin =
-        wr_rt_resolve_basin(rt->cfg.global_basin, true, r.has_basin ? r.basin : NULL, NULL);
-    char prefix[WR_RT_NAME_MAX];
-    wr_rt_stream_prefix(basin, rt->cfg.global_basin, org.id, env.slug, env.id, prefix,
+    json_t *last = json_object_get(body, "lastSeqNum"), *t = json_object_get(body, "timeoutSeconds");
+    uint64_t from = 0, timeout = rt->cfg.wait_seconds;
+    const char *bad = NULL;
+    if (last && !json_is_null(last)) {
+        if (!json_is_integer(last) || json_integer_value(last) < -1)
+            bad = "`lastSeqNum` must be an integer >= -1";
+        else
+            from = (uint64_t)(json_integer_value(last) + 1);
+    }
+    if (t && !json_is_null(t)) {
+        if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 600)
+            bad = "`timeoutSeconds` must be an integer from 1 to 600";
+        else
+            timeout = (uint64_t)json_integer_value(t);
+    }
+    json_decref(body);
+    if (bad)
+        wr_rt_fail(req, 400, bad);
+    else
+        wr_rt_wait_record(rt, req, c.basin, c.stream, from, timeout);
+    channel_fini(&c);
+}
+
+void
+wr_rt_unpin_session(wr_rt *rt, const wr_env *env, const wr_session *s)
+{
+    wr_org org;
+    if (wr_meta_org_get(rt->meta, env->org_id, &org, NULL) != WR_OK)
+        return;
+    const char *basin = wr_rt_resolve_basin(rt->cfg.global_basin, true,
+                                            s->has_basin ? s->basin : NULL, NULL);
+    char prefix[WR_RT_NAME_MAX], stream[WR_RT_NAME_MAX + 300];
+    wr_rt_stream_prefix(basin, rt->cfg.global_basin, org.id, env->slug, env->id, prefix,
                         sizeof(prefix));
-    const char *rel = wr_arena_printf(&req->arena, "runs/%s/%s", r.id, stream_id);
-    answer_channel(req, rt, basin, prefix, rel);
+    const char *name = s->has_external_id ? s->external_id : s->id;
+    for (int i = 0; i < 2; i++) {
+        snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", prefix, name, i ? "out" : "in");
+        wr_rt_unpin_stream(rt, basin, stream);
+    }
 }
 
 void
@@ -195,6 +358,12 @@ wr_rt_channels_register(wr_rt *rt, wr_router *r)
 {
     wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/{io}", put_session_channel, rt,
                   64 * 1024);
-    wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/streams/{runId}/{target}/{streamId}",
-                  put_run_stream, rt, 64 * 1024);
+    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}", get_session_channel, rt,
+                  0);
+    wr_router_add(r, WR_METHOD_POST, "/realtime/v1/sessions/{session}/{io}/append",
+                  append_session_channel, rt, WR_RT_BODY_MAX);
+    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}/records",
+                  list_session_records, rt, 0);
+    wr_router_add(r, WR_METHOD_POST, "/api/v1/sessions/{session}/{io}/wait", wait_session_channel,
+                  rt, 64 * 1024);
 }

@@ -9,25 +9,33 @@
 #include "util/mem.h"
 
 wr_rt *
-wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth)
+wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth,
+          wr_s2 *s2, uv_loop_t *loop)
 {
     wr_rt *rt = wr_xcalloc(1, sizeof(*rt));
     rt->cfg = *cfg;
     rt->meta = meta;
     rt->store = store;
     rt->auth = auth;
+    rt->s2 = s2;
+    rt->loop = loop;
     rt->mint = wr_rt_mint_new(auth, cfg->token_ttl_s);
+    rt->parts = wr_rt_parts_new();
     wr_rt_admin_register(rt, r);
     wr_rt_api_register(rt, r);
+    wr_rt_auth_register(rt, r);
     wr_rt_channels_register(rt, r);
+    wr_rt_runstreams_register(rt, r);
     return rt;
 }
 
 void
 wr_rt_free(wr_rt *rt)
 {
-    if (rt)
+    if (rt) {
         wr_rt_mint_free(rt->mint);
+        wr_rt_parts_free(rt->parts);
+    }
     free(rt);
 }
 

@@ -14,13 +14,14 @@
 #include "http/router.h"
 #include "meta/meta.h"
 #include "realtime/rtconfig.h"
+#include "s2/s2.h"
 #include "store/store.h"
 
 typedef struct wr_rt wr_rt;
 
-/* Registers the routes; every pointer must outlive the layer. */
+/* Registers the routes; every pointer must outlive the layer. `s2` serves SSE read sessions. */
 wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
-                 wr_auth *auth);
+                 wr_auth *auth, wr_s2 *s2, uv_loop_t *loop);
 void wr_rt_free(wr_rt *rt);
 
 /* Outcome of provisioning calls (realtime.md §3). */

@@ -10,13 +10,19 @@
 #include "http/req.h"
 #include "realtime/mint.h"
 #include "realtime/rt.h"
+#include "s2/s2.h"
+
+typedef struct wr_rt_parts wr_rt_parts;
 
 struct wr_rt {
     wr_rt_config cfg;
     wr_meta *meta;
     wr_store *store;
     wr_auth *auth;
-    wr_rt_mint *mint; /* scoped write tokens (mint.h) */
+    wr_s2 *s2; /* SSE read sessions (s2.h) */
+    uv_loop_t *loop;
+    wr_rt_mint *mint;   /* scoped write tokens (mint.h) */
+    wr_rt_parts *parts; /* X-Part-Id idempotency (streams.c) */
 };
 
 /* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
@@ -38,7 +44,88 @@ void wr_rt_admin_register(wr_rt *rt, wr_router *r);
 void wr_rt_api_register(wr_rt *rt, wr_router *r);
 void wr_rt_channels_register(wr_rt *rt, wr_router *r);
 
+void wr_rt_auth_register(wr_rt *rt, wr_router *r);
+void wr_rt_runstreams_register(wr_rt *rt, wr_router *r);
+
+/* --- rtauth.c: callers --- */
+
+typedef struct wr_rt_caller {
+    wr_env env;
+    bool public_token; /* a JWT: only what `scopes` grants; else the secret key: everything */
+    json_t *scopes;    /* JSON array of strings (public tokens) */
+} wr_rt_caller;
+
+/*
+ * Authenticates `Authorization: Bearer …` as the environment's secret key or, when
+ * `allow_public`, a public token. On failure answers 401 and returns false. On success the
+ * caller calls wr_rt_caller_fini.
+ */
+bool wr_rt_authn(wr_req *req, wr_rt *rt, bool allow_public, wr_rt_caller *out);
+void wr_rt_caller_fini(wr_rt_caller *c);
+/* Whether c may `action` ("read" | "write") the resource of `kind` ("sessions", "runs",
+ * "inputStreams") known by any of `ids` (NULL entries ignored). Secret keys may do anything. */
+bool wr_rt_allowed(const wr_rt_caller *c, const char *action, const char *kind,
+                   const char *const *ids, size_t n_ids);
+/* wr_rt_allowed, answering 403 itself when not. */
+bool wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const char *kind,
+                 const char *const *ids, size_t n_ids);
+/* A public token for env with `scopes` (a JSON array, stolen) valid for ttl_s; malloc'd. */
+char *wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s);
 /* The environment whose secret key the request carries, or false after answering 401. */
 bool wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out);
+
+/* --- streams.c: the stream backend (embedded store) --- */
+
+wr_rt_parts *wr_rt_parts_new(void);
+void wr_rt_parts_free(wr_rt_parts *t);
+/*
+ * Appends one record with body {"data": data (stolen), "id": part_id (NULL/"" = random)} and
+ * answers 200 {"ok":true,"seq":N}. Metered size over 1 MiB → 413. A part id already appended
+ * to this stream within 5 minutes (or being appended) is answered with its seq, not rewritten.
+ */
+void wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream, json_t *data,
+                       const char *part_id);
+/* Answers 200 {"records":[{data,id,seqNum,headers?}]}: up to 1000 records from from_seq, command
+ * records dropped, no waiting; a missing stream has none. */
+void wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                        uint64_t from_seq);
+/* Answers 200 {"record":{…}} with the first non-command record at or after from_seq as soon as
+ * it is durable, or 408 after timeout_s. */
+void wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                       uint64_t from_seq, uint64_t timeout_s);
+/* An SSE read session from start_seq ending after wait_s idle seconds; with peek_settled, a
+ * stream whose newest non-command record has `trigger-control: turn-complete` is served with
+ * wait 0 and `X-Session-Settled: true`. */
+void wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                     uint64_t start_seq, uint64_t wait_s, bool peek_settled);
+/* Creates the stream if missing and makes sure it carries a delete-on-empty pin (one, however
+ * often called). */
+wr_err wr_rt_pin_stream(wr_rt *rt, const char *basin, const char *stream, wr_error *out_err);
+/* Removes the pin if there is one (errors are logged). */
+void wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream);
+
+/* --- channels.c: helpers the session and run routes share --- */
+
+/* Request bodies of append routes: at most WR_RT_BODY_MAX is read; text over WR_RT_PART_MAX
+ * cannot fit a record and is refused with 413 before encoding. */
+#define WR_RT_BODY_MAX (8u * 1024u * 1024u)
+#define WR_RT_PART_MAX (1024u * 1024u)
+
+/* Answers 202 {"version":"v2"} with the X-S2-* headers for the stream prefix + rel (rel starts
+ * with "/") in basin: a scoped write token for `prefix` (mint.h) and the name rel. */
+void wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix,
+                          const char *rel);
+/* The environment's organization, or false after answering. */
+bool wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out);
+/* The optional X-Part-Id header; false after answering 400 (over 256 bytes, not UTF-8). */
+bool wr_rt_part_id(wr_req *req, const char **out);
+/* The request body as a JSON string: non-empty UTF-8 text; NULL after answering 400/413. */
+json_t *wr_rt_text_body(wr_req *req);
+/* Removes the delete-on-empty pins of a session's two channels (on close). */
+void wr_rt_unpin_session(wr_rt *rt, const wr_env *env, const wr_session *s);
+
+/* Timeout-Seconds (1–600, default cfg.wait_seconds) and Last-Event-ID (leading digits N →
+ * start N+1, else 0); false after answering 400. */
+bool wr_rt_sse_params(wr_req *req, wr_rt *rt, uint64_t *out_start, uint64_t *out_wait);
 
 #endif

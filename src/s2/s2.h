@@ -18,4 +18,16 @@ typedef struct wr_s2 wr_s2;
 wr_s2 *wr_s2_new(wr_router *r, wr_store *store, wr_auth *auth, uv_loop_t *loop);
 void wr_s2_free(wr_s2 *s2);
 
+/*
+ * Serves an SSE read session of `stream` in S2's event format (raw record format; `batch`,
+ * `ping`, `error` events and a final `data: [DONE]`) on `req`, for the realtime layer: starts at
+ * seq `start_seq` (clamped to the tail), follows new records, and ends after `wait_s` seconds
+ * without one (0 = as soon as it is caught up). No authorization is done here and the request's
+ * Last-Event-ID is not consulted (the caller decides where to start). Headers set on `req`
+ * before the call are sent with the response. The stream is held against delete-on-empty while
+ * the session lives.
+ */
+void wr_s2_serve_sse(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
+                     uint64_t start_seq, uint64_t wait_s);
+
 #endif

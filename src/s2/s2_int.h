@@ -147,6 +147,7 @@ typedef struct wr_s2_read_params {
     bool has_start;
     bool has_wait;
     uint64_t wait_secs;
+    bool ignore_last_event_id; /* the caller chose the start (wr_s2_serve_sse) */
 } wr_s2_read_params;
 
 /* Parses the read query. 400 bad_query for malformed values; 422 invalid for several start

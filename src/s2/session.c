@@ -557,7 +557,7 @@ wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream
     s->wait_ms = p->has_wait ? p->wait_secs * 1000 : 0;
     s->may_follow = !bounded || (p->has_wait && p->wait_secs > 0);
 
-    const char *leid = wr_req_header(req, "last-event-id");
+    const char *leid = p->ignore_last_event_id ? NULL : wr_req_header(req, "last-event-id");
     if (leid) {
         uint64_t v[3];
         if (!parse_last_event_id(leid, v)) {
@@ -589,4 +589,18 @@ wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream
     req->on_drain = on_drain;
     req->on_shutdown = on_shutdown;
     pump(s);
+}
+
+void
+wr_s2_serve_sse(wr_s2 *s2, wr_req *req, const char *basin, const char *stream, uint64_t start_seq,
+                uint64_t wait_s)
+{
+    wr_s2_read_params p = {
+        .req = {.start_kind = WR_READ_SEQ, .start_value = start_seq, .clamp = true},
+        .has_start = true,
+        .has_wait = true,
+        .wait_secs = wait_s,
+        .ignore_last_event_id = true,
+    };
+    wr_s2_read_session(s2, req, basin, stream, &p, WR_S2_FORMAT_RAW, false);
 }

@@ -1,0 +1,719 @@
+/*
+ * streams.c — the realtime layer's stream backend over the embedded store: the only file of
+ * src/realtime/ that reads or writes records. Every route that touches records goes through the
+ * functions here (rt_int.h "stream backend"), so a remote S2 backend can take this file's place.
+ *
+ *   append_part   one record whose body is the envelope {"data": …, "id": partId}; a part id
+ *                 seen on the same stream within 5 minutes is answered with its first seq and
+ *                 not written again (the X-Part-Id idempotency of realtime.md §5);
+ *   list_records  the records after a seq, envelopes unwrapped, command records dropped;
+ *   wait_record   the first non-command record after a seq, as soon as it is durable;
+ *   serve_sse     an S2 SSE read session (s2.h) with the realtime headers, after an optional
+ *                 "settled" peek at the tail;
+ *   pin/unpin     delete-on-empty pins for the channels of open sessions.
+ *
+ * Requests answered asynchronously are detached through req->on_close: a context whose request
+ * has gone finishes its store call and only then frees itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "realtime/rt_int.h"
+#include "store/batch.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/utf8.h"
+
+#define PART_TTL_MS (5u * 60u * 1000u)
+#define PART_BUCKETS 4096
+#define LIST_MAX_RECORDS 1000
+#define LIST_MAX_BYTES (1024u * 1024u)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Part-id idempotency                                                                          */
+
+typedef struct part_waiter part_waiter;
+
+typedef struct part {
+    struct part *next_hash;
+    struct part *next_age, *prev_age; /* insertion order, for expiry */
+    char *key;                        /* "{basin}\n{stream}\n{partId}" */
+    bool done;
+    uint64_t seq;
+    uint64_t done_at_ms;
+    part_waiter *waiters; /* requests with the same part id while the first append is pending */
+} part;
+
+struct part_waiter {
+    wr_req *req;
+    part *p;
+    part_waiter *next;
+};
+
+struct wr_rt_parts {
+    part *buckets[PART_BUCKETS];
+    part *oldest, *newest;
+    size_t n;
+};
+
+static size_t
+part_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (size_t)(h % PART_BUCKETS);
+}
+
+wr_rt_parts *
+wr_rt_parts_new(void)
+{
+    return wr_xcalloc(1, sizeof(wr_rt_parts));
+}
+
+static void
+part_unlink(wr_rt_parts *t, part *p)
+{
+    part **pp = &t->buckets[part_hash(p->key)];
+    while (*pp != p)
+        pp = &(*pp)->next_hash;
+    *pp = p->next_hash;
+    if (p->prev_age)
+        p->prev_age->next_age = p->next_age;
+    else
+        t->oldest = p->next_age;
+    if (p->next_age)
+        p->next_age->prev_age = p->prev_age;
+    else
+        t->newest = p->prev_age;
+    t->n--;
+}
+
+static void
+part_free(part *p)
+{
+    free(p->key);
+    free(p);
+}
+
+void
+wr_rt_parts_free(wr_rt_parts *t)
+{
+    if (t == NULL)
+        return;
+    for (part *p = t->oldest, *n; p; p = n) {
+        n = p->next_age;
+        part_free(p); /* waiters were detached when their requests closed at shutdown */
+    }
+    free(t);
+}
+
+/* Drops answered entries older than the idempotency window (oldest first). */
+static void
+parts_expire(wr_rt_parts *t, uint64_t now)
+{
+    while (t->oldest && t->oldest->done && now - t->oldest->done_at_ms >= PART_TTL_MS) {
+        part *p = t->oldest;
+        part_unlink(t, p);
+        part_free(p);
+    }
+}
+
+static part *
+parts_find(wr_rt_parts *t, const char *key)
+{
+    for (part *p = t->buckets[part_hash(key)]; p; p = p->next_hash)
+        if (strcmp(p->key, key) == 0)
+            return p;
+    return NULL;
+}
+
+static part *
+parts_add(wr_rt_parts *t, char *key)
+{
+    part *p = wr_xcalloc(1, sizeof(*p));
+    p->key = key;
+    size_t b = part_hash(key);
+    p->next_hash = t->buckets[b];
+    t->buckets[b] = p;
+    p->prev_age = t->newest;
+    if (t->newest)
+        t->newest->next_age = p;
+    else
+        t->oldest = p;
+    t->newest = p;
+    t->n++;
+    return p;
+}
+
+static void
+answer_ok(wr_req *req, uint64_t seq)
+{
+    wr_resp_json(req, 200, json_pack("{s:b,s:I}", "ok", 1, "seq", (json_int_t)seq));
+}
+
+static void
+waiter_closed(wr_req *req)
+{
+    part_waiter *w = req->ud;
+    part_waiter **pp = &w->p->waiters;
+    while (*pp != w)
+        pp = &(*pp)->next;
+    *pp = w->next;
+    free(w);
+}
+
+/* Answers every request waiting on p (with the seq, or the failure) and frees the waiters. */
+static void
+part_settle(part *p, int status, const char *msg)
+{
+    for (part_waiter *w = p->waiters, *n; w; w = n) {
+        n = w->next;
+        w->req->on_close = NULL;
+        if (status == 200)
+            answer_ok(w->req, p->seq);
+        else
+            wr_rt_fail(w->req, status, msg);
+        free(w);
+    }
+    p->waiters = NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Append                                                                                       */
+
+typedef struct append_ctx {
+    wr_rt *rt;
+    wr_req *req; /* NULL once the client is gone */
+    part *p;     /* NULL without a part id */
+    char *body;  /* the envelope */
+    size_t body_len;
+    wr_append_record rec;
+    wr_append_input in;
+} append_ctx;
+
+static void
+append_closed(wr_req *req)
+{
+    append_ctx *c = req->ud;
+    c->req = NULL;
+}
+
+/* Status and message of a failed append, for realtime error bodies. */
+static int
+append_status(const wr_append_result *res)
+{
+    switch (res->err) {
+    case WR_ERR_STREAM_DELETION_PENDING:
+    case WR_ERR_BASIN_DELETION_PENDING:
+        return 409;
+    case WR_ERR_BASIN_NOT_FOUND:
+    case WR_ERR_STREAM_NOT_FOUND:
+        return 404;
+    default:
+        return wr_err_status(res->err);
+    }
+}
+
+static void
+append_done(void *ud, const wr_append_result *res)
+{
+    append_ctx *c = ud;
+    int status = res->err == WR_OK ? 200 : append_status(res);
+    const char *msg = res->error.msg[0] ? res->error.msg : wr_err_code(res->err);
+    if (c->p) {
+        wr_rt_parts *t = c->rt->parts;
+        if (res->err == WR_OK) {
+            c->p->done = true;
+            c->p->seq = res->start.seq;
+            c->p->done_at_ms = wr_clock_now_ms();
+            part_settle(c->p, 200, NULL);
+            /* Keep insertion order == completion order closely enough: move to the newest. */
+            part_unlink(t, c->p);
+            char *key = c->p->key;
+            free(c->p);
+            part *np = parts_add(t, key);
+            np->done = true;
+            np->seq = res->start.seq;
+            np->done_at_ms = wr_clock_now_ms();
+        } else {
+            part_settle(c->p, status, msg);
+            part_unlink(t, c->p);
+            part_free(c->p);
+        }
+    }
+    if (c->req) {
+        c->req->on_close = NULL;
+        if (res->err == WR_OK)
+            answer_ok(c->req, res->start.seq);
+        else
+            wr_rt_fail(c->req, status, msg);
+    }
+    free(c->body);
+    free(c);
+}
+
+void
+wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream, json_t *data,
+                  const char *part_id)
+{
+    char id[40];
+    if (part_id == NULL || part_id[0] == '\0') {
+        wr_rt_new_id("part_", 29, id);
+        part_id = id;
+    }
+    json_t *env = json_pack("{s:o,s:s}", "data", data, "id", part_id);
+    char *body = json_dumps(env, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(env);
+    size_t len = strlen(body);
+    uint64_t metered = wr_record_metered(NULL, 0, len);
+    if (metered > WR_MAX_BATCH_BYTES) {
+        free(body);
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "Record too large: its metered size is %llu bytes, the limit is 1 MiB "
+                 "(1048576 bytes)",
+                 (unsigned long long)metered);
+        wr_rt_fail(req, 413, msg);
+        return;
+    }
+    part *p = NULL;
+    if (part_id != id) {
+        parts_expire(rt->parts, wr_clock_now_ms());
+        char *key = wr_xmalloc(strlen(basin) + strlen(stream) + strlen(part_id) + 3);
+        sprintf(key, "%s\n%s\n%s", basin, stream, part_id);
+        p = parts_find(rt->parts, key);
+        if (p) {
+            free(key);
+            free(body);
+            if (p->done) {
+                answer_ok(req, p->seq);
+                return;
+            }
+            part_waiter *w = wr_xcalloc(1, sizeof(*w));
+            w->req = req;
+            w->p = p;
+            w->next = p->waiters;
+            p->waiters = w;
+            req->ud = w;
+            req->on_close = waiter_closed;
+            return;
+        }
+        p = parts_add(rt->parts, key);
+    }
+    append_ctx *c = wr_xcalloc(1, sizeof(*c));
+    c->rt = rt;
+    c->req = req;
+    c->p = p;
+    c->body = body;
+    c->body_len = len;
+    c->rec.body = (const uint8_t *)body;
+    c->rec.body_len = len;
+    c->in.records = &c->rec;
+    c->in.n_records = 1;
+    req->ud = c;
+    req->on_close = append_closed;
+    wr_store_append(rt->store, basin, stream, &c->in, append_done, c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Records: {data, id, seqNum, headers?}                                                        */
+
+static bool
+is_command(const wr_record *r)
+{
+    return r->n_headers == 1 && r->headers[0].name_len == 0;
+}
+
+/* The realtime view of a record: the {data,id} envelope unwrapped ("" when it is not one). */
+static json_t *
+record_json(const wr_record *r)
+{
+    json_t *env = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
+    json_t *data = json_object_get(env, "data"), *id = json_object_get(env, "id");
+    json_t *o = json_pack("{s:O,s:s,s:I}", "data", data ? data : json_string(""), "id",
+                          json_is_string(id) ? json_string_value(id) : "", "seqNum",
+                          (json_int_t)r->seq);
+    if (!data)
+        json_decref(json_object_get(o, "data")); /* the fresh "" above */
+    json_decref(env);
+    if (r->n_headers) {
+        json_t *hs = json_array();
+        wr_buf tmp;
+        wr_buf_init(&tmp);
+        for (uint32_t i = 0; i < r->n_headers; i++) {
+            const wr_header *h = &r->headers[i];
+            wr_buf_reset(&tmp);
+            wr_utf8_lossy(h->name, h->name_len, &tmp);
+            json_t *n = json_stringn((const char *)tmp.data, tmp.len);
+            wr_buf_reset(&tmp);
+            wr_utf8_lossy(h->value, h->value_len, &tmp);
+            json_array_append_new(hs, json_pack("[o,s%]", n, (const char *)tmp.data, tmp.len));
+        }
+        wr_buf_fini(&tmp);
+        json_object_set_new(o, "headers", hs);
+    }
+    return o;
+}
+
+typedef struct list_ctx {
+    wr_req *req;
+} list_ctx;
+
+static void
+list_closed(wr_req *req)
+{
+    list_ctx *c = req->ud;
+    c->req = NULL;
+}
+
+static void
+list_done(void *ud, wr_read_result *res)
+{
+    list_ctx *c = ud;
+    if (c->req) {
+        c->req->on_close = NULL;
+        if (res->err == WR_OK || res->err == WR_ERR_RANGE_NOT_SATISFIABLE ||
+            res->err == WR_ERR_STREAM_NOT_FOUND) {
+            json_t *arr = json_array();
+            for (size_t i = 0; res->err == WR_OK && i < res->n_records; i++)
+                if (!is_command(&res->records[i]))
+                    json_array_append_new(arr, record_json(&res->records[i]));
+            wr_resp_json(c->req, 200, json_pack("{s:o}", "records", arr));
+        } else {
+            wr_rt_fail_err(c->req, &res->error);
+        }
+    }
+    wr_read_result_free(res);
+    free(c);
+}
+
+void
+wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                   uint64_t from_seq)
+{
+    list_ctx *c = wr_xcalloc(1, sizeof(*c));
+    c->req = req;
+    req->ud = c;
+    req->on_close = list_closed;
+    wr_read_req rr = {.start_kind = WR_READ_SEQ,
+                      .start_value = from_seq,
+                      .clamp = true,
+                      .has_count = true,
+                      .count = LIST_MAX_RECORDS,
+                      .has_bytes = true,
+                      .bytes = LIST_MAX_BYTES,
+                      .may_follow = true};
+    wr_store_read(rt->store, basin, stream, &rr, list_done, c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Wait for the first record after a seq                                                        */
+
+typedef struct wait_ctx {
+    wr_rt *rt;
+    wr_req *req; /* NULL once answered or gone */
+    char *basin, *stream;
+    uint64_t from_seq;  /* the first seq that counts */
+    uint64_t next_read; /* where the next catch-up read starts */
+    bool read_pending;
+    wr_follow *follow;
+    uv_timer_t timer;
+    bool timer_open;
+} wait_ctx;
+
+static void wait_read(wait_ctx *w);
+
+static void
+wait_timer_closed(uv_handle_t *h)
+{
+    wait_ctx *w = h->data;
+    free(w->basin);
+    free(w->stream);
+    free(w);
+}
+
+/* Frees the context once it is answered (or its client gone) and no read is pending. */
+static void
+wait_maybe_free(wait_ctx *w)
+{
+    if (w->req || w->read_pending || !w->timer_open)
+        return;
+    if (w->follow)
+        wr_store_unfollow(w->follow);
+    w->follow = NULL;
+    w->timer_open = false;
+    wr_store_release(w->rt->store, w->basin, w->stream);
+    uv_close((uv_handle_t *)&w->timer, wait_timer_closed);
+}
+
+static void
+wait_answer(wait_ctx *w, int status, json_t *body)
+{
+    if (w->req == NULL) {
+        json_decref(body);
+        return;
+    }
+    wr_req *req = w->req;
+    w->req = NULL;
+    req->on_close = NULL;
+    wr_resp_json(req, status, body);
+    uv_timer_stop(&w->timer);
+    wait_maybe_free(w);
+}
+
+static void
+wait_closed(wr_req *req)
+{
+    wait_ctx *w = req->ud;
+    w->req = NULL;
+    uv_timer_stop(&w->timer);
+    wait_maybe_free(w);
+}
+
+static void
+wait_timeout(uv_timer_t *t)
+{
+    wait_ctx *w = t->data;
+    wait_answer(w, 408,
+                json_pack("{s:s}", "error", "Timed out waiting for a record after lastSeqNum"));
+}
+
+/* Answers with the first data record of recs[0..n) at or after from_seq; false when none. */
+static bool
+wait_offer(wait_ctx *w, const wr_record *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].seq >= w->from_seq && !is_command(&recs[i])) {
+            wait_answer(w, 200, json_pack("{s:o}", "record", record_json(&recs[i])));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+wait_on_follow(void *ud, const wr_follow_event *ev)
+{
+    wait_ctx *w = ud;
+    if (w->req == NULL)
+        return;
+    if (ev->kind == WR_FOLLOW_BATCH) {
+        wait_offer(w, ev->batch->records + ev->first, ev->batch->n_records - ev->first);
+        return;
+    }
+    wr_store_unfollow(w->follow);
+    w->follow = NULL;
+    if (ev->kind == WR_FOLLOW_LAGGED) {
+        /* Nothing before the lag point qualified (it would have been answered): read again. */
+        wait_read(w);
+    } else {
+        wait_answer(w, 409, json_pack("{s:s}", "error", "The stream is being deleted"));
+    }
+}
+
+static void
+wait_read_done(void *ud, wr_read_result *res)
+{
+    wait_ctx *w = ud;
+    w->read_pending = false;
+    if (w->req == NULL) {
+        wr_read_result_free(res);
+        wait_maybe_free(w);
+        return;
+    }
+    if (res->err != WR_OK) {
+        wr_error e = res->error;
+        wr_read_result_free(res);
+        wr_req *req = w->req;
+        w->req = NULL;
+        req->on_close = NULL;
+        wr_rt_fail_err(req, &e);
+        wait_maybe_free(w);
+        return;
+    }
+    bool found = wait_offer(w, res->records, res->n_records);
+    uint64_t next = res->next_seq;
+    bool at_tail = res->at_tail;
+    wr_read_result_free(res);
+    if (found)
+        return;
+    w->next_read = next;
+    if (!at_tail) {
+        wait_read(w);
+        return;
+    }
+    /* Follow from where the read stopped: whatever became durable since is replayed, so a
+     * record appended at any moment after the call started is seen. */
+    wr_error fe = {0};
+    if (wr_store_follow(w->rt->store, w->basin, w->stream, next, wait_on_follow, w, &w->follow,
+                        &fe) != WR_OK) {
+        w->follow = NULL;
+        if (fe.code == WR_ERR_RANGE_NOT_SATISFIABLE) { /* trimmed meanwhile: read again */
+            w->next_read = w->from_seq;
+            wait_read(w);
+        } else {
+            wait_answer(w, wr_err_status(fe.code), json_pack("{s:s}", "error", fe.msg));
+        }
+    }
+}
+
+static void
+wait_read(wait_ctx *w)
+{
+    wr_read_req rr = {.start_kind = WR_READ_SEQ,
+                      .start_value = w->next_read,
+                      .clamp = true,
+                      .has_count = true,
+                      .count = LIST_MAX_RECORDS,
+                      .has_bytes = true,
+                      .bytes = LIST_MAX_BYTES,
+                      .may_follow = true};
+    w->read_pending = true;
+    wr_store_read(w->rt->store, w->basin, w->stream, &rr, wait_read_done, w);
+}
+
+void
+wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                  uint64_t from_seq, uint64_t timeout_s)
+{
+    wait_ctx *w = wr_xcalloc(1, sizeof(*w));
+    w->rt = rt;
+    w->req = req;
+    w->basin = wr_xstrdup(basin);
+    w->stream = wr_xstrdup(stream);
+    w->from_seq = w->next_read = from_seq;
+    uv_timer_init(rt->loop, &w->timer);
+    w->timer.data = w;
+    w->timer_open = true;
+    uv_timer_start(&w->timer, wait_timeout, timeout_s * 1000, 0);
+    wr_store_hold(rt->store, basin, stream); /* a long-poll counts as a live reader */
+    req->ud = w;
+    req->on_close = wait_closed;
+    wait_read(w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* SSE                                                                                          */
+
+typedef struct sse_ctx {
+    wr_rt *rt;
+    wr_req *req;
+    char *basin, *stream;
+    uint64_t start_seq, wait_s;
+} sse_ctx;
+
+static void
+sse_closed(wr_req *req)
+{
+    sse_ctx *c = req->ud;
+    c->req = NULL;
+}
+
+static void
+sse_start(sse_ctx *c, bool settled)
+{
+    wr_req *req = c->req;
+    req->on_close = NULL;
+    req->ud = NULL;
+    wr_resp_header(req, "x-stream-version", "v2");
+    if (settled)
+        wr_resp_header(req, "x-session-settled", "true");
+    wr_s2_serve_sse(c->rt->s2, req, c->basin, c->stream, c->start_seq, settled ? 0 : c->wait_s);
+}
+
+static void
+sse_ctx_free(sse_ctx *c)
+{
+    free(c->basin);
+    free(c->stream);
+    free(c);
+}
+
+/* The newest non-command record of the peek says turn-complete. */
+static bool
+settled_tail(const wr_read_result *res)
+{
+    for (size_t i = res->n_records; i-- > 0;) {
+        const wr_record *r = &res->records[i];
+        if (is_command(r))
+            continue;
+        for (uint32_t k = 0; k < r->n_headers; k++) {
+            const wr_header *h = &r->headers[k];
+            if (h->name_len == 15 && memcmp(h->name, "trigger-control", 15) == 0)
+                return h->value_len == 13 && memcmp(h->value, "turn-complete", 13) == 0;
+        }
+        return false;
+    }
+    return false;
+}
+
+static void
+peek_done(void *ud, wr_read_result *res)
+{
+    sse_ctx *c = ud;
+    bool settled = res->err == WR_OK && settled_tail(res);
+    wr_read_result_free(res);
+    if (c->req)
+        sse_start(c, settled);
+    sse_ctx_free(c);
+}
+
+void
+wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
+                uint64_t start_seq, uint64_t wait_s, bool peek_settled)
+{
+    sse_ctx *c = wr_xcalloc(1, sizeof(*c));
+    c->rt = rt;
+    c->req = req;
+    c->basin = wr_xstrdup(basin);
+    c->stream = wr_xstrdup(stream);
+    c->start_seq = start_seq;
+    c->wait_s = wait_s;
+    if (!peek_settled) {
+        sse_start(c, false);
+        sse_ctx_free(c);
+        return;
+    }
+    /* The last two records: at steady state a turn-complete and the trim after it. */
+    req->ud = c;
+    req->on_close = sse_closed;
+    wr_read_req rr = {.start_kind = WR_READ_TAIL_OFFSET,
+                      .start_value = 2,
+                      .has_count = true,
+                      .count = 2,
+                      .may_follow = true};
+    wr_store_read(rt->store, basin, stream, &rr, peek_done, c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pins                                                                                         */
+
+wr_err
+wr_rt_pin_stream(wr_rt *rt, const char *basin, const char *stream, wr_error *out_err)
+{
+    uint64_t n = 0;
+    wr_stream_info info;
+    wr_provision prov;
+    wr_error ignored = {0};
+    wr_err e = wr_store_stream_create(rt->store, basin, stream, NULL, NULL, &info, &prov, &ignored);
+    if (e != WR_OK && e != WR_ERR_RESOURCE_ALREADY_EXISTS)
+        return wr_error_set(out_err, e, "%s", ignored.msg);
+    e = WR_OK;
+    if (e == WR_OK)
+        e = wr_store_pin_count(rt->store, basin, stream, &n, out_err);
+    if (e == WR_OK && n == 0)
+        e = wr_store_pin(rt->store, basin, stream, out_err);
+    return e;
+}
+
+void
+wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream)
+{
+    uint64_t n = 0;
+    wr_error err = {0};
+    if (wr_store_pin_count(rt->store, basin, stream, &n, &err) == WR_OK && n > 0 &&
+        wr_store_unpin(rt->store, basin, stream, &err) != WR_OK)
+        wr_log_warn("unpin failed", " basin=%s stream=%s err=%s", basin, stream, err.msg);
+}
