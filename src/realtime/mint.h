@@ -3,7 +3,9 @@
  * access-token registry on behalf of the root token, and cached.
  *
  * A token's scope: basins {exact: basin}, streams {prefix: prefix} (the caller passes the
- * environment's prefix WITH its trailing "/"), the given ops, auto_prefix_streams: true, and
+ * environment's prefix without a trailing "/": clients name streams "/sessions/…" or
+ * "/runs/…", as realtime.md's X-S2-Stream-Name says; environment ids all have the same length,
+ * so no other environment's prefix starts with this one), the given ops, auto_prefix_streams: true, and
  * expires_at = now + ttl. Ids are "rt-" followed by 29 random characters, so never reused.
  *
  * Cache: keyed "{basin}:{prefix}:{sorted ops}". A cached secret is handed out again while it

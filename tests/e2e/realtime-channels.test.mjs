@@ -53,7 +53,7 @@ for (const kind of ["unprovisioned", "provisioned"]) {
     const ext = uniq("chat");
     const ch = await putChannel(`/realtime/v1/sessions/${ext}/out`, t.key);
     assert.equal(ch.basin, t.basin);
-    assert.equal(ch.stream, `sessions/${ext}/out`);
+    assert.equal(ch.stream, `/sessions/${ext}/out`);
     const s2 = client(ch);
     const ack = await s2.basin(ch.basin).stream(ch.stream).append(AppendInput.create([str("r1"), str("r2")]));
     assert.equal(ack.end.seqNum, 2);
@@ -64,11 +64,11 @@ for (const kind of ["unprovisioned", "provisioned"]) {
     // and addressing it by its session_ id names the channel by its externalId.
     const row = (await ok("POST", "/api/v1/sessions", { token: t.key, body: { externalId: ext } }, 201)).json;
     const byId = await putChannel(`/realtime/v1/sessions/${row.id}/in`, t.key);
-    assert.equal(byId.stream, `sessions/${ext}/in`);
+    assert.equal(byId.stream, `/sessions/${ext}/in`);
     assert.equal(byId.basin, t.basin);
     // A session without an externalId: the channel is named by the session id.
     const bare = (await ok("POST", "/api/v1/sessions", { token: t.key, body: {} }, 201)).json;
-    assert.equal((await putChannel(`/realtime/v1/sessions/${bare.id}/out`, t.key)).stream, `sessions/${bare.id}/out`);
+    assert.equal((await putChannel(`/realtime/v1/sessions/${bare.id}/out`, t.key)).stream, `/sessions/${bare.id}/out`);
   });
 }
 
@@ -91,11 +91,11 @@ test("the minted token: no other basin, no other environment, no reads", async (
 
   // Another environment's prefix: names are taken relative to the token's prefix, so writing to
   // b's full name lands under a's prefix and b's stream is untouched.
-  const bFull = `${b.prefix}/${chB.stream}`;
+  const bFull = `${b.prefix}${chB.stream}`;
   await s2.basin(ch.basin).stream(bFull).append(AppendInput.create([str("intruder")]));
   await s2.basin(ch.basin).stream(`../${b.prefix.split("/").slice(-1)[0]}/${chB.stream}`).append(AppendInput.create([str("intruder2")]));
   assert.deepEqual((await rootRead(b.basin, bFull)).bodies, ["b1"], "b's channel unchanged");
-  assert.deepEqual((await rootRead(a.basin, `${a.prefix}/${bFull}`)).bodies, ["intruder"], "landed under a's own prefix");
+  assert.deepEqual((await rootRead(a.basin, `${a.prefix}${bFull}`)).bodies, ["intruder"], "landed under a's own prefix");
 });
 
 test("the token is reused from the cache while fresh, per environment", async () => {
@@ -120,7 +120,7 @@ test("run streams: self, parent and root; registered; completed → 400; unknown
     for (const [target, want] of [["self", leaf.id], ["parent", mid.id], ["root", root.id]]) {
       const ch = await putChannel(`/realtime/v1/streams/${leaf.id}/${target}/out-${target}`, t.key);
       assert.equal(ch.basin, t.basin);
-      assert.equal(ch.stream, `runs/${want}/out-${target}`);
+      assert.equal(ch.stream, `/runs/${want}/out-${target}`);
       await client(ch).basin(ch.basin).stream(ch.stream).append(AppendInput.create([str(target)]));
       assert.deepEqual((await rootRead(t.basin, `${t.prefix}/runs/${want}/out-${target}`)).bodies, [target]);
     }
