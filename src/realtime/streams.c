@@ -332,11 +332,9 @@ record_json(const wr_record *r)
 {
     json_t *env = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
     json_t *data = json_object_get(env, "data"), *id = json_object_get(env, "id");
-    json_t *o = json_pack("{s:O,s:s,s:I}", "data", data ? data : json_string(""), "id",
-                          json_is_string(id) ? json_string_value(id) : "", "seqNum",
+    json_t *o = json_pack("{s:o,s:s,s:I}", "data", data ? json_incref(data) : json_string(""),
+                          "id", json_is_string(id) ? json_string_value(id) : "", "seqNum",
                           (json_int_t)r->seq);
-    if (!data)
-        json_decref(json_object_get(o, "data")); /* the fresh "" above */
     json_decref(env);
     if (r->n_headers) {
         json_t *hs = json_array();
