@@ -111,8 +111,14 @@ const basinNames = async (server) => (await ok(server, "GET", "/v1/basins?limit=
 
 const createRun = (server, key, body, status = 201) =>
   ok(server, "POST", "/api/v1/runs", { token: key, body }, status).then((r) => r.json);
+/** Creates (or gets) a session; returns the row without the answer's publicAccessToken, which
+ * it checks is a compact JWT (the browser's token; realtime-sessions tests what it grants). */
 const createSession = (server, key, body, status = 201) =>
-  ok(server, "POST", "/api/v1/sessions", { token: key, body }, status).then((r) => r.json);
+  ok(server, "POST", "/api/v1/sessions", { token: key, body }, status).then((r) => {
+    const { publicAccessToken, ...row } = r.json;
+    assert.match(publicAccessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    return row;
+  });
 const getSession = (server, key, idOrExt) =>
   ok(server, "GET", `/api/v1/sessions/${encodeURIComponent(idOrExt)}`, { token: key }).then((r) => r.json);
 
