@@ -183,9 +183,16 @@ part_settle(part *p, int status, const char *msg)
 /* ------------------------------------------------------------------------------------------ */
 /* Append                                                                                       */
 
+/* Contexts of asynchronous answers start with their request, so one on_close detaches any. */
+static void
+req_gone(wr_req *req)
+{
+    *(wr_req **)req->ud = NULL;
+}
+
 typedef struct append_ctx {
+    wr_req *req; /* NULL once the client is gone; first member (req_gone) */
     wr_rt *rt;
-    wr_req *req; /* NULL once the client is gone */
     part *p;     /* NULL without a part id */
     char *body;  /* the envelope */
     size_t body_len;
@@ -194,33 +201,10 @@ typedef struct append_ctx {
 } append_ctx;
 
 static void
-append_closed(wr_req *req)
-{
-    append_ctx *c = req->ud;
-    c->req = NULL;
-}
-
-/* Status and message of a failed append, for realtime error bodies. */
-static int
-append_status(const wr_append_result *res)
-{
-    switch (res->err) {
-    case WR_ERR_STREAM_DELETION_PENDING:
-    case WR_ERR_BASIN_DELETION_PENDING:
-        return 409;
-    case WR_ERR_BASIN_NOT_FOUND:
-    case WR_ERR_STREAM_NOT_FOUND:
-        return 404;
-    default:
-        return wr_err_status(res->err);
-    }
-}
-
-static void
 append_done(void *ud, const wr_append_result *res)
 {
     append_ctx *c = ud;
-    int status = res->err == WR_OK ? 200 : append_status(res);
+    int status = res->err == WR_OK ? 200 : wr_err_status(res->err);
     const char *msg = res->error.msg[0] ? res->error.msg : wr_err_code(res->err);
     if (c->p) {
         wr_rt_parts *t = c->rt->parts;
@@ -313,7 +297,7 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
     c->in.records = &c->rec;
     c->in.n_records = 1;
     req->ud = c;
-    req->on_close = append_closed;
+    req->on_close = req_gone;
     wr_store_append(rt->store, basin, stream, &c->in, append_done, c);
 }
 
@@ -356,15 +340,8 @@ record_json(const wr_record *r)
 }
 
 typedef struct list_ctx {
-    wr_req *req;
+    wr_req *req; /* first member (req_gone) */
 } list_ctx;
-
-static void
-list_closed(wr_req *req)
-{
-    list_ctx *c = req->ud;
-    c->req = NULL;
-}
 
 static void
 list_done(void *ud, wr_read_result *res)
@@ -394,7 +371,7 @@ wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream
     list_ctx *c = wr_xcalloc(1, sizeof(*c));
     c->req = req;
     req->ud = c;
-    req->on_close = list_closed;
+    req->on_close = req_gone;
     wr_read_req rr = {.start_kind = WR_READ_SEQ,
                       .start_value = from_seq,
                       .clamp = true,
@@ -596,18 +573,11 @@ wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
 /* SSE                                                                                          */
 
 typedef struct sse_ctx {
+    wr_req *req; /* first member (req_gone) */
     wr_rt *rt;
-    wr_req *req;
     char *basin, *stream;
     uint64_t start_seq, wait_s;
 } sse_ctx;
-
-static void
-sse_closed(wr_req *req)
-{
-    sse_ctx *c = req->ud;
-    c->req = NULL;
-}
 
 static void
 sse_start(sse_ctx *c, bool settled)
@@ -676,7 +646,7 @@ wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
     }
     /* The last two records: at steady state a turn-complete and the trim after it. */
     req->ud = c;
-    req->on_close = sse_closed;
+    req->on_close = req_gone;
     wr_read_req rr = {.start_kind = WR_READ_TAIL_OFFSET,
                       .start_value = 2,
                       .has_count = true,
