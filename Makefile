@@ -55,6 +55,7 @@ bench: deps
 	bash bench/sse-fanout.sh
 	bash bench/auth-cost.sh
 	bash bench/realtime.sh
+	bash bench/realtime-routes.sh
 
 clean:
 	rm -rf build

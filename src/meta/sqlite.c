@@ -1020,6 +1020,14 @@ wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err)
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
 
+    /* One process owns the control plane (the store's lock already forbids a second server on
+     * the data dir). Exclusive locking, set before the first WAL access, keeps the WAL index in
+     * heap memory: no -shm file and no fcntl lock round-trips per transaction, which were a
+     * sixth of the CPU of a realtime channel PUT. Other processes cannot read the file while
+     * the server runs. */
+    err = exec_sql(db, "PRAGMA locking_mode=EXCLUSIVE", "locking mode", out_err);
+    if (err != WR_OK)
+        goto out;
     /* journal_mode answers with the mode in effect; anything but "wal" means it did not take
      * (":memory:" databases answer "memory" and are allowed, for tests). */
     sqlite3_stmt *st = NULL;

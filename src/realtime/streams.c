@@ -662,18 +662,21 @@ wr_err
 wr_rt_pin_stream(wr_rt *rt, const char *basin, const char *stream, wr_error *out_err)
 {
     uint64_t n = 0;
-    wr_stream_info info;
-    wr_provision prov;
-    wr_error ignored = {0};
-    wr_err e = wr_store_stream_create(rt->store, basin, stream, NULL, NULL, &info, &prov, &ignored);
-    if (e != WR_OK && e != WR_ERR_RESOURCE_ALREADY_EXISTS)
-        return wr_error_set(out_err, e, "%s", ignored.msg);
-    e = WR_OK;
-    if (e == WR_OK)
-        e = wr_store_pin_count(rt->store, basin, stream, &n, out_err);
-    if (e == WR_OK && n == 0)
-        e = wr_store_pin(rt->store, basin, stream, out_err);
-    return e;
+    wr_error missing = {0};
+    /* The common case (pinned already) costs one lookup; creation only when it is missing. */
+    wr_err e = wr_store_pin_count(rt->store, basin, stream, &n, &missing);
+    if (e == WR_OK && n > 0)
+        return WR_OK;
+    if (e == WR_ERR_STREAM_NOT_FOUND) {
+        wr_stream_info info;
+        wr_provision prov;
+        e = wr_store_stream_create(rt->store, basin, stream, NULL, NULL, &info, &prov, out_err);
+        if (e == WR_ERR_RESOURCE_ALREADY_EXISTS)
+            e = WR_OK;
+    } else if (e != WR_OK) {
+        return wr_error_set(out_err, e, "%s", missing.msg);
+    }
+    return e == WR_OK ? wr_store_pin(rt->store, basin, stream, out_err) : e;
 }
 
 void

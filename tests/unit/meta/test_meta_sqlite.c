@@ -87,8 +87,19 @@ test_wal_and_migration_ledger(void **state)
     open_ok(f->path, &m);
     assert_string_equal(wr_meta_backend(m), "sqlite");
 
+    /* While open, the server holds the file exclusively: another connection gets BUSY. */
     sqlite3 *db = raw_open(f->path);
     sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    assert_int_equal(rc & 0xff, SQLITE_BUSY);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    wr_meta_close(m);
+
+    db = raw_open(f->path);
+    st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
@@ -105,7 +116,6 @@ test_wal_and_migration_ledger(void **state)
     sqlite3_close(db);
 
     /* reopening applies nothing again */
-    wr_meta_close(m);
     open_ok(f->path, &m);
     wr_meta_close(m);
     db = raw_open(f->path);
