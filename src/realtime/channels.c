@@ -22,14 +22,14 @@
 #include <string.h>
 
 #include "realtime/naming.h"
+#include "realtime/params.h"
 #include "realtime/rt_int.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/utf8.h"
 
 void
-wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix,
-                     const char *rel)
+wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix, const char *rel)
 {
     char secret[WR_RT_SECRET_MAX], num[24];
     wr_error err = {0};
@@ -65,34 +65,16 @@ wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out)
     return true;
 }
 
-
 bool
 wr_rt_sse_params(wr_req *req, wr_rt *rt, uint64_t *out_start, uint64_t *out_wait)
 {
     const char *t = wr_req_header(req, "timeout-seconds");
     *out_wait = rt->cfg.wait_seconds;
-    if (t) {
-        char *end;
-        unsigned long long v = t[0] >= '0' && t[0] <= '9' ? strtoull(t, &end, 10) : 0;
-        if (v < 1 || v > 600 || *end != '\0' || strlen(t) > 3) {
-            wr_rt_fail(req, 400, "`Timeout-Seconds` must be an integer from 1 to 600");
-            return false;
-        }
-        *out_wait = v;
+    if (t && !wr_rt_parse_timeout(t, out_wait)) {
+        wr_rt_fail(req, 400, "`Timeout-Seconds` must be an integer from 1 to 600");
+        return false;
     }
-    /* Last-Event-ID: its leading digits are the last seq the client saw (S2 ids are
-     * "seq,count,bytes"; other forms such as "1699999999999-5" are tolerated the same way). */
-    const char *l = wr_req_header(req, "last-event-id");
-    *out_start = 0;
-    if (l && l[0] >= '0' && l[0] <= '9') {
-        uint64_t v = 0;
-        bool overflow = false;
-        for (; *l >= '0' && *l <= '9'; l++) {
-            overflow = overflow || v > (UINT64_MAX - 9) / 10;
-            v = v * 10 + (uint64_t)(*l - '0');
-        }
-        *out_start = overflow ? UINT64_MAX : v + 1;
-    }
+    *out_start = wr_rt_parse_last_event_id(wr_req_header(req, "last-event-id"));
     return true;
 }
 
@@ -285,14 +267,10 @@ list_session_records(wr_req *req, void *ctx)
     const char *after = NULL;
     uint64_t from = 0;
     int q = wr_req_query(req, "afterEventId", &after);
-    if (q == 1) {
-        char *end;
-        unsigned long long v = after[0] >= '0' && after[0] <= '9' ? strtoull(after, &end, 10) : 0;
-        if (after[0] < '0' || after[0] > '9' || *end != '\0' || strlen(after) > 19)
-            q = -1;
-        else
-            from = v + 1;
-    }
+    if (q == 1 && wr_rt_parse_seq(after, &from))
+        from++;
+    else if (q == 1)
+        q = -1;
     if (q < 0)
         wr_rt_fail(req, 400, "`afterEventId` must be a non-negative integer (a seqNum)");
     else
@@ -312,7 +290,8 @@ wait_session_channel(wr_req *req, void *ctx)
         channel_fini(&c);
         return;
     }
-    json_t *last = json_object_get(body, "lastSeqNum"), *t = json_object_get(body, "timeoutSeconds");
+    json_t *last = json_object_get(body, "lastSeqNum"),
+           *t = json_object_get(body, "timeoutSeconds");
     uint64_t from = 0, timeout = rt->cfg.wait_seconds;
     const char *bad = NULL;
     if (last && !json_is_null(last)) {
@@ -341,8 +320,8 @@ wr_rt_unpin_session(wr_rt *rt, const wr_env *env, const wr_session *s)
     wr_org org;
     if (wr_meta_org_get(rt->meta, env->org_id, &org, NULL) != WR_OK)
         return;
-    const char *basin = wr_rt_resolve_basin(rt->cfg.global_basin, true,
-                                            s->has_basin ? s->basin : NULL, NULL);
+    const char *basin =
+        wr_rt_resolve_basin(rt->cfg.global_basin, true, s->has_basin ? s->basin : NULL, NULL);
     char prefix[WR_RT_NAME_MAX], stream[WR_RT_NAME_MAX + 300];
     wr_rt_stream_prefix(basin, rt->cfg.global_basin, org.id, env->slug, env->id, prefix,
                         sizeof(prefix));

@@ -78,8 +78,7 @@ verify_jwt(wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
 {
     char env_id[WR_META_ID_MAX + 1];
     *why = "Invalid public access token";
-    if (!unverified_sub(jwt, env_id) ||
-        wr_meta_env_get(rt->meta, env_id, &out->env, NULL) != WR_OK)
+    if (!unverified_sub(jwt, env_id) || wr_meta_env_get(rt->meta, env_id, &out->env, NULL) != WR_OK)
         return false;
     uint8_t key[32];
     signing_key(rt, &out->env, key);
@@ -221,8 +220,8 @@ create_public_token(wr_req *req, void *ctx)
     if (!body)
         return;
     json_t *scopes = json_object_get(body, "scopes");
-    bool ok = json_is_array(scopes) && json_array_size(scopes) > 0 &&
-              json_array_size(scopes) <= 100;
+    bool ok =
+        json_is_array(scopes) && json_array_size(scopes) > 0 && json_array_size(scopes) <= 100;
     size_t i;
     json_t *v;
     json_array_foreach(scopes, i, v)

@@ -193,8 +193,8 @@ req_gone(wr_req *req)
 typedef struct append_ctx {
     wr_req *req; /* NULL once the client is gone; first member (req_gone) */
     wr_rt *rt;
-    part *p;     /* NULL without a part id */
-    char *body;  /* the envelope */
+    part *p;    /* NULL without a part id */
+    char *body; /* the envelope */
     size_t body_len;
     wr_append_record rec;
     wr_append_input in;
@@ -316,9 +316,9 @@ record_json(const wr_record *r)
 {
     json_t *env = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
     json_t *data = json_object_get(env, "data"), *id = json_object_get(env, "id");
-    json_t *o = json_pack("{s:o,s:s,s:I}", "data", data ? json_incref(data) : json_string(""),
-                          "id", json_is_string(id) ? json_string_value(id) : "", "seqNum",
-                          (json_int_t)r->seq);
+    json_t *o =
+        json_pack("{s:o,s:s,s:I}", "data", data ? json_incref(data) : json_string(""), "id",
+                  json_is_string(id) ? json_string_value(id) : "", "seqNum", (json_int_t)r->seq);
     json_decref(env);
     if (r->n_headers) {
         json_t *hs = json_array();
@@ -365,8 +365,7 @@ list_done(void *ud, wr_read_result *res)
 }
 
 void
-wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
-                   uint64_t from_seq)
+wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream, uint64_t from_seq)
 {
     list_ctx *c = wr_xcalloc(1, sizeof(*c));
     c->req = req;
@@ -550,8 +549,8 @@ wait_read(wait_ctx *w)
 }
 
 void
-wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
-                  uint64_t from_seq, uint64_t timeout_s)
+wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream, uint64_t from_seq,
+                  uint64_t timeout_s)
 {
     wait_ctx *w = wr_xcalloc(1, sizeof(*w));
     w->rt = rt;
@@ -629,8 +628,8 @@ peek_done(void *ud, wr_read_result *res)
 }
 
 void
-wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
-                uint64_t start_seq, uint64_t wait_s, bool peek_settled)
+wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream, uint64_t start_seq,
+                uint64_t wait_s, bool peek_settled)
 {
     sse_ctx *c = wr_xcalloc(1, sizeof(*c));
     c->rt = rt;

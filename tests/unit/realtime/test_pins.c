@@ -45,9 +45,9 @@ setup(void **state)
     ts_setup(&f->env);
     char *new_root = NULL, path[512];
     wr_error err = {0};
-    assert_int_equal(wr_auth_open(f->env.s, WR_AUTH_TOKENS, f->env.dir, "test-root", &f->auth,
-                                  &new_root, &err),
-                     WR_OK);
+    assert_int_equal(
+        wr_auth_open(f->env.s, WR_AUTH_TOKENS, f->env.dir, "test-root", &f->auth, &new_root, &err),
+        WR_OK);
     free(new_root);
     snprintf(path, sizeof(path), "%s/control.sqlite3", f->env.dir);
     assert_int_equal(wr_meta_open_sqlite(path, &f->meta, &err), WR_OK);
