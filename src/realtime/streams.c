@@ -26,6 +26,9 @@
 #include "util/utf8.h"
 
 #define PART_TTL_MS (5u * 60u * 1000u)
+/* At most this many remembered part ids (~200 bytes each): past it the oldest answered ones are
+ * forgotten early, so a flood of unique ids cannot grow memory without bound. */
+#define PART_MAX 100000
 #define PART_BUCKETS 4096
 #define LIST_MAX_RECORDS 1000
 #define LIST_MAX_BYTES (1024u * 1024u)
@@ -109,11 +112,12 @@ wr_rt_parts_free(wr_rt_parts *t)
     free(t);
 }
 
-/* Drops answered entries older than the idempotency window (oldest first). */
+/* Drops answered entries older than the idempotency window, or beyond PART_MAX (oldest first). */
 static void
 parts_expire(wr_rt_parts *t, uint64_t now)
 {
-    while (t->oldest && t->oldest->done && now - t->oldest->done_at_ms >= PART_TTL_MS) {
+    while (t->oldest && t->oldest->done &&
+           (now - t->oldest->done_at_ms >= PART_TTL_MS || t->n >= PART_MAX)) {
         part *p = t->oldest;
         part_unlink(t, p);
         part_free(p);
