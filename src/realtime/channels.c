@@ -211,6 +211,20 @@ get_session_channel(wr_req *req, void *ctx)
     channel_fini(&c);
 }
 
+/* HEAD: what trigger.dev's clients probe before resuming a run stream. Resuming is by
+ * Last-Event-ID on the SSE itself, so the chunk index is always 0 (as with trigger.dev's S2
+ * backend); the answer still authenticates and 404s like GET. */
+static void
+head_session_channel(wr_req *req, void *ctx)
+{
+    channel c;
+    if (!channel_open(req, ctx, "read", 0, &c))
+        return;
+    wr_resp_header(req, "x-last-chunk-index", "0");
+    wr_resp_send(req, 200, NULL, NULL, 0);
+    channel_fini(&c);
+}
+
 /* The X-Part-Id header (≤ 256 bytes), NULL when absent; false after answering 400. */
 bool
 wr_rt_part_id(wr_req *req, const char **out)
@@ -339,6 +353,8 @@ wr_rt_channels_register(wr_rt *rt, wr_router *r)
                   64 * 1024);
     wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}", get_session_channel, rt,
                   0);
+    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/sessions/{session}/{io}", head_session_channel,
+                  rt, 0);
     wr_router_add(r, WR_METHOD_POST, "/realtime/v1/sessions/{session}/{io}/append",
                   append_session_channel, rt, WR_RT_BODY_MAX);
     wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}/records",

@@ -151,6 +151,22 @@ append_run_stream(wr_req *req, void *ctx)
     wr_rt_caller_fini(&c.caller);
 }
 
+/* HEAD of a run stream: authenticated like GET; resuming is by Last-Event-ID, so the chunk
+ * index trigger.dev clients ask for is always 0. */
+static void
+head_run_stream(wr_req *req, void *ctx)
+{
+    run_ctx c;
+    if (!run_open(req, ctx, true, &c))
+        return;
+    const char *ids[1] = {c.run.id};
+    if (wr_rt_authz(req, &c.caller, "read", "runs", ids, 1)) {
+        wr_resp_header(req, "x-last-chunk-index", "0");
+        wr_resp_send(req, 200, NULL, NULL, 0);
+    }
+    wr_rt_caller_fini(&c.caller);
+}
+
 /* SSE of a run's stream (input or not): params {runId, streamId}. */
 static void
 serve_run_sse(wr_req *req, wr_rt *rt, bool input)
@@ -225,4 +241,6 @@ wr_rt_runstreams_register(wr_rt *rt, wr_router *r)
                   append_run_stream, rt, WR_RT_BODY_MAX);
     wr_router_add(r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/{streamId}", get_run_stream, rt,
                   0);
+    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/streams/{runId}/{streamId}", head_run_stream,
+                  rt, 0);
 }

@@ -458,7 +458,7 @@ test("CORS preflight and 405", async () => {
     });
   }
   const notAllowed = [
-    ["DELETE", `/realtime/v1/sessions/${O}/in`, ["GET", "PUT"]],
+    ["DELETE", `/realtime/v1/sessions/${O}/in`, ["GET", "HEAD", "PUT"]],
     ["POST", `/realtime/v1/sessions/${O}/in`, ["GET", "PUT"]],
     ["PATCH", `/realtime/v1/sessions/${O}/in/append`, ["POST"]],
     ["GET", `/realtime/v1/sessions/${O}/in/append`, ["POST"]],
@@ -531,4 +531,28 @@ test("append with a body over 8 MiB: the HTTP layer's 413, with CORS and S2's {c
   }
   // Documented exception: past 8 MiB the HTTP layer answers, with S2's error shape.
   assert.equal(json?.code, "payload_too_large", `S2 error body, got ${res.text}`);
+});
+
+test("HEAD of channels and run streams: chunk index 0, authenticated and 404'd like GET", async () => {
+  const O = F.open.externalId;
+  const R = F.run.id;
+  const rows = [
+    ["session .out, secret key", `/realtime/v1/sessions/${O}/out`, F.A.key, 200],
+    ["session .in, JWT read", `/realtime/v1/sessions/${O}/in`, F.readOnly, 200],
+    ["session, JWT without the scope", `/realtime/v1/sessions/${O}/in`, F.noScope, 403],
+    ["session, missing auth", `/realtime/v1/sessions/${O}/in`, undefined, 401],
+    ["session_ id without a row", "/realtime/v1/sessions/session_doesnotexist00000000000/in", F.A.key, 404],
+    ["session, unknown io", `/realtime/v1/sessions/${O}/sideways`, F.A.key, 404],
+    ["run stream, secret key", `/realtime/v1/streams/${R}/s`, F.A.key, 200],
+    ["run stream, JWT read", `/realtime/v1/streams/${R}/s`, F.readOnly, 200],
+    ["run stream, JWT without the scope", `/realtime/v1/streams/${R}/s`, F.noScope, 403],
+    ["unknown run", "/realtime/v1/streams/run_doesnotexist/s", F.A.key, 404],
+  ];
+  for (const [name, path, token, status] of rows) {
+    const res = await send({ method: "HEAD", path, token });
+    assert.equal(res.status, status, name);
+    assert.equal(res.text, "", `${name}: no body`);
+    assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN, name);
+    if (status === 200) assert.equal(res.headers.get("x-last-chunk-index"), "0", name);
+  }
 });
