@@ -241,6 +241,6 @@ wr_rt_runstreams_register(wr_rt *rt, wr_router *r)
                   append_run_stream, rt, WR_RT_BODY_MAX);
     wr_router_add(r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/{streamId}", get_run_stream, rt,
                   0);
-    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/streams/{runId}/{streamId}", head_run_stream,
-                  rt, 0);
+    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/streams/{runId}/{streamId}", head_run_stream, rt,
+                  0);
 }
