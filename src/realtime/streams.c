@@ -343,6 +343,20 @@ record_json(const wr_record *r)
     return o;
 }
 
+/* One page of records from seq `from` (clamped to the tail), without waiting. */
+static wr_read_req
+page_from(uint64_t from)
+{
+    return (wr_read_req){.start_kind = WR_READ_SEQ,
+                         .start_value = from,
+                         .clamp = true,
+                         .has_count = true,
+                         .count = LIST_MAX_RECORDS,
+                         .has_bytes = true,
+                         .bytes = LIST_MAX_BYTES,
+                         .may_follow = true};
+}
+
 typedef struct list_ctx {
     wr_req *req; /* first member (req_gone) */
 } list_ctx;
@@ -375,14 +389,7 @@ wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream
     c->req = req;
     req->ud = c;
     req->on_close = req_gone;
-    wr_read_req rr = {.start_kind = WR_READ_SEQ,
-                      .start_value = from_seq,
-                      .clamp = true,
-                      .has_count = true,
-                      .count = LIST_MAX_RECORDS,
-                      .has_bytes = true,
-                      .bytes = LIST_MAX_BYTES,
-                      .may_follow = true};
+    wr_read_req rr = page_from(from_seq);
     wr_store_read(rt->store, basin, stream, &rr, list_done, c);
 }
 
@@ -540,14 +547,7 @@ wait_read_done(void *ud, wr_read_result *res)
 static void
 wait_read(wait_ctx *w)
 {
-    wr_read_req rr = {.start_kind = WR_READ_SEQ,
-                      .start_value = w->next_read,
-                      .clamp = true,
-                      .has_count = true,
-                      .count = LIST_MAX_RECORDS,
-                      .has_bytes = true,
-                      .bytes = LIST_MAX_BYTES,
-                      .may_follow = true};
+    wr_read_req rr = page_from(w->next_read);
     w->read_pending = true;
     wr_store_read(w->rt->store, w->basin, w->stream, &rr, wait_read_done, w);
 }
