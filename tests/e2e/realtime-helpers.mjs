@@ -22,6 +22,44 @@ export function realtimeHelpers(server, SHARED) {
     return { status: res.status, headers: res.headers, text, json };
   }
 
+  /**
+   * A browser-like request: `token` is sent as Bearer (undefined/null: no Authorization),
+   * `origin` as Origin (null: none); a string or byte body is sent as text/plain unless
+   * `headers` say otherwise, any other value as JSON. An SSE answer (text/event-stream) is not
+   * read: the connection is dropped once its head arrived, and `sse` is true.
+   */
+  async function call(method, path, { token, headers = {}, body, origin = "https://browser.example.test" } = {}) {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (origin) h.origin = origin;
+    let payload;
+    if (typeof body === "string" || body instanceof Uint8Array) {
+      payload = body;
+      h["content-type"] ??= "text/plain; charset=utf-8";
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      h["content-type"] ??= "application/json";
+    }
+    const ac = new AbortController();
+    const guard = setTimeout(() => ac.abort(), 30000);
+    try {
+      const res = await fetch(server().url + path, { method, headers: h, body: payload, signal: ac.signal });
+      const sse = (res.headers.get("content-type") || "").startsWith("text/event-stream");
+      let text = "";
+      if (sse) ac.abort();
+      else text = await res.text();
+      let json;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, sse, text, json };
+    } finally {
+      clearTimeout(guard);
+    }
+  }
+
   async function ok(method, path, opts = {}, status = 200) {
     const res = await req(method, path, opts);
     assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
@@ -74,5 +112,5 @@ export function realtimeHelpers(server, SHARED) {
     return { status: res.status, bodies: res.status === 200 ? JSON.parse(text).records.map((r) => r.body) : text };
   }
 
-  return { req, ok, uniq, tenant, putChannel, client, str, rootRead };
+  return { req, call, ok, uniq, tenant, putChannel, client, str, rootRead };
 }

@@ -38,37 +38,13 @@ after(async () => {
   await weir?.stop();
 });
 
-const { ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { call: callAs, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/**
- * One request. `token`: a credential sent as Bearer, or undefined/null for none. `body`: a
- * string (sent as is, text/plain unless headers say otherwise) or a value sent as JSON.
- */
-async function call(method, path, { token, headers = {}, body, origin = ORIGIN } = {}) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (origin) h.origin = origin;
-  let payload;
-  if (typeof body === "string") {
-    payload = body;
-    h["content-type"] ??= "text/plain; charset=utf-8";
-  } else if (body !== undefined) {
-    payload = JSON.stringify(body);
-    h["content-type"] ??= "application/json";
-  }
-  const res = await fetch(weir.url + path, { method, headers: h, body: payload, signal: AbortSignal.timeout(30000) });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+/** One request with the browser Origin of this suite (realtime-helpers.mjs `call`). */
+const call = (method, path, opts = {}) => callAs(method, path, { origin: ORIGIN, ...opts });
 
 async function expectStatus(status, method, path, opts) {
   const res = await call(method, path, opts);

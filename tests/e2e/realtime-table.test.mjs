@@ -17,46 +17,13 @@ import { realtimeHelpers } from "./realtime-helpers.mjs";
 const SHARED = "weir-shared";
 const ORIGIN = "https://browser.example.test";
 let weir;
-const { ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
+const { call, ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/**
- * One request; an SSE answer (200 text/event-stream) is not read: the connection is aborted
- * once its head arrived. `token`: Bearer credential, or undefined/null for none.
- */
-async function send({ method, path, token, headers = {}, body, origin = ORIGIN }) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (origin) h.origin = origin;
-  let payload;
-  if (typeof body === "string" || body instanceof Uint8Array) {
-    payload = body;
-    h["content-type"] ??= "text/plain; charset=utf-8";
-  } else if (body !== undefined) {
-    payload = JSON.stringify(body);
-    h["content-type"] ??= "application/json";
-  }
-  const ac = new AbortController();
-  const guard = setTimeout(() => ac.abort(), 20000);
-  try {
-    const res = await fetch(weir.url + path, { method, headers: h, body: payload, signal: ac.signal });
-    const sse = (res.headers.get("content-type") || "").startsWith("text/event-stream");
-    let text = "";
-    if (sse) ac.abort();
-    else text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, sse, text, json };
-  } finally {
-    clearTimeout(guard);
-  }
-}
+/** One request (realtime-helpers.mjs `call`) with this suite's Origin. */
+const send = ({ method, path, origin = ORIGIN, ...opts }) => call(method, path, { origin, ...opts });
 
 const b64u = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 const partsOf = (jwt) => jwt.split(".");
