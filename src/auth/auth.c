@@ -331,7 +331,9 @@ void
 wr_auth_derive_key(const wr_auth *a, const char *label, const void *data, size_t len,
                    uint8_t out[32])
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    static EVP_MAC *mac; /* fetched once, like sha256() above (loop thread only) */
+    if (mac == NULL)
+        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                            OSSL_PARAM_construct_end()};
@@ -341,7 +343,6 @@ wr_auth_derive_key(const wr_auth *a, const char *label, const void *data, size_t
         EVP_MAC_update(ctx, data, len) != 1 || EVP_MAC_final(ctx, out, &outl, 32) != 1)
         abort(); /* HMAC-SHA256 is always available in OpenSSL 3 */
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
 }
 
 wr_auth_mode
