@@ -43,7 +43,7 @@
 // the last deliveries 15 s of grace.
 import http from "node:http";
 import net from "node:net";
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -60,6 +60,7 @@ const { values: opt } = parseArgs({
     "max-ms": { type: "string", default: "100" },
     kinds: { type: "string", default: "rt,v1" },
     redis: { type: "string" }, // Redis mode: the port of a redis-server on 127.0.0.1
+    "agent-cpu": { type: "string" }, // pin the agents' process to this CPU (default: inherit)
     agent: { type: "boolean", default: false }, // internal: run as the agents' child process
   },
 });
@@ -446,6 +447,7 @@ async function main() {
   const child = fork(new URL(import.meta.url).pathname, [
     "--agent", ...(opt.redis ? ["--redis", opt.redis] : []), "--sessions", String(SESSIONS), "--secs", String(SECS), "--min-ms", String(MIN_MS), "--max-ms", String(MAX_MS),
   ]);
+  if (opt["agent-cpu"] !== undefined) execFileSync("taskset", ["-p", "-c", opt["agent-cpu"], String(child.pid)], { stdio: "ignore" });
   const queue = [];
   let exited = null;
   child.on("message", (m) => queue.push(m));

@@ -18,7 +18,8 @@
 #
 # Usage: bench/realtime-routes.sh [runs=3] [sessions=100] [seconds=10] [put_seconds=5] [conns=64]
 # Env:   WEIR_BIN (default build/release/weir), BENCH_DIR (default $TMPDIR or /tmp),
-#        NO_REDIS=1 to skip the Redis peer
+#        NO_REDIS=1 to skip the Redis peer, AGENT_CPU=0 to move the agents' process off the
+#        subscribers' CPU (onto the server's: for both weir and Redis alike)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -166,7 +167,7 @@ start_redis() {
 latency_weir() {
     local out
     out=$(taskset -c 1 node bench/realtime-routes.mjs --url "http://127.0.0.1:$port" --token "$WEIR_ROOT_TOKEN" \
-        --pid "$pid" --sessions "$sessions" --secs "$secs") ||
+        --pid "$pid" --sessions "$sessions" --secs "$secs" ${AGENT_CPU:+--agent-cpu "$AGENT_CPU"}) ||
         { echo "$out"; tail -n 50 "$tmp/weir.log"; echo "run $i: weir latency run failed" >&2; exit 1; }
     echo "$out" | grep -v '^RESULT\|^SETUP' | sed 's/^/  weir:  /'
     echo "$out" | awk '/^RESULT/ {$1 = ""; print}' >>"$tmp/lat-weir.txt"
@@ -175,7 +176,7 @@ latency_weir() {
 latency_redis() {
     local out
     out=$(taskset -c 1 node bench/realtime-routes.mjs --redis "$rport" --pid "$rpid" \
-        --sessions "$sessions" --secs "$secs") ||
+        --sessions "$sessions" --secs "$secs" ${AGENT_CPU:+--agent-cpu "$AGENT_CPU"}) ||
         { echo "$out"; echo "run $i: redis latency run failed" >&2; exit 1; }
     echo "$out" | grep -v '^RESULT' | sed 's/^/  redis: /'
     echo "$out" | awk '/^RESULT/ {$1 = ""; print}' >>"$tmp/lat-redis.txt"
