@@ -213,18 +213,12 @@ append_done(void *ud, const wr_append_result *res)
     if (c->p) {
         wr_rt_parts *t = c->rt->parts;
         if (res->err == WR_OK) {
+            /* Kept in insertion order: the oldest entry leaves only 5 minutes after its own
+             * answer, and the ones behind it after it, so each is remembered at least that long. */
             c->p->done = true;
             c->p->seq = res->start.seq;
             c->p->done_at_ms = wr_clock_now_ms();
             part_settle(c->p, 200, NULL);
-            /* Keep insertion order == completion order closely enough: move to the newest. */
-            part_unlink(t, c->p);
-            char *key = c->p->key;
-            free(c->p);
-            part *np = parts_add(t, key);
-            np->done = true;
-            np->seq = res->start.seq;
-            np->done_at_ms = wr_clock_now_ms();
         } else {
             part_settle(c->p, status, msg);
             part_unlink(t, c->p);
@@ -247,7 +241,8 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
                   const char *part_id)
 {
     char id[40];
-    if (part_id == NULL || part_id[0] == '\0') {
+    bool client_id = part_id && part_id[0];
+    if (!client_id) {
         wr_rt_new_id("part_", 29, id);
         part_id = id;
     }
@@ -267,7 +262,7 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
         return;
     }
     part *p = NULL;
-    if (part_id != id) {
+    if (client_id) {
         parts_expire(rt->parts, wr_clock_now_ms());
         char *key = wr_xmalloc(strlen(basin) + strlen(stream) + strlen(part_id) + 3);
         sprintf(key, "%s\n%s\n%s", basin, stream, part_id);
