@@ -45,21 +45,27 @@ wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out)
     return env_auth(req, rt, out);
 }
 
+/* An RFC 3339 string, or null when unset (the realtime twin of s2's wr_s2_time_json; the two
+ * modules do not include each other's internals). */
+static json_t *
+time_json(bool set, uint64_t ms)
+{
+    char ts[40];
+    if (!set)
+        return json_null();
+    wr_clock_format_rfc3339(ms, ts);
+    return json_string(ts);
+}
+
 static json_t *
 run_json(const wr_run *r)
 {
-    char ts[40];
     json_t *o = json_pack(
         "{s:s,s:s,s:o,s:s,s:o,s:s}", "id", r->id, "taskIdentifier", r->task_identifier,
         "parentRunId", r->has_parent ? json_string(r->parent_run_id) : json_null(), "rootRunId",
         r->root_run_id, "streamBasinName", r->has_basin ? json_string(r->basin) : json_null(),
         "realtimeStreamsVersion", "v2");
-    if (r->completed) {
-        wr_clock_format_rfc3339(r->completed_at_ms, ts);
-        json_object_set_new(o, "completedAt", json_string(ts));
-    } else {
-        json_object_set_new(o, "completedAt", json_null());
-    }
+    json_object_set_new(o, "completedAt", time_json(r->completed, r->completed_at_ms));
     return o;
 }
 
@@ -130,7 +136,6 @@ complete_run(wr_req *req, void *ctx)
 static json_t *
 session_json(const wr_session *s)
 {
-    char ts[40];
     json_t *o = json_pack("{s:s,s:o,s:s,s:s,s:o,s:b}", "id", s->id, "externalId",
                           s->has_external_id ? json_string(s->external_id) : json_null(), "type",
                           s->type, "taskIdentifier", s->task_identifier, "streamBasinName",
@@ -138,20 +143,9 @@ session_json(const wr_session *s)
     json_object_set_new(o, "metadata",
                         s->metadata_json ? json_loads(s->metadata_json, 0, NULL) : json_null());
     json_object_set_new(o, "tags", s->tags_json ? json_loads(s->tags_json, 0, NULL) : json_array());
-    if (s->closed) {
-        wr_clock_format_rfc3339(s->closed_at_ms, ts);
-        json_object_set_new(o, "closedAt", json_string(ts));
-        json_object_set_new(o, "closedReason", json_string(s->closed_reason));
-    } else {
-        json_object_set_new(o, "closedAt", json_null());
-        json_object_set_new(o, "closedReason", json_null());
-    }
-    if (s->expires_at_ms) {
-        wr_clock_format_rfc3339(s->expires_at_ms, ts);
-        json_object_set_new(o, "expiresAt", json_string(ts));
-    } else {
-        json_object_set_new(o, "expiresAt", json_null());
-    }
+    json_object_set_new(o, "closedAt", time_json(s->closed, s->closed_at_ms));
+    json_object_set_new(o, "closedReason", s->closed ? json_string(s->closed_reason) : json_null());
+    json_object_set_new(o, "expiresAt", time_json(s->expires_at_ms != 0, s->expires_at_ms));
     return o;
 }
 
