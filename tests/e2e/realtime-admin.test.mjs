@@ -678,7 +678,7 @@ function serveOnce(env) {
     proc.stdout.on("data", (d) => (stdout += d));
     proc.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => proc.kill("SIGKILL"), 15000);
-    proc.on("exit", (code, signal) => {
+    proc.on("close", (code, signal) => {
       clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr });
