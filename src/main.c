@@ -210,6 +210,7 @@ serve(int argc, char **argv)
         .max_header_bytes = cfg.max_header_bytes,
         .max_body_bytes = cfg.max_body_bytes,
         .header_timeout_ms = cfg.header_timeout_s * 1000,
+        .body_timeout_ms = cfg.body_timeout_s * 1000,
         .idle_timeout_ms = cfg.idle_timeout_s * 1000,
         .cors = !cfg.no_cors,
     };

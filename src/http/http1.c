@@ -4,12 +4,19 @@
  * States of a connection:
  *   IDLE    no request bytes yet; idle timer armed (keep-alive timeout).
  *   HEAD    receiving a request head; header timer armed from its first byte.
- *   BODY    receiving the body; idle timer re-armed on every read.
+ *   BODY    receiving the body; body timer armed once at the end of the head, for the whole
+ *           body (a trickle of bytes does not extend it).
  *   ACTIVE  the handler owns the request; no timer; input is buffered, not parsed.
  *
- * Errors found by the framing layer (malformed syntax, oversized head or body) are answered
- * here with a JSON error and `connection: close`. Unknown routes and methods are answered once
- * the body has been read (and discarded), so keep-alive survives them.
+ * Pipelining is bounded: the next buffered request is not parsed while the connection's output
+ * is congested (over WR_CONN_HIGH_WATER unsent); reading stops too, and both resume on drain.
+ * A client that pipelines without reading therefore holds at most one answer's worth of queued
+ * output plus one read of input, however many requests it sends.
+ *
+ * Errors found by the framing layer (malformed syntax, oversized head or body, a header name
+ * that is not an RFC 9110 token, e.g. `Content-Length : 5`) are answered here with a JSON error
+ * and `connection: close`. Unknown routes and methods are answered once the body has been read
+ * (and discarded), so keep-alive survives them.
  */
 #include "http/http1.h"
 
@@ -50,6 +57,8 @@ typedef struct h1 {
     bool discard_body;
     bool want_close; /* close after flushing, once process() unwinds */
     bool sniffing;   /* no request yet: the bytes may still turn out to be HTTP/2 */
+    bool out_paused; /* the next request waits for the output to drain */
+    bool bad_name;   /* a header name with a non-token character */
 } h1;
 
 static const wr_proto_ops h1_ops;
@@ -134,12 +143,27 @@ take_url(h1 *h)
     wr_buf_reset(&h->hfield);
 }
 
+/* RFC 9110 tchar. http-parser's lenient mode lets spaces into names ("Content-Length : 5"),
+ * which a proxy in front may read differently: the start of request smuggling. */
+static bool
+is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
     h1 *h = p->data;
     if (!head_grow(h, len))
         return 1;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_tchar((unsigned char)at[i])) {
+            h->bad_name = true;
+            return 1;
+        }
+    }
     take_url(h);
     if (h->in_value) {
         flush_header(h);
@@ -186,7 +210,7 @@ on_headers_complete(http_parser *p)
     req->method = wr_method_parse(req->method_name);
     h->keep_alive = http_should_keep_alive(p);
     h->state = BODY;
-    wr_conn_set_timeout(h->conn, opts_of(h)->idle_timeout_ms);
+    wr_conn_set_timeout(h->conn, opts_of(h)->body_timeout_ms);
 
     h->body_limit = opts_of(h)->max_body_bytes;
     h->pending_err =
@@ -301,6 +325,11 @@ parse_error(h1 *h)
         send_simple_error(h, WR_ERR_HEADERS_TOO_LARGE, "request head is too large");
         return;
     }
+    if (h->bad_name) {
+        send_simple_error(h, WR_ERR_BAD_REQUEST,
+                          "malformed HTTP request: invalid character in a header name");
+        return;
+    }
     char msg[160];
     snprintf(msg, sizeof(msg), "malformed HTTP request: %s", http_errno_description(e));
     send_simple_error(h, WR_ERR_BAD_REQUEST, msg);
@@ -312,6 +341,12 @@ process(h1 *h)
 {
     h->processing = true;
     while (h->state != ACTIVE && h->in.len > 0 && !h->want_close) {
+        if (h->state == IDLE && wr_conn_congested(h->conn)) {
+            /* The client is not reading its answers: leave the next request unparsed. */
+            h->out_paused = true;
+            wr_conn_read_stop(h->conn);
+            break;
+        }
         size_t n = http_parser_execute(&h->parser, &settings, h->in.data, h->in.len);
         enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
         if (e == HPE_PAUSED) {
@@ -379,8 +414,6 @@ on_read(wr_conn *c, const char *data, size_t len)
     wr_buf_append(&h->in, data, len);
     if (h->sniffing && sniff_http2(h))
         return;
-    if (h->state == BODY)
-        wr_conn_set_timeout(c, opts_of(h)->idle_timeout_ms);
     if (h->state != ACTIVE)
         process(h);
     else if (h->in.len > opts_of(h)->max_header_bytes + 65536)
@@ -416,8 +449,13 @@ static void
 on_drain(wr_conn *c)
 {
     h1 *h = c->proto_state;
-    if (h->req && h->state == ACTIVE && h->req->streaming && h->req->on_drain)
+    if (h->req && h->state == ACTIVE && h->req->streaming && h->req->on_drain) {
         h->req->on_drain(h->req);
+    } else if (h->out_paused && h->state == IDLE) {
+        h->out_paused = false;
+        wr_conn_read_start(c);
+        process(h);
+    }
 }
 
 static void
@@ -517,19 +555,24 @@ h1_start(wr_req *req, int status, const wr_hdr *headers, size_t n_headers)
 }
 
 static bool
-h1_write(wr_req *req, const void *data, size_t len)
+h1_write(wr_req *req, const wr_iov *parts, size_t n)
 {
     h1 *h = req->proto;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += parts[i].len;
     if (len == 0)
         return !wr_conn_congested(h->conn);
     if (h->chunked_out) {
         char size[24];
-        int n = snprintf(size, sizeof(size), "%zx\r\n", len);
-        uv_buf_t bufs[3] = {uv_buf_init(size, (unsigned)n),
-                            uv_buf_init((char *)data, (unsigned)len), uv_buf_init("\r\n", 2)};
-        wr_conn_writev(h->conn, bufs, 3);
+        int k = snprintf(size, sizeof(size), "%zx\r\n", len);
+        wr_iov framed[WR_CONN_MAX_IOV];
+        framed[0] = (wr_iov){size, (size_t)k, NULL};
+        memcpy(framed + 1, parts, n * sizeof(*parts));
+        framed[n + 1] = (wr_iov){"\r\n", 2, NULL};
+        wr_conn_write_iov(h->conn, framed, n + 2);
     } else {
-        wr_conn_write(h->conn, data, len);
+        wr_conn_write_iov(h->conn, parts, n);
     }
     return !wr_conn_congested(h->conn);
 }

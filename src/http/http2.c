@@ -610,10 +610,11 @@ resume(h2s *s)
 }
 
 static bool
-h2_write(wr_req *req, const void *data, size_t len)
+h2_write(wr_req *req, const wr_iov *parts, size_t n)
 {
     h2s *s = req->proto;
-    wr_buf_append(&s->out, data, len);
+    for (size_t i = 0; i < n; i++)
+        wr_buf_append(&s->out, parts[i].data, parts[i].len);
     resume(s);
     flush(s->h);
     if (s->out.len - s->out_off > STREAM_HIGH_WATER || wr_conn_congested(s->h->conn)) {

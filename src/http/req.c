@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/log.h"
 #include "util/pct.h"
 
 static const char *method_names[WR_METHOD__COUNT] = {
@@ -115,9 +116,23 @@ wr_req_query(wr_req *req, const char *name, const char **out_value)
     return 0;
 }
 
+/* A header value weir may put on the wire: no CR or LF (NUL cannot be in a C string). */
+static bool
+header_value_safe(const char *v)
+{
+    return strpbrk(v, "\r\n") == NULL;
+}
+
 void
 wr_resp_header(wr_req *req, const char *name, const char *value)
 {
+    if (!header_value_safe(name) || !header_value_safe(value)) {
+        /* A name from outside reached a header unchecked: never emit it (response splitting).
+         * A whole answer becomes a 500 (see answer_unsafe); a stream goes on without it. */
+        wr_log_error("refused a response header with CR/LF", " name=%s", name);
+        req->unsafe_header = true;
+        return;
+    }
     if (req->n_resp_headers >= WR_RESP_MAX_HEADERS)
         return;
     wr_hdr *h = &req->resp_headers[req->n_resp_headers++];
@@ -137,12 +152,31 @@ add_cors(wr_req *req)
     wr_resp_header(req, "access-control-expose-headers", "*");
 }
 
+static const char unsafe_body[] =
+    "{\"code\":\"other\",\"message\":\"internal error: refused to write an unsafe response "
+    "header\"}";
+
+/* The answer a response with a refused header gets instead: 500 without the handler's headers. */
+static void
+answer_unsafe(wr_req *req)
+{
+    req->n_resp_headers = 0;
+    wr_resp_header(req, "content-type", "application/json");
+    add_cors(req);
+    req->ops->send(req, 500, req->resp_headers, req->n_resp_headers, unsafe_body,
+                   sizeof(unsafe_body) - 1);
+}
+
 void
 wr_resp_send(wr_req *req, int status, const char *content_type, const void *body, size_t len)
 {
     if (req->responded)
         abort(); /* A second answer is a programming error, never a runtime condition. */
     req->responded = true;
+    if (req->unsafe_header) {
+        answer_unsafe(req);
+        return;
+    }
     if (content_type)
         wr_resp_header(req, "content-type", content_type);
     add_cors(req);
@@ -180,6 +214,8 @@ wr_resp_start(wr_req *req, int status, const char *content_type)
     if (req->responded)
         abort();
     req->responded = true;
+    /* A streaming answer with a refused header goes out without it (the handler goes on
+     * writing the stream; the 500 of answer_unsafe is for whole answers). */
     req->streaming = true;
     if (content_type)
         wr_resp_header(req, "content-type", content_type);
@@ -190,7 +226,14 @@ wr_resp_start(wr_req *req, int status, const char *content_type)
 bool
 wr_resp_write(wr_req *req, const void *data, size_t len)
 {
-    return req->ops->write(req, data, len);
+    wr_iov part = {data, len, NULL};
+    return req->ops->write(req, &part, 1);
+}
+
+bool
+wr_resp_writev(wr_req *req, const wr_iov *parts, size_t n)
+{
+    return req->ops->write(req, parts, n);
 }
 
 void

@@ -2,7 +2,7 @@
  * req.h — a protocol-independent HTTP request and its response.
  *
  * Handlers see only wr_req: they never know whether it arrived over HTTP/1.1 or HTTP/2. The
- * protocol layer (http1.c, later http2.c) fills the request, calls the route's handler once the
+ * protocol layer (http1.c, http2.c) fills the request, calls the route's handler once the
  * whole body has arrived, and implements the response through wr_proto_ops.
  *
  * Lifetime and ownership:
@@ -32,6 +32,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/rbuf.h"
 
 typedef enum wr_method {
     WR_METHOD_GET,
@@ -61,7 +62,8 @@ typedef struct wr_proto_ops {
     void (*send)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers, const void *body,
                  size_t len);
     void (*start)(wr_req *req, int status, const wr_hdr *headers, size_t n_headers);
-    bool (*write)(wr_req *req, const void *data, size_t len);
+    /* Body pieces of a streaming answer; shared pieces (ref) are referenced, not copied. */
+    bool (*write)(wr_req *req, const wr_iov *parts, size_t n);
     void (*end)(wr_req *req);
     /* Streaming request bodies: the handler has processed n bytes (flow-control credit). */
     void (*consumed)(wr_req *req, size_t n);
@@ -100,7 +102,8 @@ struct wr_req {
 
     /* Response state, shared with the protocol. */
     bool cors;
-    bool responded; /* send or start happened */
+    bool unsafe_header; /* wr_resp_header refused a value (CR/LF): a whole answer becomes 500 */
+    bool responded;     /* send or start happened */
     bool streaming;
     wr_hdr resp_headers[WR_RESP_MAX_HEADERS];
     size_t n_resp_headers;
@@ -129,7 +132,12 @@ void wr_req_add_header(wr_req *req, const char *name, size_t name_len, const cha
  */
 int wr_req_query(wr_req *req, const char *name, const char **out_value);
 
-/* Adds a response header (both strings copied into the arena); before send/start only. */
+/*
+ * Adds a response header (both strings copied into the arena); before send/start only. A name
+ * or value containing CR or LF is never written: it is dropped and logged, and a later
+ * wr_resp_send() answers 500 instead (defence in depth against response splitting; names from
+ * outside must be validated at the edge).
+ */
 void wr_resp_header(wr_req *req, const char *name, const char *value);
 void wr_resp_send(wr_req *req, int status, const char *content_type, const void *body, size_t len);
 /* Serialises `body` compactly and sends it as application/json; steals the reference. */
@@ -143,6 +151,9 @@ void wr_req_consumed(wr_req *req, size_t n);
 
 void wr_resp_start(wr_req *req, int status, const char *content_type);
 bool wr_resp_write(wr_req *req, const void *data, size_t len);
+/* Writes pieces as one; shared pieces are referenced instead of copied (see rbuf.h), so many
+ * answers queueing the same encoded bytes hold one copy. At most WR_CONN_MAX_IOV - 2 pieces. */
+bool wr_resp_writev(wr_req *req, const wr_iov *parts, size_t n);
 void wr_resp_end(wr_req *req);
 
 const char *wr_http_reason(int status);

@@ -1,19 +1,26 @@
 /*
  * conn.c — see conn.h. Writes first try the socket directly (uv_try_write) and queue only what
- * the kernel did not take, copying it into a heap block freed by the write callback. `pending`
- * is the sum of those queued bytes.
+ * the kernel did not take: copied pieces into one heap block, shared pieces (wr_rbuf) by
+ * reference; the write callback frees the block and drops the references. `pending` is the sum
+ * of the queued bytes, shared ones included.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/server_int.h"
 #include "util/mem.h"
+#include "util/rbuf.h"
 
+/* A queued write. Behind the struct, in one allocation: n_bufs uv_buf_t, n_bufs references (NULL
+ * for copied pieces) and the copied bytes, which the copied pieces' bufs point into. */
 typedef struct write_req {
     uv_write_t req;
     wr_conn *conn;
     size_t len;
-    char data[];
+    unsigned n_bufs;
+    uv_buf_t *bufs;
+    wr_rbuf **refs;
 } write_req;
 
 static void
@@ -101,13 +108,21 @@ finish_close(wr_conn *c)
 static void fail_soon(wr_conn *c);
 
 static void
+write_req_free(write_req *w)
+{
+    for (unsigned i = 0; i < w->n_bufs; i++)
+        wr_rbuf_unref(w->refs[i]);
+    free(w);
+}
+
+static void
 write_cb(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
     wr_conn *c = w->conn;
     size_t before = c->pending;
     c->pending -= w->len;
-    free(w);
+    write_req_free(w);
     if (c->closing) {
         if (c->close_after_flush && c->pending == 0) {
             c->close_after_flush = false;
@@ -142,46 +157,96 @@ fail_soon(wr_conn *c)
     uv_timer_start(&c->timer, fail_cb, 0, 0);
 }
 
-void
-wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs)
+/*
+ * Queues what the kernel did not take of parts[], `skip` bytes in: copied pieces are copied into
+ * the request, shared ones referenced.
+ */
+static void
+queue_rest(wr_conn *c, const wr_iov *parts, size_t n, size_t skip, size_t total)
 {
-    if (c->closing || c->failed)
-        return;
-    size_t total = 0;
-    for (size_t i = 0; i < n_bufs; i++)
-        total += bufs[i].len;
-    if (total == 0)
-        return;
-    size_t skip = 0;
-    if (c->pending == 0) {
-        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n_bufs);
-        if (n > 0)
-            skip = (size_t)n;
-        if (skip == total)
-            return;
+    size_t copied = 0, n_bufs = 0, s = skip;
+    for (size_t i = 0; i < n; i++) {
+        if (s >= parts[i].len) {
+            s -= parts[i].len;
+            continue;
+        }
+        n_bufs++;
+        if (!parts[i].ref)
+            copied += parts[i].len - s;
+        s = 0;
     }
-    write_req *w = wr_xmalloc(sizeof(*w) + total - skip);
+    write_req *w =
+        wr_xmalloc(sizeof(*w) + n_bufs * (sizeof(uv_buf_t) + sizeof(wr_rbuf *)) + copied);
     w->conn = c;
     w->len = total - skip;
+    w->n_bufs = 0;
+    w->bufs = (uv_buf_t *)(w + 1);
+    w->refs = (wr_rbuf **)(w->bufs + n_bufs);
+    char *data = (char *)(w->refs + n_bufs);
     size_t off = 0;
-    for (size_t i = 0; i < n_bufs; i++) {
-        size_t len = bufs[i].len;
-        const char *p = bufs[i].base;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = parts[i].data;
+        size_t len = parts[i].len;
         if (skip >= len) {
             skip -= len;
             continue;
         }
-        memcpy(w->data + off, p + skip, len - skip);
-        off += len - skip;
+        p += skip;
+        len -= skip;
         skip = 0;
+        if (parts[i].ref) {
+            w->bufs[w->n_bufs] = uv_buf_init((char *)p, (unsigned)len);
+            w->refs[w->n_bufs++] = wr_rbuf_ref(parts[i].ref);
+        } else {
+            memcpy(data + off, p, len);
+            w->bufs[w->n_bufs] = uv_buf_init(data + off, (unsigned)len);
+            w->refs[w->n_bufs++] = NULL;
+            off += len;
+        }
     }
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
     c->pending += w->len;
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, w->n_bufs, write_cb) != 0) {
         c->pending -= w->len;
-        free(w);
+        write_req_free(w);
         fail_soon(c);
     }
+}
+
+void
+wr_conn_write_iov(wr_conn *c, const wr_iov *parts, size_t n)
+{
+    if (c->closing || c->failed)
+        return;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += parts[i].len;
+    if (total == 0)
+        return;
+    assert(n <= WR_CONN_MAX_IOV);
+    size_t skip = 0;
+    if (c->pending == 0) {
+        uv_buf_t bufs[WR_CONN_MAX_IOV];
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < WR_CONN_MAX_IOV; i++)
+            if (parts[i].len)
+                bufs[k++] = uv_buf_init((char *)parts[i].data, (unsigned)parts[i].len);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)k);
+        if (r > 0)
+            skip = (size_t)r;
+        if (skip == total)
+            return;
+    }
+    queue_rest(c, parts, n, skip, total);
+}
+
+void
+wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs)
+{
+    wr_iov parts[WR_CONN_MAX_IOV];
+    size_t n = n_bufs < WR_CONN_MAX_IOV ? n_bufs : WR_CONN_MAX_IOV;
+    for (size_t i = 0; i < n; i++)
+        parts[i] = (wr_iov){bufs[i].base, bufs[i].len, NULL};
+    wr_conn_write_iov(c, parts, n);
 }
 
 void

@@ -1,14 +1,14 @@
 /*
  * conn.h — one accepted TCP connection: reads, buffered writes with back-pressure accounting,
- * one timer, and an orderly close. A protocol (HTTP/1.1 now, HTTP/2 later) sits on top through
+ * one timer, and an orderly close. A protocol (HTTP/1.1 or HTTP/2) sits on top through
  * wr_conn_proto and never touches libuv directly.
  *
  * Threading: loop thread only.
  * Ownership: the server owns connections. wr_conn_close() starts closing; proto->on_close is
  * called exactly once, after which the protocol must drop every pointer to the connection; the
  * memory is freed when libuv's close callbacks have run.
- * Writes copy their bytes (or take ownership, see wr_conn_write_owned), so callers may reuse
- * their buffers at once. `pending` counts bytes handed to the kernel queue but not yet written;
+ * Writes copy their bytes, except shared pieces (wr_iov.ref), which are referenced: either way
+ * callers may reuse their buffers at once. `pending` counts bytes handed to the kernel queue but not yet written;
  * once it rises above WR_CONN_HIGH_WATER wr_conn_congested() turns true, and proto->on_drain is
  * called when it falls back below WR_CONN_LOW_WATER.
  */
@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "util/rbuf.h"
 
 #define WR_CONN_HIGH_WATER (64 * 1024)
 #define WR_CONN_LOW_WATER (16 * 1024)
@@ -54,8 +56,12 @@ struct wr_conn {
 
 /* Queues n bytes (copied). Ignored once the connection is closing. */
 void wr_conn_write(wr_conn *c, const void *data, size_t n);
-/* Queues several buffers (copied) as one write. */
+#define WR_CONN_MAX_IOV 8
+/* Queues several buffers (copied) as one write; n_bufs <= WR_CONN_MAX_IOV. */
 void wr_conn_writev(wr_conn *c, const uv_buf_t *bufs, size_t n_bufs);
+/* Queues pieces as one write: borrowed ones are copied if the kernel does not take them at
+ * once, shared ones (ref != NULL) are referenced until written. n <= WR_CONN_MAX_IOV. */
+void wr_conn_write_iov(wr_conn *c, const wr_iov *parts, size_t n);
 bool wr_conn_congested(const wr_conn *c);
 void wr_conn_read_start(wr_conn *c);
 void wr_conn_read_stop(wr_conn *c);

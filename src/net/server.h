@@ -19,8 +19,9 @@ typedef struct wr_server_opts {
     size_t max_connections;
     size_t max_header_bytes;
     size_t max_body_bytes;
-    uint64_t header_timeout_ms;
-    uint64_t idle_timeout_ms;
+    uint64_t header_timeout_ms; /* from a request's first byte to the end of its head */
+    uint64_t body_timeout_ms;   /* from the end of the head to the end of the body, in all */
+    uint64_t idle_timeout_ms;   /* keep-alive: no request in progress */
     bool cors;
 } wr_server_opts;
 

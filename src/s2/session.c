@@ -131,10 +131,17 @@ send_error(session *s, wr_err code, const char *msg)
 }
 
 static void
+write_parts(session *s, const wr_iov *parts, size_t n)
+{
+    if (!wr_resp_writev(s->req, parts, n))
+        s->congested = true;
+}
+
+static void
 write_out(session *s, const wr_buf *b)
 {
-    if (!wr_resp_write(s->req, b->data, b->len))
-        s->congested = true;
+    wr_iov part = {b->data, b->len, NULL};
+    write_parts(s, &part, 1);
 }
 
 static void
@@ -201,21 +208,30 @@ arm_wait(session *s)
 /*
  * What every follower of a live batch receives, encoded once per batch and shared: the SSE
  * `data:` payload per format (each session adds only its own `event`/`id` lines) and the whole
- * s2s frame. A live batch always carries the same tail (the position after it).
+ * s2s frame. A live batch always carries the same tail (the position after it). The encodings
+ * are reference-counted, so a follower whose socket is full queues a reference, not a copy.
  */
 typedef struct live_cache {
-    wr_buf sse[2]; /* indexed by wr_s2_format */
-    wr_buf s2s;
+    wr_rbuf *sse[2]; /* indexed by wr_s2_format */
+    wr_rbuf *s2s;
 } live_cache;
 
 static void
 live_cache_free(void *p)
 {
     live_cache *c = p;
-    wr_buf_fini(&c->sse[0]);
-    wr_buf_fini(&c->sse[1]);
-    wr_buf_fini(&c->s2s);
+    wr_rbuf_unref(c->sse[0]);
+    wr_rbuf_unref(c->sse[1]);
+    wr_rbuf_unref(c->s2s);
     free(c);
+}
+
+static wr_rbuf *
+rbuf_from(wr_buf *b)
+{
+    wr_rbuf *r = wr_rbuf_new(b->data, b->len);
+    wr_buf_fini(b);
+    return r;
 }
 
 /* The SSE data payload ("data: {...}\n\n") for records and an optional tail. */
@@ -273,30 +289,31 @@ send_records(session *s, wr_batch *whole, const wr_record *recs, size_t n, const
             wr_batch_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
         }
     }
-    if (s->s2s) {
-        if (c && c->s2s.len == 0)
-            s2s_frame(whole, recs, n, tail, &c->s2s);
-        wr_buf frame;
-        wr_buf_init(&frame);
-        if (!c)
-            s2s_frame(whole, recs, n, tail, &frame);
-        write_out(s, c ? &c->s2s : &frame);
-        wr_buf_fini(&frame);
+    char head[128];
+    int head_len = snprintf(head, sizeof(head), "event: batch\nid: %s\n", id);
+    wr_buf enc;
+    wr_buf_init(&enc);
+    if (c) {
+        wr_rbuf **slot = s->s2s ? &c->s2s : &c->sse[s->fmt == WR_S2_FORMAT_BASE64];
+        if (*slot == NULL) {
+            if (s->s2s)
+                s2s_frame(whole, recs, n, tail, &enc);
+            else
+                sse_payload(s, whole, recs, n, tail, &enc);
+            *slot = rbuf_from(&enc);
+        }
+        wr_iov parts[2] = {{head, (size_t)head_len, NULL}, {(*slot)->data, (*slot)->len, *slot}};
+        write_parts(s, s->s2s ? parts + 1 : parts, s->s2s ? 1 : 2);
         return;
     }
-    wr_buf ev;
-    wr_buf_init(&ev);
-    wr_buf_printf(&ev, "event: batch\nid: %s\n", id);
-    if (c) {
-        wr_buf *payload = &c->sse[s->fmt == WR_S2_FORMAT_BASE64];
-        if (payload->len == 0)
-            sse_payload(s, whole, recs, n, tail, payload);
-        wr_buf_append(&ev, payload->data, payload->len);
+    if (s->s2s) {
+        s2s_frame(whole, recs, n, tail, &enc);
     } else {
-        sse_payload(s, whole, recs, n, tail, &ev);
+        wr_buf_append(&enc, head, (size_t)head_len);
+        sse_payload(s, whole, recs, n, tail, &enc);
     }
-    write_out(s, &ev);
-    wr_buf_fini(&ev);
+    write_out(s, &enc);
+    wr_buf_fini(&enc);
 }
 
 /*

@@ -72,6 +72,10 @@ static const struct opt opts[] = {
     {"header-timeout", "WEIR_HEADER_TIMEOUT", "10s", "DURATION", K_DURATION,
      FIELD(header_timeout_s, uint64_t), 1, DAY,
      "Time a client has to send a complete request head before the connection is closed."},
+    {"body-timeout", "WEIR_BODY_TIMEOUT", "60s", "DURATION", K_DURATION,
+     FIELD(body_timeout_s, uint64_t), 1, DAY,
+     "Time a client has, from the end of a request head, to send the whole body (HTTP/1.1 and "
+     "each HTTP/2 stream); slower requests get 408."},
     {"idle-timeout", "WEIR_IDLE_TIMEOUT", "60s", "DURATION", K_DURATION,
      FIELD(idle_timeout_s, uint64_t), 1, DAY,
      "How long an idle keep-alive connection is kept open."},

@@ -52,6 +52,7 @@ typedef struct wr_config {
     uint64_t max_header_bytes;      /* --max-header-bytes: request line + headers */
     uint64_t max_body_bytes;        /* --max-body-bytes: default per-route body limit */
     uint64_t header_timeout_s;      /* --header-timeout */
+    uint64_t body_timeout_s;        /* --body-timeout: whole request body */
     uint64_t idle_timeout_s;        /* --idle-timeout: keep-alive idle */
     uint64_t shutdown_timeout_s;    /* --shutdown-timeout: graceful drain bound */
     uint64_t append_inflight_bytes; /* --append-inflight-bytes */

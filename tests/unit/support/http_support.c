@@ -41,6 +41,7 @@ wr_test_server_defaults(void)
         .max_header_bytes = 16 * 1024,
         .max_body_bytes = 64 * 1024,
         .header_timeout_ms = 10000,
+        .body_timeout_ms = 60000,
         .idle_timeout_ms = 60000,
         .cors = true,
     };
