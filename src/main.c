@@ -238,6 +238,7 @@ out:
     wr_server_free(a.server);
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
+    wr_rt_stop(rt);
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
     wr_meta_close(meta);

@@ -183,13 +183,15 @@ index_add(wr_auth *a, entry *e)
     a->n++;
 }
 
+static size_t lower_bound(const wr_auth *a, const char *key);
+
 static entry *
 index_remove(wr_auth *a, const char *id)
 {
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = lower_bound(a, id); i < a->n; i++) {
         entry *e = a->sorted[i];
         if (strcmp(e->tok.id, id) != 0)
-            continue;
+            break;
         memmove(&a->sorted[i], &a->sorted[i + 1], (a->n - i - 1) * sizeof(*a->sorted));
         a->n--;
         for (entry **pp = &a->buckets[bucket_of(e->tok.hash)]; *pp; pp = &(*pp)->next_hash)
@@ -200,6 +202,21 @@ index_remove(wr_auth *a, const char *id)
         return e;
     }
     return NULL;
+}
+
+/* The first index in `sorted` whose id is >= key (binary search). */
+static size_t
+lower_bound(const wr_auth *a, const char *key)
+{
+    size_t lo = 0, hi = a->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(a->sorted[mid]->tok.id, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static json_t *
@@ -472,6 +489,74 @@ wr_auth_revoke(wr_auth *a, const char *id, wr_error *out_err)
         return err;
     free(index_remove(a, id));
     return WR_OK;
+}
+
+bool
+wr_auth_token_live(const wr_auth *a, const char *id)
+{
+    size_t i = lower_bound(a, id);
+    if (i == a->n || strcmp(a->sorted[i]->tok.id, id) != 0)
+        return false;
+    uint64_t exp = a->sorted[i]->tok.expires_at_ms;
+    return exp == 0 || exp > wr_clock_now_ms();
+}
+
+size_t
+wr_auth_count_prefix(const wr_auth *a, const char *prefix)
+{
+    size_t plen = strlen(prefix), n = 0;
+    for (size_t i = lower_bound(a, prefix); i < a->n; i++, n++)
+        if (strncmp(a->sorted[i]->tok.id, prefix, plen) != 0)
+            break;
+    return n;
+}
+
+/* Deletes tokens whose id starts with prefix (only expired ones when `expired_only`), at most
+ * `max`; returns how many, or stops at the first storage error. */
+static wr_err
+remove_prefix(wr_auth *a, const char *prefix, bool expired_only, size_t max, size_t *out_n,
+              wr_error *out_err)
+{
+    size_t plen = strlen(prefix), i = lower_bound(a, prefix);
+    uint64_t now = wr_clock_now_ms();
+    *out_n = 0;
+    while (i < a->n && *out_n < max && strncmp(a->sorted[i]->tok.id, prefix, plen) == 0) {
+        const wr_token *t = &a->sorted[i]->tok;
+        if (expired_only && (t->expires_at_ms == 0 || t->expires_at_ms > now)) {
+            i++;
+            continue;
+        }
+        char id[WR_TOKEN_ID_MAX + 1];
+        strcpy(id, t->id);
+        wr_err err = wr_store_token_delete(a->store, id, out_err);
+        if (err != WR_OK)
+            return err;
+        free(index_remove(a, id)); /* the next candidate moves into slot i */
+        (*out_n)++;
+    }
+    return WR_OK;
+}
+
+wr_err
+wr_auth_revoke_prefix(wr_auth *a, const char *prefix, size_t *out_n, wr_error *out_err)
+{
+    size_t n = 0;
+    wr_err err = WR_OK;
+    if (*prefix) /* an empty prefix would be every token */
+        err = remove_prefix(a, prefix, false, SIZE_MAX, &n, out_err);
+    if (out_n)
+        *out_n = n;
+    return err;
+}
+
+wr_err
+wr_auth_gc(wr_auth *a, const char *prefix, size_t max, size_t *out_n, wr_error *out_err)
+{
+    size_t n = 0;
+    wr_err err = remove_prefix(a, prefix, true, max, &n, out_err);
+    if (out_n)
+        *out_n = n;
+    return err;
 }
 
 json_t *

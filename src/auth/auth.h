@@ -77,6 +77,22 @@ wr_err wr_auth_issue(wr_auth *a, const wr_token *issuer, const json_t *info, cha
 /* Revokes by id. Errors: ACCESS_TOKEN_NOT_FOUND, STORAGE (the root token cannot be revoked:
  * INVALID). */
 wr_err wr_auth_revoke(wr_auth *a, const char *id, wr_error *out_err);
+/* Whether a token with this id exists (issued, not revoked) and has not expired. */
+bool wr_auth_token_live(const wr_auth *a, const char *id);
+/* How many tokens (expired ones included, until collected) have an id starting with prefix. */
+size_t wr_auth_count_prefix(const wr_auth *a, const char *prefix);
+/*
+ * Revokes every token whose id starts with `prefix` (non-empty), as wr_auth_revoke does each;
+ * *out_n (may be NULL) is how many. Errors: STORAGE (those revoked before it stay revoked).
+ */
+wr_err wr_auth_revoke_prefix(wr_auth *a, const char *prefix, size_t *out_n, wr_error *out_err);
+/*
+ * Deletes up to `max` expired tokens whose id starts with `prefix` ("" = any): expired tokens
+ * are refused by wr_auth_verify already; this only reclaims their records. *out_n (may be
+ * NULL) is how many. Errors: STORAGE.
+ */
+wr_err wr_auth_gc(wr_auth *a, const char *prefix, size_t max, size_t *out_n, wr_error *out_err);
+
 /*
  * {"access_tokens":[AccessTokenInfo…],"has_more":bool}: tokens whose id starts with prefix, is
  * greater than start_after, and lies in the caller's access_tokens scope; limit as for lists.

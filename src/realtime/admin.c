@@ -226,9 +226,17 @@ rotate_key(wr_req *req, void *ctx)
     uint8_t hash[32];
     char *key = wr_rt_new_api_key(hash);
     wr_error err = {0};
-    if (wr_meta_env_set_key_hash(rt->meta, req->params[0], hash, &err) != WR_OK) {
+    wr_env env;
+    if (wr_meta_env_set_key_hash(rt->meta, req->params[0], hash, &err) != WR_OK ||
+        wr_meta_env_get(rt->meta, req->params[0], &env, &err) != WR_OK) {
         free(key);
         wr_rt_fail_lookup(req, &err, "Environment not found");
+        return;
+    }
+    /* Whoever held the old key may hold write tokens minted for it: they go too. */
+    if (wr_rt_mint_revoke_env(rt->mint, env.org_id, env.id, &err) != WR_OK) {
+        free(key);
+        wr_rt_fail_err(req, &err);
         return;
     }
     wr_resp_json(req, 200, json_pack("{s:s}", "apiKey", key));
@@ -401,17 +409,17 @@ org_usage(wr_req *req, void *ctx)
 void
 wr_rt_admin_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs", create_org, rt, 64 * 1024);
-    wr_router_add(r, WR_METHOD_GET, "/admin/api/v1/orgs", list_orgs, rt, 0);
-    wr_router_add(r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}", get_org, rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/projects", create_project, rt,
-                  64 * 1024);
-    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/projects/{projectId}/environments", create_env,
-                  rt, 64 * 1024);
-    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/environments/{envId}/rotate-key", rotate_key,
-                  rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/stream-basin", stream_basin, rt,
-                  64 * 1024);
-    wr_router_add(r, WR_METHOD_PUT, "/admin/api/v1/orgs/{orgId}/plan", set_plan, rt, 64 * 1024);
-    wr_router_add(r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}/usage", org_usage, rt, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/admin/api/v1/orgs", create_org, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/orgs", list_orgs, 0);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}", get_org, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/projects", create_project,
+                64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/admin/api/v1/projects/{projectId}/environments",
+                create_env, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/admin/api/v1/environments/{envId}/rotate-key", rotate_key,
+                0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/admin/api/v1/orgs/{orgId}/stream-basin", stream_basin,
+                64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_PUT, "/admin/api/v1/orgs/{orgId}/plan", set_plan, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}/usage", org_usage, 0);
 }

@@ -149,7 +149,8 @@ session_json(const wr_session *s)
     return o;
 }
 
-/* Copies an optional string field (≤ cap-1 bytes); answers 400 itself. */
+/* Copies an optional string field (≤ cap-1 bytes, no control characters: such names end up in
+ * stream names and response headers); answers 400 itself. */
 static bool
 opt_str(wr_req *req, json_t *body, const char *name, char *out, size_t cap, bool *out_has)
 {
@@ -159,9 +160,11 @@ opt_str(wr_req *req, json_t *body, const char *name, char *out, size_t cap, bool
     if (v == NULL || json_is_null(v))
         return true;
     if (!json_is_string(v) || json_string_length(v) >= cap ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "`%s` must be a string of at most %zu characters", name,
+        strlen(json_string_value(v)) != json_string_length(v) ||
+        !wr_rt_name_ok(json_string_value(v))) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "`%s` must be a string of at most %zu characters without control characters", name,
                  cap - 1);
         wr_rt_fail(req, 400, msg);
         return false;
@@ -288,7 +291,7 @@ close_session(wr_req *req, void *ctx)
         return;
     }
     if (!already)
-        wr_rt_unpin_session(rt, &env, &s); /* closed: its channels may age out now */
+        wr_rt_release_session(rt, &env, &s); /* its channels may age out; tokens revoked */
     char id[WR_META_ID_MAX + 1];
     strcpy(id, s.id);
     wr_session_fini(&s);
@@ -300,10 +303,10 @@ close_session(wr_req *req, void *ctx)
 void
 wr_rt_api_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/runs", create_run, rt, 64 * 1024);
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/runs/{runId}/complete", complete_run, rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/sessions", create_session, rt, 256 * 1024);
-    wr_router_add(r, WR_METHOD_GET, "/api/v1/sessions/{session}", get_session, rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/sessions/{session}/close", close_session, rt,
-                  64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/runs", create_run, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/runs/{runId}/complete", complete_run, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions", create_session, 256 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/api/v1/sessions/{session}", get_session, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions/{session}/close", close_session,
+                64 * 1024);
 }

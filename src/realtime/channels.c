@@ -14,8 +14,10 @@
  * basin, else the global one); append and wait need the row.
  *
  * Invariants: the basin is resolved per naming.h (row stamp → org basin only when no row →
- * global); credentials are minted for exactly that basin and the environment's prefix, so
- * "{token prefix}{X-S2-Stream-Name}" is always the stream's full name. The channels of an open
+ * global). Credentials (mint.h): the secret key gets a token for that basin and the
+ * environment's prefix, so "{token prefix}{X-S2-Stream-Name}" is the stream's full name; a
+ * public token gets an append-only token for exactly that stream, and X-S2-Stream-Name is then
+ * the full name. Closing a session revokes its channels' stream tokens. The channels of an open
  * session are pinned against delete-on-empty from the first time weir touches them until the
  * session is closed (api.c unpins).
  */
@@ -26,20 +28,32 @@
 #include "realtime/rt_int.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/utf8.h"
 
 void
-wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix, const char *rel)
+wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
+                     const char *basin, const char *prefix, const char *rel)
 {
     char secret[WR_RT_SECRET_MAX], num[24];
     wr_error err = {0};
-    if (wr_rt_mint_token(rt->mint, basin, prefix, wr_rt_write_ops, 3, secret, &err) != WR_OK) {
+    /* A browser's public token gets a token for this one stream, append only; the secret key
+     * (which holds the whole environment anyway) gets the environment's. */
+    const char *full =
+        caller->public_token ? wr_arena_printf(&req->arena, "%s%s", prefix, rel) : NULL;
+    wr_rt_grant g = {.org_id = org_id,
+                     .env_id = caller->env.id,
+                     .basin = basin,
+                     .prefix = prefix,
+                     .stream = full,
+                     .not_after_ms = caller->public_token ? caller->exp_ms : 0};
+    if (wr_rt_mint_token(rt->mint, &g, secret, &err) != WR_OK) {
         wr_rt_fail_err(req, &err);
         return;
     }
     const char *host = wr_req_header(req, "host");
     wr_resp_header(req, "x-s2-access-token", secret);
-    wr_resp_header(req, "x-s2-stream-name", rel);
+    wr_resp_header(req, "x-s2-stream-name", full ? full : rel);
     wr_resp_header(req, "x-s2-basin", basin);
     wr_resp_header(req, "x-s2-endpoint",
                    wr_arena_printf(&req->arena, "http://%s/v1", host ? host : "localhost"));
@@ -191,7 +205,7 @@ put_session_channel(wr_req *req, void *ctx)
     if (!channel_open(req, rt, "write", REJECT_CLOSED, &c))
         return;
     if (pin_if_open(req, rt, &c))
-        wr_rt_answer_channel(req, rt, c.basin, c.prefix, c.rel);
+        wr_rt_answer_channel(req, rt, &c.caller, c.org.id, c.basin, c.prefix, c.rel);
     channel_fini(&c);
 }
 
@@ -266,7 +280,7 @@ append_session_channel(wr_req *req, void *ctx)
     json_t *data = NULL;
     if (wr_rt_part_id(req, &part_id) && (data = wr_rt_text_body(req)) != NULL &&
         pin_if_open(req, rt, &c))
-        wr_rt_append_part(rt, req, c.basin, c.stream, json_incref(data), part_id);
+        wr_rt_append_part(rt, req, c.caller.env.id, c.basin, c.stream, json_incref(data), part_id);
     json_decref(data);
     channel_fini(&c);
 }
@@ -329,36 +343,37 @@ wait_session_channel(wr_req *req, void *ctx)
 }
 
 void
-wr_rt_unpin_session(wr_rt *rt, const wr_env *env, const wr_session *s)
+wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
 {
-    wr_org org;
-    if (wr_meta_org_get(rt->meta, env->org_id, &org, NULL) != WR_OK)
-        return;
     const char *basin =
         wr_rt_resolve_basin(rt->cfg.global_basin, true, s->has_basin ? s->basin : NULL, NULL);
     char prefix[WR_RT_NAME_MAX], stream[WR_RT_NAME_MAX + 300];
-    wr_rt_stream_prefix(basin, rt->cfg.global_basin, org.id, env->slug, env->id, prefix,
+    wr_rt_stream_prefix(basin, rt->cfg.global_basin, env->org_id, env->slug, env->id, prefix,
                         sizeof(prefix));
     const char *name = s->has_external_id ? s->external_id : s->id;
     for (int i = 0; i < 2; i++) {
         snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", prefix, name, i ? "out" : "in");
         wr_rt_unpin_stream(rt, basin, stream);
+        wr_error err = {0};
+        if (wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, &err) != WR_OK)
+            wr_log_warn("revoking a closed session's write tokens failed",
+                        " basin=%s stream=%s err=%s", basin, stream, err.msg);
     }
 }
 
 void
 wr_rt_channels_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/{io}", put_session_channel, rt,
-                  64 * 1024);
-    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}", get_session_channel, rt,
-                  0);
-    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/sessions/{session}/{io}", head_session_channel,
-                  rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/realtime/v1/sessions/{session}/{io}/append",
-                  append_session_channel, rt, WR_RT_BODY_MAX);
-    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}/records",
-                  list_session_records, rt, 0);
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/sessions/{session}/{io}/wait", wait_session_channel,
-                  rt, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/{io}", put_session_channel,
+                64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}", get_session_channel,
+                0);
+    wr_rt_route(rt, r, WR_METHOD_HEAD, "/realtime/v1/sessions/{session}/{io}", head_session_channel,
+                0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/realtime/v1/sessions/{session}/{io}/append",
+                append_session_channel, WR_RT_BODY_MAX);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}/records",
+                list_session_records, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions/{session}/{io}/wait", wait_session_channel,
+                64 * 1024);
 }

@@ -1,25 +1,44 @@
 /*
- * mint.h — scoped write tokens for direct client writes (realtime.md §4), minted through the
- * access-token registry on behalf of the root token, and cached.
+ * mint.h — scoped S2 write tokens for direct client writes (realtime.md §4), minted through the
+ * access-token registry on behalf of the root token, cached, and revoked when what they were
+ * minted for changes.
  *
- * A token's scope: basins {exact: basin}, streams {prefix: prefix} (the caller passes the
- * environment's prefix without a trailing "/": clients name streams "/sessions/…" or
- * "/runs/…", as realtime.md's X-S2-Stream-Name says; environment ids all have the same length,
- * so no other environment's prefix starts with this one), the given ops, auto_prefix_streams: true, and
- * expires_at = now + ttl. Ids are "rt-" followed by 29 random characters, so never reused.
+ * Two kinds, by who asks:
+ *   environment tokens  for the environment's secret key (the agent/server side, which holds
+ *                       the whole environment anyway): basins {exact: basin}, streams {prefix:
+ *                       the environment's prefix, without a trailing "/"}, ops append,
+ *                       create-stream, trim, auto_prefix_streams: true, lifetime ttl. Clients
+ *                       name streams "/sessions/…" or "/runs/…"; environment ids all have the
+ *                       same length, so no other environment's prefix starts with this one.
+ *   stream tokens       for a public token (a browser end user): basins {exact: basin}, streams
+ *                       {exact: the full stream name}, op append only (no trim, no create with a
+ *                       config, no fence), lifetime min(ttl, WR_RT_STREAM_TOKEN_TTL_S) and never
+ *                       beyond the caller's own token (`not_after_ms`). Clients name the stream
+ *                       by its full name.
  *
- * Cache: keyed "{basin}:{prefix}:{sorted ops}". A cached secret is handed out again while it
- * is younger than half its life (so a client always gets at least ttl/2 of validity); after that
- * a new token is minted and replaces the entry (the old one stays valid until it expires).
- * Because the basin is part of the key, a deprovision or plan change that moves an environment
- * to another basin can never be answered with a token of the old basin, nor the reverse.
- * Entries are kept per distinct key (bounded by basins × environments); nothing else is stored.
+ * Token ids say whose a token is, so that revocation is a prefix scan of the registry that
+ * also works after a restart (the cache is memory only, the tokens are persisted):
+ *   environment  rt-{orgId}-{envId}-e-{random}
+ *   stream       rt-{orgId}-{envId}-s{tag}-{random}   tag = 16 hex of SHA-256(basin "\n" stream)
+ * Revoked: every token of an environment when its key rotates (wr_rt_mint_revoke_env), every
+ * token of an organization when its basin changes (wr_rt_mint_revoke_org), a stream's tokens
+ * when its session closes (wr_rt_mint_revoke_stream). Expired tokens are deleted by
+ * wr_rt_mint_gc, which the realtime layer runs from a timer.
+ *
+ * Cache: keyed by what the token grants ("{basin}:{prefix or stream}:{ops}"). A cached token is
+ * handed out again only while it is live in the registry (never after a revocation), has at
+ * least half of the wanted lifetime left (a client always gets at least half its life), and
+ * does not outlive `not_after_ms`. The cache holds at most WR_RT_MINT_CACHE_MAX entries (the
+ * oldest entry leaves first; its token stays valid). Each environment may hold at most
+ * `max_per_env` (WR_RT_MINT_MAX_PER_ENV) live minted tokens: past it, expired ones are collected first, then the
+ * mint fails with RATE_LIMITED (429).
  *
  * Threading: loop thread only (like the auth registry).
  */
 #ifndef WR_REALTIME_MINT_H
 #define WR_REALTIME_MINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,24 +46,42 @@
 #include "util/err.h"
 
 #define WR_RT_SECRET_MAX 64
+#define WR_RT_STREAM_TOKEN_TTL_S (15u * 60u)
+#define WR_RT_MINT_CACHE_MAX 65536u
+#define WR_RT_MINT_MAX_PER_ENV 10000u
 
 typedef struct wr_rt_mint wr_rt_mint;
 
-/* `auth` must outlive the cache; ttl_s > 0. */
-wr_rt_mint *wr_rt_mint_new(wr_auth *auth, uint64_t ttl_s);
+/* What a token is minted for. */
+typedef struct wr_rt_grant {
+    const char *org_id, *env_id;
+    const char *basin;
+    const char *prefix;    /* environment token: the environment's stream prefix */
+    const char *stream;    /* stream token (non-NULL): the full stream name; prefix is ignored */
+    uint64_t not_after_ms; /* 0 = no bound; else the token expires no later than this */
+} wr_rt_grant;
+
+/* `auth` must outlive the cache; ttl_s > 0; max_per_env > 0 (WR_RT_MINT_MAX_PER_ENV). */
+wr_rt_mint *wr_rt_mint_new(wr_auth *auth, uint64_t ttl_s, size_t max_per_env);
 void wr_rt_mint_free(wr_rt_mint *m);
 
 /*
- * A write token for `basin` and `prefix` with the ops named in `ops` (wire names, any order),
- * from the cache or freshly minted; copied into out_secret. Errors: those of wr_auth_issue
- * (STORAGE, or INVALID/BAD_JSON for a bad basin, prefix or op name).
+ * A token for `g`, from the cache or freshly minted; copied into out_secret. Errors: those of
+ * wr_auth_issue (STORAGE, or INVALID/BAD_JSON for a bad basin or name), RATE_LIMITED (the
+ * environment holds max_per_env live tokens), INVALID (not_after_ms has passed).
  */
-wr_err wr_rt_mint_token(wr_rt_mint *m, const char *basin, const char *prefix,
-                        const char *const *ops, size_t n_ops, char out_secret[WR_RT_SECRET_MAX],
+wr_err wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, char out_secret[WR_RT_SECRET_MAX],
                         wr_error *out_err);
 
-/* The write ops every realtime token gets: append, create-stream, trim. */
-extern const char *const wr_rt_write_ops[3];
+/* Revocations (see the header). Errors: STORAGE; tokens revoked before it stay revoked. */
+wr_err wr_rt_mint_revoke_env(wr_rt_mint *m, const char *org_id, const char *env_id,
+                             wr_error *out_err);
+wr_err wr_rt_mint_revoke_org(wr_rt_mint *m, const char *org_id, wr_error *out_err);
+wr_err wr_rt_mint_revoke_stream(wr_rt_mint *m, const char *org_id, const char *env_id,
+                                const char *basin, const char *stream, wr_error *out_err);
+
+/* Deletes up to `max` expired minted tokens; returns how many (errors are logged). */
+size_t wr_rt_mint_gc(wr_rt_mint *m, size_t max);
 
 /* Tokens minted so far (tests and benchmarks: a cache hit does not mint). */
 uint64_t wr_rt_mint_count(const wr_rt_mint *m);

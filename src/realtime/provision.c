@@ -125,6 +125,9 @@ wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_
         return e;
     if ((e = wr_meta_org_set_basin(rt->meta, org_id, out->basin, &err)) != WR_OK)
         return wr_error_set(out_err, WR_ERR_STORAGE, "%s", err.msg);
+    /* The organization's streams resolve elsewhere now: its write tokens go. */
+    if ((e = wr_rt_mint_revoke_org(rt->mint, org_id, out_err)) != WR_OK)
+        return e;
     wr_log_info("provisioned a basin", " org=%s basin=%s retention_s=%llu", org_id, out->basin,
                 (unsigned long long)retention_s);
     out->kind = "provisioned";
@@ -145,6 +148,8 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result *out, wr_error *ou
     }
     if (e != WR_OK || (e = wr_meta_org_set_basin(rt->meta, org_id, NULL, &err)) != WR_OK)
         return wr_error_set(out_err, WR_ERR_STORAGE, "%s", err.msg);
+    if ((e = wr_rt_mint_revoke_org(rt->mint, org_id, out_err)) != WR_OK)
+        return e;
     /* The basin and its streams stay and age out; rows stamped with it keep using it. */
     strcpy(out->basin, org.basin);
     out->kind = "deprovisioned";

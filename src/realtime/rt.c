@@ -7,6 +7,58 @@
 
 #include "realtime/rt_int.h"
 #include "util/mem.h"
+#include "util/utf8.h"
+
+#define TOKEN_GC_MS 60000u   /* how often expired minted tokens are collected */
+#define TOKEN_GC_BATCH 1000u /* at most this many per pass (one synced delete each) */
+
+struct rt_route {
+    struct rt_route *next;
+    wr_rt *rt;
+    wr_handler_fn fn;
+};
+
+bool
+wr_rt_name_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return wr_utf8_valid(s, strlen(s));
+}
+
+static void
+checked_route(wr_req *req, void *ctx)
+{
+    struct rt_route *r = ctx;
+    for (size_t i = 0; i < req->n_params; i++) {
+        if (!wr_rt_name_ok(req->params[i])) {
+            wr_rt_fail(req, 400,
+                       "Invalid name in the URL: names must be UTF-8 without control characters");
+            return;
+        }
+    }
+    r->fn(req, r->rt);
+}
+
+void
+wr_rt_route(wr_rt *rt, wr_router *r, wr_method method, const char *tmpl, wr_handler_fn fn,
+            size_t max_body)
+{
+    struct rt_route *t = wr_xcalloc(1, sizeof(*t));
+    t->rt = rt;
+    t->fn = fn;
+    t->next = rt->routes;
+    rt->routes = t;
+    wr_router_add(r, method, tmpl, checked_route, t, max_body);
+}
+
+static void
+gc_tick(uv_timer_t *t)
+{
+    wr_rt *rt = t->data;
+    wr_rt_mint_gc(rt->mint, TOKEN_GC_BATCH);
+}
 
 wr_rt *
 wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth,
@@ -19,22 +71,37 @@ wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
     rt->auth = auth;
     rt->s2 = s2;
     rt->loop = loop;
-    rt->mint = wr_rt_mint_new(auth, cfg->token_ttl_s);
+    rt->mint = wr_rt_mint_new(auth, cfg->token_ttl_s, WR_RT_MINT_MAX_PER_ENV);
     rt->parts = wr_rt_parts_new();
     wr_rt_admin_register(rt, r);
     wr_rt_api_register(rt, r);
     wr_rt_auth_register(rt, r);
     wr_rt_channels_register(rt, r);
     wr_rt_runstreams_register(rt, r);
+    uv_timer_init(loop, &rt->gc_timer);
+    rt->gc_timer.data = rt;
+    uv_timer_start(&rt->gc_timer, gc_tick, TOKEN_GC_MS, TOKEN_GC_MS);
+    uv_unref((uv_handle_t *)&rt->gc_timer); /* never keeps the loop alive */
     return rt;
+}
+
+void
+wr_rt_stop(wr_rt *rt)
+{
+    if (rt && !uv_is_closing((uv_handle_t *)&rt->gc_timer))
+        uv_close((uv_handle_t *)&rt->gc_timer, NULL);
 }
 
 void
 wr_rt_free(wr_rt *rt)
 {
-    if (rt) {
-        wr_rt_mint_free(rt->mint);
-        wr_rt_parts_free(rt->parts);
+    if (!rt)
+        return;
+    wr_rt_mint_free(rt->mint);
+    wr_rt_parts_free(rt->parts);
+    for (struct rt_route *t = rt->routes, *n; t; t = n) {
+        n = t->next;
+        free(t);
     }
     free(rt);
 }

@@ -19,9 +19,12 @@
 
 typedef struct wr_rt wr_rt;
 
-/* Registers the routes; every pointer must outlive the layer. `s2` serves SSE read sessions. */
+/* Registers the routes; every pointer must outlive the layer. `s2` serves SSE read sessions.
+ * Starts a timer (unref'd) that collects expired minted write tokens. */
 wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
                  wr_auth *auth, wr_s2 *s2, uv_loop_t *loop);
+/* Closes the layer's handles; run the loop once more before wr_rt_free. NULL is a no-op. */
+void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);
 
 /* Outcome of provisioning calls (realtime.md §3). */

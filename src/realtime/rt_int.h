@@ -21,8 +21,10 @@ struct wr_rt {
     wr_auth *auth;
     wr_s2 *s2; /* SSE read sessions (s2.h) */
     uv_loop_t *loop;
-    wr_rt_mint *mint;   /* scoped write tokens (mint.h) */
-    wr_rt_parts *parts; /* X-Part-Id idempotency (streams.c) */
+    wr_rt_mint *mint;        /* scoped write tokens (mint.h) */
+    wr_rt_parts *parts;      /* X-Part-Id idempotency (streams.c) */
+    struct rt_route *routes; /* wr_rt_route's trampolines, freed with rt */
+    uv_timer_t gc_timer;     /* collects expired minted tokens */
 };
 
 /* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
@@ -40,6 +42,16 @@ void wr_rt_new_id(const char *prefix, size_t len, char *out);
 char *wr_rt_new_api_key(uint8_t hash[32]);
 void wr_rt_hash_key(const char *key, uint8_t hash[32]);
 
+/*
+ * Registers a realtime route. Every path parameter is checked before `fn` runs: a name from the
+ * URL (session key, externalId, run or stream id, channel name) must be UTF-8 without control
+ * characters, else 400 {"error"} (such names end up in response headers and stream names).
+ */
+void wr_rt_route(wr_rt *rt, wr_router *r, wr_method method, const char *tmpl, wr_handler_fn fn,
+                 size_t max_body);
+/* Whether s is a name weir accepts from outside: valid UTF-8, no control characters. */
+bool wr_rt_name_ok(const char *s);
+
 void wr_rt_admin_register(wr_rt *rt, wr_router *r);
 void wr_rt_api_register(wr_rt *rt, wr_router *r);
 void wr_rt_channels_register(wr_rt *rt, wr_router *r);
@@ -53,6 +65,7 @@ typedef struct wr_rt_caller {
     wr_env env;
     bool public_token; /* a JWT: only what `scopes` grants; else the secret key: everything */
     json_t *scopes;    /* JSON array of strings (public tokens) */
+    uint64_t exp_ms;   /* public tokens: when the JWT expires */
 } wr_rt_caller;
 
 /*
@@ -82,9 +95,11 @@ void wr_rt_parts_free(wr_rt_parts *t);
  * Appends one record with body {"data": data (stolen), "id": part_id (NULL/"" = random)} and
  * answers 200 {"ok":true,"seq":N}. Metered size over 1 MiB → 413. A part id already appended
  * to this stream within 5 minutes (or being appended) is answered with its seq, not rewritten.
+ * Part ids are remembered per environment (`env_id`), at most 10,000 each: one environment's
+ * flood of ids forgets only its own oldest, never another environment's.
  */
-void wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream, json_t *data,
-                       const char *part_id);
+void wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin,
+                       const char *stream, json_t *data, const char *part_id);
 /* Answers 200 {"records":[{data,id,seqNum,headers?}]}: up to 1000 records from from_seq, command
  * records dropped, no waiting; a missing stream has none. */
 void wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
@@ -112,17 +127,19 @@ void wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream);
 #define WR_RT_PART_MAX (1024u * 1024u)
 
 /* Answers 202 {"version":"v2"} with the X-S2-* headers for the stream prefix + rel (rel starts
- * with "/") in basin: a scoped write token for `prefix` (mint.h) and the name rel. */
-void wr_rt_answer_channel(wr_req *req, wr_rt *rt, const char *basin, const char *prefix,
-                          const char *rel);
+ * with "/") in basin. The secret key gets the environment's write token (mint.h) and the name
+ * rel; a public token gets an append-only token for that one stream and its full name. */
+void wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
+                          const char *basin, const char *prefix, const char *rel);
 /* The environment's organization, or false after answering. */
 bool wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out);
 /* The optional X-Part-Id header; false after answering 400 (over 256 bytes, not UTF-8). */
 bool wr_rt_part_id(wr_req *req, const char **out);
 /* The request body as a JSON string: non-empty UTF-8 text; NULL after answering 400/413. */
 json_t *wr_rt_text_body(wr_req *req);
-/* Removes the delete-on-empty pins of a session's two channels (on close). */
-void wr_rt_unpin_session(wr_rt *rt, const wr_env *env, const wr_session *s);
+/* A session closed: removes its two channels' delete-on-empty pins and revokes their stream
+ * write tokens (failures are logged). */
+void wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s);
 
 /* Timeout-Seconds (1–600, default cfg.wait_seconds) and Last-Event-ID (leading digits N →
  * start N+1, else 0); false after answering 400. */

@@ -92,9 +92,13 @@ verify_jwt(wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
     json_t *sub = json_object_get(claims, "sub"), *scopes = json_object_get(claims, "scopes");
     bool ok = json_is_string(sub) && strcmp(json_string_value(sub), out->env.id) == 0 &&
               json_is_true(json_object_get(claims, "pub")) && json_is_array(scopes);
+    json_t *exp = json_object_get(claims, "exp");
     if (ok) {
         out->public_token = true;
         out->scopes = json_incref(scopes);
+        out->exp_ms = json_is_integer(exp) && json_integer_value(exp) > 0
+                          ? (uint64_t)json_integer_value(exp) * 1000
+                          : 0;
     }
     json_decref(claims);
     return ok;
@@ -248,6 +252,6 @@ create_public_token(wr_req *req, void *ctx)
 void
 wr_rt_auth_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_POST, "/api/v1/auth/public-tokens", create_public_token, rt,
-                  64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/auth/public-tokens", create_public_token,
+                64 * 1024);
 }

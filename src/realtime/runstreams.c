@@ -130,7 +130,7 @@ put_run_stream(wr_req *req, void *ctx)
         return;
     const char *rel = writable_run_stream(req, rt, &c);
     if (rel && full_name(req, &c, rel))
-        wr_rt_answer_channel(req, rt, c.basin, c.prefix, rel);
+        wr_rt_answer_channel(req, rt, &c.caller, c.org.id, c.basin, c.prefix, rel);
     wr_rt_caller_fini(&c.caller);
 }
 
@@ -146,7 +146,7 @@ append_run_stream(wr_req *req, void *ctx)
     if ((rel = writable_run_stream(req, rt, &c)) != NULL &&
         (stream = full_name(req, &c, rel)) != NULL && wr_rt_part_id(req, &part_id) &&
         (data = wr_rt_text_body(req)) != NULL)
-        wr_rt_append_part(rt, req, c.basin, stream, json_incref(data), part_id);
+        wr_rt_append_part(rt, req, c.caller.env.id, c.basin, stream, json_incref(data), part_id);
     json_decref(data);
     wr_rt_caller_fini(&c.caller);
 }
@@ -223,7 +223,7 @@ post_input_stream(wr_req *req, void *ctx)
     else if (c.run.completed)
         wr_rt_fail(req, 400, "Cannot send input to a completed run");
     else if ((stream = full_name(req, &c, name)) != NULL)
-        wr_rt_append_part(rt, req, c.basin, stream, json_incref(data), part_id);
+        wr_rt_append_part(rt, req, c.caller.env.id, c.basin, stream, json_incref(data), part_id);
     json_decref(body);
     wr_rt_caller_fini(&c.caller);
 }
@@ -231,16 +231,15 @@ post_input_stream(wr_req *req, void *ctx)
 void
 wr_rt_runstreams_register(wr_rt *rt, wr_router *r)
 {
-    wr_router_add(r, WR_METHOD_POST, "/realtime/v1/streams/{runId}/input/{streamId}",
-                  post_input_stream, rt, WR_RT_BODY_MAX);
-    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/input/{streamId}",
-                  get_input_stream, rt, 0);
-    wr_router_add(r, WR_METHOD_PUT, "/realtime/v1/streams/{runId}/{target}/{streamId}",
-                  put_run_stream, rt, 64 * 1024);
-    wr_router_add(r, WR_METHOD_POST, "/realtime/v1/streams/{runId}/{target}/{streamId}/append",
-                  append_run_stream, rt, WR_RT_BODY_MAX);
-    wr_router_add(r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/{streamId}", get_run_stream, rt,
-                  0);
-    wr_router_add(r, WR_METHOD_HEAD, "/realtime/v1/streams/{runId}/{streamId}", head_run_stream, rt,
-                  0);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/realtime/v1/streams/{runId}/input/{streamId}",
+                post_input_stream, WR_RT_BODY_MAX);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/input/{streamId}",
+                get_input_stream, 0);
+    wr_rt_route(rt, r, WR_METHOD_PUT, "/realtime/v1/streams/{runId}/{target}/{streamId}",
+                put_run_stream, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/realtime/v1/streams/{runId}/{target}/{streamId}/append",
+                append_run_stream, WR_RT_BODY_MAX);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/streams/{runId}/{streamId}", get_run_stream, 0);
+    wr_rt_route(rt, r, WR_METHOD_HEAD, "/realtime/v1/streams/{runId}/{streamId}", head_run_stream,
+                0);
 }

@@ -26,10 +26,14 @@
 #include "util/utf8.h"
 
 #define PART_TTL_MS (5u * 60u * 1000u)
-/* At most this many remembered part ids (~200 bytes each): past it the oldest answered ones are
- * forgotten early, so a flood of unique ids cannot grow memory without bound. */
-#define PART_MAX 100000
+/* Remembered part ids (~250 bytes each) per stream and per environment: past either limit the
+ * oldest answered ids of that stream (or environment) are forgotten early. So a flood of unique
+ * ids grows memory only up to the limits, and forgets only the flooder's own ids: a browser
+ * holding one session's token reaches one stream, and no environment reaches another's. */
+#define PART_MAX_PER_STREAM 1000
+#define PART_MAX_PER_ENV 100000
 #define PART_BUCKETS 4096
+#define GROUP_BUCKETS 1024
 #define LIST_MAX_RECORDS 1000
 #define LIST_MAX_BYTES (1024u * 1024u)
 
@@ -38,10 +42,20 @@
 
 typedef struct part_waiter part_waiter;
 
+/* The ids of one environment or of one stream, oldest first. */
+typedef struct part_group {
+    struct part_group *next; /* hash chain */
+    char *name;              /* env id, or "{basin}\n{stream}" */
+    struct part *oldest, *newest;
+    size_t n;
+} part_group;
+
 typedef struct part {
     struct part *next_hash;
-    struct part *next_age, *prev_age; /* insertion order, for expiry */
-    char *key;                        /* "{basin}\n{stream}\n{partId}" */
+    struct part *e_prev, *e_next; /* the environment's ids, insertion order (expiry) */
+    struct part *s_prev, *s_next; /* the stream's ids, insertion order */
+    part_group *env, *stream;
+    char *key; /* "{basin}\n{stream}\n{partId}" */
     bool done;
     uint64_t seq;
     uint64_t done_at_ms;
@@ -56,17 +70,17 @@ struct part_waiter {
 
 struct wr_rt_parts {
     part *buckets[PART_BUCKETS];
-    part *oldest, *newest;
-    size_t n;
+    part_group *envs[GROUP_BUCKETS];
+    part_group *streams[GROUP_BUCKETS];
 };
 
 static size_t
-part_hash(const char *key)
+str_hash(const char *key, size_t n_buckets)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (const char *p = key; *p; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return (size_t)(h % PART_BUCKETS);
+    return (size_t)(h % n_buckets);
 }
 
 wr_rt_parts *
@@ -75,22 +89,68 @@ wr_rt_parts_new(void)
     return wr_xcalloc(1, sizeof(wr_rt_parts));
 }
 
+static part_group *
+group_find(part_group **table, const char *name)
+{
+    for (part_group *g = table[str_hash(name, GROUP_BUCKETS)]; g; g = g->next)
+        if (strcmp(g->name, name) == 0)
+            return g;
+    return NULL;
+}
+
+/* The group called name in table[], created when missing. */
+static part_group *
+group_get(part_group **table, const char *name)
+{
+    part_group *g = group_find(table, name);
+    if (g)
+        return g;
+    part_group **pp = &table[str_hash(name, GROUP_BUCKETS)];
+    g = wr_xcalloc(1, sizeof(*g));
+    g->name = wr_xstrdup(name);
+    g->next = *pp;
+    *pp = g;
+    return g;
+}
+
+static void
+group_free(part_group **table, part_group *g)
+{
+    part_group **pp = &table[str_hash(g->name, GROUP_BUCKETS)];
+    while (*pp != g)
+        pp = &(*pp)->next;
+    *pp = g->next;
+    free(g->name);
+    free(g);
+}
+
 static void
 part_unlink(wr_rt_parts *t, part *p)
 {
-    part **pp = &t->buckets[part_hash(p->key)];
+    part **pp = &t->buckets[str_hash(p->key, PART_BUCKETS)];
     while (*pp != p)
         pp = &(*pp)->next_hash;
     *pp = p->next_hash;
-    if (p->prev_age)
-        p->prev_age->next_age = p->next_age;
+    part_group *e = p->env, *s = p->stream;
+    if (p->e_prev)
+        p->e_prev->e_next = p->e_next;
     else
-        t->oldest = p->next_age;
-    if (p->next_age)
-        p->next_age->prev_age = p->prev_age;
+        e->oldest = p->e_next;
+    if (p->e_next)
+        p->e_next->e_prev = p->e_prev;
     else
-        t->newest = p->prev_age;
-    t->n--;
+        e->newest = p->e_prev;
+    e->n--;
+    if (p->s_prev)
+        p->s_prev->s_next = p->s_next;
+    else
+        s->oldest = p->s_next;
+    if (p->s_next)
+        p->s_next->s_prev = p->s_prev;
+    else
+        s->newest = p->s_prev;
+    if (--s->n == 0)
+        group_free(t->streams, s); /* a stream's group lives only while it remembers ids */
 }
 
 static void
@@ -105,49 +165,86 @@ wr_rt_parts_free(wr_rt_parts *t)
 {
     if (t == NULL)
         return;
-    for (part *p = t->oldest, *n; p; p = n) {
-        n = p->next_age;
-        part_free(p); /* waiters were detached when their requests closed at shutdown */
+    for (size_t i = 0; i < GROUP_BUCKETS; i++) {
+        for (part_group *e = t->envs[i], *ne; e; e = ne) {
+            ne = e->next;
+            for (part *p = e->oldest, *n; p; p = n) {
+                n = p->e_next;
+                part_free(p); /* waiters were detached when their requests closed at shutdown */
+            }
+            free(e->name);
+            free(e);
+        }
+        for (part_group *g = t->streams[i], *ng; g; g = ng) {
+            ng = g->next;
+            free(g->name);
+            free(g);
+        }
     }
     free(t);
 }
 
-/* Drops answered entries older than the idempotency window, or beyond PART_MAX (oldest first). */
+/* Forgets the group's oldest answered ids while they are past the window or the group is at
+ * `max`. */
 static void
-parts_expire(wr_rt_parts *t, uint64_t now)
+drop_oldest(wr_rt_parts *t, part_group *g, bool by_env, uint64_t now, size_t max)
 {
-    while (t->oldest && t->oldest->done &&
-           (now - t->oldest->done_at_ms >= PART_TTL_MS || t->n >= PART_MAX)) {
-        part *p = t->oldest;
+    for (;;) {
+        part *p = g->oldest;
+        if (p == NULL || !p->done || (now - p->done_at_ms < PART_TTL_MS && g->n < max))
+            return;
+        bool last = !by_env && g->n == 1; /* unlinking frees an emptied stream group */
         part_unlink(t, p);
         part_free(p);
+        if (last)
+            return;
     }
+}
+
+/* Makes room for one more id of `stream` in environment e: answered ids past the window go,
+ * then the oldest of whichever group is at its limit. */
+static void
+parts_expire(wr_rt_parts *t, part_group *e, const char *stream, uint64_t now)
+{
+    drop_oldest(t, e, true, now, PART_MAX_PER_ENV);
+    part_group *s = group_find(t->streams, stream); /* after: the env's drops may free it */
+    if (s)
+        drop_oldest(t, s, false, now, PART_MAX_PER_STREAM);
 }
 
 static part *
 parts_find(wr_rt_parts *t, const char *key)
 {
-    for (part *p = t->buckets[part_hash(key)]; p; p = p->next_hash)
+    for (part *p = t->buckets[str_hash(key, PART_BUCKETS)]; p; p = p->next_hash)
         if (strcmp(p->key, key) == 0)
             return p;
     return NULL;
 }
 
 static part *
-parts_add(wr_rt_parts *t, char *key)
+parts_add(wr_rt_parts *t, part_group *e, part_group *s, char *key)
 {
     part *p = wr_xcalloc(1, sizeof(*p));
     p->key = key;
-    size_t b = part_hash(key);
+    p->env = e;
+    p->stream = s;
+    size_t b = str_hash(key, PART_BUCKETS);
     p->next_hash = t->buckets[b];
     t->buckets[b] = p;
-    p->prev_age = t->newest;
-    if (t->newest)
-        t->newest->next_age = p;
+    p->e_prev = e->newest;
+    if (e->newest)
+        e->newest->e_next = p;
     else
-        t->oldest = p;
-    t->newest = p;
-    t->n++;
+        e->oldest = p;
+    e->newest = p;
+    e->n++;
+    p->s_prev = s->newest;
+    if (s->newest)
+        s->newest->s_next = p;
+    else
+        s->oldest = p;
+    s->newest = p;
+    s->n++;
     return p;
 }
 
@@ -237,8 +334,8 @@ append_done(void *ud, const wr_append_result *res)
 }
 
 void
-wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream, json_t *data,
-                  const char *part_id)
+wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin, const char *stream,
+                  json_t *data, const char *part_id)
 {
     char id[40];
     bool client_id = part_id && part_id[0];
@@ -263,9 +360,11 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
     }
     part *p = NULL;
     if (client_id) {
-        parts_expire(rt->parts, wr_clock_now_ms());
         char *key = wr_xmalloc(strlen(basin) + strlen(stream) + strlen(part_id) + 3);
-        sprintf(key, "%s\n%s\n%s", basin, stream, part_id);
+        int slen = sprintf(key, "%s\n%s", basin, stream);
+        part_group *e = group_get(rt->parts->envs, env_id);
+        parts_expire(rt->parts, e, key, wr_clock_now_ms());
+        sprintf(key + slen, "\n%s", part_id);
         p = parts_find(rt->parts, key);
         if (p) {
             free(key);
@@ -283,7 +382,10 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
             req->on_close = waiter_closed;
             return;
         }
-        p = parts_add(rt->parts, key);
+        key[slen] = '\0';
+        part_group *s = group_get(rt->parts->streams, key);
+        key[slen] = '\n';
+        p = parts_add(rt->parts, e, s, key);
     }
     append_ctx *c = wr_xcalloc(1, sizeof(*c));
     c->rt = rt;

@@ -7,7 +7,7 @@
  *     routes: wr_rt_pin_stream) stays through 3 h of idleness and maintenance passes, and is
  *     still readable and writable;
  *   - a stream nobody pinned, created at the same moment, is deleted after 1 h (the control);
- *   - closing the session (the close route's wr_rt_unpin_session) lets the channel age out:
+ *   - closing the session (the close route's wr_rt_release_session) lets the channel age out:
  *     kept for the first hour after the close, deleted after it.
  */
 #include <setjmp.h>
@@ -71,6 +71,8 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
+    wr_rt_stop(f->rt);
+    uv_run(&f->env.loop, UV_RUN_NOWAIT); /* the layer's timer closes */
     wr_rt_free(f->rt);
     wr_router_free(f->router);
     wr_meta_close(f->meta);
@@ -184,7 +186,7 @@ test_open_session_outlives_doe_age(void **state)
     /* Closing the session releases the channels: kept for the basin's age after the last
      * append, deleted after it once empty. */
     assert_int_equal(ts_append(&f->env, basin, out, &ti).err, WR_OK); /* trimmed empty again */
-    wr_rt_unpin_session(f->rt, &env, &row);
+    wr_rt_release_session(f->rt, &env, &row);
     assert_int_equal(wr_store_pin_count(f->env.s, basin, out, &n, &err), WR_OK);
     assert_int_equal(n, 0);
     wr_clock_advance_ms(HOUR_MS - 60000);
