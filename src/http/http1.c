@@ -55,10 +55,12 @@ typedef struct h1 {
     bool processing;
     bool shutting_down;
     bool discard_body;
-    bool want_close; /* close after flushing, once process() unwinds */
-    bool sniffing;   /* no request yet: the bytes may still turn out to be HTTP/2 */
-    bool out_paused; /* the next request waits for the output to drain */
-    bool bad_name;   /* a header name with a non-token character */
+    bool want_close;       /* close after flushing, once process() unwinds */
+    bool sniffing;         /* no request yet: the bytes may still turn out to be HTTP/2 */
+    bool out_paused;       /* the next request waits for the output to drain */
+    bool bad_name;         /* a header name with a non-token character, or an obs-fold line */
+    const char *exec_base; /* the buffer http_parser_execute is running over */
+    bool tail_lf_ws;       /* the bytes parsed so far end with LF and only SP/HT after it */
 } h1;
 
 static const wr_proto_ops h1_ops;
@@ -173,12 +175,30 @@ on_header_field(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Whether the bytes before `at` (this buffer, then what earlier calls parsed) are LF followed
+ * by SP/HT only: a value that starts a line is an obs-fold continuation. */
+static bool
+starts_folded_line(const h1 *h, const char *at)
+{
+    const char *q = at;
+    while (q > h->exec_base && (q[-1] == ' ' || q[-1] == '\t'))
+        q--;
+    if (q > h->exec_base)
+        return q[-1] == '\n';
+    return h->tail_lf_ws;
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
     h1 *h = p->data;
     if (!head_grow(h, len))
         return 1;
+    if (starts_folded_line(h, at)) {
+        /* RFC 9112 §5.2: obs-fold is refused, as proxies disagree on what it means. */
+        h->bad_name = true;
+        return 1;
+    }
     h->in_value = true;
     wr_buf_append(&h->hvalue, at, len);
     return 0;
@@ -325,14 +345,25 @@ parse_error(h1 *h)
         send_simple_error(h, WR_ERR_HEADERS_TOO_LARGE, "request head is too large");
         return;
     }
-    if (h->bad_name) {
+    if (h->bad_name || e == HPE_INVALID_HEADER_TOKEN) {
         send_simple_error(h, WR_ERR_BAD_REQUEST,
-                          "malformed HTTP request: invalid character in a header name");
+                          "malformed HTTP request: invalid header name or folded header line");
         return;
     }
     char msg[160];
     snprintf(msg, sizeof(msg), "malformed HTTP request: %s", http_errno_description(e));
     send_simple_error(h, WR_ERR_BAD_REQUEST, msg);
+}
+
+/* Remembers whether parsed bytes end in LF + SP/HT only (see starts_folded_line). */
+static void
+track_tail(h1 *h, const char *buf, size_t n)
+{
+    size_t i = n;
+    while (i > 0 && (buf[i - 1] == ' ' || buf[i - 1] == '\t'))
+        i--;
+    if (i > 0)
+        h->tail_lf_ws = buf[i - 1] == '\n';
 }
 
 /* Parses buffered input until a request is dispatched, input runs out or the connection ends. */
@@ -347,7 +378,9 @@ process(h1 *h)
             wr_conn_read_stop(h->conn);
             break;
         }
+        h->exec_base = h->in.data;
         size_t n = http_parser_execute(&h->parser, &settings, h->in.data, h->in.len);
+        track_tail(h, h->in.data, n);
         enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
         if (e == HPE_PAUSED) {
             http_parser_pause(&h->parser, 0);
