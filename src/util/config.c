@@ -115,7 +115,9 @@ static const struct opt opts[] = {
      FIELD(plan_retention, char *), 0, 0,
      "Plan to retention: plan=DURATION, or plan=shared for no own basin; comma-separated."},
     {"stream-token-ttl", "WEIR_STREAM_TOKEN_TTL", "1d", "DURATION", K_DURATION,
-     FIELD(stream_token_ttl_s, uint64_t), 60, 0, "Lifetime of scoped write tokens for clients."},
+     FIELD(stream_token_ttl_s, uint64_t), 60, 0,
+     "Lifetime of environment-wide write tokens for secret-key callers (tokens for public-token "
+     "callers live at most 15 minutes)."},
     {"wait-seconds", "WEIR_WAIT_SECONDS", "60", "N", K_UINT, FIELD(wait_seconds, uint64_t), 1, 600,
      "Default long-poll of realtime SSE reads, in seconds."},
     {"flush-interval-ms", "WEIR_FLUSH_INTERVAL_MS", "200", "N", K_UINT,

@@ -192,6 +192,25 @@ for (const row of headerNameRows) {
   });
 }
 
+// The rest of the class: framing that proxies and servers are known to read differently.
+const framingRows = [
+  { name: "Content-Length and Transfer-Encoding together", head: `Content-Length: ${smuggled.length}\r\nTransfer-Encoding: chunked` },
+  { name: "two different Content-Lengths", head: "Content-Length: 5\r\nContent-Length: 6" },
+  { name: "a Content-Length list", head: "Content-Length: 5, 5" },
+  { name: "a signed Content-Length", head: "Content-Length: +5" },
+  { name: "a transfer coding other than chunked", head: "Transfer-Encoding: identity" },
+  { name: "chunked not last", head: "Transfer-Encoding: chunked, identity" },
+];
+
+for (const row of framingRows) {
+  test(`framing: ${row.name} → 400 and close, nothing smuggled`, async () => {
+    const { out, closed } = await rawExchange(`POST /ping HTTP/1.1\r\nhost: x\r\n${row.head}\r\n\r\n0\r\n\r\n${smuggled}`);
+    assert.ok(closed, "the connection is closed");
+    assert.deepEqual(out.match(/HTTP\/1\.1 \d{3}/g), ["HTTP/1.1 400"], out);
+    assert.match(out, /"code":"bad_request"/);
+  });
+}
+
 test("well-formed headers around the edge still work (optional whitespace after the colon)", async () => {
   const { out } = await rawExchange("GET /ping HTTP/1.1\r\nhost: x\r\nX-Ok-Name:   spaced  \r\nx-tchars!#$%&'*+-.^_`|~: 1\r\nconnection: close\r\n\r\n");
   assert.match(out, /^HTTP\/1\.1 200 OK/);
