@@ -50,8 +50,9 @@
  * Memory per connection, then (bounds that hold whatever the peer does):
  *   request heads        ≤ MAX_CONCURRENT_STREAMS × max_header_bytes;
  *   undispatched bodies  ≤ max(max_body_bytes, largest route limit) + CONN_WINDOW (8 MiB);
- *   queued responses     ≤ CONN_OUT_BUDGET (1 MiB) + one write per stream made before it was
- *                          told to pause (shared pieces are counted per stream but exist once);
+ *   queued responses     ≤ CONN_OUT_BUDGET (1 MiB) + per stream, the one write made before it
+ *                          was told to pause, or a whole unary answer (wr_resp_send cannot be
+ *                          paused); shared pieces are counted per stream but exist once;
  *   in flight            ≤ WR_CONN_HIGH_WATER + one nghttp2 send buffer.
  */
 #include "http/http2.h"
@@ -469,7 +470,7 @@ stream_free(h2 *h, h2s *s)
     unqueue(h, s);
     if (s->prev)
         s->prev->next = s->next;
-    else
+    if (h->streams == s)
         h->streams = s->next;
     if (s->next)
         s->next->prev = s->prev;
@@ -486,13 +487,18 @@ stream_free(h2 *h, h2s *s)
 static void
 reap(h2 *h)
 {
-    while (h->n_zombies) {
-        h2s *s = h->streams;
-        while (s && !s->closed)
-            s = s->next;
-        if (s == NULL)
-            break;
-        stream_free(h, s);
+    /* A handler told of its close may close other streams (never free them): pass again. */
+    bool freed = true;
+    while (h->n_zombies && freed) {
+        freed = false;
+        h2s *next;
+        for (h2s *s = h->streams; s; s = next) {
+            next = s->next;
+            if (s->closed) {
+                stream_free(h, s);
+                freed = true;
+            }
+        }
     }
 }
 
@@ -600,6 +606,7 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
         headers_done(h, s, end);
     } else if (end && !s->request_done) {
         s->request_done = true;
+        set_deadline(h, s, 0);
         if (s->req.body_streaming)
             s->want_body_end = true;
         else
