@@ -3,9 +3,13 @@
  * http1.c hands a connection over when its first bytes are the HTTP/2 connection preface.
  *
  * Each HTTP/2 stream becomes one wr_req; handlers cannot tell it from HTTP/1.1. Flow control is
- * honoured both ways: response bytes wait in a per-stream buffer until the peer's window admits
- * them (and wr_resp_write() reports congestion once that buffer passes a high-water mark), and
- * request bodies are acknowledged (WINDOW_UPDATE) only as handlers consume them.
+ * honoured both ways: response bytes wait in a per-stream queue (shared pieces by reference)
+ * until the peer's window admits them, and wr_resp_write() reports congestion once the stream's
+ * queue, or the connection's over all streams, passes a high-water mark; request bodies are
+ * acknowledged (WINDOW_UPDATE) only as streaming handlers consume them, and buffered ones only
+ * within a per-connection budget. The server's timeouts apply per stream (header, body) and per
+ * connection (first request head, idle). http2.c's header gives the limits and the memory bound
+ * per connection that follows from them.
  */
 #ifndef WR_HTTP_HTTP2_H
 #define WR_HTTP_HTTP2_H
