@@ -15,6 +15,7 @@
 
 #include "http/router.h"
 #include "auth/auth.h"
+#include "auth/keybox.h"
 #include "net/server.h"
 #include "realtime/rt.h"
 #include "realtime/rtconfig.h"
@@ -199,12 +200,18 @@ serve(int argc, char **argv)
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.data_dir);
     wr_meta *meta = NULL;
     wr_rt *rt = NULL;
+    wr_keybox *keybox = NULL;
+    if (wr_keybox_open(cfg.data_dir, cfg.secret_key, &keybox, &err) != WR_OK) {
+        fprintf(stderr, "weir: %s\n", err.msg);
+        rc = err.code == WR_ERR_INVALID ? 2 : 1;
+        goto out;
+    }
     if (wr_meta_open_sqlite(meta_path, &meta, &err) != WR_OK) {
         fprintf(stderr, "weir: control plane %s: %s\n", meta_path, err.msg);
         rc = 1;
         goto out;
     }
-    rt = wr_rt_new(router, &rtc, meta, a.store, auth, s2, a.loop);
+    rt = wr_rt_new(router, &rtc, meta, a.store, auth, keybox, s2, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -242,6 +249,7 @@ out:
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
     wr_meta_close(meta);
+    wr_keybox_free(keybox);
     wr_s2_free(s2);
     wr_auth_free(auth);
     free(new_root);

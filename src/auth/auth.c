@@ -116,52 +116,6 @@ new_secret(void)
     return out;
 }
 
-/* RFC 3339 ("2026-12-31T00:00:00Z", optional fraction, Z or ±hh:mm) → ms since the epoch. */
-static bool
-parse_rfc3339(const char *s, uint64_t *out_ms)
-{
-    int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
-        return false;
-    const char *p = s + n;
-    uint64_t ms = 0;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                ms = ms * 10 + (uint64_t)(*p - '0');
-        if (digits == 0)
-            return false;
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
-            return false;
-        off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-        return false;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm) - off;
-    if (t < 0)
-        return false;
-    *out_ms = (uint64_t)t * 1000 + ms;
-    return true;
-}
-
 /* --- registry ------------------------------------------------------------------------------ */
 
 static void
@@ -415,7 +369,7 @@ info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error
     memcpy(t->id, json_string_value(id), json_string_length(id) + 1);
     json_t *exp = json_object_get(info, "expires_at");
     if (exp && !json_is_null(exp)) {
-        if (!json_is_string(exp) || !parse_rfc3339(json_string_value(exp), &t->expires_at_ms))
+        if (!json_is_string(exp) || !wr_clock_parse_rfc3339(json_string_value(exp), &t->expires_at_ms))
             return wr_error_set(e, WR_ERR_BAD_JSON,
                                 "invalid `expires_at`: expected an RFC 3339 timestamp");
         if (t->expires_at_ms <= wr_clock_now_ms())

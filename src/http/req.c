@@ -123,6 +123,34 @@ header_value_safe(const char *v)
     return strpbrk(v, "\r\n") == NULL;
 }
 
+int
+wr_req_query_each(wr_req *req, void (*fn)(void *ud, const char *key, const char *value), void *ud)
+{
+    int n = 0;
+    for (const char *p = req->query; p && *p;) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        size_t vlen = eq ? len - klen - 1 : 0;
+        char *k = wr_arena_alloc(&req->arena, klen + 1);
+        char *v = wr_arena_alloc(&req->arena, vlen + 1);
+        size_t kn, vn;
+        if (!wr_pct_decode_to(p, klen, WR_PCT_QUERY, k, &kn) ||
+            !wr_pct_decode_to(eq ? eq + 1 : p + len, vlen, WR_PCT_QUERY, v, &vn) ||
+            strlen(k) != kn || strlen(v) != vn)
+            return -1;
+        if (klen) {
+            fn(ud, k, v);
+            n++;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
 void
 wr_resp_header(wr_req *req, const char *name, const char *value)
 {

@@ -131,6 +131,13 @@ void wr_req_add_header(wr_req *req, const char *name, size_t name_len, const cha
  * malformed percent-encoding.
  */
 int wr_req_query(wr_req *req, const char *name, const char **out_value);
+/*
+ * Calls fn for every `key=value` pair of the query in order, both percent-decoded (query mode)
+ * into the arena; pairs with an empty key are skipped. Returns the number of pairs, or -1 (after
+ * calling fn for the pairs before it) when a key or value is malformed or decodes to a NUL.
+ */
+int wr_req_query_each(wr_req *req, void (*fn)(void *ud, const char *key, const char *value),
+                      void *ud);
 
 /*
  * Adds a response header (both strings copied into the arena); before send/start only. A name

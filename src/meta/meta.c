@@ -8,6 +8,7 @@
  */
 #include "meta/meta.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,22 @@ wr_session_fini(wr_session *s)
         return;
     free(s->metadata_json);
     free(s->tags_json);
+    free(s->trigger_config_json);
     s->metadata_json = NULL;
     s->tags_json = NULL;
+    s->trigger_config_json = NULL;
+}
+
+void
+wr_session_page_fini(wr_session_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        wr_session_fini(&p->items[i]);
+    free(p->items);
+    p->items = NULL;
+    p->n = 0;
 }
 
 void
@@ -210,16 +225,21 @@ wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_erro
 }
 
 wr_err
-wr_meta_env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32], wr_error *out_err)
+wr_meta_env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const uint8_t *key_enc,
+                    size_t enc_len, wr_error *out_err)
 {
     TRY(need(id, ID_CAP, "environment id", out_err));
-    return m->ops->env_set_key_hash(m, id, hash, out_err);
+    if (enc_len > WR_META_KEY_ENC_MAX)
+        return wr_error_set(out_err, WR_ERR_INVALID, "encrypted key longer than %d bytes",
+                            WR_META_KEY_ENC_MAX);
+    return m->ops->env_set_key(m, id, hash, key_enc, enc_len, out_err);
 }
 
 /* ---- runs ----------------------------------------------------------------------------------- */
 
-wr_err
-wr_meta_run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
+/* Checks r and writes its normalized form (see meta_int.h) into *out. */
+static wr_err
+run_normalize(const wr_run *r, wr_run *out, wr_error *out_err)
 {
     TRY(need(r->id, ID_CAP, "run id", out_err));
     TRY(need(r->env_id, ID_CAP, "run environment id", out_err));
@@ -239,6 +259,15 @@ wr_meta_run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
     if (!n.completed)
         n.completed_at_ms = 0;
     n.created_at_ms = or_now(r->created_at_ms);
+    *out = n;
+    return WR_OK;
+}
+
+wr_err
+wr_meta_run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
+{
+    wr_run n;
+    TRY(run_normalize(r, &n, out_err));
     return m->ops->run_create(m, &n, out_err);
 }
 
@@ -277,9 +306,19 @@ wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, 
 
 /* ---- sessions ------------------------------------------------------------------------------- */
 
+static wr_err
+external_id_ok(const char *ext, wr_error *out_err)
+{
+    TRY(need(ext, sizeof(((wr_session *)0)->external_id), "external id", out_err));
+    if (is_session_id(ext))
+        return wr_error_set(out_err, WR_ERR_INVALID, "external id must not start with %s",
+                            WR_META_SESSION_ID_PREFIX);
+    return WR_OK;
+}
+
 wr_err
-wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, bool *out_created,
-                              wr_error *out_err)
+wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
+                              wr_session *out, bool *out_created, wr_error *out_err)
 {
     bool created_sink;
     if (!out_created)
@@ -290,12 +329,8 @@ wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, 
         return wr_error_set(out_err, WR_ERR_INVALID, "session id must start with %s",
                             WR_META_SESSION_ID_PREFIX);
     TRY(need(s->env_id, ID_CAP, "session environment id", out_err));
-    if (s->has_external_id) {
-        TRY(need(s->external_id, sizeof(s->external_id), "external id", out_err));
-        if (is_session_id(s->external_id))
-            return wr_error_set(out_err, WR_ERR_INVALID, "external id must not start with %s",
-                                WR_META_SESSION_ID_PREFIX);
-    }
+    if (s->has_external_id)
+        TRY(external_id_ok(s->external_id, out_err));
     TRY(field(s->type, sizeof(s->type), "session type", out_err));
     TRY(field(s->task_identifier, sizeof(s->task_identifier), "task identifier", out_err));
     TRY(field(s->closed_reason, sizeof(s->closed_reason), "closed reason", out_err));
@@ -311,7 +346,18 @@ wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, 
         n.closed_reason[0] = '\0';
     }
     n.created_at_ms = or_now(s->created_at_ms);
-    return m->ops->session_create_or_get(m, &n, out, out_created, out_err);
+    n.updated_at_ms = n.created_at_ms;
+    snprintf(n.stream_key, sizeof(n.stream_key), "%s", n.has_external_id ? n.external_id : n.id);
+    wr_run run;
+    if (first_run) {
+        TRY(run_normalize(first_run, &run, out_err));
+        n.has_current_run = true;
+        memcpy(n.current_run_id, run.id, sizeof(n.current_run_id));
+    } else {
+        n.has_current_run = false;
+        n.current_run_id[0] = '\0';
+    }
+    return m->ops->session_create_or_get(m, &n, first_run ? &run : NULL, out, out_created, out_err);
 }
 
 wr_err
@@ -343,4 +389,45 @@ wr_meta_session_close(wr_meta *m, const char *id, const char *reason, uint64_t a
     if (reason && !fits(reason, sizeof(((wr_session *)0)->closed_reason)))
         return wr_error_set(out_err, WR_ERR_INVALID, "closed reason is longer than 256 bytes");
     return m->ops->session_close(m, id, reason ? reason : "", at_ms, out_already, out_err);
+}
+
+wr_err
+wr_meta_session_update(wr_meta *m, const char *env_id, const char *id, const wr_session_patch *p,
+                       wr_error *out_err)
+{
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    TRY(need(id, ID_CAP, "session id", out_err));
+    if (p->set_external_id && p->external_id)
+        TRY(external_id_ok(p->external_id, out_err));
+    if (p->set_tags && !p->tags_json)
+        return wr_error_set(out_err, WR_ERR_INVALID, "tags must be an array");
+    return m->ops->session_update(m, env_id, id, p, wr_clock_now_ms(), out_err);
+}
+
+wr_err
+wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run *run,
+                         bool *out_swapped, wr_error *out_err)
+{
+    *out_swapped = false;
+    TRY(need(id, ID_CAP, "session id", out_err));
+    if (expected)
+        TRY(need(expected, ID_CAP, "expected run id", out_err));
+    wr_run n;
+    TRY(run_normalize(run, &n, out_err));
+    return m->ops->session_swap_run(m, id, expected, &n, wr_clock_now_ms(), out_swapped, out_err);
+}
+
+wr_err
+wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
+                     wr_session_page *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    if (f->limit < 1 || f->limit > 100)
+        return wr_error_set(out_err, WR_ERR_INVALID, "limit must be 1 to 100");
+    if (f->after && f->before)
+        return wr_error_set(out_err, WR_ERR_INVALID, "give at most one of after and before");
+    wr_session_filter n = *f;
+    n.now_ms = or_now(f->now_ms);
+    return m->ops->session_list(m, env_id, &n, out, out_err);
 }

@@ -74,12 +74,18 @@ typedef struct wr_project {
     uint64_t created_at_ms;
 } wr_project;
 
+#define WR_META_KEY_ENC_MAX 128 /* an encrypted API key: nonce, ciphertext and tag */
+
 typedef struct wr_env {
     char id[WR_META_ID_MAX + 1];
     char slug[WR_META_SLUG_MAX + 1]; /* unique within the project */
     char project_id[WR_META_ID_MAX + 1];
     char org_id[WR_META_ID_MAX + 1]; /* the project's org (filled in on create if empty) */
     uint8_t key_hash[32];            /* hash of the secret API key; unique */
+    /* The API key encrypted by the caller (opaque here; never the plain key). 0 = none: an
+     * environment created before keys were kept, until its key is rotated. */
+    size_t key_enc_len;
+    uint8_t key_enc[WR_META_KEY_ENC_MAX];
     uint64_t created_at_ms;
 } wr_env;
 
@@ -102,10 +108,16 @@ typedef struct wr_session {
     char env_id[WR_META_ID_MAX + 1];
     bool has_external_id;
     char external_id[257]; /* unique within the env; must not start with "session_" */
+    /* The name its channel streams carry: the external id at create, else the id. Write-once, so
+     * a later change of the external id does not move the channels. */
+    char stream_key[257];
     char type[65];
     char task_identifier[129];
-    char *metadata_json; /* owned (malloc) or NULL; free with wr_session_fini */
-    char *tags_json;     /* owned (malloc) or NULL; free with wr_session_fini */
+    char *metadata_json;       /* owned (malloc) or NULL; free with wr_session_fini */
+    char *tags_json;           /* owned (malloc) or NULL; free with wr_session_fini */
+    char *trigger_config_json; /* owned (malloc) or NULL; free with wr_session_fini */
+    bool has_current_run;
+    char current_run_id[WR_META_ID_MAX + 1]; /* the run serving the session now */
     bool closed;
     uint64_t closed_at_ms;
     char closed_reason[257]; /* "" when closed without a reason */
@@ -113,11 +125,57 @@ typedef struct wr_session {
     bool has_basin;          /* the stamp; see STAMPS */
     char basin[49];
     uint64_t created_at_ms;
+    uint64_t updated_at_ms; /* create, update, run swap and close move it */
 } wr_session;
 
-/* Frees s->metadata_json and s->tags_json and sets them to NULL. s may be NULL. Only for sessions
- * filled in by this module (or whose two pointers the caller owns). */
+/* Frees the session's owned JSON strings and sets them to NULL. s may be NULL. Only for sessions
+ * filled in by this module (or whose pointers the caller owns). */
 void wr_session_fini(wr_session *s);
+
+/* What wr_meta_session_update changes; a field is left alone unless its set_* flag is true. */
+typedef struct wr_session_patch {
+    bool set_tags;
+    const char *tags_json; /* a JSON array */
+    bool set_metadata;
+    const char *metadata_json; /* NULL = null */
+    bool set_external_id;
+    const char *external_id; /* NULL = clear */
+} wr_session_patch;
+
+/* Session statuses for listing (bit flags). */
+#define WR_SESSION_ACTIVE 1u  /* not closed, not expired */
+#define WR_SESSION_CLOSED 2u  /* closed */
+#define WR_SESSION_EXPIRED 4u /* not closed, expires_at <= now */
+
+/*
+ * A page of an environment's sessions, newest first (created_at, then id, descending). Every
+ * array filter matches any of its values; empty arrays and NULL/0 fields do not filter.
+ * `after` continues after that session id (older ones); `before` gives the page just newer than
+ * that id. At most one of them.
+ */
+typedef struct wr_session_filter {
+    const char *const *types;
+    size_t n_types;
+    const char *const *tags;
+    size_t n_tags;
+    const char *const *task_identifiers;
+    size_t n_task_identifiers;
+    const char *external_id;
+    unsigned statuses; /* WR_SESSION_* bits; 0 = any */
+    uint64_t created_from_ms, created_to_ms;
+    uint64_t now_ms; /* for EXPIRED/ACTIVE; 0 = now */
+    const char *after, *before;
+    size_t limit; /* 1..100 */
+} wr_session_filter;
+
+typedef struct wr_session_page {
+    wr_session *items; /* malloc'd; free with wr_session_page_fini */
+    size_t n;
+    bool has_next;     /* older sessions exist past the last item */
+    bool has_previous; /* newer sessions exist before the first item */
+} wr_session_page;
+
+void wr_session_page_fini(wr_session_page *p);
 
 /* Frees an array of n strings returned by this module, and the array. v may be NULL. */
 void wr_meta_strv_free(char **v, size_t n);
@@ -175,10 +233,11 @@ wr_err wr_meta_env_create(wr_meta *m, const wr_env *e, wr_error *out_err);
 wr_err wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
 /* Finds the environment whose key hash equals `hash` (exact 32 bytes). Errors: NOT_FOUND. */
 wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
-/* Replaces the key hash (key rotation); the old key stops matching at once. Errors: NOT_FOUND,
- * RESOURCE_ALREADY_EXISTS (another environment has this hash). */
-wr_err wr_meta_env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32],
-                                wr_error *out_err);
+/* Replaces the key hash and the encrypted key (key rotation: enc_len 0 clears it); the old key
+ * stops matching at once. Errors: NOT_FOUND, RESOURCE_ALREADY_EXISTS (another environment has
+ * this hash), INVALID (enc_len over WR_META_KEY_ENC_MAX). */
+wr_err wr_meta_env_set_key(wr_meta *m, const char *id, const uint8_t hash[32],
+                           const uint8_t *key_enc, size_t enc_len, wr_error *out_err);
 
 /* ---- runs ----------------------------------------------------------------------------------- */
 
@@ -205,15 +264,18 @@ wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *
 /* ---- sessions ------------------------------------------------------------------------------- */
 
 /*
- * Creates the row from s (borrowed; its metadata_json/tags_json are copied), or — when
- * s->has_external_id and a row with that external id exists in s->env_id — returns the existing
- * row untouched (never re-stamped, even if closed or expired) with *out_created=false. On success
- * *out is the stored row (call wr_session_fini on it); out must not be s. out_created may be NULL.
- * Errors: RESOURCE_ALREADY_EXISTS (s->id taken), NOT_FOUND (env does not exist), INVALID (id not
- * starting with "session_", external id empty or starting with "session_").
+ * Creates the row from s (borrowed; its JSON strings are copied), or — when s->has_external_id
+ * and a row with that external id exists in s->env_id — returns the existing row untouched
+ * (never re-stamped, even if closed or expired) with *out_created=false. With `first_run`
+ * (may be NULL), that run is inserted in the same transaction, only when the session is created,
+ * and becomes its current run. s->stream_key is ignored (set from the external id or id).
+ * On success *out is the stored row (call wr_session_fini on it); out must not be s. out_created
+ * may be NULL. Errors: RESOURCE_ALREADY_EXISTS (s->id or the run id taken), NOT_FOUND (env does
+ * not exist), INVALID (id not starting with "session_", external id empty or starting with
+ * "session_").
  */
-wr_err wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out,
-                                     bool *out_created, wr_error *out_err);
+wr_err wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
+                                     wr_session *out, bool *out_created, wr_error *out_err);
 /* key is a session id (starts with "session_") or an external id, within the env. On success call
  * wr_session_fini on *out. Errors: NOT_FOUND (also when the id belongs to another env). */
 wr_err wr_meta_session_get(wr_meta *m, const char *env_id, const char *key, wr_session *out,
@@ -226,5 +288,23 @@ wr_err wr_meta_session_get(wr_meta *m, const char *env_id, const char *key, wr_s
  */
 wr_err wr_meta_session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
                              bool *out_already, wr_error *out_err);
+/*
+ * Applies `p` to the session with id `id` in env_id and moves updated_at. Errors: NOT_FOUND,
+ * RESOURCE_ALREADY_EXISTS (the new external id is taken in the env), INVALID (external id empty
+ * or starting with "session_").
+ */
+wr_err wr_meta_session_update(wr_meta *m, const char *env_id, const char *id,
+                              const wr_session_patch *p, wr_error *out_err);
+/*
+ * Atomically makes `run` (inserted here, with the session's stamp) the session's current run,
+ * if the current run is still `expected` (NULL: no current run). *out_swapped says whether it
+ * happened; when not, nothing is written. Errors: NOT_FOUND, RESOURCE_ALREADY_EXISTS (run id).
+ */
+wr_err wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run *run,
+                                bool *out_swapped, wr_error *out_err);
+/* A page of sessions (see wr_session_filter). Errors: INVALID (limit, both cursors), NOT_FOUND
+ * (a cursor that is not a session of the env). On success free *out with wr_session_page_fini. */
+wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
+                            wr_session_page *out, wr_error *out_err);
 
 #endif

@@ -8,7 +8,10 @@
  *   - created_at_ms is non-zero (0 was replaced by the current time), an org's updated_at_ms
  *     equals its created_at_ms, a run's root_run_id is non-empty;
  *   - an env's org_id is that of its project (checked through project_get);
- *   - session ids start with "session_" and external ids (when present) are non-empty and do not.
+ *   - session ids start with "session_" and external ids (when present) are non-empty and do not;
+ *     a new session's stream_key is set (external id, else id) and updated_at = created_at;
+ *   - runs passed to session calls are normalized as for run_create;
+ *   - a list filter's limit is 1..100, now_ms is set, and at most one cursor is given.
  * A backend must: make every change one transaction; map unique violations to
  * WR_ERR_RESOURCE_ALREADY_EXISTS, missing referenced rows to WR_ERR_NOT_FOUND, and everything
  * else to WR_ERR_STORAGE; never change a run's or session's basin stamp; keep closes and
@@ -35,8 +38,8 @@ typedef struct wr_meta_ops {
     wr_err (*env_create)(wr_meta *m, const wr_env *e, wr_error *out_err);
     wr_err (*env_get)(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
     wr_err (*env_by_key_hash)(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
-    wr_err (*env_set_key_hash)(wr_meta *m, const char *id, const uint8_t hash[32],
-                               wr_error *out_err);
+    wr_err (*env_set_key)(wr_meta *m, const char *id, const uint8_t hash[32],
+                          const uint8_t *key_enc, size_t enc_len, wr_error *out_err);
     wr_err (*run_create)(wr_meta *m, const wr_run *r, wr_error *out_err);
     wr_err (*run_get)(wr_meta *m, const char *env_id, const char *id, wr_run *out,
                       wr_error *out_err);
@@ -45,14 +48,20 @@ typedef struct wr_meta_ops {
                              wr_error *out_err);
     wr_err (*run_streams)(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
                           wr_error *out_err);
-    wr_err (*session_create_or_get)(wr_meta *m, const wr_session *s, wr_session *out,
-                                    bool *out_created, wr_error *out_err);
+    wr_err (*session_create_or_get)(wr_meta *m, const wr_session *s, const wr_run *first_run,
+                                    wr_session *out, bool *out_created, wr_error *out_err);
     wr_err (*session_get_by_id)(wr_meta *m, const char *env_id, const char *id, wr_session *out,
                                 wr_error *out_err);
     wr_err (*session_get_by_external_id)(wr_meta *m, const char *env_id, const char *external_id,
                                          wr_session *out, wr_error *out_err);
     wr_err (*session_close)(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
                             bool *out_already, wr_error *out_err);
+    wr_err (*session_update)(wr_meta *m, const char *env_id, const char *id,
+                             const wr_session_patch *p, uint64_t now_ms, wr_error *out_err);
+    wr_err (*session_swap_run)(wr_meta *m, const char *id, const char *expected, const wr_run *run,
+                               uint64_t now_ms, bool *out_swapped, wr_error *out_err);
+    wr_err (*session_list)(wr_meta *m, const char *env_id, const wr_session_filter *f,
+                           wr_session_page *out, wr_error *out_err);
 } wr_meta_ops;
 
 struct wr_meta {

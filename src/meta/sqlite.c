@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "meta/meta_int.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -116,6 +117,20 @@ static const char *const migrations[] = {
     "  WHEN OLD.closed_at_ms IS NOT NULL AND (OLD.closed_at_ms IS NOT NEW.closed_at_ms"
     "    OR OLD.closed_reason IS NOT NEW.closed_reason)"
     "  BEGIN SELECT RAISE(ABORT, 'sessions.closed_at_ms is write-once'); END;",
+
+    /* 3: trigger.dev's session shapes (trigger config, current run, updated_at), channel names
+     * fixed at create (stream_key), encrypted API keys, and an index for listing. */
+    "ALTER TABLE environments ADD COLUMN api_key_enc BLOB;"
+    "ALTER TABLE sessions ADD COLUMN stream_key TEXT;"
+    "ALTER TABLE sessions ADD COLUMN trigger_config_json TEXT;"
+    "ALTER TABLE sessions ADD COLUMN current_run_id TEXT;"
+    "ALTER TABLE sessions ADD COLUMN updated_at_ms INTEGER;"
+    "UPDATE sessions SET stream_key = coalesce(external_id, id),"
+    "  updated_at_ms = coalesce(closed_at_ms, created_at_ms);"
+    "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE OF stream_key ON sessions"
+    "  WHEN OLD.stream_key IS NOT NULL AND OLD.stream_key IS NOT NEW.stream_key"
+    "  BEGIN SELECT RAISE(ABORT, 'sessions.stream_key is write-once'); END;"
+    "CREATE INDEX sessions_env_created ON sessions(env_id, created_at_ms, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -124,13 +139,14 @@ static const char *const migrations[] = {
 
 #define ORG_COLS "id, slug, title, plan, stream_basin_name, created_at_ms, updated_at_ms"
 #define PROJECT_COLS "id, slug, org_id, created_at_ms"
-#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms"
+#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms, api_key_enc"
 #define RUN_COLS                                                                                   \
     "id, env_id, task_identifier, parent_run_id, root_run_id, completed_at_ms, "                   \
     "stream_basin_name, created_at_ms"
 #define SESSION_COLS                                                                               \
     "id, env_id, external_id, type, task_identifier, metadata_json, tags_json, closed_at_ms, "     \
-    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms"
+    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms, stream_key, "                 \
+    "trigger_config_json, current_run_id, updated_at_ms"
 
 #define STMT_MAP(X)                                                                                \
     X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
@@ -144,10 +160,10 @@ static const char *const migrations[] = {
     X(ORG_SET_BASIN, "UPDATE orgs SET stream_basin_name = ?2, updated_at_ms = ?3 WHERE id = ?1")   \
     X(PROJECT_INSERT, "INSERT INTO projects (" PROJECT_COLS ") VALUES (?1, ?2, ?3, ?4)")           \
     X(PROJECT_GET, "SELECT " PROJECT_COLS " FROM projects WHERE id = ?1")                          \
-    X(ENV_INSERT, "INSERT INTO environments (" ENV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)")       \
+    X(ENV_INSERT, "INSERT INTO environments (" ENV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")   \
     X(ENV_GET, "SELECT " ENV_COLS " FROM environments WHERE id = ?1")                              \
     X(ENV_BY_HASH, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = ?1")                \
-    X(ENV_SET_HASH, "UPDATE environments SET api_key_hash = ?2 WHERE id = ?1")                     \
+    X(ENV_SET_KEY, "UPDATE environments SET api_key_hash = ?2, api_key_enc = ?3 WHERE id = ?1")    \
     X(RUN_INSERT, "INSERT INTO runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")       \
     X(RUN_GET, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 AND env_id = ?2")                      \
     X(RUN_EXISTS, "SELECT 1 FROM runs WHERE id = ?1")                                              \
@@ -156,14 +172,23 @@ static const char *const migrations[] = {
     X(RUN_STREAM_ADD,                                                                              \
       "INSERT INTO run_streams (run_id, stream_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")        \
     X(RUN_STREAM_LIST, "SELECT stream_id FROM run_streams WHERE run_id = ?1 ORDER BY rowid")       \
-    X(SESSION_INSERT, "INSERT INTO sessions (" SESSION_COLS ") "                                   \
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")                \
+    X(SESSION_INSERT,                                                                              \
+      "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")            \
     X(SESSION_GET_ID, "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1 AND env_id = ?2")       \
     X(SESSION_GET_EXT,                                                                             \
       "SELECT " SESSION_COLS " FROM sessions WHERE env_id = ?1 AND external_id = ?2")              \
     X(SESSION_EXISTS, "SELECT 1 FROM sessions WHERE id = ?1")                                      \
-    X(SESSION_CLOSE, "UPDATE sessions SET closed_at_ms = ?2, closed_reason = ?3 "                  \
-                     "WHERE id = ?1 AND closed_at_ms IS NULL")
+    X(SESSION_CLOSE, "UPDATE sessions SET closed_at_ms = ?2, closed_reason = ?3, "                 \
+                     "updated_at_ms = ?2 WHERE id = ?1 AND closed_at_ms IS NULL")                  \
+    X(SESSION_UPDATE,                                                                              \
+      "UPDATE sessions SET tags_json = CASE WHEN ?3 THEN ?4 ELSE tags_json END, "                  \
+      "metadata_json = CASE WHEN ?5 THEN ?6 ELSE metadata_json END, "                              \
+      "external_id = CASE WHEN ?7 THEN ?8 ELSE external_id END, updated_at_ms = ?9 "               \
+      "WHERE id = ?1 AND env_id = ?2")                                                             \
+    X(SESSION_SWAP, "UPDATE sessions SET current_run_id = ?3, updated_at_ms = ?4 "                 \
+                    "WHERE id = ?1 AND current_run_id IS ?2")                                      \
+    X(SESSION_CURSOR, "SELECT created_at_ms FROM sessions WHERE id = ?1 AND env_id = ?2")
 
 enum {
 #define STMT_ENUM(name, sql) S_##name,
@@ -405,6 +430,12 @@ read_env(sqlite3_stmt *st, void *out)
     if (h && sqlite3_column_bytes(st, 4) == (int)sizeof(e->key_hash))
         memcpy(e->key_hash, h, sizeof(e->key_hash));
     e->created_at_ms = col_u64(st, 5);
+    const void *enc = sqlite3_column_blob(st, 6);
+    int enc_len = sqlite3_column_bytes(st, 6);
+    if (enc && enc_len > 0 && enc_len <= WR_META_KEY_ENC_MAX) {
+        memcpy(e->key_enc, enc, (size_t)enc_len);
+        e->key_enc_len = (size_t)enc_len;
+    }
 }
 
 static void
@@ -441,6 +472,12 @@ read_session(sqlite3_stmt *st, void *out)
     s->expires_at_ms = col_null(st, 9) ? 0 : col_u64(st, 9);
     s->has_basin = col_copy(st, 10, s->basin, sizeof(s->basin));
     s->created_at_ms = col_u64(st, 11);
+    if (!col_copy(st, 12, s->stream_key, sizeof(s->stream_key)))
+        snprintf(s->stream_key, sizeof(s->stream_key), "%s",
+                 s->has_external_id ? s->external_id : s->id);
+    s->trigger_config_json = col_dup(st, 13);
+    s->has_current_run = col_copy(st, 14, s->current_run_id, sizeof(s->current_run_id));
+    s->updated_at_ms = col_null(st, 15) ? s->created_at_ms : col_u64(st, 15);
 }
 
 /* ---- generic shapes ------------------------------------------------------------------------- */
@@ -643,6 +680,10 @@ env_create(wr_meta *m, const wr_env *e, wr_error *out_err)
     bind_text(st, 4, e->org_id);
     sqlite3_bind_blob(st, 5, e->key_hash, sizeof(e->key_hash), SQLITE_STATIC);
     bind_u64(st, 6, e->created_at_ms);
+    if (e->key_enc_len)
+        sqlite3_bind_blob(st, 7, e->key_enc, (int)e->key_enc_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
     return exec_write(q, st, "environment", "project", out_err);
 }
 
@@ -665,13 +706,18 @@ env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_e
 }
 
 static wr_err
-env_set_key_hash(wr_meta *m, const char *id, const uint8_t hash[32], wr_error *out_err)
+env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const uint8_t *key_enc,
+            size_t enc_len, wr_error *out_err)
 {
     sq *q = SQ(m);
     WRITABLE();
-    PREP(st, S_ENV_SET_HASH);
+    PREP(st, S_ENV_SET_KEY);
     bind_text(st, 1, id);
     sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    if (enc_len)
+        sqlite3_bind_blob(st, 3, key_enc, (int)enc_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
     return exec_update_one(q, st, "environment", id, out_err);
 }
 
@@ -805,6 +851,10 @@ session_insert(sq *q, const wr_session *s, wr_error *out_err)
     bind_opt_u64(st, 10, s->expires_at_ms != 0, s->expires_at_ms);
     bind_opt_text(st, 11, s->has_basin, s->basin);
     bind_u64(st, 12, s->created_at_ms);
+    bind_text(st, 13, s->stream_key);
+    bind_opt_text(st, 14, s->trigger_config_json != NULL, s->trigger_config_json);
+    bind_opt_text(st, 15, s->has_current_run, s->current_run_id);
+    bind_u64(st, 16, s->updated_at_ms);
     return exec_write(q, st, "session", "environment", out_err);
 }
 
@@ -814,8 +864,8 @@ session_insert(sq *q, const wr_session *s, wr_error *out_err)
  * existing row wins over an id conflict: a retried create with the same external id returns it.
  */
 static wr_err
-session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, bool *out_created,
-                      wr_error *out_err)
+session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
+                      bool *out_created, wr_error *out_err)
 {
     sq *q = SQ(m);
     WRITABLE();
@@ -836,6 +886,8 @@ session_create_or_get(wr_meta *m, const wr_session *s, wr_session *out, bool *ou
             goto out;
         }
     }
+    if (first_run && (err = run_create(m, first_run, out_err)) != WR_OK)
+        goto out;
     err = session_insert(q, s, out_err);
     if (err != WR_OK)
         goto out;
@@ -872,6 +924,210 @@ session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms, bo
     return err;
 }
 
+static wr_err
+session_update(wr_meta *m, const char *env_id, const char *id, const wr_session_patch *p,
+               uint64_t now_ms, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_SESSION_UPDATE);
+    bind_text(st, 1, id);
+    bind_text(st, 2, env_id);
+    sqlite3_bind_int(st, 3, p->set_tags);
+    bind_opt_text(st, 4, p->set_tags, p->tags_json);
+    sqlite3_bind_int(st, 5, p->set_metadata);
+    bind_opt_text(st, 6, p->set_metadata && p->metadata_json, p->metadata_json);
+    sqlite3_bind_int(st, 7, p->set_external_id);
+    bind_opt_text(st, 8, p->set_external_id && p->external_id, p->external_id);
+    bind_u64(st, 9, now_ms);
+    return exec_update_one(q, st, "session", id, out_err);
+}
+
+/* The compare-and-swap of current_run_id and the new run's insert are one transaction. */
+static wr_err
+session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run *run,
+                 uint64_t now_ms, bool *out_swapped, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_SESSION_SWAP);
+    wr_err err = run_simple(q, S_BEGIN, out_err);
+    if (err != WR_OK)
+        return err;
+    bind_text(st, 1, id);
+    bind_opt_text(st, 2, expected != NULL, expected);
+    bind_text(st, 3, run->id);
+    bind_u64(st, 4, now_ms);
+    int rc = step(q, st, true);
+    bool changed = rc == SQLITE_DONE && sqlite3_changes(q->db) > 0;
+    if (rc != SQLITE_DONE)
+        err = fail(q, rc, "session", "session", out_err);
+    done(st);
+    if (err == WR_OK && !changed)
+        err = exists(q, S_SESSION_EXISTS, id, "session", out_err);
+    if (err == WR_OK && changed)
+        err = run_create(m, run, out_err);
+    if (err == WR_OK && changed)
+        err = run_simple(q, S_COMMIT, out_err);
+    rollback(q);
+    *out_swapped = err == WR_OK && changed;
+    return err;
+}
+
+/* ---- listing -------------------------------------------------------------------------------- */
+
+/* Appends " AND col IN (?,…)" for n values, binding them later in the same order. */
+static void
+where_in(wr_buf *sql, const char *col, size_t n)
+{
+    if (n == 0)
+        return;
+    wr_buf_printf(sql, " AND %s IN (", col);
+    for (size_t i = 0; i < n; i++)
+        wr_buf_append_str(sql, i ? ",?" : "?");
+    wr_buf_append_byte(sql, ')');
+}
+
+static void
+bind_all(sqlite3_stmt *st, int *i, const char *const *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        bind_text(st, (*i)++, v[k]);
+}
+
+/*
+ * Builds the page query: the filters, then the cursor bound (row values compare as tuples), in
+ * the page's direction. `before` pages run ascending and are reversed after reading.
+ */
+static void
+list_sql(const wr_session_filter *f, bool cursor, wr_buf *sql)
+{
+    wr_buf_append_str(sql, "SELECT " SESSION_COLS " FROM sessions WHERE env_id = ?");
+    where_in(sql, "type", f->n_types);
+    where_in(sql, "task_identifier", f->n_task_identifiers);
+    if (f->n_tags) {
+        wr_buf_append_str(sql, " AND EXISTS (SELECT 1 FROM json_each(coalesce(tags_json, '[]')) "
+                               "WHERE json_each.value IN (");
+        for (size_t i = 0; i < f->n_tags; i++)
+            wr_buf_append_str(sql, i ? ",?" : "?");
+        wr_buf_append_str(sql, "))");
+    }
+    if (f->external_id)
+        wr_buf_append_str(sql, " AND external_id = ?");
+    if (f->created_from_ms)
+        wr_buf_append_str(sql, " AND created_at_ms >= ?");
+    if (f->created_to_ms)
+        wr_buf_append_str(sql, " AND created_at_ms <= ?");
+    if (f->statuses &&
+        f->statuses != (WR_SESSION_ACTIVE | WR_SESSION_CLOSED | WR_SESSION_EXPIRED)) {
+        wr_buf_append_str(sql, " AND (0");
+        if (f->statuses & WR_SESSION_ACTIVE)
+            wr_buf_append_str(sql, " OR (closed_at_ms IS NULL AND (expires_at_ms IS NULL OR "
+                                   "expires_at_ms > ?))");
+        if (f->statuses & WR_SESSION_CLOSED)
+            wr_buf_append_str(sql, " OR closed_at_ms IS NOT NULL");
+        if (f->statuses & WR_SESSION_EXPIRED)
+            wr_buf_append_str(sql, " OR (closed_at_ms IS NULL AND expires_at_ms <= ?)");
+        wr_buf_append_byte(sql, ')');
+    }
+    if (cursor)
+        wr_buf_append_str(sql, f->before ? " AND (created_at_ms, id) > (?, ?)"
+                                         : " AND (created_at_ms, id) < (?, ?)");
+    wr_buf_append_str(sql, f->before ? " ORDER BY created_at_ms, id LIMIT ?"
+                                     : " ORDER BY created_at_ms DESC, id DESC LIMIT ?");
+}
+
+static void
+list_bind(sqlite3_stmt *st, const char *env_id, const wr_session_filter *f, bool cursor,
+          uint64_t cursor_ms, const char *cursor_id)
+{
+    int i = 1;
+    bind_text(st, i++, env_id);
+    bind_all(st, &i, f->types, f->n_types);
+    bind_all(st, &i, f->task_identifiers, f->n_task_identifiers);
+    bind_all(st, &i, f->tags, f->n_tags);
+    if (f->external_id)
+        bind_text(st, i++, f->external_id);
+    if (f->created_from_ms)
+        bind_u64(st, i++, f->created_from_ms);
+    if (f->created_to_ms)
+        bind_u64(st, i++, f->created_to_ms);
+    if (f->statuses &&
+        f->statuses != (WR_SESSION_ACTIVE | WR_SESSION_CLOSED | WR_SESSION_EXPIRED)) {
+        if (f->statuses & WR_SESSION_ACTIVE)
+            bind_u64(st, i++, f->now_ms);
+        if (f->statuses & WR_SESSION_EXPIRED)
+            bind_u64(st, i++, f->now_ms);
+    }
+    if (cursor) {
+        bind_u64(st, i++, cursor_ms);
+        bind_text(st, i++, cursor_id);
+    }
+    sqlite3_bind_int64(st, i, (sqlite3_int64)f->limit + 1);
+}
+
+static wr_err
+session_list(wr_meta *m, const char *env_id, const wr_session_filter *f, wr_session_page *out,
+             wr_error *out_err)
+{
+    sq *q = SQ(m);
+    const char *cursor_id = f->after ? f->after : f->before;
+    uint64_t cursor_ms = 0;
+    wr_err err = WR_OK;
+    if (cursor_id) {
+        PREP(cst, S_SESSION_CURSOR);
+        bind_text(cst, 1, cursor_id);
+        bind_text(cst, 2, env_id);
+        int rc = step(q, cst, false);
+        if (rc == SQLITE_ROW)
+            cursor_ms = col_u64(cst, 0);
+        else if (rc == SQLITE_DONE)
+            err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "cursor %s is not a session", cursor_id);
+        else
+            err = fail(q, rc, "session", "session", out_err);
+        done(cst);
+        if (err != WR_OK)
+            return err;
+    }
+    wr_buf sql;
+    wr_buf_init(&sql);
+    list_sql(f, cursor_id != NULL, &sql);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(q->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "sqlite prepare: %s", sqlite3_errmsg(q->db));
+        goto out;
+    }
+    list_bind(st, env_id, f, cursor_id != NULL, cursor_ms, cursor_id);
+    out->items = wr_xcalloc(f->limit + 1, sizeof(*out->items));
+    int rc;
+    while ((rc = step(q, st, false)) == SQLITE_ROW && out->n <= f->limit)
+        read_session(st, &out->items[out->n++]);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        err = fail(q, rc, "session", "session", out_err);
+        wr_session_page_fini(out);
+        goto out;
+    }
+    bool more = out->n > f->limit;
+    if (more)
+        wr_session_fini(&out->items[--out->n]);
+    if (f->before) {
+        for (size_t a = 0, b = out->n ? out->n - 1 : 0; a < b; a++, b--) {
+            wr_session t = out->items[a];
+            out->items[a] = out->items[b];
+            out->items[b] = t;
+        }
+        out->has_previous = more;
+        out->has_next = true;
+    } else {
+        out->has_next = more;
+        out->has_previous = f->after != NULL;
+    }
+out:
+    sqlite3_finalize(st);
+    wr_buf_fini(&sql);
+    return err;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 static void
@@ -898,7 +1154,7 @@ static const wr_meta_ops sqlite_ops = {
     .env_create = env_create,
     .env_get = env_get,
     .env_by_key_hash = env_by_key_hash,
-    .env_set_key_hash = env_set_key_hash,
+    .env_set_key = env_set_key,
     .run_create = run_create,
     .run_get = run_get,
     .run_complete = run_complete,
@@ -908,6 +1164,9 @@ static const wr_meta_ops sqlite_ops = {
     .session_get_by_id = session_get_by_id,
     .session_get_by_external_id = session_get_by_external_id,
     .session_close = session_close,
+    .session_update = session_update,
+    .session_swap_run = session_swap_run,
+    .session_list = session_list,
 };
 
 /* Runs one SQL text (possibly several statements) on db during open. */

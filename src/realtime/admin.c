@@ -205,12 +205,13 @@ create_env(wr_req *req, void *ctx)
     strcpy(e.org_id, p.org_id);
     json_decref(body);
     char *key = wr_rt_new_api_key(e.key_hash);
+    wr_rt_seal_key(rt, e.id, key, e.key_enc, &e.key_enc_len);
     if (wr_meta_env_create(rt->meta, &e, &err) != WR_OK) {
         free(key);
         wr_rt_fail_err(req, &err);
         return;
     }
-    /* The key is shown only here: only its hash is stored. */
+    /* The key is shown only here: its hash and its sealed form are stored (keybox.h). */
     wr_resp_json(req, 201,
                  json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e.id, "slug", e.slug, "projectId",
                            e.project_id, "organizationId", e.org_id, "apiKey", key));
@@ -223,11 +224,13 @@ rotate_key(wr_req *req, void *ctx)
     wr_rt *rt = ctx;
     if (!admin_auth(req, rt))
         return;
-    uint8_t hash[32];
+    uint8_t hash[32], enc[WR_META_KEY_ENC_MAX];
+    size_t enc_len = 0;
     char *key = wr_rt_new_api_key(hash);
+    wr_rt_seal_key(rt, req->params[0], key, enc, &enc_len);
     wr_error err = {0};
     wr_env env;
-    if (wr_meta_env_set_key_hash(rt->meta, req->params[0], hash, &err) != WR_OK ||
+    if (wr_meta_env_set_key(rt->meta, req->params[0], hash, enc, enc_len, &err) != WR_OK ||
         wr_meta_env_get(rt->meta, req->params[0], &env, &err) != WR_OK) {
         free(key);
         wr_rt_fail_lookup(req, &err, "Environment not found");

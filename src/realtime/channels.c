@@ -22,6 +22,7 @@
  * session is closed (api.c unpins).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "realtime/naming.h"
 #include "realtime/params.h"
@@ -88,7 +89,13 @@ wr_rt_sse_params(wr_req *req, wr_rt *rt, uint64_t *out_start, uint64_t *out_wait
         wr_rt_fail(req, 400, "`Timeout-Seconds` must be an integer from 1 to 600");
         return false;
     }
-    *out_start = wr_rt_parse_last_event_id(wr_req_header(req, "last-event-id"));
+    const char *leid = wr_req_header(req, "last-event-id");
+    const char *from = wr_req_header(req, "x-trigger-stream-start");
+    /* `latest` (streams.read({from: "latest"})) starts at the tail; a resume wins over it. */
+    if (!leid && from && strcasecmp(from, "latest") == 0)
+        *out_start = WR_S2_SSE_AT_TAIL;
+    else
+        *out_start = wr_rt_parse_last_event_id(leid);
     return true;
 }
 
@@ -99,6 +106,7 @@ typedef struct channel {
     wr_session s; /* valid when has_row */
     bool has_row;
     const char *key, *io;
+    const char *side; /* a named side channel, or NULL for the main one */
     const char *basin;
     char prefix[WR_RT_NAME_MAX];
     char stream[WR_RT_NAME_MAX + 300]; /* full name */
@@ -115,7 +123,22 @@ channel_fini(channel *c)
 enum {
     NEED_ROW = 1,      /* 404 when no session row exists */
     REJECT_CLOSED = 2, /* 400 when the session is closed (or expired) */
+    CLOSED_409 = 4,    /* with REJECT_CLOSED: a closed session is 409 `session_closed` */
 };
+
+/* Side channel names become one segment of a stream name. */
+static bool
+side_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return strcmp(s - n, ".") != 0 && strcmp(s - n, "..") != 0;
+}
 
 /*
  * Authenticates, checks :io, finds the session (per `flags`), authorizes `action` and resolves
@@ -126,16 +149,20 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
 {
     memset(c, 0, sizeof(*c));
     c->key = req->params[0];
-    c->io = req->params[1];
+    c->side = req->n_params == 3 ? req->params[1] : NULL;
+    c->io = req->params[req->n_params - 1];
     if (!wr_rt_authn(req, rt, true, &c->caller))
         return false;
     wr_error err = {0};
-    const char *fail = NULL;
+    const char *fail = NULL, *code = NULL;
     int status = 0;
     if (strcmp(c->io, "in") != 0 && strcmp(c->io, "out") != 0) {
         status = 404, fail = "Unknown channel: io must be `in` or `out`";
-    } else if (c->key[0] == '\0' || strlen(c->key) > 256) {
-        status = 400, fail = "Invalid session key";
+    } else if (c->key[0] == '\0' || strlen(c->key) > 256 || strchr(c->key, '/')) {
+        /* A '/' would let one session's key name another's channels ("a/channels/x"). */
+        status = 400, fail = "Invalid session key: 1-256 characters without `/`";
+    } else if (c->side && !side_name_ok(c->side)) {
+        status = 400, fail = "Invalid channel name: 1-64 characters of [A-Za-z0-9._-]";
     } else if (strcmp(action, "write") == 0 && strcmp(c->io, "out") == 0 &&
                c->caller.public_token) {
         status = 403, fail = "Writing a session's `.out` channel requires the secret key";
@@ -145,7 +172,9 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     } else if (wr_meta_session_get(rt->meta, c->caller.env.id, c->key, &c->s, &err) == WR_OK) {
         c->has_row = true;
         bool expired = c->s.expires_at_ms && c->s.expires_at_ms <= wr_clock_now_ms();
-        if ((flags & REJECT_CLOSED) && c->s.closed)
+        if ((flags & REJECT_CLOSED) && c->s.closed && (flags & CLOSED_409))
+            status = 409, fail = "Session is closed", code = "session_closed";
+        else if ((flags & REJECT_CLOSED) && c->s.closed)
             status = 400, fail = "Session is closed";
         else if ((flags & REJECT_CLOSED) && expired)
             status = 400, fail = "Session has expired";
@@ -158,7 +187,10 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
         status = 404, fail = "Session not found";
     }
     if (fail) {
-        wr_rt_fail(req, status, fail);
+        if (code)
+            wr_rt_fail_code(req, status, code, fail);
+        else
+            wr_rt_fail(req, status, fail);
         channel_fini(c);
         return false;
     }
@@ -171,10 +203,12 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     c->basin = wr_rt_resolve_basin(rt->cfg.global_basin, c->has_row,
                                    c->has_row && c->s.has_basin ? c->s.basin : NULL,
                                    c->org.has_basin ? c->org.basin : NULL);
-    const char *name = c->has_row ? (c->s.has_external_id ? c->s.external_id : c->s.id) : c->key;
+    const char *name = c->has_row ? c->s.stream_key : c->key;
     wr_rt_stream_prefix(c->basin, rt->cfg.global_basin, c->org.id, c->caller.env.slug,
                         c->caller.env.id, c->prefix, sizeof(c->prefix));
-    c->rel = wr_arena_printf(&req->arena, "/sessions/%s/%s", name, c->io);
+    c->rel = c->side
+                 ? wr_arena_printf(&req->arena, "/sessions/%s/channels/%s/%s", name, c->side, c->io)
+                 : wr_arena_printf(&req->arena, "/sessions/%s/%s", name, c->io);
     snprintf(c->stream, sizeof(c->stream), "%s%s", c->prefix, c->rel);
     if (strlen(c->prefix) + strlen(c->rel) > WR_STREAM_NAME_MAX) {
         wr_rt_fail(req, 400, "Stream name too long");
@@ -275,7 +309,7 @@ append_session_channel(wr_req *req, void *ctx)
     wr_rt *rt = ctx;
     channel c;
     const char *part_id;
-    if (!channel_open(req, rt, "write", NEED_ROW | REJECT_CLOSED, &c))
+    if (!channel_open(req, rt, "write", NEED_ROW | REJECT_CLOSED | CLOSED_409, &c))
         return;
     json_t *data = NULL;
     if (wr_rt_part_id(req, &part_id) && (data = wr_rt_text_body(req)) != NULL &&
@@ -342,6 +376,17 @@ wait_session_channel(wr_req *req, void *ctx)
     channel_fini(&c);
 }
 
+/* Unpins a closed session's channel stream and revokes its stream write tokens. */
+static void
+release_stream(wr_rt *rt, const wr_env *env, const char *basin, const char *stream)
+{
+    wr_rt_unpin_stream(rt, basin, stream);
+    wr_error err = {0};
+    if (wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, &err) != WR_OK)
+        wr_log_warn("revoking a closed session's write tokens failed", " basin=%s stream=%s err=%s",
+                    basin, stream, err.msg);
+}
+
 void
 wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
 {
@@ -350,14 +395,32 @@ wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
     char prefix[WR_RT_NAME_MAX], stream[WR_RT_NAME_MAX + 300];
     wr_rt_stream_prefix(basin, rt->cfg.global_basin, env->org_id, env->slug, env->id, prefix,
                         sizeof(prefix));
-    const char *name = s->has_external_id ? s->external_id : s->id;
     for (int i = 0; i < 2; i++) {
-        snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", prefix, name, i ? "out" : "in");
-        wr_rt_unpin_stream(rt, basin, stream);
+        snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", prefix, s->stream_key,
+                 i ? "out" : "in");
+        release_stream(rt, env, basin, stream);
+    }
+    /* Side channels: whichever exist under the session's channels/ prefix. */
+    char side[WR_RT_NAME_MAX + 300];
+    snprintf(side, sizeof(side), "%s/sessions/%s/channels/", prefix, s->stream_key);
+    char after[WR_STREAM_NAME_MAX + 1] = "";
+    for (;;) {
+        wr_stream_list l;
         wr_error err = {0};
-        if (wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, &err) != WR_OK)
-            wr_log_warn("revoking a closed session's write tokens failed",
-                        " basin=%s stream=%s err=%s", basin, stream, err.msg);
+        if (wr_store_stream_list(rt->store, basin, side, after, 1000, &l, &err) != WR_OK) {
+            wr_log_warn("listing a closed session's side channels failed", " err=%s", err.msg);
+            return;
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            snprintf(stream, sizeof(stream), "%s", l.items[i].name);
+            release_stream(rt, env, basin, stream);
+        }
+        bool more = l.has_more && l.n > 0;
+        if (more)
+            snprintf(after, sizeof(after), "%s", l.items[l.n - 1].name);
+        wr_stream_list_fini(&l);
+        if (!more)
+            return;
     }
 }
 
@@ -373,6 +436,19 @@ wr_rt_channels_register(wr_rt *rt, wr_router *r)
     wr_rt_route(rt, r, WR_METHOD_POST, "/realtime/v1/sessions/{session}/{io}/append",
                 append_session_channel, WR_RT_BODY_MAX);
     wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/{io}/records",
+                list_session_records, 0);
+    /* Named side channels: the same routes one level down. */
+    wr_rt_route(rt, r, WR_METHOD_PUT, "/realtime/v1/sessions/{session}/channels/{name}/{io}",
+                put_session_channel, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/realtime/v1/sessions/{session}/channels/{name}/{io}",
+                get_session_channel, 0);
+    wr_rt_route(rt, r, WR_METHOD_HEAD, "/realtime/v1/sessions/{session}/channels/{name}/{io}",
+                head_session_channel, 0);
+    wr_rt_route(rt, r, WR_METHOD_POST,
+                "/realtime/v1/sessions/{session}/channels/{name}/{io}/append",
+                append_session_channel, WR_RT_BODY_MAX);
+    wr_rt_route(rt, r, WR_METHOD_GET,
+                "/realtime/v1/sessions/{session}/channels/{name}/{io}/records",
                 list_session_records, 0);
     wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions/{session}/{io}/wait", wait_session_channel,
                 64 * 1024);

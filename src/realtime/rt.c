@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "realtime/rt_int.h"
+#include "util/clock.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/utf8.h"
 
@@ -62,9 +64,10 @@ gc_tick(uv_timer_t *t)
 
 wr_rt *
 wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth,
-          wr_s2 *s2, uv_loop_t *loop)
+          wr_keybox *keybox, wr_s2 *s2, uv_loop_t *loop)
 {
     wr_rt *rt = wr_xcalloc(1, sizeof(*rt));
+    rt->keybox = keybox;
     rt->cfg = *cfg;
     rt->meta = meta;
     rt->store = store;
@@ -75,6 +78,7 @@ wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
     rt->parts = wr_rt_parts_new();
     wr_rt_admin_register(rt, r);
     wr_rt_api_register(rt, r);
+    wr_rt_sessions_register(rt, r);
     wr_rt_auth_register(rt, r);
     wr_rt_channels_register(rt, r);
     wr_rt_runstreams_register(rt, r);
@@ -129,6 +133,22 @@ wr_rt_fail_lookup(wr_req *req, const wr_error *err, const char *not_found)
         wr_rt_fail_err(req, err);
 }
 
+void
+wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg)
+{
+    wr_resp_json(req, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
+}
+
+json_t *
+wr_rt_time_json(bool set, uint64_t ms)
+{
+    char ts[40];
+    if (!set)
+        return json_null();
+    wr_clock_format_rfc3339(ms, ts);
+    return json_string(ts);
+}
+
 json_t *
 wr_rt_body(wr_req *req)
 {
@@ -170,6 +190,31 @@ wr_rt_hash_key(const char *key, uint8_t hash[32])
 {
     unsigned int n = 32;
     EVP_Digest(key, strlen(key), hash, &n, EVP_sha256(), NULL);
+}
+
+void
+wr_rt_seal_key(wr_rt *rt, const char *env_id, const char *key, uint8_t out[WR_META_KEY_ENC_MAX],
+               size_t *out_len)
+{
+    /* A key is 43 bytes and the sealed form 71: it always fits. */
+    if (wr_keybox_seal(rt->keybox, env_id, key, strlen(key), out, WR_META_KEY_ENC_MAX, out_len,
+                       NULL) != WR_OK)
+        abort();
+}
+
+bool
+wr_rt_env_key(wr_rt *rt, const wr_env *env, char out[WR_RT_KEY_MAX])
+{
+    size_t n;
+    if (env->key_enc_len == 0)
+        return false;
+    if (wr_keybox_open_secret(rt->keybox, env->id, env->key_enc, env->key_enc_len, out,
+                              WR_RT_KEY_MAX, &n, NULL) != WR_OK) {
+        /* A wrong WEIR_SECRET_KEY, or a row tampered with: the key is unusable. */
+        wr_log_warn("an environment's sealed key does not open", " env=%s", env->id);
+        return false;
+    }
+    return true;
 }
 
 char *

@@ -11,6 +11,7 @@
 #define WR_REALTIME_RT_H
 
 #include "auth/auth.h"
+#include "auth/keybox.h"
 #include "http/router.h"
 #include "meta/meta.h"
 #include "realtime/rtconfig.h"
@@ -20,9 +21,10 @@
 typedef struct wr_rt wr_rt;
 
 /* Registers the routes; every pointer must outlive the layer. `s2` serves SSE read sessions.
- * Starts a timer (unref'd) that collects expired minted write tokens. */
+ * Starts a timer (unref'd) that collects expired minted write tokens. `keybox` seals and opens
+ * environment API keys (keybox.h). */
 wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
-                 wr_auth *auth, wr_s2 *s2, uv_loop_t *loop);
+                 wr_auth *auth, wr_keybox *keybox, wr_s2 *s2, uv_loop_t *loop);
 /* Closes the layer's handles; run the loop once more before wr_rt_free. NULL is a no-op. */
 void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);

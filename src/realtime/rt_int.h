@@ -19,7 +19,8 @@ struct wr_rt {
     wr_meta *meta;
     wr_store *store;
     wr_auth *auth;
-    wr_s2 *s2; /* SSE read sessions (s2.h) */
+    wr_keybox *keybox; /* environment API keys at rest (keybox.h) */
+    wr_s2 *s2;         /* SSE read sessions (s2.h) */
     uv_loop_t *loop;
     wr_rt_mint *mint;        /* scoped write tokens (mint.h) */
     wr_rt_parts *parts;      /* X-Part-Id idempotency (streams.c) */
@@ -29,6 +30,11 @@ struct wr_rt {
 
 /* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
 void wr_rt_fail(wr_req *req, int status, const char *msg);
+/* {"error": msg, "code": code} with `status`: for errors clients act on by code (e.g.
+ * "session_closed"). */
+void wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg);
+/* An RFC 3339 string of ms, or null when !set. */
+json_t *wr_rt_time_json(bool set, uint64_t ms);
 /* Maps a control-plane or store error to a status and answers it. */
 void wr_rt_fail_err(wr_req *req, const wr_error *err);
 /* A failed lookup of a row named in the URL: 404 `not_found` when there is no such row,
@@ -40,6 +46,13 @@ json_t *wr_rt_body(wr_req *req);
 void wr_rt_new_id(const char *prefix, size_t len, char *out);
 /* A new environment secret key (malloc'd) and its SHA-256. */
 char *wr_rt_new_api_key(uint8_t hash[32]);
+#define WR_RT_KEY_MAX 64
+/* Seals an environment's key for storage (keybox.h, bound to the env id). */
+void wr_rt_seal_key(wr_rt *rt, const char *env_id, const char *key,
+                    uint8_t out[WR_META_KEY_ENC_MAX], size_t *out_len);
+/* The environment's raw key, when it has a sealed one that opens; false otherwise (an environment
+ * created before keys were sealed, until its key is rotated). */
+bool wr_rt_env_key(wr_rt *rt, const wr_env *env, char out[WR_RT_KEY_MAX]);
 void wr_rt_hash_key(const char *key, uint8_t hash[32]);
 
 /*
@@ -54,6 +67,7 @@ bool wr_rt_name_ok(const char *s);
 
 void wr_rt_admin_register(wr_rt *rt, wr_router *r);
 void wr_rt_api_register(wr_rt *rt, wr_router *r);
+void wr_rt_sessions_register(wr_rt *rt, wr_router *r);
 void wr_rt_channels_register(wr_rt *rt, wr_router *r);
 
 void wr_rt_auth_register(wr_rt *rt, wr_router *r);
@@ -86,6 +100,11 @@ bool wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const c
 char *wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s);
 /* The environment whose secret key the request carries, or false after answering 401. */
 bool wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out);
+/* The organization's basin right now (the stamp for a new row; "" and false when none), or
+ * false after answering. */
+bool wr_rt_org_stamp(wr_req *req, wr_rt *rt, const wr_env *env, char out[49], bool *out_has);
+/* trigger.dev's SessionItem for s (sessions.c). */
+json_t *wr_rt_session_json(const wr_session *s);
 
 /* --- streams.c: the stream backend (embedded store) --- */
 

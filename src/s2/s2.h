@@ -29,5 +29,7 @@ void wr_s2_free(wr_s2 *s2);
  */
 void wr_s2_serve_sse(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
                      uint64_t start_seq, uint64_t wait_s);
+/* start_seq for wr_s2_serve_sse: start at the tail (only records appended from now on). */
+#define WR_S2_SSE_AT_TAIL UINT64_MAX
 
 #endif

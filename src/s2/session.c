@@ -613,7 +613,9 @@ wr_s2_serve_sse(wr_s2 *s2, wr_req *req, const char *basin, const char *stream, u
                 uint64_t wait_s)
 {
     wr_s2_read_params p = {
-        .req = {.start_kind = WR_READ_SEQ, .start_value = start_seq, .clamp = true},
+        .req = {.start_kind = start_seq == WR_S2_SSE_AT_TAIL ? WR_READ_TAIL_OFFSET : WR_READ_SEQ,
+                .start_value = start_seq == WR_S2_SSE_AT_TAIL ? 0 : start_seq,
+                .clamp = true},
         .has_start = true,
         .has_wait = true,
         .wait_secs = wait_s,

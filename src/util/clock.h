@@ -12,6 +12,7 @@
 #ifndef WR_UTIL_CLOCK_H
 #define WR_UTIL_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 uint64_t wr_clock_now_ms(void);
@@ -23,5 +24,8 @@ void wr_clock_set_real(void);
 
 /* Formats ms since the epoch as RFC 3339 with nanoseconds ("2026-08-21T10:00:00.123000000Z"). */
 void wr_clock_format_rfc3339(uint64_t ms, char out[40]);
+/* Parses RFC 3339 ("2026-12-31T00:00:00Z", optional fraction of which ms are kept, Z or ±hh:mm)
+ * into ms since the epoch; false when malformed or before 1970. */
+bool wr_clock_parse_rfc3339(const char *s, uint64_t *out_ms);
 
 #endif

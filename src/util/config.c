@@ -91,6 +91,9 @@ static const struct opt opts[] = {
     {NULL, "WEIR_ROOT_TOKEN", "", NULL, K_SECRET, FIELD(root_token, char *), 0, 0,
      "The root access token (all permissions). When unset, one is generated on first start and "
      "kept in <data-dir>/root_token (mode 0600)."},
+    {NULL, "WEIR_SECRET_KEY", "", NULL, K_SECRET, FIELD(secret_key, char *), 0, 0,
+     "The key that encrypts environment API keys at rest: 64 hex digits or 32 bytes in base64. "
+     "When unset, one is generated on first start into <data-dir>/secret_key (mode 0600)."},
     /* The realtime layer (realtime.md §2); cross-field rules are checked in realtime/config.c. */
     {"global-basin", "WEIR_GLOBAL_BASIN", "weir-shared", "BASIN", K_STRING,
      FIELD(global_basin, char *), 0, 0,

@@ -58,6 +58,7 @@ typedef struct wr_config {
     uint64_t append_inflight_bytes; /* --append-inflight-bytes */
     bool auth_none;                 /* --auth none */
     char *root_token;               /* WEIR_ROOT_TOKEN; NULL = from/into <data-dir>/root_token */
+    char *secret_key;               /* WEIR_SECRET_KEY; NULL = from/into <data-dir>/secret_key */
     /* Realtime layer (realtime.md §2). */
     char *global_basin;
     bool per_org_basins;

@@ -111,12 +111,15 @@ const basinNames = async (server) => (await ok(server, "GET", "/v1/basins?limit=
 
 const createRun = (server, key, body, status = 201) =>
   ok(server, "POST", "/api/v1/runs", { token: key, body }, status).then((r) => r.json);
-/** Creates (or gets) a session; returns the row without the answer's publicAccessToken, which
- * it checks is a compact JWT (the browser's token; realtime-sessions tests what it grants). */
+/** Creates (or gets) a session; returns the row (a SessionItem) without what only the create
+ * answer carries: publicAccessToken, which it checks is a compact JWT (the browser's token;
+ * realtime-sessions tests what it grants), runId (the current run) and isCached (false for 201). */
 const createSession = (server, key, body, status = 201) =>
   ok(server, "POST", "/api/v1/sessions", { token: key, body }, status).then((r) => {
-    const { publicAccessToken, ...row } = r.json;
+    const { publicAccessToken, runId, isCached, ...row } = r.json;
     assert.match(publicAccessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal(runId, row.currentRunId);
+    assert.equal(isCached, status !== 201);
     return row;
   });
 const getSession = (server, key, idOrExt) =>

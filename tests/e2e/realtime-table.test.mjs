@@ -207,9 +207,9 @@ function inputRows() {
     const by = key === C.id ? "by id" : "by externalId";
     add(`closed (${by}): PUT .in`, "PUT", `/realtime/v1/sessions/${key}/in`, { status: 400 });
     add(`closed (${by}): PUT .out`, "PUT", `/realtime/v1/sessions/${key}/out`, { status: 400 });
-    add(`closed (${by}): append .in`, "POST", `/realtime/v1/sessions/${key}/in/append`, { body: "x", status: 400 });
-    add(`closed (${by}): append .out`, "POST", `/realtime/v1/sessions/${key}/out/append`, { body: "x", status: 400 });
-    add(`closed (${by}): append .in with admin JWT`, "POST", `/realtime/v1/sessions/${key}/in/append`, { token: F.admin, body: "x", status: 400 });
+    add(`closed (${by}): append .in`, "POST", `/realtime/v1/sessions/${key}/in/append`, { body: "x", status: 409 });
+    add(`closed (${by}): append .out`, "POST", `/realtime/v1/sessions/${key}/out/append`, { body: "x", status: 409 });
+    add(`closed (${by}): append .in with admin JWT`, "POST", `/realtime/v1/sessions/${key}/in/append`, { token: F.admin, body: "x", status: 409 });
     add(`closed (${by}): PUT .in with admin JWT`, "PUT", `/realtime/v1/sessions/${key}/in`, { token: F.admin, status: 400 });
     add(`closed (${by}): SSE .out is allowed`, "GET", `/realtime/v1/sessions/${key}/out`, { headers: T1, status: 200, sse: true });
     add(`closed (${by}): records .in is allowed`, "GET", `/realtime/v1/sessions/${key}/in/records`, { status: 200, check: (res) => assert.deepEqual(res.json, { records: [] }) });

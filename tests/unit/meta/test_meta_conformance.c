@@ -260,7 +260,7 @@ test_unique_constraints(void **state)
     wr_run r0 = run("run_taken", ENV_A, NULL);
     OK(wr_meta_run_create(f->m, &r0, NULL));
     wr_session s0 = session("session_taken", ENV_A, "ext-taken", NULL), so;
-    OK(wr_meta_session_create_or_get(f->m, &s0, &so, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s0, NULL, &so, NULL, NULL));
     wr_session_fini(&so);
 
     enum kind { ORG, PROJECT, ENV, RUN, SESSION };
@@ -319,7 +319,7 @@ test_unique_constraints(void **state)
             wr_session s =
                 session(rows[i].id, rows[i].parent, rows[i].key ? "ext-new" : NULL, NULL);
             wr_session out = {0};
-            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            got = wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, &err);
             if (got == WR_OK)
                 wr_session_fini(&out);
             break;
@@ -343,7 +343,7 @@ test_not_found(void **state)
     wr_run r = run("run_a", ENV_A, NULL);
     OK(wr_meta_run_create(f->m, &r, NULL));
     wr_session s = session("session_a", ENV_A, "ext-a", NULL), so;
-    OK(wr_meta_session_create_or_get(f->m, &s, &so, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &so, NULL, NULL));
     wr_session_fini(&so);
 
     const uint8_t nohash[32] = {0x77};
@@ -400,7 +400,7 @@ test_not_found(void **state)
             break;
         case 9:
             what = "env_set_key_hash";
-            got = wr_meta_env_set_key_hash(f->m, "nope", nohash, &err);
+            got = wr_meta_env_set_key(f->m, "nope", nohash, NULL, 0, &err);
             break;
         case 10:
             what = "run_create, missing env";
@@ -433,7 +433,7 @@ test_not_found(void **state)
             what = "session_create_or_get, missing env";
             ss = session("session_x", "nope", "ext-x", NULL);
             wr_session so2;
-            got = wr_meta_session_create_or_get(f->m, &ss, &so2, NULL, &err);
+            got = wr_meta_session_create_or_get(f->m, &ss, NULL, &so2, NULL, &err);
             break;
         case 17:
             what = "session_get by id";
@@ -562,22 +562,22 @@ test_invalid_arguments(void **state)
         case 13:
             what = "session id without prefix";
             s = session("sess_x", ENV_A, NULL, NULL);
-            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            got = wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, &err);
             break;
         case 14:
             what = "external id with session_ prefix";
             s = session("session_x", ENV_A, "session_abc", NULL);
-            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            got = wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, &err);
             break;
         case 15:
             what = "empty external id";
             s = session("session_x", ENV_A, "", NULL);
-            got = wr_meta_session_create_or_get(f->m, &s, &out, NULL, &err);
+            got = wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, &err);
             break;
         case 16:
             what = "close reason too long";
             s = session("session_v", ENV_A, NULL, NULL);
-            OK(wr_meta_session_create_or_get(f->m, &s, &out, NULL, NULL));
+            OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, NULL));
             wr_session_fini(&out);
             got = wr_meta_session_close(f->m, "session_v", long_reason, 1, NULL, &err);
             break;
@@ -630,17 +630,17 @@ test_projects_and_envs(void **state)
     /* rotation: the old hash stops matching at once, the new one matches */
     uint8_t h2[32];
     memset(h2, 0xa9, sizeof(h2));
-    OK(wr_meta_env_set_key_hash(f->m, ENV_A, h2, NULL));
+    OK(wr_meta_env_set_key(f->m, ENV_A, h2, NULL, 0, NULL));
     assert_int_equal(wr_meta_env_by_key_hash(f->m, h, &e, NULL), WR_ERR_NOT_FOUND);
     OK(wr_meta_env_by_key_hash(f->m, h2, &e, NULL));
     assert_string_equal(e.id, ENV_A);
     assert_memory_equal(e.key_hash, h2, 32);
     /* rotating onto the same hash is fine; onto another env's hash is a conflict */
-    OK(wr_meta_env_set_key_hash(f->m, ENV_A, h2, NULL));
+    OK(wr_meta_env_set_key(f->m, ENV_A, h2, NULL, 0, NULL));
     uint8_t hb[32];
     memset(hb, 0xb1, sizeof(hb));
     wr_error err = {0};
-    assert_int_equal(wr_meta_env_set_key_hash(f->m, ENV_A, hb, &err),
+    assert_int_equal(wr_meta_env_set_key(f->m, ENV_A, hb, NULL, 0, &err),
                      WR_ERR_RESOURCE_ALREADY_EXISTS);
     OK(wr_meta_env_by_key_hash(f->m, hb, &e, NULL));
     assert_string_equal(e.id, ENV_B);
@@ -772,7 +772,7 @@ test_session_create_or_get(void **state)
     s.expires_at_ms = 99999;
     wr_session out;
     bool created = false;
-    OK(wr_meta_session_create_or_get(f->m, &s, &out, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out, &created, NULL));
     assert_true(created);
     assert_string_equal(out.id, "session_1");
     assert_string_equal(out.external_id, "chat-42");
@@ -796,7 +796,7 @@ test_session_create_or_get(void **state)
     again.metadata_json = "{}";
     wr_session out2;
     created = true;
-    OK(wr_meta_session_create_or_get(f->m, &again, &out2, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &again, NULL, &out2, &created, NULL));
     assert_false(created);
     assert_session_eq(&out2, &out);
     wr_session_fini(&out2);
@@ -804,14 +804,14 @@ test_session_create_or_get(void **state)
 
     /* ... also when the org has no basin any more (a null stamp would be a re-stamp too) */
     wr_session nobasin = session("session_3", ENV_A, "chat-42", NULL);
-    OK(wr_meta_session_create_or_get(f->m, &nobasin, &out2, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &nobasin, NULL, &out2, &created, NULL));
     assert_false(created);
     assert_true(out2.has_basin);
     assert_string_equal(out2.basin, "basin-a");
     wr_session_fini(&out2);
 
     /* ... and a retry with the very same id and external id returns it too */
-    OK(wr_meta_session_create_or_get(f->m, &s, &out2, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out2, &created, NULL));
     assert_false(created);
     assert_session_eq(&out2, &out);
     wr_session_fini(&out2);
@@ -826,7 +826,7 @@ test_session_create_or_get(void **state)
 
     /* the same external id in another environment is a different session */
     wr_session other = session("session_b", ENV_B, "chat-42", NULL);
-    OK(wr_meta_session_create_or_get(f->m, &other, &out2, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &other, NULL, &out2, &created, NULL));
     assert_true(created);
     assert_string_equal(out2.id, "session_b");
     assert_false(out2.has_basin);
@@ -840,7 +840,7 @@ test_session_create_or_get(void **state)
         char id[32];
         snprintf(id, sizeof(id), "session_anon%d", i);
         wr_session a = session(id, ENV_A, NULL, NULL);
-        OK(wr_meta_session_create_or_get(f->m, &a, &out2, NULL, NULL));
+        OK(wr_meta_session_create_or_get(f->m, &a, NULL, &out2, NULL, NULL));
         assert_false(out2.has_external_id);
         assert_string_equal(out2.external_id, "");
         assert_null(out2.metadata_json);
@@ -859,7 +859,7 @@ test_session_close_write_once(void **state)
     fx *f = *state;
     seed(f);
     wr_session s = session("session_c", ENV_A, "ext-c", "basin-a"), out;
-    OK(wr_meta_session_create_or_get(f->m, &s, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
 
     bool already = true;
@@ -878,7 +878,7 @@ test_session_close_write_once(void **state)
 
     /* create-or-get on a closed session returns it (closed) without touching it */
     bool created = true;
-    OK(wr_meta_session_create_or_get(f->m, &s, &out, &created, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out, &created, NULL));
     assert_false(created);
     assert_true(out.closed);
     assert_int_equal(out.closed_at_ms, 7000);
@@ -886,7 +886,7 @@ test_session_close_write_once(void **state)
 
     /* closing without a reason stores "" */
     wr_session n = session("session_n", ENV_A, NULL, NULL);
-    OK(wr_meta_session_create_or_get(f->m, &n, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &n, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
     OK(wr_meta_session_close(f->m, "session_n", NULL, 1, &already, NULL));
     assert_false(already);
@@ -907,7 +907,7 @@ test_never_restamp(void **state)
     wr_run r0 = run("run_pre", ENV_A, NULL);
     OK(wr_meta_run_create(f->m, &r0, NULL));
     wr_session s0 = session("session_pre", ENV_A, "pre", NULL), out;
-    OK(wr_meta_session_create_or_get(f->m, &s0, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s0, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
 
     /* provisioned: new rows carry the basin */
@@ -915,7 +915,7 @@ test_never_restamp(void **state)
     wr_run r1 = run("run_one", ENV_A, "basin-one");
     OK(wr_meta_run_create(f->m, &r1, NULL));
     wr_session s1 = session("session_one", ENV_A, "one", "basin-one");
-    OK(wr_meta_session_create_or_get(f->m, &s1, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s1, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
 
     /* deprovision and re-provision elsewhere; complete and close; re-create by external id */
@@ -924,10 +924,10 @@ test_never_restamp(void **state)
     OK(wr_meta_run_complete(f->m, "run_one", 1, NULL));
     OK(wr_meta_session_close(f->m, "session_one", "x", 1, NULL, NULL));
     wr_session s1b = session("session_one_b", ENV_A, "one", "basin-two");
-    OK(wr_meta_session_create_or_get(f->m, &s1b, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s1b, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
     wr_session s0b = session("session_pre_b", ENV_A, "pre", "basin-two");
-    OK(wr_meta_session_create_or_get(f->m, &s0b, &out, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s0b, NULL, &out, NULL, NULL));
     wr_session_fini(&out);
 
     for (int pass = 0; pass < 2; pass++) {
@@ -964,7 +964,7 @@ test_restart_keeps_everything(void **state)
     OK(wr_meta_org_set_basin(f->m, ORG_A, "weir-dev-org-a", NULL));
     uint8_t h[32];
     memset(h, 0xcc, sizeof(h));
-    OK(wr_meta_env_set_key_hash(f->m, ENV_B, h, NULL));
+    OK(wr_meta_env_set_key(f->m, ENV_B, h, NULL, 0, NULL));
     wr_run r = run("run_r", ENV_A, "weir-dev-org-a");
     OK(wr_meta_run_create(f->m, &r, NULL));
     OK(wr_meta_run_add_stream(f->m, "run_r", "default", NULL));
@@ -973,7 +973,7 @@ test_restart_keeps_everything(void **state)
     wr_session s = session("session_r", ENV_A, "ext-r", "weir-dev-org-a"), before, after;
     s.metadata_json = "{\"m\":1}";
     s.expires_at_ms = 777;
-    OK(wr_meta_session_create_or_get(f->m, &s, &before, NULL, NULL));
+    OK(wr_meta_session_create_or_get(f->m, &s, NULL, &before, NULL, NULL));
     OK(wr_meta_session_close(f->m, "session_r", "bye", 5555, NULL, NULL));
     wr_session_fini(&before);
     OK(wr_meta_session_get(f->m, ENV_A, "session_r", &before, NULL));

@@ -121,7 +121,7 @@ test_wal_and_migration_ledger(void **state)
     db = raw_open(f->path);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_migrations"), n);
     assert_int_equal(raw_int(db, "SELECT sum(applied_at_ms) FROM schema_migrations"), applied);
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"), 4);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"), 5);
     sqlite3_close(db);
 }
 
@@ -164,7 +164,7 @@ test_write_once_triggers(void **state)
     assert_int_equal(wr_meta_run_create(m, &r, NULL), WR_OK);
     assert_int_equal(wr_meta_run_complete(m, "run_1", 10, NULL), WR_OK);
     wr_session s = {.id = "session_1", .env_id = "env1"}, out;
-    assert_int_equal(wr_meta_session_create_or_get(m, &s, &out, NULL, NULL), WR_OK);
+    assert_int_equal(wr_meta_session_create_or_get(m, &s, NULL, &out, NULL, NULL), WR_OK);
     wr_session_fini(&out);
     assert_int_equal(wr_meta_session_close(m, "session_1", "done", 20, NULL, NULL), WR_OK);
     wr_meta_close(m);

@@ -62,7 +62,7 @@ setup(void **state)
     c.wait_seconds = 60;
     f->cfg = c;
     f->router = wr_router_new();
-    f->rt = wr_rt_new(f->router, &f->cfg, f->meta, f->env.s, f->auth, NULL, &f->env.loop);
+    f->rt = wr_rt_new(f->router, &f->cfg, f->meta, f->env.s, f->auth, NULL, NULL, &f->env.loop);
     *state = f;
     return 0;
 }
@@ -132,7 +132,7 @@ test_open_session_outlives_doe_age(void **state)
     s.has_basin = true;
     strcpy(s.basin, basin);
     bool created = false;
-    assert_int_equal(wr_meta_session_create_or_get(f->meta, &s, &row, &created, &err), WR_OK);
+    assert_int_equal(wr_meta_session_create_or_get(f->meta, &s, NULL, &row, &created, &err), WR_OK);
     assert_true(created);
 
     char prefix[WR_RT_NAME_MAX], out[WR_RT_NAME_MAX + 64], in[WR_RT_NAME_MAX + 64],

@@ -1,0 +1,615 @@
+/*
+ * sessions.c — the Sessions API of /api/v1 (trigger.dev's, so its published clients work), with
+ * an environment's secret key:
+ *   POST  /api/v1/sessions                                   create, or return by externalId
+ *   GET   /api/v1/sessions                                   list (cursor pages, filters)
+ *   GET   /api/v1/sessions/:session                          retrieve (session_… id or externalId)
+ *   PATCH /api/v1/sessions/:session                          tags, metadata, externalId
+ *   POST  /api/v1/sessions/:session/close                    write-once close
+ *   POST  /api/v1/sessions/:session/end-and-continue         hand the session to a new run
+ * Answers are trigger.dev's SessionItem / CreatedSessionResponseBody shapes (camelCase, ISO
+ * dates), plus weir's `streamBasinName` and `closed`.
+ *
+ * Runs: weir streams runs, it does not execute them. A session create registers a run row for
+ * the session's first run (`runId`, `currentRunId`), stamped like the session; end-and-continue
+ * registers the next one and swaps `currentRunId` atomically. Whatever executes tasks picks the
+ * runs up; weir only serves their streams.
+ *
+ * Stamps: a new session copies its organization's basin (possibly none); a row's basin and its
+ * channel name (`stream_key`: the externalId at create, else the id) never change, so renaming a
+ * session with PATCH does not move its channels.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "realtime/rt_int.h"
+#include "util/clock.h"
+#include "util/duration.h"
+
+#define SESSION_TOKEN_TTL_S 3600 /* the create answer's public token */
+#define MAX_TAGS 10
+#define MAX_TAG_LEN 128
+#define MAX_FILTER_VALUES 32
+
+/* ---- JSON ------------------------------------------------------------------------------------ */
+
+static json_t *
+stored_json(const char *text, json_t *absent)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    if (!v)
+        return absent;
+    json_decref(absent);
+    return v;
+}
+
+/* trigger.dev's SessionItem, with weir's streamBasinName and closed. */
+json_t *
+wr_rt_session_json(const wr_session *s)
+{
+    json_t *o =
+        json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "id", s->id,
+                  "externalId", s->has_external_id ? json_string(s->external_id) : json_null(),
+                  "type", s->type, "taskIdentifier", s->task_identifier, "currentRunId",
+                  s->has_current_run ? json_string(s->current_run_id) : json_null(), "tags",
+                  stored_json(s->tags_json, json_array()), "metadata",
+                  stored_json(s->metadata_json, json_null()), "closedAt",
+                  wr_rt_time_json(s->closed, s->closed_at_ms), "closedReason",
+                  s->closed ? json_string(s->closed_reason) : json_null(), "expiresAt",
+                  wr_rt_time_json(s->expires_at_ms != 0, s->expires_at_ms), "createdAt",
+                  wr_rt_time_json(true, s->created_at_ms), "updatedAt",
+                  wr_rt_time_json(true, s->updated_at_ms), "closed", s->closed);
+    if (s->trigger_config_json)
+        json_object_set_new(o, "triggerConfig", stored_json(s->trigger_config_json, json_null()));
+    json_object_set_new(o, "streamBasinName", s->has_basin ? json_string(s->basin) : json_null());
+    return o;
+}
+
+/* ---- body fields ----------------------------------------------------------------------------- */
+
+/*
+ * A string field of min..max bytes without control characters. Absent or null: *out stays
+ * untouched and `required` decides. Answers 400 itself.
+ */
+static bool
+str_field(wr_req *req, json_t *body, const char *name, size_t min, size_t max, bool required,
+          char *out, size_t cap, bool *out_has)
+{
+    json_t *v = json_object_get(body, name);
+    if (out_has)
+        *out_has = false;
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return true;
+    } else if (json_is_string(v) && json_string_length(v) >= min && json_string_length(v) <= max &&
+               json_string_length(v) < cap &&
+               strlen(json_string_value(v)) == json_string_length(v) &&
+               wr_rt_name_ok(json_string_value(v))) {
+        strcpy(out, json_string_value(v));
+        if (out_has)
+            *out_has = true;
+        return true;
+    }
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "`%s` must be a string of %zu to %zu characters without control characters", name, min,
+             max);
+    wr_rt_fail(req, 400, msg);
+    return false;
+}
+
+/* `tags`: an array of at most 10 strings of at most 128 characters; *out_json (malloc'd) is its
+ * compact form, NULL when absent. */
+static bool
+tags_field(wr_req *req, json_t *v, char **out_json)
+{
+    *out_json = NULL;
+    if (v == NULL || json_is_null(v))
+        return true;
+    bool ok = json_is_array(v) && json_array_size(v) <= MAX_TAGS;
+    size_t i;
+    json_t *t;
+    json_array_foreach(v, i, t)
+    {
+        ok = ok && json_is_string(t) && json_string_length(t) <= MAX_TAG_LEN &&
+             strlen(json_string_value(t)) == json_string_length(t) &&
+             wr_rt_name_ok(json_string_value(t));
+    }
+    if (!ok) {
+        wr_rt_fail(req, 400,
+                   "`tags` must be an array of at most 10 strings of at most 128 "
+                   "characters");
+        return false;
+    }
+    *out_json = json_dumps(v, JSON_COMPACT);
+    return true;
+}
+
+/* `metadata`: a JSON object or null; *out_json (malloc'd) is its compact form, NULL for null. */
+static bool
+metadata_field(wr_req *req, json_t *v, char **out_json)
+{
+    *out_json = NULL;
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_object(v)) {
+        wr_rt_fail(req, 400, "`metadata` must be an object");
+        return false;
+    }
+    *out_json = json_dumps(v, JSON_COMPACT);
+    return true;
+}
+
+/* A date: an ISO 8601 / RFC 3339 string, or milliseconds since the epoch (as JavaScript's Date). */
+static bool
+date_value(json_t *v, uint64_t *out_ms)
+{
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *out_ms = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    return json_is_string(v) && wr_clock_parse_rfc3339(json_string_value(v), out_ms);
+}
+
+/* Whether a trigger config field `name` of `cfg` has the type trigger.dev's schema asks for. */
+static const char *
+trigger_config_error(json_t *cfg)
+{
+    if (!json_is_object(cfg))
+        return "`triggerConfig` must be an object";
+    if (!json_is_object(json_object_get(cfg, "basePayload")))
+        return "`triggerConfig.basePayload` must be an object";
+    static const char *const strings[] = {"machine", "queue", "lockToVersion", "region",
+                                          "concurrencyKey"};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        json_t *v = json_object_get(cfg, strings[i]);
+        if (v && !json_is_string(v))
+            return "`triggerConfig` has a field of the wrong type (machine, queue, "
+                   "lockToVersion, region and concurrencyKey are strings)";
+    }
+    json_t *q = json_object_get(cfg, "queue");
+    if (q && json_string_length(q) > 128)
+        return "`triggerConfig.queue` is longer than 128 characters";
+    static const struct {
+        const char *name;
+        json_int_t min, max;
+    } ints[] = {
+        {"maxAttempts", 1, 10}, {"maxDuration", 1, INT32_MAX}, {"idleTimeoutInSeconds", 1, 3600}};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        json_t *v = json_object_get(cfg, ints[i].name);
+        if (v && (!json_is_integer(v) || json_integer_value(v) < ints[i].min ||
+                  json_integer_value(v) > ints[i].max))
+            return "`triggerConfig` has an integer out of range (maxAttempts 1-10, maxDuration > "
+                   "0, idleTimeoutInSeconds 1-3600)";
+    }
+    json_t *ttl = json_object_get(cfg, "ttl");
+    if (ttl && !json_is_string(ttl) && !(json_is_integer(ttl) && json_integer_value(ttl) >= 0))
+        return "`triggerConfig.ttl` must be a duration string or a non-negative integer";
+    json_t *tags = json_object_get(cfg, "tags");
+    if (tags && (!json_is_array(tags) || json_array_size(tags) > MAX_TAGS))
+        return "`triggerConfig.tags` must be an array of at most 10 strings";
+    return NULL;
+}
+
+/* ---- runs ------------------------------------------------------------------------------------ */
+
+/* A new run row for session s (its task, its stamp). */
+static void
+session_run(const wr_session *s, wr_run *out)
+{
+    memset(out, 0, sizeof(*out));
+    wr_rt_new_id("run_", 29, out->id);
+    strcpy(out->env_id, s->env_id);
+    snprintf(out->task_identifier, sizeof(out->task_identifier), "%s", s->task_identifier);
+    out->has_basin = s->has_basin;
+    strcpy(out->basin, s->basin);
+}
+
+/* ---- routes ---------------------------------------------------------------------------------- */
+
+/* The session named by params[0] in env; false after answering 404 (or the error). */
+static bool
+session_lookup(wr_req *req, wr_rt *rt, const wr_env *env, wr_session *out)
+{
+    wr_error err = {0};
+    if (wr_meta_session_get(rt->meta, env->id, req->params[0], out, &err) == WR_OK)
+        return true;
+    wr_rt_fail_lookup(req, &err, "Session not found");
+    return false;
+}
+
+/* Parses the create body into s (JSON strings owned by s); false after answering 400. */
+static bool
+create_body(wr_req *req, json_t *body, wr_session *s)
+{
+    if (!str_field(req, body, "externalId", 1, 256, false, s->external_id, sizeof(s->external_id),
+                   &s->has_external_id) ||
+        !str_field(req, body, "type", 1, 64, false, s->type, sizeof(s->type), NULL) ||
+        !str_field(req, body, "taskIdentifier", 1, 128, false, s->task_identifier,
+                   sizeof(s->task_identifier), NULL) ||
+        !tags_field(req, json_object_get(body, "tags"), &s->tags_json) ||
+        !metadata_field(req, json_object_get(body, "metadata"), &s->metadata_json))
+        return false;
+    if (s->has_external_id && strncmp(s->external_id, WR_META_SESSION_ID_PREFIX,
+                                      strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
+        wr_rt_fail(req, 400, "`externalId` cannot start with session_ (reserved for session ids)");
+        return false;
+    }
+    if (!s->type[0])
+        strcpy(s->type, "default");
+    json_t *cfg = json_object_get(body, "triggerConfig");
+    if (cfg && !json_is_null(cfg)) {
+        const char *bad = trigger_config_error(cfg);
+        if (bad) {
+            wr_rt_fail(req, 400, bad);
+            return false;
+        }
+        s->trigger_config_json = json_dumps(cfg, JSON_COMPACT);
+    }
+    json_t *exp = json_object_get(body, "expiresAt");
+    if (exp && !json_is_null(exp) && !date_value(exp, &s->expires_at_ms)) {
+        wr_rt_fail(req, 400, "`expiresAt` must be an ISO 8601 date or milliseconds since 1970");
+        return false;
+    }
+    return true;
+}
+
+static void
+create_session(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    if (!wr_rt_env_auth(req, rt, &env))
+        return;
+    json_t *body = wr_rt_body(req);
+    if (!body)
+        return;
+    wr_session s = {0}, out = {0};
+    bool ok = create_body(req, body, &s);
+    json_decref(body);
+    wr_error err = {0};
+    bool created = false;
+    wr_run run;
+    if (ok) {
+        wr_rt_new_id(WR_META_SESSION_ID_PREFIX, 29, s.id);
+        strcpy(s.env_id, env.id);
+        ok = wr_rt_org_stamp(req, rt, &env, s.basin, &s.has_basin);
+    }
+    if (ok) {
+        session_run(&s, &run);
+        if (wr_meta_session_create_or_get(rt->meta, &s, &run, &out, &created, &err) != WR_OK) {
+            wr_rt_fail_err(req, &err);
+            ok = false;
+        }
+    }
+    wr_session_fini(&s);
+    if (!ok)
+        return;
+    if (!created && out.closed) {
+        wr_session_fini(&out);
+        wr_rt_fail_code(req, 409, "session_closed",
+                        "Session is closed: create one with another externalId");
+        return;
+    }
+    /* A public token for the browser side: read + write on this session, by id and externalId. */
+    json_t *scopes = json_pack("[s+,s+]", "read:sessions:", out.id, "write:sessions:", out.id);
+    if (out.has_external_id) {
+        json_array_append_new(scopes, json_pack("s+", "read:sessions:", out.external_id));
+        json_array_append_new(scopes, json_pack("s+", "write:sessions:", out.external_id));
+    }
+    char *jwt = wr_rt_public_token(rt, &env, scopes, SESSION_TOKEN_TTL_S);
+    json_t *o = wr_rt_session_json(&out);
+    json_object_set_new(o, "runId",
+                        out.has_current_run ? json_string(out.current_run_id) : json_string(""));
+    json_object_set_new(o, "isCached", json_boolean(!created));
+    if (jwt)
+        json_object_set_new(o, "publicAccessToken", json_string(jwt));
+    free(jwt);
+    wr_resp_json(req, created ? 201 : 200, o);
+    wr_session_fini(&out);
+}
+
+static void
+get_session(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    wr_session s;
+    if (!wr_rt_env_auth(req, rt, &env) || !session_lookup(req, rt, &env, &s))
+        return;
+    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_session_fini(&s);
+}
+
+/* PATCH {tags?, metadata?, externalId? (null clears)} → the updated SessionItem. */
+static void
+update_session(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    wr_session s;
+    if (!wr_rt_env_auth(req, rt, &env))
+        return;
+    json_t *body = wr_rt_body(req);
+    if (!body)
+        return;
+    if (!session_lookup(req, rt, &env, &s)) {
+        json_decref(body);
+        return;
+    }
+    wr_session_patch p = {0};
+    char *tags = NULL, *meta = NULL;
+    char ext[257] = "";
+    bool has_ext = false;
+    json_t *t = json_object_get(body, "tags"), *md = json_object_get(body, "metadata"),
+           *e = json_object_get(body, "externalId");
+    bool ok = tags_field(req, t, &tags) && metadata_field(req, md, &meta) &&
+              str_field(req, body, "externalId", 1, 256, false, ext, sizeof(ext), &has_ext);
+    if (ok && has_ext &&
+        strncmp(ext, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
+        wr_rt_fail(req, 400, "`externalId` cannot start with session_ (reserved for session ids)");
+        ok = false;
+    }
+    if (ok && t && json_is_null(t)) {
+        wr_rt_fail(req, 400, "`tags` must be an array");
+        ok = false;
+    }
+    p.set_tags = tags != NULL;
+    p.tags_json = tags;
+    p.set_metadata = md != NULL;
+    p.metadata_json = meta;
+    p.set_external_id = e != NULL;
+    p.external_id = has_ext ? ext : NULL;
+    wr_error err = {0};
+    char id[WR_META_ID_MAX + 1];
+    strcpy(id, s.id);
+    wr_session_fini(&s);
+    if (ok && (wr_meta_session_update(rt->meta, env.id, id, &p, &err) != WR_OK ||
+               wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK)) {
+        wr_rt_fail_err(req, &err);
+        ok = false;
+    }
+    free(tags);
+    free(meta);
+    json_decref(body);
+    if (!ok)
+        return;
+    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_session_fini(&s);
+}
+
+/* POST close {reason?, callingRunId?}: write-once; the channels' pins and write tokens go. */
+static void
+close_session(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    if (!wr_rt_env_auth(req, rt, &env))
+        return;
+    char reason[257] = "", calling[WR_META_ID_MAX + 1] = "";
+    json_t *body = req->body.len ? wr_rt_body(req) : json_object();
+    if (!body)
+        return;
+    bool ok = str_field(req, body, "reason", 0, 256, false, reason, sizeof(reason), NULL) &&
+              str_field(req, body, "callingRunId", 1, WR_META_ID_MAX, false, calling,
+                        sizeof(calling), NULL);
+    json_decref(body);
+    wr_session s;
+    if (!ok || !session_lookup(req, rt, &env, &s))
+        return;
+    wr_error err = {0};
+    bool already = false;
+    if (wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) != WR_OK) {
+        wr_session_fini(&s);
+        wr_rt_fail_lookup(req, &err, "Session not found");
+        return;
+    }
+    if (!already)
+        wr_rt_release_session(rt, &env, &s); /* its channels may age out; tokens revoked */
+    char id[WR_META_ID_MAX + 1];
+    strcpy(id, s.id);
+    wr_session_fini(&s);
+    if (wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_session_fini(&s);
+}
+
+/*
+ * POST end-and-continue {callingRunId, reason, externalDeploymentId?} → {runId, swapped}: a new
+ * run takes over the session if `callingRunId` is still its current run (a compare-and-swap);
+ * otherwise nothing changes and the answer names the run that is current (swapped: false).
+ */
+static void
+end_and_continue(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    if (!wr_rt_env_auth(req, rt, &env))
+        return;
+    json_t *body = wr_rt_body(req);
+    if (!body)
+        return;
+    char calling[WR_META_ID_MAX + 1] = "", reason[65] = "";
+    bool ok = str_field(req, body, "callingRunId", 1, WR_META_ID_MAX, true, calling,
+                        sizeof(calling), NULL) &&
+              str_field(req, body, "reason", 0, 64, true, reason, sizeof(reason), NULL);
+    json_decref(body);
+    wr_session s;
+    if (!ok || !session_lookup(req, rt, &env, &s))
+        return;
+    if (s.closed) {
+        wr_session_fini(&s);
+        wr_rt_fail_code(req, 409, "session_closed", "Session is closed");
+        return;
+    }
+    wr_run run;
+    session_run(&s, &run);
+    bool swapped = false;
+    wr_error err = {0};
+    char id[WR_META_ID_MAX + 1];
+    strcpy(id, s.id);
+    wr_session_fini(&s);
+    if (wr_meta_session_swap_run(rt->meta, id, calling, &run, &swapped, &err) != WR_OK ||
+        wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    wr_resp_json(req, 200,
+                 json_pack("{s:s,s:b}", "runId", s.has_current_run ? s.current_run_id : "",
+                           "swapped", swapped));
+    wr_session_fini(&s);
+}
+
+/* ---- listing --------------------------------------------------------------------------------- */
+
+typedef struct list_query {
+    wr_session_filter f;
+    const char *types[MAX_FILTER_VALUES], *tags[MAX_FILTER_VALUES], *tasks[MAX_FILTER_VALUES];
+    const char *period;
+    const char *bad; /* the first problem found */
+    wr_req *req;
+} list_query;
+
+/* Adds v (and its comma-separated parts) to a filter array. */
+static void
+add_values(list_query *q, const char **arr, size_t *n, char *v)
+{
+    for (char *save = NULL, *p = strtok_r(v, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (*n == MAX_FILTER_VALUES) {
+            q->bad = "too many filter values (at most 32 per filter)";
+            return;
+        }
+        arr[(*n)++] = p;
+    }
+}
+
+static bool
+status_bits(const char *v, unsigned *bits)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } st[] = {{"ACTIVE", WR_SESSION_ACTIVE},
+              {"CLOSED", WR_SESSION_CLOSED},
+              {"EXPIRED", WR_SESSION_EXPIRED}};
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(v, st[i].name) == 0) {
+            *bits |= st[i].bit;
+            return true;
+        }
+    return false;
+}
+
+static bool
+parse_u64(const char *v, uint64_t *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9')
+        return false;
+    *out = strtoull(v, &end, 10);
+    return *end == '\0';
+}
+
+/* Query pairs may repeat a key (`filter[type]=a&filter[type]=b`) or list values with commas. */
+static void
+list_param(void *ud, const char *key, const char *value)
+{
+    list_query *q = ud;
+    char *v = wr_arena_strdup(&q->req->arena, value);
+    uint64_t n;
+    if (strcmp(key, "page[size]") == 0) {
+        if (!parse_u64(v, &n) || n < 1 || n > 100)
+            q->bad = "`page[size]` must be an integer from 1 to 100";
+        else
+            q->f.limit = (size_t)n;
+    } else if (strcmp(key, "page[after]") == 0) {
+        q->f.after = v;
+    } else if (strcmp(key, "page[before]") == 0) {
+        q->f.before = v;
+    } else if (strcmp(key, "filter[type]") == 0) {
+        add_values(q, q->types, &q->f.n_types, v);
+    } else if (strcmp(key, "filter[tags]") == 0) {
+        add_values(q, q->tags, &q->f.n_tags, v);
+    } else if (strcmp(key, "filter[taskIdentifier]") == 0) {
+        add_values(q, q->tasks, &q->f.n_task_identifiers, v);
+    } else if (strcmp(key, "filter[externalId]") == 0) {
+        q->f.external_id = v;
+    } else if (strcmp(key, "filter[status]") == 0) {
+        for (char *save = NULL, *p = strtok_r(v, ",", &save); p; p = strtok_r(NULL, ",", &save))
+            if (!status_bits(p, &q->f.statuses))
+                q->bad = "`filter[status]` must be ACTIVE, CLOSED or EXPIRED";
+    } else if (strcmp(key, "filter[createdAt][period]") == 0) {
+        q->period = v;
+    } else if (strcmp(key, "filter[createdAt][from]") == 0) {
+        if (!parse_u64(v, &q->f.created_from_ms))
+            q->bad = "`filter[createdAt][from]` must be milliseconds since 1970";
+    } else if (strcmp(key, "filter[createdAt][to]") == 0) {
+        if (!parse_u64(v, &q->f.created_to_ms))
+            q->bad = "`filter[createdAt][to]` must be milliseconds since 1970";
+    }
+}
+
+static void
+list_sessions(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    if (!wr_rt_env_auth(req, rt, &env))
+        return;
+    list_query q = {.req = req};
+    q.f.limit = 20;
+    q.f.types = q.types;
+    q.f.tags = q.tags;
+    q.f.task_identifiers = q.tasks;
+    if (wr_req_query_each(req, list_param, &q) < 0 && !q.bad)
+        q.bad = "malformed query string";
+    uint64_t period_s = 0;
+    if (!q.bad && q.period) {
+        if (wr_duration_parse(q.period, &period_s, NULL) != WR_OK)
+            q.bad = "`filter[createdAt][period]` must be a duration like 1h or 7d";
+        else
+            q.f.created_from_ms = wr_clock_now_ms() - period_s * 1000;
+    }
+    if (!q.bad && q.f.after && q.f.before)
+        q.bad = "Cannot pass both page[after] and page[before] on the same request";
+    if (q.bad) {
+        wr_rt_fail(req, 400, q.bad);
+        return;
+    }
+    wr_session_page page;
+    wr_error err = {0};
+    if (wr_meta_session_list(rt->meta, env.id, &q.f, &page, &err) != WR_OK) {
+        if (err.code == WR_ERR_NOT_FOUND)
+            wr_rt_fail(req, 400,
+                       "`page[after]`/`page[before]` is not a session of this "
+                       "environment");
+        else
+            wr_rt_fail_err(req, &err);
+        return;
+    }
+    json_t *data = json_array(), *pag = json_object();
+    for (size_t i = 0; i < page.n; i++)
+        json_array_append_new(data, wr_rt_session_json(&page.items[i]));
+    if (page.has_next && page.n)
+        json_object_set_new(pag, "next", json_string(page.items[page.n - 1].id));
+    if (page.has_previous && page.n)
+        json_object_set_new(pag, "previous", json_string(page.items[0].id));
+    wr_session_page_fini(&page);
+    wr_resp_json(req, 200, json_pack("{s:o,s:o}", "data", data, "pagination", pag));
+}
+
+void
+wr_rt_sessions_register(wr_rt *rt, wr_router *r)
+{
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions", create_session, 256 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/api/v1/sessions", list_sessions, 0);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/api/v1/sessions/{session}", get_session, 0);
+    wr_rt_route(rt, r, WR_METHOD_PATCH, "/api/v1/sessions/{session}", update_session, 64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions/{session}/close", close_session,
+                64 * 1024);
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/sessions/{session}/end-and-continue",
+                end_and_continue, 64 * 1024);
+}
