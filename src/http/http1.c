@@ -619,9 +619,20 @@ h1_end(wr_req *req)
     finish_request(h);
 }
 
+/* Ends a streaming answer as a failure: what is queued is sent, then the connection closes
+ * without the terminating chunk, which clients see as a dropped connection. */
+static void
+h1_abort(wr_req *req)
+{
+    h1 *h = req->proto;
+    h->close_after = true;
+    finish_request(h);
+}
+
 static const wr_proto_ops h1_ops = {
     .send = h1_send,
     .start = h1_start,
     .write = h1_write,
     .end = h1_end,
+    .abort = h1_abort,
 };

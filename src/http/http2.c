@@ -1186,6 +1186,22 @@ h2_end(wr_req *req)
     flush(s->h);
 }
 
+/* Ends a streaming answer as a failure: RST_STREAM, which clients see as a dropped stream. */
+static void
+h2_abort(wr_req *req)
+{
+    h2s *s = req->proto;
+    s->finished = true;
+    settle_unconsumed(s);
+    if (gone(s))
+        return;
+    int rc =
+        nghttp2_submit_rst_stream(s->h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+    if (rc != 0)
+        die(s->h, "rst_stream", rc);
+    flush(s->h);
+}
+
 static void
 h2_consumed(wr_req *req, size_t n)
 {
@@ -1206,5 +1222,6 @@ static const wr_proto_ops h2_ops = {
     .start = h2_start,
     .write = h2_write,
     .end = h2_end,
+    .abort = h2_abort,
     .consumed = h2_consumed,
 };

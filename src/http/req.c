@@ -277,6 +277,12 @@ wr_resp_end(wr_req *req)
     req->ops->end(req);
 }
 
+void
+wr_resp_abort(wr_req *req)
+{
+    req->ops->abort(req);
+}
+
 const char *
 wr_http_reason(int status)
 {

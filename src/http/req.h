@@ -65,6 +65,7 @@ typedef struct wr_proto_ops {
     /* Body pieces of a streaming answer; shared pieces (ref) are referenced, not copied. */
     bool (*write)(wr_req *req, const wr_iov *parts, size_t n);
     void (*end)(wr_req *req);
+    void (*abort)(wr_req *req);
     /* Streaming request bodies: the handler has processed n bytes (flow-control credit). */
     void (*consumed)(wr_req *req, size_t n);
 } wr_proto_ops;
@@ -162,6 +163,13 @@ bool wr_resp_write(wr_req *req, const void *data, size_t len);
  * answers queueing the same encoded bytes hold one copy. At most WR_CONN_MAX_IOV - 2 pieces. */
 bool wr_resp_writev(wr_req *req, const wr_iov *parts, size_t n);
 void wr_resp_end(wr_req *req);
+/*
+ * Ends a started streaming answer as a failure instead of a completion: the client sees a dropped
+ * connection (HTTP/1.1: the connection closes after what is queued, without the terminating
+ * chunk; HTTP/2: the stream is reset), never a finished body. For a server going away while a
+ * client should reconnect and resume. Afterwards the request is gone, as after wr_resp_end().
+ */
+void wr_resp_abort(wr_req *req);
 
 const char *wr_http_reason(int status);
 

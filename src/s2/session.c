@@ -529,12 +529,22 @@ on_close(wr_req *req)
     maybe_free(s);
 }
 
+/*
+ * The server is going away: the session must not look finished (no [DONE], no clean end), or
+ * clients stop at half the data. Dropping it makes them reconnect and resume (Last-Event-ID).
+ */
 static void
 on_shutdown(wr_req *req)
 {
     session *s = req->ud;
     stop_following(s);
-    finish(s, false);
+    s->req = NULL;
+    req->on_close = req->on_drain = req->on_shutdown = NULL;
+    if (s->started)
+        wr_resp_abort(req);
+    else
+        wr_resp_error(req, WR_ERR_SERVER_DRAINING, "the server is shutting down; retry");
+    maybe_free(s);
 }
 
 /* Parses Last-Event-ID "seq,count,bytes"; returns false when malformed. */
