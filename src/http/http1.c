@@ -88,6 +88,7 @@ on_message_begin(http_parser *p)
     h->req = wr_xmalloc(sizeof(wr_req));
     wr_req_init(h->req, &h1_ops, h);
     h->req->cors = opts_of(h)->cors;
+    h->req->peer = (const struct sockaddr *)&h->conn->peer;
     h->head_bytes = 0;
     h->in_value = false;
     wr_buf_reset(&h->hfield);

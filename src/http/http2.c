@@ -438,6 +438,7 @@ stream_new(h2 *h, int32_t id)
     s->h = h;
     s->id = id;
     wr_req_init(&s->req, &h2_ops, s);
+    s->req.peer = (const struct sockaddr *)&h->conn->peer;
     s->req.cors = opts_of(h)->cors;
     s->next = h->streams;
     if (h->streams)

@@ -223,6 +223,10 @@ wr_resp_json(wr_req *req, int status, json_t *body)
 void
 wr_resp_error(wr_req *req, wr_err code, const char *message)
 {
+    if (req->error_body) {
+        req->error_body(req, code, message && *message ? message : wr_err_code(code));
+        return;
+    }
     json_t *o = json_object();
     json_object_set_new(o, "code", json_string(wr_err_code(code)));
     json_object_set_new(o, "message",

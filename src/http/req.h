@@ -80,7 +80,11 @@ struct wr_req {
     size_t n_headers;
     wr_buf body;
 
+    const struct sockaddr *peer; /* the connection's client address (family 0 when unknown) */
+
     const wr_route *route;
+    /* Set by routing: errors of this path are written in its API's format (router.h). */
+    void (*error_body)(wr_req *req, wr_err code, const char *msg);
     const char *params[WR_REQ_MAX_PARAMS]; /* percent-decoded path parameters */
     size_t n_params;
 

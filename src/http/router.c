@@ -5,15 +5,48 @@
 #include "http/router.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/mem.h"
 #include "util/pct.h"
 
+#define MAX_ERROR_BODIES 8
+
 struct wr_router {
     wr_route *routes;
     size_t n;
+    struct {
+        const char *prefix;
+        wr_error_body_fn fn;
+    } error_bodies[MAX_ERROR_BODIES];
+    size_t n_error_bodies;
 };
+
+void
+wr_router_set_error_body(wr_router *r, const char *prefix, wr_error_body_fn fn)
+{
+    if (r->n_error_bodies == MAX_ERROR_BODIES)
+        abort(); /* a start-up programming error */
+    r->error_bodies[r->n_error_bodies].prefix = prefix;
+    r->error_bodies[r->n_error_bodies++].fn = fn;
+}
+
+/* The error writer for req's path: the longest matching prefix's, or NULL. */
+static wr_error_body_fn
+error_body_for(const wr_router *r, const char *path)
+{
+    wr_error_body_fn fn = NULL;
+    size_t best = 0;
+    for (size_t i = 0; i < r->n_error_bodies; i++) {
+        size_t n = strlen(r->error_bodies[i].prefix);
+        if (n > best && strncmp(path, r->error_bodies[i].prefix, n) == 0) {
+            fn = r->error_bodies[i].fn;
+            best = n;
+        }
+    }
+    return fn;
+}
 
 wr_router *
 wr_router_new(void)
@@ -148,6 +181,7 @@ wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_l
 wr_err
 wr_router_route(const wr_router *r, wr_req *req, char *allow, size_t allow_len)
 {
+    req->error_body = error_body_for(r, req->path);
     wr_match m = wr_router_match(r, req, allow, allow_len, req->cors);
     if (m == WR_MATCH_OK)
         return WR_OK;

@@ -29,11 +29,23 @@ struct wr_route {
 
 typedef struct wr_router wr_router;
 
+/* Writes an error answer in a module's own body format (see wr_router_set_error_body). */
+typedef void (*wr_error_body_fn)(wr_req *req, wr_err code, const char *msg);
+
 wr_router *wr_router_new(void);
 void wr_router_free(wr_router *r);
 /* Registers a route; the template string must outlive the router. */
 void wr_router_add(wr_router *r, wr_method method, const char *tmpl, wr_handler_fn handler,
                    void *ctx, size_t max_body);
+
+/*
+ * Errors on paths under `prefix` (the longest registered prefix wins) are written by `fn`
+ * instead of S2's {"code","message"}: those the router and the protocols answer themselves
+ * (404, 405, 400 bad_path, 413, 408 …) and every wr_resp_error() of a handler. For APIs with
+ * another error format (the realtime layer's {"error"}). At most 8 prefixes; `prefix` must
+ * outlive the router.
+ */
+void wr_router_set_error_body(wr_router *r, const char *prefix, wr_error_body_fn fn);
 
 /* Like wr_router_add, for routes whose body may be streamed when `stream_body` says so. */
 void wr_router_add_streaming(wr_router *r, wr_method method, const char *tmpl,

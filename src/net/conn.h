@@ -49,7 +49,8 @@ struct wr_conn {
     bool reading;
     bool closing;
     bool close_after_flush;
-    bool failed; /* a write failed; the close is scheduled */
+    bool failed;                  /* a write failed; the close is scheduled */
+    struct sockaddr_storage peer; /* the client's address (zeroed when unknown) */
     int handles_open;
     wr_conn *prev, *next;
 };

@@ -127,6 +127,9 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    int plen = sizeof(c->peer);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) != 0)
+        memset(&c->peer, 0, sizeof(c->peer));
     if (srv->draining || srv->n_conns > srv->opts.max_connections) {
         refuse(c);
         return;

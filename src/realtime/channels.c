@@ -32,6 +32,86 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+/* A Host value weir repeats to clients: a host name or address and an optional port. */
+static bool
+host_ok(const char *h, size_t n)
+{
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* The first value of a comma-separated header, trimmed, into out. */
+static void
+first_value(const char *v, char *out, size_t cap)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strcspn(v, ",");
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    snprintf(out, cap, "%.*s", (int)n, v);
+}
+
+/* `key=value` of the first element of a Forwarded header (RFC 7239), quotes removed. */
+static bool
+forwarded_param(const char *fwd, const char *key, char *out, size_t cap)
+{
+    char first[512];
+    first_value(fwd, first, sizeof(first));
+    size_t kl = strlen(key);
+    for (char *save = NULL, *p = strtok_r(first, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
+        while (*p == ' ')
+            p++;
+        if (strncasecmp(p, key, kl) != 0 || p[kl] != '=')
+            continue;
+        const char *v = p + kl + 1;
+        size_t n = strlen(v);
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+            v++, n -= 2;
+        snprintf(out, cap, "%.*s", (int)n, v);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * The S2 endpoint handed to writers: the configured public URL; else, for a request that came
+ * through a trusted proxy, the scheme and host it forwarded (Forwarded, then X-Forwarded-*);
+ * else http://<Host>. Values that are not a plain scheme or host are ignored.
+ */
+static const char *
+s2_endpoint(wr_req *req, wr_rt *rt)
+{
+    if (rt->cfg.public_url[0])
+        return wr_arena_printf(&req->arena, "%s/v1", rt->cfg.public_url);
+    char proto[16] = "http", host[256] = "";
+    const char *h = wr_req_header(req, "host");
+    if (h && host_ok(h, strlen(h)))
+        snprintf(host, sizeof(host), "%s", h);
+    if (req->peer && wr_cidr_match(&rt->cfg.proxies, req->peer)) {
+        char p[16] = "", fh[256] = "";
+        const char *fwd = wr_req_header(req, "forwarded");
+        const char *xp = wr_req_header(req, "x-forwarded-proto");
+        const char *xh = wr_req_header(req, "x-forwarded-host");
+        if (!(fwd && forwarded_param(fwd, "proto", p, sizeof(p))) && xp)
+            first_value(xp, p, sizeof(p));
+        if (!(fwd && forwarded_param(fwd, "host", fh, sizeof(fh))) && xh)
+            first_value(xh, fh, sizeof(fh));
+        if (strcasecmp(p, "https") == 0 || strcasecmp(p, "http") == 0)
+            snprintf(proto, sizeof(proto), "%s", strcasecmp(p, "https") == 0 ? "https" : "http");
+        if (host_ok(fh, strlen(fh)))
+            snprintf(host, sizeof(host), "%s", fh);
+    }
+    return wr_arena_printf(&req->arena, "%s://%s/v1", proto, host[0] ? host : "localhost");
+}
+
 void
 wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
                      const char *basin, const char *prefix, const char *rel)
@@ -52,12 +132,10 @@ wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const c
         wr_rt_fail_err(req, &err);
         return;
     }
-    const char *host = wr_req_header(req, "host");
     wr_resp_header(req, "x-s2-access-token", secret);
     wr_resp_header(req, "x-s2-stream-name", full ? full : rel);
     wr_resp_header(req, "x-s2-basin", basin);
-    wr_resp_header(req, "x-s2-endpoint",
-                   wr_arena_printf(&req->arena, "http://%s/v1", host ? host : "localhost"));
+    wr_resp_header(req, "x-s2-endpoint", s2_endpoint(req, rt));
     snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.flush_interval_ms);
     wr_resp_header(req, "x-s2-flush-interval-ms", num);
     snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.max_retries);
@@ -188,7 +266,7 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     }
     if (fail) {
         if (code)
-            wr_rt_fail_code(req, status, code, fail);
+            wr_rt_fail_closed(req, &c->s, fail);
         else
             wr_rt_fail(req, status, fail);
         channel_fini(c);

@@ -55,6 +55,80 @@ wr_rt_route(wr_rt *rt, wr_router *r, wr_method method, const char *tmpl, wr_hand
     wr_router_add(r, method, tmpl, checked_route, t, max_body);
 }
 
+/* What trigger.dev's run engine serves and weir does not (weir streams runs; it does not run
+ * them): REST routes under these prefixes answer 501 without retries. */
+static const char *const engine_prefixes[] = {
+    "/engine/",        "/api/v1/tasks/",      "/api/v2/",          "/api/v3/", "/api/v1/waitpoints",
+    "/api/v1/batches", "/api/v1/deployments", "/api/v1/schedules",
+};
+
+static const char engine_msg[] =
+    "Not implemented: weir serves realtime streams and sessions; trigger.dev's run engine "
+    "(task triggering, runs, batches, waitpoints, schedules) is not part of it";
+
+/* A 501 the clients do not retry (x-should-retry: false stops trigger.dev's zodfetch). */
+static void
+not_served(wr_req *req, void *ctx)
+{
+    (void)ctx;
+    wr_resp_header(req, "x-should-retry", "false");
+    wr_rt_fail_code(req, 501, "not_implemented", engine_msg);
+}
+
+/* Run and batch subscriptions use ElectricSQL's shape client, which retries any 5xx forever: a
+ * 410 is the answer it gives up on, with the same message. */
+static void
+subscription_not_served(wr_req *req, void *ctx)
+{
+    (void)ctx;
+    wr_resp_header(req, "x-should-retry", "false");
+    wr_rt_fail_code(req, 410, "not_implemented",
+                    "Run and batch subscriptions are not served: weir streams runs' realtime "
+                    "streams, it does not execute runs (use /realtime/v1/streams/…)");
+}
+
+/* Errors the HTTP layer answers on realtime paths (unknown route, 405, 413, 408…), as {"error"};
+ * an unknown path under the run engine's prefixes is a 501. */
+static void
+error_body(wr_req *req, wr_err code, const char *msg)
+{
+    if (code == WR_ERR_NOT_FOUND && req->route == NULL) {
+        for (size_t i = 0; i < sizeof(engine_prefixes) / sizeof(engine_prefixes[0]); i++) {
+            if (strncmp(req->path, engine_prefixes[i], strlen(engine_prefixes[i])) == 0) {
+                not_served(req, NULL);
+                return;
+            }
+        }
+        msg = "Not found: no such route";
+    }
+    wr_rt_fail_code(req, wr_err_status(code), wr_err_code(code), msg);
+}
+
+static void
+register_boundary(wr_rt *rt, wr_router *r)
+{
+    static const char *const prefixes[] = {"/realtime/", "/api/", "/admin/api/", "/engine/"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        wr_router_set_error_body(r, prefixes[i], error_body);
+    static const struct {
+        wr_method m;
+        const char *tmpl;
+        bool subscription;
+    } routes[] = {
+        {WR_METHOD_GET, "/realtime/v1/runs", true},
+        {WR_METHOD_GET, "/realtime/v1/runs/{runId}", true},
+        {WR_METHOD_GET, "/realtime/v1/batches/{batchId}", true},
+        {WR_METHOD_POST, "/api/v1/runs/{runId}/session-streams/wait", false},
+        {WR_METHOD_POST, "/api/v1/runs/{runId}/input-streams/wait", false},
+        {WR_METHOD_GET, "/api/v1/sessions/{session}/snapshot-url", false},
+        {WR_METHOD_PUT, "/api/v1/sessions/{session}/snapshot-url", false},
+        {WR_METHOD_GET, "/api/v1/sessions/{session}/transcript", false},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        wr_router_add(r, routes[i].m, routes[i].tmpl,
+                      routes[i].subscription ? subscription_not_served : not_served, rt, 0);
+}
+
 static void
 gc_tick(uv_timer_t *t)
 {
@@ -82,6 +156,7 @@ wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
     wr_rt_auth_register(rt, r);
     wr_rt_channels_register(rt, r);
     wr_rt_runstreams_register(rt, r);
+    register_boundary(rt, r);
     uv_timer_init(loop, &rt->gc_timer);
     rt->gc_timer.data = rt;
     uv_timer_start(&rt->gc_timer, gc_tick, TOKEN_GC_MS, TOKEN_GC_MS);
@@ -137,6 +212,18 @@ void
 wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg)
 {
     wr_resp_json(req, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
+}
+
+void
+wr_rt_fail_closed(wr_req *req, const wr_session *s, const char *msg)
+{
+    /* trigger.dev's clients mark a session closed on exactly this answer; without
+     * x-should-retry: false their request layer retries a 409 five times first. */
+    wr_resp_header(req, "x-should-retry", "false");
+    json_t *o = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", "session_closed");
+    if (s->closed_reason[0])
+        json_object_set_new(o, "closedReason", json_string(s->closed_reason));
+    wr_resp_json(req, 409, o);
 }
 
 json_t *

@@ -33,6 +33,9 @@ void wr_rt_fail(wr_req *req, int status, const char *msg);
 /* {"error": msg, "code": code} with `status`: for errors clients act on by code (e.g.
  * "session_closed"). */
 void wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg);
+/* 409 {"ok":false,"error":msg,"code":"session_closed","closedReason"?} with x-should-retry:
+ * false: what trigger.dev's clients take as "this session is closed, stop". */
+void wr_rt_fail_closed(wr_req *req, const wr_session *s, const char *msg);
 /* An RFC 3339 string of ms, or null when !set. */
 json_t *wr_rt_time_json(bool set, uint64_t ms);
 /* Maps a control-plane or store error to a status and answers it. */
@@ -98,6 +101,8 @@ bool wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const c
                  const char *const *ids, size_t n_ids);
 /* A public token for env with `scopes` (a JSON array, stolen) valid for ttl_s; malloc'd. */
 char *wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s);
+/* The same, expiring at exp_s (Unix seconds). */
+char *wr_rt_public_token_until(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t exp_s);
 /* The environment whose secret key the request carries, or false after answering 401. */
 bool wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out);
 /* The organization's basin right now (the stamp for a new row; "" and false when none), or

@@ -1,21 +1,25 @@
 /*
  * rtauth.c — who is calling a realtime route (realtime.md §5):
  *   - an environment's secret key (`Authorization: Bearer sk_…`): everything of that environment;
- *   - a public token: an HS256 JWT {sub: envId, pub: true, scopes: [...], iat, exp} that only the
- *     server mints (POST /api/v1/auth/public-tokens, and the session-create response).
+ *   - a public token: an HS256 JWT {sub: envId, pub: true, scopes: [...], iss, aud, iat, exp},
+ *     signed with the environment's raw secret key — by trigger.dev's SDK locally (after
+ *     POST /api/v1/auth/jwt/claims) or by weir (POST /api/v1/auth/public-tokens, session
+ *     create); the two are interchangeable.
  *
- * Signing key of an environment's public tokens: HMAC-SHA256 keyed by the server's root secret
- * over (envId, SHA-256 of the environment's API key) — wr_auth_derive_key. The server never
- * stores API keys, only their hashes, so it cannot sign with the raw key as trigger.dev does;
- * deriving from the hash and a server secret keeps the database alone from being enough to
- * forge tokens. Consequences: rotating the environment key invalidates its public tokens (as
- * it would with the raw key), and so does changing the root secret.
+ * Signing key: the environment's API key, which weir keeps sealed at rest (keybox.h) and opens
+ * per verification. Tokens signed with it must carry iss https://id.trigger.dev and aud
+ * https://api.trigger.dev, as trigger.dev's do. An environment created before keys were sealed
+ * has no raw key until it rotates; its tokens use the older server-derived key,
+ * HMAC-SHA256(root secret hash, envId ‖ SHA-256(api key)) (wr_auth_derive_key), which only
+ * weir can sign with. Either way rotating the key invalidates every public token.
  *
  * Scopes: "admin", "read:all", "write:all", "{read|write}:{kind}" (every resource of the kind)
  * and "{read|write}:{kind}:{id}" with kind sessions | runs | inputStreams.
  */
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "auth/jwt.h"
 #include "realtime/rt_int.h"
@@ -25,28 +29,77 @@
 #define PUBLIC_TOKEN_DEFAULT_TTL_S (15 * 60)
 #define PUBLIC_TOKEN_MAX_TTL_S (30 * 24 * 3600)
 
+#define JWT_ISSUER "https://id.trigger.dev"
+#define JWT_AUDIENCE "https://api.trigger.dev"
+
+/* An environment's signing key: its raw API key (raw = true), or the legacy derived key. */
+typedef struct signing_key {
+    bool raw;
+    char bytes[WR_RT_KEY_MAX];
+    size_t len;
+} signing_key;
+
 static void
-signing_key(const wr_rt *rt, const wr_env *env, uint8_t out[32])
+key_for(wr_rt *rt, const wr_env *env, signing_key *k)
 {
+    k->raw = wr_rt_env_key(rt, env, k->bytes);
+    if (k->raw) {
+        k->len = strlen(k->bytes);
+        return;
+    }
     uint8_t data[WR_META_ID_MAX + 1 + 32];
     size_t n = strlen(env->id);
     memcpy(data, env->id, n);
     data[n] = '\0';
     memcpy(data + n + 1, env->key_hash, 32);
-    wr_auth_derive_key(rt->auth, "weir public token v1", data, n + 1 + 32, out);
+    wr_auth_derive_key(rt->auth, "weir public token v1", data, n + 1 + 32, (uint8_t *)k->bytes);
+    k->len = 32;
+}
+
+static void
+key_wipe(signing_key *k)
+{
+    OPENSSL_cleanse(k, sizeof(*k));
+}
+
+char *
+wr_rt_public_token_until(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t exp_s)
+{
+    signing_key k;
+    key_for(rt, env, &k);
+    uint64_t now = wr_clock_now_ms() / 1000;
+    json_t *claims = json_pack("{s:s,s:b,s:o,s:I,s:I}", "sub", env->id, "pub", 1, "scopes", scopes,
+                               "iat", (json_int_t)now, "exp", (json_int_t)exp_s);
+    if (k.raw) {
+        json_object_set_new(claims, "iss", json_string(JWT_ISSUER));
+        json_object_set_new(claims, "aud", json_string(JWT_AUDIENCE));
+    }
+    char *jwt = wr_jwt_sign(claims, k.bytes, k.len);
+    json_decref(claims);
+    key_wipe(&k);
+    return jwt;
 }
 
 char *
 wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s)
 {
-    uint8_t key[32];
-    signing_key(rt, env, key);
-    uint64_t now = wr_clock_now_ms() / 1000;
-    json_t *claims = json_pack("{s:s,s:b,s:o,s:I,s:I}", "sub", env->id, "pub", 1, "scopes", scopes,
-                               "iat", (json_int_t)now, "exp", (json_int_t)(now + ttl_s));
-    char *jwt = wr_jwt_sign(claims, key, sizeof(key));
-    json_decref(claims);
-    return jwt;
+    return wr_rt_public_token_until(rt, env, scopes, wr_clock_now_ms() / 1000 + ttl_s);
+}
+
+/* `aud` is a string or an array of strings (RFC 7519 §4.1.3). */
+static bool
+audience_ok(json_t *aud)
+{
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), JWT_AUDIENCE) == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(aud, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), JWT_AUDIENCE) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* A JWT has exactly two dots; API keys have none. */
@@ -80,22 +133,30 @@ verify_jwt(wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
     *why = "Invalid public access token";
     if (!unverified_sub(jwt, env_id) || wr_meta_env_get(rt->meta, env_id, &out->env, NULL) != WR_OK)
         return false;
-    uint8_t key[32];
-    signing_key(rt, &out->env, key);
+    signing_key k;
+    key_for(rt, &out->env, &k);
     json_t *claims = NULL;
     wr_error err = {0};
-    if (wr_jwt_verify(jwt, key, sizeof(key), wr_clock_now_ms() / 1000, &claims, &err) != WR_OK) {
+    wr_err verr = wr_jwt_verify(jwt, k.bytes, k.len, wr_clock_now_ms() / 1000, &claims, &err);
+    bool raw = k.raw;
+    key_wipe(&k);
+    if (verr != WR_OK) {
         if (strstr(err.msg, "expired"))
             *why = "Public access token has expired";
         return false;
     }
     json_t *sub = json_object_get(claims, "sub"), *scopes = json_object_get(claims, "scopes");
+    json_t *iss = json_object_get(claims, "iss");
+    /* A token without scopes grants nothing (trigger.dev's createPublicToken() sends none). */
     bool ok = json_is_string(sub) && strcmp(json_string_value(sub), out->env.id) == 0 &&
-              json_is_true(json_object_get(claims, "pub")) && json_is_array(scopes);
+              json_is_true(json_object_get(claims, "pub")) &&
+              (scopes == NULL || json_is_array(scopes)) &&
+              (!raw || (json_is_string(iss) && strcmp(json_string_value(iss), JWT_ISSUER) == 0 &&
+                        audience_ok(json_object_get(claims, "aud"))));
     json_t *exp = json_object_get(claims, "exp");
     if (ok) {
         out->public_token = true;
-        out->scopes = json_incref(scopes);
+        out->scopes = scopes ? json_incref(scopes) : json_array();
         out->exp_ms = json_is_integer(exp) && json_integer_value(exp) > 0
                           ? (uint64_t)json_integer_value(exp) * 1000
                           : 0;
@@ -174,42 +235,39 @@ wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const char *
     return false;
 }
 
-/* Whether `s` is a scope string this server understands. */
+/* A scope string: 1–300 printable characters. Scopes weir does not serve (read:tags:…,
+ * read:batch:…, trigger:tasks:…) are accepted and grant nothing (wr_rt_allowed). */
 static bool
 scope_valid(const char *s, size_t len)
 {
-    if (strlen(s) != len || len > 300)
-        return false;
-    if (strcmp(s, "admin") == 0 || strcmp(s, "read:all") == 0 || strcmp(s, "write:all") == 0)
-        return true;
-    static const char *const kinds[] = {"read:sessions", "write:sessions", "read:runs",
-                                        "write:inputStreams"};
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        size_t kl = strlen(kinds[i]);
-        if (strncmp(s, kinds[i], kl) == 0 && (s[kl] == '\0' || (s[kl] == ':' && s[kl + 1])))
-            return true;
-    }
-    return false;
+    return len > 0 && len <= 300 && strlen(s) == len && wr_rt_name_ok(s);
 }
 
-/* expirationTime: a duration string or a number of seconds; 0 on error (answered). */
+/*
+ * expirationTime, as trigger.dev's SDK means it: a number is an absolute time in Unix seconds
+ * (the SDK turns a Date into one), a string is a duration from now ("15m", "1h", "2 days").
+ * Default 15 minutes, at most 30 days ahead. Returns the expiry in Unix seconds, 0 after
+ * answering 400.
+ */
 static uint64_t
 expiration(wr_req *req, json_t *v)
 {
-    uint64_t secs = 0;
+    uint64_t now = wr_clock_now_ms() / 1000, secs = 0, exp = 0;
     if (v == NULL || json_is_null(v))
-        return PUBLIC_TOKEN_DEFAULT_TTL_S;
-    if (json_is_integer(v) && json_integer_value(v) > 0)
-        secs = (uint64_t)json_integer_value(v);
-    else if (json_is_string(v) && wr_duration_parse(json_string_value(v), &secs, NULL) != WR_OK)
-        secs = 0;
-    if (secs == 0 || secs > PUBLIC_TOKEN_MAX_TTL_S) {
+        return now + PUBLIC_TOKEN_DEFAULT_TTL_S;
+    if (json_is_integer(v) && json_integer_value(v) > (json_int_t)now)
+        exp = (uint64_t)json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) > (double)now)
+        exp = (uint64_t)json_real_value(v);
+    else if (json_is_string(v) && wr_duration_parse(json_string_value(v), &secs, NULL) == WR_OK)
+        exp = now + secs;
+    if (exp <= now || exp - now > PUBLIC_TOKEN_MAX_TTL_S) {
         wr_rt_fail(req, 400,
-                   "`expirationTime` must be a duration like 15m, 1h, 1d or a number of seconds, "
-                   "at most 30d");
+                   "`expirationTime` must be a duration like 15m, 1h, 1d or a future time in Unix "
+                   "seconds, at most 30 days ahead");
         return 0;
     }
-    return secs;
+    return exp;
 }
 
 /* POST /api/v1/auth/public-tokens {"scopes":[...], "expirationTime"?} → {"token"} */
@@ -240,18 +298,32 @@ create_public_token(wr_req *req, void *ctx)
                    "read:all, write:all, admin");
         return;
     }
-    uint64_t ttl = expiration(req, json_object_get(body, "expirationTime"));
-    if (ttl) {
-        char *jwt = wr_rt_public_token(rt, &c.env, json_incref(scopes), ttl);
+    uint64_t exp = expiration(req, json_object_get(body, "expirationTime"));
+    if (exp) {
+        char *jwt = wr_rt_public_token_until(rt, &c.env, json_incref(scopes), exp);
         wr_resp_json(req, 200, json_pack("{s:s}", "token", jwt));
         free(jwt);
     }
     json_decref(body);
 }
 
+/* POST /api/v1/auth/jwt/claims → the claims trigger.dev's SDK copies into the public tokens it
+ * signs locally with the secret key. */
+static void
+jwt_claims(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_rt_caller c;
+    if (!wr_rt_authn(req, rt, false, &c))
+        return;
+    wr_resp_json(req, 200, json_pack("{s:s,s:b}", "sub", c.env.id, "pub", 1));
+    wr_rt_caller_fini(&c);
+}
+
 void
 wr_rt_auth_register(wr_rt *rt, wr_router *r)
 {
+    wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/auth/jwt/claims", jwt_claims, 64 * 1024);
     wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/auth/public-tokens", create_public_token,
                 64 * 1024);
 }

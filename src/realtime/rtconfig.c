@@ -98,6 +98,26 @@ copy_name(char *dst, size_t cap, const char *src, const char *opt, wr_error *out
     return WR_OK;
 }
 
+/* http(s)://host[:port][/path], printable ASCII without spaces; stored without a trailing '/'. */
+static wr_err
+public_url(const char *url, char out[256], wr_error *out_err)
+{
+    size_t n = strlen(url);
+    bool ok = n < 256 && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = url[i] > 0x20 && url[i] < 0x7f;
+    const char *host = ok ? strstr(url, "://") + 3 : NULL;
+    if (!ok || !*host || *host == '/')
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_PUBLIC_URL: must be an http:// or https:// URL such as "
+                            "https://streams.example.com");
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return WR_OK;
+}
+
 wr_err
 wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
 {
@@ -143,5 +163,9 @@ wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
     out->wait_seconds = cfg->wait_seconds;
     out->flush_interval_ms = cfg->flush_interval_ms;
     out->max_retries = cfg->max_retries;
+    if (cfg->public_url && (e = public_url(cfg->public_url, out->public_url, out_err)) != WR_OK)
+        return e;
+    if (wr_cidr_parse(cfg->trusted_proxies, &out->proxies, &perr) != WR_OK)
+        return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_TRUSTED_PROXIES: %s", perr.msg);
     return WR_OK;
 }

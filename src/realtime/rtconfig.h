@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "store/config.h"
+#include "util/cidr.h"
 #include "util/config.h"
 #include "util/err.h"
 
@@ -39,6 +40,8 @@ typedef struct wr_rt_config {
     uint64_t wait_seconds;
     uint64_t flush_interval_ms;
     uint64_t max_retries;
+    char public_url[256]; /* "" = unset; no trailing '/' */
+    wr_cidr_list proxies; /* trusted reverse proxies */
 } wr_rt_config;
 
 /*

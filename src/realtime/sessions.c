@@ -286,9 +286,8 @@ create_session(wr_req *req, void *ctx)
     if (!ok)
         return;
     if (!created && out.closed) {
+        wr_rt_fail_closed(req, &out, "Session is closed: create one with another externalId");
         wr_session_fini(&out);
-        wr_rt_fail_code(req, 409, "session_closed",
-                        "Session is closed: create one with another externalId");
         return;
     }
     /* A public token for the browser side: read + write on this session, by id and externalId. */
@@ -441,8 +440,8 @@ end_and_continue(wr_req *req, void *ctx)
     if (!ok || !session_lookup(req, rt, &env, &s))
         return;
     if (s.closed) {
+        wr_rt_fail_closed(req, &s, "Session is closed");
         wr_session_fini(&s);
-        wr_rt_fail_code(req, 409, "session_closed", "Session is closed");
         return;
     }
     wr_run run;

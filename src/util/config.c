@@ -29,6 +29,7 @@ enum kind {
     K_HOSTPORT,  /* wr_hostport */
     K_AUTH,      /* bool auth_none: "tokens" (false) or "none" (true) */
     K_SECRET,    /* char *, owned; empty = unset (NULL); never shown in --help */
+    K_OPT_STRING, /* char *, owned; empty = unset (NULL) */
 };
 
 struct opt {
@@ -127,6 +128,14 @@ static const struct opt opts[] = {
      FIELD(flush_interval_ms, uint64_t), 1, 60000, "Passed to writers in X-S2-Flush-Interval-Ms."},
     {"max-retries", "WEIR_MAX_RETRIES", "10", "N", K_UINT, FIELD(max_retries, uint64_t), 0, 1000,
      "Passed to writers in X-S2-Max-Retries."},
+    {"public-url", "WEIR_PUBLIC_URL", "", "URL", K_OPT_STRING, FIELD(public_url, char *), 0, 0,
+     "The URL clients reach this server at (e.g. https://streams.example.com), for the "
+     "X-S2-Endpoint handed to writers. Unset: taken from X-Forwarded-Proto/Forwarded of a "
+     "trusted proxy, else http://<Host>."},
+    {"trusted-proxies", "WEIR_TRUSTED_PROXIES", "", "CIDRS", K_OPT_STRING,
+     FIELD(trusted_proxies, char *), 0, 0,
+     "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto, "
+     "X-Forwarded-Host and Forwarded headers are believed. Unset: none."},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -270,6 +279,7 @@ parse_value(const struct opt *o, const char *s, wr_config *cfg, char *msg, size_
         *(char **)field = wr_xstrdup(s);
         return true;
     case K_SECRET:
+    case K_OPT_STRING:
         free(*(char **)field);
         *(char **)field = *s ? wr_xstrdup(s) : NULL;
         return true;
@@ -433,7 +443,7 @@ void
 wr_config_fini(wr_config *cfg)
 {
     for (size_t i = 0; i < N_OPTS; i++) {
-        if (opts[i].kind != K_STRING && opts[i].kind != K_SECRET)
+        if (opts[i].kind != K_STRING && opts[i].kind != K_SECRET && opts[i].kind != K_OPT_STRING)
             continue;
         char **p = (char **)((char *)cfg + opts[i].off);
         free(*p);

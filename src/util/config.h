@@ -72,6 +72,8 @@ typedef struct wr_config {
     uint64_t wait_seconds;
     uint64_t flush_interval_ms;
     uint64_t max_retries;
+    char *public_url;      /* --public-url; NULL = unset */
+    char *trusted_proxies; /* --trusted-proxies; NULL = none */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

@@ -724,18 +724,32 @@ test("public tokens: claims, expirationTime limits, scopes, super scopes, rotati
   const c = claimsOf(tok);
   assert.equal(c.sub, t.env.id);
   assert.equal(c.pub, true);
+  assert.equal(c.iss, "https://id.trigger.dev");
+  assert.equal(c.aud, "https://api.trigger.dev");
   assert.deepEqual(c.scopes, ["read:sessions:abc"]);
   assert.equal(c.exp - c.iat, 3600);
   assert.ok(Math.abs(c.iat - Date.now() / 1000) < 60);
-  for (const [exp, secs] of [[undefined, 900], ["15m", 900], ["1d", 86400], [120, 120], ["30d", 30 * 86400], [30 * 86400, 30 * 86400], [1, 1]]) {
+  // A string is a duration from now; a number is an absolute time in Unix seconds (as
+  // trigger.dev's SDK means it: it turns a Date into one).
+  const now = () => Math.floor(Date.now() / 1000);
+  for (const [exp, secs] of [[undefined, 900], ["15m", 900], ["1d", 86400], ["2 hours", 7200], ["30d", 30 * 86400]]) {
     const k = claimsOf(await mint(t.key, ["read:all"], exp));
     assert.equal(k.exp - k.iat, secs, `expirationTime ${exp}`);
   }
-  for (const exp of [0, -5, "0s", "31d", 30 * 86400 + 1, "abc", "1.5h", "", 1.5, true, {}]) {
+  for (const ahead of [120, 30 * 86400 - 5]) {
+    const at = now() + ahead;
+    assert.equal(claimsOf(await mint(t.key, ["read:all"], at)).exp, at, `expirationTime ${at}`);
+  }
+  for (const exp of [0, -5, 120, now() - 1, now() + 30 * 86400 + 60, "0s", "31d", "abc", "1.5h", "", 1.5, true, {}]) {
     assertError(await call("POST", P, { token: t.key, body: { scopes: ["read:all"], expirationTime: exp } }), 400, `expirationTime ${JSON.stringify(exp)}`);
   }
-  for (const scopes of [undefined, "read:all", [], [1], ["read:session:x"], ["foo"], ["read:sessions:"], ["write:runs:x"], ["read:inputStreams:x"], ["READ:ALL"]]) {
+  for (const scopes of [undefined, "read:all", [], [1], [""], ["a\nb"], ["x".repeat(301)]]) {
     assertError(await call("POST", P, { token: t.key, body: scopes === undefined ? {} : { scopes } }), 400, `scopes ${JSON.stringify(scopes)}`);
+  }
+  // Scopes weir does not serve are accepted and grant nothing.
+  for (const s of ["read:tags:t1", "read:batch:b1", "trigger:tasks:x", "read:session:x", "foo", "READ:ALL", "write:runs:x"]) {
+    const k = await mint(t.key, [s]);
+    assertError(await call("GET", "/realtime/v1/sessions/abc/in/records", { token: k }), 403, `scope ${s} grants nothing`);
   }
   for (const s of ["admin", "read:all", "write:all", "read:sessions", "write:sessions", "read:runs", "read:runs:run_x", "write:inputStreams", "write:inputStreams:run_x"]) {
     await mint(t.key, [s]);
@@ -792,7 +806,7 @@ test("public tokens: claims, expirationTime limits, scopes, super scopes, rotati
   await expectStatus(200, "GET", "/realtime/v1/sessions/abc/in/records", { token: fresh });
 
   // Expiry.
-  const short = await mint(rotated, ["read:sessions:abc"], 1);
+  const short = await mint(rotated, ["read:sessions:abc"], "1s");
   await expectStatus(200, "GET", "/realtime/v1/sessions/abc/in/records", { token: short });
   await sleep(2100);
   assertError(await call("GET", "/realtime/v1/sessions/abc/in/records", { token: short }), 401, "expired token");

@@ -107,7 +107,7 @@ before(async () => {
   F.readOnly = await mint(A.key, [`read:sessions:${F.open.externalId}`, `read:sessions:${F.closed.externalId}`, `read:runs:${F.run.id}`, "read:runs:run_doesnotexist"]);
   F.writeOnly = await mint(A.key, [`write:sessions:${F.open.externalId}`, `write:inputStreams:${F.run.id}`]);
   F.otherEnv = await mint(B.key, ["admin"]);
-  const expiring = await mint(A.key, ["admin"], 1);
+  const expiring = await mint(A.key, ["admin"], Math.floor(Date.now() / 1000) + 1); // absolute Unix seconds
   const now = Math.floor(Date.now() / 1000);
   F.bad = {
     "alg none, no signature": withHeader(F.admin, { alg: "none", typ: "JWT" }, ""),
@@ -349,7 +349,7 @@ function inputRows() {
 
   // Public tokens.
   const P = "/api/v1/auth/public-tokens";
-  for (const body of [{}, { scopes: [] }, { scopes: "read:all" }, { scopes: ["read:everything"] }, { scopes: ["read:all", 7] }, { scopes: ["read:all"], expirationTime: 0 }, { scopes: ["read:all"], expirationTime: "31d" }, { scopes: ["read:all"], expirationTime: "soon" }, { scopes: ["read:all"], expirationTime: -1 }]) {
+  for (const body of [{}, { scopes: [] }, { scopes: "read:all" }, { scopes: [""] }, { scopes: ["read:all", 7] }, { scopes: ["read:all"], expirationTime: 0 }, { scopes: ["read:all"], expirationTime: "31d" }, { scopes: ["read:all"], expirationTime: "soon" }, { scopes: ["read:all"], expirationTime: -1 }, { scopes: ["read:all"], expirationTime: 60 }]) {
     add(`public-tokens: ${JSON.stringify(body)}`, "POST", P, { body, status: 400 });
   }
   add("public-tokens: not JSON", "POST", P, { body: "{", headers: { "content-type": "application/json" }, status: 400 });
