@@ -56,6 +56,7 @@ bench: deps
 	bash bench/auth-cost.sh
 	bash bench/realtime.sh
 	bash bench/realtime-routes.sh
+	bash bench/memory-bounds.sh
 
 clean:
 	rm -rf build
