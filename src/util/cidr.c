@@ -71,6 +71,8 @@ wr_cidr_parse(const char *spec, wr_cidr_list *out, wr_error *out_err)
         if (!end)
             break;
         p = end + 1;
+        if (*p == '\0')
+            return wr_error_set(out_err, WR_ERR_INVALID, "a trailing `,` names no range");
     }
     return WR_OK;
 }
