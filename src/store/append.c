@@ -178,9 +178,13 @@ assign(stream_state *st, append_op *op, uint64_t *ts)
             continue;
         uint64_t seq = st->next_seq + i;
         if (hdr_is(&r->headers[0], "fence")) {
-            memcpy(st->fence, r->body, r->body_len);
+            /* A record without a body (body NULL, body_len 0) sets the empty token, which
+             * clears the fence: never hand its NULL pointer to memcpy. */
+            if (r->body_len) {
+                memcpy(st->fence, r->body, r->body_len);
+                memcpy(op->fence, r->body, r->body_len);
+            }
             st->fence_len = r->body_len;
-            memcpy(op->fence, r->body, r->body_len);
             op->fence_len = r->body_len;
             op->put_fence = true;
         } else {
