@@ -95,6 +95,8 @@ op_free(append_op *op)
 static void
 flush_stream(wr_store *s, stream_state *st)
 {
+    /* A callback may load other streams, which may evict idle ones: not this one meanwhile. */
+    st->delivering = true;
     while (st->q_head && st->q_head->state == OP_DONE) {
         append_op *op = st->q_head;
         st->q_head = op->q_next;
@@ -111,6 +113,7 @@ flush_stream(wr_store *s, stream_state *st)
         op->cb(op->ud, &op->res);
         op_free(op);
     }
+    st->delivering = false;
 }
 
 static void
