@@ -17,6 +17,7 @@
 #include "auth/auth.h"
 #include "auth/keybox.h"
 #include "net/server.h"
+#include "realtime/naming.h"
 #include "realtime/rt.h"
 #include "realtime/rtconfig.h"
 #include "s2/s2.h"
@@ -83,6 +84,14 @@ ensure_global_basin(wr_store *store, const wr_rt_config *rtc, wr_error *out_err)
     wr_provision prov;
     wr_err e = wr_store_basin_create(store, rtc->global_basin, &cfg, NULL, &info, &prov, out_err);
     return e == WR_ERR_RESOURCE_ALREADY_EXISTS ? WR_OK : e;
+}
+
+/* The store's stream groups are the realtime layer's environments (naming.h). */
+static size_t
+env_group_len(void *ud, const char *basin, const char *stream)
+{
+    const wr_rt_config *rtc = ud;
+    return wr_rt_stream_group_len(rtc->global_basin, basin, stream);
 }
 
 static int
@@ -168,7 +177,14 @@ serve(int argc, char **argv)
     int rc = 0;
     a.loop = uv_default_loop();
     a.shutdown_timeout_ms = cfg.shutdown_timeout_s * 1000;
-    wr_store_opts sto = {.path = cfg.data_dir, .inflight_bytes = cfg.append_inflight_bytes};
+    wr_store_opts sto = {.path = cfg.data_dir,
+                         .inflight_bytes = cfg.append_inflight_bytes,
+                         .stream_cache_entries = cfg.stream_cache_entries,
+                         .max_streams_per_basin = cfg.max_streams_per_basin,
+                         .max_streams_per_group = cfg.max_streams_per_env,
+                         .group_len = env_group_len,
+                         .group_ud = &rtc,
+                         .maint_interval_ms = cfg.maint_interval_s * 1000};
     if (wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
         fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
         wr_config_fini(&cfg);

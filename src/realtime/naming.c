@@ -44,3 +44,27 @@ wr_rt_session_channel(const char *prefix, const char *key, const char *io, char 
 {
     snprintf(out, cap, "%s/sessions/%s/%s", prefix, key, io);
 }
+
+/* Matches `lit` at p, then a non-empty part ending in '/'; returns the position after that '/',
+ * or NULL. */
+static const char *
+part(const char *p, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (strncmp(p, lit, n) != 0)
+        return NULL;
+    p += n;
+    const char *slash = strchr(p, '/');
+    return slash && slash > p ? slash + 1 : NULL;
+}
+
+size_t
+wr_rt_stream_group_len(const char *global_basin, const char *basin, const char *stream)
+{
+    const char *p = stream;
+    if (strcmp(basin, global_basin) == 0 && !(p = part(p, "org/")))
+        return 0;
+    if (!(p = part(p, "env/")) || !(p = part(p, "")))
+        return 0;
+    return (size_t)(p - stream);
+}

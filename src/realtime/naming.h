@@ -32,6 +32,15 @@ const char *wr_rt_resolve_basin(const char *global_basin, bool row_exists, const
 void wr_rt_stream_prefix(const char *basin, const char *global_basin, const char *org_id,
                          const char *env_slug, const char *env_id, char *out, size_t cap);
 
+/*
+ * The length of the environment prefix that starts `stream` in `basin`, including its final '/':
+ * `org/{orgId}/env/{envSlug}/{envId}/` in the global basin, `env/{envSlug}/{envId}/` in any other
+ * one, each part non-empty and free of '/'. 0 when the name does not start that way (it belongs
+ * to no environment). For the store's per-environment stream limit (wr_store_opts.group_len):
+ * every name that starts with such a prefix P gets strlen(P) back.
+ */
+size_t wr_rt_stream_group_len(const char *global_basin, const char *basin, const char *stream);
+
 /* {prefix}/runs/{runId}/{streamId}; input streams: {prefix}/runs/{runId}/$trigger.input:{id}. */
 void wr_rt_run_stream(const char *prefix, const char *run_id, const char *stream_id, bool input,
                       char *out, size_t cap);

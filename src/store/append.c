@@ -95,6 +95,8 @@ op_free(append_op *op)
 static void
 flush_stream(wr_store *s, stream_state *st)
 {
+    /* A callback may load other streams, which may evict idle ones: not this one meanwhile. */
+    st->delivering = true;
     while (st->q_head && st->q_head->state == OP_DONE) {
         append_op *op = st->q_head;
         st->q_head = op->q_next;
@@ -111,6 +113,7 @@ flush_stream(wr_store *s, stream_state *st)
         op->cb(op->ud, &op->res);
         op_free(op);
     }
+    st->delivering = false;
 }
 
 static void
@@ -178,9 +181,13 @@ assign(stream_state *st, append_op *op, uint64_t *ts)
             continue;
         uint64_t seq = st->next_seq + i;
         if (hdr_is(&r->headers[0], "fence")) {
-            memcpy(st->fence, r->body, r->body_len);
+            /* A record without a body (body NULL, body_len 0) sets the empty token, which
+             * clears the fence: never hand its NULL pointer to memcpy. */
+            if (r->body_len) {
+                memcpy(st->fence, r->body, r->body_len);
+                memcpy(op->fence, r->body, r->body_len);
+            }
             st->fence_len = r->body_len;
-            memcpy(op->fence, r->body, r->body_len);
             op->fence_len = r->body_len;
             op->put_fence = true;
         } else {

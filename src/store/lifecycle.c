@@ -10,9 +10,9 @@
  * path of correctness for reads: a pass that is late, or lost in a crash, only delays the space.
  *
  * Scheduler. A uv timer (unref'd, so it never keeps a loop alive) starts a pass every
- * TICK_MS ± 10 %, and wr_store_maintain_now() starts one at
- * once. One pass at a time; a pass is a chain of jobs on the libuv worker pool, and everything
- * between jobs happens on the loop:
+ * opts.maint_interval_ms ± 10 % (60 s by default; the first one an interval after open), and
+ * wr_store_maintain_now() starts one at once. One pass at a time; a pass is a chain of jobs on
+ * the libuv worker pool, and everything between jobs happens on the loop:
  *   SCAN (worker)    every stream of family 09: range-deletes batches wholly below the trim
  *                    point or wholly expired (non-synced write: redone if lost), collects deleted
  *                    streams and delete-on-empty candidates;
@@ -27,6 +27,9 @@
  * Appends are never raced: a stream is only deleted when it is marked deleted (no new append is
  * sequenced) and has no append with the commit thread (next_seq == d_seq); reclamation only
  * deletes keys below the durable trim point or expired ones, never the end of a stream.
+ *
+ * The stream counts behind the stream limits (quota.c) follow the metas these jobs remove: a
+ * DELETE job reports each stream whose meta it removed, the last PAGE of a basin the basin.
  *
  * Holds are in memory (sessions die with the process); pins are persisted (08 04). A held or
  * pinned stream is never deleted by delete-on-empty, and releasing the last hold or pin moves
@@ -45,11 +48,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define TICK_MS 60000u
-#define RETRY_MS 50u /* a pass postponed something (appends in flight): retry soon */
-/* First pass after open, finishing what a crash left: a regular tick, so that deletions made in
- * the first seconds of a run stay observable like any other. */
-#define FIRST_TICK_MS TICK_MS
+#define RETRY_MS 50u       /* a pass postponed something (appends in flight): retry soon */
 #define DELETE_BATCH 1000u /* streams removed per synced write */
 #define PAGE_STREAMS 1000u /* streams of a deleting basin removed per page */
 #define HOLD_BUCKETS 256u
@@ -63,6 +62,7 @@ typedef struct hold {
 typedef struct item {
     uint64_t id;
     char *basin, *stream;
+    bool removed; /* DELETE job: its meta was removed (not an orphaned id's namesake) */
 } item;
 
 typedef struct item_vec {
@@ -123,6 +123,7 @@ vec_push(item_vec *v, uint64_t id, const char *basin, size_t bl, const char *str
     }
     item *it = &v->v[v->n++];
     it->id = id;
+    it->removed = false;
     it->basin = wr_xmalloc(bl + 1);
     memcpy(it->basin, basin, bl);
     it->basin[bl] = 0;
@@ -526,6 +527,7 @@ work_delete(wr_store *s, struct lifecycle *lc)
                    m.id == it->id;
         wr_key_stream_meta(&mk, it->basin, strlen(it->basin), it->stream, strlen(it->stream));
         delete_stream_keys(s, wb, it->id, own ? &mk : NULL);
+        it->removed = own;
         if (it->id > max_id)
             max_id = it->id;
     }
@@ -659,6 +661,8 @@ queue_job(wr_store *s, job_kind kind)
     lc->kind = kind;
     lc->job_err = WR_OK;
     lc->work_busy = true;
+    if (kind == JOB_DELETE || kind == JOB_PAGE)
+        wr_store__quota_job_begin(s); /* it removes stream metas (quota.c) */
     lc->work.data = s;
     uv_queue_work(s->loop, &lc->work, work_main, after_work);
 }
@@ -703,7 +707,7 @@ sweep_retired(wr_store *s, bool all)
     size_t k = 0;
     for (size_t i = 0; i < lc->n_retired; i++) {
         stream_state *st = lc->retired[i];
-        if (all || (!st->subs && !st->q_head && !st->flush_queued)) {
+        if (all || (!st->subs && !st->q_head && !st->flush_queued && !st->delivering)) {
             free(st->basin);
             free(st->name);
             free(st);
@@ -767,7 +771,7 @@ pass_done(wr_store *s)
     else if (lc->retry)
         schedule(s, RETRY_MS);
     else
-        schedule(s, jitter(lc, TICK_MS));
+        schedule(s, jitter(lc, s->opts.maint_interval_ms));
 }
 
 /* Delete-on-empty, loop side: re-checks a candidate against the live state and marks it. */
@@ -875,9 +879,14 @@ after_work(uv_work_t *w, int status)
         if (!lc->job_err) {
             uncache_items(s, &lc->job);
             lc->counters.streams_deleted += lc->job.n;
+            for (size_t i = 0; i < lc->job.n; i++)
+                if (lc->job.v[i].removed)
+                    wr_store__quota_removed(s, lc->job.v[i].basin, lc->job.v[i].stream);
         }
+        wr_store__quota_job_end(s);
         break;
     case JOB_PAGE:
+        wr_store__quota_job_end(s);
         if (lc->job_err) {
             lc->basin_idx++;
             break;
@@ -886,6 +895,7 @@ after_work(uv_work_t *w, int status)
         lc->counters.streams_deleted += lc->job.n;
         lc->counters.basin_pages++;
         if (lc->page_done) {
+            wr_store__quota_basin_gone(s, lc->page_basin);
             remove_deleting(lc, lc->page_basin);
             lc->counters.basins_deleted++;
             lc->basin_idx++;
@@ -1019,7 +1029,9 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
     uv_timer_init(s->loop, lc->timer);
     lc->timer->data = s;
     uv_unref((uv_handle_t *)lc->timer);
-    schedule(s, FIRST_TICK_MS);
+    /* The first pass, which finishes what a crash left, is a regular tick away, so deletions
+     * made in the first seconds of a run stay observable like any other. */
+    schedule(s, s->opts.maint_interval_ms);
     return WR_OK;
 }
 

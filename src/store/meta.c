@@ -5,7 +5,8 @@
  * All functions run on the loop thread. Reads go straight to RocksDB; every change is one
  * WriteBatch written with sync=true through wr_store__meta_write (so the failed state and the
  * sync hook apply). When a stream's meta changes, its cached stream_state (if any) is updated
- * in the same call so appends and reads see the change immediately.
+ * in the same call so appends and reads see the change immediately. Creating a stream meta is
+ * the one place the stream limits are checked and counted (quota.c).
  *
  * Persisted JSON (field names are PERSISTED: never rename):
  *   basin:  {"config":BasinConfig,"created_at":ms,"deleted_at":ms|null,"request_token":s|null}
@@ -194,15 +195,18 @@ wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
                              stream_meta *out, wr_error *out_err)
 {
     memset(out, 0, sizeof(*out));
+    wr_err e = wr_store__quota_check(s, basin, stream, out_err);
+    if (e)
+        return e;
     out->id = s->next_stream_id;
     out->cfg = *resolved;
     out->cipher = cipher;
     out->created_at = wr_clock_now_ms();
     token_copy(out->token, token);
-    wr_err e = stream_meta_put(s, basin, stream, out, true, out_err);
-    if (e)
+    if ((e = stream_meta_put(s, basin, stream, out, true, out_err)))
         return e;
     s->next_stream_id++;
+    wr_store__quota_created(s, basin, stream);
     /* A deleted stream of the same name whose cleanup just finished may still be cached. */
     stream_state *old = wr_store__stream_cached(s, basin, stream);
     if (old && old->id != out->id)

@@ -2,6 +2,10 @@
  * store.c — store lifecycle (open, recovery check, close), the commit thread, the loop-side
  * pump that receives completions and runs deferred work, the stream cache, and name checks.
  *
+ * Stream cache: a hash table of stream_state plus an LRU list, bounded by
+ * opts.stream_cache_entries. A lookup that hits moves the stream to the front; a load that
+ * pushes the cache over its cap drops idle streams from the back (the rules are in store_int.h).
+ *
  * Commit thread: waits for appends on the commit queue, takes everything queued, writes it as
  * one RocksDB WriteBatch with sync=true (group commit: appends that arrive during a sync ride
  * the next one), moves the ops to the done list and wakes the loop with uv_async_send. Once the
@@ -114,6 +118,64 @@ wr_store__stream_cached(wr_store *s, const char *basin, const char *stream)
     return NULL;
 }
 
+/* The LRU list: lru_head is the most recently used stream. */
+static void
+lru_unlink(wr_store *s, stream_state *st)
+{
+    if (st->lru_prev)
+        st->lru_prev->lru_next = st->lru_next;
+    else
+        s->lru_head = st->lru_next;
+    if (st->lru_next)
+        st->lru_next->lru_prev = st->lru_prev;
+    else
+        s->lru_tail = st->lru_prev;
+    st->lru_prev = st->lru_next = NULL;
+}
+
+static void
+lru_push(wr_store *s, stream_state *st)
+{
+    st->lru_prev = NULL;
+    st->lru_next = s->lru_head;
+    if (s->lru_head)
+        s->lru_head->lru_prev = st;
+    else
+        s->lru_tail = st;
+    s->lru_head = st;
+}
+
+/* Nothing but the cache refers to the state, and the disk has all of it (store_int.h). */
+static bool
+stream_idle(const stream_state *st)
+{
+    return !st->q_head && st->next_seq == st->d_seq && !st->subs && !st->flush_queued &&
+           !st->delivering;
+}
+
+/* Most LRU entries looked at per load: a busy one moves to the front, so the cache converges
+ * back to its cap over a few loads even when many busy streams sit at the end. */
+#define EVICT_PROBES 64
+
+/* Drops least recently used idle streams while the cache is over its cap. `keep`, just loaded
+ * for the caller, stays. */
+static void
+cache_trim(wr_store *s, stream_state *keep)
+{
+    for (unsigned i = 0; i < EVICT_PROBES && s->n_streams > s->opts.stream_cache_entries; i++) {
+        stream_state *st = s->lru_tail;
+        if (!st || st == keep)
+            return;
+        if (stream_idle(st)) {
+            wr_store__stream_uncache(s, st);
+            s->n_evicted++;
+        } else {
+            lru_unlink(s, st);
+            lru_push(s, st);
+        }
+    }
+}
+
 static void
 cache_insert(wr_store *s, stream_state *st)
 {
@@ -136,6 +198,8 @@ cache_insert(wr_store *s, stream_state *st)
     st->hnext = s->buckets[st->hash % s->n_buckets];
     s->buckets[st->hash % s->n_buckets] = st;
     s->n_streams++;
+    lru_push(s, st);
+    cache_trim(s, st);
 }
 
 void
@@ -149,6 +213,7 @@ wr_store__stream_uncache(wr_store *s, stream_state *st)
     *pp = st->hnext;
     st->hnext = NULL;
     s->n_streams--;
+    lru_unlink(s, st);
     wr_store__ring_drop_stream(s, st);
     wr_store__lc_retire(s, st);
 }
@@ -240,6 +305,8 @@ wr_store__stream(wr_store *s, const char *basin, const char *stream, bool create
         return wr_error_set(out_err, WR_ERR_INVALID, "invalid stream name");
     stream_state *st = wr_store__stream_cached(s, basin, stream);
     if (st) {
+        lru_unlink(s, st);
+        lru_push(s, st);
         *out = st;
         return WR_OK;
     }
@@ -596,6 +663,7 @@ static void
 free_store(wr_store *s)
 {
     wr_store__usage_free(s);
+    wr_store__quota_free(s);
     if (s->db)
         rocksdb_close(s->db);
     if (s->wo_sync)
@@ -641,6 +709,14 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
         s->opts.inflight_bytes = 128u << 20;
     if (!s->opts.cache_bytes)
         s->opts.cache_bytes = 64u << 20;
+    if (!s->opts.stream_cache_entries)
+        s->opts.stream_cache_entries = 100000;
+    if (!s->opts.max_streams_per_basin)
+        s->opts.max_streams_per_basin = 1000000;
+    if (!s->opts.max_streams_per_group)
+        s->opts.max_streams_per_group = 100000;
+    if (!s->opts.maint_interval_ms)
+        s->opts.maint_interval_ms = 60000;
     s->n_buckets = 64;
     s->buckets = wr_xcalloc(s->n_buckets, sizeof(*s->buckets));
     pthread_mutex_init(&s->mu, NULL);
@@ -768,5 +844,7 @@ wr_store_get_stats(const wr_store *s, wr_store_stats *out)
     out->inflight_bytes = s->inflight;
     out->waiting_appends = s->n_waiting;
     out->cache_bytes = s->cache_bytes;
+    out->cached_streams = s->n_streams;
+    out->evicted_streams = s->n_evicted;
     wr_store__lc_stats(s, out);
 }

@@ -28,6 +28,21 @@
  *
  * NAMES are NUL-terminated C strings; a stream name therefore cannot contain U+0000 (the HTTP
  * layer must reject a percent-decoded NUL with wr_stream_name_valid()).
+ *
+ * LIMITS. Creating a stream (wr_store_stream_create/_ensure, and auto-create on append, read and
+ * check-tail) fails with WR_ERR_QUOTA_EXHAUSTED when its basin already holds
+ * opts.max_streams_per_basin streams, or its group (opts.group_len) opts.max_streams_per_group
+ * (the message names the limit as `weir serve` spells its option, e.g. --max-streams-per-basin).
+ * A stream counts from its creation until the maintenance pass has removed it: a stream marked
+ * deleted but not yet cleaned up still takes its slot (the count errs on the safe side). Counts
+ * live in memory, filled per basin and per group by one scan of the stream metadata on first use
+ * (a synchronous read on the loop, as long as the basin's stream list) and kept exact afterwards.
+ *
+ * STREAM CACHE. The per-stream state appends and reads need (tail, fence, trim, followers) is
+ * cached in memory for at most opts.stream_cache_entries streams. Past that, the least recently
+ * used streams that are idle (no append queued or in flight, no follower) are dropped and loaded
+ * again from RocksDB on their next use (one metadata read and a few point lookups). Busy streams
+ * are never dropped, so the cache exceeds its cap only while more streams than that are busy.
  */
 #ifndef WR_STORE_STORE_H
 #define WR_STORE_STORE_H
@@ -64,12 +79,30 @@ typedef enum wr_store_sync_kind {
  */
 typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
 
+/*
+ * Names the group a stream belongs to, for the per-group stream limit: returns the length of the
+ * prefix of `stream` that names its group (0 = the stream is in no group). Must be a pure
+ * function of its arguments, and every stream starting with a group prefix P must get
+ * strlen(P) back (a group's streams are then exactly the names that start with P). Called on
+ * the loop thread when a stream is created or removed and while counting; must not call the store.
+ */
+typedef size_t (*wr_store_group_fn)(void *ud, const char *basin, const char *stream);
+
 typedef struct wr_store_opts {
     const char *path;             /* data directory, created if missing */
     size_t inflight_bytes;        /* append bytes being committed at once; 0 = 128 MiB */
     size_t cache_bytes;           /* recent-batch cache for followers/reads; 0 = 64 MiB */
     wr_store_sync_hook sync_hook; /* may be NULL */
     void *sync_hook_ud;
+    /* Stream states kept in memory (see STREAM CACHE below); 0 = 100000. */
+    size_t stream_cache_entries;
+    /* Stream limits (see LIMITS below). 0 = the default: 1000000 per basin, 100000 per group. */
+    uint64_t max_streams_per_basin;
+    uint64_t max_streams_per_group;
+    wr_store_group_fn group_len; /* NULL = no groups (only the basin limit applies) */
+    void *group_ud;
+    /* Period of the lifecycle maintenance pass (store.h, Lifecycle); 0 = 60 s. */
+    uint64_t maint_interval_ms;
 } wr_store_opts;
 
 /*
@@ -99,6 +132,8 @@ typedef struct wr_store_stats {
     uint64_t inflight_bytes;  /* currently charged to the in-flight budget */
     uint64_t waiting_appends; /* appends queued for budget */
     uint64_t cache_bytes;     /* bytes in the recent-batch cache */
+    uint64_t cached_streams;  /* stream states in the stream cache */
+    uint64_t evicted_streams; /* idle stream states dropped from it since open */
     /* Lifecycle (maintenance passes and what they finished). */
     uint64_t maint_passes;    /* maintenance passes completed */
     uint64_t streams_deleted; /* streams whose cleanup finished (their names are free again) */
@@ -209,7 +244,8 @@ typedef struct wr_stream_list {
  * default_stream_config and the system default; the cipher comes from the basin. Request-token
  * idempotency as for basins (compares resolved configs).
  * Errors: INVALID (name, token, config), BASIN_NOT_FOUND, BASIN_DELETION_PENDING,
- * RESOURCE_ALREADY_EXISTS, STREAM_DELETION_PENDING, STORAGE.
+ * RESOURCE_ALREADY_EXISTS, STREAM_DELETION_PENDING, QUOTA_EXHAUSTED (a stream limit, see LIMITS;
+ * the message names the limit), STORAGE.
  */
 wr_err wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
                               const wr_stream_config *cfg, const char *request_token,
@@ -239,16 +275,16 @@ wr_err wr_store_stream_list(wr_store *s, const char *basin, const char *prefix,
 void wr_stream_list_fini(wr_stream_list *l);
 
 /* Marks the stream deleted; later config/append/read give STREAM_DELETION_PENDING, followers
- * get WR_FOLLOW_CLOSED. Repeating is fine. Appends already sequenced still complete. A
- * maintenance pass (started at once) then removes its records and keys; after that the stream
- * is STREAM_NOT_FOUND and the name can be created again (with a new id).
+ * get WR_FOLLOW_CLOSED. Repeating is fine. Appends already sequenced still complete. The next
+ * maintenance pass then removes its records and keys; after that the stream is STREAM_NOT_FOUND,
+ * the name can be created again (with a new id) and its slot under LIMITS is free.
  * Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND, STORAGE. */
 wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream,
                               wr_error *out_err);
 
 /* The durable tail ({0,0} for an empty stream). Creates the stream when the basin has
  * create_stream_on_read. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
- * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING (auto-create), STORAGE (auto-create). */
+ * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, QUOTA_EXHAUSTED and STORAGE (auto-create). */
 wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
                            wr_error *out_err);
 
@@ -318,7 +354,8 @@ typedef void (*wr_append_cb)(void *ud, const wr_append_result *res);
  * command records, fencing token > 36 bytes, client-require timestamp missing);
  * FENCING_TOKEN_MISMATCH (checked first; actual_token) or SEQ_NUM_MISMATCH (actual_seq);
  * BASIN_NOT_FOUND, STREAM_NOT_FOUND, STREAM_DELETION_PENDING, BASIN_DELETION_PENDING;
- * STORAGE (failed state); UNAVAILABLE (store closing).
+ * QUOTA_EXHAUSTED (auto-create refused by a stream limit); STORAGE (failed state);
+ * UNAVAILABLE (store closing).
  * Sequencing happens when the append leaves the in-flight budget queue: conditions are checked
  * against every earlier append of the stream (pipelining works; acks stay in order).
  */
@@ -354,7 +391,8 @@ typedef struct wr_read_req {
 
 typedef struct wr_read_result {
     wr_err err; /* OK, RANGE_NOT_SATISFIABLE (tail set), INVALID, *_NOT_FOUND,
-                       STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, STORAGE */
+                       STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, QUOTA_EXHAUSTED
+                       (auto-create), STORAGE */
     wr_error error;
     wr_pos tail; /* the durable tail the read was served against */
     size_t n_records;
@@ -460,7 +498,8 @@ wr_err wr_store_usage(wr_store *s, const char *basin, const char *stream_prefix,
  * invisible to wr_store_read() and to followers from the moment they expire or are trimmed; a
  * read starts at the first retained record (when none is retained the start is the tail, and
  * the 416 rules apply as for an empty stream). Maintenance passes reclaim their bytes later:
- * about every 60 s (±10 %), at once after a DELETE, or on wr_store_maintain_now(). A pass also
+ * every opts.maint_interval_ms (60 s by default) ±10 %, or on wr_store_maintain_now(); a DELETE
+ * waits for the next regular pass, so the deletion stays observable meanwhile. A pass also
  * deletes streams with delete-on-empty (min_age_secs > 0) that retain no record, have had no
  * append for min_age_secs and are neither held nor pinned, and finishes stream and basin
  * deletions. Every step is restart-safe: deletion marks, cursors, deadlines and pins are on disk.

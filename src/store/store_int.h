@@ -9,7 +9,18 @@
  *    queue and does not touch it until it comes back through the done list; the commit thread
  *    only reads its keys/values and writes `commit_err`.
  *  - `failed` and `n_commits` are atomics (written by the commit thread, read by the loop).
- *  - stream_state objects live until the store closes (the cache is never evicted).
+ *
+ * The stream cache (store.c) holds at most opts.stream_cache_entries stream_states. When a load
+ * pushes it over, the least recently used *idle* states are dropped (wr_store__stream_uncache);
+ * the next use reloads them from RocksDB (wr_store__stream_cache_load). Idle means nothing but
+ * the cache points at the state, and nothing it holds is newer than the disk:
+ *  - no append queued or in flight: q_head == NULL and next_seq == d_seq (append_op->st);
+ *  - no follower: subs == NULL (wr_follow->st, also while an unfollowed one awaits its unlink);
+ *  - no deferred flush and no delivery in progress: !flush_queued, !delivering.
+ * Nothing else keeps a stream_state: read jobs keep the stream id, the lifecycle keeps names and
+ * ids (its `retired` list holds states already out of the cache), usage.c keys by id. So a
+ * stream_state pointer from wr_store__stream() stays valid only until the next lookup of another
+ * stream, unless one of the conditions above holds; callers link their op or follower at once.
  */
 #ifndef WR_STORE_STORE_INT_H
 #define WR_STORE_STORE_INT_H
@@ -80,6 +91,7 @@ struct wr_follow {
 
 struct stream_state {
     stream_state *hnext;
+    stream_state *lru_prev, *lru_next; /* the cache's LRU list, most recently used first */
     uint64_t hash;
     char *basin;
     char *name;
@@ -104,6 +116,7 @@ struct stream_state {
     /* Submission-order queue of appends. */
     append_op *q_head, *q_tail;
     bool flush_queued;
+    bool delivering; /* flush_stream is calling back (a callback may load other streams) */
     /* Recent durable batches. */
     ring_node *ring_head, *ring_tail;
     uint64_t ring_bytes;
@@ -128,10 +141,12 @@ struct wr_store {
     rocksdb_cache_t *block_cache;
     rocksdb_block_based_table_options_t *bbto;
 
-    /* Stream cache (hash table keyed by basin ‖ 00 ‖ stream). */
+    /* Stream cache (hash table keyed by basin ‖ 00 ‖ stream, plus an LRU list). */
     stream_state **buckets;
     size_t n_buckets;
     size_t n_streams;
+    stream_state *lru_head, *lru_tail;
+    uint64_t n_evicted;
     uint64_t next_stream_id;
 
     /* Budget. */
@@ -160,8 +175,9 @@ struct wr_store {
     uint64_t n_acked;
 
     unsigned reads_inflight;
-    struct lifecycle *lc; /* lifecycle.c: maintenance, holds, pins, deletion */
+    struct lifecycle *lc;    /* lifecycle.c: maintenance, holds, pins, deletion */
     struct usage_tab *usage; /* usage.c: per-stream counters, NULL until the first count */
+    struct quota_tab *quota; /* quota.c: stream counts per basin and group, NULL until used */
     bool closing;
     bool db_closed;
     void (*close_cb)(void *ud);
@@ -192,7 +208,8 @@ wr_err wr_store__basin_meta_get(wr_store *s, const char *name, basin_meta *out, 
 /* Reads STREAM_META. STREAM_NOT_FOUND when absent, STORAGE when unreadable. */
 wr_err wr_store__stream_meta_get(wr_store *s, const char *basin, const char *stream,
                                  stream_meta *out, wr_error *out_err);
-/* Creates a stream's meta (new id) with a synced write and returns its meta. */
+/* Creates a stream's meta (new id) with a synced write and returns its meta. Every stream
+ * creation goes through here, so the stream limits are checked here (QUOTA_EXHAUSTED). */
 wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
                                     const wr_stream_config *resolved, wr_cipher cipher,
                                     const char *token, stream_meta *out, wr_error *out_err);
@@ -238,7 +255,8 @@ void wr_store__lc_close(wr_store *s); /* from wr_store_close: stop the scheduler
 void wr_store__lc_free(wr_store *s);  /* from free_store */
 void wr_store__lc_stats(const wr_store *s, wr_store_stats *out);
 bool wr_store__lc_busy(const wr_store *s); /* a maintenance job is on the worker pool */
-/* Frees an uncached stream_state now, or once nothing refers to it (followers, queued flushes). */
+/* Frees an uncached stream_state now, or once nothing refers to it (followers, queued flushes,
+ * an ack delivery in progress). */
 void wr_store__lc_retire(wr_store *s, stream_state *st);
 bool wr_store__basin_deleting(const wr_store *s, const char *basin);
 /* Basin DELETE: remembers the basin as deleting and marks its cached streams deleted. */
@@ -254,6 +272,26 @@ void wr_store__fail_pending(wr_store *s, wr_err err);
 void wr_store__usage_add(wr_store *s, uint64_t stream_id, bool read, uint64_t records,
                          uint64_t bytes);
 void wr_store__usage_free(wr_store *s);
+
+/*
+ * quota.c: the stream limits (store.h, LIMITS). Loop thread. Counts are per basin and per group
+ * (opts.group_len), made by a scan of the STREAM_META keys on first use and kept exact by the
+ * calls below; every stream meta on disk counts, deleted-but-not-removed ones included.
+ */
+/* QUOTA_EXHAUSTED (message naming the limit) when creating `stream` would exceed a limit;
+ * STORAGE when a count could not be made. */
+wr_err wr_store__quota_check(wr_store *s, const char *basin, const char *stream, wr_error *out_err);
+/* A stream meta was created (after the write succeeded). */
+void wr_store__quota_created(wr_store *s, const char *basin, const char *stream);
+/* lifecycle.c, around a worker job that removes stream metas (DELETE, PAGE): counts made while
+ * it is out may or may not have seen its write, so its removals drop them instead. */
+void wr_store__quota_job_begin(wr_store *s);
+void wr_store__quota_job_end(wr_store *s);
+/* The job removed this stream's meta. */
+void wr_store__quota_removed(wr_store *s, const char *basin, const char *stream);
+/* The basin's deletion finished: every count of it goes. */
+void wr_store__quota_basin_gone(wr_store *s, const char *basin);
+void wr_store__quota_free(wr_store *s);
 
 /* follow.c */
 void wr_store__ring_drop_stream(wr_store *s, stream_state *st);

@@ -86,6 +86,23 @@ static const struct opt opts[] = {
     {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "128MiB", "SIZE", K_SIZE,
      FIELD(append_inflight_bytes, uint64_t), 1 * MIB, 0,
      "Appended bytes that may await durability at once; further appends wait."},
+    {"max-streams-per-basin", "WEIR_MAX_STREAMS_PER_BASIN", "1000000", "N", K_UINT,
+     FIELD(max_streams_per_basin, uint64_t), 1, 0,
+     "Streams one basin may hold; creating one more, explicitly or by auto-create, gets 403 "
+     "quota_exhausted. A deleted stream counts until its cleanup has finished."},
+    {"max-streams-per-env", "WEIR_MAX_STREAMS_PER_ENV", "100000", "N", K_UINT,
+     FIELD(max_streams_per_env, uint64_t), 1, 0,
+     "Streams one realtime environment may hold (names under org/{orgId}/env/{envSlug}/{envId}/ "
+     "in the global basin, env/{envSlug}/{envId}/ in other basins); beyond it, 403 "
+     "quota_exhausted."},
+    {"stream-cache-entries", "WEIR_STREAM_CACHE_ENTRIES", "100000", "N", K_UINT,
+     FIELD(stream_cache_entries, uint64_t), 1, 100000000,
+     "Streams whose state is kept in memory; idle streams beyond it are dropped, least recently "
+     "used first, and reloaded from disk on their next use."},
+    {"maintenance-interval", "WEIR_MAINTENANCE_INTERVAL", "60s", "DURATION", K_DURATION,
+     FIELD(maint_interval_s, uint64_t), 1, DAY,
+     "How often the storage maintenance pass runs (±10 %): it reclaims expired and trimmed "
+     "records and finishes stream and basin deletions."},
     {"auth", "WEIR_AUTH", "tokens", "MODE", K_AUTH, FIELD(auth_none, bool), 0, 0,
      "tokens: every /v1 request needs a valid access token (Authorization: Bearer). none: an "
      "emulator mode that accepts any token; never expose it beyond a trusted machine."},

@@ -56,6 +56,10 @@ typedef struct wr_config {
     uint64_t idle_timeout_s;        /* --idle-timeout: keep-alive idle */
     uint64_t shutdown_timeout_s;    /* --shutdown-timeout: graceful drain bound */
     uint64_t append_inflight_bytes; /* --append-inflight-bytes */
+    uint64_t max_streams_per_basin; /* --max-streams-per-basin */
+    uint64_t max_streams_per_env;   /* --max-streams-per-env: per realtime environment */
+    uint64_t stream_cache_entries;  /* --stream-cache-entries */
+    uint64_t maint_interval_s;      /* --maintenance-interval */
     bool auth_none;                 /* --auth none */
     char *root_token;               /* WEIR_ROOT_TOKEN; NULL = from/into <data-dir>/root_token */
     char *secret_key;               /* WEIR_SECRET_KEY; NULL = from/into <data-dir>/secret_key */

@@ -1,8 +1,8 @@
 /*
  * test_append.c — append rules: validation rows (422), acks, timestamping modes, fencing and
  * match_seq_num (412 with actual values, fence checked first), command records (fence, trim),
- * auto-create, deletion, pipelined appends delivered in submission order, and restart of
- * tail/fence/trim.
+ * command records without a body, auto-create, deletion, pipelined appends delivered in
+ * submission order, and restart of tail/fence/trim.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,6 +124,7 @@ test_invalid_rows(void **state)
          1,
          NULL,
          NULL},
+        {"trim without body", {.n_headers = 1, .headers = &trim_h}, 1, NULL, NULL},
         {"token > 36",
          {.body = big, .body_len = 1},
          1,
@@ -297,6 +298,77 @@ test_fencing_and_match(void **state)
     wr_read_result_free(rr);
 }
 
+/* An append with one command record whose body is absent (NULL, 0 bytes), the way the JSON and
+ * protobuf decoders hand over a record without "body"; fencing condition `cond` (NULL = none). */
+static wr_append_result
+bodyless_cmd(ts_env *e, const char *stream, const wr_header *h, const char *cond)
+{
+    wr_append_record r = {.n_headers = 1, .headers = h};
+    wr_append_input in = {.records = &r,
+                          .n_records = 1,
+                          .fencing_token = cond,
+                          .fencing_token_len = cond ? strlen(cond) : 0};
+    return ts_append(e, B, stream, &in);
+}
+
+/* The stream's fencing token is exactly `tok`: a condition on it passes, another one fails. */
+static void
+assert_token(ts_env *e, const char *stream, const char *tok)
+{
+    wr_append_record r = ts_rec("probe");
+    const char *other = tok[0] ? "" : "tok-1";
+    wr_append_input in = {
+        .records = &r, .n_records = 1, .fencing_token = other, .fencing_token_len = strlen(other)};
+    wr_append_result res = ts_append(e, B, stream, &in);
+    assert_int_equal(res.err, WR_ERR_FENCING_TOKEN_MISMATCH);
+    assert_string_equal(res.actual_token, tok);
+    in.fencing_token = tok;
+    in.fencing_token_len = strlen(tok);
+    assert_int_equal(ts_append(e, B, stream, &in).err, WR_OK);
+}
+
+/* Regression: a fence record without a body was copied from a NULL pointer (UBSan abort). An
+ * empty body is the empty token, which S2 allows (it clears the fence); a trim needs 8 bytes. */
+static void
+test_command_without_body(void **state)
+{
+    ts_env *e = *state;
+    struct {
+        const char *what;
+        const wr_header *h;
+        bool had_token;   /* the stream had token "tok-1" before */
+        const char *cond; /* fencing condition of the append, NULL = none */
+        wr_err want;
+        const char *after; /* the stream's token afterwards */
+    } rows[] = {
+        {"fence, no body, no condition", &fence_h, true, NULL, WR_OK, ""},
+        {"fence, no body, carrying the old token", &fence_h, true, "tok-1", WR_OK, ""},
+        {"fence, no body, wrong token", &fence_h, true, "tok-2", WR_ERR_FENCING_TOKEN_MISMATCH,
+         "tok-1"},
+        {"fence, no body, stream never fenced", &fence_h, false, "", WR_OK, ""},
+        {"trim, no body", &trim_h, true, NULL, WR_ERR_INVALID, "tok-1"},
+    };
+    size_t n = sizeof(rows) / sizeof(rows[0]);
+    char name[16];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "nobody-%zu", i);
+        assert_int_equal(ts_append_n(e, B, name, "a", 1).err, WR_OK);
+        if (rows[i].had_token)
+            assert_int_equal(fence_cmd(e, name, "tok-1", NULL).err, WR_OK);
+        wr_append_result res = bodyless_cmd(e, name, rows[i].h, rows[i].cond);
+        if (res.err != rows[i].want)
+            fail_msg("row %zu (%s): got %d", i, rows[i].what, res.err);
+        assert_token(e, name, rows[i].after);
+    }
+    /* The cleared tokens were persisted. */
+    wr_error err;
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "nobody-%zu", i);
+        assert_token(e, name, rows[i].after);
+    }
+}
+
 static void
 test_trim(void **state)
 {
@@ -452,6 +524,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ack_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fencing_and_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_command_without_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autocreate_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
