@@ -217,6 +217,7 @@ serve(int argc, char **argv)
     wr_meta *meta = NULL;
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
+    wr_rt_backend *backend = NULL;
     if (wr_keybox_open(cfg.data_dir, cfg.secret_key, &keybox, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = err.code == WR_ERR_INVALID ? 2 : 1;
@@ -227,7 +228,8 @@ serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rt = wr_rt_new(router, &rtc, meta, a.store, auth, keybox, s2, a.loop);
+    backend = wr_rt_backend_embedded(a.store, auth, s2, a.loop);
+    rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -264,6 +266,7 @@ out:
     wr_rt_stop(rt);
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
+    wr_rt_backend_free(backend);
     wr_meta_close(meta);
     wr_keybox_free(keybox);
     wr_s2_free(s2);

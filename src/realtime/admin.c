@@ -8,6 +8,7 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/mem.h"
 
 /* The caller must hold the root token: 401 without a valid token, 403 with any other. */
 static bool
@@ -57,13 +58,80 @@ body_slug(wr_req *req, json_t *body)
     return json_string_value(v);
 }
 
+/*
+ * An admin answer waiting for the stream backend (provisioning, token revocation may answer
+ * later). The request is detached through on_close; a gone client's op just frees itself.
+ */
+typedef struct admin_op {
+    wr_req *req; /* NULL once the client is gone; first member (admin_gone) */
+    wr_rt *rt;
+    char org_id[WR_META_ID_MAX + 1];
+    char plan[33];
+    char *key; /* rotate-key: the new key to show */
+} admin_op;
+
+static void
+admin_gone(wr_req *req)
+{
+    *(wr_req **)req->ud = NULL;
+}
+
+static admin_op *
+admin_op_new(wr_req *req, wr_rt *rt, const char *org_id)
+{
+    admin_op *op = wr_xcalloc(1, sizeof(*op));
+    op->req = req;
+    op->rt = rt;
+    snprintf(op->org_id, sizeof(op->org_id), "%s", org_id ? org_id : "");
+    req->ud = op;
+    req->on_close = admin_gone;
+    return op;
+}
+
+/* The op's request, detached for answering (NULL when gone); frees nothing. */
+static wr_req *
+admin_take(admin_op *op)
+{
+    wr_req *req = op->req;
+    if (req) {
+        req->on_close = NULL;
+        req->ud = NULL;
+    }
+    return req;
+}
+
+static void
+admin_op_free(admin_op *op)
+{
+    free(op->key);
+    free(op);
+}
+
 /* Applies the plan's retention: a shared plan deprovisions, a paid one ensures. */
-static wr_err
-reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result *res, wr_error *err)
+static void
+reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result_cb cb, void *ud)
 {
     if (plan->shared)
-        return wr_rt_deprovision(rt, org_id, res, err);
-    return wr_rt_ensure(rt, org_id, plan->retention_s, false, res, err);
+        wr_rt_deprovision(rt, org_id, cb, ud);
+    else
+        wr_rt_ensure(rt, org_id, plan->retention_s, false, cb, ud);
+}
+
+static void
+org_created(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
+{
+    (void)res;
+    admin_op *op = ud;
+    wr_req *req = admin_take(op);
+    wr_org o;
+    wr_error e = {0};
+    if (req && err != WR_OK)
+        wr_rt_fail(req, 500, detail ? detail->msg : wr_err_code(err));
+    else if (req && wr_meta_org_get(op->rt->meta, op->org_id, &o, &e) != WR_OK)
+        wr_rt_fail_err(req, &e);
+    else if (req)
+        wr_resp_json(req, 201, org_json(&o));
+    admin_op_free(op);
 }
 
 static void
@@ -103,13 +171,11 @@ create_org(wr_req *req, void *ctx)
         wr_rt_fail_err(req, &err);
         return;
     }
-    wr_rt_result res;
-    if (!p->shared && reconcile_plan(rt, o.id, p, &res, &err) != WR_OK) {
-        wr_rt_fail(req, 500, err.msg);
-        return;
-    }
-    wr_meta_org_get(rt->meta, o.id, &o, &err);
-    wr_resp_json(req, 201, org_json(&o));
+    admin_op *op = admin_op_new(req, rt, o.id);
+    if (p->shared)
+        org_created(op, WR_OK, NULL, NULL);
+    else
+        reconcile_plan(rt, o.id, p, org_created, op);
 }
 
 static void
@@ -219,6 +285,18 @@ create_env(wr_req *req, void *ctx)
 }
 
 static void
+key_rotated(void *ud, wr_err err, const wr_error *detail)
+{
+    admin_op *op = ud;
+    wr_req *req = admin_take(op);
+    if (req && err != WR_OK)
+        wr_rt_fail_err(req, detail);
+    else if (req)
+        wr_resp_json(req, 200, json_pack("{s:s}", "apiKey", op->key));
+    admin_op_free(op);
+}
+
+static void
 rotate_key(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
@@ -237,13 +315,9 @@ rotate_key(wr_req *req, void *ctx)
         return;
     }
     /* Whoever held the old key may hold write tokens minted for it: they go too. */
-    if (wr_rt_mint_revoke_env(rt->mint, env.org_id, env.id, &err) != WR_OK) {
-        free(key);
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_json(req, 200, json_pack("{s:s}", "apiKey", key));
-    free(key);
+    admin_op *op = admin_op_new(req, rt, env.org_id);
+    op->key = key;
+    wr_rt_mint_revoke_env(rt->mint, env.org_id, env.id, key_rotated, op);
 }
 
 static json_t *
@@ -272,6 +346,19 @@ stream_basin_fail(wr_req *req, int status, const char *msg, json_t *field_errors
     if (field_errors)
         json_object_set_new(o, "fieldErrors", field_errors);
     wr_resp_json(req, status, o);
+}
+
+static void
+stream_basin_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
+{
+    admin_op *op = ud;
+    wr_req *req = admin_take(op);
+    if (req && err != WR_OK)
+        stream_basin_fail(req, 500, detail && detail->msg[0] ? detail->msg : "storage failure",
+                          NULL);
+    else if (req)
+        wr_resp_json(req, 200, result_json(res));
+    admin_op_free(op);
 }
 
 static void
@@ -311,17 +398,28 @@ stream_basin(wr_req *req, void *ctx)
                           json_pack("{s:[s]}", bad_field, bad_msg));
         return;
     }
-    wr_rt_result res;
-    wr_error err = {0};
-    wr_err e = strcmp(action, "ensure") == 0
-                   ? wr_rt_ensure(rt, req->params[0], retention_s, json_is_true(ate), &res, &err)
-                   : wr_rt_deprovision(rt, req->params[0], &res, &err);
+    bool ensure = strcmp(action, "ensure") == 0, apply = json_is_true(ate);
     json_decref(body);
-    if (e != WR_OK) {
-        stream_basin_fail(req, 500, err.msg[0] ? err.msg : "storage failure", NULL);
-        return;
+    admin_op *op = admin_op_new(req, rt, req->params[0]);
+    if (ensure)
+        wr_rt_ensure(rt, op->org_id, retention_s, apply, stream_basin_done, op);
+    else
+        wr_rt_deprovision(rt, op->org_id, stream_basin_done, op);
+}
+
+static void
+plan_set(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
+{
+    admin_op *op = ud;
+    wr_req *req = admin_take(op);
+    if (req && err != WR_OK) {
+        wr_rt_fail(req, 500, detail ? detail->msg : wr_err_code(err));
+    } else if (req) {
+        json_t *out = result_json(res);
+        json_object_set_new(out, "plan", json_string(op->plan));
+        wr_resp_json(req, 200, out);
     }
-    wr_resp_json(req, 200, result_json(&res));
+    admin_op_free(op);
 }
 
 static void
@@ -343,70 +441,89 @@ set_plan(wr_req *req, void *ctx)
     }
     json_decref(body);
     wr_error err = {0};
-    wr_rt_result res;
-    if (wr_meta_org_set_plan(rt->meta, o.id, p->name, &err) != WR_OK ||
-        reconcile_plan(rt, o.id, p, &res, &err) != WR_OK) {
+    if (wr_meta_org_set_plan(rt->meta, o.id, p->name, &err) != WR_OK) {
         wr_rt_fail(req, 500, err.msg);
         return;
     }
-    json_t *out = result_json(&res);
-    json_object_set_new(out, "plan", json_string(p->name));
-    wr_resp_json(req, 200, out);
+    admin_op *op = admin_op_new(req, rt, o.id);
+    snprintf(op->plan, sizeof(op->plan), "%s", p->name);
+    reconcile_plan(rt, o.id, p, plan_set, op);
 }
 
-/* Usage counters of one basin (or of its streams under `prefix`) as camelCase JSON, added to
- * `total`. The store's record/byte counters reset when the server restarts. */
+/* GET /admin/api/v1/orgs/:orgId/usage: the org's streams in the shared basin (attributed by the
+ * `org/{orgId}/` prefix of realtime.md §4), plus its own basin whole. Two backend calls, one
+ * after the other. */
+typedef struct usage_op {
+    admin_op *op;
+    wr_org org;
+    json_t *basins;
+    wr_rt_usage total;
+    bool own_pending; /* the own basin is asked next */
+} usage_op;
+
 static json_t *
-usage_json(wr_rt *rt, const char *basin, bool shared, const char *prefix,
-           wr_store_usage_totals *total, wr_error *err)
+usage_json(const char *basin, bool shared, const wr_rt_usage *u)
 {
-    wr_store_usage_totals u;
-    if (wr_store_usage(rt->store, basin, prefix, &u, err) != WR_OK)
-        return NULL;
-    total->appended_records += u.appended_records;
-    total->appended_bytes += u.appended_bytes;
-    total->read_records += u.read_records;
-    total->read_bytes += u.read_bytes;
-    total->stored_bytes += u.stored_bytes;
     return json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I}", "basin", basin, "shared", shared,
-                     "appendedRecords", (json_int_t)u.appended_records, "appendedBytes",
-                     (json_int_t)u.appended_bytes, "readRecords", (json_int_t)u.read_records,
-                     "readBytes", (json_int_t)u.read_bytes, "storedBytes",
-                     (json_int_t)u.stored_bytes);
+                     "appendedRecords", (json_int_t)u->appended_records, "appendedBytes",
+                     (json_int_t)u->appended_bytes, "readRecords", (json_int_t)u->read_records,
+                     "readBytes", (json_int_t)u->read_bytes, "storedBytes",
+                     (json_int_t)u->stored_bytes);
 }
 
-/* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared
- * basin (attributed by the `org/{orgId}/` prefix of realtime.md §4). */
+static void
+usage_got(void *ud, wr_err err, const wr_error *detail, const wr_rt_usage *u)
+{
+    usage_op *uo = ud;
+    wr_rt *rt = uo->op->rt;
+    if (err == WR_OK) {
+        bool shared = json_array_size(uo->basins) == 0; /* the shared basin is asked first */
+        json_array_append_new(uo->basins,
+                              usage_json(shared ? rt->cfg.global_basin : uo->org.basin, shared, u));
+        uo->total.appended_records += u->appended_records;
+        uo->total.appended_bytes += u->appended_bytes;
+        uo->total.read_records += u->read_records;
+        uo->total.read_bytes += u->read_bytes;
+        uo->total.stored_bytes += u->stored_bytes;
+        if (uo->own_pending) {
+            uo->own_pending = false;
+            rt->backend->ops->usage(rt->backend, uo->org.basin, NULL, usage_got, uo);
+            return;
+        }
+    }
+    wr_req *req = admin_take(uo->op);
+    if (req && err != WR_OK) {
+        wr_rt_fail_err(req, detail);
+    } else if (req) {
+        json_t *t = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I}", "appendedRecords", (json_int_t)uo->total.appended_records,
+            "appendedBytes", (json_int_t)uo->total.appended_bytes, "readRecords",
+            (json_int_t)uo->total.read_records, "readBytes", (json_int_t)uo->total.read_bytes,
+            "storedBytes", (json_int_t)uo->total.stored_bytes);
+        wr_resp_json(req, 200,
+                     json_pack("{s:s,s:O,s:o}", "organizationId", uo->org.id, "basins", uo->basins,
+                               "total", t));
+    }
+    json_decref(uo->basins);
+    admin_op_free(uo->op);
+    free(uo);
+}
+
 static void
 org_usage(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    wr_org o;
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
+    usage_op *uo = wr_xcalloc(1, sizeof(*uo));
+    if (!admin_auth(req, rt) || !load_org(req, rt, &uo->org)) {
+        free(uo);
         return;
-    wr_store_usage_totals total = {0};
-    wr_error err = {0};
-    json_t *basins = json_array();
+    }
+    uo->basins = json_array();
+    uo->op = admin_op_new(req, rt, uo->org.id);
+    uo->own_pending = uo->org.has_basin && strcmp(uo->org.basin, rt->cfg.global_basin) != 0;
     char prefix[64];
-    snprintf(prefix, sizeof(prefix), "org/%s/", o.id);
-    json_t *b = usage_json(rt, rt->cfg.global_basin, true, prefix, &total, &err);
-    if (b && o.has_basin && strcmp(o.basin, rt->cfg.global_basin) != 0) {
-        json_array_append_new(basins, b);
-        b = usage_json(rt, o.basin, false, NULL, &total, &err);
-    }
-    if (!b) {
-        json_decref(basins);
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    json_array_append_new(basins, b);
-    json_t *t =
-        json_pack("{s:I,s:I,s:I,s:I,s:I}", "appendedRecords", (json_int_t)total.appended_records,
-                  "appendedBytes", (json_int_t)total.appended_bytes, "readRecords",
-                  (json_int_t)total.read_records, "readBytes", (json_int_t)total.read_bytes,
-                  "storedBytes", (json_int_t)total.stored_bytes);
-    wr_resp_json(req, 200,
-                 json_pack("{s:s,s:o,s:o}", "organizationId", o.id, "basins", basins, "total", t));
+    snprintf(prefix, sizeof(prefix), "org/%s/", uo->org.id);
+    rt->backend->ops->usage(rt->backend, rt->cfg.global_basin, prefix, usage_got, uo);
 }
 
 void

@@ -30,6 +30,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/utf8.h"
 
 /* A Host value weir repeats to clients: a host name or address and an optional port. */
@@ -112,12 +113,56 @@ s2_endpoint(wr_req *req, wr_rt *rt)
     return wr_arena_printf(&req->arena, "%s://%s/v1", proto, host[0] ? host : "localhost");
 }
 
+/* A credentials answer waiting for its token (mint.h may answer later). */
+typedef struct cred_op {
+    wr_req *req; /* NULL once the client is gone; first member (cred_gone) */
+    wr_rt *rt;
+    char *basin, *name; /* name: what X-S2-Stream-Name says */
+} cred_op;
+
+static void
+cred_gone(wr_req *req)
+{
+    *(wr_req **)req->ud = NULL;
+}
+
+static void
+cred_minted(void *ud, wr_err err, const wr_error *detail, const char *secret)
+{
+    cred_op *op = ud;
+    wr_req *req = op->req;
+    wr_rt *rt = op->rt;
+    if (req) {
+        req->on_close = NULL;
+        req->ud = NULL;
+    }
+    if (req && err != WR_OK) {
+        wr_rt_fail_err(req, detail);
+    } else if (req) {
+        char num[24];
+        wr_resp_header(req, "x-s2-access-token", secret);
+        wr_resp_header(req, "x-s2-stream-name", op->name);
+        wr_resp_header(req, "x-s2-basin", op->basin);
+        wr_resp_header(req, "x-s2-endpoint", s2_endpoint(req, rt));
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.flush_interval_ms);
+        wr_resp_header(req, "x-s2-flush-interval-ms", num);
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.max_retries);
+        wr_resp_header(req, "x-s2-max-retries", num);
+        /* Listed explicitly: "*" is not honoured for credentialed requests. */
+        wr_resp_header(req, "access-control-expose-headers",
+                       "x-s2-access-token, x-s2-stream-name, x-s2-basin, x-s2-endpoint, "
+                       "x-s2-flush-interval-ms, x-s2-max-retries");
+        wr_resp_json(req, 202, json_pack("{s:s}", "version", "v2"));
+    }
+    free(op->basin);
+    free(op->name);
+    free(op);
+}
+
 void
 wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
                      const char *basin, const char *prefix, const char *rel)
 {
-    char secret[WR_RT_SECRET_MAX], num[24];
-    wr_error err = {0};
     /* A browser's public token gets a token for this one stream, append only; the secret key
      * (which holds the whole environment anyway) gets the environment's. */
     const char *full =
@@ -128,23 +173,14 @@ wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const c
                      .prefix = prefix,
                      .stream = full,
                      .not_after_ms = caller->public_token ? caller->exp_ms : 0};
-    if (wr_rt_mint_token(rt->mint, &g, secret, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_header(req, "x-s2-access-token", secret);
-    wr_resp_header(req, "x-s2-stream-name", full ? full : rel);
-    wr_resp_header(req, "x-s2-basin", basin);
-    wr_resp_header(req, "x-s2-endpoint", s2_endpoint(req, rt));
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.flush_interval_ms);
-    wr_resp_header(req, "x-s2-flush-interval-ms", num);
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)rt->cfg.max_retries);
-    wr_resp_header(req, "x-s2-max-retries", num);
-    /* Listed explicitly: "*" is not honoured for credentialed requests. */
-    wr_resp_header(req, "access-control-expose-headers",
-                   "x-s2-access-token, x-s2-stream-name, x-s2-basin, x-s2-endpoint, "
-                   "x-s2-flush-interval-ms, x-s2-max-retries");
-    wr_resp_json(req, 202, json_pack("{s:s}", "version", "v2"));
+    cred_op *op = wr_xcalloc(1, sizeof(*op));
+    op->req = req;
+    op->rt = rt;
+    op->basin = wr_xstrdup(basin);
+    op->name = wr_xstrdup(full ? full : rel);
+    req->ud = op;
+    req->on_close = cred_gone;
+    wr_rt_mint_token(rt->mint, &g, cred_minted, op);
 }
 
 bool
@@ -296,45 +332,132 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     return true;
 }
 
-/* Pins the channel of an open session (see the header); false after answering on failure. */
-static bool
-pin_if_open(wr_req *req, wr_rt *rt, const channel *c)
+/*
+ * What a route does once its channel is protected (an open session's channels are protected
+ * from delete-on-empty from the first time weir touches them: backend.h `protect`). The
+ * protection may answer later, so the step carries what it needs.
+ */
+typedef enum next_step { STEP_CREDENTIALS, STEP_SSE, STEP_APPEND } next_step;
+
+typedef struct guard_op {
+    wr_req *req; /* NULL once the client is gone; first member (cred_gone) */
+    wr_rt *rt;
+    channel *c;
+    next_step next;
+    uint64_t start, wait; /* STEP_SSE */
+    bool settled;
+    json_t *data; /* STEP_APPEND */
+    const char *part_id;
+} guard_op;
+
+static void
+channel_free(channel *c)
 {
-    if (!c->has_row || c->s.closed)
-        return true;
-    wr_error err = {0};
-    if (wr_rt_pin_stream(rt, c->basin, c->stream, &err) == WR_OK)
-        return true;
-    wr_rt_fail_err(req, &err);
-    return false;
+    channel_fini(c);
+    free(c);
+}
+
+static void
+run_step(guard_op *op)
+{
+    wr_req *req = op->req;
+    channel *c = op->c;
+    wr_rt *rt = op->rt;
+    req->on_close = NULL;
+    req->ud = NULL;
+    switch (op->next) {
+    case STEP_CREDENTIALS:
+        wr_rt_answer_channel(req, rt, &c->caller, c->org.id, c->basin, c->prefix, c->rel);
+        break;
+    case STEP_SSE:
+        wr_rt_serve_sse(rt, req, c->basin, c->stream, op->start, op->wait, op->settled);
+        break;
+    case STEP_APPEND:
+        wr_rt_append_part(rt, req, c->caller.env.id, c->basin, c->stream, json_incref(op->data),
+                          op->part_id);
+        break;
+    }
+}
+
+static void
+guard_free(guard_op *op)
+{
+    json_decref(op->data);
+    channel_free(op->c);
+    free(op);
+}
+
+static void protected(void *ud, wr_err err, const wr_error *detail)
+{
+    guard_op *op = ud;
+    if (op->req && err != WR_OK) {
+        op->req->on_close = NULL;
+        op->req->ud = NULL;
+        wr_rt_fail_err(op->req, detail);
+    } else if (op->req) {
+        run_step(op);
+    }
+    guard_free(op);
+}
+
+/* Protects the channel of an open session, then runs op's step; takes op. */
+static void
+guard_then(guard_op *op)
+{
+    channel *c = op->c;
+    op->req->ud = op;
+    op->req->on_close = cred_gone;
+    if (!c->has_row || c->s.closed) {
+        run_step(op);
+        guard_free(op);
+        return;
+    }
+    op->rt->backend->ops->protect(op->rt->backend, c->basin, c->stream, true, protected, op);
+}
+
+static guard_op *
+guard_new(wr_req *req, wr_rt *rt, channel *c, next_step next)
+{
+    guard_op *op = wr_xcalloc(1, sizeof(*op));
+    op->req = req;
+    op->rt = rt;
+    op->c = c;
+    op->next = next;
+    return op;
 }
 
 static void
 put_session_channel(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    channel c;
-    if (!channel_open(req, rt, "write", REJECT_CLOSED, &c))
+    channel *c = wr_xmalloc(sizeof(*c));
+    if (!channel_open(req, rt, "write", REJECT_CLOSED, c)) {
+        free(c);
         return;
-    if (pin_if_open(req, rt, &c))
-        wr_rt_answer_channel(req, rt, &c.caller, c.org.id, c.basin, c.prefix, c.rel);
-    channel_fini(&c);
+    }
+    guard_then(guard_new(req, rt, c, STEP_CREDENTIALS));
 }
 
 static void
 get_session_channel(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    channel c;
+    channel *c = wr_xmalloc(sizeof(*c));
     uint64_t start, wait;
-    if (!channel_open(req, rt, "read", 0, &c))
+    if (!channel_open(req, rt, "read", 0, c)) {
+        free(c);
         return;
-    if (wr_rt_sse_params(req, rt, &start, &wait) && pin_if_open(req, rt, &c)) {
-        const char *peek = wr_req_header(req, "x-peek-settled");
-        bool settled = strcmp(c.io, "out") == 0 && peek && strcmp(peek, "1") == 0;
-        wr_rt_serve_sse(rt, req, c.basin, c.stream, start, wait, settled);
     }
-    channel_fini(&c);
+    if (!wr_rt_sse_params(req, rt, &start, &wait)) {
+        channel_free(c);
+        return;
+    }
+    guard_op *op = guard_new(req, rt, c, STEP_SSE);
+    const char *peek = wr_req_header(req, "x-peek-settled");
+    op->settled = strcmp(c->io, "out") == 0 && peek && strcmp(peek, "1") == 0;
+    op->start = start;
+    op->wait = wait;
+    guard_then(op);
 }
 
 /* HEAD: what trigger.dev's clients probe before resuming a run stream. Resuming is by
@@ -346,9 +469,9 @@ head_session_channel(wr_req *req, void *ctx)
     channel c;
     if (!channel_open(req, ctx, "read", 0, &c))
         return;
+    channel_fini(&c);
     wr_resp_header(req, "x-last-chunk-index", "0");
     wr_resp_send(req, 200, NULL, NULL, 0);
-    channel_fini(&c);
 }
 
 /* The X-Part-Id header (≤ 256 bytes), NULL when absent; false after answering 400. */
@@ -385,16 +508,21 @@ static void
 append_session_channel(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    channel c;
+    channel *c = wr_xmalloc(sizeof(*c));
     const char *part_id;
-    if (!channel_open(req, rt, "write", NEED_ROW | REJECT_CLOSED | CLOSED_409, &c))
+    if (!channel_open(req, rt, "write", NEED_ROW | REJECT_CLOSED | CLOSED_409, c)) {
+        free(c);
         return;
+    }
     json_t *data = NULL;
-    if (wr_rt_part_id(req, &part_id) && (data = wr_rt_text_body(req)) != NULL &&
-        pin_if_open(req, rt, &c))
-        wr_rt_append_part(rt, req, c.caller.env.id, c.basin, c.stream, json_incref(data), part_id);
-    json_decref(data);
-    channel_fini(&c);
+    if (!wr_rt_part_id(req, &part_id) || (data = wr_rt_text_body(req)) == NULL) {
+        channel_free(c);
+        return;
+    }
+    guard_op *op = guard_new(req, rt, c, STEP_APPEND);
+    op->data = data;
+    op->part_id = part_id; /* in the request's arena, which outlives op while req lives */
+    guard_then(op);
 }
 
 static void
@@ -454,52 +582,73 @@ wait_session_channel(wr_req *req, void *ctx)
     channel_fini(&c);
 }
 
-/* Unpins a closed session's channel stream and revokes its stream write tokens. */
+/* A closed session's channels are released in the background: failures are logged. */
+typedef struct release_op {
+    wr_rt *rt;
+    wr_env env;
+    char basin[49];
+    char prefix[WR_RT_NAME_MAX];
+    char side[WR_RT_NAME_MAX + 300]; /* the session's side-channel prefix */
+} release_op;
+
+static void
+logged(void *ud, wr_err err, const wr_error *detail)
+{
+    const char *what = ud;
+    if (err != WR_OK)
+        wr_log_warn("releasing a closed session's channel failed", " step=%s err=%s", what,
+                    detail ? detail->msg : wr_err_code(err));
+}
+
+/* Unprotects a closed session's channel stream and revokes its stream write tokens. */
 static void
 release_stream(wr_rt *rt, const wr_env *env, const char *basin, const char *stream)
 {
-    wr_rt_unpin_stream(rt, basin, stream);
-    wr_error err = {0};
-    if (wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, &err) != WR_OK)
-        wr_log_warn("revoking a closed session's write tokens failed", " basin=%s stream=%s err=%s",
-                    basin, stream, err.msg);
+    rt->backend->ops->protect(rt->backend, basin, stream, false, logged, (void *)"unprotect");
+    wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, logged,
+                             (void *)"revoke tokens");
+}
+
+static void
+side_channels(void *ud, wr_err err, const wr_error *detail, const char *const *names, size_t n,
+              bool more)
+{
+    release_op *op = ud;
+    if (err != WR_OK) {
+        logged((void *)"list side channels", err, detail);
+        free(op);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        release_stream(op->rt, &op->env, op->basin, names[i]);
+    if (more && n > 0) {
+        char after[WR_STREAM_NAME_MAX + 1];
+        snprintf(after, sizeof(after), "%s", names[n - 1]);
+        op->rt->backend->ops->list_streams(op->rt->backend, op->basin, op->side, after,
+                                           side_channels, op);
+        return;
+    }
+    free(op);
 }
 
 void
 wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
 {
-    const char *basin =
-        wr_rt_resolve_basin(rt->cfg.global_basin, true, s->has_basin ? s->basin : NULL, NULL);
-    char prefix[WR_RT_NAME_MAX], stream[WR_RT_NAME_MAX + 300];
-    wr_rt_stream_prefix(basin, rt->cfg.global_basin, env->org_id, env->slug, env->id, prefix,
-                        sizeof(prefix));
+    release_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    op->env = *env;
+    snprintf(op->basin, sizeof(op->basin), "%s",
+             wr_rt_resolve_basin(rt->cfg.global_basin, true, s->has_basin ? s->basin : NULL, NULL));
+    wr_rt_stream_prefix(op->basin, rt->cfg.global_basin, env->org_id, env->slug, env->id,
+                        op->prefix, sizeof(op->prefix));
+    char stream[WR_RT_NAME_MAX + 300];
     for (int i = 0; i < 2; i++) {
-        snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", prefix, s->stream_key,
+        snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", op->prefix, s->stream_key,
                  i ? "out" : "in");
-        release_stream(rt, env, basin, stream);
+        release_stream(rt, env, op->basin, stream);
     }
-    /* Side channels: whichever exist under the session's channels/ prefix. */
-    char side[WR_RT_NAME_MAX + 300];
-    snprintf(side, sizeof(side), "%s/sessions/%s/channels/", prefix, s->stream_key);
-    char after[WR_STREAM_NAME_MAX + 1] = "";
-    for (;;) {
-        wr_stream_list l;
-        wr_error err = {0};
-        if (wr_store_stream_list(rt->store, basin, side, after, 1000, &l, &err) != WR_OK) {
-            wr_log_warn("listing a closed session's side channels failed", " err=%s", err.msg);
-            return;
-        }
-        for (size_t i = 0; i < l.n; i++) {
-            snprintf(stream, sizeof(stream), "%s", l.items[i].name);
-            release_stream(rt, env, basin, stream);
-        }
-        bool more = l.has_more && l.n > 0;
-        if (more)
-            snprintf(after, sizeof(after), "%s", l.items[l.n - 1].name);
-        wr_stream_list_fini(&l);
-        if (!more)
-            return;
-    }
+    snprintf(op->side, sizeof(op->side), "%s/sessions/%s/channels/", op->prefix, s->stream_key);
+    rt->backend->ops->list_streams(rt->backend, op->basin, op->side, "", side_channels, op);
 }
 
 void

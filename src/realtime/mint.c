@@ -3,7 +3,9 @@
  * what a token grants, plus an insertion-ordered list for eviction. An entry holds the last
  * token minted for its key: its id (to ask the registry whether it is still live), secret and
  * expiry. Invariant: an entry's token was issued for exactly the basin, streams and ops its key
- * names (the key is built from the same values as the token's scope).
+ * names (the key is built from the same values as the token's scope). Tokens are issued, counted
+ * and revoked through the stream backend (backend.h), which may answer later: a mint in
+ * progress carries copies of what it needs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,7 @@ typedef struct mint_entry {
 } mint_entry;
 
 struct wr_rt_mint {
-    wr_auth *auth;
+    wr_rt_backend *backend;
     uint64_t ttl_ms;
     size_t max_per_env;
     uint64_t minted;
@@ -41,10 +43,10 @@ struct wr_rt_mint {
 };
 
 wr_rt_mint *
-wr_rt_mint_new(wr_auth *auth, uint64_t ttl_s, size_t max_per_env)
+wr_rt_mint_new(wr_rt_backend *backend, uint64_t ttl_s, size_t max_per_env)
 {
     wr_rt_mint *m = wr_xcalloc(1, sizeof(*m));
-    m->auth = auth;
+    m->backend = backend;
     m->ttl_ms = ttl_s * 1000;
     m->max_per_env = max_per_env;
     return m;
@@ -155,148 +157,244 @@ entry_add(wr_rt_mint *m, const char *key)
 
 /* ---- minting ------------------------------------------------------------------------------ */
 
-/* Issues a token with id `id`, for the grant, expiring at exp_ms; *out_secret is malloc'd. */
-static wr_err
-issue(wr_rt_mint *m, const wr_rt_grant *g, const char *id, uint64_t exp_ms, char **out_secret,
-      wr_error *out_err)
+/* A mint in progress (the backend may answer later): copies of what the grant names. */
+typedef struct mint_op {
+    wr_rt_mint *m;
+    wr_rt_mint_cb cb;
+    void *ud;
+    bool stream_token;
+    char *key, *basin, *name; /* name: the stream, or the prefix */
+    char id[WR_TOKEN_ID_MAX + 1];
+    char env_prefix[WR_TOKEN_ID_MAX + 1];
+    uint64_t exp_ms;
+} mint_op;
+
+static void
+op_finish(mint_op *op, wr_err err, const wr_error *detail, const char *secret)
+{
+    op->cb(op->ud, err, detail, secret);
+    free(op->key);
+    free(op->basin);
+    free(op->name);
+    free(op);
+}
+
+static void
+issued(void *ud, wr_err err, const wr_error *detail, const char *secret)
+{
+    mint_op *op = ud;
+    wr_rt_mint *m = op->m;
+    if (err != WR_OK) {
+        op_finish(op, err, detail, NULL);
+        return;
+    }
+    m->minted++;
+    mint_entry *e = entry_find(m, op->key);
+    if (!e)
+        e = entry_add(m, op->key);
+    snprintf(e->id, sizeof(e->id), "%s", op->id);
+    snprintf(e->secret, sizeof(e->secret), "%s", secret);
+    e->expires_at_ms = op->exp_ms;
+    op_finish(op, WR_OK, NULL, e->secret);
+}
+
+static void
+issue(mint_op *op)
 {
     char exp[40];
-    wr_clock_format_rfc3339(exp_ms, exp);
-    const char *const *ops = g->stream ? stream_ops : env_ops;
-    size_t n_ops = g->stream ? 1 : 3;
+    wr_clock_format_rfc3339(op->exp_ms, exp);
+    const char *const *ops = op->stream_token ? stream_ops : env_ops;
+    size_t n_ops = op->stream_token ? 1 : 3;
     json_t *list = json_array();
     for (size_t i = 0; i < n_ops; i++)
         json_array_append_new(list, json_string(ops[i]));
-    json_t *info = json_pack("{s:s,s:s,s:b,s:{s:{s:s},s:{s:s},s:o}}", "id", id, "expires_at", exp,
-                             "auto_prefix_streams", g->stream == NULL, "scope", "basins", "exact",
-                             g->basin, "streams", g->stream ? "exact" : "prefix",
-                             g->stream ? g->stream : g->prefix, "ops", list);
-    wr_err err = wr_auth_issue(m->auth, wr_auth_root(m->auth), info, out_secret, out_err);
+    json_t *info =
+        json_pack("{s:s,s:s,s:b,s:{s:{s:s},s:{s:s},s:o}}", "id", op->id, "expires_at", exp,
+                  "auto_prefix_streams", !op->stream_token, "scope", "basins", "exact", op->basin,
+                  "streams", op->stream_token ? "exact" : "prefix", op->name, "ops", list);
+    wr_rt_backend *b = op->m->backend;
+    b->ops->issue_token(b, info, issued, op);
     json_decref(info);
-    if (err == WR_OK)
-        m->minted++;
-    return err;
 }
 
-/* Makes room under the environment's cap of live minted tokens. */
-static wr_err
-env_room(wr_rt_mint *m, const char *env_prefix, wr_error *out_err)
+static void
+counted_after_gc(void *ud, wr_err err, const wr_error *detail, size_t n)
 {
-    if (wr_auth_count_prefix(m->auth, env_prefix) < m->max_per_env)
-        return WR_OK;
-    wr_err err = wr_auth_gc(m->auth, env_prefix, m->max_per_env, NULL, out_err);
-    if (err != WR_OK)
-        return err;
-    if (wr_auth_count_prefix(m->auth, env_prefix) < m->max_per_env)
-        return WR_OK;
-    return wr_error_set(out_err, WR_ERR_RATE_LIMITED,
-                        "this environment holds %zu live write tokens, the most it may; retry "
-                        "once some expire",
-                        m->max_per_env);
+    mint_op *op = ud;
+    if (err != WR_OK) {
+        op_finish(op, err, detail, NULL);
+        return;
+    }
+    if (n >= op->m->max_per_env) {
+        wr_error e = {0};
+        wr_error_set(&e, WR_ERR_RATE_LIMITED,
+                     "this environment holds %zu live write tokens, the most it may; retry once "
+                     "some expire",
+                     op->m->max_per_env);
+        op_finish(op, e.code, &e, NULL);
+        return;
+    }
+    issue(op);
 }
 
-wr_err
-wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, char out_secret[WR_RT_SECRET_MAX],
-                 wr_error *out_err)
+/* Under the environment's cap: issue; at it, collect expired tokens and count again. */
+static void
+counted(void *ud, wr_err err, const wr_error *detail, size_t n)
+{
+    mint_op *op = ud;
+    if (err != WR_OK) {
+        op_finish(op, err, detail, NULL);
+        return;
+    }
+    if (n < op->m->max_per_env) {
+        issue(op);
+        return;
+    }
+    wr_rt_backend *b = op->m->backend;
+    b->ops->count_tokens(b, op->env_prefix, op->m->max_per_env, counted_after_gc, op);
+}
+
+void
+wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, wr_rt_mint_cb cb, void *ud)
 {
     uint64_t now = wr_clock_now_ms();
     uint64_t life = m->ttl_ms;
     if (g->stream && life > WR_RT_STREAM_TOKEN_TTL_S * 1000ull)
         life = WR_RT_STREAM_TOKEN_TTL_S * 1000ull;
     uint64_t exp = now + life;
+    wr_error e = {0};
     if (g->not_after_ms && g->not_after_ms < exp) {
-        if (g->not_after_ms <= now)
-            return wr_error_set(out_err, WR_ERR_INVALID, "the caller's token has expired");
+        if (g->not_after_ms <= now) {
+            wr_error_set(&e, WR_ERR_INVALID, "the caller's token has expired");
+            cb(ud, e.code, &e, NULL);
+            return;
+        }
         exp = g->not_after_ms;
     }
-    char *key = wr_xmalloc(strlen(g->basin) + strlen(g->stream ? g->stream : g->prefix) + 8);
-    sprintf(key, "%s:%s:%c", g->basin, g->stream ? g->stream : g->prefix, g->stream ? 's' : 'e');
-    mint_entry *e = entry_find(m, key);
+    const char *name = g->stream ? g->stream : g->prefix;
+    char *key = wr_xmalloc(strlen(g->basin) + strlen(name) + 8);
+    sprintf(key, "%s:%s:%c", g->basin, name, g->stream ? 's' : 'e');
+    mint_entry *hit = entry_find(m, key);
     /* Reuse: still live (not revoked, not expired), at least half the wanted life left, and no
      * later than the caller may have it. */
-    if (e && wr_auth_token_live(m->auth, e->id) && e->expires_at_ms >= now + (exp - now) / 2 &&
-        e->expires_at_ms <= exp) {
+    if (hit && m->backend->ops->token_live(m->backend, hit->id) &&
+        hit->expires_at_ms >= now + (exp - now) / 2 && hit->expires_at_ms <= exp) {
         free(key);
-        strcpy(out_secret, e->secret);
-        return WR_OK;
+        cb(ud, WR_OK, NULL, hit->secret);
+        return;
     }
-    char id[WR_TOKEN_ID_MAX + 1], env_prefix[WR_TOKEN_ID_MAX + 1];
-    wr_err err = WR_OK;
-    if (!id_prefix(g->org_id, g->env_id, NULL, NULL, false, env_prefix) ||
-        !id_prefix(g->org_id, g->env_id, g->basin, g->stream, true, id))
-        err = wr_error_set(out_err, WR_ERR_INVALID, "organization or environment id too long");
-    if (err == WR_OK)
-        err = env_room(m, env_prefix, out_err);
-    char *secret = NULL;
-    if (err == WR_OK) {
-        char full[WR_TOKEN_ID_MAX + 1];
-        size_t used = strlen(id);
-        wr_rt_new_id(id, used + 20 <= WR_TOKEN_ID_MAX ? used + 20 : WR_TOKEN_ID_MAX, full);
-        strcpy(id, full);
-        err = issue(m, g, id, exp, &secret, out_err);
+    mint_op *op = wr_xcalloc(1, sizeof(*op));
+    op->m = m;
+    op->cb = cb;
+    op->ud = ud;
+    op->stream_token = g->stream != NULL;
+    op->key = key;
+    op->basin = wr_xstrdup(g->basin);
+    op->name = wr_xstrdup(name);
+    op->exp_ms = exp;
+    if (!id_prefix(g->org_id, g->env_id, NULL, NULL, false, op->env_prefix) ||
+        !id_prefix(g->org_id, g->env_id, g->basin, g->stream, true, op->id)) {
+        wr_error_set(&e, WR_ERR_INVALID, "organization or environment id too long");
+        op_finish(op, e.code, &e, NULL);
+        return;
     }
-    if (err != WR_OK) {
-        free(key);
-        return err;
-    }
-    if (!e)
-        e = entry_add(m, key);
-    free(key);
-    snprintf(e->id, sizeof(e->id), "%s", id);
-    snprintf(e->secret, sizeof(e->secret), "%s", secret);
-    e->expires_at_ms = exp;
-    strcpy(out_secret, e->secret);
-    free(secret);
-    return WR_OK;
+    char full[WR_TOKEN_ID_MAX + 1];
+    size_t used = strlen(op->id);
+    wr_rt_new_id(op->id, used + 20 <= WR_TOKEN_ID_MAX ? used + 20 : WR_TOKEN_ID_MAX, full);
+    strcpy(op->id, full);
+    m->backend->ops->count_tokens(m->backend, op->env_prefix, 0, counted, op);
 }
 
 /* ---- revocation and collection ------------------------------------------------------------ */
 
-static wr_err
-revoke_prefix(wr_rt_mint *m, const char *prefix, wr_error *out_err)
+/* Forgets cached tokens whose id starts with prefix (a backend that cannot say whether a token
+ * is live relies on this for its own revocations). */
+static void
+forget_prefix(wr_rt_mint *m, const char *prefix)
 {
-    size_t n = 0;
-    wr_err err = wr_auth_revoke_prefix(m->auth, prefix, &n, out_err);
-    if (n)
-        wr_log_info("revoked write tokens", " prefix=%s count=%zu", prefix, n);
-    return err;
+    size_t n = strlen(prefix);
+    for (mint_entry *e = m->oldest, *next; e; e = next) {
+        next = e->newer;
+        if (strncmp(e->id, prefix, n) == 0)
+            entry_drop(m, e);
+    }
 }
 
-wr_err
-wr_rt_mint_revoke_env(wr_rt_mint *m, const char *org_id, const char *env_id, wr_error *out_err)
+typedef struct revoke_op {
+    wr_rt_done_cb cb;
+    void *ud;
+    char prefix[WR_TOKEN_ID_MAX + 1];
+} revoke_op;
+
+static void
+revoked(void *ud, wr_err err, const wr_error *detail, size_t n)
+{
+    revoke_op *op = ud;
+    if (n)
+        wr_log_info("revoked write tokens", " prefix=%s count=%zu", op->prefix, n);
+    op->cb(op->ud, err, detail);
+    free(op);
+}
+
+static void
+revoke_prefix(wr_rt_mint *m, const char *prefix, wr_rt_done_cb cb, void *ud)
+{
+    forget_prefix(m, prefix);
+    revoke_op *op = wr_xcalloc(1, sizeof(*op));
+    op->cb = cb;
+    op->ud = ud;
+    snprintf(op->prefix, sizeof(op->prefix), "%s", prefix);
+    m->backend->ops->revoke_tokens(m->backend, prefix, revoked, op);
+}
+
+void
+wr_rt_mint_revoke_env(wr_rt_mint *m, const char *org_id, const char *env_id, wr_rt_done_cb cb,
+                      void *ud)
 {
     char prefix[WR_TOKEN_ID_MAX + 1];
-    if (!id_prefix(org_id, env_id, NULL, NULL, false, prefix))
-        return WR_OK; /* such ids never got a token */
-    return revoke_prefix(m, prefix, out_err);
+    if (!id_prefix(org_id, env_id, NULL, NULL, false, prefix)) {
+        cb(ud, WR_OK, NULL); /* such ids never got a token */
+        return;
+    }
+    revoke_prefix(m, prefix, cb, ud);
 }
 
-wr_err
-wr_rt_mint_revoke_org(wr_rt_mint *m, const char *org_id, wr_error *out_err)
+void
+wr_rt_mint_revoke_org(wr_rt_mint *m, const char *org_id, wr_rt_done_cb cb, void *ud)
 {
     char prefix[WR_TOKEN_ID_MAX + 1];
     int n = snprintf(prefix, sizeof(prefix), MINT_PREFIX "%s-", org_id);
-    if (n <= 0 || n >= (int)sizeof(prefix))
-        return WR_OK;
-    return revoke_prefix(m, prefix, out_err);
+    if (n <= 0 || n >= (int)sizeof(prefix)) {
+        cb(ud, WR_OK, NULL);
+        return;
+    }
+    revoke_prefix(m, prefix, cb, ud);
 }
 
-wr_err
+void
 wr_rt_mint_revoke_stream(wr_rt_mint *m, const char *org_id, const char *env_id, const char *basin,
-                         const char *stream, wr_error *out_err)
+                         const char *stream, wr_rt_done_cb cb, void *ud)
 {
     char prefix[WR_TOKEN_ID_MAX + 1];
-    if (!id_prefix(org_id, env_id, basin, stream, true, prefix))
-        return WR_OK;
-    return revoke_prefix(m, prefix, out_err);
+    if (!id_prefix(org_id, env_id, basin, stream, true, prefix)) {
+        cb(ud, WR_OK, NULL);
+        return;
+    }
+    revoke_prefix(m, prefix, cb, ud);
 }
 
-size_t
+static void
+collected(void *ud, wr_err err, const wr_error *detail, size_t n)
+{
+    (void)ud;
+    (void)n;
+    if (err != WR_OK)
+        wr_log_warn("collecting expired write tokens failed", " err=%s",
+                    detail ? detail->msg : wr_err_code(err));
+}
+
+void
 wr_rt_mint_gc(wr_rt_mint *m, size_t max)
 {
-    size_t n = 0;
-    wr_error err = {0};
-    if (wr_auth_gc(m->auth, MINT_PREFIX, max, &n, &err) != WR_OK)
-        wr_log_warn("collecting expired write tokens failed", " err=%s", err.msg);
-    return n;
+    m->backend->ops->count_tokens(m->backend, MINT_PREFIX, max, collected, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * mint.h — scoped S2 write tokens for direct client writes (realtime.md §4), minted through the
  * access-token registry on behalf of the root token, cached, and revoked when what they were
- * minted for changes.
+ * minted for changes. Tokens live in the stream backend's registry (backend.h).
  *
  * Two kinds, by who asks:
  *   environment tokens  for the environment's secret key (the agent/server side, which holds
@@ -42,7 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/auth.h"
+#include "realtime/backend.h"
+#include "store/store.h"
 #include "util/err.h"
 
 #define WR_RT_SECRET_MAX 64
@@ -61,27 +62,31 @@ typedef struct wr_rt_grant {
     uint64_t not_after_ms; /* 0 = no bound; else the token expires no later than this */
 } wr_rt_grant;
 
-/* `auth` must outlive the cache; ttl_s > 0; max_per_env > 0 (WR_RT_MINT_MAX_PER_ENV). */
-wr_rt_mint *wr_rt_mint_new(wr_auth *auth, uint64_t ttl_s, size_t max_per_env);
+/* `backend` must outlive the cache; ttl_s > 0; max_per_env > 0 (WR_RT_MINT_MAX_PER_ENV). */
+wr_rt_mint *wr_rt_mint_new(wr_rt_backend *backend, uint64_t ttl_s, size_t max_per_env);
 void wr_rt_mint_free(wr_rt_mint *m);
 
+/* The secret (borrowed during the call) or the error of a mint. */
+typedef void (*wr_rt_mint_cb)(void *ud, wr_err err, const wr_error *detail, const char *secret);
+
 /*
- * A token for `g`, from the cache or freshly minted; copied into out_secret. Errors: those of
- * wr_auth_issue (STORAGE, or INVALID/BAD_JSON for a bad basin or name), RATE_LIMITED (the
- * environment holds max_per_env live tokens), INVALID (not_after_ms has passed).
+ * A token for `g`, from the cache or freshly minted, through cb (exactly once, possibly before
+ * this returns). `g` is borrowed for the call. Errors: the backend's (STORAGE, UNAVAILABLE …, or
+ * INVALID/BAD_JSON for a bad basin or name), RATE_LIMITED (the environment holds max_per_env
+ * live tokens), INVALID (not_after_ms has passed).
  */
-wr_err wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, char out_secret[WR_RT_SECRET_MAX],
-                        wr_error *out_err);
+void wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, wr_rt_mint_cb cb, void *ud);
 
-/* Revocations (see the header). Errors: STORAGE; tokens revoked before it stay revoked. */
-wr_err wr_rt_mint_revoke_env(wr_rt_mint *m, const char *org_id, const char *env_id,
-                             wr_error *out_err);
-wr_err wr_rt_mint_revoke_org(wr_rt_mint *m, const char *org_id, wr_error *out_err);
-wr_err wr_rt_mint_revoke_stream(wr_rt_mint *m, const char *org_id, const char *env_id,
-                                const char *basin, const char *stream, wr_error *out_err);
+/* Revocations (see the header), through cb. Errors: the backend's; tokens revoked before one
+ * failed stay revoked. */
+void wr_rt_mint_revoke_env(wr_rt_mint *m, const char *org_id, const char *env_id, wr_rt_done_cb cb,
+                           void *ud);
+void wr_rt_mint_revoke_org(wr_rt_mint *m, const char *org_id, wr_rt_done_cb cb, void *ud);
+void wr_rt_mint_revoke_stream(wr_rt_mint *m, const char *org_id, const char *env_id,
+                              const char *basin, const char *stream, wr_rt_done_cb cb, void *ud);
 
-/* Deletes up to `max` expired minted tokens; returns how many (errors are logged). */
-size_t wr_rt_mint_gc(wr_rt_mint *m, size_t max);
+/* Deletes up to `max` expired minted tokens in the background (failures are logged). */
+void wr_rt_mint_gc(wr_rt_mint *m, size_t max);
 
 /* Tokens minted so far (tests and benchmarks: a cache hit does not mint). */
 uint64_t wr_rt_mint_count(const wr_rt_mint *m);

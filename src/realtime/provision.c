@@ -1,157 +1,151 @@
 /*
- * provision.c — per-organization basins (realtime.md §3): ensure, deprovision.
+ * provision.c — per-organization basins (realtime.md §3): ensure, deprovision, over the stream
+ * backend (backend.h), which may answer later.
  *
  * Crash safety: the basin is created before the organization is stamped. A crash between the
  * two leaves a basin and an unstamped organization; the retry finds "already exists", treats it
- * as success, reapplies the requested configuration and stamps, so it converges.
+ * as success, reapplies the requested configuration and stamps, so it converges. Once the
+ * organization's basin changed (provisioned or deprovisioned), its write tokens are revoked:
+ * they name the basin its streams no longer resolve to.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "realtime/naming.h"
 #include "realtime/rt_int.h"
 #include "util/log.h"
+#include "util/mem.h"
+
+typedef struct prov_op {
+    wr_rt *rt;
+    char org_id[WR_META_ID_MAX + 1];
+    bool apply_to_existing;
+    bool stamp; /* the basin is new to the organization: stamp it, then revoke */
+    wr_rt_result res;
+    wr_rt_result_cb cb;
+    void *ud;
+} prov_op;
 
 static void
-basin_config(const wr_rt_config *c, uint64_t retention_s, wr_basin_config *out)
+finish(prov_op *op, wr_err err, const wr_error *detail)
 {
-    memset(out, 0, sizeof(*out));
-    out->create_stream_on_append = true;
-    out->create_stream_on_read = true;
-    out->has_default_stream_config = true;
-    wr_stream_config *d = &out->default_stream_config;
-    d->storage_class = c->storage_class;
-    d->retention = WR_RETENTION_AGE;
-    d->retention_age_secs = retention_s;
-    d->has_doe = true;
-    d->doe_min_age_secs = c->doe_min_age_s;
+    op->cb(op->ud, err, detail, err == WR_OK ? &op->res : NULL);
+    free(op);
 }
 
-/* Sets the basin's default retention (new streams), and the streams' own when asked. */
-static wr_err
-reconfigure(wr_rt *rt, const char *basin, uint64_t retention_s, bool apply_to_existing,
-            wr_error *out_err)
+static void
+revoked(void *ud, wr_err err, const wr_error *detail)
 {
-    wr_basin_config_patch bp = {0};
-    bp.default_stream_config_op = WR_PATCH_SET;
-    bp.default_stream_config.retention_op = WR_PATCH_SET;
-    bp.default_stream_config.retention = WR_RETENTION_AGE;
-    bp.default_stream_config.retention_age_secs = retention_s;
-    wr_basin_config cfg;
-    wr_err e = wr_store_basin_reconfigure(rt->store, basin, &bp, &cfg, out_err);
-    if (e != WR_OK || !apply_to_existing)
-        return e;
-    wr_stream_config_patch sp = bp.default_stream_config;
-    char *after = NULL;
-    for (;;) {
-        wr_stream_list l = {0};
-        if ((e = wr_store_stream_list(rt->store, basin, NULL, after, 1000, &l, out_err)) != WR_OK)
-            break;
-        for (size_t i = 0; i < l.n && e == WR_OK; i++) {
-            wr_stream_config sc;
-            wr_error err = {0};
-            if (l.items[i].deleted)
-                continue;
-            e = wr_store_stream_reconfigure(rt->store, basin, l.items[i].name, &sp, &sc, &err);
-            if (e == WR_ERR_STREAM_NOT_FOUND || e == WR_ERR_STREAM_DELETION_PENDING)
-                e = WR_OK; /* went away meanwhile */
-            else if (e != WR_OK && out_err)
-                *out_err = err;
-        }
-        free(after);
-        after = l.n ? strdup(l.items[l.n - 1].name) : NULL;
-        bool more = l.has_more;
-        wr_stream_list_fini(&l);
-        if (e != WR_OK || !more)
-            break;
+    prov_op *op = ud;
+    if (err == WR_OK && op->stamp)
+        wr_log_info("provisioned a basin", " org=%s basin=%s retention_s=%llu", op->org_id,
+                    op->res.basin, (unsigned long long)op->res.retention_s);
+    finish(op, err, detail);
+}
+
+/* The basin exists with the requested configuration: stamp the organization (new basin). */
+static void
+configured(void *ud, wr_err err, const wr_error *detail)
+{
+    prov_op *op = ud;
+    if (err != WR_OK || !op->stamp) {
+        finish(op, err, detail);
+        return;
     }
-    free(after);
-    return e;
+    wr_error e = {0}, s = {0};
+    if (wr_meta_org_set_basin(op->rt->meta, op->org_id, op->res.basin, &e) != WR_OK) {
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", e.msg);
+        finish(op, s.code, &s);
+        return;
+    }
+    wr_rt_mint_revoke_org(op->rt->mint, op->org_id, revoked, op);
 }
 
-wr_err
-wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
-             wr_rt_result *out, wr_error *out_err)
+static void
+ensured(void *ud, wr_err err, const wr_error *detail)
 {
-    memset(out, 0, sizeof(*out));
-    if (retention_s == 0)
-        retention_s = rt->cfg.default_retention_s;
-    out->retention_s = retention_s;
+    prov_op *op = ud;
+    if (err == WR_OK && op->apply_to_existing) {
+        wr_rt_backend *b = op->rt->backend;
+        b->ops->set_retention(b, op->res.basin, op->res.retention_s, true, configured, op);
+        return;
+    }
+    configured(op, err, detail);
+}
+
+void
+wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
+             wr_rt_result_cb cb, void *ud)
+{
+    prov_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    op->cb = cb;
+    op->ud = ud;
+    op->apply_to_existing = apply_to_existing;
+    snprintf(op->org_id, sizeof(op->org_id), "%s", org_id);
+    op->res.retention_s = retention_s ? retention_s : rt->cfg.default_retention_s;
     if (!rt->cfg.per_org_basins) {
-        out->kind = "skipped";
-        out->reason = "feature-disabled";
-        return WR_OK;
+        op->res.kind = "skipped";
+        op->res.reason = "feature-disabled";
+        finish(op, WR_OK, NULL);
+        return;
     }
     wr_org org;
     wr_error err = {0};
     wr_err e = wr_meta_org_get(rt->meta, org_id, &org, &err);
     if (e == WR_ERR_NOT_FOUND) {
-        out->kind = "skipped";
-        out->reason = "org-not-found";
-        return WR_OK;
+        op->res.kind = "skipped";
+        op->res.reason = "org-not-found";
+        finish(op, WR_OK, NULL);
+        return;
     }
-    if (e != WR_OK)
-        return wr_error_set(out_err, WR_ERR_STORAGE, "%s", err.msg);
+    if (e != WR_OK) {
+        wr_error s = {0};
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
+        finish(op, s.code, &s);
+        return;
+    }
     if (org.has_basin) {
-        strcpy(out->basin, org.basin);
-        if ((e = reconfigure(rt, org.basin, retention_s, apply_to_existing, out_err)) != WR_OK)
-            return e;
-        out->kind = "reconfigured";
-        return WR_OK;
+        strcpy(op->res.basin, org.basin);
+        op->res.kind = "reconfigured";
+        rt->backend->ops->set_retention(rt->backend, org.basin, op->res.retention_s,
+                                        apply_to_existing, configured, op);
+        return;
     }
-    wr_rt_org_basin_name(rt->cfg.name_prefix, rt->cfg.name_env, org_id, out->basin);
-    wr_basin_config cfg;
-    basin_config(&rt->cfg, retention_s, &cfg);
-    wr_basin_info info;
-    wr_provision prov;
-    e = wr_store_basin_create(rt->store, out->basin, &cfg, NULL, &info, &prov, out_err);
-    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
-        /* A retry after a crash between create and stamp (or a basin made outside weir):
-         * converge on the whole requested configuration, then the retention of its streams. */
-        wr_basin_config_patch full = {0};
-        full.create_stream_on_append_op = full.create_stream_on_read_op = WR_PATCH_SET;
-        full.create_stream_on_append = full.create_stream_on_read = true;
-        full.default_stream_config_op = WR_PATCH_SET;
-        wr_stream_config_patch *d = &full.default_stream_config;
-        d->storage_class_op = WR_PATCH_SET;
-        d->storage_class = rt->cfg.storage_class;
-        d->doe_op = d->doe_min_age_op = WR_PATCH_SET;
-        d->doe_min_age_secs = rt->cfg.doe_min_age_s;
-        wr_basin_config now;
-        e = wr_store_basin_reconfigure(rt->store, out->basin, &full, &now, out_err);
-        if (e == WR_OK)
-            e = reconfigure(rt, out->basin, retention_s, apply_to_existing, out_err);
-    }
-    if (e != WR_OK)
-        return e;
-    if ((e = wr_meta_org_set_basin(rt->meta, org_id, out->basin, &err)) != WR_OK)
-        return wr_error_set(out_err, WR_ERR_STORAGE, "%s", err.msg);
-    /* The organization's streams resolve elsewhere now: its write tokens go. */
-    if ((e = wr_rt_mint_revoke_org(rt->mint, org_id, out_err)) != WR_OK)
-        return e;
-    wr_log_info("provisioned a basin", " org=%s basin=%s retention_s=%llu", org_id, out->basin,
-                (unsigned long long)retention_s);
-    out->kind = "provisioned";
-    return WR_OK;
+    wr_rt_org_basin_name(rt->cfg.name_prefix, rt->cfg.name_env, org_id, op->res.basin);
+    op->res.kind = "provisioned";
+    op->stamp = true;
+    wr_rt_basin_spec spec = {.storage_class = rt->cfg.storage_class,
+                             .retention_s = op->res.retention_s,
+                             .doe_min_age_s = rt->cfg.doe_min_age_s};
+    rt->backend->ops->ensure_basin(rt->backend, op->res.basin, &spec, ensured, op);
 }
 
-wr_err
-wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result *out, wr_error *out_err)
+void
+wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
 {
-    memset(out, 0, sizeof(*out));
+    prov_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    op->cb = cb;
+    op->ud = ud;
+    snprintf(op->org_id, sizeof(op->org_id), "%s", org_id);
     wr_org org;
     wr_error err = {0};
     wr_err e = wr_meta_org_get(rt->meta, org_id, &org, &err);
     if (e == WR_ERR_NOT_FOUND || (e == WR_OK && !org.has_basin)) {
-        out->kind = "skipped";
-        out->reason = e == WR_OK ? "no-basin" : "org-not-found";
-        return WR_OK;
+        op->res.kind = "skipped";
+        op->res.reason = e == WR_OK ? "no-basin" : "org-not-found";
+        finish(op, WR_OK, NULL);
+        return;
     }
-    if (e != WR_OK || (e = wr_meta_org_set_basin(rt->meta, org_id, NULL, &err)) != WR_OK)
-        return wr_error_set(out_err, WR_ERR_STORAGE, "%s", err.msg);
-    if ((e = wr_rt_mint_revoke_org(rt->mint, org_id, out_err)) != WR_OK)
-        return e;
+    if (e != WR_OK || (e = wr_meta_org_set_basin(rt->meta, org_id, NULL, &err)) != WR_OK) {
+        wr_error s = {0};
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
+        finish(op, s.code, &s);
+        return;
+    }
     /* The basin and its streams stay and age out; rows stamped with it keep using it. */
-    strcpy(out->basin, org.basin);
-    out->kind = "deprovisioned";
-    return WR_OK;
+    strcpy(op->res.basin, org.basin);
+    op->res.kind = "deprovisioned";
+    wr_rt_mint_revoke_org(rt->mint, org_id, revoked, op);
 }

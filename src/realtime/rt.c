@@ -137,18 +137,17 @@ gc_tick(uv_timer_t *t)
 }
 
 wr_rt *
-wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store, wr_auth *auth,
-          wr_keybox *keybox, wr_s2 *s2, uv_loop_t *loop)
+wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *backend,
+          wr_auth *auth, wr_keybox *keybox, uv_loop_t *loop)
 {
     wr_rt *rt = wr_xcalloc(1, sizeof(*rt));
     rt->keybox = keybox;
+    rt->backend = backend;
     rt->cfg = *cfg;
     rt->meta = meta;
-    rt->store = store;
     rt->auth = auth;
-    rt->s2 = s2;
     rt->loop = loop;
-    rt->mint = wr_rt_mint_new(auth, cfg->token_ttl_s, WR_RT_MINT_MAX_PER_ENV);
+    rt->mint = wr_rt_mint_new(backend, cfg->token_ttl_s, WR_RT_MINT_MAX_PER_ENV);
     rt->parts = wr_rt_parts_new();
     wr_rt_admin_register(rt, r);
     wr_rt_api_register(rt, r);

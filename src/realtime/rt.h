@@ -3,15 +3,15 @@
  * basins and their provisioning, runs and sessions (realtime.md). Routes live under
  * /admin/api/v1 (root token) and /api/v1 (an environment's secret key).
  *
- * The layer talks to streams only through the S2 operations of the store and the access-token
- * registry (create basin — "already exists" is success —, reconfigure basin, issue token), so
- * that a remote S2 backend can take their place later. Threading: loop thread only.
+ * The layer talks to streams only through the stream backend (backend.h): the embedded store, or
+ * a remote S2 endpoint. Threading: loop thread only.
  */
 #ifndef WR_REALTIME_RT_H
 #define WR_REALTIME_RT_H
 
 #include "auth/auth.h"
 #include "auth/keybox.h"
+#include "realtime/backend.h"
 #include "http/router.h"
 #include "meta/meta.h"
 #include "realtime/rtconfig.h"
@@ -20,11 +20,12 @@
 
 typedef struct wr_rt wr_rt;
 
-/* Registers the routes; every pointer must outlive the layer. `s2` serves SSE read sessions.
+/* Registers the routes; every pointer must outlive the layer. `backend` holds the streams;
+ * `auth` verifies the admin API's root token.
  * Starts a timer (unref'd) that collects expired minted write tokens. `keybox` seals and opens
  * environment API keys (keybox.h). */
-wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_store *store,
-                 wr_auth *auth, wr_keybox *keybox, wr_s2 *s2, uv_loop_t *loop);
+wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *backend,
+                 wr_auth *auth, wr_keybox *keybox, uv_loop_t *loop);
 /* Closes the layer's handles; run the loop once more before wr_rt_free. NULL is a no-op. */
 void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);
@@ -37,13 +38,18 @@ typedef struct wr_rt_result {
     uint64_t retention_s;
 } wr_rt_result;
 
+/* The outcome of ensure/deprovision: the result (err == WR_OK) or the error. */
+typedef void (*wr_rt_result_cb)(void *ud, wr_err err, const wr_error *detail,
+                                const wr_rt_result *res);
+
 /*
  * ensure(org, retention): see realtime.md §3. retention_s 0 = the configured default.
- * apply_to_existing also reconfigures the organization's existing streams.
- * Errors: STORAGE (store or control plane); the result says what happened otherwise.
+ * apply_to_existing also reconfigures the organization's existing streams. Answers through cb
+ * (exactly once, possibly before it returns). Errors: STORAGE (control plane) or the backend's;
+ * the result says what happened otherwise.
  */
-wr_err wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
-                    wr_rt_result *out, wr_error *out_err);
-wr_err wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result *out, wr_error *out_err);
+void wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
+                  wr_rt_result_cb cb, void *ud);
+void wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud);
 
 #endif

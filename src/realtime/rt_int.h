@@ -17,10 +17,9 @@ typedef struct wr_rt_parts wr_rt_parts;
 struct wr_rt {
     wr_rt_config cfg;
     wr_meta *meta;
-    wr_store *store;
-    wr_auth *auth;
-    wr_keybox *keybox; /* environment API keys at rest (keybox.h) */
-    wr_s2 *s2;         /* SSE read sessions (s2.h) */
+    wr_rt_backend *backend; /* every stream operation (backend.h) */
+    wr_auth *auth;          /* the admin API's root token */
+    wr_keybox *keybox;      /* environment API keys at rest (keybox.h) */
     uv_loop_t *loop;
     wr_rt_mint *mint;        /* scoped write tokens (mint.h) */
     wr_rt_parts *parts;      /* X-Part-Id idempotency (streams.c) */
@@ -111,7 +110,7 @@ bool wr_rt_org_stamp(wr_req *req, wr_rt *rt, const wr_env *env, char out[49], bo
 /* trigger.dev's SessionItem for s (sessions.c). */
 json_t *wr_rt_session_json(const wr_session *s);
 
-/* --- streams.c: the stream backend (embedded store) --- */
+/* --- streams.c: record operations of the routes, over the backend --- */
 
 wr_rt_parts *wr_rt_parts_new(void);
 void wr_rt_parts_free(wr_rt_parts *t);
@@ -137,12 +136,6 @@ void wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *st
  * wait 0 and `X-Session-Settled: true`. */
 void wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
                      uint64_t start_seq, uint64_t wait_s, bool peek_settled);
-/* Creates the stream if missing and makes sure it carries a delete-on-empty pin (one, however
- * often called). */
-wr_err wr_rt_pin_stream(wr_rt *rt, const char *basin, const char *stream, wr_error *out_err);
-/* Removes the pin if there is one (errors are logged). */
-void wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream);
-
 /* --- channels.c: helpers the session and run routes share --- */
 
 /* Request bodies of append routes: at most WR_RT_BODY_MAX is read; text over WR_RT_PART_MAX

@@ -1,7 +1,6 @@
 /*
- * streams.c — the realtime layer's stream backend over the embedded store: the only file of
- * src/realtime/ that reads or writes records. Every route that touches records goes through the
- * functions here (rt_int.h "stream backend"), so a remote S2 backend can take this file's place.
+ * streams.c — the record operations of the realtime routes, over the stream backend
+ * (backend.h): what is the same whichever backend holds the streams.
  *
  *   append_part   one record whose body is the envelope {"data": …, "id": partId}; a part id
  *                 seen on the same stream within 5 minutes is answered with its first seq and
@@ -10,15 +9,16 @@
  *   wait_record   the first non-command record after a seq, as soon as it is durable;
  *   serve_sse     an S2 SSE read session (s2.h) with the realtime headers, after an optional
  *                 "settled" peek at the tail;
- *   pin/unpin     delete-on-empty pins for the channels of open sessions.
+ *   protect       live-session protection for the channels of open sessions.
  *
  * Requests answered asynchronously are detached through req->on_close: a context whose request
- * has gone finishes its store call and only then frees itself.
+ * has gone finishes its backend call and only then frees itself.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "realtime/rt_int.h"
+#include "realtime/backend.h"
 #include "store/batch.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -294,26 +294,22 @@ req_gone(wr_req *req)
 typedef struct append_ctx {
     wr_req *req; /* NULL once the client is gone; first member (req_gone) */
     wr_rt *rt;
-    part *p;    /* NULL without a part id */
-    char *body; /* the envelope */
-    size_t body_len;
-    wr_append_record rec;
-    wr_append_input in;
+    part *p; /* NULL without a part id */
 } append_ctx;
 
 static void
-append_done(void *ud, const wr_append_result *res)
+append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
 {
     append_ctx *c = ud;
-    int status = res->err == WR_OK ? 200 : wr_err_status(res->err);
-    const char *msg = res->error.msg[0] ? res->error.msg : wr_err_code(res->err);
+    int status = err == WR_OK ? 200 : wr_err_status(err);
+    const char *msg = detail && detail->msg[0] ? detail->msg : wr_err_code(err);
     if (c->p) {
         wr_rt_parts *t = c->rt->parts;
-        if (res->err == WR_OK) {
+        if (err == WR_OK) {
             /* Kept in insertion order: the oldest entry leaves only 5 minutes after its own
              * answer, and the ones behind it after it, so each is remembered at least that long. */
             c->p->done = true;
-            c->p->seq = res->start.seq;
+            c->p->seq = seq;
             c->p->done_at_ms = wr_clock_now_ms();
             part_settle(c->p, 200, NULL);
         } else {
@@ -324,12 +320,11 @@ append_done(void *ud, const wr_append_result *res)
     }
     if (c->req) {
         c->req->on_close = NULL;
-        if (res->err == WR_OK)
-            answer_ok(c->req, res->start.seq);
+        if (err == WR_OK)
+            answer_ok(c->req, seq);
         else
             wr_rt_fail(c->req, status, msg);
     }
-    free(c->body);
     free(c);
 }
 
@@ -391,29 +386,24 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin,
     c->rt = rt;
     c->req = req;
     c->p = p;
-    c->body = body;
-    c->body_len = len;
-    c->rec.body = (const uint8_t *)body;
-    c->rec.body_len = len;
-    c->in.records = &c->rec;
-    c->in.n_records = 1;
     req->ud = c;
     req->on_close = req_gone;
-    wr_store_append(rt->store, basin, stream, &c->in, append_done, c);
+    rt->backend->ops->append(rt->backend, basin, stream, body, len, append_done, c);
+    free(body); /* the backend copied it */
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Records: {data, id, seqNum, headers?}                                                        */
 
 static bool
-is_command(const wr_record *r)
+is_command(const wr_rt_rec *r)
 {
     return r->n_headers == 1 && r->headers[0].name_len == 0;
 }
 
 /* The realtime view of a record: the {data,id} envelope unwrapped ("" when it is not one). */
 static json_t *
-record_json(const wr_record *r)
+record_json(const wr_rt_rec *r)
 {
     json_t *env = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
     json_t *data = json_object_get(env, "data"), *id = json_object_get(env, "id");
@@ -425,8 +415,8 @@ record_json(const wr_record *r)
         json_t *hs = json_array();
         wr_buf tmp;
         wr_buf_init(&tmp);
-        for (uint32_t i = 0; i < r->n_headers; i++) {
-            const wr_header *h = &r->headers[i];
+        for (size_t i = 0; i < r->n_headers; i++) {
+            const wr_rt_rec_header *h = &r->headers[i];
             wr_buf_reset(&tmp);
             wr_utf8_lossy(h->name, h->name_len, &tmp);
             json_t *n = json_stringn((const char *)tmp.data, tmp.len);
@@ -440,42 +430,26 @@ record_json(const wr_record *r)
     return o;
 }
 
-/* One page of records from seq `from` (clamped to the tail), without waiting. */
-static wr_read_req
-page_from(uint64_t from)
-{
-    return (wr_read_req){.start_kind = WR_READ_SEQ,
-                         .start_value = from,
-                         .clamp = true,
-                         .has_count = true,
-                         .count = LIST_MAX_RECORDS,
-                         .has_bytes = true,
-                         .bytes = LIST_MAX_BYTES,
-                         .may_follow = true};
-}
-
 typedef struct list_ctx {
     wr_req *req; /* first member (req_gone) */
 } list_ctx;
 
 static void
-list_done(void *ud, wr_read_result *res)
+list_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
     list_ctx *c = ud;
     if (c->req) {
         c->req->on_close = NULL;
-        if (res->err == WR_OK || res->err == WR_ERR_RANGE_NOT_SATISFIABLE ||
-            res->err == WR_ERR_STREAM_NOT_FOUND) {
+        if (err == WR_OK) {
             json_t *arr = json_array();
-            for (size_t i = 0; res->err == WR_OK && i < res->n_records; i++)
-                if (!is_command(&res->records[i]))
-                    json_array_append_new(arr, record_json(&res->records[i]));
+            for (size_t i = 0; i < page->n; i++)
+                if (!is_command(&page->records[i]))
+                    json_array_append_new(arr, record_json(&page->records[i]));
             wr_resp_json(c->req, 200, json_pack("{s:o}", "records", arr));
         } else {
-            wr_rt_fail_err(c->req, &res->error);
+            wr_rt_fail_err(c->req, detail);
         }
     }
-    wr_read_result_free(res);
     free(c);
 }
 
@@ -486,8 +460,7 @@ wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream
     c->req = req;
     req->ud = c;
     req->on_close = req_gone;
-    wr_read_req rr = page_from(from_seq);
-    wr_store_read(rt->store, basin, stream, &rr, list_done, c);
+    rt->backend->ops->read_page(rt->backend, basin, stream, from_seq, list_done, c);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -495,54 +468,20 @@ wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream
 
 typedef struct wait_ctx {
     wr_rt *rt;
-    wr_req *req; /* NULL once answered or gone */
+    wr_req *req; /* NULL once gone */
     char *basin, *stream;
-    uint64_t from_seq;  /* the first seq that counts */
-    uint64_t next_read; /* where the next catch-up read starts */
-    bool read_pending;
-    wr_follow *follow;
-    uv_timer_t timer;
-    bool timer_open;
+    uint64_t deadline_ms; /* monotonic */
+    void *op;             /* the backend wait in progress */
 } wait_ctx;
 
-static void wait_read(wait_ctx *w);
+static void wait_next(wait_ctx *w, uint64_t from_seq);
 
 static void
-wait_timer_closed(uv_handle_t *h)
+wait_free(wait_ctx *w)
 {
-    wait_ctx *w = h->data;
     free(w->basin);
     free(w->stream);
     free(w);
-}
-
-/* Frees the context once it is answered (or its client gone) and no read is pending. */
-static void
-wait_maybe_free(wait_ctx *w)
-{
-    if (w->req || w->read_pending || !w->timer_open)
-        return;
-    if (w->follow)
-        wr_store_unfollow(w->follow);
-    w->follow = NULL;
-    w->timer_open = false;
-    wr_store_release(w->rt->store, w->basin, w->stream);
-    uv_close((uv_handle_t *)&w->timer, wait_timer_closed);
-}
-
-static void
-wait_answer(wait_ctx *w, int status, json_t *body)
-{
-    if (w->req == NULL) {
-        json_decref(body);
-        return;
-    }
-    wr_req *req = w->req;
-    w->req = NULL;
-    req->on_close = NULL;
-    wr_resp_json(req, status, body);
-    uv_timer_stop(&w->timer);
-    wait_maybe_free(w);
 }
 
 static void
@@ -550,103 +489,61 @@ wait_closed(wr_req *req)
 {
     wait_ctx *w = req->ud;
     w->req = NULL;
-    uv_timer_stop(&w->timer);
-    wait_maybe_free(w);
+    w->rt->backend->ops->cancel_wait(w->rt->backend, w->op); /* its callback frees w */
 }
 
 static void
-wait_timeout(uv_timer_t *t)
+wait_answer(wait_ctx *w, int status, json_t *body)
 {
-    wait_ctx *w = t->data;
-    wait_answer(w, 408,
-                json_pack("{s:s}", "error", "Timed out waiting for a record after lastSeqNum"));
-}
-
-/* Answers with the first data record of recs[0..n) at or after from_seq; false when none. */
-static bool
-wait_offer(wait_ctx *w, const wr_record *recs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (recs[i].seq >= w->from_seq && !is_command(&recs[i])) {
-            wait_answer(w, 200, json_pack("{s:o}", "record", record_json(&recs[i])));
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-wait_on_follow(void *ud, const wr_follow_event *ev)
-{
-    wait_ctx *w = ud;
-    if (w->req == NULL)
-        return;
-    if (ev->kind == WR_FOLLOW_BATCH) {
-        wait_offer(w, ev->batch->records + ev->first, ev->batch->n_records - ev->first);
-        return;
-    }
-    wr_store_unfollow(w->follow);
-    w->follow = NULL;
-    if (ev->kind == WR_FOLLOW_LAGGED) {
-        /* Nothing before the lag point qualified (it would have been answered): read again. */
-        wait_read(w);
+    wr_req *req = w->req;
+    if (req) {
+        w->req = NULL;
+        req->on_close = NULL;
+        wr_resp_json(req, status, body);
     } else {
-        wait_answer(w, 409, json_pack("{s:s}", "error", "The stream is being deleted"));
+        json_decref(body);
     }
+    wait_free(w);
 }
 
 static void
-wait_read_done(void *ud, wr_read_result *res)
+wait_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
     wait_ctx *w = ud;
-    w->read_pending = false;
+    w->op = NULL;
     if (w->req == NULL) {
-        wr_read_result_free(res);
-        wait_maybe_free(w);
+        wait_free(w);
         return;
     }
-    if (res->err != WR_OK) {
-        wr_error e = res->error;
-        wr_read_result_free(res);
+    if (err != WR_OK) {
         wr_req *req = w->req;
         w->req = NULL;
         req->on_close = NULL;
-        wr_rt_fail_err(req, &e);
-        wait_maybe_free(w);
+        wr_rt_fail_err(req, detail);
+        wait_free(w);
         return;
     }
-    bool found = wait_offer(w, res->records, res->n_records);
-    uint64_t next = res->next_seq;
-    bool at_tail = res->at_tail;
-    wr_read_result_free(res);
-    if (found)
-        return;
-    w->next_read = next;
-    if (!at_tail) {
-        wait_read(w);
-        return;
-    }
-    /* Follow from where the read stopped: whatever became durable since is replayed, so a
-     * record appended at any moment after the call started is seen. */
-    wr_error fe = {0};
-    if (wr_store_follow(w->rt->store, w->basin, w->stream, next, wait_on_follow, w, &w->follow,
-                        &fe) != WR_OK) {
-        w->follow = NULL;
-        if (fe.code == WR_ERR_RANGE_NOT_SATISFIABLE) { /* trimmed meanwhile: read again */
-            w->next_read = w->from_seq;
-            wait_read(w);
-        } else {
-            wait_answer(w, wr_err_status(fe.code), json_pack("{s:s}", "error", fe.msg));
+    for (size_t i = 0; i < page->n; i++) {
+        if (!is_command(&page->records[i])) {
+            wait_answer(w, 200, json_pack("{s:o}", "record", record_json(&page->records[i])));
+            return;
         }
     }
+    if (page->n == 0 || wr_clock_mono_ms() >= w->deadline_ms) {
+        wait_answer(w, 408,
+                    json_pack("{s:s}", "error", "Timed out waiting for a record after lastSeqNum"));
+        return;
+    }
+    wait_next(w, page->next_seq); /* only command records so far: wait on past them */
 }
 
 static void
-wait_read(wait_ctx *w)
+wait_next(wait_ctx *w, uint64_t from_seq)
 {
-    wr_read_req rr = page_from(w->next_read);
-    w->read_pending = true;
-    wr_store_read(w->rt->store, w->basin, w->stream, &rr, wait_read_done, w);
+    uint64_t now = wr_clock_mono_ms();
+    uint64_t left_s = w->deadline_ms > now ? (w->deadline_ms - now + 999) / 1000 : 1;
+    w->op = w->rt->backend->ops->wait_page(w->rt->backend, w->basin, w->stream, from_seq, left_s,
+                                           wait_done, w);
 }
 
 void
@@ -658,15 +555,10 @@ wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
     w->req = req;
     w->basin = wr_xstrdup(basin);
     w->stream = wr_xstrdup(stream);
-    w->from_seq = w->next_read = from_seq;
-    uv_timer_init(rt->loop, &w->timer);
-    w->timer.data = w;
-    w->timer_open = true;
-    uv_timer_start(&w->timer, wait_timeout, timeout_s * 1000, 0);
-    wr_store_hold(rt->store, basin, stream); /* a long-poll counts as a live reader */
+    w->deadline_ms = wr_clock_mono_ms() + timeout_s * 1000;
     req->ud = w;
     req->on_close = wait_closed;
-    wait_read(w);
+    wait_next(w, from_seq);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -688,7 +580,8 @@ sse_start(sse_ctx *c, bool settled)
     wr_resp_header(req, "x-stream-version", "v2");
     if (settled)
         wr_resp_header(req, "x-session-settled", "true");
-    wr_s2_serve_sse(c->rt->s2, req, c->basin, c->stream, c->start_seq, settled ? 0 : c->wait_s);
+    c->rt->backend->ops->serve_sse(c->rt->backend, req, c->basin, c->stream, c->start_seq,
+                                   settled ? 0 : c->wait_s);
 }
 
 static void
@@ -701,14 +594,14 @@ sse_ctx_free(sse_ctx *c)
 
 /* The newest non-command record of the peek says turn-complete. */
 static bool
-settled_tail(const wr_read_result *res)
+settled_tail(const wr_rt_page *page)
 {
-    for (size_t i = res->n_records; i-- > 0;) {
-        const wr_record *r = &res->records[i];
+    for (size_t i = page->n; i-- > 0;) {
+        const wr_rt_rec *r = &page->records[i];
         if (is_command(r))
             continue;
-        for (uint32_t k = 0; k < r->n_headers; k++) {
-            const wr_header *h = &r->headers[k];
+        for (size_t k = 0; k < r->n_headers; k++) {
+            const wr_rt_rec_header *h = &r->headers[k];
             if (h->name_len == 15 && memcmp(h->name, "trigger-control", 15) == 0)
                 return h->value_len == 13 && memcmp(h->value, "turn-complete", 13) == 0;
         }
@@ -718,11 +611,11 @@ settled_tail(const wr_read_result *res)
 }
 
 static void
-peek_done(void *ud, wr_read_result *res)
+peek_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
+    (void)detail;
     sse_ctx *c = ud;
-    bool settled = res->err == WR_OK && settled_tail(res);
-    wr_read_result_free(res);
+    bool settled = err == WR_OK && settled_tail(page);
     if (c->req)
         sse_start(c, settled);
     sse_ctx_free(c);
@@ -747,44 +640,5 @@ wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream, u
     /* The last two records: at steady state a turn-complete and the trim after it. */
     req->ud = c;
     req->on_close = req_gone;
-    wr_read_req rr = {.start_kind = WR_READ_TAIL_OFFSET,
-                      .start_value = 2,
-                      .has_count = true,
-                      .count = 2,
-                      .may_follow = true};
-    wr_store_read(rt->store, basin, stream, &rr, peek_done, c);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Pins                                                                                         */
-
-wr_err
-wr_rt_pin_stream(wr_rt *rt, const char *basin, const char *stream, wr_error *out_err)
-{
-    uint64_t n = 0;
-    wr_error missing = {0};
-    /* The common case (pinned already) costs one lookup; creation only when it is missing. */
-    wr_err e = wr_store_pin_count(rt->store, basin, stream, &n, &missing);
-    if (e == WR_OK && n > 0)
-        return WR_OK;
-    if (e == WR_ERR_STREAM_NOT_FOUND) {
-        wr_stream_info info;
-        wr_provision prov;
-        e = wr_store_stream_create(rt->store, basin, stream, NULL, NULL, &info, &prov, out_err);
-        if (e == WR_ERR_RESOURCE_ALREADY_EXISTS)
-            e = WR_OK;
-    } else if (e != WR_OK) {
-        return wr_error_set(out_err, e, "%s", missing.msg);
-    }
-    return e == WR_OK ? wr_store_pin(rt->store, basin, stream, out_err) : e;
-}
-
-void
-wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream)
-{
-    uint64_t n = 0;
-    wr_error err = {0};
-    if (wr_store_pin_count(rt->store, basin, stream, &n, &err) == WR_OK && n > 0 &&
-        wr_store_unpin(rt->store, basin, stream, &err) != WR_OK)
-        wr_log_warn("unpin failed", " basin=%s stream=%s err=%s", basin, stream, err.msg);
+    rt->backend->ops->read_last(rt->backend, basin, stream, 2, peek_done, c);
 }

@@ -4,7 +4,7 @@
  * control plane and auth registry in a temp dir with the fake clock:
  *   - an organization provisioned through wr_rt_ensure (basin with delete-on-empty 1 h);
  *   - an open session whose `.out` channel weir has touched (the code path of the channel
- *     routes: wr_rt_pin_stream) stays through 3 h of idleness and maintenance passes, and is
+ *     routes: the backend's protect) stays through 3 h of idleness and maintenance passes, and is
  *     still readable and writable;
  *   - a stream nobody pinned, created at the same moment, is deleted after 1 h (the control);
  *   - closing the session (the close route's wr_rt_release_session) lets the channel age out:
@@ -34,8 +34,43 @@ typedef struct fx {
     wr_meta *meta;
     wr_router *router;
     wr_rt *rt;
+    wr_rt_backend *backend;
     wr_rt_config cfg;
 } fx;
+
+/* The embedded backend answers these calls inline. */
+typedef struct outcome {
+    bool done;
+    wr_err err;
+    wr_rt_result res;
+} outcome;
+
+static void
+result_cb(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
+{
+    (void)detail;
+    outcome *o = ud;
+    o->done = true;
+    o->err = err;
+    if (res)
+        o->res = *res;
+}
+
+static void
+done_cb(void *ud, wr_err err, const wr_error *detail)
+{
+    result_cb(ud, err, detail, NULL);
+}
+
+/* What the channel routes do first for an open session's channel. */
+static wr_err
+protect(fx *f, const char *basin, const char *stream)
+{
+    outcome o = {0};
+    f->backend->ops->protect(f->backend, basin, stream, true, done_cb, &o);
+    assert_true(o.done);
+    return o.err;
+}
 
 static int
 setup(void **state)
@@ -62,7 +97,8 @@ setup(void **state)
     c.wait_seconds = 60;
     f->cfg = c;
     f->router = wr_router_new();
-    f->rt = wr_rt_new(f->router, &f->cfg, f->meta, f->env.s, f->auth, NULL, NULL, &f->env.loop);
+    f->backend = wr_rt_backend_embedded(f->env.s, f->auth, NULL, &f->env.loop);
+    f->rt = wr_rt_new(f->router, &f->cfg, f->meta, f->backend, f->auth, NULL, &f->env.loop);
     *state = f;
     return 0;
 }
@@ -74,6 +110,7 @@ teardown(void **state)
     wr_rt_stop(f->rt);
     uv_run(&f->env.loop, UV_RUN_NOWAIT); /* the layer's timer closes */
     wr_rt_free(f->rt);
+    wr_rt_backend_free(f->backend);
     wr_router_free(f->router);
     wr_meta_close(f->meta);
     wr_auth_free(f->auth);
@@ -118,10 +155,12 @@ test_open_session_outlives_doe_age(void **state)
     assert_int_equal(wr_meta_env_get(f->meta, env.id, &env, &err), WR_OK);
 
     /* Provisioned: a basin of its own with delete-on-empty 1 h. */
-    wr_rt_result res;
-    assert_int_equal(wr_rt_ensure(f->rt, org.id, 0, false, &res, &err), WR_OK);
-    assert_string_equal(res.kind, "provisioned");
-    const char *basin = res.basin;
+    outcome prov = {0};
+    wr_rt_ensure(f->rt, org.id, 0, false, result_cb, &prov);
+    assert_true(prov.done);
+    assert_int_equal(prov.err, WR_OK);
+    assert_string_equal(prov.res.kind, "provisioned");
+    const char *basin = prov.res.basin;
 
     /* A session stamped with that basin. */
     wr_session s = {0}, row = {0};
@@ -145,8 +184,8 @@ test_open_session_outlives_doe_age(void **state)
 
     /* The channel route touches `.out` (and touching it twice keeps one pin); `.in` is never
      * touched, so the session's close must cope with an unpinned, missing channel. */
-    assert_int_equal(wr_rt_pin_stream(f->rt, basin, out, &err), WR_OK);
-    assert_int_equal(wr_rt_pin_stream(f->rt, basin, out, &err), WR_OK);
+    assert_int_equal(protect(f, basin, out), WR_OK);
+    assert_int_equal(protect(f, basin, out), WR_OK);
     uint64_t n = 0;
     assert_int_equal(wr_store_pin_count(f->env.s, basin, out, &n, &err), WR_OK);
     assert_int_equal(n, 1);

@@ -1,0 +1,575 @@
+/*
+ * backend_embedded.c — the stream backend over this process's own store (backend.h): no network
+ * hop. The only file of src/realtime/ that calls wr_store_* or the token registry.
+ *
+ * Metadata calls (basins, stream configs, pins, tokens) are synchronous in the store and answer
+ * inline; appends, reads and waits answer from later loop callbacks. A wait is a read and then,
+ * at the tail, a follow from where the read stopped: whatever became durable between the two is
+ * replayed by the follow, so nothing appended after the call started is missed.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "realtime/backend.h"
+#include "s2/s2.h"
+#include "store/store.h"
+#include "util/mem.h"
+
+#define PAGE_RECORDS 1000
+#define PAGE_BYTES (1024u * 1024u)
+
+/* The store's header layout is the backend's: records are handed over without copying. */
+_Static_assert(sizeof(wr_header) == sizeof(wr_rt_rec_header) &&
+                   offsetof(wr_header, name_len) == offsetof(wr_rt_rec_header, name_len) &&
+                   offsetof(wr_header, value) == offsetof(wr_rt_rec_header, value) &&
+                   offsetof(wr_header, value_len) == offsetof(wr_rt_rec_header, value_len),
+               "wr_header and wr_rt_rec_header differ");
+
+typedef struct embedded {
+    wr_rt_backend base; /* first */
+    wr_store *store;
+    wr_auth *auth;
+    wr_s2 *s2;
+    uv_loop_t *loop;
+} embedded;
+
+static embedded *
+E(wr_rt_backend *b)
+{
+    return (embedded *)b;
+}
+
+static void
+done(wr_rt_done_cb cb, void *ud, wr_err e, const wr_error *err)
+{
+    cb(ud, e, e == WR_OK ? NULL : err);
+}
+
+/* ---- basins ---------------------------------------------------------------------------------- */
+
+static void
+spec_config(const wr_rt_basin_spec *spec, wr_basin_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->create_stream_on_append = true;
+    out->create_stream_on_read = true;
+    out->has_default_stream_config = true;
+    wr_stream_config *d = &out->default_stream_config;
+    d->storage_class = spec->storage_class;
+    d->retention = WR_RETENTION_AGE;
+    d->retention_age_secs = spec->retention_s;
+    d->has_doe = true;
+    d->doe_min_age_secs = spec->doe_min_age_s;
+}
+
+static void
+ensure_basin(wr_rt_backend *b, const char *basin, const wr_rt_basin_spec *spec, wr_rt_done_cb cb,
+             void *ud)
+{
+    wr_basin_config cfg;
+    spec_config(spec, &cfg);
+    wr_basin_info info;
+    wr_provision prov;
+    wr_error err = {0};
+    wr_err e = wr_store_basin_create(E(b)->store, basin, &cfg, NULL, &info, &prov, &err);
+    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
+        wr_basin_config_patch full = {0};
+        full.create_stream_on_append_op = full.create_stream_on_read_op = WR_PATCH_SET;
+        full.create_stream_on_append = full.create_stream_on_read = true;
+        full.default_stream_config_op = WR_PATCH_SET;
+        wr_stream_config_patch *d = &full.default_stream_config;
+        d->storage_class_op = d->retention_op = WR_PATCH_SET;
+        d->storage_class = spec->storage_class;
+        d->retention = WR_RETENTION_AGE;
+        d->retention_age_secs = spec->retention_s;
+        d->doe_op = d->doe_min_age_op = WR_PATCH_SET;
+        d->doe_min_age_secs = spec->doe_min_age_s;
+        wr_basin_config now;
+        e = wr_store_basin_reconfigure(E(b)->store, basin, &full, &now, &err);
+    }
+    done(cb, ud, e, &err);
+}
+
+static void
+set_retention(wr_rt_backend *b, const char *basin, uint64_t retention_s, bool apply_to_existing,
+              wr_rt_done_cb cb, void *ud)
+{
+    wr_store *s = E(b)->store;
+    wr_basin_config_patch bp = {0};
+    bp.default_stream_config_op = WR_PATCH_SET;
+    bp.default_stream_config.retention_op = WR_PATCH_SET;
+    bp.default_stream_config.retention = WR_RETENTION_AGE;
+    bp.default_stream_config.retention_age_secs = retention_s;
+    wr_basin_config cfg;
+    wr_error err = {0};
+    wr_err e = wr_store_basin_reconfigure(s, basin, &bp, &cfg, &err);
+    char after[WR_STREAM_NAME_MAX + 1] = "";
+    for (bool more = apply_to_existing; e == WR_OK && more;) {
+        wr_stream_list l = {0};
+        if ((e = wr_store_stream_list(s, basin, NULL, after, 1000, &l, &err)) != WR_OK)
+            break;
+        for (size_t i = 0; i < l.n && e == WR_OK; i++) {
+            wr_stream_config sc;
+            if (l.items[i].deleted)
+                continue;
+            e = wr_store_stream_reconfigure(s, basin, l.items[i].name, &bp.default_stream_config,
+                                            &sc, &err);
+            if (e == WR_ERR_STREAM_NOT_FOUND || e == WR_ERR_STREAM_DELETION_PENDING)
+                e = WR_OK; /* went away meanwhile */
+        }
+        more = l.has_more && l.n > 0;
+        if (more)
+            strcpy(after, l.items[l.n - 1].name);
+        wr_stream_list_fini(&l);
+    }
+    done(cb, ud, e, &err);
+}
+
+static void
+list_streams(wr_rt_backend *b, const char *basin, const char *prefix, const char *start_after,
+             wr_rt_names_cb cb, void *ud)
+{
+    wr_stream_list l = {0};
+    wr_error err = {0};
+    wr_err e = wr_store_stream_list(E(b)->store, basin, prefix, start_after, 1000, &l, &err);
+    if (e != WR_OK) {
+        cb(ud, e, &err, NULL, 0, false);
+        return;
+    }
+    const char **names = wr_xcalloc(l.n ? l.n : 1, sizeof(*names));
+    size_t n = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (!l.items[i].deleted)
+            names[n++] = l.items[i].name;
+    cb(ud, WR_OK, NULL, names, n, l.has_more && l.n > 0);
+    free(names);
+    wr_stream_list_fini(&l);
+}
+
+/* ---- tokens ---------------------------------------------------------------------------------- */
+
+static void
+issue_token(wr_rt_backend *b, const json_t *info, wr_rt_secret_cb cb, void *ud)
+{
+    char *secret = NULL;
+    wr_error err = {0};
+    wr_auth *a = E(b)->auth;
+    wr_err e = wr_auth_issue(a, wr_auth_root(a), info, &secret, &err);
+    cb(ud, e, e == WR_OK ? NULL : &err, secret);
+    free(secret);
+}
+
+static void
+revoke_tokens(wr_rt_backend *b, const char *id_prefix, wr_rt_count_cb cb, void *ud)
+{
+    size_t n = 0;
+    wr_error err = {0};
+    wr_err e = wr_auth_revoke_prefix(E(b)->auth, id_prefix, &n, &err);
+    cb(ud, e, e == WR_OK ? NULL : &err, n);
+}
+
+static void
+count_tokens(wr_rt_backend *b, const char *id_prefix, size_t gc, wr_rt_count_cb cb, void *ud)
+{
+    wr_auth *a = E(b)->auth;
+    wr_error err = {0};
+    wr_err e = gc ? wr_auth_gc(a, id_prefix, gc, NULL, &err) : WR_OK;
+    cb(ud, e, e == WR_OK ? NULL : &err, e == WR_OK ? wr_auth_count_prefix(a, id_prefix) : 0);
+}
+
+static bool
+token_live(wr_rt_backend *b, const char *id)
+{
+    return wr_auth_token_live(E(b)->auth, id);
+}
+
+/* ---- records --------------------------------------------------------------------------------- */
+
+typedef struct append_op {
+    wr_append_record rec;
+    wr_append_input in;
+    wr_rt_append_cb cb;
+    void *ud;
+    char body[];
+} append_op;
+
+static void
+append_done(void *arg, const wr_append_result *res)
+{
+    append_op *op = arg;
+    op->cb(op->ud, res->err, res->err == WR_OK ? NULL : &res->error, res->start.seq);
+    free(op);
+}
+
+static void
+append(wr_rt_backend *b, const char *basin, const char *stream, const void *body, size_t len,
+       wr_rt_append_cb cb, void *ud)
+{
+    append_op *op = wr_xmalloc(sizeof(*op) + len);
+    memset(op, 0, sizeof(*op));
+    memcpy(op->body, body, len);
+    op->rec.body = (const uint8_t *)op->body;
+    op->rec.body_len = len;
+    op->in.records = &op->rec;
+    op->in.n_records = 1;
+    op->cb = cb;
+    op->ud = ud;
+    wr_store_append(E(b)->store, basin, stream, &op->in, append_done, op);
+}
+
+/* Hands a store read result to a page callback (a missing stream is an empty page). */
+static void
+deliver_result(wr_rt_page_cb cb, void *ud, const wr_read_result *res)
+{
+    if (res->err != WR_OK && res->err != WR_ERR_RANGE_NOT_SATISFIABLE &&
+        res->err != WR_ERR_STREAM_NOT_FOUND) {
+        cb(ud, res->err, &res->error, NULL);
+        return;
+    }
+    wr_rt_rec *v = wr_xcalloc(res->n_records ? res->n_records : 1, sizeof(*v));
+    size_t n = res->err == WR_OK ? res->n_records : 0;
+    for (size_t i = 0; i < n; i++) {
+        const wr_record *r = &res->records[i];
+        v[i] = (wr_rt_rec){r->seq, (const wr_rt_rec_header *)r->headers, r->n_headers, r->body,
+                           r->body_len};
+    }
+    wr_rt_page page = {v, n, res->err == WR_OK ? res->next_seq : res->tail.seq,
+                       res->err != WR_OK || res->at_tail};
+    cb(ud, WR_OK, NULL, &page);
+    free(v);
+}
+
+typedef struct read_op {
+    wr_rt_page_cb cb;
+    void *ud;
+} read_op;
+
+static void
+read_done(void *arg, wr_read_result *res)
+{
+    read_op *op = arg;
+    deliver_result(op->cb, op->ud, res);
+    wr_read_result_free(res);
+    free(op);
+}
+
+static void
+start_read(embedded *e, const char *basin, const char *stream, const wr_read_req *rr,
+           wr_rt_page_cb cb, void *ud)
+{
+    read_op *op = wr_xmalloc(sizeof(*op));
+    op->cb = cb;
+    op->ud = ud;
+    wr_store_read(e->store, basin, stream, rr, read_done, op);
+}
+
+static wr_read_req
+page_from(uint64_t from)
+{
+    return (wr_read_req){.start_kind = WR_READ_SEQ,
+                         .start_value = from,
+                         .clamp = true,
+                         .has_count = true,
+                         .count = PAGE_RECORDS,
+                         .has_bytes = true,
+                         .bytes = PAGE_BYTES,
+                         .may_follow = true};
+}
+
+static void
+read_page(wr_rt_backend *b, const char *basin, const char *stream, uint64_t from_seq,
+          wr_rt_page_cb cb, void *ud)
+{
+    wr_read_req rr = page_from(from_seq);
+    start_read(E(b), basin, stream, &rr, cb, ud);
+}
+
+static void
+read_last(wr_rt_backend *b, const char *basin, const char *stream, size_t n, wr_rt_page_cb cb,
+          void *ud)
+{
+    wr_read_req rr = {.start_kind = WR_READ_TAIL_OFFSET,
+                      .start_value = n,
+                      .has_count = true,
+                      .count = n,
+                      .may_follow = true};
+    start_read(E(b), basin, stream, &rr, cb, ud);
+}
+
+/* ---- wait ------------------------------------------------------------------------------------ */
+
+typedef struct wait_op {
+    embedded *e;
+    wr_rt_page_cb cb; /* NULL once answered */
+    void *ud;
+    char *basin, *stream;
+    uint64_t from_seq;
+    bool read_pending;
+    wr_follow *follow;
+    uv_timer_t timer;
+    bool timer_open;
+} wait_op;
+
+static void wait_read(wait_op *w);
+
+static void
+wait_closed(uv_handle_t *h)
+{
+    wait_op *w = h->data;
+    free(w->basin);
+    free(w->stream);
+    free(w);
+}
+
+/* Frees the wait once it is answered and no read is pending. */
+static void
+wait_maybe_free(wait_op *w)
+{
+    if (w->cb || w->read_pending || !w->timer_open)
+        return;
+    if (w->follow)
+        wr_store_unfollow(w->follow);
+    w->follow = NULL;
+    w->timer_open = false;
+    wr_store_release(w->e->store, w->basin, w->stream);
+    uv_close((uv_handle_t *)&w->timer, wait_closed);
+}
+
+static void
+wait_answer(wait_op *w, wr_err err, const wr_error *detail, const wr_rt_page *page)
+{
+    wr_rt_page_cb cb = w->cb;
+    if (cb == NULL)
+        return;
+    w->cb = NULL;
+    uv_timer_stop(&w->timer);
+    cb(w->ud, err, detail, page);
+    wait_maybe_free(w);
+}
+
+static void
+wait_timeout(uv_timer_t *t)
+{
+    wait_op *w = t->data;
+    wr_rt_page empty = {NULL, 0, w->from_seq, true};
+    wait_answer(w, WR_OK, NULL, &empty);
+}
+
+static void
+wait_on_follow(void *ud, const wr_follow_event *ev)
+{
+    wait_op *w = ud;
+    if (w->cb == NULL)
+        return;
+    if (ev->kind == WR_FOLLOW_BATCH) {
+        const wr_batch *bt = ev->batch;
+        size_t n = bt->n_records - ev->first;
+        wr_rt_rec *v = wr_xcalloc(n ? n : 1, sizeof(*v));
+        for (size_t i = 0; i < n; i++) {
+            const wr_record *r = &bt->records[ev->first + i];
+            v[i] = (wr_rt_rec){r->seq, (const wr_rt_rec_header *)r->headers, r->n_headers, r->body,
+                               r->body_len};
+        }
+        wr_rt_page page = {v, n, ev->tail.seq, true};
+        wait_answer(w, WR_OK, NULL, &page);
+        free(v);
+        return;
+    }
+    wr_store_unfollow(w->follow);
+    w->follow = NULL;
+    if (ev->kind == WR_FOLLOW_LAGGED) {
+        wait_read(w); /* fell out of the cache: read instead */
+    } else {
+        wr_error e = {0};
+        wr_error_set(&e, ev->err, "the stream is being deleted");
+        wait_answer(w, ev->err, &e, NULL);
+    }
+}
+
+static void
+wait_page_answer(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
+{
+    wait_answer(ud, err, detail, page);
+}
+
+static void
+wait_read_done(void *ud, wr_read_result *res)
+{
+    wait_op *w = ud;
+    w->read_pending = false;
+    if (w->cb == NULL) {
+        wr_read_result_free(res);
+        wait_maybe_free(w);
+        return;
+    }
+    bool absent = res->err == WR_ERR_STREAM_NOT_FOUND || res->err == WR_ERR_RANGE_NOT_SATISFIABLE;
+    if ((res->err == WR_OK && res->n_records > 0) || (res->err != WR_OK && !absent)) {
+        deliver_result(wait_page_answer, w, res); /* records, or a real error */
+        wr_read_result_free(res);
+        return;
+    }
+    uint64_t next = res->err == WR_OK ? res->next_seq : res->tail.seq;
+    bool at_tail = res->err != WR_OK || res->at_tail;
+    wr_read_result_free(res);
+    if (!at_tail) {
+        w->from_seq = next;
+        wait_read(w);
+        return;
+    }
+    /* Follow from where the read stopped: what became durable since is replayed. */
+    wr_error fe = {0};
+    if (wr_store_follow(w->e->store, w->basin, w->stream, next, wait_on_follow, w, &w->follow,
+                        &fe) != WR_OK) {
+        w->follow = NULL;
+        if (fe.code == WR_ERR_RANGE_NOT_SATISFIABLE) /* trimmed meanwhile: read again */
+            wait_read(w);
+        else
+            wait_answer(w, fe.code, &fe, NULL);
+    }
+}
+
+static void
+wait_read(wait_op *w)
+{
+    wr_read_req rr = page_from(w->from_seq);
+    w->read_pending = true;
+    wr_store_read(w->e->store, w->basin, w->stream, &rr, wait_read_done, w);
+}
+
+static void *
+wait_page(wr_rt_backend *b, const char *basin, const char *stream, uint64_t from_seq,
+          uint64_t timeout_s, wr_rt_page_cb cb, void *ud)
+{
+    wait_op *w = wr_xcalloc(1, sizeof(*w));
+    w->e = E(b);
+    w->cb = cb;
+    w->ud = ud;
+    w->basin = wr_xstrdup(basin);
+    w->stream = wr_xstrdup(stream);
+    w->from_seq = from_seq;
+    uv_timer_init(w->e->loop, &w->timer);
+    w->timer.data = w;
+    w->timer_open = true;
+    uv_timer_start(&w->timer, wait_timeout, timeout_s * 1000, 0);
+    wr_store_hold(w->e->store, basin, stream); /* a long-poll counts as a live reader */
+    wait_read(w);
+    return w;
+}
+
+static void
+cancel_wait(wr_rt_backend *b, void *handle)
+{
+    (void)b;
+    wait_op *w = handle;
+    wr_error e = {0};
+    wr_error_set(&e, WR_ERR_CLIENT_HANGUP, "the client went away");
+    wait_answer(w, WR_ERR_CLIENT_HANGUP, &e, NULL);
+}
+
+/* ---- SSE and protection ---------------------------------------------------------------------- */
+
+static void
+serve_sse(wr_rt_backend *b, wr_req *req, const char *basin, const char *stream, uint64_t start_seq,
+          uint64_t wait_s)
+{
+    wr_s2_serve_sse(E(b)->s2, req, basin, stream, start_seq, wait_s);
+}
+
+static wr_err
+protect_on(wr_store *s, const char *basin, const char *stream, wr_error *err)
+{
+    uint64_t n = 0;
+    wr_error missing = {0};
+    /* The common case (pinned already) costs one lookup; creation only when it is missing. */
+    wr_err e = wr_store_pin_count(s, basin, stream, &n, &missing);
+    if (e == WR_OK && n > 0)
+        return WR_OK;
+    if (e == WR_ERR_STREAM_NOT_FOUND) {
+        wr_stream_info info;
+        wr_provision prov;
+        e = wr_store_stream_create(s, basin, stream, NULL, NULL, &info, &prov, err);
+        if (e == WR_ERR_RESOURCE_ALREADY_EXISTS)
+            e = WR_OK;
+    } else if (e != WR_OK) {
+        return wr_error_set(err, e, "%s", missing.msg);
+    }
+    return e == WR_OK ? wr_store_pin(s, basin, stream, err) : e;
+}
+
+static void
+protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_done_cb cb,
+        void *ud)
+{
+    wr_store *s = E(b)->store;
+    wr_error err = {0};
+    wr_err e = WR_OK;
+    if (on) {
+        e = protect_on(s, basin, stream, &err);
+    } else {
+        uint64_t n = 0;
+        e = wr_store_pin_count(s, basin, stream, &n, &err);
+        if (e == WR_OK && n > 0)
+            e = wr_store_unpin(s, basin, stream, &err);
+        else if (e == WR_ERR_STREAM_NOT_FOUND)
+            e = WR_OK;
+    }
+    done(cb, ud, e, &err);
+}
+
+static void
+usage(wr_rt_backend *b, const char *basin, const char *prefix, wr_rt_usage_cb cb, void *ud)
+{
+    wr_store_usage_totals t;
+    wr_error err = {0};
+    wr_err e = wr_store_usage(E(b)->store, basin, prefix, &t, &err);
+    wr_rt_usage u = {t.appended_records, t.appended_bytes, t.read_records, t.read_bytes,
+                     t.stored_bytes};
+    cb(ud, e, e == WR_OK ? NULL : &err, e == WR_OK ? &u : NULL);
+}
+
+static void
+embedded_free(wr_rt_backend *b)
+{
+    free(b);
+}
+
+static const wr_rt_backend_ops embedded_ops = {
+    .name = "embedded",
+    .free = embedded_free,
+    .ensure_basin = ensure_basin,
+    .set_retention = set_retention,
+    .list_streams = list_streams,
+    .issue_token = issue_token,
+    .revoke_tokens = revoke_tokens,
+    .count_tokens = count_tokens,
+    .token_live = token_live,
+    .append = append,
+    .read_page = read_page,
+    .read_last = read_last,
+    .wait_page = wait_page,
+    .cancel_wait = cancel_wait,
+    .serve_sse = serve_sse,
+    .protect = protect,
+    .usage = usage,
+};
+
+wr_rt_backend *
+wr_rt_backend_embedded(wr_store *store, wr_auth *auth, wr_s2 *s2, uv_loop_t *loop)
+{
+    embedded *e = wr_xcalloc(1, sizeof(*e));
+    e->base.ops = &embedded_ops;
+    e->store = store;
+    e->auth = auth;
+    e->s2 = s2;
+    e->loop = loop;
+    return &e->base;
+}
+
+void
+wr_rt_backend_free(wr_rt_backend *b)
+{
+    if (b)
+        b->ops->free(b);
+}
