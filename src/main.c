@@ -5,6 +5,7 @@
  * directory, routes, listener; only then the "listening on" line, which scripts and tests wait
  * for. Shutdown: stop accepting, let requests finish (bounded by --shutdown-timeout), exit 0.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "auth/keybox.h"
 #include "net/server.h"
 #include "realtime/naming.h"
+#include "realtime/backend_remote.h"
 #include "realtime/rt.h"
 #include "realtime/rtconfig.h"
 #include "s2/s2.h"
@@ -75,15 +77,35 @@ on_signal(uv_signal_t *h, int signum)
 }
 
 /* The shared basin of the realtime layer exists from the first start on (created if missing,
- * never reconfigured here: an operator may have tuned it). */
-static wr_err
-ensure_global_basin(wr_store *store, const wr_rt_config *rtc, wr_error *out_err)
+ * never reconfigured here: an operator may have tuned it), through the stream backend: the
+ * loop runs until the backend has answered (a remote one answers later). */
+typedef struct boot_wait {
+    bool done;
+    wr_err err;
+    wr_error detail;
+} boot_wait;
+
+static void
+boot_done(void *ud, wr_err err, const wr_error *detail)
 {
-    wr_basin_config cfg = {.create_stream_on_append = true, .create_stream_on_read = true};
-    wr_basin_info info;
-    wr_provision prov;
-    wr_err e = wr_store_basin_create(store, rtc->global_basin, &cfg, NULL, &info, &prov, out_err);
-    return e == WR_ERR_RESOURCE_ALREADY_EXISTS ? WR_OK : e;
+    boot_wait *w = ud;
+    w->done = true;
+    w->err = err;
+    if (detail)
+        w->detail = *detail;
+}
+
+static wr_err
+ensure_global_basin(uv_loop_t *loop, wr_rt_backend *b, const wr_rt_config *rtc, wr_error *out_err)
+{
+    wr_rt_basin_spec spec = {.no_stream_defaults = true, .keep_existing = true};
+    boot_wait w = {0};
+    b->ops->ensure_basin(b, rtc->global_basin, &spec, boot_done, &w);
+    while (!w.done)
+        uv_run(loop, UV_RUN_ONCE);
+    if (w.err != WR_OK && out_err)
+        *out_err = w.detail;
+    return w.err;
 }
 
 /* The store's stream groups are the realtime layer's environments (naming.h). */
@@ -172,6 +194,11 @@ serve(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "weir: libcurl could not initialise\n");
+        wr_config_fini(&cfg);
+        return 1;
+    }
 
     app a = {0};
     int rc = 0;
@@ -187,13 +214,6 @@ serve(int argc, char **argv)
                          .maint_interval_ms = cfg.maint_interval_s * 1000};
     if (wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
         fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
-        wr_config_fini(&cfg);
-        return 1;
-    }
-    if (ensure_global_basin(a.store, &rtc, &err) != WR_OK) {
-        fprintf(stderr, "weir: global basin %s: %s\n", rtc.global_basin, err.msg);
-        wr_store_close(a.store, NULL, NULL);
-        uv_run(a.loop, UV_RUN_DEFAULT);
         wr_config_fini(&cfg);
         return 1;
     }
@@ -228,7 +248,21 @@ serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    backend = wr_rt_backend_embedded(a.store, auth, s2, a.loop);
+    if (rtc.remote) {
+        wr_rt_remote_opts ro = {.endpoint = rtc.s2_endpoint,
+                                .basin_endpoint = rtc.s2_basin_endpoint,
+                                .access_token = cfg.s2_access_token,
+                                .timeout_ms = rtc.s2_timeout_ms};
+        backend = wr_rt_backend_remote(a.loop, &ro);
+    } else {
+        backend = wr_rt_backend_embedded(a.store, auth, s2, a.loop);
+    }
+    if (ensure_global_basin(a.loop, backend, &rtc, &err) != WR_OK) {
+        fprintf(stderr, "weir: global basin %s (%s stream backend): %s\n", rtc.global_basin,
+                backend->ops->name, err.msg);
+        rc = 1;
+        goto out;
+    }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
@@ -264,9 +298,9 @@ out:
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     wr_rt_stop(rt);
+    wr_rt_backend_free(backend); /* its handles close in the run below */
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
-    wr_rt_backend_free(backend);
     wr_meta_close(meta);
     wr_keybox_free(keybox);
     wr_s2_free(s2);
@@ -275,6 +309,7 @@ out:
     uv_loop_close(a.loop);
     wr_router_free(router);
     wr_config_fini(&cfg);
+    curl_global_cleanup();
     return rc;
 }
 

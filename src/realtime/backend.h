@@ -84,6 +84,8 @@ typedef struct wr_rt_basin_spec {
     wr_storage_class storage_class;
     uint64_t retention_s;
     uint64_t doe_min_age_s;
+    bool no_stream_defaults; /* only the auto-create settings (the global basin) */
+    bool keep_existing;      /* an existing basin is left as it is (an operator may tune it) */
 } wr_rt_basin_spec;
 
 typedef struct wr_rt_backend_ops {

@@ -55,6 +55,8 @@ spec_config(const wr_rt_basin_spec *spec, wr_basin_config *out)
     memset(out, 0, sizeof(*out));
     out->create_stream_on_append = true;
     out->create_stream_on_read = true;
+    if (spec->no_stream_defaults)
+        return;
     out->has_default_stream_config = true;
     wr_stream_config *d = &out->default_stream_config;
     d->storage_class = spec->storage_class;
@@ -74,7 +76,9 @@ ensure_basin(wr_rt_backend *b, const char *basin, const wr_rt_basin_spec *spec, 
     wr_provision prov;
     wr_error err = {0};
     wr_err e = wr_store_basin_create(E(b)->store, basin, &cfg, NULL, &info, &prov, &err);
-    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
+    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS && spec->keep_existing) {
+        e = WR_OK;
+    } else if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
         wr_basin_config_patch full = {0};
         full.create_stream_on_append_op = full.create_stream_on_read_op = WR_PATCH_SET;
         full.create_stream_on_append = full.create_stream_on_read = true;

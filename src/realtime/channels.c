@@ -90,6 +90,8 @@ forwarded_param(const char *fwd, const char *key, char *out, size_t cap)
 static const char *
 s2_endpoint(wr_req *req, wr_rt *rt)
 {
+    if (rt->cfg.remote) /* writers go to the S2 endpoint itself */
+        return rt->cfg.s2_public;
     if (rt->cfg.public_url[0])
         return wr_arena_printf(&req->arena, "%s/v1", rt->cfg.public_url);
     char proto[16] = "http", host[256] = "";

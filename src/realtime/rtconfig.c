@@ -98,9 +98,10 @@ copy_name(char *dst, size_t cap, const char *src, const char *opt, wr_error *out
     return WR_OK;
 }
 
-/* http(s)://host[:port][/path], printable ASCII without spaces; stored without a trailing '/'. */
+/* http(s)://host[:port][/path], printable ASCII without spaces; stored without a trailing '/'.
+ * `name` is the variable blamed in the error. */
 static wr_err
-public_url(const char *url, char out[256], wr_error *out_err)
+http_url(const char *name, const char *url, char out[256], wr_error *out_err)
 {
     size_t n = strlen(url);
     bool ok = n < 256 && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
@@ -109,12 +110,47 @@ public_url(const char *url, char out[256], wr_error *out_err)
     const char *host = ok ? strstr(url, "://") + 3 : NULL;
     if (!ok || !*host || *host == '/')
         return wr_error_set(out_err, WR_ERR_INVALID,
-                            "WEIR_PUBLIC_URL: must be an http:// or https:// URL such as "
-                            "https://streams.example.com");
+                            "%s: must be an http:// or https:// URL such as "
+                            "https://streams.example.com",
+                            name);
     while (n > 0 && url[n - 1] == '/')
         n--;
     memcpy(out, url, n);
     out[n] = '\0';
+    return WR_OK;
+}
+
+/* The stream backend's settings: embedded, or remote with an endpoint and a token. */
+static wr_err
+backend_config(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
+{
+    wr_err e;
+    if (strcmp(cfg->stream_backend, "embedded") == 0)
+        return WR_OK;
+    if (strcmp(cfg->stream_backend, "remote") != 0)
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_STREAM_BACKEND: must be embedded or remote");
+    out->remote = true;
+    if (!cfg->s2_endpoint)
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_S2_ENDPOINT: required with WEIR_STREAM_BACKEND=remote");
+    if (!cfg->s2_access_token)
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_S2_ACCESS_TOKEN: required with WEIR_STREAM_BACKEND=remote");
+    if ((e = http_url("WEIR_S2_ENDPOINT", cfg->s2_endpoint, out->s2_endpoint, out_err)) ||
+        (cfg->s2_basin_endpoint && (e = http_url("WEIR_S2_BASIN_ENDPOINT", cfg->s2_basin_endpoint,
+                                                 out->s2_basin_endpoint, out_err))))
+        return e;
+    char pub[256];
+    const char *p = cfg->s2_public_endpoint     ? cfg->s2_public_endpoint
+                    : out->s2_basin_endpoint[0] ? out->s2_basin_endpoint
+                                                : out->s2_endpoint;
+    if ((e = http_url("WEIR_S2_PUBLIC_ENDPOINT", p, pub, out_err)))
+        return e;
+    size_t n = strlen(pub);
+    bool has_v1 = n >= 3 && strcmp(pub + n - 3, "/v1") == 0;
+    snprintf(out->s2_public, sizeof(out->s2_public), "%s%s", pub, has_v1 ? "" : "/v1");
+    out->s2_timeout_ms = cfg->s2_timeout_s * 1000;
     return WR_OK;
 }
 
@@ -163,7 +199,10 @@ wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
     out->wait_seconds = cfg->wait_seconds;
     out->flush_interval_ms = cfg->flush_interval_ms;
     out->max_retries = cfg->max_retries;
-    if (cfg->public_url && (e = public_url(cfg->public_url, out->public_url, out_err)) != WR_OK)
+    if (cfg->public_url &&
+        (e = http_url("WEIR_PUBLIC_URL", cfg->public_url, out->public_url, out_err)) != WR_OK)
+        return e;
+    if ((e = backend_config(cfg, out, out_err)) != WR_OK)
         return e;
     if (wr_cidr_parse(cfg->trusted_proxies, &out->proxies, &perr) != WR_OK)
         return wr_error_set(out_err, WR_ERR_INVALID, "WEIR_TRUSTED_PROXIES: %s", perr.msg);

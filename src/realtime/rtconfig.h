@@ -42,6 +42,11 @@ typedef struct wr_rt_config {
     uint64_t max_retries;
     char public_url[256]; /* "" = unset; no trailing '/' */
     wr_cidr_list proxies; /* trusted reverse proxies */
+    /* The stream backend (backend.h). */
+    bool remote;
+    char s2_endpoint[256], s2_basin_endpoint[256]; /* remote: as configured */
+    char s2_public[300];                           /* remote: X-S2-Endpoint, ending in /v1 */
+    uint64_t s2_timeout_ms;
 } wr_rt_config;
 
 /*

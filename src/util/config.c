@@ -20,15 +20,15 @@
 #include "util/mem.h"
 
 enum kind {
-    K_STRING,    /* char *, owned; must be non-empty */
-    K_BOOL,      /* bool; a flag without a value means true */
-    K_UINT,      /* uint64_t, plain decimal, within [min, max] */
-    K_SIZE,      /* uint64_t bytes (duration.h size grammar), within [min, max] */
-    K_DURATION,  /* uint64_t seconds (duration.h grammar), within [min, max] */
-    K_LOG_LEVEL, /* wr_log_level */
-    K_HOSTPORT,  /* wr_hostport */
-    K_AUTH,      /* bool auth_none: "tokens" (false) or "none" (true) */
-    K_SECRET,    /* char *, owned; empty = unset (NULL); never shown in --help */
+    K_STRING,     /* char *, owned; must be non-empty */
+    K_BOOL,       /* bool; a flag without a value means true */
+    K_UINT,       /* uint64_t, plain decimal, within [min, max] */
+    K_SIZE,       /* uint64_t bytes (duration.h size grammar), within [min, max] */
+    K_DURATION,   /* uint64_t seconds (duration.h grammar), within [min, max] */
+    K_LOG_LEVEL,  /* wr_log_level */
+    K_HOSTPORT,   /* wr_hostport */
+    K_AUTH,       /* bool auth_none: "tokens" (false) or "none" (true) */
+    K_SECRET,     /* char *, owned; empty = unset (NULL); never shown in --help */
     K_OPT_STRING, /* char *, owned; empty = unset (NULL) */
 };
 
@@ -145,6 +145,27 @@ static const struct opt opts[] = {
      FIELD(flush_interval_ms, uint64_t), 1, 60000, "Passed to writers in X-S2-Flush-Interval-Ms."},
     {"max-retries", "WEIR_MAX_RETRIES", "10", "N", K_UINT, FIELD(max_retries, uint64_t), 0, 1000,
      "Passed to writers in X-S2-Max-Retries."},
+    {"stream-backend", "WEIR_STREAM_BACKEND", "embedded", "KIND", K_STRING,
+     FIELD(stream_backend, char *), 0, 0,
+     "Where the realtime layer keeps its streams: embedded (this server's store) or remote (an "
+     "S2-compatible endpoint: --s2-endpoint and WEIR_S2_ACCESS_TOKEN)."},
+    {"s2-endpoint", "WEIR_S2_ENDPOINT", "", "URL", K_OPT_STRING, FIELD(s2_endpoint, char *), 0, 0,
+     "The remote S2 account endpoint (e.g. https://aws.s2.dev or http://host:port), with or "
+     "without /v1."},
+    {"s2-basin-endpoint", "WEIR_S2_BASIN_ENDPOINT", "", "URL", K_OPT_STRING,
+     FIELD(s2_basin_endpoint, char *), 0, 0,
+     "The remote basin endpoint when it differs from the account endpoint; may contain {basin} "
+     "(e.g. https://{basin}.b.aws.s2.dev)."},
+    {NULL, "WEIR_S2_ACCESS_TOKEN", "", NULL, K_SECRET, FIELD(s2_access_token, char *), 0, 0,
+     "The access token of the remote S2 endpoint (environment only; never logged). It must be "
+     "allowed to create and reconfigure basins and streams, append, read and trim, and issue, "
+     "list and revoke tokens under the rt- prefix."},
+    {"s2-timeout", "WEIR_S2_TIMEOUT", "10s", "DURATION", K_DURATION, FIELD(s2_timeout_s, uint64_t),
+     1, 600, "Time a request to the remote S2 endpoint may take before clients get 504."},
+    {"s2-public-endpoint", "WEIR_S2_PUBLIC_ENDPOINT", "", "URL", K_OPT_STRING,
+     FIELD(s2_public_endpoint, char *), 0, 0,
+     "The S2 endpoint writers are sent to (X-S2-Endpoint) with the remote backend; defaults to "
+     "--s2-basin-endpoint, else --s2-endpoint."},
     {"public-url", "WEIR_PUBLIC_URL", "", "URL", K_OPT_STRING, FIELD(public_url, char *), 0, 0,
      "The URL clients reach this server at (e.g. https://streams.example.com), for the "
      "X-S2-Endpoint handed to writers. Unset: taken from X-Forwarded-Proto/Forwarded of a "

@@ -76,8 +76,14 @@ typedef struct wr_config {
     uint64_t wait_seconds;
     uint64_t flush_interval_ms;
     uint64_t max_retries;
-    char *public_url;      /* --public-url; NULL = unset */
-    char *trusted_proxies; /* --trusted-proxies; NULL = none */
+    char *stream_backend;     /* --stream-backend: embedded | remote */
+    char *s2_endpoint;        /* --s2-endpoint; NULL = unset */
+    char *s2_basin_endpoint;  /* --s2-basin-endpoint; NULL = unset */
+    char *s2_access_token;    /* WEIR_S2_ACCESS_TOKEN; NULL = unset */
+    uint64_t s2_timeout_s;    /* --s2-timeout */
+    char *s2_public_endpoint; /* --s2-public-endpoint; NULL = unset */
+    char *public_url;         /* --public-url; NULL = unset */
+    char *trusted_proxies;    /* --trusted-proxies; NULL = none */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

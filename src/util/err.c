@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 struct row {
     const char *code;
@@ -49,6 +50,15 @@ bool
 wr_err_no_side_effects(wr_err e)
 {
     return row_of(e)->no_side_effects;
+}
+
+wr_err
+wr_err_from_code(const char *code)
+{
+    for (int e = 1; code && e < WR_ERR__COUNT; e++)
+        if (strcmp(rows[e].code, code) == 0)
+            return (wr_err)e;
+    return WR_ERR_OTHER;
 }
 
 wr_err

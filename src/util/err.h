@@ -51,6 +51,7 @@
     X(OTHER, "other", 500, true, false)                                                            \
     X(NOT_IMPLEMENTED, "not_implemented", 501, false, true)                                        \
     X(HOT_SERVER, "hot_server", 502, true, true)                                                   \
+    X(BAD_GATEWAY, "bad_gateway", 502, true, false)                                                \
     X(UNAVAILABLE, "unavailable", 503, true, true)                                                 \
     X(SERVER_DRAINING, "server_draining", 503, true, true)                                         \
     X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, true, false)
@@ -75,6 +76,8 @@ const char *wr_err_code(wr_err e);
 int wr_err_status(wr_err e);
 bool wr_err_retryable(wr_err e);
 bool wr_err_no_side_effects(wr_err e);
+/* The error whose wire code is `code` (an S2 error body's "code"); WR_ERR_OTHER when unknown. */
+wr_err wr_err_from_code(const char *code);
 
 /*
  * Records `code` and a printf-formatted message in `e` (which may be NULL) and returns `code`,
