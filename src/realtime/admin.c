@@ -63,41 +63,21 @@ body_slug(wr_req *req, json_t *body)
  * later). The request is detached through on_close; a gone client's op just frees itself.
  */
 typedef struct admin_op {
-    wr_req *req; /* NULL once the client is gone; first member (admin_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     char org_id[WR_META_ID_MAX + 1];
     char plan[33];
     char *key; /* rotate-key: the new key to show */
 } admin_op;
 
-static void
-admin_gone(wr_req *req)
-{
-    *(wr_req **)req->ud = NULL;
-}
-
 static admin_op *
 admin_op_new(wr_req *req, wr_rt *rt, const char *org_id)
 {
     admin_op *op = wr_xcalloc(1, sizeof(*op));
-    op->req = req;
     op->rt = rt;
     snprintf(op->org_id, sizeof(op->org_id), "%s", org_id ? org_id : "");
-    req->ud = op;
-    req->on_close = admin_gone;
+    wr_rt_hold_req(req, op);
     return op;
-}
-
-/* The op's request, detached for answering (NULL when gone); frees nothing. */
-static wr_req *
-admin_take(admin_op *op)
-{
-    wr_req *req = op->req;
-    if (req) {
-        req->on_close = NULL;
-        req->ud = NULL;
-    }
-    return req;
 }
 
 static void
@@ -122,7 +102,7 @@ org_created(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *re
 {
     (void)res;
     admin_op *op = ud;
-    wr_req *req = admin_take(op);
+    wr_req *req = wr_rt_take_req(op);
     wr_org o;
     wr_error e = {0};
     if (req && err != WR_OK)
@@ -288,7 +268,7 @@ static void
 key_rotated(void *ud, wr_err err, const wr_error *detail)
 {
     admin_op *op = ud;
-    wr_req *req = admin_take(op);
+    wr_req *req = wr_rt_take_req(op);
     if (req && err != WR_OK)
         wr_rt_fail_err(req, detail);
     else if (req)
@@ -352,7 +332,7 @@ static void
 stream_basin_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
 {
     admin_op *op = ud;
-    wr_req *req = admin_take(op);
+    wr_req *req = wr_rt_take_req(op);
     if (req && err != WR_OK)
         stream_basin_fail(req, 500, detail && detail->msg[0] ? detail->msg : "storage failure",
                           NULL);
@@ -411,7 +391,7 @@ static void
 plan_set(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
 {
     admin_op *op = ud;
-    wr_req *req = admin_take(op);
+    wr_req *req = wr_rt_take_req(op);
     if (req && err != WR_OK) {
         wr_rt_fail(req, 500, detail ? detail->msg : wr_err_code(err));
     } else if (req) {
@@ -491,7 +471,7 @@ usage_got(void *ud, wr_err err, const wr_error *detail, const wr_rt_usage *u)
             return;
         }
     }
-    wr_req *req = admin_take(uo->op);
+    wr_req *req = wr_rt_take_req(uo->op);
     if (req && err != WR_OK) {
         wr_rt_fail_err(req, detail);
     } else if (req) {

@@ -114,8 +114,12 @@ map_answer(const wr_hc_result *res, wr_error *out)
     const char *code = json_string_value(json_object_get(j, "code"));
     const char *msg = json_string_value(json_object_get(j, "message"));
     wr_err e = code ? wr_err_from_code(code) : WR_ERR_OTHER;
-    if (e == WR_ERR_OTHER)
+    if (e == WR_ERR_OTHER) /* 412 and 416 carry no code: their bodies have other shapes */
         e = res->status >= 500   ? WR_ERR_BAD_GATEWAY
+            : res->status == 416 ? WR_ERR_RANGE_NOT_SATISFIABLE
+            : res->status == 412 ? WR_ERR_SEQ_NUM_MISMATCH
+            : res->status == 408 ? WR_ERR_REQUEST_TIMEOUT
+            : res->status == 429 ? WR_ERR_RATE_LIMITED
             : res->status == 404 ? WR_ERR_NOT_FOUND
             : res->status == 401 ? WR_ERR_AUTHN
             : res->status == 403 ? WR_ERR_PERMISSION_DENIED
@@ -744,7 +748,8 @@ decode_into(decoded *d, json_t *s, size_t *off, size_t *len)
     return true;
 }
 
-/* Parses {"records":[{seq_num, headers:[[n,v]], body}]}; false when malformed. */
+/* Parses {"records":[{seq_num, headers:[[n,v]], body}]} (headers and an empty body may be left
+ * out); false when malformed. */
 static bool
 decode_records(const char *body, size_t len, decoded *d)
 {
@@ -772,7 +777,11 @@ decode_records(const char *body, size_t len, decoded *d)
             ok = decode_into(d, json_array_get(pair, 0), &hoff[2 * h], &d->hdrs[h].name_len) &&
                  decode_into(d, json_array_get(pair, 1), &hoff[2 * h + 1], &d->hdrs[h].value_len);
         }
-        ok = ok && decode_into(d, json_object_get(r, "body"), &boff[i], &d->recs[i].body_len);
+        json_t *rb = json_object_get(r, "body"); /* an empty body may be left out */
+        if (rb)
+            ok = ok && decode_into(d, rb, &boff[i], &d->recs[i].body_len);
+        else
+            boff[i] = d->bytes.len;
     }
     h = 0;
     for (size_t i = 0; ok && i < n; i++) {

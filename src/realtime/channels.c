@@ -117,27 +117,17 @@ s2_endpoint(wr_req *req, wr_rt *rt)
 
 /* A credentials answer waiting for its token (mint.h may answer later). */
 typedef struct cred_op {
-    wr_req *req; /* NULL once the client is gone; first member (cred_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     char *basin, *name; /* name: what X-S2-Stream-Name says */
 } cred_op;
 
 static void
-cred_gone(wr_req *req)
-{
-    *(wr_req **)req->ud = NULL;
-}
-
-static void
 cred_minted(void *ud, wr_err err, const wr_error *detail, const char *secret)
 {
     cred_op *op = ud;
-    wr_req *req = op->req;
+    wr_req *req = wr_rt_take_req(op);
     wr_rt *rt = op->rt;
-    if (req) {
-        req->on_close = NULL;
-        req->ud = NULL;
-    }
     if (req && err != WR_OK) {
         wr_rt_fail_err(req, detail);
     } else if (req) {
@@ -176,12 +166,10 @@ wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const c
                      .stream = full,
                      .not_after_ms = caller->public_token ? caller->exp_ms : 0};
     cred_op *op = wr_xcalloc(1, sizeof(*op));
-    op->req = req;
     op->rt = rt;
     op->basin = wr_xstrdup(basin);
     op->name = wr_xstrdup(full ? full : rel);
-    req->ud = op;
-    req->on_close = cred_gone;
+    wr_rt_hold_req(req, op);
     wr_rt_mint_token(rt->mint, &g, cred_minted, op);
 }
 
@@ -342,7 +330,7 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
 typedef enum next_step { STEP_CREDENTIALS, STEP_SSE, STEP_APPEND } next_step;
 
 typedef struct guard_op {
-    wr_req *req; /* NULL once the client is gone; first member (cred_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     channel *c;
     next_step next;
@@ -359,14 +347,12 @@ channel_free(channel *c)
     free(c);
 }
 
+/* Runs op's step on its request (taken back from wr_rt_hold_req). */
 static void
-run_step(guard_op *op)
+run_step(guard_op *op, wr_req *req)
 {
-    wr_req *req = op->req;
     channel *c = op->c;
     wr_rt *rt = op->rt;
-    req->on_close = NULL;
-    req->ud = NULL;
     switch (op->next) {
     case STEP_CREDENTIALS:
         wr_rt_answer_channel(req, rt, &c->caller, c->org.id, c->basin, c->prefix, c->rel);
@@ -392,13 +378,11 @@ guard_free(guard_op *op)
 static void protected(void *ud, wr_err err, const wr_error *detail)
 {
     guard_op *op = ud;
-    if (op->req && err != WR_OK) {
-        op->req->on_close = NULL;
-        op->req->ud = NULL;
-        wr_rt_fail_err(op->req, detail);
-    } else if (op->req) {
-        run_step(op);
-    }
+    wr_req *req = wr_rt_take_req(op);
+    if (req && err != WR_OK)
+        wr_rt_fail_err(req, detail);
+    else if (req)
+        run_step(op, req);
     guard_free(op);
 }
 
@@ -407,10 +391,9 @@ static void
 guard_then(guard_op *op)
 {
     channel *c = op->c;
-    op->req->ud = op;
-    op->req->on_close = cred_gone;
+    wr_rt_hold_req(op->req, op);
     if (!c->has_row || c->s.closed) {
-        run_step(op);
+        run_step(op, wr_rt_take_req(op));
         guard_free(op);
         return;
     }
@@ -584,31 +567,46 @@ wait_session_channel(wr_req *req, void *ctx)
     channel_fini(&c);
 }
 
-/* A closed session's channels are released in the background: failures are logged. */
+/* A closed session's channels being released: done runs once every step has answered. */
 typedef struct release_op {
     wr_rt *rt;
     wr_env env;
     char basin[49];
     char prefix[WR_RT_NAME_MAX];
     char side[WR_RT_NAME_MAX + 300]; /* the session's side-channel prefix */
+    size_t pending;                  /* steps still to answer */
+    wr_error first;                  /* the first failure */
+    wr_rt_done_cb done;
+    void *ud;
 } release_op;
 
 static void
-logged(void *ud, wr_err err, const wr_error *detail)
+release_step_done(void *ud, wr_err err, const wr_error *detail)
 {
-    const char *what = ud;
-    if (err != WR_OK)
-        wr_log_warn("releasing a closed session's channel failed", " step=%s err=%s", what,
-                    detail ? detail->msg : wr_err_code(err));
+    release_op *op = ud;
+    if (err != WR_OK && op->first.code == WR_OK) {
+        if (detail)
+            op->first = *detail;
+        else
+            wr_error_set(&op->first, err, "%s", wr_err_code(err));
+    }
+    if (--op->pending > 0)
+        return;
+    if (op->first.code != WR_OK)
+        wr_log_warn("releasing a closed session's channels failed", " err=%s", op->first.msg);
+    op->done(op->ud, op->first.code, op->first.code == WR_OK ? NULL : &op->first);
+    free(op);
 }
 
 /* Unprotects a closed session's channel stream and revokes its stream write tokens. */
 static void
-release_stream(wr_rt *rt, const wr_env *env, const char *basin, const char *stream)
+release_stream(release_op *op, const char *stream)
 {
-    rt->backend->ops->protect(rt->backend, basin, stream, false, logged, (void *)"unprotect");
-    wr_rt_mint_revoke_stream(rt->mint, env->org_id, env->id, basin, stream, logged,
-                             (void *)"revoke tokens");
+    wr_rt *rt = op->rt;
+    op->pending += 2;
+    rt->backend->ops->protect(rt->backend, op->basin, stream, false, release_step_done, op);
+    wr_rt_mint_revoke_stream(rt->mint, op->env.org_id, op->env.id, op->basin, stream,
+                             release_step_done, op);
 }
 
 static void
@@ -617,12 +615,11 @@ side_channels(void *ud, wr_err err, const wr_error *detail, const char *const *n
 {
     release_op *op = ud;
     if (err != WR_OK) {
-        logged((void *)"list side channels", err, detail);
-        free(op);
+        release_step_done(op, err, detail);
         return;
     }
     for (size_t i = 0; i < n; i++)
-        release_stream(op->rt, &op->env, op->basin, names[i]);
+        release_stream(op, names[i]);
     if (more && n > 0) {
         char after[WR_STREAM_NAME_MAX + 1];
         snprintf(after, sizeof(after), "%s", names[n - 1]);
@@ -630,15 +627,19 @@ side_channels(void *ud, wr_err err, const wr_error *detail, const char *const *n
                                            side_channels, op);
         return;
     }
-    free(op);
+    release_step_done(op, WR_OK, NULL); /* the listing's own step */
 }
 
 void
-wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
+wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s, wr_rt_done_cb done,
+                      void *ud)
 {
     release_op *op = wr_xcalloc(1, sizeof(*op));
     op->rt = rt;
     op->env = *env;
+    op->done = done;
+    op->ud = ud;
+    op->pending = 1; /* the side-channel listing, ended by side_channels */
     snprintf(op->basin, sizeof(op->basin), "%s",
              wr_rt_resolve_basin(rt->cfg.global_basin, true, s->has_basin ? s->basin : NULL, NULL));
     wr_rt_stream_prefix(op->basin, rt->cfg.global_basin, env->org_id, env->slug, env->id,
@@ -647,7 +648,7 @@ wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s)
     for (int i = 0; i < 2; i++) {
         snprintf(stream, sizeof(stream), "%s/sessions/%s/%s", op->prefix, s->stream_key,
                  i ? "out" : "in");
-        release_stream(rt, env, op->basin, stream);
+        release_stream(op, stream);
     }
     snprintf(op->side, sizeof(op->side), "%s/sessions/%s/channels/", op->prefix, s->stream_key);
     rt->backend->ops->list_streams(rt->backend, op->basin, op->side, "", side_channels, op);

@@ -184,6 +184,31 @@ wr_rt_free(wr_rt *rt)
     free(rt);
 }
 
+static void
+req_gone(wr_req *req)
+{
+    *(wr_req **)req->ud = NULL;
+}
+
+void
+wr_rt_hold_req(wr_req *req, void *op)
+{
+    *(wr_req **)op = req;
+    req->ud = op;
+    req->on_close = req_gone;
+}
+
+wr_req *
+wr_rt_take_req(void *op)
+{
+    wr_req *req = *(wr_req **)op;
+    if (req) {
+        req->on_close = NULL;
+        req->ud = NULL;
+    }
+    return req;
+}
+
 void
 wr_rt_fail(wr_req *req, int status, const char *msg)
 {

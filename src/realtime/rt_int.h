@@ -27,6 +27,13 @@ struct wr_rt {
     uv_timer_t gc_timer;     /* collects expired minted tokens */
 };
 
+/*
+ * Asynchronous answers: an operation whose first member is its `wr_req *` holds the request
+ * (the member turns NULL if the client goes away first); take it back to answer (NULL: gone).
+ */
+void wr_rt_hold_req(wr_req *req, void *op);
+wr_req *wr_rt_take_req(void *op);
+
 /* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
 void wr_rt_fail(wr_req *req, int status, const char *msg);
 /* {"error": msg, "code": code} with `status`: for errors clients act on by code (e.g.
@@ -154,9 +161,10 @@ bool wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out);
 bool wr_rt_part_id(wr_req *req, const char **out);
 /* The request body as a JSON string: non-empty UTF-8 text; NULL after answering 400/413. */
 json_t *wr_rt_text_body(wr_req *req);
-/* A session closed: removes its two channels' delete-on-empty pins and revokes their stream
- * write tokens (failures are logged). */
-void wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s);
+/* A session closed: removes the delete-on-empty pins of its channels (side channels too) and
+ * revokes their stream write tokens; `done` runs once, with the first failure (logged). */
+void wr_rt_release_session(wr_rt *rt, const wr_env *env, const wr_session *s, wr_rt_done_cb done,
+                           void *ud);
 
 /* Timeout-Seconds (1–600, default cfg.wait_seconds) and Last-Event-ID (leading digits N →
  * start N+1, else 0); false after answering 400. */

@@ -25,6 +25,7 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/mem.h"
 
 #define SESSION_TOKEN_TTL_S 3600 /* the create answer's public token */
 #define MAX_TAGS 10
@@ -377,7 +378,45 @@ update_session(wr_req *req, void *ctx)
     wr_session_fini(&s);
 }
 
-/* POST close {reason?, callingRunId?}: write-once; the channels' pins and write tokens go. */
+/* A close waiting for its channels to be released. */
+typedef struct close_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    char env_id[WR_META_ID_MAX + 1];
+    char id[WR_META_ID_MAX + 1];
+} close_op;
+
+static void
+close_released(void *ud, wr_err err, const wr_error *detail)
+{
+    close_op *op = ud;
+    wr_req *req = wr_rt_take_req(op);
+    wr_session s;
+    wr_error e = {0};
+    if (!req) {
+        free(op);
+        return;
+    }
+    if (err != WR_OK) {
+        /* Closed for good, but a write token may still work: the client retries the close. */
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "the session is closed, but releasing its channels failed (%s); retry the close",
+                 detail ? detail->msg : wr_err_code(err));
+        wr_rt_fail(req, wr_err_status(err) >= 500 ? wr_err_status(err) : 502, msg);
+    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
+        wr_rt_fail_err(req, &e);
+    } else {
+        wr_resp_json(req, 200, wr_rt_session_json(&s));
+        wr_session_fini(&s);
+    }
+    free(op);
+}
+
+/*
+ * POST close {reason?, callingRunId?}: write-once; answered once the channels' pins and write
+ * tokens are gone (a close of a closed session releases again, so a failed release is retried).
+ */
 static void
 close_session(wr_req *req, void *ctx)
 {
@@ -397,22 +436,18 @@ close_session(wr_req *req, void *ctx)
     if (!ok || !session_lookup(req, rt, &env, &s))
         return;
     wr_error err = {0};
-    bool already = false;
+    bool already = false; /* released again all the same */
     if (wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) != WR_OK) {
         wr_session_fini(&s);
         wr_rt_fail_lookup(req, &err, "Session not found");
         return;
     }
-    if (!already)
-        wr_rt_release_session(rt, &env, &s); /* its channels may age out; tokens revoked */
-    char id[WR_META_ID_MAX + 1];
-    strcpy(id, s.id);
-    wr_session_fini(&s);
-    if (wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    close_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    strcpy(op->env_id, env.id);
+    strcpy(op->id, s.id);
+    wr_rt_hold_req(req, op);
+    wr_rt_release_session(rt, &env, &s, close_released, op);
     wr_session_fini(&s);
 }
 

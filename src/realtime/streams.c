@@ -284,15 +284,8 @@ part_settle(part *p, int status, const char *msg)
 /* ------------------------------------------------------------------------------------------ */
 /* Append                                                                                       */
 
-/* Contexts of asynchronous answers start with their request, so one on_close detaches any. */
-static void
-req_gone(wr_req *req)
-{
-    *(wr_req **)req->ud = NULL;
-}
-
 typedef struct append_ctx {
-    wr_req *req; /* NULL once the client is gone; first member (req_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     part *p; /* NULL without a part id */
 } append_ctx;
@@ -318,13 +311,11 @@ append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
             part_free(c->p);
         }
     }
-    if (c->req) {
-        c->req->on_close = NULL;
-        if (err == WR_OK)
-            answer_ok(c->req, seq);
-        else
-            wr_rt_fail(c->req, status, msg);
-    }
+    wr_req *req = wr_rt_take_req(c);
+    if (req && err == WR_OK)
+        answer_ok(req, seq);
+    else if (req)
+        wr_rt_fail(req, status, msg);
     free(c);
 }
 
@@ -384,10 +375,8 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin,
     }
     append_ctx *c = wr_xcalloc(1, sizeof(*c));
     c->rt = rt;
-    c->req = req;
     c->p = p;
-    req->ud = c;
-    req->on_close = req_gone;
+    wr_rt_hold_req(req, c);
     rt->backend->ops->append(rt->backend, basin, stream, body, len, append_done, c);
     free(body); /* the backend copied it */
 }
@@ -431,35 +420,30 @@ record_json(const wr_rt_rec *r)
 }
 
 typedef struct list_ctx {
-    wr_req *req; /* first member (req_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
 } list_ctx;
 
 static void
 list_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
-    list_ctx *c = ud;
-    if (c->req) {
-        c->req->on_close = NULL;
-        if (err == WR_OK) {
-            json_t *arr = json_array();
-            for (size_t i = 0; i < page->n; i++)
-                if (!is_command(&page->records[i]))
-                    json_array_append_new(arr, record_json(&page->records[i]));
-            wr_resp_json(c->req, 200, json_pack("{s:o}", "records", arr));
-        } else {
-            wr_rt_fail_err(c->req, detail);
-        }
+    wr_req *req = wr_rt_take_req(ud);
+    if (req && err == WR_OK) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < page->n; i++)
+            if (!is_command(&page->records[i]))
+                json_array_append_new(arr, record_json(&page->records[i]));
+        wr_resp_json(req, 200, json_pack("{s:o}", "records", arr));
+    } else if (req) {
+        wr_rt_fail_err(req, detail);
     }
-    free(c);
+    free(ud);
 }
 
 void
 wr_rt_list_records(wr_rt *rt, wr_req *req, const char *basin, const char *stream, uint64_t from_seq)
 {
     list_ctx *c = wr_xcalloc(1, sizeof(*c));
-    c->req = req;
-    req->ud = c;
-    req->on_close = req_gone;
+    wr_rt_hold_req(req, c);
     rt->backend->ops->read_page(rt->backend, basin, stream, from_seq, list_done, c);
 }
 
@@ -565,7 +549,7 @@ wr_rt_wait_record(wr_rt *rt, wr_req *req, const char *basin, const char *stream,
 /* SSE                                                                                          */
 
 typedef struct sse_ctx {
-    wr_req *req; /* first member (req_gone) */
+    wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     char *basin, *stream;
     uint64_t start_seq, wait_s;
@@ -574,9 +558,7 @@ typedef struct sse_ctx {
 static void
 sse_start(sse_ctx *c, bool settled)
 {
-    wr_req *req = c->req;
-    req->on_close = NULL;
-    req->ud = NULL;
+    wr_req *req = wr_rt_take_req(c);
     wr_resp_header(req, "x-stream-version", "v2");
     if (settled)
         wr_resp_header(req, "x-session-settled", "true");
@@ -638,7 +620,6 @@ wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream, u
         return;
     }
     /* The last two records: at steady state a turn-complete and the trim after it. */
-    req->ud = c;
-    req->on_close = req_gone;
+    wr_rt_hold_req(req, c);
     rt->backend->ops->read_last(rt->backend, basin, stream, 2, peek_done, c);
 }

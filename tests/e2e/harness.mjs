@@ -10,12 +10,74 @@ export const WEIR_BIN = process.env.WEIR_BIN;
 if (!WEIR_BIN) throw new Error("WEIR_BIN must point at the weir binary");
 
 /**
+ * WEIR_E2E_BACKEND=remote runs the realtime suites with the realtime layer over the remote
+ * stream backend: startWeir() then starts two servers — an upstream weir acting as the S2
+ * endpoint (its own root token) and the realtime node, configured with
+ * WEIR_STREAM_BACKEND=remote and a scoped account token of the upstream (not its root token).
+ * The node's object gets `s2`: the upstream ({url, port, token, auth}); use s2Of(server) for
+ * direct /v1 access to the streams.
+ */
+export const REMOTE = process.env.WEIR_E2E_BACKEND === "remote";
+
+/** Where a server's streams are reachable over /v1: the upstream in remote mode. */
+export const s2Of = (server) => server.s2 ?? server;
+
+/** The account token a remote realtime node holds: everything it needs, nothing more. */
+async function accountToken(up) {
+  const id = `realtime-node-${randomBytes(6).toString("hex")}`;
+  const res = await fetch(`${up.url}/v1/access-tokens`, {
+    method: "POST",
+    headers: { ...up.auth, "content-type": "application/json" },
+    body: JSON.stringify({
+      id,
+      scope: {
+        basins: { prefix: "" },
+        streams: { prefix: "" },
+        access_tokens: { prefix: "rt-" },
+        ops: ["list-basins", "create-basin", "get-basin-config", "reconfigure-basin", "list-streams", "create-stream",
+              "get-stream-config", "reconfigure-stream", "check-tail", "append", "read", "trim",
+              "issue-access-token", "revoke-access-token", "list-access-tokens"],
+      },
+    }),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`account token: ${res.status} ${text}`);
+  return JSON.parse(text).access_token;
+}
+
+/**
  * Starts weir. Resolves to { url, port, dataDir, token, proc, stop(), output() }.
  * `args` are extra flags; `env` extra environment variables. Unless `env` sets one, the server
  * gets a random root token through WEIR_ROOT_TOKEN; `token` is it (send it as
  * `Authorization: Bearer <token>`).
  */
-export async function startWeir({ args = [], env = {}, dataDir } = {}) {
+export async function startWeir(opts = {}) {
+  if (!REMOTE || opts.embedded || opts.env?.WEIR_STREAM_BACKEND) return startOne(opts);
+  const up = await startOne({});
+  let node;
+  try {
+    const token = await accountToken(up);
+    node = await startOne({
+      ...opts,
+      env: { ...opts.env, WEIR_STREAM_BACKEND: "remote", WEIR_S2_ENDPOINT: up.url, WEIR_S2_ACCESS_TOKEN: token },
+    });
+  } catch (e) {
+    await up.stop().catch(() => {});
+    throw e;
+  }
+  const stopNode = node.stop;
+  node.s2 = up;
+  node.stop = async (o) => {
+    try {
+      await stopNode(o);
+    } finally {
+      await up.stop();
+    }
+  };
+  return node;
+}
+
+async function startOne({ args = [], env = {}, dataDir } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "weir-e2e-"));
   const token = env.WEIR_ROOT_TOKEN ?? `e2e-root-${randomBytes(16).toString("hex")}`;
   const proc = spawn(WEIR_BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dir, ...args], {

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWeir, WEIR_BIN } from "./harness.mjs";
+import { startWeir, WEIR_BIN, REMOTE, s2Of } from "./harness.mjs";
 
 const DAY = 86400;
 const MAIN_ENV = {
@@ -44,7 +44,8 @@ after(async () => {
  * a string = `Bearer <string>`. An object body is sent as JSON; a string verbatim.
  * Resolves to { status, headers, text, json }.
  */
-async function req(server, method, path, { body, token } = {}) {
+async function req(server, method, path, { body, token, node = false } = {}) {
+  if (path.startsWith("/v1/") && !node) server = s2Of(server); // where the streams are
   const headers = {};
   if (token !== null) headers.authorization = `Bearer ${token ?? server.token}`;
   let payload;
@@ -92,6 +93,7 @@ const getOrg = (server, orgId) => ok(server, "GET", `/admin/api/v1/orgs/${orgId}
 const basinConfig = (server, basin) => ok(server, "GET", `/v1/basins/${basin}`).then((r) => r.json);
 const basinRetention = async (server, basin) => (await basinConfig(server, basin)).default_stream_config?.retention_policy?.age;
 const streamRetention = async (server, basin, stream) => {
+  server = s2Of(server);
   const res = await fetch(`${server.url}/v1/streams/${encodeURIComponent(stream)}`, {
     headers: { authorization: `Bearer ${server.token}`, "s2-basin": basin },
   });
@@ -100,6 +102,7 @@ const streamRetention = async (server, basin, stream) => {
   return JSON.parse(text).retention_policy?.age;
 };
 const createStream = async (server, basin, stream) => {
+  server = s2Of(server);
   const res = await fetch(`${server.url}/v1/streams`, {
     method: "POST",
     headers: { authorization: `Bearer ${server.token}`, "s2-basin": basin, "content-type": "application/json" },
@@ -612,6 +615,7 @@ test("auth: admin routes need the root token (401/403); /api routes need an envi
   const { org, project, env, key } = await tenant(main);
   // A scoped (non-root) S2 access token.
   const issued = await req(main, "POST", "/v1/access-tokens", {
+    node: true,
     body: { id: uniq("scoped"), scope: { basins: { prefix: "" }, streams: { prefix: "" }, ops: ["list-basins"] } },
   });
   assert.equal(issued.status, 201, issued.text);
@@ -734,7 +738,7 @@ test("invalid realtime configuration exits 2 naming the variable", async () => {
 // ---------------------------------------------------------------------------------------------
 // Restart
 
-test("restart keeps organizations, environments and keys, runs, sessions and stamps (default config)", async () => {
+test("restart keeps organizations, environments and keys, runs, sessions and stamps (default config)", { skip: REMOTE && "restarts one node over a new upstream" }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "weir-e2e-rt-restart-"));
   const env = { WEIR_PER_ORG_BASINS: "true", WEIR_ROOT_TOKEN: `restart-root-${process.pid}-0123456789` };
   let w = await startWeir({ env, dataDir });

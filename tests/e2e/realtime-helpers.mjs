@@ -3,15 +3,20 @@
 // check the X-S2-* headers, an SDK client built from those headers only, and root reads.
 import assert from "node:assert/strict";
 import { S2, AppendRecord } from "@s2-dev/streamstore";
+import { s2Of } from "./harness.mjs";
 
 /** `server` returns the running weir (from startWeir); `SHARED` is its global basin. */
 export function realtimeHelpers(server, SHARED) {
-  /** token: undefined = root, null = none, string = Bearer. */
+  /**
+   * token: undefined = root, null = none, string = Bearer. /v1 paths go where the streams are
+   * (the upstream S2 endpoint when the realtime layer runs over the remote backend).
+   */
   async function req(method, path, { body, token } = {}) {
+    const target = path.startsWith("/v1/") ? s2Of(server()) : server();
     const headers = {};
-    if (token !== null) headers.authorization = `Bearer ${token ?? server().token}`;
+    if (token !== null) headers.authorization = `Bearer ${token ?? target.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(server().url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(target.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     let json;
     try {
@@ -94,7 +99,7 @@ export function realtimeHelpers(server, SHARED) {
       assert.ok(h(n), `header ${n}`);
       assert.ok(expose.includes(n) || expose.includes("*"), `${n} is exposed to browsers`);
     }
-    assert.equal(h("x-s2-endpoint"), `http://127.0.0.1:${server().port}/v1`);
+    assert.equal(h("x-s2-endpoint"), `http://127.0.0.1:${s2Of(server()).port}/v1`);
     assert.match(h("x-s2-flush-interval-ms"), /^\d+$/);
     assert.match(h("x-s2-max-retries"), /^\d+$/);
     return { token: h("x-s2-access-token"), stream: h("x-s2-stream-name"), basin: h("x-s2-basin"), endpoint: h("x-s2-endpoint") };
@@ -105,8 +110,9 @@ export function realtimeHelpers(server, SHARED) {
   const str = (body) => AppendRecord.string({ body });
 
   async function rootRead(basin, stream) {
-    const res = await fetch(`${server().url}/v1/streams/${encodeURIComponent(stream)}/records?seq_num=0`, {
-      headers: { ...server().auth, "s2-basin": basin },
+    const s2 = s2Of(server());
+    const res = await fetch(`${s2.url}/v1/streams/${encodeURIComponent(stream)}/records?seq_num=0`, {
+      headers: { ...s2.auth, "s2-basin": basin },
     });
     const text = await res.text();
     return { status: res.status, bodies: res.status === 200 ? JSON.parse(text).records.map((r) => r.body) : text };

@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
-import { startWeir } from "./harness.mjs";
+import { startWeir, REMOTE, s2Of } from "./harness.mjs";
 import { realtimeHelpers } from "./realtime-helpers.mjs";
 
 const SHARED = "weir-shared";
@@ -49,7 +49,17 @@ function checkShape(u, org) {
   for (const k of COUNTERS) assert.equal(u.total[k], u.basins.reduce((n, b) => n + b[k], 0), `total.${k}`);
 }
 
-test("unprovisioned org: shared-basin usage attributed by the org/{orgId}/ prefix", async () => {
+// Over the remote stream backend the counters live with the S2 endpoint, not here.
+const EMBEDDED_ONLY = { skip: REMOTE && "usage counters are the embedded store's" };
+
+test("remote stream backend: usage is 501 with a pointer to the S2 endpoint's metrics", { skip: !REMOTE }, async () => {
+  const t = await tenant();
+  const r = await req("GET", `/admin/api/v1/orgs/${t.org.id}/usage`);
+  assert.equal(r.status, 501, r.text);
+  assert.match(r.json.error, /remote stream backend/);
+});
+
+test("unprovisioned org: shared-basin usage attributed by the org/{orgId}/ prefix", EMBEDDED_ONLY, async () => {
   const a = await tenant();
   const b = await tenant();
   const before = await usage(a);
@@ -78,14 +88,14 @@ test("unprovisioned org: shared-basin usage attributed by the org/{orgId}/ prefi
   assert.equal(ub.total.readRecords, 4);
 });
 
-test("provisioned org: its own basin, whole", async () => {
+test("provisioned org: its own basin, whole", EMBEDDED_ONLY, async () => {
   const p = await tenant({ plan: "pro" });
   const bodies = ["one", "two"];
   await traffic(p, "chat-p", bodies);
   // A stream outside the environment prefix still counts: the whole basin is the org's.
-  const res = await fetch(`${weir.url}/v1/streams/${encodeURIComponent("elsewhere")}/records`, {
+  const res = await fetch(`${s2Of(weir).url}/v1/streams/${encodeURIComponent("elsewhere")}/records`, {
     method: "POST",
-    headers: { ...weir.auth, "s2-basin": p.basin, "content-type": "application/json" },
+    headers: { ...s2Of(weir).auth, "s2-basin": p.basin, "content-type": "application/json" },
     body: JSON.stringify({ records: [{ body: "x" }] }),
   });
   assert.equal(res.status, 200, await res.text());
