@@ -150,22 +150,10 @@ vec_fini(item_vec *v)
     memset(v, 0, sizeof(*v));
 }
 
-static uint64_t
-hold_hash(const char *basin, const char *stream)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = basin; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = stream; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
-}
-
 static hold **
 hold_find(struct lifecycle *lc, const char *basin, const char *stream)
 {
-    hold **pp = &lc->holds[hold_hash(basin, stream) % HOLD_BUCKETS];
+    hold **pp = &lc->holds[wr_store__name_hash(basin, stream) % HOLD_BUCKETS];
     while (*pp && (strcmp((*pp)->basin, basin) != 0 || strcmp((*pp)->stream, stream) != 0))
         pp = &(*pp)->next;
     return pp;

@@ -28,6 +28,7 @@
 
 #include "store/keys.h"
 #include "store/store_int.h"
+#include "util/hash.h"
 #include "util/mem.h"
 
 #define QUOTA_BUCKETS 4096u
@@ -63,15 +64,6 @@ make_key(char key[KEY_MAX], const char *basin, const char *stream, size_t glen)
     key[bl] = 0;
     memcpy(key + bl + 1, stream, glen);
     return bl + 1 + glen;
-}
-
-static uint64_t
-key_hash(const char *key, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
-    return h;
 }
 
 static qent *
@@ -197,7 +189,7 @@ get(wr_store *s, const char *basin, const char *stream, size_t glen, uint64_t *o
     struct quota_tab *q = tab(s);
     char key[KEY_MAX];
     size_t len = make_key(key, basin, stream, glen);
-    uint64_t h = key_hash(key, len);
+    uint64_t h = wr_hash_fnv1a(WR_FNV1A_SEED, key, len);
     qent *e = find(q, key, len, h);
     if (e) {
         lru_unlink(q, e);
@@ -278,7 +270,7 @@ adjust(wr_store *s, const char *basin, const char *stream, bool add)
             break;
         char key[KEY_MAX];
         size_t len = make_key(key, basin, stream, glens[i]);
-        qent *e = find(q, key, len, key_hash(key, len));
+        qent *e = find(q, key, len, wr_hash_fnv1a(WR_FNV1A_SEED, key, len));
         if (!e)
             continue; /* not counted yet: the scan will see the change */
         if (add)

@@ -22,6 +22,7 @@
 
 #include "store/keys.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -96,22 +97,18 @@ wr_stream_name_valid(const char *name, size_t len)
 /* ---------------------------------------------------------------------------------------- */
 /* Stream cache                                                                               */
 
-static uint64_t
-stream_hash(const char *basin, const char *stream)
+uint64_t
+wr_store__name_hash(const char *basin, const char *stream)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = basin; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = stream; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+    uint64_t h = wr_hash_fnv1a(WR_FNV1A_SEED, basin, strlen(basin));
+    h = wr_hash_fnv1a(h, "\xff", 1); /* never in a name: "ab"/"c" and "a"/"bc" differ */
+    return wr_hash_fnv1a(h, stream, strlen(stream));
 }
 
 stream_state *
 wr_store__stream_cached(wr_store *s, const char *basin, const char *stream)
 {
-    uint64_t h = stream_hash(basin, stream);
+    uint64_t h = wr_store__name_hash(basin, stream);
     for (stream_state *st = s->buckets[h % s->n_buckets]; st; st = st->hnext)
         if (st->hash == h && strcmp(st->basin, basin) == 0 && strcmp(st->name, stream) == 0)
             return st;
@@ -240,7 +237,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     size_t vlen;
     wr_err e;
     stream_state *st = wr_xcalloc(1, sizeof(*st));
-    st->hash = stream_hash(basin, stream);
+    st->hash = wr_store__name_hash(basin, stream);
     st->basin = wr_xstrdup(basin);
     st->name = wr_xstrdup(stream);
     st->id = m->id;

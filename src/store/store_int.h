@@ -221,6 +221,9 @@ wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char 
 
 /* store.c */
 bool wr_store__utf8_valid(const uint8_t *p, size_t n);
+/* The in-memory hash of a stream name (util/hash.h), for the tables keyed by basin and stream
+ * (the stream cache, holds). */
+uint64_t wr_store__name_hash(const char *basin, const char *stream);
 void wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg);
 /* Looks a stream up (cache, then RocksDB), auto-creating it when `create` and the basin allows
  * (`on_append` selects create_stream_on_append vs _on_read). Returns the state even if it is
