@@ -165,7 +165,7 @@ get_u64(wr_store *s, const uint8_t *k, size_t klen, uint64_t *out)
 {
     char *err = NULL;
     size_t vlen;
-    char *v = rocksdb_get(s->db, s->ro, (const char *)k, klen, &vlen, &err);
+    char *v = wr_store__db_get(s, (const char *)k, klen, &vlen, &err);
     if (err) {
         rocksdb_free(err);
         return false;
@@ -219,13 +219,11 @@ wr_store__basin_deleting(const wr_store *s, const char *basin)
 static bool
 any_key(wr_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, hilen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    rocksdb_iter_seek(it, (const char *)lo, lolen);
-    bool found = rocksdb_iter_valid(it);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi, hilen);
+    wr_store__iter_seek(&it, (const char *)lo, lolen);
+    bool found = wr_store__iter_valid(&it);
+    wr_store__iter_close(&it);
     return found;
 }
 
@@ -245,7 +243,7 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
     size_t vlen;
     uint64_t tail_seq = 0, tail_ts = 0, trim = 0;
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, id);
-    char *v = rocksdb_get(s->db, s->ro, (char *)k, sizeof(k), &vlen, &err);
+    char *v = wr_store__db_get(s, (char *)k, sizeof(k), &vlen, &err);
     bool ok = !err && v && wr_tail_value_decode((uint8_t *)v, vlen, &tail_seq, &tail_ts);
     rocksdb_free(err);
     rocksdb_free(v);
@@ -260,16 +258,14 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
         uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
         wr_key_batch(lo, id, 0);
         wr_key_batch(hi, id, tail_seq);
-        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-        rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-        rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-        rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+        db_iter it;
+        wr_store__iter_open(&it, s, lo, sizeof(lo), hi, sizeof(hi));
         uint64_t expired_end = 0; /* end seq of the last expired batch seen */
-        for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
-             rocksdb_iter_next(it)) {
+        for (wr_store__iter_seek(&it, (char *)lo, sizeof(lo)); wr_store__iter_valid(&it);
+             wr_store__iter_next(&it)) {
             size_t klen, vl;
-            const char *key = rocksdb_iter_key(it, &klen);
-            const char *val = rocksdb_iter_value(it, &vl);
+            const char *key = wr_store__iter_key(&it, &klen);
+            const char *val = wr_store__iter_value(&it, &vl);
             uint64_t kid, kseq, fseq, lts, arrival;
             uint32_t n;
             if (!wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) || kid != id ||
@@ -278,8 +274,7 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
                 break;
             expired_end = kseq + n;
         }
-        rocksdb_iter_destroy(it);
-        rocksdb_readoptions_destroy(ro);
+        wr_store__iter_close(&it);
         if (expired_end > upto)
             upto = expired_end;
     }
@@ -293,20 +288,18 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
         uint8_t target[WR_KEY_BATCH_LEN];
         wr_key_batch(blo, id, 0);
         wr_key_batch(target, id, upto);
-        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-        rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)blo, sizeof(blo));
-        rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-        rocksdb_iter_seek_for_prev(it, (char *)target, sizeof(target));
+        db_iter it;
+        wr_store__iter_open(&it, s, blo, sizeof(blo), NULL, 0);
+        wr_store__iter_seek_for_prev(&it, (char *)target, sizeof(target));
         keep = 0;
-        if (rocksdb_iter_valid(it)) {
+        if (wr_store__iter_valid(&it)) {
             size_t klen;
-            const char *key = rocksdb_iter_key(it, &klen);
+            const char *key = wr_store__iter_key(&it, &klen);
             uint64_t kid, kseq;
             if (wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) && kid == id)
                 keep = kseq;
         }
-        rocksdb_iter_destroy(it);
-        rocksdb_readoptions_destroy(ro);
+        wr_store__iter_close(&it);
     }
     wr_key_batch(blo, id, 0);
     wr_key_batch(bhi, id, keep);
@@ -320,13 +313,12 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
     wr_key_stream_id(idhi, WR_KEY_TS_INDEX, id + 1);
     const char *end = (const char *)idhi;
     size_t endlen = sizeof(idhi);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)idhi, sizeof(idhi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, (char *)tlo, sizeof(tlo)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, idhi, sizeof(idhi));
+    for (wr_store__iter_seek(&it, (char *)tlo, sizeof(tlo)); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen;
-        const char *key = rocksdb_iter_key(it, &klen);
+        const char *key = wr_store__iter_key(&it, &klen);
         uint64_t kid, kts, kseq;
         if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) && kseq >= keep) {
             memcpy(thi, key, sizeof(thi));
@@ -335,8 +327,7 @@ reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_conf
             break;
         }
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     rocksdb_writebatch_delete_range(wb, (char *)tlo, sizeof(tlo), end, endlen);
     rocksdb_suggest_compact_range(s->db, (char *)blo, sizeof(blo), (char *)bhi, sizeof(bhi), &err);
     rocksdb_free(err);
@@ -434,7 +425,7 @@ doe_due(wr_store *s, uint64_t id, const stream_meta *m, uint64_t now)
     char *err = NULL;
     size_t vlen;
     wr_key_stream_id(kt, WR_KEY_STREAM_TAIL, id);
-    char *v = rocksdb_get(s->db, s->ro, (char *)kt, sizeof(kt), &vlen, &err);
+    char *v = wr_store__db_get(s, (char *)kt, sizeof(kt), &vlen, &err);
     if (err) {
         rocksdb_free(err);
         return false;
@@ -459,14 +450,14 @@ static void
 work_scan(wr_store *s, struct lifecycle *lc)
 {
     uint8_t lo = WR_KEY_STREAM_ID, hi = WR_KEY_STREAM_ID + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, &hi, 1);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    for (rocksdb_iter_seek(it, (char *)&lo, 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, (char *)&lo, 1); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen, vlen, bl, sl;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *k = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         const char *basin, *stream;
         uint64_t id;
         if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id) ||
@@ -494,8 +485,7 @@ work_scan(wr_store *s, struct lifecycle *lc)
         free(bn);
         free(sn);
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     /* Reclamation need not be durable: a lost write is redone by the next pass. */
     lc->job_err = write_batch(s, wb, false, &lc->job_error);
     rocksdb_writebatch_destroy(wb);
@@ -535,7 +525,7 @@ work_page(wr_store *s, struct lifecycle *lc)
     wr_key_basin_deletion(&ck, basin, bl);
     char *err = NULL;
     size_t clen = 0;
-    char *cursor = rocksdb_get(s->db, s->ro, ck.data, ck.len, &clen, &err);
+    char *cursor = wr_store__db_get(s, ck.data, ck.len, &clen, &err);
     rocksdb_free(err);
     wr_key_stream_meta_prefix(&prefix, basin, bl);
     wr_buf_append(&from, prefix.data, prefix.len);
@@ -544,22 +534,21 @@ work_page(wr_store *s, struct lifecycle *lc)
     wr_buf_append(&hi, prefix.data, prefix.len);
     hi.data[hi.len - 1] = 1; /* 02 ‖ basin ‖ 01: just past every stream of the basin */
 
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     uint64_t max_id = 0;
     size_t n = 0;
     wr_buf last = {0};
-    for (rocksdb_iter_seek(it, from.data, from.len); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, from.data, from.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (cursor && klen == from.len && memcmp(k, from.data, klen) == 0)
             continue;
         if (n == PAGE_STREAMS)
             break;
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         json_t *j = json_loadb(v, vlen, 0, NULL);
         uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
         json_decref(j);
@@ -592,8 +581,7 @@ work_page(wr_store *s, struct lifecycle *lc)
     put_next_id(s, wb, max_id);
     lc->job_err = write_batch(s, wb, true, &lc->job_error);
     rocksdb_writebatch_destroy(wb);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     rocksdb_free(cursor);
     wr_buf_fini(&ck);
     wr_buf_fini(&prefix);
@@ -985,13 +973,12 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
     /* Basins whose deletion a crash interrupted. */
     uint8_t lo[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION};
     uint8_t hi[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION + 1};
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi, sizeof(hi));
+    for (wr_store__iter_seek(&it, (char *)lo, sizeof(lo)); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (klen <= 2 || klen - 2 > WR_BASIN_NAME_MAX)
             continue;
         char name[WR_BASIN_NAME_MAX + 1];
@@ -1001,9 +988,8 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
         lc->deleting[lc->n_deleting++] = wr_xstrdup(name);
     }
     char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_get_error(&it, &err);
+    wr_store__iter_close(&it);
     if (err) {
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
         rocksdb_free(err);

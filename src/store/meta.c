@@ -80,7 +80,7 @@ get_json(wr_store *s, const wr_buf *key, json_t **out, wr_error *out_err)
     char *err = NULL;
     size_t vlen;
     *out = NULL;
-    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
+    char *v = wr_store__db_get(s, key->data, key->len, &vlen, &err);
     if (err) {
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
         rocksdb_free(err);
@@ -430,34 +430,32 @@ list_keys(wr_store *s, const wr_buf *base, const char *prefix, const char *start
     }
     if (limit == 0 || limit > 1000)
         limit = 1000;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
     size_t n = 0;
     *has_more = false;
-    for (rocksdb_iter_seek(it, from.data, from.len); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, from.data, from.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (skip_equal && klen == from.len && memcmp(k, from.data, klen) == 0)
             continue;
         if (n == limit) {
             *has_more = true;
             break;
         }
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         fn(ctx, k + base->len, klen - base->len, v, vlen);
         n++;
     }
     char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
+    wr_store__iter_get_error(&it, &err);
     wr_err e = WR_OK;
     if (err) {
         e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
         rocksdb_free(err);
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     wr_buf_fini(&from);

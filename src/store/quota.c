@@ -145,15 +145,15 @@ count(wr_store *s, const char *basin, const char *key, size_t len, size_t glen, 
     while ((uint8_t)hi.data[hi.len - 1] == 0xff) /* never all 0xff: it starts with 02 */
         hi.len--;
     hi.data[hi.len - 1]++;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
     size_t skip = 1 + strlen(basin) + 1; /* 02 ‖ basin ‖ 00 */
     uint64_t n = 0;
     char name[WR_STREAM_NAME_MAX + 1];
-    for (rocksdb_iter_seek(it, lo.data, lo.len); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, lo.data, lo.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (glen == 0) {
             n++;
             continue;
@@ -167,14 +167,13 @@ count(wr_store *s, const char *basin, const char *key, size_t len, size_t glen, 
             n++;
     }
     char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
+    wr_store__iter_get_error(&it, &err);
     wr_err e = WR_OK;
     if (err) {
         e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
         rocksdb_free(err);
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     *out_n = n;

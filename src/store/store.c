@@ -219,7 +219,7 @@ static wr_err
 db_get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len, wr_error *out_err)
 {
     char *err = NULL;
-    *out_v = rocksdb_get(s->db, s->ro, k, klen, out_len, &err);
+    *out_v = wr_store__db_get(s, k, klen, out_len, &err);
     if (err) {
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
         rocksdb_free(err);
@@ -531,16 +531,15 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
     uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
     wr_key_batch(lo, id, 0);
     wr_key_batch(hi, id, UINT64_MAX);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    rocksdb_iter_seek_for_prev(it, (char *)hi, sizeof(hi));
+    db_iter it;
+    wr_store__iter_open(&it, s, lo, sizeof(lo), NULL, 0);
+    wr_store__iter_seek_for_prev(&it, (char *)hi, sizeof(hi));
     *out_arrival = 0;
     wr_err e = WR_OK;
-    if (rocksdb_iter_valid(it)) {
+    if (wr_store__iter_valid(&it)) {
         size_t klen, vlen;
-        const char *key = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *key = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         uint64_t bid, bseq;
         if (wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) && bid == id &&
             !wr_batch_peek_arrival((const uint8_t *)v, vlen, out_arrival))
@@ -548,12 +547,11 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
                              (unsigned long long)id);
     }
     char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
+    wr_store__iter_get_error(&it, &err);
     if (err && !e)
         e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
     rocksdb_free(err);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     return e;
 }
 
@@ -566,7 +564,7 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
  * records were all trimmed, so a missing batch is accepted.
  */
 static wr_err
-check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err)
+check_stream(wr_store *s, db_iter *it, uint64_t id, wr_error *out_err)
 {
     uint8_t k[WR_KEY_ID_LEN], kb[WR_KEY_BATCH_LEN];
     char *tv;
@@ -584,14 +582,14 @@ check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err
                             (unsigned long long)id);
 
     wr_key_batch(kb, id, UINT64_MAX);
-    rocksdb_iter_seek_for_prev(it, (char *)kb, sizeof(kb));
+    wr_store__iter_seek_for_prev(it, (char *)kb, sizeof(kb));
     uint64_t bid, bseq;
     size_t klen;
-    const char *key = rocksdb_iter_valid(it) ? rocksdb_iter_key(it, &klen) : NULL;
+    const char *key = wr_store__iter_valid(it) ? wr_store__iter_key(it, &klen) : NULL;
     if (!key || !wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
         return WR_OK; /* no batches */
     size_t vlen;
-    const char *v = rocksdb_iter_value(it, &vlen);
+    const char *v = wr_store__iter_value(it, &vlen);
     wr_batch *b;
     wr_error derr;
     if ((e = wr_batch_decode(id, wr_xmemdup(v, vlen), vlen, &b, &derr)))
@@ -615,21 +613,18 @@ recover(wr_store *s, wr_error *out_err)
 {
     wr_err e = WR_OK;
     uint8_t lo = WR_KEY_STREAM_ID, hi = WR_KEY_STREAM_ID + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)&lo, 1);
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
-    rocksdb_iterator_t *ids = rocksdb_create_iterator(s->db, ro);
+    db_iter ids;
+    wr_store__iter_open(&ids, s, &lo, 1, &hi, 1);
     /* Bounded to family 06: a stream without batches must not make SeekForPrev walk back
      * through the tombstones that deletions leave in the families below. */
     uint8_t blo = WR_KEY_BATCH, bhi = WR_KEY_BATCH + 1;
-    rocksdb_readoptions_t *bro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(bro, (char *)&blo, 1);
-    rocksdb_readoptions_set_iterate_upper_bound(bro, (char *)&bhi, 1);
-    rocksdb_iterator_t *batches = rocksdb_create_iterator(s->db, bro);
+    db_iter batches;
+    wr_store__iter_open(&batches, s, &blo, 1, &bhi, 1);
     uint64_t max_id = 0, n = 0;
-    for (rocksdb_iter_seek(ids, (char *)&lo, 1); rocksdb_iter_valid(ids); rocksdb_iter_next(ids)) {
+    for (wr_store__iter_seek(&ids, (char *)&lo, 1); wr_store__iter_valid(&ids);
+         wr_store__iter_next(&ids)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(ids, &klen);
+        const char *k = wr_store__iter_key(&ids, &klen);
         uint64_t id;
         if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id)) {
             e = wr_error_set(out_err, WR_ERR_STORAGE, "malformed stream id key");
@@ -637,19 +632,17 @@ recover(wr_store *s, wr_error *out_err)
         }
         if (id > max_id)
             max_id = id;
-        if ((e = check_stream(s, batches, id, out_err)))
+        if ((e = check_stream(s, &batches, id, out_err)))
             break;
         n++;
     }
     char *err = NULL;
-    rocksdb_iter_get_error(ids, &err);
+    wr_store__iter_get_error(&ids, &err);
     if (!e && err)
         e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
     rocksdb_free(err);
-    rocksdb_iter_destroy(batches);
-    rocksdb_iter_destroy(ids);
-    rocksdb_readoptions_destroy(ro);
-    rocksdb_readoptions_destroy(bro);
+    wr_store__iter_close(&batches);
+    wr_store__iter_close(&ids);
     s->next_stream_id = max_id + 1;
     if (!e)
         wr_log_debug("store recovered", " streams=%llu", (unsigned long long)n);

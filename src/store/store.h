@@ -5,7 +5,7 @@
  * THREADS. A store runs on the caller's libuv loop. Every function here must be called on that
  * loop's thread, and every callback is invoked on it. Inside, one commit thread writes appends
  * (group commit) and the libuv worker pool serves catch-up reads; neither ever calls user code,
- * except the sync hook (see wr_store_opts).
+ * except the sync and read hooks (see wr_store_opts).
  *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
@@ -79,6 +79,21 @@ typedef enum wr_store_sync_kind {
  */
 typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
 
+typedef enum wr_store_read_kind {
+    WR_STORE_READ_GET,  /* a point lookup of `key` */
+    WR_STORE_READ_SEEK, /* an iterator positioned at `key` (Seek or SeekForPrev) */
+    WR_STORE_READ_NEXT, /* an iterator stepping on from `key`, the entry it stood on */
+} wr_store_read_kind;
+
+/*
+ * Called before every RocksDB read of the store (point lookups and iterator moves), on the
+ * thread doing it (loop or worker pool). Returning non-zero makes that read report an I/O error
+ * as RocksDB would: the lookup fails, or the iterator turns invalid with an error status. For
+ * tests: inject read faults. Must be thread-safe.
+ */
+typedef int (*wr_store_read_hook)(void *ud, wr_store_read_kind kind, const void *key,
+                                  size_t key_len);
+
 /*
  * Names the group a stream belongs to, for the per-group stream limit: returns the length of the
  * prefix of `stream` that names its group (0 = the stream is in no group). Must be a pure
@@ -94,6 +109,8 @@ typedef struct wr_store_opts {
     size_t cache_bytes;           /* recent-batch cache for followers/reads; 0 = 64 MiB */
     wr_store_sync_hook sync_hook; /* may be NULL */
     void *sync_hook_ud;
+    wr_store_read_hook read_hook; /* may be NULL */
+    void *read_hook_ud;
     /* Stream states kept in memory (see STREAM CACHE below); 0 = 100000. */
     size_t stream_cache_entries;
     /* Stream limits (see LIMITS below). 0 = the default: 1000000 per basin, 100000 per group. */

@@ -219,6 +219,29 @@ wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *
 wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream,
                                      stream_meta *m, wr_error *out_err);
 
+/*
+ * db.c: every RocksDB read of the store, so that opts.read_hook sees each one. wr_store__db_get
+ * is rocksdb_get on s->db; a db_iter wraps a RocksDB iterator over [lo, hi) (a NULL bound is
+ * open) with the same calls as the C API. Any thread.
+ */
+typedef struct db_iter {
+    wr_store *s;
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it;
+    bool fault; /* the read hook failed a move: invalid, with an error status */
+} db_iter;
+char *wr_store__db_get(wr_store *s, const void *k, size_t klen, size_t *out_len, char **errptr);
+void wr_store__iter_open(db_iter *i, wr_store *s, const void *lo, size_t lo_len, const void *hi,
+                         size_t hi_len);
+void wr_store__iter_seek(db_iter *i, const void *k, size_t len);
+void wr_store__iter_seek_for_prev(db_iter *i, const void *k, size_t len);
+bool wr_store__iter_valid(const db_iter *i);
+void wr_store__iter_next(db_iter *i);
+const char *wr_store__iter_key(const db_iter *i, size_t *out_len);
+const char *wr_store__iter_value(const db_iter *i, size_t *out_len);
+void wr_store__iter_get_error(const db_iter *i, char **errptr);
+void wr_store__iter_close(db_iter *i);
+
 /* store.c */
 bool wr_store__utf8_valid(const uint8_t *p, size_t n);
 /* The in-memory hash of a stream name (util/hash.h), for the tables keyed by basin and stream

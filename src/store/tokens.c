@@ -23,7 +23,7 @@ exists(wr_store *s, const wr_buf *key, bool *out, wr_error *out_err)
 {
     char *err = NULL;
     size_t vlen;
-    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
+    char *v = wr_store__db_get(s, key->data, key->len, &vlen, &err);
     if (err) {
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
         rocksdb_free(err);
@@ -80,23 +80,21 @@ wr_store_token_scan(wr_store *s,
                     void *ud, wr_error *out_err)
 {
     const char lo = WR_KEY_ACCESS_TOKEN, hi = WR_KEY_ACCESS_TOKEN + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, &hi, 1);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, &lo, 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, &hi, 1);
+    for (wr_store__iter_seek(&it, &lo, 1); wr_store__iter_valid(&it); wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *k = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         fn(ud, k + 1, klen - 1, v, vlen);
     }
     char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
+    wr_store__iter_get_error(&it, &err);
     wr_err e = WR_OK;
     if (err) {
         e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
         rocksdb_free(err);
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_store__iter_close(&it);
     return e;
 }
