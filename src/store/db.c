@@ -1,18 +1,36 @@
 /*
- * db.c — the store's reads of RocksDB: point lookups and iterators. Every read of the store goes
- * through here, so that opts.read_hook sees each one and can make it fail the way RocksDB
- * reports an I/O error (a lookup returns an error string; an iterator turns invalid and its
- * status carries the error).
+ * db.c — the store's reads of RocksDB, and its failed state.
  *
- * Threads: any (loop, worker pool). A db_iter belongs to the thread that opened it.
+ * Three outcomes. A lookup gives the value, "absent", or an error; a scan ends at the end of
+ * its range or with an error. Every read of the store goes through here so that an error can
+ * never pass for "absent" or for the end of a range (that is how a pin count reads as 0 and a
+ * pinned stream gets deleted, or how a failed basin scan looks like an empty basin):
+ *   wr_store__get / wr_store__get_u64   point lookups: value, NULL (absent), or WR_ERR_STORAGE;
+ *   db_iter + wr_store__iter_end        scans: every loop ends with iter_end, which says why
+ *                                       valid() turned false: WR_OK, or WR_ERR_STORAGE.
+ * A RocksDB read error (or one injected by opts.read_hook, which sees every lookup and every
+ * iterator move) puts the store in the failed state, as a failed synced write does
+ * (wr_store__fail): the operation stops, later writes are refused, reads go on. A value that
+ * reads fine but does not decode is the caller's business: an error of that operation only.
+ *
+ * Threads: any (loop, worker pool, commit thread for wr_store__fail). A db_iter belongs to the
+ * thread that opened it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
-#include "util/mem.h"
+#include "util/buf.h"
+#include "util/log.h"
 
 #define INJECTED "injected read fault"
+
+void
+wr_store__fail(wr_store *s, const char *why)
+{
+    if (!atomic_exchange(&s->failed, true))
+        wr_log_error("store failed: refusing writes until reopened", " reason=\"%s\"", why);
+}
 
 static bool
 fault(wr_store *s, wr_store_read_kind kind, const void *key, size_t key_len)
@@ -20,14 +38,57 @@ fault(wr_store *s, wr_store_read_kind kind, const void *key, size_t key_len)
     return s->opts.read_hook && s->opts.read_hook(s->opts.read_hook_ud, kind, key, key_len);
 }
 
-char *
-wr_store__db_get(wr_store *s, const void *k, size_t klen, size_t *out_len, char **errptr)
+/* A read failed with RocksDB's message `err` (freed here): the store fails. */
+static wr_err
+read_failed(wr_store *s, const char *what, char *err, wr_error *out_err)
 {
-    if (fault(s, WR_STORE_READ_GET, k, klen)) {
-        *errptr = wr_xstrdup(INJECTED);
-        return NULL;
+    wr_error e;
+    wr_error_set(&e, WR_ERR_STORAGE, "rocksdb %s: %s", what, err ? err : INJECTED);
+    rocksdb_free(err);
+    wr_store__fail(s, e.msg);
+    if (out_err)
+        *out_err = e;
+    return WR_ERR_STORAGE;
+}
+
+wr_err
+wr_store__get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len,
+              wr_error *out_err)
+{
+    *out_v = NULL;
+    *out_len = 0;
+    if (fault(s, WR_STORE_READ_GET, k, klen))
+        return read_failed(s, "get", NULL, out_err);
+    char *err = NULL;
+    char *v = rocksdb_get(s->db, s->ro, k, klen, out_len, &err);
+    if (err) {
+        rocksdb_free(v);
+        return read_failed(s, "get", err, out_err);
     }
-    return rocksdb_get(s->db, s->ro, k, klen, out_len, errptr);
+    *out_v = v;
+    return WR_OK;
+}
+
+wr_err
+wr_store__get_u64(wr_store *s, const void *k, size_t klen, uint64_t *out_v, bool *out_found,
+                  wr_error *out_err)
+{
+    char *v;
+    size_t vlen;
+    if (out_found)
+        *out_found = false;
+    wr_err e = wr_store__get(s, k, klen, &v, &vlen, out_err);
+    if (e || !v)
+        return e;
+    bool ok = vlen == 8;
+    if (ok)
+        *out_v = wr_get_be64((const uint8_t *)v);
+    rocksdb_free(v);
+    if (!ok)
+        return wr_error_set(out_err, WR_ERR_STORAGE, "a u64 value has %zu bytes", vlen);
+    if (out_found)
+        *out_found = true;
+    return WR_OK;
 }
 
 void
@@ -88,21 +149,22 @@ wr_store__iter_value(const db_iter *i, size_t *out_len)
     return rocksdb_iter_value(i->it, out_len);
 }
 
-void
-wr_store__iter_get_error(const db_iter *i, char **errptr)
+wr_err
+wr_store__iter_error(db_iter *i, wr_error *out_err)
 {
-    if (i->fault) {
-        *errptr = wr_xstrdup(INJECTED);
-        return;
-    }
-    rocksdb_iter_get_error(i->it, errptr);
+    if (i->fault)
+        return read_failed(i->s, "iterate", NULL, out_err);
+    char *err = NULL;
+    rocksdb_iter_get_error(i->it, &err);
+    return err ? read_failed(i->s, "iterate", err, out_err) : WR_OK;
 }
 
-void
-wr_store__iter_close(db_iter *i)
+wr_err
+wr_store__iter_end(db_iter *i, wr_err e, wr_error *out_err)
 {
+    wr_err ie = wr_store__iter_error(i, e ? NULL : out_err);
     rocksdb_iter_destroy(i->it);
     rocksdb_readoptions_destroy(i->ro);
-    i->it = NULL;
-    i->ro = NULL;
+    memset(i, 0, sizeof(*i));
+    return e ? e : ie;
 }

@@ -2,11 +2,12 @@
  * meta.c — basins and streams: the synchronous metadata operations of store.h and the JSON
  * values of the BASIN_META / STREAM_META families.
  *
- * All functions run on the loop thread. Reads go straight to RocksDB; every change is one
- * WriteBatch written with sync=true through wr_store__meta_write (so the failed state and the
- * sync hook apply). When a stream's meta changes, its cached stream_state (if any) is updated
- * in the same call so appends and reads see the change immediately. Creating a stream meta is
- * the one place the stream limits are checked and counted (quota.c).
+ * All functions run on the loop thread. Reads go to RocksDB through db.c (found, absent, or
+ * STORAGE, never an error read as "absent"); every change is one WriteBatch written with
+ * sync=true through wr_store__meta_write (so the failed state and the sync hook apply). When a
+ * stream's meta changes, its cached stream_state (if any) is updated in the same call so appends
+ * and reads see the change immediately. Creating a stream meta is the one place the stream
+ * limits are checked and counted (quota.c).
  *
  * Persisted JSON (field names are PERSISTED: never rename):
  *   basin:  {"config":BasinConfig,"created_at":ms,"deleted_at":ms|null,"request_token":s|null}
@@ -77,17 +78,12 @@ common_fields(json_t *j, uint64_t *created, bool *deleted, uint64_t *deleted_at,
 static wr_err
 get_json(wr_store *s, const wr_buf *key, json_t **out, wr_error *out_err)
 {
-    char *err = NULL;
+    char *v;
     size_t vlen;
     *out = NULL;
-    char *v = wr_store__db_get(s, key->data, key->len, &vlen, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    if (!v)
-        return WR_OK;
+    wr_err e = wr_store__get(s, key->data, key->len, &v, &vlen, out_err);
+    if (e || !v)
+        return e;
     *out = json_loadb(v, vlen, 0, NULL);
     rocksdb_free(v);
     if (!json_is_object(*out)) {
@@ -448,14 +444,7 @@ list_keys(wr_store *s, const wr_buf *base, const char *prefix, const char *start
         fn(ctx, k + base->len, klen - base->len, v, vlen);
         n++;
     }
-    char *err = NULL;
-    wr_store__iter_get_error(&it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    wr_store__iter_close(&it);
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     wr_buf_fini(&from);

@@ -166,14 +166,7 @@ count(wr_store *s, const char *basin, const char *key, size_t len, size_t glen, 
         if (group_of(s, basin, name) == glen)
             n++;
     }
-    char *err = NULL;
-    wr_store__iter_get_error(&it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    wr_store__iter_close(&it);
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     *out_n = n;

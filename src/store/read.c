@@ -132,18 +132,6 @@ deliver_now(wr_store *s, void *arg)
 /* ---------------------------------------------------------------------------------------- */
 /* Worker                                                                                     */
 
-static wr_err
-iter_error(db_iter *it, wr_error *out_err)
-{
-    char *err = NULL;
-    wr_store__iter_get_error(it, &err);
-    if (!err)
-        return WR_OK;
-    wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    return WR_ERR_STORAGE;
-}
-
 /* The first_seq of the last batch whose first timestamp is below t (0 if none). */
 static wr_err
 ts_seek(read_job *j, uint64_t t, uint64_t *out_seq, wr_error *out_err)
@@ -164,9 +152,7 @@ ts_seek(read_job *j, uint64_t t, uint64_t *out_seq, wr_error *out_err)
             id != j->stream_id)
             *out_seq = 0;
     }
-    wr_err e = iter_error(&it, out_err);
-    wr_store__iter_close(&it);
-    return e;
+    return wr_store__iter_end(&it, WR_OK, out_err);
 }
 
 static void
@@ -190,7 +176,9 @@ work_read(uv_work_t *w)
     db_iter it;
     wr_store__iter_open(&it, j->s, lo, sizeof(lo), hi, sizeof(hi));
     wr_store__iter_seek_for_prev(&it, (char *)target, sizeof(target));
-    if (!wr_store__iter_valid(&it))
+    /* No batch starts at or before `from`: start at the first one (a new seek would also
+     * clear an error of the first, so check it before). */
+    if (!wr_store__iter_valid(&it) && !(res->err = wr_store__iter_error(&it, &res->error)))
         wr_store__iter_seek(&it, (char *)lo, sizeof(lo));
     for (; wr_store__iter_valid(&it); wr_store__iter_next(&it)) {
         size_t vlen;
@@ -207,9 +195,7 @@ work_read(uv_work_t *w)
         if (!more)
             break;
     }
-    if (!res->err)
-        res->err = iter_error(&it, &res->error);
-    wr_store__iter_close(&it);
+    res->err = wr_store__iter_end(&it, res->err, &res->error);
     finish_result(j);
 }
 

@@ -215,19 +215,6 @@ wr_store__stream_uncache(wr_store *s, stream_state *st)
     wr_store__lc_retire(s, st);
 }
 
-static wr_err
-db_get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len, wr_error *out_err)
-{
-    char *err = NULL;
-    *out_v = wr_store__db_get(s, k, klen, out_len, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
-}
-
 wr_err
 wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
                             const stream_meta *m, stream_state **out, wr_error *out_err)
@@ -252,7 +239,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     }
 
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v && !wr_tail_value_decode((uint8_t *)v, vlen, &st->d_seq, &st->d_ts)) {
         rocksdb_free(v);
@@ -261,7 +248,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     }
     rocksdb_free(v);
     wr_key_stream_id(k, WR_KEY_STREAM_FENCE, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v) {
         st->fence_len = vlen > WR_FENCING_TOKEN_MAX ? WR_FENCING_TOKEN_MAX : vlen;
@@ -269,7 +256,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
         rocksdb_free(v);
     }
     wr_key_stream_id(k, WR_KEY_STREAM_TRIM, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v) {
         if (vlen == 8)
@@ -439,16 +426,14 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
         }
     }
     if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_COMMIT)) {
-        atomic_store(&s->failed, true);
-        wr_log_error("store write failed", " reason=\"injected sync failure\"");
+        wr_store__fail(s, "group commit: injected sync failure");
         return WR_ERR_STORAGE;
     }
     char *err = NULL;
     rocksdb_write(s->db, s->wo_sync, wb, &err);
     atomic_fetch_add(&s->n_commits, 1);
     if (err) {
-        atomic_store(&s->failed, true);
-        wr_log_error("store write failed", " error=\"%s\"", err);
+        wr_store__fail(s, err);
         rocksdb_free(err);
         return WR_ERR_STORAGE;
     }
@@ -509,14 +494,14 @@ wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err)
     if (atomic_load(&s->failed))
         return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
     if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
-        atomic_store(&s->failed, true);
+        wr_store__fail(s, "metadata write: injected sync failure");
         return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
     }
     char *err = NULL;
     rocksdb_write(s->db, s->wo_sync, wb, &err);
     if (err) {
-        atomic_store(&s->failed, true);
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
+        wr_store__fail(s, err);
         rocksdb_free(err);
         return WR_ERR_STORAGE;
     }
@@ -546,13 +531,7 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
             e = wr_error_set(out_err, WR_ERR_STORAGE, "stream %llu: last batch is malformed",
                              (unsigned long long)id);
     }
-    char *err = NULL;
-    wr_store__iter_get_error(&it, &err);
-    if (err && !e)
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    wr_store__iter_close(&it);
-    return e;
+    return wr_store__iter_end(&it, e, out_err);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -572,7 +551,7 @@ check_stream(wr_store *s, db_iter *it, uint64_t id, wr_error *out_err)
     uint64_t tail_seq = 0, tail_ts = 0;
     wr_err e;
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, id);
-    if ((e = db_get(s, k, sizeof(k), &tv, &tvlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &tv, &tvlen, out_err)))
         return e;
     bool has_tail = tv != NULL;
     bool ok = !tv || wr_tail_value_decode((uint8_t *)tv, tvlen, &tail_seq, &tail_ts);
@@ -585,8 +564,10 @@ check_stream(wr_store *s, db_iter *it, uint64_t id, wr_error *out_err)
     wr_store__iter_seek_for_prev(it, (char *)kb, sizeof(kb));
     uint64_t bid, bseq;
     size_t klen;
-    const char *key = wr_store__iter_valid(it) ? wr_store__iter_key(it, &klen) : NULL;
-    if (!key || !wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
+    if (!wr_store__iter_valid(it)) /* no key of family 06 up to it, or a read error */
+        return wr_store__iter_error(it, out_err);
+    const char *key = wr_store__iter_key(it, &klen);
+    if (!wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
         return WR_OK; /* no batches */
     size_t vlen;
     const char *v = wr_store__iter_value(it, &vlen);
@@ -636,13 +617,8 @@ recover(wr_store *s, wr_error *out_err)
             break;
         n++;
     }
-    char *err = NULL;
-    wr_store__iter_get_error(&ids, &err);
-    if (!e && err)
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    wr_store__iter_close(&batches);
-    wr_store__iter_close(&ids);
+    e = wr_store__iter_end(&batches, e, out_err);
+    e = wr_store__iter_end(&ids, e, out_err);
     s->next_stream_id = max_id + 1;
     if (!e)
         wr_log_debug("store recovered", " streams=%llu", (unsigned long long)n);

@@ -8,7 +8,9 @@
  *    under `mu`. An append_op is handed over whole: the loop fills it, pushes it to the commit
  *    queue and does not touch it until it comes back through the done list; the commit thread
  *    only reads its keys/values and writes `commit_err`.
- *  - `failed` and `n_commits` are atomics (written by the commit thread, read by the loop).
+ *  - `failed` and `n_commits` are atomics. `failed` is set through wr_store__fail by whichever
+ *    thread meets a write or read error (commit thread, loop, worker pool); `n_commits` is
+ *    written by the commit thread.
  *
  * The stream cache (store.c) holds at most opts.stream_cache_entries stream_states. When a load
  * pushes it over, the least recently used *idle* states are dropped (wr_store__stream_uncache);
@@ -220,9 +222,27 @@ wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char 
                                      stream_meta *m, wr_error *out_err);
 
 /*
- * db.c: every RocksDB read of the store, so that opts.read_hook sees each one. wr_store__db_get
- * is rocksdb_get on s->db; a db_iter wraps a RocksDB iterator over [lo, hi) (a NULL bound is
- * open) with the same calls as the C API. Any thread.
+ * db.c: every read of RocksDB, with three outcomes. A lookup gives a value, absent, or
+ * WR_ERR_STORAGE; a scan (db_iter) ends with wr_store__iter_end, which says whether it stopped at
+ * the end of its range or on an error. A RocksDB error, or one injected by opts.read_hook (which
+ * sees every lookup and iterator move), stops the operation and puts the store in the failed
+ * state (wr_store__fail), as a failed synced write does. Any thread.
+ */
+/* Enters the failed state (store.h, FAILURE): later writes fail, reads go on. Logs once. */
+void wr_store__fail(wr_store *s, const char *why);
+/* Point lookup: WR_OK with *out_v the value (rocksdb_free it) or NULL when the key is absent;
+ * STORAGE on a read error (the store has failed). */
+wr_err wr_store__get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len,
+                     wr_error *out_err);
+/* Lookup of an 8-byte big-endian value: WR_OK and *out_found (may be NULL); when absent *out_v is
+ * left as it was. STORAGE on a read error (the store has failed) or a value of another size. */
+wr_err wr_store__get_u64(wr_store *s, const void *k, size_t klen, uint64_t *out_v, bool *out_found,
+                         wr_error *out_err);
+
+/*
+ * A scan over [lo, hi) (a NULL bound is open): open, seek (or seek_for_prev), then
+ * `for (; valid; next)`, and always wr_store__iter_end, also after a break. valid() is false at
+ * the end of the range and after an error alike; only iter_end tells them apart.
  */
 typedef struct db_iter {
     wr_store *s;
@@ -230,7 +250,6 @@ typedef struct db_iter {
     rocksdb_iterator_t *it;
     bool fault; /* the read hook failed a move: invalid, with an error status */
 } db_iter;
-char *wr_store__db_get(wr_store *s, const void *k, size_t klen, size_t *out_len, char **errptr);
 void wr_store__iter_open(db_iter *i, wr_store *s, const void *lo, size_t lo_len, const void *hi,
                          size_t hi_len);
 void wr_store__iter_seek(db_iter *i, const void *k, size_t len);
@@ -239,8 +258,13 @@ bool wr_store__iter_valid(const db_iter *i);
 void wr_store__iter_next(db_iter *i);
 const char *wr_store__iter_key(const db_iter *i, size_t *out_len);
 const char *wr_store__iter_value(const db_iter *i, size_t *out_len);
-void wr_store__iter_get_error(const db_iter *i, char **errptr);
-void wr_store__iter_close(db_iter *i);
+/* Whether the scan has hit an error so far (STORAGE, and the store has failed), without ending
+ * it: for a scan reused after a miss. */
+wr_err wr_store__iter_error(db_iter *i, wr_error *out_err);
+/* Ends a scan and frees it. Returns `e` (the loop's own error, message kept) when set; otherwise
+ * WR_OK if it stopped at the end of its range or where the loop left it, STORAGE if RocksDB or
+ * the read hook reported an error. An iterator error fails the store in both cases. */
+wr_err wr_store__iter_end(db_iter *i, wr_err e, wr_error *out_err);
 
 /* store.c */
 bool wr_store__utf8_valid(const uint8_t *p, size_t n);

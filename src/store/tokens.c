@@ -21,17 +21,12 @@ token_key(wr_buf *k, const char *id)
 static wr_err
 exists(wr_store *s, const wr_buf *key, bool *out, wr_error *out_err)
 {
-    char *err = NULL;
+    char *v;
     size_t vlen;
-    char *v = wr_store__db_get(s, key->data, key->len, &vlen, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
+    wr_err e = wr_store__get(s, key->data, key->len, &v, &vlen, out_err);
     *out = v != NULL;
     rocksdb_free(v);
-    return WR_OK;
+    return e;
 }
 
 wr_err
@@ -88,13 +83,5 @@ wr_store_token_scan(wr_store *s,
         const char *v = wr_store__iter_value(&it, &vlen);
         fn(ud, k + 1, klen - 1, v, vlen);
     }
-    char *err = NULL;
-    wr_store__iter_get_error(&it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    wr_store__iter_close(&it);
-    return e;
+    return wr_store__iter_end(&it, WR_OK, out_err);
 }

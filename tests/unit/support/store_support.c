@@ -33,6 +33,56 @@ hook(void *ud, wr_store_sync_kind kind)
     return 0;
 }
 
+static int
+read_hook(void *ud, wr_store_read_kind kind, const void *key, size_t key_len)
+{
+    ts_env *e = ud;
+    int fail = 0;
+    pthread_mutex_lock(&e->rf_mu);
+    if (e->rf_armed && kind == e->rf_kind && key_len >= e->rf_key_len &&
+        (!e->rf_exact || key_len == e->rf_key_len) && memcmp(key, e->rf_key, e->rf_key_len) == 0) {
+        int n = e->rf_seen++;
+        fail = n >= e->rf_skip && n - e->rf_skip < e->rf_times;
+        e->rf_injected += fail;
+    }
+    pthread_mutex_unlock(&e->rf_mu);
+    return fail;
+}
+
+void
+ts_fail_read(ts_env *e, wr_store_read_kind kind, const void *key, size_t len, bool exact, int skip,
+             int times)
+{
+    assert_true(len <= sizeof(e->rf_key));
+    pthread_mutex_lock(&e->rf_mu);
+    e->rf_armed = true;
+    e->rf_kind = kind;
+    memcpy(e->rf_key, key, len);
+    e->rf_key_len = len;
+    e->rf_exact = exact;
+    e->rf_skip = skip;
+    e->rf_times = times;
+    e->rf_seen = e->rf_injected = 0;
+    pthread_mutex_unlock(&e->rf_mu);
+}
+
+void
+ts_fail_read_off(ts_env *e)
+{
+    pthread_mutex_lock(&e->rf_mu);
+    e->rf_armed = false;
+    pthread_mutex_unlock(&e->rf_mu);
+}
+
+int
+ts_read_faults(ts_env *e)
+{
+    pthread_mutex_lock(&e->rf_mu);
+    int n = e->rf_injected;
+    pthread_mutex_unlock(&e->rf_mu);
+    return n;
+}
+
 void
 ts_init(ts_env *e)
 {
@@ -44,6 +94,9 @@ ts_init(ts_env *e)
     e->opts.path = e->dir;
     e->opts.sync_hook = hook;
     e->opts.sync_hook_ud = e;
+    e->opts.read_hook = read_hook;
+    e->opts.read_hook_ud = e;
+    pthread_mutex_init(&e->rf_mu, NULL);
 }
 
 void
@@ -133,6 +186,7 @@ ts_teardown(ts_env *e)
     uv_run(&e->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&e->loop), 0);
     nftw(e->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    pthread_mutex_destroy(&e->rf_mu);
 }
 
 void

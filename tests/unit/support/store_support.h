@@ -1,12 +1,13 @@
 /*
  * store_support.h — helpers for the store's unit tests: a temp data directory, a loop with a
  * store on it, cmocka fixtures that set both up (with the fake clock and a basin), synchronous
- * wrappers that run the loop until an append/read callback fires, command records, and a sync
- * hook that counts syncs and can inject a failure.
+ * wrappers that run the loop until an append/read callback fires, command records, a sync hook
+ * that counts syncs and can inject a failure, and a read hook that injects read faults.
  */
 #ifndef WR_TEST_STORE_SUPPORT_H
 #define WR_TEST_STORE_SUPPORT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +24,13 @@ typedef struct ts_env {
     atomic_int syncs_commit;
     atomic_int syncs_meta;
     atomic_int fail_countdown; /* > 0: the n-th next sync fails; 0: never */
+    /* Read faults (ts_fail_read), under rf_mu: the store's threads call the hook. */
+    pthread_mutex_t rf_mu;
+    bool rf_armed, rf_exact;
+    wr_store_read_kind rf_kind;
+    uint8_t rf_key[600];
+    size_t rf_key_len;
+    int rf_skip, rf_times, rf_seen, rf_injected;
 } ts_env;
 
 /* Creates a temp dir and opens a store on a fresh loop (asserts on failure): ts_init, then
@@ -101,6 +109,18 @@ wr_append_result ts_trim(ts_env *e, const char *basin, const char *stream, uint6
 void ts_maintain(ts_env *e, bool compact);
 /* Creates a stream with the given config (asserts success). */
 void ts_stream(ts_env *e, const char *basin, const char *stream, const wr_stream_config *cfg);
+
+/*
+ * Read faults through wr_store_opts.read_hook (installed by ts_init). From now on, reads of
+ * `kind` whose key starts with key[0, len) (equals it, when `exact`) are counted, and after the
+ * first `skip` of them the next `times` fail (INT_MAX: all). Replaces an earlier setting.
+ */
+void ts_fail_read(ts_env *e, wr_store_read_kind kind, const void *key, size_t len, bool exact,
+                  int skip, int times);
+/* No more read faults. */
+void ts_fail_read_off(ts_env *e);
+/* Reads failed since the last ts_fail_read. */
+int ts_read_faults(ts_env *e);
 
 /* wr_store_stream_get's code (the config and info are dropped). */
 wr_err ts_stream_get(ts_env *e, const char *basin, const char *stream);
