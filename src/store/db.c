@@ -1,5 +1,5 @@
 /*
- * db.c — the store's reads of RocksDB, and its failed state.
+ * db.c — the store's reads and writes of RocksDB, and its failed state.
  *
  * Three outcomes. A lookup gives the value, "absent", or an error; a scan ends at the end of
  * its range or with an error. Every read of the store goes through here so that an error can
@@ -12,6 +12,12 @@
  * iterator move) puts the store in the failed state, as a failed synced write does
  * (wr_store__fail): the operation stops, later writes are refused, reads go on. A value that
  * reads fine but does not decode is the caller's business: an error of that operation only.
+ *
+ * Writes. wr_store__write is the one write path (group commits, metadata changes, maintenance):
+ * refused once the store has failed; the synced kinds consult opts.sync_hook first; any write
+ * that fails puts the store in the failed state. Each caller keeps its durability through the
+ * kind: group commits and metadata changes are synced; reclamation and the deadline bump at a
+ * hold's release are not (a lost one is redone or harmless).
  *
  * Threads: any (loop, worker pool, commit thread for wr_store__fail). A db_iter belongs to the
  * thread that opened it.
@@ -45,6 +51,33 @@ read_failed(wr_store *s, const char *what, char *err, wr_error *out_err)
     wr_error e;
     wr_error_set(&e, WR_ERR_STORAGE, "rocksdb %s: %s", what, err ? err : INJECTED);
     rocksdb_free(err);
+    wr_store__fail(s, e.msg);
+    if (out_err)
+        *out_err = e;
+    return WR_ERR_STORAGE;
+}
+
+wr_err
+wr_store__write(wr_store *s, rocksdb_writebatch_t *wb, db_write_kind kind, wr_error *out_err)
+{
+    static const char *const what[] = {"group commit", "metadata write", "unsynced write"};
+    if (rocksdb_writebatch_count(wb) == 0)
+        return WR_OK;
+    if (atomic_load(&s->failed))
+        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
+    bool sync = kind != DB_WRITE_UNSYNCED;
+    wr_store_sync_kind hook = kind == DB_WRITE_COMMIT ? WR_STORE_SYNC_COMMIT : WR_STORE_SYNC_META;
+    wr_error e;
+    if (sync && s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, hook)) {
+        wr_error_set(&e, WR_ERR_STORAGE, "%s: sync failed (injected)", what[kind]);
+    } else {
+        char *err = NULL;
+        rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, wb, &err);
+        if (!err)
+            return WR_OK;
+        wr_error_set(&e, WR_ERR_STORAGE, "rocksdb %s: %s", what[kind], err);
+        rocksdb_free(err);
+    }
     wr_store__fail(s, e.msg);
     if (out_err)
         *out_err = e;

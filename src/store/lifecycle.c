@@ -87,7 +87,6 @@ typedef enum job_kind { JOB_SCAN, JOB_DELETE, JOB_PAGE, JOB_COMPACT } job_kind;
 
 struct lifecycle {
     uv_timer_t *timer; /* heap: freed by its close callback */
-    rocksdb_writeoptions_t *wo_nosync;
     hold *holds[HOLD_BUCKETS];
     char **deleting; /* basins being deleted */
     size_t n_deleting;
@@ -407,29 +406,6 @@ put_next_id(wr_store *s, rocksdb_writebatch_t *wb, uint64_t max_id, wr_error *ou
     return WR_OK;
 }
 
-static wr_err
-write_batch(wr_store *s, rocksdb_writebatch_t *wb, bool sync, wr_error *out_err)
-{
-    if (rocksdb_writebatch_count(wb) == 0)
-        return WR_OK;
-    if (atomic_load(&s->failed))
-        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
-    if (sync && s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
-        wr_store__fail(s, "maintenance write: injected sync failure");
-        return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, sync ? s->wo_sync : s->lc->wo_nosync, wb, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
-        if (sync)
-            wr_store__fail(s, err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
-}
-
 static bool
 in_basins(struct lifecycle *lc, const char *basin, size_t bl)
 {
@@ -532,7 +508,7 @@ work_scan(wr_store *s, struct lifecycle *lc)
     e = wr_store__iter_end(&it, e, &lc->job_error);
     /* Reclamation need not be durable: a lost write is redone by the next pass. */
     if (!e)
-        e = write_batch(s, wb, false, &lc->job_error);
+        e = wr_store__write(s, wb, DB_WRITE_UNSYNCED, &lc->job_error);
     lc->job_err = e;
     rocksdb_writebatch_destroy(wb);
 }
@@ -561,7 +537,7 @@ work_delete(wr_store *s, struct lifecycle *lc)
     if (!e)
         e = put_next_id(s, wb, max_id, &lc->job_error);
     if (!e)
-        e = write_batch(s, wb, true, &lc->job_error);
+        e = wr_store__write(s, wb, DB_WRITE_META, &lc->job_error);
     lc->job_err = e;
     rocksdb_writebatch_destroy(wb);
     wr_buf_fini(&mk);
@@ -653,7 +629,7 @@ work_page(wr_store *s, struct lifecycle *lc)
     if (!e)
         e = put_next_id(s, wb, max_id, &lc->job_error);
     if (!e)
-        e = write_batch(s, wb, true, &lc->job_error);
+        e = wr_store__write(s, wb, DB_WRITE_META, &lc->job_error);
     lc->job_err = e;
     lc->page_done = !e && n < PAGE_STREAMS;
     rocksdb_writebatch_destroy(wb);
@@ -1052,7 +1028,6 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
     struct lifecycle *lc = wr_xcalloc(1, sizeof(*lc));
     s->lc = lc;
     lc->rng = wr_clock_mono_ns() | 1;
-    lc->wo_nosync = rocksdb_writeoptions_create();
     /* Basins whose deletion a crash interrupted. */
     uint8_t lo[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION};
     uint8_t hi[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION + 1};
@@ -1146,8 +1121,6 @@ wr_store__lc_free(wr_store *s)
     vec_fini(&lc->does);
     vec_fini(&lc->job);
     free(lc->page_basin);
-    if (lc->wo_nosync)
-        rocksdb_writeoptions_destroy(lc->wo_nosync);
     free(lc);
     s->lc = NULL;
 }
@@ -1213,7 +1186,7 @@ wr_store_release(wr_store *s, const char *basin, const char *stream)
      * persisted deadline already gave the stream its min_age. */
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     bump_deadline(s, st, wb);
-    write_batch(s, wb, false, &err);
+    wr_store__write(s, wb, DB_WRITE_UNSYNCED, &err);
     rocksdb_writebatch_destroy(wb);
 }
 
@@ -1249,7 +1222,7 @@ pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_err
         rocksdb_writebatch_delete(wb, (char *)k, sizeof(k));
         bump_deadline(s, st, wb);
     }
-    e = wr_store__meta_write(s, wb, out_err);
+    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     return e;
 }

@@ -4,7 +4,7 @@
  *
  * All functions run on the loop thread. Reads go to RocksDB through db.c (found, absent, or
  * STORAGE, never an error read as "absent"); every change is one WriteBatch written with
- * sync=true through wr_store__meta_write (so the failed state and the sync hook apply). When a
+ * sync=true through wr_store__write (so the failed state and the sync hook apply). When a
  * stream's meta changes, its cached stream_state (if any) is updated in the same call so appends
  * and reads see the change immediately. Creating a stream meta is the one place the stream
  * limits are checked and counted (quota.c).
@@ -146,7 +146,7 @@ basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out
     char *v = basin_meta_json(m);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
-    wr_err e = wr_store__meta_write(s, wb, out_err);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
@@ -178,7 +178,7 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
     } else {
         rocksdb_writebatch_delete(wb, (char *)kd, sizeof(kd));
     }
-    wr_err e = wr_store__meta_write(s, wb, out_err);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
@@ -370,7 +370,7 @@ wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
     rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
     wr_key_basin_deletion(&k, name, strlen(name));
     rocksdb_writebatch_put(wb, k.data, k.len, "", 0);
-    e = wr_store__meta_write(s, wb, out_err);
+    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);

@@ -425,19 +425,10 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
             rocksdb_writebatch_put(wb, (char *)kd, sizeof(kd), (char *)dv, sizeof(dv));
         }
     }
-    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_COMMIT)) {
-        wr_store__fail(s, "group commit: injected sync failure");
-        return WR_ERR_STORAGE;
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, s->wo_sync, wb, &err);
-    atomic_fetch_add(&s->n_commits, 1);
-    if (err) {
-        wr_store__fail(s, err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
+    wr_err e = wr_store__write(s, wb, DB_WRITE_COMMIT, NULL);
+    if (!e)
+        atomic_fetch_add(&s->n_commits, 1);
+    return e;
 }
 
 static void *
@@ -486,26 +477,6 @@ commit_main(void *arg)
     pthread_mutex_unlock(&s->mu);
     rocksdb_writebatch_destroy(wb);
     return NULL;
-}
-
-wr_err
-wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err)
-{
-    if (atomic_load(&s->failed))
-        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
-    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
-        wr_store__fail(s, "metadata write: injected sync failure");
-        return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, s->wo_sync, wb, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
-        wr_store__fail(s, err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
 }
 
 wr_err
@@ -634,6 +605,8 @@ free_store(wr_store *s)
         rocksdb_close(s->db);
     if (s->wo_sync)
         rocksdb_writeoptions_destroy(s->wo_sync);
+    if (s->wo_nosync)
+        rocksdb_writeoptions_destroy(s->wo_nosync);
     if (s->ro)
         rocksdb_readoptions_destroy(s->ro);
     if (s->dbopts)
@@ -717,6 +690,7 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
     s->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    s->wo_nosync = rocksdb_writeoptions_create();
     s->ro = rocksdb_readoptions_create();
 
     char *err = NULL;

@@ -20,7 +20,7 @@
  * Acks and errors of one stream are delivered in submission order, each ack carrying the durable
  * tail at delivery time.
  *
- * FAILURE. If a synced write fails (or the sync hook injects a failure), or a RocksDB read or
+ * FAILURE. If a write fails (or the sync hook injects a failure into a synced one), or a read or
  * iterator reports an error (or the read hook injects one), the store enters the failed state:
  * every later write (append, metadata change, maintenance) fails with WR_ERR_STORAGE until the
  * process reopens the store. Appends sequenced behind the failed write fail with WR_ERR_STORAGE
@@ -148,7 +148,7 @@ wr_err wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out,
  */
 void wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud);
 
-/* True once a synced write or a read has failed (see FAILURE above). */
+/* True once a write or a read has failed (see FAILURE above). */
 bool wr_store_failed(const wr_store *s);
 
 typedef struct wr_store_stats {

@@ -138,7 +138,7 @@ struct wr_store {
     wr_store_opts opts;
     rocksdb_t *db;
     rocksdb_options_t *dbopts;
-    rocksdb_writeoptions_t *wo_sync;
+    rocksdb_writeoptions_t *wo_sync, *wo_nosync;
     rocksdb_readoptions_t *ro;
     rocksdb_cache_t *block_cache;
     rocksdb_block_based_table_options_t *bbto;
@@ -222,14 +222,27 @@ wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char 
                                      stream_meta *m, wr_error *out_err);
 
 /*
- * db.c: every read of RocksDB, with three outcomes. A lookup gives a value, absent, or
- * WR_ERR_STORAGE; a scan (db_iter) ends with wr_store__iter_end, which says whether it stopped at
- * the end of its range or on an error. A RocksDB error, or one injected by opts.read_hook (which
- * sees every lookup and iterator move), stops the operation and puts the store in the failed
- * state (wr_store__fail), as a failed synced write does. Any thread.
+ * db.c: every read and write of RocksDB. Reads have three outcomes: a lookup gives a value,
+ * absent, or WR_ERR_STORAGE; a scan (db_iter) ends with wr_store__iter_end, which says whether
+ * it stopped at the end of its range or on an error. A RocksDB error, or one injected by
+ * opts.read_hook (which sees every lookup and iterator move), stops the operation and puts the
+ * store in the failed state (wr_store__fail), as a failed write does. Any thread.
  */
 /* Enters the failed state (store.h, FAILURE): later writes fail, reads go on. Logs once. */
 void wr_store__fail(wr_store *s, const char *why);
+
+/* What a write is, which decides its durability. */
+typedef enum db_write_kind {
+    DB_WRITE_COMMIT,   /* a group commit of appends (commit thread): synced */
+    DB_WRITE_META,     /* a metadata change (loop, maintenance worker): synced */
+    DB_WRITE_UNSYNCED, /* not synced: a loss is harmless or redone (reclamation, a deadline
+                          bump at the release of a hold) */
+} db_write_kind;
+/* The one write path. Writes wb (nothing when it is empty); STORAGE when the store has failed,
+ * when the sync hook (synced kinds) injects a failure, or when RocksDB fails the write, and the
+ * latter two put the store in the failed state. Any thread. */
+wr_err wr_store__write(wr_store *s, rocksdb_writebatch_t *wb, db_write_kind kind,
+                       wr_error *out_err);
 /* Point lookup: WR_OK with *out_v the value (rocksdb_free it) or NULL when the key is absent;
  * STORAGE on a read error (the store has failed). */
 wr_err wr_store__get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len,
@@ -281,9 +294,6 @@ stream_state *wr_store__stream_cached(wr_store *s, const char *basin, const char
 /* Loads per-stream state (tail, fence, trim) for a stream with meta `m` into the cache. */
 wr_err wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
                                    const stream_meta *m, stream_state **out, wr_error *out_err);
-/* A synced write of a metadata WriteBatch from the loop thread (honours the failed state and
- * the sync hook). */
-wr_err wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err);
 void wr_store__commit_push(wr_store *s, append_op *op);
 void wr_store__maybe_finish_close(wr_store *s);
 

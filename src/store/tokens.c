@@ -42,7 +42,7 @@ wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len, w
     if (e == WR_OK) {
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
         rocksdb_writebatch_put(wb, key.data, key.len, value, len);
-        e = wr_store__meta_write(s, wb, out_err);
+        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
         rocksdb_writebatch_destroy(wb);
     }
     wr_buf_fini(&key);
@@ -61,7 +61,7 @@ wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err)
     if (e == WR_OK) {
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
         rocksdb_writebatch_delete(wb, key.data, key.len);
-        e = wr_store__meta_write(s, wb, out_err);
+        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
         rocksdb_writebatch_destroy(wb);
     }
     wr_buf_fini(&key);

@@ -267,7 +267,7 @@ bulk_streams(ts_env *e, const char *basin, unsigned n)
         rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), k.data + 1, k.len - 1);
     }
     wr_error err;
-    assert_int_equal(wr_store__meta_write(e->s, wb, &err), WR_OK);
+    assert_int_equal(wr_store__write(e->s, wb, DB_WRITE_META, &err), WR_OK);
     rocksdb_writebatch_destroy(wb);
     wr_buf_fini(&k);
     wr_buf_fini(&v);
