@@ -28,6 +28,12 @@
  * sequenced) and has no append with the commit thread (next_seq == d_seq); reclamation only
  * deletes keys below the durable trim point or expired ones, never the end of a stream.
  *
+ * Errors. Every read goes through db.c, so a read error is an error, never "absent" or "no more
+ * keys": a job that meets one stops and writes nothing of what it was building (a pin count, a
+ * deadline, a page that looks like the basin's last, the id high-water mark are never decided
+ * on a failed read). The read error has put the store in the failed state, so the pass ends
+ * there; later passes of a failed store do no work and only answer wr_store_maintain_now().
+ *
  * The stream counts behind the stream limits (quota.c) follow the metas these jobs remove: a
  * DELETE job reports each stream whose meta it removed, the last PAGE of a basin the basin.
  *
@@ -81,7 +87,6 @@ typedef enum job_kind { JOB_SCAN, JOB_DELETE, JOB_PAGE, JOB_COMPACT } job_kind;
 
 struct lifecycle {
     uv_timer_t *timer; /* heap: freed by its close callback */
-    rocksdb_writeoptions_t *wo_nosync;
     hold *holds[HOLD_BUCKETS];
     char **deleting; /* basins being deleted */
     size_t n_deleting;
@@ -150,53 +155,24 @@ vec_fini(item_vec *v)
     memset(v, 0, sizeof(*v));
 }
 
-static uint64_t
-hold_hash(const char *basin, const char *stream)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = basin; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = stream; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
-}
-
 static hold **
 hold_find(struct lifecycle *lc, const char *basin, const char *stream)
 {
-    hold **pp = &lc->holds[hold_hash(basin, stream) % HOLD_BUCKETS];
+    hold **pp = &lc->holds[wr_store__name_hash(basin, stream) % HOLD_BUCKETS];
     while (*pp && (strcmp((*pp)->basin, basin) != 0 || strcmp((*pp)->stream, stream) != 0))
         pp = &(*pp)->next;
     return pp;
 }
 
-/* A u64 value at key k (absent = *out untouched, returns false). */
-static bool
-get_u64(wr_store *s, const uint8_t *k, size_t klen, uint64_t *out)
-{
-    char *err = NULL;
-    size_t vlen;
-    char *v = rocksdb_get(s->db, s->ro, (const char *)k, klen, &vlen, &err);
-    if (err) {
-        rocksdb_free(err);
-        return false;
-    }
-    bool ok = v && vlen == 8;
-    if (ok)
-        *out = wr_get_be64((uint8_t *)v);
-    rocksdb_free(v);
-    return ok;
-}
-
-static uint64_t
-pin_count(wr_store *s, uint64_t id)
+/* The stream's pin count (0 when it has none). A count that cannot be read is an error, never
+ * 0: a pin must not be overwritten with 1, nor a pinned stream deleted on empty. */
+static wr_err
+pin_count(wr_store *s, uint64_t id, uint64_t *out_n, wr_error *out_err)
 {
     uint8_t k[WR_KEY_LC_ID_LEN];
-    uint64_t n = 0;
     wr_key_lc_id(k, WR_LC_PIN, id);
-    get_u64(s, k, sizeof(k), &n);
-    return n;
+    *out_n = 0;
+    return wr_store__get_u64(s, k, sizeof(k), out_n, NULL, out_err);
 }
 
 uint64_t
@@ -227,145 +203,170 @@ wr_store__basin_deleting(const wr_store *s, const char *basin)
 /* ---------------------------------------------------------------------------------------- */
 /* Worker side: reclamation and deletion                                                      */
 
-/* True when at least one key in [lo, hi) exists. */
-static bool
-any_key(wr_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen)
+/* Whether at least one key in [lo, hi) exists. */
+static wr_err
+any_key(wr_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
+        bool *out_found, wr_error *out_err)
 {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, hilen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    rocksdb_iter_seek(it, (const char *)lo, lolen);
-    bool found = rocksdb_iter_valid(it);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    return found;
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi, hilen);
+    wr_store__iter_seek(&it, lo, lolen);
+    *out_found = wr_store__iter_valid(&it);
+    return wr_store__iter_end(&it, WR_OK, out_err);
+}
+
+/* The end seq of the expired prefix of stream `id`'s batches (0 = none): arrivals are monotonic,
+ * so the scan walks batch keys from the stream start (reclaimed ones are gone, so it starts near
+ * the first live batch) and peeks only at headers until one arrived at or after the cutoff. */
+static wr_err
+expired_end(wr_store *s, uint64_t id, uint64_t tail_seq, uint64_t cutoff, uint64_t *out_end,
+            wr_error *out_err)
+{
+    uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
+    wr_key_batch(lo, id, 0);
+    wr_key_batch(hi, id, tail_seq);
+    db_iter it;
+    wr_store__iter_open(&it, s, lo, sizeof(lo), hi, sizeof(hi));
+    *out_end = 0;
+    for (wr_store__iter_seek(&it, lo, sizeof(lo)); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
+        size_t klen, vl;
+        const char *key = wr_store__iter_key(&it, &klen);
+        const char *val = wr_store__iter_value(&it, &vl);
+        uint64_t kid, kseq, fseq, lts, arrival;
+        uint32_t n;
+        if (!wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) || kid != id ||
+            !wr_batch_peek((const uint8_t *)val, vl, &fseq, &n, &lts) ||
+            !wr_batch_peek_arrival((const uint8_t *)val, vl, &arrival) || arrival >= cutoff)
+            break;
+        *out_end = kseq + n;
+    }
+    return wr_store__iter_end(&it, WR_OK, out_err);
+}
+
+/* The first seq of the batch holding `upto` (0 = no such batch). */
+static wr_err
+batch_start(wr_store *s, uint64_t id, uint64_t upto, uint64_t *out_seq, wr_error *out_err)
+{
+    uint8_t lo[WR_KEY_BATCH_LEN], target[WR_KEY_BATCH_LEN];
+    wr_key_batch(lo, id, 0);
+    wr_key_batch(target, id, upto);
+    db_iter it;
+    wr_store__iter_open(&it, s, lo, sizeof(lo), NULL, 0);
+    wr_store__iter_seek_for_prev(&it, target, sizeof(target));
+    *out_seq = 0;
+    if (wr_store__iter_valid(&it)) {
+        size_t klen;
+        const char *key = wr_store__iter_key(&it, &klen);
+        uint64_t kid, kseq;
+        if (wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) && kid == id)
+            *out_seq = kseq;
+    }
+    return wr_store__iter_end(&it, WR_OK, out_err);
+}
+
+/* Range-deletes the timestamp-index keys of the batches below `keep`: every index key of the
+ * stream before the first one of a batch at or after `keep`. */
+static wr_err
+reclaim_index(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, uint64_t keep, wr_error *out_err)
+{
+    uint8_t lo[WR_KEY_TS_LEN], first_kept[WR_KEY_TS_LEN], idhi[WR_KEY_ID_LEN];
+    wr_key_ts_index(lo, id, 0, 0);
+    wr_key_stream_id(idhi, WR_KEY_TS_INDEX, id + 1);
+    const uint8_t *end = idhi;
+    size_t endlen = sizeof(idhi);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, idhi, sizeof(idhi));
+    for (wr_store__iter_seek(&it, lo, sizeof(lo)); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
+        size_t klen;
+        const char *key = wr_store__iter_key(&it, &klen);
+        uint64_t kid, kts, kseq;
+        if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) && kseq >= keep) {
+            memcpy(first_kept, key, sizeof(first_kept));
+            end = first_kept;
+            endlen = sizeof(first_kept);
+            break;
+        }
+    }
+    /* On an error the scan may have stopped short of the first kept key: delete nothing. */
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
+    if (!e)
+        rocksdb_writebatch_delete_range(wb, (char *)lo, sizeof(lo), (const char *)end, endlen);
+    return e;
 }
 
 /*
  * Adds to wb the range deletes of every batch of stream `id` that lies wholly below the trim
- * point or has expired (arrived before the retention cutoff), with their timestamp-index keys.
- * Returns whether it added any. Arrivals are monotonic, so the expired batches are a prefix:
- * the scan walks batch keys from the stream start (reclaimed ones are gone, so it starts near
- * the first live batch) and peeks only at headers until one arrived at or after the cutoff.
+ * point or has expired (arrived before the retention cutoff), with their timestamp-index keys;
+ * *out_added says whether it added any. A tail that does not decode leaves the stream alone (it
+ * is reported when the stream loads); a read error is returned and wb must not be written.
  */
-static bool
+static wr_err
 reclaim(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_stream_config *cfg,
-        uint64_t now)
+        uint64_t now, bool *out_added, wr_error *out_err)
 {
     uint8_t k[WR_KEY_ID_LEN];
-    char *err = NULL;
+    char *v;
     size_t vlen;
     uint64_t tail_seq = 0, tail_ts = 0, trim = 0;
+    *out_added = false;
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, id);
-    char *v = rocksdb_get(s->db, s->ro, (char *)k, sizeof(k), &vlen, &err);
-    bool ok = !err && v && wr_tail_value_decode((uint8_t *)v, vlen, &tail_seq, &tail_ts);
-    rocksdb_free(err);
+    wr_err e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err);
+    if (e)
+        return e;
+    bool ok = v && wr_tail_value_decode((uint8_t *)v, vlen, &tail_seq, &tail_ts);
     rocksdb_free(v);
     if (!ok || tail_seq == 0)
-        return false;
+        return WR_OK;
     wr_key_stream_id(k, WR_KEY_STREAM_TRIM, id);
-    get_u64(s, k, sizeof(k), &trim);
+    if ((e = wr_store__get_u64(s, k, sizeof(k), &trim, NULL, out_err)))
+        return e;
 
     uint64_t cutoff = wr_store__retention_cutoff(cfg, now);
-    uint64_t upto = trim; /* delete batches wholly below this seq */
-    if (cutoff) {
-        uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
-        wr_key_batch(lo, id, 0);
-        wr_key_batch(hi, id, tail_seq);
-        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-        rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-        rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-        rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-        uint64_t expired_end = 0; /* end seq of the last expired batch seen */
-        for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
-             rocksdb_iter_next(it)) {
-            size_t klen, vl;
-            const char *key = rocksdb_iter_key(it, &klen);
-            const char *val = rocksdb_iter_value(it, &vl);
-            uint64_t kid, kseq, fseq, lts, arrival;
-            uint32_t n;
-            if (!wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) || kid != id ||
-                !wr_batch_peek((const uint8_t *)val, vl, &fseq, &n, &lts) ||
-                !wr_batch_peek_arrival((const uint8_t *)val, vl, &arrival) || arrival >= cutoff)
-                break;
-            expired_end = kseq + n;
-        }
-        rocksdb_iter_destroy(it);
-        rocksdb_readoptions_destroy(ro);
-        if (expired_end > upto)
-            upto = expired_end;
-    }
+    uint64_t upto = trim, expired = 0; /* delete batches wholly below upto */
+    if (cutoff && (e = expired_end(s, id, tail_seq, cutoff, &expired, out_err)))
+        return e;
+    if (expired > upto)
+        upto = expired;
     if (upto == 0)
-        return false;
-
+        return WR_OK;
     /* The first batch to keep starts at `keep` (a batch boundary), or nothing is kept. */
-    uint8_t blo[WR_KEY_BATCH_LEN], bhi[WR_KEY_BATCH_LEN];
     uint64_t keep = tail_seq;
-    if (upto < tail_seq) {
-        uint8_t target[WR_KEY_BATCH_LEN];
-        wr_key_batch(blo, id, 0);
-        wr_key_batch(target, id, upto);
-        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-        rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)blo, sizeof(blo));
-        rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-        rocksdb_iter_seek_for_prev(it, (char *)target, sizeof(target));
-        keep = 0;
-        if (rocksdb_iter_valid(it)) {
-            size_t klen;
-            const char *key = rocksdb_iter_key(it, &klen);
-            uint64_t kid, kseq;
-            if (wr_key_batch_decode((const uint8_t *)key, klen, &kid, &kseq) && kid == id)
-                keep = kseq;
-        }
-        rocksdb_iter_destroy(it);
-        rocksdb_readoptions_destroy(ro);
-    }
+    if (upto < tail_seq && (e = batch_start(s, id, upto, &keep, out_err)))
+        return e;
+    uint8_t blo[WR_KEY_BATCH_LEN], bhi[WR_KEY_BATCH_LEN];
     wr_key_batch(blo, id, 0);
     wr_key_batch(bhi, id, keep);
-    if (keep == 0 || !any_key(s, blo, sizeof(blo), bhi, sizeof(bhi)))
-        return false;
+    bool any = false;
+    if (keep == 0 || (e = any_key(s, blo, sizeof(blo), bhi, sizeof(bhi), &any, out_err)) || !any)
+        return e;
+    if ((e = reclaim_index(s, wb, id, keep, out_err)))
+        return e;
     rocksdb_writebatch_delete_range(wb, (char *)blo, sizeof(blo), (char *)bhi, sizeof(bhi));
-
-    /* Index keys of the deleted batches: every key of the stream before the kept batch's. */
-    uint8_t tlo[WR_KEY_TS_LEN], thi[WR_KEY_TS_LEN], idhi[WR_KEY_ID_LEN];
-    wr_key_ts_index(tlo, id, 0, 0);
-    wr_key_stream_id(idhi, WR_KEY_TS_INDEX, id + 1);
-    const char *end = (const char *)idhi;
-    size_t endlen = sizeof(idhi);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)idhi, sizeof(idhi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, (char *)tlo, sizeof(tlo)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen;
-        const char *key = rocksdb_iter_key(it, &klen);
-        uint64_t kid, kts, kseq;
-        if (wr_key_ts_index_decode((const uint8_t *)key, klen, &kid, &kts, &kseq) && kseq >= keep) {
-            memcpy(thi, key, sizeof(thi));
-            end = (const char *)thi;
-            endlen = sizeof(thi);
-            break;
-        }
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    rocksdb_writebatch_delete_range(wb, (char *)tlo, sizeof(tlo), end, endlen);
+    char *err = NULL;
     rocksdb_suggest_compact_range(s->db, (char *)blo, sizeof(blo), (char *)bhi, sizeof(bhi), &err);
     rocksdb_free(err);
-    return true;
+    *out_added = true;
+    return WR_OK;
 }
 
 /* Adds to wb everything of stream `id`; the meta key only if `meta_key` is given (the caller
- * checked that it still belongs to this id). */
-static void
-delete_stream_keys(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_buf *meta_key)
+ * checked that it still belongs to this id). A read error is returned; wb must not be written. */
+static wr_err
+delete_stream_keys(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_buf *meta_key,
+                   wr_error *out_err)
 {
     uint8_t lo[WR_KEY_ID_LEN], hi[WR_KEY_ID_LEN], k[WR_KEY_LC_ID_LEN];
     static const uint8_t per_id[] = {WR_KEY_STREAM_TAIL, WR_KEY_STREAM_FENCE, WR_KEY_STREAM_TRIM,
                                      WR_KEY_STREAM_ID};
+    bool any;
     wr_key_stream_id(lo, WR_KEY_BATCH, id);
     wr_key_stream_id(hi, WR_KEY_BATCH, id + 1);
-    if (any_key(s, lo, sizeof(lo), hi, sizeof(hi))) {
+    wr_err e = any_key(s, lo, sizeof(lo), hi, sizeof(hi), &any, out_err);
+    if (e)
+        return e;
+    if (any) {
         char *err = NULL;
         rocksdb_writebatch_delete_range(wb, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi));
         rocksdb_suggest_compact_range(s->db, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi), &err);
@@ -373,7 +374,9 @@ delete_stream_keys(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_
     }
     wr_key_stream_id(lo, WR_KEY_TS_INDEX, id);
     wr_key_stream_id(hi, WR_KEY_TS_INDEX, id + 1);
-    if (any_key(s, lo, sizeof(lo), hi, sizeof(hi)))
+    if ((e = any_key(s, lo, sizeof(lo), hi, sizeof(hi), &any, out_err)))
+        return e;
+    if (any)
         rocksdb_writebatch_delete_range(wb, (char *)lo, sizeof(lo), (char *)hi, sizeof(hi));
     for (size_t i = 0; i < sizeof(per_id); i++) {
         wr_key_stream_id(lo, per_id[i], id);
@@ -385,41 +388,21 @@ delete_stream_keys(wr_store *s, rocksdb_writebatch_t *wb, uint64_t id, const wr_
     rocksdb_writebatch_delete(wb, (char *)k, sizeof(k));
     if (meta_key)
         rocksdb_writebatch_delete(wb, meta_key->data, meta_key->len);
+    return WR_OK;
 }
 
-/* Adds the NEXT_ID high-water mark (ids are never reused, even after a full deletion). */
-static void
-put_next_id(wr_store *s, rocksdb_writebatch_t *wb, uint64_t max_id)
+/* Adds the NEXT_ID high-water mark (ids are never reused, even after a full deletion). A mark
+ * that cannot be read is an error: writing max_id + 1 over it could lower it. */
+static wr_err
+put_next_id(wr_store *s, rocksdb_writebatch_t *wb, uint64_t max_id, wr_error *out_err)
 {
     uint8_t k[2] = {WR_KEY_LIFECYCLE, WR_LC_NEXT_ID}, v[8];
     uint64_t cur = 0;
-    get_u64(s, k, sizeof(k), &cur);
-    if (max_id + 1 <= cur)
-        return;
+    wr_err e = wr_store__get_u64(s, k, sizeof(k), &cur, NULL, out_err);
+    if (e || max_id + 1 <= cur)
+        return e;
     wr_put_be64(v, max_id + 1);
     rocksdb_writebatch_put(wb, (char *)k, sizeof(k), (char *)v, sizeof(v));
-}
-
-static wr_err
-write_batch(wr_store *s, rocksdb_writebatch_t *wb, bool sync, wr_error *out_err)
-{
-    if (rocksdb_writebatch_count(wb) == 0)
-        return WR_OK;
-    if (atomic_load(&s->failed))
-        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
-    if (sync && s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
-        atomic_store(&s->failed, true);
-        return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, sync ? s->wo_sync : s->lc->wo_nosync, wb, &err);
-    if (err) {
-        if (sync)
-            atomic_store(&s->failed, true);
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
     return WR_OK;
 }
 
@@ -432,146 +415,161 @@ in_basins(struct lifecycle *lc, const char *basin, size_t bl)
     return false;
 }
 
-/* Delete-on-empty, worker side: the persisted deadline has passed and nothing is retained. */
-static bool
-doe_due(wr_store *s, uint64_t id, const stream_meta *m, uint64_t now)
+/* Delete-on-empty, worker side: the persisted deadline has passed, nothing is retained and the
+ * stream is not pinned. A read error is returned (and nothing is due). */
+static wr_err
+doe_due(wr_store *s, uint64_t id, const stream_meta *m, uint64_t now, bool *out_due,
+        wr_error *out_err)
 {
     uint8_t k[WR_KEY_LC_ID_LEN], kt[WR_KEY_ID_LEN];
-    uint64_t deadline = m->created_at + m->cfg.doe_min_age_secs * 1000;
+    uint64_t deadline = m->created_at + m->cfg.doe_min_age_secs * 1000, pins;
+    *out_due = false;
     wr_key_lc_id(k, WR_LC_DOE_DEADLINE, id);
-    get_u64(s, k, sizeof(k), &deadline);
-    if (deadline > now || pin_count(s, id) > 0)
-        return false;
+    wr_err e = wr_store__get_u64(s, k, sizeof(k), &deadline, NULL, out_err);
+    if (e || deadline > now || (e = pin_count(s, id, &pins, out_err)) || pins > 0)
+        return e;
     uint64_t tail_seq = 0, tail_ts = 0, trim = 0;
-    char *err = NULL;
+    char *v;
     size_t vlen;
     wr_key_stream_id(kt, WR_KEY_STREAM_TAIL, id);
-    char *v = rocksdb_get(s->db, s->ro, (char *)kt, sizeof(kt), &vlen, &err);
-    if (err) {
-        rocksdb_free(err);
-        return false;
-    }
+    if ((e = wr_store__get(s, kt, sizeof(kt), &v, &vlen, out_err)))
+        return e;
     if (v)
         wr_tail_value_decode((uint8_t *)v, vlen, &tail_seq, &tail_ts);
     rocksdb_free(v);
     wr_key_stream_id(kt, WR_KEY_STREAM_TRIM, id);
-    get_u64(s, kt, sizeof(kt), &trim);
-    uint64_t cutoff = wr_store__retention_cutoff(&m->cfg, now);
-    if (tail_seq == 0 || trim >= tail_seq)
-        return true;
+    if ((e = wr_store__get_u64(s, kt, sizeof(kt), &trim, NULL, out_err)))
+        return e;
+    if (tail_seq == 0 || trim >= tail_seq) {
+        *out_due = true;
+        return WR_OK;
+    }
     /* Expired when its last batch arrived before the cutoff (or every batch is reclaimed). */
-    uint64_t arrival = 0;
-    wr_error aerr;
-    if (!cutoff || wr_store__last_arrival(s, id, &arrival, &aerr))
-        return false;
-    return arrival < cutoff;
+    uint64_t cutoff = wr_store__retention_cutoff(&m->cfg, now), arrival = 0;
+    if (!cutoff || (e = wr_store__last_arrival(s, id, &arrival, out_err)))
+        return e;
+    *out_due = arrival < cutoff;
+    return WR_OK;
 }
 
+/* The scan's work on one live stream: reclamation into wb, and the delete-on-empty check. */
+static wr_err
+scan_stream(wr_store *s, struct lifecycle *lc, rocksdb_writebatch_t *wb, const item *x,
+            const stream_meta *m, wr_error *out_err)
+{
+    bool added, due = false;
+    wr_err e = reclaim(s, wb, x->id, &m->cfg, lc->now_ms, &added, out_err);
+    if (e)
+        return e;
+    lc->reclaimed_ranges += added;
+    if (m->cfg.doe_min_age_secs && (e = doe_due(s, x->id, m, lc->now_ms, &due, out_err)))
+        return e;
+    if (due)
+        vec_push(&lc->does, x->id, x->basin, strlen(x->basin), x->stream, strlen(x->stream));
+    return WR_OK;
+}
+
+/* SCAN: every stream of family 09. An error stops it, and then nothing is written (a partial
+ * reclamation batch is fine to write, but the pass ends anyway: see after_work). */
 static void
 work_scan(wr_store *s, struct lifecycle *lc)
 {
     uint8_t lo = WR_KEY_STREAM_ID, hi = WR_KEY_STREAM_ID + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, &hi, 1);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    for (rocksdb_iter_seek(it, (char *)&lo, 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    item x = {0};
+    wr_err e = WR_OK;
+    for (wr_store__iter_seek(&it, &lo, 1); wr_store__iter_valid(&it); wr_store__iter_next(&it)) {
         size_t klen, vlen, bl, sl;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *k = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         const char *basin, *stream;
-        uint64_t id;
-        if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id) ||
+        if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &x.id) ||
             !wr_key_stream_meta_decode((const uint8_t *)v, vlen, false, &basin, &bl, &stream, &sl))
             continue;
         if (in_basins(lc, basin, bl))
             continue; /* the basin's pages remove it */
-        char *bn = wr_xmalloc(bl + 1), *sn = wr_xmalloc(sl + 1);
-        memcpy(bn, basin, bl);
-        bn[bl] = 0;
-        memcpy(sn, stream, sl);
-        sn[sl] = 0;
+        x.basin = wr_xstrndup(basin, bl);
+        x.stream = wr_xstrndup(stream, sl);
         stream_meta m;
-        wr_error err;
-        wr_err e = wr_store__stream_meta_get(s, bn, sn, &m, &err);
-        if ((e == WR_OK && m.deleted) || e == WR_ERR_STREAM_NOT_FOUND ||
-            (e == WR_OK && m.id != id)) {
-            vec_push(&lc->dels, id, basin, bl, stream, sl); /* deleted, or an orphaned id */
+        e = wr_store__stream_meta_get(s, x.basin, x.stream, &m, &lc->job_error);
+        if (e == WR_ERR_STREAM_NOT_FOUND || (e == WR_OK && (m.deleted || m.id != x.id))) {
+            e = WR_OK;
+            vec_push(&lc->dels, x.id, basin, bl, stream, sl); /* deleted, or an orphaned id */
         } else if (e == WR_OK) {
-            if (reclaim(s, wb, id, &m.cfg, lc->now_ms))
-                lc->reclaimed_ranges++;
-            if (m.cfg.doe_min_age_secs && doe_due(s, id, &m, lc->now_ms))
-                vec_push(&lc->does, id, basin, bl, stream, sl);
+            e = scan_stream(s, lc, wb, &x, &m, &lc->job_error);
         }
-        free(bn);
-        free(sn);
+        free(x.basin);
+        free(x.stream);
+        if (e)
+            break;
     }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    e = wr_store__iter_end(&it, e, &lc->job_error);
     /* Reclamation need not be durable: a lost write is redone by the next pass. */
-    lc->job_err = write_batch(s, wb, false, &lc->job_error);
+    if (!e)
+        e = wr_store__write(s, wb, DB_WRITE_UNSYNCED, &lc->job_error);
+    lc->job_err = e;
     rocksdb_writebatch_destroy(wb);
 }
 
+/* DELETE: the job's streams in one synced write. Any read error leaves everything as it was. */
 static void
 work_delete(wr_store *s, struct lifecycle *lc)
 {
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     uint64_t max_id = 0;
     wr_buf mk = {0};
-    for (size_t i = 0; i < lc->job.n; i++) {
+    wr_err e = WR_OK;
+    for (size_t i = 0; i < lc->job.n && !e; i++) {
         item *it = &lc->job.v[i];
         stream_meta m;
-        wr_error err;
-        bool own = wr_store__stream_meta_get(s, it->basin, it->stream, &m, &err) == WR_OK &&
-                   m.id == it->id;
+        e = wr_store__stream_meta_get(s, it->basin, it->stream, &m, &lc->job_error);
+        if (e && e != WR_ERR_STREAM_NOT_FOUND)
+            break;
+        bool own = e == WR_OK && m.id == it->id; /* else the name is an orphaned id's */
         wr_key_stream_meta(&mk, it->basin, strlen(it->basin), it->stream, strlen(it->stream));
-        delete_stream_keys(s, wb, it->id, own ? &mk : NULL);
+        e = delete_stream_keys(s, wb, it->id, own ? &mk : NULL, &lc->job_error);
         it->removed = own;
         if (it->id > max_id)
             max_id = it->id;
     }
-    put_next_id(s, wb, max_id);
-    lc->job_err = write_batch(s, wb, true, &lc->job_error);
+    if (!e)
+        e = put_next_id(s, wb, max_id, &lc->job_error);
+    if (!e)
+        e = wr_store__write(s, wb, DB_WRITE_META, &lc->job_error);
+    lc->job_err = e;
     rocksdb_writebatch_destroy(wb);
     wr_buf_fini(&mk);
 }
 
-/* One page of a deleting basin: up to PAGE_STREAMS streams after the saved cursor. */
-static void
-work_page(wr_store *s, struct lifecycle *lc)
+/* The streams of one page of `basin`, after `cursor` (NULL = from the start), into wb and
+ * lc->job; *out_last is the name of the last one. */
+static wr_err
+page_streams(wr_store *s, struct lifecycle *lc, rocksdb_writebatch_t *wb, const char *cursor,
+             size_t clen, size_t *out_n, uint64_t *out_max_id, wr_buf *out_last, wr_error *out_err)
 {
     const char *basin = lc->page_basin;
     size_t bl = strlen(basin);
-    wr_buf ck = {0}, prefix = {0}, from = {0}, hi = {0}, mk = {0};
-    wr_key_basin_deletion(&ck, basin, bl);
-    char *err = NULL;
-    size_t clen = 0;
-    char *cursor = rocksdb_get(s->db, s->ro, ck.data, ck.len, &clen, &err);
-    rocksdb_free(err);
+    wr_buf prefix = {0}, from = {0}, hi = {0}, mk = {0};
     wr_key_stream_meta_prefix(&prefix, basin, bl);
     wr_buf_append(&from, prefix.data, prefix.len);
     if (cursor)
         wr_buf_append(&from, cursor, clen);
     wr_buf_append(&hi, prefix.data, prefix.len);
     hi.data[hi.len - 1] = 1; /* 02 ‖ basin ‖ 01: just past every stream of the basin */
-
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    uint64_t max_id = 0;
-    size_t n = 0;
-    wr_buf last = {0};
-    for (rocksdb_iter_seek(it, from.data, from.len); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
+    wr_err e = WR_OK;
+    for (wr_store__iter_seek(&it, from.data, from.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (cursor && klen == from.len && memcmp(k, from.data, klen) == 0)
             continue;
-        if (n == PAGE_STREAMS)
+        if (*out_n == PAGE_STREAMS)
             break;
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         json_t *j = json_loadb(v, vlen, 0, NULL);
         uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
         json_decref(j);
@@ -580,38 +578,63 @@ work_page(wr_store *s, struct lifecycle *lc)
         wr_buf_reset(&mk);
         wr_buf_append(&mk, k, klen);
         if (id) {
-            delete_stream_keys(s, wb, id, &mk);
+            if ((e = delete_stream_keys(s, wb, id, &mk, out_err)))
+                break;
             vec_push(&lc->job, id, basin, bl, sname, sl);
-            if (id > max_id)
-                max_id = id;
+            if (id > *out_max_id)
+                *out_max_id = id;
         } else {
             rocksdb_writebatch_delete(wb, k, klen); /* unreadable meta: drop it */
         }
-        wr_buf_reset(&last);
-        wr_buf_append(&last, sname, sl);
-        n++;
+        wr_buf_reset(out_last);
+        wr_buf_append(out_last, sname, sl);
+        (*out_n)++;
     }
-    lc->page_done = n < PAGE_STREAMS;
-    if (lc->page_done) {
+    e = wr_store__iter_end(&it, e, out_err);
+    wr_buf_fini(&prefix);
+    wr_buf_fini(&from);
+    wr_buf_fini(&hi);
+    wr_buf_fini(&mk);
+    return e;
+}
+
+/* PAGE: up to PAGE_STREAMS streams of a deleting basin after the saved cursor, and the cursor,
+ * in one synced write; the last page (fewer streams) removes the basin meta and the cursor. A
+ * page is only known to be the last when its scan reached the end of the basin: after a read
+ * error nothing is written. */
+static void
+work_page(wr_store *s, struct lifecycle *lc)
+{
+    const char *basin = lc->page_basin;
+    size_t bl = strlen(basin);
+    wr_buf ck = {0}, last = {0};
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    char *cursor = NULL;
+    size_t clen = 0, n = 0;
+    uint64_t max_id = 0;
+    lc->page_done = false;
+    wr_key_basin_deletion(&ck, basin, bl);
+    wr_err e = wr_store__get(s, ck.data, ck.len, &cursor, &clen, &lc->job_error);
+    if (!e)
+        e = page_streams(s, lc, wb, cursor, clen, &n, &max_id, &last, &lc->job_error);
+    if (!e && n < PAGE_STREAMS) {
         wr_buf bk = {0};
         wr_key_basin_meta(&bk, basin, bl);
         rocksdb_writebatch_delete(wb, bk.data, bk.len);
         rocksdb_writebatch_delete(wb, ck.data, ck.len);
         wr_buf_fini(&bk);
-    } else {
+    } else if (!e) {
         rocksdb_writebatch_put(wb, ck.data, ck.len, last.data, last.len);
     }
-    put_next_id(s, wb, max_id);
-    lc->job_err = write_batch(s, wb, true, &lc->job_error);
+    if (!e)
+        e = put_next_id(s, wb, max_id, &lc->job_error);
+    if (!e)
+        e = wr_store__write(s, wb, DB_WRITE_META, &lc->job_error);
+    lc->job_err = e;
+    lc->page_done = !e && n < PAGE_STREAMS;
     rocksdb_writebatch_destroy(wb);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
     rocksdb_free(cursor);
     wr_buf_fini(&ck);
-    wr_buf_fini(&prefix);
-    wr_buf_fini(&from);
-    wr_buf_fini(&hi);
-    wr_buf_fini(&mk);
     wr_buf_fini(&last);
 }
 
@@ -774,23 +797,26 @@ pass_done(wr_store *s)
         schedule(s, jitter(lc, s->opts.maint_interval_ms));
 }
 
-/* Delete-on-empty, loop side: re-checks a candidate against the live state and marks it. */
+/* Delete-on-empty, loop side: re-checks a candidate against the live state and marks it. Any
+ * error (a read error has failed the store) keeps the stream. */
 static void
 doe_apply(wr_store *s, const item *it)
 {
     struct lifecycle *lc = s->lc;
     stream_state *st;
     wr_error err;
+    uint64_t pins;
     if (wr_store__stream(s, it->basin, it->stream, false, false, &st, &err) || st->id != it->id ||
         st->deleted || st->cfg.doe_min_age_secs == 0)
         return;
-    if (*hold_find(lc, it->basin, it->stream) || pin_count(s, st->id) > 0)
+    if (*hold_find(lc, it->basin, it->stream) || pin_count(s, st->id, &pins, &err) || pins > 0)
         return;
     uint64_t now = wr_clock_now_ms();
     uint8_t k[WR_KEY_LC_ID_LEN];
     uint64_t deadline = st->created_at + st->cfg.doe_min_age_secs * 1000;
     wr_key_lc_id(k, WR_LC_DOE_DEADLINE, st->id);
-    get_u64(s, k, sizeof(k), &deadline);
+    if (wr_store__get_u64(s, k, sizeof(k), &deadline, NULL, &err))
+        return;
     uint64_t cutoff = wr_store__retention_cutoff(&st->cfg, now);
     bool empty = st->d_seq == 0 || st->d_trim >= st->d_seq || (cutoff && st->d_arrival < cutoff);
     if (deadline > now || !empty || st->next_seq != st->d_seq)
@@ -872,7 +898,8 @@ after_work(uv_work_t *w, int status)
     }
     switch (lc->kind) {
     case JOB_SCAN:
-        for (size_t i = 0; i < lc->does.n && !s->closing; i++)
+        /* Candidates of a scan that stopped on an error wait for a complete one. */
+        for (size_t i = 0; i < lc->does.n && !s->closing && !lc->job_err; i++)
             doe_apply(s, &lc->does.v[i]);
         break;
     case JOB_DELETE:
@@ -910,6 +937,10 @@ after_work(uv_work_t *w, int status)
         wr_store__maybe_finish_close(s);
         return;
     }
+    if (atomic_load(&s->failed)) { /* nothing more can be written: end the pass */
+        pass_done(s);
+        return;
+    }
     advance(s);
 }
 
@@ -931,6 +962,10 @@ start_pass(wr_store *s)
     lc->basins = wr_xcalloc(lc->n_basins + 1, sizeof(char *));
     for (size_t i = 0; i < lc->n_basins; i++)
         lc->basins[i] = wr_xstrdup(lc->deleting[i]);
+    if (atomic_load(&s->failed)) { /* a failed store could write none of it: an empty pass */
+        pass_done(s);
+        return;
+    }
     queue_job(s, JOB_SCAN);
 }
 
@@ -993,17 +1028,15 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
     struct lifecycle *lc = wr_xcalloc(1, sizeof(*lc));
     s->lc = lc;
     lc->rng = wr_clock_mono_ns() | 1;
-    lc->wo_nosync = rocksdb_writeoptions_create();
     /* Basins whose deletion a crash interrupted. */
     uint8_t lo[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION};
     uint8_t hi[2] = {WR_KEY_LIFECYCLE, WR_LC_BASIN_DELETION + 1};
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi, sizeof(hi));
+    for (wr_store__iter_seek(&it, (char *)lo, sizeof(lo)); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (klen <= 2 || klen - 2 > WR_BASIN_NAME_MAX)
             continue;
         char name[WR_BASIN_NAME_MAX + 1];
@@ -1012,18 +1045,15 @@ wr_store__lc_open(wr_store *s, wr_error *out_err)
         lc->deleting = wr_xrealloc(lc->deleting, (lc->n_deleting + 1) * sizeof(char *));
         lc->deleting[lc->n_deleting++] = wr_xstrdup(name);
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
+    if (e)
+        return e;
+    /* The id high-water mark: an open that cannot read it fails, or ids could be reused. */
     uint8_t kn[2] = {WR_KEY_LIFECYCLE, WR_LC_NEXT_ID};
     uint64_t next = 0;
-    if (get_u64(s, kn, sizeof(kn), &next) && next > s->next_stream_id)
+    if ((e = wr_store__get_u64(s, kn, sizeof(kn), &next, NULL, out_err)))
+        return e;
+    if (next > s->next_stream_id)
         s->next_stream_id = next;
     lc->timer = wr_xmalloc(sizeof(*lc->timer));
     uv_timer_init(s->loop, lc->timer);
@@ -1091,8 +1121,6 @@ wr_store__lc_free(wr_store *s)
     vec_fini(&lc->does);
     vec_fini(&lc->job);
     free(lc->page_basin);
-    if (lc->wo_nosync)
-        rocksdb_writeoptions_destroy(lc->wo_nosync);
     free(lc);
     s->lc = NULL;
 }
@@ -1158,7 +1186,7 @@ wr_store_release(wr_store *s, const char *basin, const char *stream)
      * persisted deadline already gave the stream its min_age. */
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     bump_deadline(s, st, wb);
-    write_batch(s, wb, false, &err);
+    wr_store__write(s, wb, DB_WRITE_UNSYNCED, &err);
     rocksdb_writebatch_destroy(wb);
 }
 
@@ -1178,7 +1206,9 @@ pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_err
         return e;
     if (st->deleted)
         return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
-    uint64_t n = pin_count(s, st->id);
+    uint64_t n;
+    if ((e = pin_count(s, st->id, &n, out_err)))
+        return e;
     if (delta < 0 && n == 0)
         return wr_error_set(out_err, WR_ERR_INVALID, "stream is not pinned");
     n = delta < 0 ? n - 1 : n + 1;
@@ -1192,7 +1222,7 @@ pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_err
         rocksdb_writebatch_delete(wb, (char *)k, sizeof(k));
         bump_deadline(s, st, wb);
     }
-    e = wr_store__meta_write(s, wb, out_err);
+    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     return e;
 }
@@ -1217,8 +1247,7 @@ wr_store_pin_count(wr_store *s, const char *basin, const char *stream, uint64_t 
     wr_err e = wr_store__stream(s, basin, stream, false, false, &st, out_err);
     if (e)
         return e;
-    *out_n = pin_count(s, st->id);
-    return WR_OK;
+    return pin_count(s, st->id, out_n, out_err);
 }
 
 void

@@ -2,11 +2,12 @@
  * meta.c — basins and streams: the synchronous metadata operations of store.h and the JSON
  * values of the BASIN_META / STREAM_META families.
  *
- * All functions run on the loop thread. Reads go straight to RocksDB; every change is one
- * WriteBatch written with sync=true through wr_store__meta_write (so the failed state and the
- * sync hook apply). When a stream's meta changes, its cached stream_state (if any) is updated
- * in the same call so appends and reads see the change immediately. Creating a stream meta is
- * the one place the stream limits are checked and counted (quota.c).
+ * All functions run on the loop thread. Reads go to RocksDB through db.c (found, absent, or
+ * STORAGE, never an error read as "absent"); every change is one WriteBatch written with
+ * sync=true through wr_store__write (so the failed state and the sync hook apply). When a
+ * stream's meta changes, its cached stream_state (if any) is updated in the same call so appends
+ * and reads see the change immediately. Creating a stream meta is the one place the stream
+ * limits are checked and counted (quota.c).
  *
  * Persisted JSON (field names are PERSISTED: never rename):
  *   basin:  {"config":BasinConfig,"created_at":ms,"deleted_at":ms|null,"request_token":s|null}
@@ -77,17 +78,12 @@ common_fields(json_t *j, uint64_t *created, bool *deleted, uint64_t *deleted_at,
 static wr_err
 get_json(wr_store *s, const wr_buf *key, json_t **out, wr_error *out_err)
 {
-    char *err = NULL;
+    char *v;
     size_t vlen;
     *out = NULL;
-    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    if (!v)
-        return WR_OK;
+    wr_err e = wr_store__get(s, key->data, key->len, &v, &vlen, out_err);
+    if (e || !v)
+        return e;
     *out = json_loadb(v, vlen, 0, NULL);
     rocksdb_free(v);
     if (!json_is_object(*out)) {
@@ -150,7 +146,7 @@ basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out
     char *v = basin_meta_json(m);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
-    wr_err e = wr_store__meta_write(s, wb, out_err);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
@@ -182,7 +178,7 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
     } else {
         rocksdb_writebatch_delete(wb, (char *)kd, sizeof(kd));
     }
-    wr_err e = wr_store__meta_write(s, wb, out_err);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
@@ -374,7 +370,7 @@ wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
     rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
     wr_key_basin_deletion(&k, name, strlen(name));
     rocksdb_writebatch_put(wb, k.data, k.len, "", 0);
-    e = wr_store__meta_write(s, wb, out_err);
+    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
@@ -430,34 +426,25 @@ list_keys(wr_store *s, const wr_buf *base, const char *prefix, const char *start
     }
     if (limit == 0 || limit > 1000)
         limit = 1000;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
     size_t n = 0;
     *has_more = false;
-    for (rocksdb_iter_seek(it, from.data, from.len); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, from.data, from.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (skip_equal && klen == from.len && memcmp(k, from.data, klen) == 0)
             continue;
         if (n == limit) {
             *has_more = true;
             break;
         }
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         fn(ctx, k + base->len, klen - base->len, v, vlen);
         n++;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     wr_buf_fini(&from);

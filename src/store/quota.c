@@ -28,6 +28,7 @@
 
 #include "store/keys.h"
 #include "store/store_int.h"
+#include "util/hash.h"
 #include "util/mem.h"
 
 #define QUOTA_BUCKETS 4096u
@@ -63,15 +64,6 @@ make_key(char key[KEY_MAX], const char *basin, const char *stream, size_t glen)
     key[bl] = 0;
     memcpy(key + bl + 1, stream, glen);
     return bl + 1 + glen;
-}
-
-static uint64_t
-key_hash(const char *key, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
-    return h;
 }
 
 static qent *
@@ -153,15 +145,15 @@ count(wr_store *s, const char *basin, const char *key, size_t len, size_t glen, 
     while ((uint8_t)hi.data[hi.len - 1] == 0xff) /* never all 0xff: it starts with 02 */
         hi.len--;
     hi.data[hi.len - 1]++;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, hi.data, hi.len);
     size_t skip = 1 + strlen(basin) + 1; /* 02 ‖ basin ‖ 00 */
     uint64_t n = 0;
     char name[WR_STREAM_NAME_MAX + 1];
-    for (rocksdb_iter_seek(it, lo.data, lo.len); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (wr_store__iter_seek(&it, lo.data, lo.len); wr_store__iter_valid(&it);
+         wr_store__iter_next(&it)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         if (glen == 0) {
             n++;
             continue;
@@ -174,15 +166,7 @@ count(wr_store *s, const char *basin, const char *key, size_t len, size_t glen, 
         if (group_of(s, basin, name) == glen)
             n++;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    wr_err e = wr_store__iter_end(&it, WR_OK, out_err);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     *out_n = n;
@@ -197,7 +181,7 @@ get(wr_store *s, const char *basin, const char *stream, size_t glen, uint64_t *o
     struct quota_tab *q = tab(s);
     char key[KEY_MAX];
     size_t len = make_key(key, basin, stream, glen);
-    uint64_t h = key_hash(key, len);
+    uint64_t h = wr_hash_fnv1a(WR_FNV1A_SEED, key, len);
     qent *e = find(q, key, len, h);
     if (e) {
         lru_unlink(q, e);
@@ -278,7 +262,7 @@ adjust(wr_store *s, const char *basin, const char *stream, bool add)
             break;
         char key[KEY_MAX];
         size_t len = make_key(key, basin, stream, glens[i]);
-        qent *e = find(q, key, len, key_hash(key, len));
+        qent *e = find(q, key, len, wr_hash_fnv1a(WR_FNV1A_SEED, key, len));
         if (!e)
             continue; /* not counted yet: the scan will see the change */
         if (add)

@@ -132,18 +132,6 @@ deliver_now(wr_store *s, void *arg)
 /* ---------------------------------------------------------------------------------------- */
 /* Worker                                                                                     */
 
-static wr_err
-iter_error(rocksdb_iterator_t *it, wr_error *out_err)
-{
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    if (!err)
-        return WR_OK;
-    wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    return WR_ERR_STORAGE;
-}
-
 /* The first_seq of the last batch whose first timestamp is below t (0 if none). */
 static wr_err
 ts_seek(read_job *j, uint64_t t, uint64_t *out_seq, wr_error *out_err)
@@ -152,24 +140,19 @@ ts_seek(read_job *j, uint64_t t, uint64_t *out_seq, wr_error *out_err)
     wr_key_ts_index(lo, j->stream_id, 0, 0);
     wr_key_ts_index(hi, j->stream_id, UINT64_MAX, UINT64_MAX);
     wr_key_ts_index(target, j->stream_id, t, 0);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(j->s->db, ro);
-    rocksdb_iter_seek_for_prev(it, (char *)target, sizeof(target));
+    db_iter it;
+    wr_store__iter_open(&it, j->s, lo, sizeof(lo), hi, sizeof(hi));
+    wr_store__iter_seek_for_prev(&it, (char *)target, sizeof(target));
     *out_seq = 0;
-    if (rocksdb_iter_valid(it)) {
+    if (wr_store__iter_valid(&it)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(it, &klen);
+        const char *k = wr_store__iter_key(&it, &klen);
         uint64_t id, ts;
         if (wr_key_ts_index_decode((const uint8_t *)k, klen, &id, &ts, out_seq) &&
             id != j->stream_id)
             *out_seq = 0;
     }
-    wr_err e = iter_error(it, out_err);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    return e;
+    return wr_store__iter_end(&it, WR_OK, out_err);
 }
 
 static void
@@ -190,16 +173,16 @@ work_read(uv_work_t *w)
     wr_key_batch(lo, j->stream_id, 0);
     wr_key_batch(hi, j->stream_id, j->end_seq);
     wr_key_batch(target, j->stream_id, from);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(j->s->db, ro);
-    rocksdb_iter_seek_for_prev(it, (char *)target, sizeof(target));
-    if (!rocksdb_iter_valid(it))
-        rocksdb_iter_seek(it, (char *)lo, sizeof(lo));
-    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, j->s, lo, sizeof(lo), hi, sizeof(hi));
+    wr_store__iter_seek_for_prev(&it, (char *)target, sizeof(target));
+    /* No batch starts at or before `from`: start at the first one (a new seek would also
+     * clear an error of the first, so check it before). */
+    if (!wr_store__iter_valid(&it) && !(res->err = wr_store__iter_error(&it, &res->error)))
+        wr_store__iter_seek(&it, (char *)lo, sizeof(lo));
+    for (; wr_store__iter_valid(&it); wr_store__iter_next(&it)) {
         size_t vlen;
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         uint64_t arrival;
         if (j->cutoff && wr_batch_peek_arrival((const uint8_t *)v, vlen, &arrival) &&
             arrival < j->cutoff)
@@ -212,10 +195,7 @@ work_read(uv_work_t *w)
         if (!more)
             break;
     }
-    if (!res->err)
-        res->err = iter_error(it, &res->error);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    res->err = wr_store__iter_end(&it, res->err, &res->error);
     finish_result(j);
 }
 

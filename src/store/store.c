@@ -22,6 +22,7 @@
 
 #include "store/keys.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -96,22 +97,18 @@ wr_stream_name_valid(const char *name, size_t len)
 /* ---------------------------------------------------------------------------------------- */
 /* Stream cache                                                                               */
 
-static uint64_t
-stream_hash(const char *basin, const char *stream)
+uint64_t
+wr_store__name_hash(const char *basin, const char *stream)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = basin; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = stream; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+    uint64_t h = wr_hash_fnv1a(WR_FNV1A_SEED, basin, strlen(basin));
+    h = wr_hash_fnv1a(h, "\xff", 1); /* never in a name: "ab"/"c" and "a"/"bc" differ */
+    return wr_hash_fnv1a(h, stream, strlen(stream));
 }
 
 stream_state *
 wr_store__stream_cached(wr_store *s, const char *basin, const char *stream)
 {
-    uint64_t h = stream_hash(basin, stream);
+    uint64_t h = wr_store__name_hash(basin, stream);
     for (stream_state *st = s->buckets[h % s->n_buckets]; st; st = st->hnext)
         if (st->hash == h && strcmp(st->basin, basin) == 0 && strcmp(st->name, stream) == 0)
             return st;
@@ -218,19 +215,6 @@ wr_store__stream_uncache(wr_store *s, stream_state *st)
     wr_store__lc_retire(s, st);
 }
 
-static wr_err
-db_get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len, wr_error *out_err)
-{
-    char *err = NULL;
-    *out_v = rocksdb_get(s->db, s->ro, k, klen, out_len, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
-}
-
 wr_err
 wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
                             const stream_meta *m, stream_state **out, wr_error *out_err)
@@ -240,7 +224,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     size_t vlen;
     wr_err e;
     stream_state *st = wr_xcalloc(1, sizeof(*st));
-    st->hash = stream_hash(basin, stream);
+    st->hash = wr_store__name_hash(basin, stream);
     st->basin = wr_xstrdup(basin);
     st->name = wr_xstrdup(stream);
     st->id = m->id;
@@ -255,7 +239,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     }
 
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v && !wr_tail_value_decode((uint8_t *)v, vlen, &st->d_seq, &st->d_ts)) {
         rocksdb_free(v);
@@ -264,7 +248,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     }
     rocksdb_free(v);
     wr_key_stream_id(k, WR_KEY_STREAM_FENCE, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v) {
         st->fence_len = vlen > WR_FENCING_TOKEN_MAX ? WR_FENCING_TOKEN_MAX : vlen;
@@ -272,7 +256,7 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
         rocksdb_free(v);
     }
     wr_key_stream_id(k, WR_KEY_STREAM_TRIM, m->id);
-    if ((e = db_get(s, k, sizeof(k), &v, &vlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &v, &vlen, out_err)))
         goto fail;
     if (v) {
         if (vlen == 8)
@@ -441,21 +425,10 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
             rocksdb_writebatch_put(wb, (char *)kd, sizeof(kd), (char *)dv, sizeof(dv));
         }
     }
-    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_COMMIT)) {
-        atomic_store(&s->failed, true);
-        wr_log_error("store write failed", " reason=\"injected sync failure\"");
-        return WR_ERR_STORAGE;
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, s->wo_sync, wb, &err);
-    atomic_fetch_add(&s->n_commits, 1);
-    if (err) {
-        atomic_store(&s->failed, true);
-        wr_log_error("store write failed", " error=\"%s\"", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
+    wr_err e = wr_store__write(s, wb, DB_WRITE_COMMIT, NULL);
+    if (!e)
+        atomic_fetch_add(&s->n_commits, 1);
+    return e;
 }
 
 static void *
@@ -507,26 +480,6 @@ commit_main(void *arg)
 }
 
 wr_err
-wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err)
-{
-    if (atomic_load(&s->failed))
-        return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
-    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, WR_STORE_SYNC_META)) {
-        atomic_store(&s->failed, true);
-        return wr_error_set(out_err, WR_ERR_STORAGE, "sync failed (injected)");
-    }
-    char *err = NULL;
-    rocksdb_write(s->db, s->wo_sync, wb, &err);
-    if (err) {
-        atomic_store(&s->failed, true);
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb write: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
-    return WR_OK;
-}
-
-wr_err
 wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error *out_err)
 {
     /* Bounded to the stream's batches, as recovery does, so SeekForPrev never walks back
@@ -534,30 +487,22 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
     uint8_t lo[WR_KEY_BATCH_LEN], hi[WR_KEY_BATCH_LEN];
     wr_key_batch(lo, id, 0);
     wr_key_batch(hi, id, UINT64_MAX);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)lo, sizeof(lo));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    rocksdb_iter_seek_for_prev(it, (char *)hi, sizeof(hi));
+    db_iter it;
+    wr_store__iter_open(&it, s, lo, sizeof(lo), NULL, 0);
+    wr_store__iter_seek_for_prev(&it, (char *)hi, sizeof(hi));
     *out_arrival = 0;
     wr_err e = WR_OK;
-    if (rocksdb_iter_valid(it)) {
+    if (wr_store__iter_valid(&it)) {
         size_t klen, vlen;
-        const char *key = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *key = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         uint64_t bid, bseq;
         if (wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) && bid == id &&
             !wr_batch_peek_arrival((const uint8_t *)v, vlen, out_arrival))
             e = wr_error_set(out_err, WR_ERR_STORAGE, "stream %llu: last batch is malformed",
                              (unsigned long long)id);
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    if (err && !e)
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    return e;
+    return wr_store__iter_end(&it, e, out_err);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -569,7 +514,7 @@ wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error
  * records were all trimmed, so a missing batch is accepted.
  */
 static wr_err
-check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err)
+check_stream(wr_store *s, db_iter *it, uint64_t id, wr_error *out_err)
 {
     uint8_t k[WR_KEY_ID_LEN], kb[WR_KEY_BATCH_LEN];
     char *tv;
@@ -577,7 +522,7 @@ check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err
     uint64_t tail_seq = 0, tail_ts = 0;
     wr_err e;
     wr_key_stream_id(k, WR_KEY_STREAM_TAIL, id);
-    if ((e = db_get(s, k, sizeof(k), &tv, &tvlen, out_err)))
+    if ((e = wr_store__get(s, k, sizeof(k), &tv, &tvlen, out_err)))
         return e;
     bool has_tail = tv != NULL;
     bool ok = !tv || wr_tail_value_decode((uint8_t *)tv, tvlen, &tail_seq, &tail_ts);
@@ -587,14 +532,16 @@ check_stream(wr_store *s, rocksdb_iterator_t *it, uint64_t id, wr_error *out_err
                             (unsigned long long)id);
 
     wr_key_batch(kb, id, UINT64_MAX);
-    rocksdb_iter_seek_for_prev(it, (char *)kb, sizeof(kb));
+    wr_store__iter_seek_for_prev(it, (char *)kb, sizeof(kb));
     uint64_t bid, bseq;
     size_t klen;
-    const char *key = rocksdb_iter_valid(it) ? rocksdb_iter_key(it, &klen) : NULL;
-    if (!key || !wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
+    if (!wr_store__iter_valid(it)) /* no key of family 06 up to it, or a read error */
+        return wr_store__iter_error(it, out_err);
+    const char *key = wr_store__iter_key(it, &klen);
+    if (!wr_key_batch_decode((const uint8_t *)key, klen, &bid, &bseq) || bid != id)
         return WR_OK; /* no batches */
     size_t vlen;
-    const char *v = rocksdb_iter_value(it, &vlen);
+    const char *v = wr_store__iter_value(it, &vlen);
     wr_batch *b;
     wr_error derr;
     if ((e = wr_batch_decode(id, wr_xmemdup(v, vlen), vlen, &b, &derr)))
@@ -618,21 +565,18 @@ recover(wr_store *s, wr_error *out_err)
 {
     wr_err e = WR_OK;
     uint8_t lo = WR_KEY_STREAM_ID, hi = WR_KEY_STREAM_ID + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(ro, (char *)&lo, 1);
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)&hi, 1);
-    rocksdb_iterator_t *ids = rocksdb_create_iterator(s->db, ro);
+    db_iter ids;
+    wr_store__iter_open(&ids, s, &lo, 1, &hi, 1);
     /* Bounded to family 06: a stream without batches must not make SeekForPrev walk back
      * through the tombstones that deletions leave in the families below. */
     uint8_t blo = WR_KEY_BATCH, bhi = WR_KEY_BATCH + 1;
-    rocksdb_readoptions_t *bro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_lower_bound(bro, (char *)&blo, 1);
-    rocksdb_readoptions_set_iterate_upper_bound(bro, (char *)&bhi, 1);
-    rocksdb_iterator_t *batches = rocksdb_create_iterator(s->db, bro);
+    db_iter batches;
+    wr_store__iter_open(&batches, s, &blo, 1, &bhi, 1);
     uint64_t max_id = 0, n = 0;
-    for (rocksdb_iter_seek(ids, (char *)&lo, 1); rocksdb_iter_valid(ids); rocksdb_iter_next(ids)) {
+    for (wr_store__iter_seek(&ids, (char *)&lo, 1); wr_store__iter_valid(&ids);
+         wr_store__iter_next(&ids)) {
         size_t klen;
-        const char *k = rocksdb_iter_key(ids, &klen);
+        const char *k = wr_store__iter_key(&ids, &klen);
         uint64_t id;
         if (!wr_key_stream_id_decode((const uint8_t *)k, klen, WR_KEY_STREAM_ID, &id)) {
             e = wr_error_set(out_err, WR_ERR_STORAGE, "malformed stream id key");
@@ -640,19 +584,12 @@ recover(wr_store *s, wr_error *out_err)
         }
         if (id > max_id)
             max_id = id;
-        if ((e = check_stream(s, batches, id, out_err)))
+        if ((e = check_stream(s, &batches, id, out_err)))
             break;
         n++;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(ids, &err);
-    if (!e && err)
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-    rocksdb_free(err);
-    rocksdb_iter_destroy(batches);
-    rocksdb_iter_destroy(ids);
-    rocksdb_readoptions_destroy(ro);
-    rocksdb_readoptions_destroy(bro);
+    e = wr_store__iter_end(&batches, e, out_err);
+    e = wr_store__iter_end(&ids, e, out_err);
     s->next_stream_id = max_id + 1;
     if (!e)
         wr_log_debug("store recovered", " streams=%llu", (unsigned long long)n);
@@ -668,6 +605,8 @@ free_store(wr_store *s)
         rocksdb_close(s->db);
     if (s->wo_sync)
         rocksdb_writeoptions_destroy(s->wo_sync);
+    if (s->wo_nosync)
+        rocksdb_writeoptions_destroy(s->wo_nosync);
     if (s->ro)
         rocksdb_readoptions_destroy(s->ro);
     if (s->dbopts)
@@ -751,6 +690,7 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     rocksdb_options_set_block_based_table_factory(s->dbopts, s->bbto);
     s->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    s->wo_nosync = rocksdb_writeoptions_create();
     s->ro = rocksdb_readoptions_create();
 
     char *err = NULL;

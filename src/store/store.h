@@ -5,7 +5,7 @@
  * THREADS. A store runs on the caller's libuv loop. Every function here must be called on that
  * loop's thread, and every callback is invoked on it. Inside, one commit thread writes appends
  * (group commit) and the libuv worker pool serves catch-up reads; neither ever calls user code,
- * except the sync hook (see wr_store_opts).
+ * except the sync and read hooks (see wr_store_opts).
  *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
@@ -20,11 +20,18 @@
  * Acks and errors of one stream are delivered in submission order, each ack carrying the durable
  * tail at delivery time.
  *
- * FAILURE. If a synced write fails (or the sync hook injects a failure), the store enters the
- * failed state: every later write (append or metadata change) fails with WR_ERR_STORAGE until the
+ * FAILURE. If a write fails (or the sync hook injects a failure into a synced one), or a read or
+ * iterator reports an error (or the read hook injects one), the store enters the failed state:
+ * every later write (append, metadata change, maintenance) fails with WR_ERR_STORAGE until the
  * process reopens the store. Appends sequenced behind the failed write fail with WR_ERR_STORAGE
  * too (their seq_nums were assigned but never become visible, so no rollback is needed: nothing
  * can be written after them). Reads keep working on the durable data.
+ *
+ * THREE OUTCOMES. A lookup is found, absent, or an error; a scan ends at the end of its range or
+ * on an error. A read error is never taken for "absent" or "no more keys": the operation that
+ * met it fails with WR_ERR_STORAGE (maintenance stops its pass) and the store fails as above, so
+ * a decision made on a half-read state (a pin count of 0, an empty basin, a lower id mark) is
+ * never written. A value that reads fine but does not decode fails its operation only.
  *
  * NAMES are NUL-terminated C strings; a stream name therefore cannot contain U+0000 (the HTTP
  * layer must reject a percent-decoded NUL with wr_stream_name_valid()).
@@ -79,6 +86,22 @@ typedef enum wr_store_sync_kind {
  */
 typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
 
+typedef enum wr_store_read_kind {
+    WR_STORE_READ_GET,  /* a point lookup of `key` */
+    WR_STORE_READ_SEEK, /* an iterator positioned at `key` (Seek or SeekForPrev) */
+    WR_STORE_READ_NEXT, /* an iterator stepping on from `key`, the entry it stood on */
+} wr_store_read_kind;
+
+/*
+ * Called before every RocksDB read of the store (point lookups and iterator moves), on the
+ * thread doing it (loop or worker pool). Returning non-zero makes that read report an I/O error
+ * as RocksDB would (the lookup fails, or the iterator turns invalid with an error status): the
+ * operation fails with WR_ERR_STORAGE and the store enters the failed state. For tests: inject
+ * read faults. Must be thread-safe.
+ */
+typedef int (*wr_store_read_hook)(void *ud, wr_store_read_kind kind, const void *key,
+                                  size_t key_len);
+
 /*
  * Names the group a stream belongs to, for the per-group stream limit: returns the length of the
  * prefix of `stream` that names its group (0 = the stream is in no group). Must be a pure
@@ -94,6 +117,8 @@ typedef struct wr_store_opts {
     size_t cache_bytes;           /* recent-batch cache for followers/reads; 0 = 64 MiB */
     wr_store_sync_hook sync_hook; /* may be NULL */
     void *sync_hook_ud;
+    wr_store_read_hook read_hook; /* may be NULL */
+    void *read_hook_ud;
     /* Stream states kept in memory (see STREAM CACHE below); 0 = 100000. */
     size_t stream_cache_entries;
     /* Stream limits (see LIMITS below). 0 = the default: 1000000 per basin, 100000 per group. */
@@ -123,7 +148,7 @@ wr_err wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out,
  */
 void wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud);
 
-/* True once a synced write has failed (see FAILURE above). */
+/* True once a write or a read has failed (see FAILURE above). */
 bool wr_store_failed(const wr_store *s);
 
 typedef struct wr_store_stats {
@@ -197,7 +222,7 @@ wr_err wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_confi
                              wr_basin_info *out_info, wr_provision *out_prov, wr_error *out_err);
 
 /* Config and info (either out pointer may be NULL). Works while deletion is pending.
- * Errors: INVALID (bad name), BASIN_NOT_FOUND. */
+ * Errors: INVALID (bad name), BASIN_NOT_FOUND, STORAGE (unreadable). */
 wr_err wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg,
                           wr_basin_info *out_info, wr_error *out_err);
 
@@ -258,7 +283,7 @@ wr_err wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream
                               wr_provision *out_prov, wr_error *out_err);
 
 /* The resolved config (every field set) and info. Errors: INVALID, BASIN_NOT_FOUND,
- * STREAM_NOT_FOUND, STREAM_DELETION_PENDING. */
+ * STREAM_NOT_FOUND, STREAM_DELETION_PENDING, STORAGE (unreadable). */
 wr_err wr_store_stream_get(wr_store *s, const char *basin, const char *stream,
                            wr_stream_config *out_cfg, wr_stream_info *out_info, wr_error *out_err);
 
@@ -284,7 +309,8 @@ wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream
 
 /* The durable tail ({0,0} for an empty stream). Creates the stream when the basin has
  * create_stream_on_read. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
- * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, QUOTA_EXHAUSTED and STORAGE (auto-create). */
+ * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, QUOTA_EXHAUSTED and STORAGE (auto-create, or
+ * the stream could not be read). */
 wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
                            wr_error *out_err);
 
@@ -447,7 +473,8 @@ typedef struct wr_follow wr_follow;
  * subscriber receives WR_FOLLOW_LAGGED and should go back to wr_store_read(). New batches are
  * delivered as they become durable, in order, never twice.
  * Errors (no subscription made): INVALID, *_NOT_FOUND, STREAM_DELETION_PENDING,
- * RANGE_NOT_SATISFIABLE (from_seq beyond the durable tail).
+ * RANGE_NOT_SATISFIABLE (from_seq beyond the durable tail), STORAGE (the stream could not be
+ * read).
  * Every successful call must be matched by exactly one wr_store_unfollow(), also after a
  * terminal event.
  */
@@ -529,7 +556,8 @@ uint64_t wr_store_hold_count(wr_store *s, const char *basin, const char *stream)
  */
 wr_err wr_store_pin(wr_store *s, const char *basin, const char *stream, wr_error *out_err);
 wr_err wr_store_unpin(wr_store *s, const char *basin, const char *stream, wr_error *out_err);
-/* The stream's pin count. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND. */
+/* The stream's pin count. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND, STORAGE (the count
+ * could not be read: never reported as 0). */
 wr_err wr_store_pin_count(wr_store *s, const char *basin, const char *stream, uint64_t *out_n,
                           wr_error *out_err);
 

@@ -8,7 +8,9 @@
  *    under `mu`. An append_op is handed over whole: the loop fills it, pushes it to the commit
  *    queue and does not touch it until it comes back through the done list; the commit thread
  *    only reads its keys/values and writes `commit_err`.
- *  - `failed` and `n_commits` are atomics (written by the commit thread, read by the loop).
+ *  - `failed` and `n_commits` are atomics. `failed` is set through wr_store__fail by whichever
+ *    thread meets a write or read error (commit thread, loop, worker pool); `n_commits` is
+ *    written by the commit thread.
  *
  * The stream cache (store.c) holds at most opts.stream_cache_entries stream_states. When a load
  * pushes it over, the least recently used *idle* states are dropped (wr_store__stream_uncache);
@@ -136,7 +138,7 @@ struct wr_store {
     wr_store_opts opts;
     rocksdb_t *db;
     rocksdb_options_t *dbopts;
-    rocksdb_writeoptions_t *wo_sync;
+    rocksdb_writeoptions_t *wo_sync, *wo_nosync;
     rocksdb_readoptions_t *ro;
     rocksdb_cache_t *block_cache;
     rocksdb_block_based_table_options_t *bbto;
@@ -219,8 +221,69 @@ wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *
 wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream,
                                      stream_meta *m, wr_error *out_err);
 
+/*
+ * db.c: every read and write of RocksDB. Reads have three outcomes: a lookup gives a value,
+ * absent, or WR_ERR_STORAGE; a scan (db_iter) ends with wr_store__iter_end, which says whether
+ * it stopped at the end of its range or on an error. A RocksDB error, or one injected by
+ * opts.read_hook (which sees every lookup and iterator move), stops the operation and puts the
+ * store in the failed state (wr_store__fail), as a failed write does. Any thread.
+ */
+/* Enters the failed state (store.h, FAILURE): later writes fail, reads go on. Logs once. */
+void wr_store__fail(wr_store *s, const char *why);
+
+/* What a write is, which decides its durability. */
+typedef enum db_write_kind {
+    DB_WRITE_COMMIT,   /* a group commit of appends (commit thread): synced */
+    DB_WRITE_META,     /* a metadata change (loop, maintenance worker): synced */
+    DB_WRITE_UNSYNCED, /* not synced: a loss is harmless or redone (reclamation, a deadline
+                          bump at the release of a hold) */
+} db_write_kind;
+/* The one write path. Writes wb (nothing when it is empty); STORAGE when the store has failed,
+ * when the sync hook (synced kinds) injects a failure, or when RocksDB fails the write, and the
+ * latter two put the store in the failed state. Any thread. */
+wr_err wr_store__write(wr_store *s, rocksdb_writebatch_t *wb, db_write_kind kind,
+                       wr_error *out_err);
+/* Point lookup: WR_OK with *out_v the value (rocksdb_free it) or NULL when the key is absent;
+ * STORAGE on a read error (the store has failed). */
+wr_err wr_store__get(wr_store *s, const void *k, size_t klen, char **out_v, size_t *out_len,
+                     wr_error *out_err);
+/* Lookup of an 8-byte big-endian value: WR_OK and *out_found (may be NULL); when absent *out_v is
+ * left as it was. STORAGE on a read error (the store has failed) or a value of another size. */
+wr_err wr_store__get_u64(wr_store *s, const void *k, size_t klen, uint64_t *out_v, bool *out_found,
+                         wr_error *out_err);
+
+/*
+ * A scan over [lo, hi) (a NULL bound is open): open, seek (or seek_for_prev), then
+ * `for (; valid; next)`, and always wr_store__iter_end, also after a break. valid() is false at
+ * the end of the range and after an error alike; only iter_end tells them apart.
+ */
+typedef struct db_iter {
+    wr_store *s;
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it;
+    bool fault; /* the read hook failed a move: invalid, with an error status */
+} db_iter;
+void wr_store__iter_open(db_iter *i, wr_store *s, const void *lo, size_t lo_len, const void *hi,
+                         size_t hi_len);
+void wr_store__iter_seek(db_iter *i, const void *k, size_t len);
+void wr_store__iter_seek_for_prev(db_iter *i, const void *k, size_t len);
+bool wr_store__iter_valid(const db_iter *i);
+void wr_store__iter_next(db_iter *i);
+const char *wr_store__iter_key(const db_iter *i, size_t *out_len);
+const char *wr_store__iter_value(const db_iter *i, size_t *out_len);
+/* Whether the scan has hit an error so far (STORAGE, and the store has failed), without ending
+ * it: for a scan reused after a miss. */
+wr_err wr_store__iter_error(db_iter *i, wr_error *out_err);
+/* Ends a scan and frees it. Returns `e` (the loop's own error, message kept) when set; otherwise
+ * WR_OK if it stopped at the end of its range or where the loop left it, STORAGE if RocksDB or
+ * the read hook reported an error. An iterator error fails the store in both cases. */
+wr_err wr_store__iter_end(db_iter *i, wr_err e, wr_error *out_err);
+
 /* store.c */
 bool wr_store__utf8_valid(const uint8_t *p, size_t n);
+/* The in-memory hash of a stream name (util/hash.h), for the tables keyed by basin and stream
+ * (the stream cache, holds). */
+uint64_t wr_store__name_hash(const char *basin, const char *stream);
 void wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg);
 /* Looks a stream up (cache, then RocksDB), auto-creating it when `create` and the basin allows
  * (`on_append` selects create_stream_on_append vs _on_read). Returns the state even if it is
@@ -231,9 +294,6 @@ stream_state *wr_store__stream_cached(wr_store *s, const char *basin, const char
 /* Loads per-stream state (tail, fence, trim) for a stream with meta `m` into the cache. */
 wr_err wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
                                    const stream_meta *m, stream_state **out, wr_error *out_err);
-/* A synced write of a metadata WriteBatch from the loop thread (honours the failed state and
- * the sync hook). */
-wr_err wr_store__meta_write(wr_store *s, rocksdb_writebatch_t *wb, wr_error *out_err);
 void wr_store__commit_push(wr_store *s, append_op *op);
 void wr_store__maybe_finish_close(wr_store *s);
 

@@ -21,17 +21,12 @@ token_key(wr_buf *k, const char *id)
 static wr_err
 exists(wr_store *s, const wr_buf *key, bool *out, wr_error *out_err)
 {
-    char *err = NULL;
+    char *v;
     size_t vlen;
-    char *v = rocksdb_get(s->db, s->ro, key->data, key->len, &vlen, &err);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb get: %s", err);
-        rocksdb_free(err);
-        return WR_ERR_STORAGE;
-    }
+    wr_err e = wr_store__get(s, key->data, key->len, &v, &vlen, out_err);
     *out = v != NULL;
     rocksdb_free(v);
-    return WR_OK;
+    return e;
 }
 
 wr_err
@@ -47,7 +42,7 @@ wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len, w
     if (e == WR_OK) {
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
         rocksdb_writebatch_put(wb, key.data, key.len, value, len);
-        e = wr_store__meta_write(s, wb, out_err);
+        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
         rocksdb_writebatch_destroy(wb);
     }
     wr_buf_fini(&key);
@@ -66,7 +61,7 @@ wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err)
     if (e == WR_OK) {
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
         rocksdb_writebatch_delete(wb, key.data, key.len);
-        e = wr_store__meta_write(s, wb, out_err);
+        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
         rocksdb_writebatch_destroy(wb);
     }
     wr_buf_fini(&key);
@@ -80,23 +75,13 @@ wr_store_token_scan(wr_store *s,
                     void *ud, wr_error *out_err)
 {
     const char lo = WR_KEY_ACCESS_TOKEN, hi = WR_KEY_ACCESS_TOKEN + 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, &hi, 1);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
-    for (rocksdb_iter_seek(it, &lo, 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    db_iter it;
+    wr_store__iter_open(&it, s, NULL, 0, &hi, 1);
+    for (wr_store__iter_seek(&it, &lo, 1); wr_store__iter_valid(&it); wr_store__iter_next(&it)) {
         size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
+        const char *k = wr_store__iter_key(&it, &klen);
+        const char *v = wr_store__iter_value(&it, &vlen);
         fn(ud, k + 1, klen - 1, v, vlen);
     }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    wr_err e = WR_OK;
-    if (err) {
-        e = wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb iterate: %s", err);
-        rocksdb_free(err);
-    }
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    return e;
+    return wr_store__iter_end(&it, WR_OK, out_err);
 }

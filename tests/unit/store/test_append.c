@@ -22,28 +22,8 @@
 #define NOW 1755770000000ull
 #define B "append-basin"
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    wr_clock_set_fake(NOW);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    wr_clock_set_real();
-    return 0;
-}
-
-static wr_header fence_h = {(const uint8_t *)"", 0, (const uint8_t *)"fence", 5};
-static wr_header trim_h = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
+static const ts_fixture fx = {
+    .basin = B, .create_on_append = true, .create_on_read = true, .fake_now_ms = NOW};
 
 static wr_append_result
 append1(ts_env *e, const char *stream, wr_append_record r)
@@ -55,22 +35,15 @@ append1(ts_env *e, const char *stream, wr_append_record r)
 static wr_append_result
 fence_cmd(ts_env *e, const char *stream, const char *tok, const char *cond)
 {
-    wr_append_record r = {
-        .n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)tok, .body_len = strlen(tok)};
+    wr_append_record r = {.n_headers = 1,
+                          .headers = &ts_fence_header,
+                          .body = (const uint8_t *)tok,
+                          .body_len = strlen(tok)};
     wr_append_input in = {.records = &r,
                           .n_records = 1,
                           .fencing_token = cond,
                           .fencing_token_len = cond ? strlen(cond) : 0};
     return ts_append(e, B, stream, &in);
-}
-
-static wr_append_result
-trim_cmd(ts_env *e, const char *stream, uint64_t seq)
-{
-    static uint8_t body[8];
-    wr_put_be64(body, seq);
-    wr_append_record r = {.n_headers = 1, .headers = &trim_h, .body = body, .body_len = 8};
-    return append1(e, stream, r);
 }
 
 static void
@@ -103,28 +76,31 @@ test_invalid_rows(void **state)
         {"empty command", {.n_headers = 1, .headers = &empty_op}, 1, NULL, NULL},
         {"fence > 36",
          {.n_headers = 1,
-          .headers = &fence_h,
+          .headers = &ts_fence_header,
           .body = (const uint8_t *)"0123456789012345678901234567890123456",
           .body_len = 37},
          1,
          NULL,
          NULL},
         {"fence not utf-8",
-         {.n_headers = 1, .headers = &fence_h, .body = (const uint8_t *)"\xff", .body_len = 1},
+         {.n_headers = 1,
+          .headers = &ts_fence_header,
+          .body = (const uint8_t *)"\xff",
+          .body_len = 1},
          1,
          NULL,
          NULL},
         {"trim 7 bytes",
-         {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 7},
+         {.n_headers = 1, .headers = &ts_trim_header, .body = big, .body_len = 7},
          1,
          NULL,
          NULL},
         {"trim 9 bytes",
-         {.n_headers = 1, .headers = &trim_h, .body = big, .body_len = 9},
+         {.n_headers = 1, .headers = &ts_trim_header, .body = big, .body_len = 9},
          1,
          NULL,
          NULL},
-        {"trim without body", {.n_headers = 1, .headers = &trim_h}, 1, NULL, NULL},
+        {"trim without body", {.n_headers = 1, .headers = &ts_trim_header}, 1, NULL, NULL},
         {"token > 36",
          {.body = big, .body_len = 1},
          1,
@@ -341,12 +317,12 @@ test_command_without_body(void **state)
         wr_err want;
         const char *after; /* the stream's token afterwards */
     } rows[] = {
-        {"fence, no body, no condition", &fence_h, true, NULL, WR_OK, ""},
-        {"fence, no body, carrying the old token", &fence_h, true, "tok-1", WR_OK, ""},
-        {"fence, no body, wrong token", &fence_h, true, "tok-2", WR_ERR_FENCING_TOKEN_MISMATCH,
-         "tok-1"},
-        {"fence, no body, stream never fenced", &fence_h, false, "", WR_OK, ""},
-        {"trim, no body", &trim_h, true, NULL, WR_ERR_INVALID, "tok-1"},
+        {"fence, no body, no condition", &ts_fence_header, true, NULL, WR_OK, ""},
+        {"fence, no body, carrying the old token", &ts_fence_header, true, "tok-1", WR_OK, ""},
+        {"fence, no body, wrong token", &ts_fence_header, true, "tok-2",
+         WR_ERR_FENCING_TOKEN_MISMATCH, "tok-1"},
+        {"fence, no body, stream never fenced", &ts_fence_header, false, "", WR_OK, ""},
+        {"trim, no body", &ts_trim_header, true, NULL, WR_ERR_INVALID, "tok-1"},
     };
     size_t n = sizeof(rows) / sizeof(rows[0]);
     char name[16];
@@ -375,19 +351,19 @@ test_trim(void **state)
     ts_env *e = *state;
     assert_int_equal(ts_append_n(e, B, "t", "a", 10).err, WR_OK);
     /* Trim to 4: reads from 0 start at 4. */
-    assert_int_equal(trim_cmd(e, "t", 4).err, WR_OK); /* seq 10 */
+    assert_int_equal(ts_trim(e, B, "t", 4).err, WR_OK); /* seq 10 */
     wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = 0, .has_count = true, .count = 2};
     wr_read_result *rr = ts_read(e, B, "t", &q);
     assert_int_equal(rr->err, WR_OK);
     assert_int_equal(rr->records[0].seq, 4);
     wr_read_result_free(rr);
     /* Trim point never moves backwards. */
-    assert_int_equal(trim_cmd(e, "t", 2).err, WR_OK); /* seq 11 */
+    assert_int_equal(ts_trim(e, B, "t", 2).err, WR_OK); /* seq 11 */
     rr = ts_read(e, B, "t", &q);
     assert_int_equal(rr->records[0].seq, 4);
     wr_read_result_free(rr);
     /* A huge trim is capped at the trim record's own seq + 1. */
-    assert_int_equal(trim_cmd(e, "t", UINT64_MAX).err, WR_OK);   /* seq 12 -> trim 13 */
+    assert_int_equal(ts_trim(e, B, "t", UINT64_MAX).err, WR_OK); /* seq 12 -> trim 13 */
     assert_int_equal(ts_append_n(e, B, "t", "b", 2).err, WR_OK); /* 13, 14 */
     rr = ts_read(e, B, "t", &q);
     assert_int_equal(rr->n_records, 2);
@@ -520,15 +496,15 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_invalid_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ack_positions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fencing_and_match, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_command_without_body, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autocreate_and_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_tail, setup, teardown),
+        TS_TEST(test_invalid_rows, &fx),
+        TS_TEST(test_ack_positions, &fx),
+        TS_TEST(test_timestamps, &fx),
+        TS_TEST(test_fencing_and_match, &fx),
+        TS_TEST(test_command_without_body, &fx),
+        TS_TEST(test_trim, &fx),
+        TS_TEST(test_autocreate_and_errors, &fx),
+        TS_TEST(test_pipelined, &fx),
+        TS_TEST(test_restart_tail, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

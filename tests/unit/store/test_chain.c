@@ -30,23 +30,7 @@ on_done(void *ud, const wr_append_result *res)
     (*s->n_done)++;
 }
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    return 0;
-}
+static const ts_fixture fx = {.basin = B, .create_on_append = true, .create_on_read = true};
 
 /* Rows: which input of ten fails, and how. Inputs before it land; none after it does. */
 static void
@@ -126,8 +110,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_first_failure_poisons_the_rest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_independent_of_other_chains, setup, teardown),
+        TS_TEST(test_first_failure_poisons_the_rest, &fx),
+        TS_TEST(test_independent_of_other_chains, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

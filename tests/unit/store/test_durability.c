@@ -18,23 +18,7 @@
 
 #define B "durable-basin"
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    return 0;
-}
+static const ts_fixture fx = {.basin = B, .create_on_append = true, .create_on_read = true};
 
 #define WRITERS 64
 #define ROUNDS 10
@@ -246,11 +230,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_failure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_meta_sync_failure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_inflight_budget, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_close_with_pending, setup, teardown),
+        TS_TEST(test_group_commit, &fx),       TS_TEST(test_sync_failure, &fx),
+        TS_TEST(test_meta_sync_failure, &fx),  TS_TEST(test_inflight_budget, &fx),
+        TS_TEST(test_close_with_pending, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,25 +19,15 @@
 
 #define B "follow-basin"
 
-static int
-setup(void **state)
+/* The stream every test follows. */
+static void
+stream_s(ts_env *e)
 {
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    ts_basin(e, B, true, true);
-    wr_error err;
-    assert_int_equal(wr_store_stream_create(e->s, B, "s", NULL, NULL, NULL, NULL, &err), WR_OK);
-    *state = e;
-    return 0;
+    ts_stream(e, B, "s", NULL);
 }
 
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    return 0;
-}
+static const ts_fixture fx = {
+    .basin = B, .create_on_append = true, .create_on_read = true, .populate = stream_s};
 
 typedef struct fol {
     ts_env *e;
@@ -269,11 +259,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_live_and_replay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lagged_and_pause, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unfollow_in_callbacks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_closed_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shared_batch_encoding, setup, teardown),
+        TS_TEST(test_live_and_replay, &fx),       TS_TEST(test_lagged_and_pause, &fx),
+        TS_TEST(test_unfollow_in_callbacks, &fx), TS_TEST(test_closed_events, &fx),
+        TS_TEST(test_shared_batch_encoding, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /*
  * test_format.c — on-disk formats: key families round-trip and order, CRC-32C vectors, batch
- * values round-trip, and every kind of corruption is reported as WR_ERR_STORAGE.
+ * values round-trip, and every kind of corruption is reported as WR_ERR_STORAGE. Also the FNV-1a
+ * vectors of util/hash.h, the hash behind the store's in-memory tables (its only user so far; it
+ * belongs in tests/unit/util once other modules use it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include "store/crc32c.h"
 #include "store/keys.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/mem.h"
 
 static void
@@ -36,6 +39,19 @@ test_crc32c_vectors(void **state)
         assert_int_equal(a,
                          wr_crc32c(wr_crc32c(0, buf + off, n / 3), buf + off + n / 3, n - n / 3));
     }
+}
+
+/* Reference values of 64-bit FNV-1a (the offset basis is the hash of nothing); chaining two
+ * calls equals one call over the concatenation. */
+static void
+test_fnv1a_vectors(void **state)
+{
+    (void)state;
+    assert_true(wr_hash_fnv1a(WR_FNV1A_SEED, "", 0) == 0xcbf29ce484222325ull);
+    assert_true(wr_hash_fnv1a(WR_FNV1A_SEED, "a", 1) == 0xaf63dc4c8601ec8cull);
+    assert_true(wr_hash_fnv1a(WR_FNV1A_SEED, "foobar", 6) == 0x85944171f73967e8ull);
+    assert_true(wr_hash_fnv1a(wr_hash_fnv1a(WR_FNV1A_SEED, "foo", 3), "bar", 3) ==
+                0x85944171f73967e8ull);
 }
 
 static void
@@ -287,6 +303,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_vectors),
+        cmocka_unit_test(test_fnv1a_vectors),
         cmocka_unit_test(test_keys_roundtrip),
         cmocka_unit_test(test_keys_order),
         cmocka_unit_test(test_batch_roundtrip),

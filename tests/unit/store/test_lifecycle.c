@@ -27,26 +27,7 @@
 #define HOUR_MS 3600000ull
 #define DAY_MS (24 * HOUR_MS)
 
-static int
-setup(void **state)
-{
-    ts_env *e = wr_xcalloc(1, sizeof(*e));
-    wr_clock_set_fake(T0);
-    ts_setup(e);
-    ts_basin(e, "life-basin", false, false);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_env *e = *state;
-    ts_teardown(e);
-    free(e);
-    wr_clock_set_real();
-    return 0;
-}
+static const ts_fixture fx = {.basin = "life-basin", .fake_now_ms = T0};
 
 static wr_stream_config
 age_cfg(uint64_t secs)
@@ -77,16 +58,7 @@ batch_keys(ts_env *e, const char *stream)
     uint8_t lo[WR_KEY_ID_LEN], hi[WR_KEY_ID_LEN];
     wr_key_stream_id(lo, WR_KEY_BATCH, st->id);
     wr_key_stream_id(hi, WR_KEY_BATCH, st->id + 1);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (char *)hi, sizeof(hi));
-    rocksdb_iterator_t *it = rocksdb_create_iterator(e->s->db, ro);
-    size_t n = 0;
-    for (rocksdb_iter_seek(it, (char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it))
-        n++;
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    return n;
+    return ts_count_keys(e, lo, sizeof(lo), hi, sizeof(hi));
 }
 
 /* Bytes of the SST and blob files in the data directory (what the data occupies on disk). */
@@ -454,13 +426,8 @@ test_trim_reclaims(void **state)
     wr_stream_config c = {.retention = WR_RETENTION_INFINITE};
     ts_stream(e, "life-basin", "t", &c);
     for (int i = 0; i < 10; i++)
-        ts_append_n(e, "life-basin", "t", "r", 10); /* batches at 0, 10, ..., 90 */
-    uint8_t trim[8];
-    wr_put_be64(trim, 55);
-    wr_header h = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
-    wr_append_record cmd = {.headers = &h, .n_headers = 1, .body = trim, .body_len = 8};
-    wr_append_input in = {.records = &cmd, .n_records = 1};
-    assert_int_equal(ts_append(e, "life-basin", "t", &in).err, WR_OK); /* seq 100 */
+        ts_append_n(e, "life-basin", "t", "r", 10);                 /* batches at 0, 10, ..., 90 */
+    assert_int_equal(ts_trim(e, "life-basin", "t", 55).err, WR_OK); /* seq 100 */
     wr_read_result *r = read_from(e, "t", WR_READ_SEQ, 0, false);
     assert_int_equal(r->records[0].seq, 55);
     wr_read_result_free(r);
@@ -480,8 +447,7 @@ test_trim_reclaims(void **state)
     assert_int_equal(r->records[0].seq, 55);
     wr_read_result_free(r);
     /* Trim everything (terminal trim beyond the tail caps at its own seq + 1). */
-    wr_put_be64(trim, UINT64_MAX);
-    assert_int_equal(ts_append(e, "life-basin", "t", &in).err, WR_OK); /* seq 101, trim 102 */
+    assert_int_equal(ts_trim(e, "life-basin", "t", UINT64_MAX).err, WR_OK); /* seq 101, trim 102 */
     ts_maintain(e, false);
     assert_int_equal(batch_keys(e, "t"), 0);
     r = read_from(e, "t", WR_READ_SEQ, 0, false);
@@ -493,14 +459,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_retention_hides_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_infinite, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_follow, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_reclaims_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_by_arrival, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_format1_batches_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_frees_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trim_reclaims, setup, teardown),
+        TS_TEST(test_retention_hides_records, &fx), TS_TEST(test_retention_infinite, &fx),
+        TS_TEST(test_retention_follow, &fx),        TS_TEST(test_retention_reclaims_batches, &fx),
+        TS_TEST(test_retention_by_arrival, &fx),    TS_TEST(test_format1_batches_read, &fx),
+        TS_TEST(test_retention_frees_disk, &fx),    TS_TEST(test_trim_reclaims, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

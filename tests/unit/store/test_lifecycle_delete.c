@@ -22,41 +22,7 @@
 #define T0 1700000000000ull
 #define B "life-basin"
 
-static int
-setup(void **state)
-{
-    ts_env *e = wr_xcalloc(1, sizeof(*e));
-    wr_clock_set_fake(T0);
-    ts_setup(e);
-    ts_basin(e, B, false, false);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_env *e = *state;
-    ts_teardown(e);
-    free(e);
-    wr_clock_set_real();
-    return 0;
-}
-
-static wr_err
-stream_get(ts_env *e, const char *basin, const char *stream)
-{
-    wr_error err;
-    return wr_store_stream_get(e->s, basin, stream, NULL, NULL, &err);
-}
-
-static wr_store_stats
-stats(ts_env *e)
-{
-    wr_store_stats st;
-    wr_store_get_stats(e->s, &st);
-    return st;
-}
+static const ts_fixture fx = {.basin = B, .fake_now_ms = T0};
 
 /* Stream DELETE finishes in the background: 409 meanwhile, then 404, and the name is free. */
 static void
@@ -67,7 +33,7 @@ test_stream_delete_and_reuse(void **state)
     ts_append_n(e, B, "s", "old", 5);
     wr_error err;
     assert_int_equal(wr_store_stream_delete(e->s, B, "s", &err), WR_OK);
-    assert_int_equal(stream_get(e, B, "s"), WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(ts_stream_get(e, B, "s"), WR_ERR_STREAM_DELETION_PENDING);
     assert_int_equal(ts_append_n(e, B, "s", "x", 1).err, WR_ERR_STREAM_DELETION_PENDING);
     assert_int_equal(wr_store_stream_create(e->s, B, "s", NULL, NULL, NULL, NULL, &err),
                      WR_ERR_STREAM_DELETION_PENDING);
@@ -78,8 +44,8 @@ test_stream_delete_and_reuse(void **state)
     wr_stream_list_fini(&l);
 
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "s"), WR_ERR_STREAM_NOT_FOUND);
-    assert_int_equal(stats(e).streams_deleted, 1);
+    assert_int_equal(ts_stream_get(e, B, "s"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stats(e).streams_deleted, 1);
     assert_int_equal(wr_store_stream_list(e->s, B, NULL, NULL, 0, &l, &err), WR_OK);
     assert_int_equal(l.n, 0);
     wr_stream_list_fini(&l);
@@ -109,19 +75,6 @@ test_stream_delete_and_reuse(void **state)
     free(all);
 }
 
-typedef struct aw {
-    bool done;
-    wr_append_result res;
-} aw;
-
-static void
-on_append(void *ud, const wr_append_result *res)
-{
-    aw *w = ud;
-    w->res = *res;
-    w->done = true;
-}
-
 /* An append racing a deletion: acknowledged if sequenced before it, 409 after; never dropped. */
 static void
 test_append_during_deletion(void **state)
@@ -130,20 +83,20 @@ test_append_during_deletion(void **state)
     ts_stream(e, B, "r", NULL);
     wr_append_record rec = ts_rec("first");
     wr_append_input in = {.records = &rec, .n_records = 1};
-    aw a1 = {0}, a2 = {0};
-    wr_store_append(e->s, B, "r", &in, on_append, &a1); /* sequenced, with the commit thread */
+    ts_append_wait a1, a2;
+    ts_append_start(e, B, "r", &in, &a1); /* sequenced, with the commit thread */
     wr_error err;
     assert_int_equal(wr_store_stream_delete(e->s, B, "r", &err), WR_OK);
-    wr_store_append(e->s, B, "r", &in, on_append, &a2);
+    ts_append_start(e, B, "r", &in, &a2);
     ts_maintain(e, false);
     ts_run_until(e, &a1.done);
     ts_run_until(e, &a2.done);
     assert_int_equal(a1.res.err, WR_OK);
     assert_int_equal(a2.res.err, WR_ERR_STREAM_DELETION_PENDING);
     /* The deletion finishes once nothing is in flight. */
-    for (int i = 0; i < 50 && stream_get(e, B, "r") != WR_ERR_STREAM_NOT_FOUND; i++)
+    for (int i = 0; i < 50 && ts_stream_get(e, B, "r") != WR_ERR_STREAM_NOT_FOUND; i++)
         ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "r"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "r"), WR_ERR_STREAM_NOT_FOUND);
     /* After cleanup an append is a 404, not a silent write. */
     assert_int_equal(ts_append(e, B, "r", &in).err, WR_ERR_STREAM_NOT_FOUND);
 }
@@ -170,31 +123,26 @@ test_doe_idle_and_nonempty(void **state)
     ts_append_n(e, B, "busy", "r", 1);
     wr_clock_advance_ms(59000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "idle"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "idle"), WR_OK);
     wr_clock_advance_ms(1001);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "idle"), WR_ERR_STREAM_NOT_FOUND); /* deleted, cleaned */
-    assert_int_equal(stream_get(e, B, "busy"), WR_OK); /* its record is retained */
-    assert_int_equal(stats(e).doe_deleted, 1);
+    assert_int_equal(ts_stream_get(e, B, "idle"), WR_ERR_STREAM_NOT_FOUND); /* deleted, cleaned */
+    assert_int_equal(ts_stream_get(e, B, "busy"), WR_OK); /* its record is retained */
+    assert_int_equal(ts_stats(e).doe_deleted, 1);
     /* Once its record expires (retention 1 h) it is empty and long idle: deleted. */
     wr_clock_advance_ms(3600 * 1000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "busy"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "busy"), WR_ERR_STREAM_NOT_FOUND);
     /* A trimmed-empty stream counts as empty too. */
     ts_stream(e, B, "trimmed", &c);
     ts_append_n(e, B, "trimmed", "r", 3);
-    uint8_t v[8];
-    wr_put_be64(v, 100);
-    wr_header h = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
-    wr_append_record cmd = {.headers = &h, .n_headers = 1, .body = v, .body_len = 8};
-    wr_append_input in = {.records = &cmd, .n_records = 1};
-    assert_int_equal(ts_append(e, B, "trimmed", &in).err, WR_OK);
+    assert_int_equal(ts_trim(e, B, "trimmed", 100).err, WR_OK);
     wr_clock_advance_ms(30000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "trimmed"), WR_OK); /* the append was 30 s ago */
+    assert_int_equal(ts_stream_get(e, B, "trimmed"), WR_OK); /* the append was 30 s ago */
     wr_clock_advance_ms(31000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "trimmed"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "trimmed"), WR_ERR_STREAM_NOT_FOUND);
 }
 
 /* A hold (reader, appender, long-poll) protects the stream; the deadline moves at release. */
@@ -209,25 +157,25 @@ test_doe_hold(void **state)
     assert_int_equal(wr_store_hold_count(e->s, B, "held"), 2);
     wr_clock_advance_ms(10 * 60000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "held"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "held"), WR_OK);
     wr_store_release(e->s, B, "held");
     wr_clock_advance_ms(10 * 60000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "held"), WR_OK); /* one hold left */
-    wr_store_release(e->s, B, "held");                 /* deadline: now + 60 s */
+    assert_int_equal(ts_stream_get(e, B, "held"), WR_OK); /* one hold left */
+    wr_store_release(e->s, B, "held");                    /* deadline: now + 60 s */
     assert_int_equal(wr_store_hold_count(e->s, B, "held"), 0);
     wr_clock_advance_ms(59000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "held"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "held"), WR_OK);
     wr_clock_advance_ms(1001);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "held"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "held"), WR_ERR_STREAM_NOT_FOUND);
     /* A hold taken before the stream exists (a read session with auto-create) works too. */
     wr_store_hold(e->s, B, "later");
     ts_stream(e, B, "later", &c);
     wr_clock_advance_ms(120000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "later"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "later"), WR_OK);
     wr_store_release(e->s, B, "later");
 }
 
@@ -249,7 +197,7 @@ test_doe_pin_restart(void **state)
     assert_int_equal(n, 2);
     wr_clock_advance_ms(2 * 3600 * 1000); /* records expired, deadline long past */
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "pinned"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "pinned"), WR_OK);
     wr_read_req q = {.start_kind = WR_READ_SEQ, .may_follow = false};
     wr_read_result *r = ts_read(e, B, "pinned", &q);
     assert_int_equal(r->err, WR_ERR_RANGE_NOT_SATISFIABLE); /* records gone, stream kept */
@@ -257,16 +205,16 @@ test_doe_pin_restart(void **state)
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_OK);
     wr_clock_advance_ms(120000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "pinned"), WR_OK);              /* still one pin */
+    assert_int_equal(ts_stream_get(e, B, "pinned"), WR_OK);           /* still one pin */
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_OK); /* deadline: now + 60 s */
     assert_int_equal(wr_store_unpin(e->s, B, "pinned", &err), WR_ERR_INVALID);
     assert_int_equal(ts_reopen(e, &err), WR_OK);
     wr_clock_advance_ms(59000);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "pinned"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "pinned"), WR_OK);
     wr_clock_advance_ms(1001);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "pinned"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "pinned"), WR_ERR_STREAM_NOT_FOUND);
 }
 
 /* The persisted deadline survives a restart (neither forgotten nor reset). */
@@ -278,21 +226,16 @@ test_doe_deadline_restart(void **state)
     ts_stream(e, B, "d", &c); /* deadline T0+60 s */
     wr_clock_advance_ms(30000);
     /* A trim of everything: the stream is empty, and the append moved the deadline to T0+90 s. */
-    uint8_t v[8];
-    wr_put_be64(v, UINT64_MAX);
-    wr_header h = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
-    wr_append_record cmd = {.headers = &h, .n_headers = 1, .body = v, .body_len = 8};
-    wr_append_input in = {.records = &cmd, .n_records = 1};
-    assert_int_equal(ts_append(e, B, "d", &in).err, WR_OK);
+    assert_int_equal(ts_trim(e, B, "d", UINT64_MAX).err, WR_OK);
     wr_error err;
     assert_int_equal(ts_reopen(e, &err), WR_OK);
     wr_clock_advance_ms(55000); /* T0+85 s */
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "d"), WR_OK);
+    assert_int_equal(ts_stream_get(e, B, "d"), WR_OK);
     assert_int_equal(ts_reopen(e, &err), WR_OK);
     wr_clock_advance_ms(5001);
     ts_maintain(e, false);
-    assert_int_equal(stream_get(e, B, "d"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "d"), WR_ERR_STREAM_NOT_FOUND);
 }
 
 /* Writes n stream metas straight into RocksDB in one batch (the 10k-stream test does not need
@@ -324,7 +267,7 @@ bulk_streams(ts_env *e, const char *basin, unsigned n)
         rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), k.data + 1, k.len - 1);
     }
     wr_error err;
-    assert_int_equal(wr_store__meta_write(e->s, wb, &err), WR_OK);
+    assert_int_equal(wr_store__write(e->s, wb, DB_WRITE_META, &err), WR_OK);
     rocksdb_writebatch_destroy(wb);
     wr_buf_fini(&k);
     wr_buf_fini(&v);
@@ -339,14 +282,7 @@ count_streams(ts_env *e, const char *basin)
     wr_key_stream_meta_prefix(&lo, basin, strlen(basin));
     wr_buf_append(&hi, lo.data, lo.len);
     hi.data[hi.len - 1] = 1;
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, hi.data, hi.len);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(e->s->db, ro);
-    size_t n = 0;
-    for (rocksdb_iter_seek(it, lo.data, lo.len); rocksdb_iter_valid(it); rocksdb_iter_next(it))
-        n++;
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    size_t n = ts_count_keys(e, lo.data, lo.len, hi.data, hi.len);
     wr_buf_fini(&lo);
     wr_buf_fini(&hi);
     return n;
@@ -357,6 +293,12 @@ on_follow(void *ud, const wr_follow_event *ev)
 {
     if (ev->kind == WR_FOLLOW_CLOSED)
         *(wr_err *)ud = ev->err;
+}
+
+static void
+on_pass_answered(void *ud)
+{
+    *(bool *)ud = true;
 }
 
 /* A basin with 10,000 streams is deleted in pages, across a restart in the middle. */
@@ -388,10 +330,16 @@ test_basin_delete_10k_restart(void **state)
                      WR_ERR_BASIN_DELETION_PENDING);
     wr_store_unfollow(f);
 
-    /* The DELETE kicked a pass: stop it after 3 pages by closing the store. */
-    while (stats(e).basin_pages < 3)
+    /* A DELETE starts no pass (the deletion stays observable until the next tick): start one
+     * without waiting for the timer, and stop it after 3 pages by closing the store (which
+     * answers the waiter). */
+    bool pass_answered = false;
+    wr_store_maintain_now(e->s, false, on_pass_answered, &pass_answered);
+    while (ts_stats(e).basin_pages < 3)
         uv_run(&e->loop, UV_RUN_ONCE);
+    assert_false(pass_answered);
     assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_true(pass_answered); /* by the close, before the pass finished */
     size_t left = count_streams(e, bn);
     printf("basin deletion: %zu of 10000 streams left after the restart\n", left);
     assert_true(left < 10000 && left > 0);
@@ -404,7 +352,7 @@ test_basin_delete_10k_restart(void **state)
     ts_maintain(e, false);
     assert_int_equal(wr_store_basin_get(e->s, bn, NULL, NULL, &err), WR_ERR_BASIN_NOT_FOUND);
     assert_int_equal(count_streams(e, bn), 0);
-    assert_true(stats(e).basin_pages <= 1 + left / 1000);
+    assert_true(ts_stats(e).basin_pages <= 1 + left / 1000);
     /* Nothing of the basin is left in any family but other basins' keys. */
     assert_int_equal(ts_reopen(e, &err), WR_OK);
     assert_int_equal(wr_store_basin_create(e->s, bn, NULL, NULL, NULL, NULL, &err), WR_OK);
@@ -418,13 +366,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stream_delete_and_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_append_during_deletion, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doe_idle_and_nonempty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doe_hold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doe_pin_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doe_deadline_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_delete_10k_restart, setup, teardown),
+        TS_TEST(test_stream_delete_and_reuse, &fx),  TS_TEST(test_append_during_deletion, &fx),
+        TS_TEST(test_doe_idle_and_nonempty, &fx),    TS_TEST(test_doe_hold, &fx),
+        TS_TEST(test_doe_pin_restart, &fx),          TS_TEST(test_doe_deadline_restart, &fx),
+        TS_TEST(test_basin_delete_10k_restart, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,11 +69,10 @@ gated_hook(void *ud, wr_store_sync_kind kind)
     return g->inner(g->env, kind);
 }
 
-static int
-setup(void **state)
+/* Before the open: the limits, the groups, and the gate around the support's sync hook. */
+static void
+limits(ts_env *e)
 {
-    ts_env *e = wr_xcalloc(1, sizeof(*e));
-    ts_setup(e);
     memset(&g_gate, 0, sizeof(g_gate));
     g_gate.env = e;
     g_gate.inner = e->opts.sync_hook;
@@ -85,29 +84,30 @@ setup(void **state)
     e->opts.max_streams_per_basin = BASIN_MAX;
     e->opts.max_streams_per_group = GROUP_MAX;
     e->opts.group_len = first_slash;
-    wr_error err;
-    assert_int_equal(ts_reopen(e, &err), WR_OK);
-    ts_basin(e, B, false, false);
+}
+
+/* After it: a basin that creates streams on append and one that does on read. */
+static void
+more_basins(ts_env *e)
+{
     ts_basin(e, BA, true, false);
     ts_basin(e, BR, false, true);
-    *state = e;
-    return 0;
 }
+
+static const ts_fixture fx = {.basin = B, .tune = limits, .populate = more_basins};
 
 static int
 teardown(void **state)
 {
-    ts_env *e = *state;
     /* A failed assertion may have left a worker parked: let it go so the store can close. */
     pthread_mutex_lock(&g_gate.mu);
     g_gate.armed = false;
     g_gate.released = true;
     pthread_cond_broadcast(&g_gate.cv);
     pthread_mutex_unlock(&g_gate.mu);
-    ts_teardown(e);
+    ts_fixture_teardown(state);
     pthread_mutex_destroy(&g_gate.mu);
     pthread_cond_destroy(&g_gate.cv);
-    free(e);
     return 0;
 }
 
@@ -115,13 +115,6 @@ static wr_err
 create(ts_env *e, const char *basin, const char *stream, wr_error *err)
 {
     return wr_store_stream_create(e->s, basin, stream, NULL, NULL, NULL, NULL, err);
-}
-
-static wr_err
-exists(ts_env *e, const char *basin, const char *stream)
-{
-    wr_error err;
-    return wr_store_stream_get(e->s, basin, stream, NULL, NULL, &err);
 }
 
 static void
@@ -144,7 +137,7 @@ refused_by_basin(ts_env *e, const char *basin, const char *stream)
              "basin `%s` holds the maximum of %d streams (--max-streams-per-basin)", basin,
              BASIN_MAX);
     assert_string_equal(err.msg, want);
-    assert_int_equal(exists(e, basin, stream), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, basin, stream), WR_ERR_STREAM_NOT_FOUND);
 }
 
 static void
@@ -188,7 +181,7 @@ test_group_limit_explicit(void **state)
     assert_int_equal(create(e, B, "g1/d", &err), WR_ERR_QUOTA_EXHAUSTED);
     assert_string_equal(err.msg, "stream group `g1/` of basin `" B
                                  "` holds the maximum of 3 streams (--max-streams-per-env)");
-    assert_int_equal(exists(e, B, "g1/d"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "g1/d"), WR_ERR_STREAM_NOT_FOUND);
     assert_int_equal(create(e, B, "g1/deeper/still", &err), WR_ERR_QUOTA_EXHAUSTED);
     /* Another group, and names in no group, are not affected (up to the basin limit). */
     create_ok(e, B, "g2/a");
@@ -211,7 +204,7 @@ test_autocreate_on_append(void **state)
     wr_append_result r = ts_append_n(e, BA, "g/over", "x", 1);
     assert_int_equal(r.err, WR_ERR_QUOTA_EXHAUSTED);
     assert_non_null(strstr(r.error.msg, "--max-streams-per-env"));
-    assert_int_equal(exists(e, BA, "g/over"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, BA, "g/over"), WR_ERR_STREAM_NOT_FOUND);
     /* Existing streams of the full group still take appends. */
     r = ts_append_n(e, BA, "g/0", "y", 2);
     assert_int_equal(r.err, WR_OK);
@@ -223,7 +216,7 @@ test_autocreate_on_append(void **state)
     r = ts_append_n(e, BA, "c", "x", 1);
     assert_int_equal(r.err, WR_ERR_QUOTA_EXHAUSTED);
     assert_non_null(strstr(r.error.msg, "--max-streams-per-basin"));
-    assert_int_equal(exists(e, BA, "c"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, BA, "c"), WR_ERR_STREAM_NOT_FOUND);
 }
 
 static void
@@ -245,7 +238,7 @@ test_autocreate_on_read(void **state)
     assert_non_null(strstr(rr->error.msg, "--max-streams-per-env"));
     wr_read_result_free(rr);
     assert_int_equal(wr_store_check_tail(e->s, BR, "g/over", &tail, &err), WR_ERR_QUOTA_EXHAUSTED);
-    assert_int_equal(exists(e, BR, "g/over"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, BR, "g/over"), WR_ERR_STREAM_NOT_FOUND);
     /* Basin limit: 3 more through check-tail and read, then refused. */
     assert_int_equal(wr_store_check_tail(e->s, BR, "a", &tail, &err), WR_OK);
     assert_int_equal(wr_store_check_tail(e->s, BR, "b", &tail, &err), WR_OK);
@@ -257,7 +250,7 @@ test_autocreate_on_read(void **state)
     assert_non_null(strstr(rr->error.msg, "--max-streams-per-basin"));
     wr_read_result_free(rr);
     assert_int_equal(wr_store_check_tail(e->s, BR, "d", &tail, &err), WR_ERR_QUOTA_EXHAUSTED);
-    assert_int_equal(exists(e, BR, "d"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, BR, "d"), WR_ERR_STREAM_NOT_FOUND);
 }
 
 /* A deleted stream holds its slot until its cleanup; then the slot is free, also across a
@@ -278,7 +271,7 @@ test_deletion_frees_slots(void **state)
     assert_int_equal(wr_store_stream_delete(e->s, B, "g/a", &err), WR_OK);
     refused_by_basin(e, B, "w"); /* marked deleted, not cleaned up yet: still counted */
     ts_maintain(e, false);
-    assert_int_equal(exists(e, B, "x"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "x"), WR_ERR_STREAM_NOT_FOUND);
     create_ok(e, B, "g/d"); /* the group slot of g/a */
     create_ok(e, B, "w");   /* the basin slot of x */
     refused_by_basin(e, B, "v");
@@ -286,7 +279,7 @@ test_deletion_frees_slots(void **state)
     assert_int_equal(wr_store_stream_delete(e->s, B, "y", &err), WR_OK);
     assert_int_equal(ts_reopen(e, &err), WR_OK);
     ts_maintain(e, false);
-    assert_int_equal(exists(e, B, "y"), WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ts_stream_get(e, B, "y"), WR_ERR_STREAM_NOT_FOUND);
     create_ok(e, B, "v");
     refused_by_basin(e, B, "u");
     assert_int_equal(create(e, B, "g/e", &err), WR_ERR_QUOTA_EXHAUSTED);
@@ -389,7 +382,7 @@ test_count_during_job(void **state)
         } else {
             release_worker();
             /* Without running the loop (so the job's result stays unseen), wait for the write. */
-            for (int i = 0; exists(e, basin, "f") != WR_ERR_STREAM_NOT_FOUND; i++) {
+            for (int i = 0; ts_stream_get(e, basin, "f") != WR_ERR_STREAM_NOT_FOUND; i++) {
                 assert_true(i < 10000);
                 nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
             }
@@ -402,17 +395,18 @@ test_count_during_job(void **state)
     }
 }
 
+/* The shared fixture, with the teardown above (it releases the gate first). */
+#define LIMITS_TEST(fn)                                                                            \
+    cmocka_unit_test_prestate_setup_teardown(fn, ts_fixture_setup, teardown, (void *)&fx)
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_basin_limit_explicit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_limit_explicit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autocreate_on_append, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_autocreate_on_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deletion_frees_slots, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_deletion_drops_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_count_during_job, setup, teardown),
+        LIMITS_TEST(test_basin_limit_explicit), LIMITS_TEST(test_group_limit_explicit),
+        LIMITS_TEST(test_autocreate_on_append), LIMITS_TEST(test_autocreate_on_read),
+        LIMITS_TEST(test_deletion_frees_slots), LIMITS_TEST(test_basin_deletion_drops_counts),
+        LIMITS_TEST(test_count_during_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,23 +17,7 @@
 #include "support/store_support.h"
 #include "util/clock.h"
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    wr_clock_set_real();
-    return 0;
-}
+static const ts_fixture fx = {0};
 
 static void
 test_basin_names(void **state)
@@ -440,13 +424,13 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basin_names),
         cmocka_unit_test(test_stream_names),
-        cmocka_unit_test_setup_teardown(test_basin_create_and_idempotency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_ensure_reconfigure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_list_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_tail_autocreate, setup, teardown),
+        TS_TEST(test_basin_create_and_idempotency, &fx),
+        TS_TEST(test_basin_ensure_reconfigure, &fx),
+        TS_TEST(test_basin_list, &fx),
+        TS_TEST(test_basin_list_limit, &fx),
+        TS_TEST(test_stream_lifecycle, &fx),
+        TS_TEST(test_stream_list, &fx),
+        TS_TEST(test_check_tail_autocreate, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,25 +23,8 @@
 #define NOW 1755770000000ull
 #define B "read-basin-1"
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    wr_clock_set_fake(NOW);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    wr_clock_set_real();
-    return 0;
-}
+static const ts_fixture fx = {
+    .basin = B, .create_on_append = true, .create_on_read = true, .fake_now_ms = NOW};
 
 /* Stream "s": 4 batches of 3 records; batch k has timestamp NOW + 10k; bodies "k.i". */
 static void
@@ -298,10 +281,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_read_rows_cache_and_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_stream_and_autocreate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tail_mismatch_refuses_open, setup, teardown),
+        TS_TEST(test_read_rows_cache_and_disk, &fx),
+        TS_TEST(test_empty_stream_and_autocreate, &fx),
+        TS_TEST(test_corruption, &fx),
+        TS_TEST(test_tail_mismatch_refuses_open, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

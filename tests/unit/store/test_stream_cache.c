@@ -24,39 +24,19 @@
 #define CAP 4
 #define N 20
 
-static int
-setup(void **state)
+static void
+small_cache(ts_env *e)
 {
-    ts_env *e = wr_xcalloc(1, sizeof(*e));
-    ts_setup(e);
     e->opts.stream_cache_entries = CAP;
-    wr_error err;
-    assert_int_equal(ts_reopen(e, &err), WR_OK);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
 }
 
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    return 0;
-}
-
-static wr_store_stats
-stats(ts_env *e)
-{
-    wr_store_stats st;
-    wr_store_get_stats(e->s, &st);
-    return st;
-}
+static const ts_fixture fx = {
+    .basin = B, .create_on_append = true, .create_on_read = true, .tune = small_cache};
 
 static void
 assert_within_cap(ts_env *e)
 {
-    uint64_t n = stats(e).cached_streams;
+    uint64_t n = ts_stats(e).cached_streams;
     if (n > CAP)
         fail_msg("%llu streams cached, cap %d", (unsigned long long)n, CAP);
 }
@@ -71,17 +51,6 @@ touch(ts_env *e, const char *stream)
     if (rc)
         fail_msg("check_tail %s: %s", stream, err.msg);
     return tail;
-}
-
-static const wr_header fence_h = {(const uint8_t *)"", 0, (const uint8_t *)"fence", 5};
-static const wr_header trim_h = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
-
-static wr_append_result
-command(ts_env *e, const char *stream, const wr_header *h, const void *body, size_t len)
-{
-    wr_append_record r = {.n_headers = 1, .headers = h, .body = body, .body_len = len};
-    wr_append_input in = {.records = &r, .n_records = 1};
-    return ts_append(e, B, stream, &in);
 }
 
 static wr_append_result
@@ -103,15 +72,13 @@ test_evicts_and_reloads(void **state)
         assert_int_equal(ts_append_n(e, B, name, "r", 3).err, WR_OK);
         if (i % 3 == 0) {
             snprintf(tok, sizeof(tok), "tok%d", i);
-            assert_int_equal(command(e, name, &fence_h, tok, strlen(tok)).err, WR_OK);
+            assert_int_equal(ts_command(e, B, name, &ts_fence_header, tok, strlen(tok)).err, WR_OK);
         } else if (i % 3 == 1) {
-            uint8_t v[8];
-            wr_put_be64(v, 2);
-            assert_int_equal(command(e, name, &trim_h, v, 8).err, WR_OK);
+            assert_int_equal(ts_trim(e, B, name, 2).err, WR_OK);
         }
         assert_within_cap(e);
     }
-    assert_true(stats(e).evicted_streams >= N - CAP);
+    assert_true(ts_stats(e).evicted_streams >= N - CAP);
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof(name), "s%d", i);
         snprintf(tok, sizeof(tok), "tok%d", i);
@@ -148,7 +115,7 @@ test_lru_order(void **state)
     assert_null(wr_store__stream_cached(e->s, B, "b"));
     assert_non_null(wr_store__stream_cached(e->s, B, "c"));
     assert_non_null(wr_store__stream_cached(e->s, B, "e"));
-    assert_int_equal(stats(e).cached_streams, CAP);
+    assert_int_equal(ts_stats(e).cached_streams, CAP);
 }
 
 typedef struct fol {
@@ -164,19 +131,6 @@ on_event(void *ud, const wr_follow_event *ev)
         f->batches++;
         f->next = ev->tail.seq;
     }
-}
-
-typedef struct aw {
-    bool done;
-    wr_append_result res;
-} aw;
-
-static void
-on_append(void *ud, const wr_append_result *res)
-{
-    aw *w = ud;
-    w->res = *res;
-    w->done = true;
 }
 
 static void
@@ -198,9 +152,8 @@ test_busy_streams_stay(void **state)
     assert_int_equal(ts_append_n(e, B, "followed", "x", 1).err, WR_OK);
     /* Static: if an assertion fails, these callbacks still run when the store closes. */
     static fol f;
-    static aw w;
+    static ts_append_wait w;
     memset(&f, 0, sizeof(f));
-    memset(&w, 0, sizeof(w));
     wr_follow *sub;
     assert_int_equal(wr_store_follow(e->s, B, "followed", 1, on_event, &f, &sub, &err), WR_OK);
     /* An append with the commit thread (the loop does not run, so it cannot complete). */
@@ -208,7 +161,7 @@ test_busy_streams_stay(void **state)
     static wr_append_input in;
     rec = ts_rec("in flight");
     in = (wr_append_input){.records = &rec, .n_records = 1};
-    wr_store_append(e->s, B, "inflight", &in, on_append, &w);
+    ts_append_start(e, B, "inflight", &in, &w);
     stream_state *fst = wr_store__stream_cached(e->s, B, "followed");
     stream_state *ast = wr_store__stream_cached(e->s, B, "inflight");
     assert_non_null(fst);
@@ -323,12 +276,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_evicts_and_reloads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lru_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_streams_stay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callback_loads_streams, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_during_eviction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_stream_evicted, setup, teardown),
+        TS_TEST(test_evicts_and_reloads, &fx),   TS_TEST(test_lru_order, &fx),
+        TS_TEST(test_busy_streams_stay, &fx),    TS_TEST(test_callback_loads_streams, &fx),
+        TS_TEST(test_read_during_eviction, &fx), TS_TEST(test_deleted_stream_evicted, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

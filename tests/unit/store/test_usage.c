@@ -17,23 +17,7 @@
 
 #define B "usage-basin-1"
 
-static int
-setup(void **state)
-{
-    ts_env *e = calloc(1, sizeof(*e));
-    ts_setup(e);
-    ts_basin(e, B, true, true);
-    *state = e;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    ts_teardown(*state);
-    free(*state);
-    return 0;
-}
+static const ts_fixture fx = {.basin = B, .create_on_append = true, .create_on_read = true};
 
 /* n records with body "abc": 8 + 3 = 11 metered bytes each. */
 static void
@@ -155,7 +139,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+        TS_TEST(test_counters, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

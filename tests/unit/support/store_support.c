@@ -14,7 +14,9 @@
 
 #include <cmocka.h>
 
+#include "store/store_int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 static int
@@ -31,8 +33,58 @@ hook(void *ud, wr_store_sync_kind kind)
     return 0;
 }
 
+static int
+read_hook(void *ud, wr_store_read_kind kind, const void *key, size_t key_len)
+{
+    ts_env *e = ud;
+    int fail = 0;
+    pthread_mutex_lock(&e->rf_mu);
+    if (e->rf_armed && kind == e->rf_kind && key_len >= e->rf_key_len &&
+        (!e->rf_exact || key_len == e->rf_key_len) && memcmp(key, e->rf_key, e->rf_key_len) == 0) {
+        int n = e->rf_seen++;
+        fail = n >= e->rf_skip && n - e->rf_skip < e->rf_times;
+        e->rf_injected += fail;
+    }
+    pthread_mutex_unlock(&e->rf_mu);
+    return fail;
+}
+
 void
-ts_setup(ts_env *e)
+ts_fail_read(ts_env *e, wr_store_read_kind kind, const void *key, size_t len, bool exact, int skip,
+             int times)
+{
+    assert_true(len <= sizeof(e->rf_key));
+    pthread_mutex_lock(&e->rf_mu);
+    e->rf_armed = true;
+    e->rf_kind = kind;
+    memcpy(e->rf_key, key, len);
+    e->rf_key_len = len;
+    e->rf_exact = exact;
+    e->rf_skip = skip;
+    e->rf_times = times;
+    e->rf_seen = e->rf_injected = 0;
+    pthread_mutex_unlock(&e->rf_mu);
+}
+
+void
+ts_fail_read_off(ts_env *e)
+{
+    pthread_mutex_lock(&e->rf_mu);
+    e->rf_armed = false;
+    pthread_mutex_unlock(&e->rf_mu);
+}
+
+int
+ts_read_faults(ts_env *e)
+{
+    pthread_mutex_lock(&e->rf_mu);
+    int n = e->rf_injected;
+    pthread_mutex_unlock(&e->rf_mu);
+    return n;
+}
+
+void
+ts_init(ts_env *e)
 {
     memset(e, 0, sizeof(*e));
     const char *tmp = getenv("TMPDIR");
@@ -42,11 +94,55 @@ ts_setup(ts_env *e)
     e->opts.path = e->dir;
     e->opts.sync_hook = hook;
     e->opts.sync_hook_ud = e;
+    e->opts.read_hook = read_hook;
+    e->opts.read_hook_ud = e;
+    pthread_mutex_init(&e->rf_mu, NULL);
+}
+
+void
+ts_open(ts_env *e)
+{
     wr_error err = {0};
     wr_err rc = wr_store_open(&e->loop, &e->opts, &e->s, &err);
     if (rc)
         fprintf(stderr, "open: %s\n", err.msg);
     assert_int_equal(rc, WR_OK);
+}
+
+void
+ts_setup(ts_env *e)
+{
+    ts_init(e);
+    ts_open(e);
+}
+
+int
+ts_fixture_setup(void **state)
+{
+    const ts_fixture *fx = *state;
+    ts_env *e = wr_xcalloc(1, sizeof(*e));
+    if (fx->fake_now_ms)
+        wr_clock_set_fake(fx->fake_now_ms);
+    ts_init(e);
+    if (fx->tune)
+        fx->tune(e);
+    ts_open(e);
+    if (fx->basin)
+        ts_basin(e, fx->basin, fx->create_on_append, fx->create_on_read);
+    if (fx->populate)
+        fx->populate(e);
+    *state = e;
+    return 0;
+}
+
+int
+ts_fixture_teardown(void **state)
+{
+    ts_env *e = *state;
+    ts_teardown(e);
+    free(e);
+    wr_clock_set_real();
+    return 0;
 }
 
 static void
@@ -90,6 +186,7 @@ ts_teardown(ts_env *e)
     uv_run(&e->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&e->loop), 0);
     nftw(e->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    pthread_mutex_destroy(&e->rf_mu);
 }
 
 void
@@ -127,25 +224,28 @@ ts_rec_ts(const char *body, uint64_t ts)
     return r;
 }
 
-typedef struct append_wait {
-    bool done;
-    wr_append_result res;
-} append_wait;
-
 static void
 on_append(void *ud, const wr_append_result *res)
 {
-    append_wait *w = ud;
+    ts_append_wait *w = ud;
     w->res = *res;
     w->done = true;
+}
+
+void
+ts_append_start(ts_env *e, const char *basin, const char *stream, const wr_append_input *in,
+                ts_append_wait *w)
+{
+    memset(w, 0, sizeof(*w));
+    wr_store_append(e->s, basin, stream, in, on_append, w);
+    assert_false(w->done); /* never called from inside the call */
 }
 
 wr_append_result
 ts_append(ts_env *e, const char *basin, const char *stream, const wr_append_input *in)
 {
-    append_wait w = {0};
-    wr_store_append(e->s, basin, stream, in, on_append, &w);
-    assert_false(w.done); /* never called from inside the call */
+    ts_append_wait w;
+    ts_append_start(e, basin, stream, in, &w);
     ts_run_until(e, &w.done);
     return w.res;
 }
@@ -221,6 +321,26 @@ ts_read_all_bodies(ts_env *e, const char *basin, const char *stream)
     return wr_buf_steal(&out, NULL);
 }
 
+const wr_header ts_fence_header = {(const uint8_t *)"", 0, (const uint8_t *)"fence", 5};
+const wr_header ts_trim_header = {(const uint8_t *)"", 0, (const uint8_t *)"trim", 4};
+
+wr_append_result
+ts_command(ts_env *e, const char *basin, const char *stream, const wr_header *h, const void *body,
+           size_t len)
+{
+    wr_append_record r = {.n_headers = 1, .headers = h, .body = body, .body_len = len};
+    wr_append_input in = {.records = &r, .n_records = 1};
+    return ts_append(e, basin, stream, &in);
+}
+
+wr_append_result
+ts_trim(ts_env *e, const char *basin, const char *stream, uint64_t seq)
+{
+    uint8_t v[8];
+    wr_put_be64(v, seq);
+    return ts_command(e, basin, stream, &ts_trim_header, v, sizeof(v));
+}
+
 static void
 on_maintained(void *ud)
 {
@@ -242,4 +362,37 @@ ts_stream(ts_env *e, const char *basin, const char *stream, const wr_stream_conf
     wr_err rc = wr_store_stream_create(e->s, basin, stream, cfg, NULL, NULL, NULL, &err);
     if (rc)
         fail_msg("create %s/%s: %s", basin, stream, err.msg);
+}
+
+wr_err
+ts_stream_get(ts_env *e, const char *basin, const char *stream)
+{
+    wr_error err;
+    return wr_store_stream_get(e->s, basin, stream, NULL, NULL, &err);
+}
+
+wr_store_stats
+ts_stats(ts_env *e)
+{
+    wr_store_stats st;
+    wr_store_get_stats(e->s, &st);
+    return st;
+}
+
+size_t
+ts_count_keys(ts_env *e, const void *lo, size_t lo_len, const void *hi, size_t hi_len)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, hi_len);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(e->s->db, ro);
+    size_t n = 0;
+    for (rocksdb_iter_seek(it, lo, lo_len); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+        n++;
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (err)
+        fail_msg("count keys: %s", err);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return n;
 }
