@@ -490,78 +490,102 @@ report(wr_cli *c, const wr_cli_uri *u, const totals *t)
         printf("nothing to append: the input had no lines\n");
 }
 
-int
-wr_cli_cmd_append(wr_cli *c)
-{
+/* Everything one `weir append` run holds. */
+typedef struct appender {
+    wr_cli *c;
     wr_cli_uri u;
-    append_opts o = {0};
-    reader r = {0};
-    batch b = {0}, one = {0};
-    totals t = {0};
-    progress p = {0};
+    append_opts o;
+    reader r;
+    batch b, one; /* the batch being filled; one JSON record being parsed */
+    totals t;
+    progress p;
+} appender;
+
+/* Adds one input line to the batch, sending the batch first if the line does not fit. */
+static int
+add_line(appender *ap, const char *line, size_t len)
+{
+    batch *b = &ap->b;
+    /* A JSON record is parsed on its own first; a text record is just the line. */
+    const char *e = NULL;
+    uint64_t m = 8 + len;
+    if (ap->o.fmt == WR_CLI_FMT_JSON) {
+        batch_reset(&ap->one);
+        brec *pr = batch_add(&ap->one);
+        e = parse_json_line(&ap->one, line, len, pr);
+        m = e ? 0 : brec_metered(&ap->one, pr);
+    }
+    if (!e && m > MAX_BATCH_BYTES)
+        e = "the record is larger than 1 MiB";
+    if (e)
+        return wr_cli_fail(ap->c, "line %llu: %s", (unsigned long long)ap->r.line_no, e);
     int rc;
-    if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_STREAM, &u))
-        return WR_CLI_EXIT_USAGE;
-    if ((rc = read_opts(c, &o)) != WR_CLI_EXIT_OK || (rc = open_input(c, &r)) != WR_CLI_EXIT_OK)
-        goto out;
-    p.wanted = isatty(STDERR_FILENO) && !c->quiet && !wr_cli_arg_flag(&c->a, "no-progress");
-    p.t0_ns = now_ns();
+    if ((b->n == ap->o.max_records || (b->n > 0 && b->metered + m > ap->o.max_bytes)) &&
+        (rc = flush(ap->c, &ap->u, b, &ap->o, &ap->t)) != WR_CLI_EXIT_OK)
+        return rc;
+    if (ap->o.fmt == WR_CLI_FMT_JSON) {
+        batch_merge(b, &ap->one);
+    } else {
+        brec *br = batch_add(b);
+        br->body_off = b->data.len;
+        br->body_len = len;
+        wr_buf_append(&b->data, line, len);
+    }
+    b->metered += m;
+    return WR_CLI_EXIT_OK;
+}
+
+/* Reads the input to its end (or the first failure), sending batches as they fill. */
+static int
+pump(appender *ap)
+{
     for (;;) {
         const char *line;
         size_t len;
-        int lr = next_line(&r, b.n ? (int)o.linger_ms : -1, &line, &len);
+        int lr = next_line(&ap->r, ap->b.n ? (int)ap->o.linger_ms : -1, &line, &len);
+        int rc;
         if (lr == QUIET || lr == END) {
-            if ((rc = flush(c, &u, &b, &o, &t)) != WR_CLI_EXIT_OK || lr == END)
-                break;
+            if ((rc = flush(ap->c, &ap->u, &ap->b, &ap->o, &ap->t)) != WR_CLI_EXIT_OK || lr == END)
+                return rc;
             continue;
         }
-        if (lr == FAILED || lr == TOO_LONG) {
-            rc = lr == FAILED ? wr_cli_fail(c, "reading the input: %s", strerror(errno))
-                              : wr_cli_fail(c, "line %llu: longer than a record may be (1 MiB)",
-                                            (unsigned long long)r.line_no + 1);
-            break;
-        }
-        /* A JSON record is parsed on its own first; a text record is just the line. */
-        const char *e = NULL;
-        uint64_t m = 8 + len;
-        if (o.fmt == WR_CLI_FMT_JSON) {
-            batch_reset(&one);
-            brec *pr = batch_add(&one);
-            e = parse_json_line(&one, line, len, pr);
-            m = e ? 0 : brec_metered(&one, pr);
-        }
-        if (!e && m > MAX_BATCH_BYTES)
-            e = "the record is larger than 1 MiB";
-        if (e) {
-            rc = wr_cli_fail(c, "line %llu: %s", (unsigned long long)r.line_no, e);
-            break;
-        }
-        if ((b.n == o.max_records || (b.n > 0 && b.metered + m > o.max_bytes)) &&
-            (rc = flush(c, &u, &b, &o, &t)) != WR_CLI_EXIT_OK)
-            break;
-        if (o.fmt == WR_CLI_FMT_JSON) {
-            batch_merge(&b, &one);
-        } else {
-            brec *br = batch_add(&b);
-            br->body_off = b.data.len;
-            br->body_len = len;
-            wr_buf_append(&b.data, line, len);
-        }
-        b.metered += m;
-        progress_print(&p, &r, t.records + b.n, false);
+        if (lr == FAILED)
+            return wr_cli_fail(ap->c, "reading the input: %s", strerror(errno));
+        if (lr == TOO_LONG)
+            return wr_cli_fail(ap->c, "line %llu: longer than a record may be (1 MiB)",
+                               (unsigned long long)ap->r.line_no + 1);
+        if ((rc = add_line(ap, line, len)) != WR_CLI_EXIT_OK)
+            return rc;
+        progress_print(&ap->p, &ap->r, ap->t.records + ap->b.n, false);
     }
-    if (p.shown || (rc == WR_CLI_EXIT_OK && p.wanted && r.regular))
-        progress_print(&p, &r, t.records, true);
+}
+
+int
+wr_cli_cmd_append(wr_cli *c)
+{
+    appender ap = {.c = c};
+    int rc;
+    if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_STREAM, &ap.u))
+        return WR_CLI_EXIT_USAGE;
+    if ((rc = read_opts(c, &ap.o)) != WR_CLI_EXIT_OK ||
+        (rc = open_input(c, &ap.r)) != WR_CLI_EXIT_OK)
+        goto out;
+    ap.p.wanted = isatty(STDERR_FILENO) && !c->quiet && !wr_cli_arg_flag(&c->a, "no-progress");
+    ap.p.t0_ns = now_ns();
+    rc = pump(&ap);
+    if (ap.p.shown || (rc == WR_CLI_EXIT_OK && ap.p.wanted && ap.r.regular))
+        progress_print(&ap.p, &ap.r, ap.t.records, true);
     if (rc == WR_CLI_EXIT_OK)
-        report(c, &u, &t);
-    else if (t.any)
+        report(c, &ap.u, &ap.t);
+    else if (ap.t.any)
         wr_cli_note(c, "%llu records were appended before the failure (up to seq_num %llu)",
-                    (unsigned long long)t.records, (unsigned long long)t.last.end.seq_num - 1);
+                    (unsigned long long)ap.t.records,
+                    (unsigned long long)ap.t.last.end.seq_num - 1);
 out:
-    if (r.fd > 0)
-        close(r.fd);
-    free(r.buf);
-    batch_fini(&b);
-    batch_fini(&one);
+    if (ap.r.fd > 0)
+        close(ap.r.fd);
+    free(ap.r.buf);
+    batch_fini(&ap.b);
+    batch_fini(&ap.one);
     return rc;
 }

@@ -222,12 +222,10 @@ choices(FILE *f, const char *meta)
         fputc(*p == '|' ? ' ' : *p, f);
 }
 
+/* Finds the command among the words before the cursor, skipping options and their values. */
 static void
-emit_body(FILE *f, bool zsh)
+emit_find_cmd(FILE *f, bool zsh)
 {
-    const char *reply =
-        zsh ? "compadd -- ${=list}" : "COMPREPLY=( $(compgen -W \"$list\" -- \"$cur\") )";
-    const char *files = zsh ? "_files" : "COMPREPLY=( $(compgen -f -- \"$cur\") )";
     grp gs[MAX_GROUPS];
     size_t ng = list_groups(gs);
     fprintf(f, "    local valopts=\"");
@@ -249,6 +247,12 @@ emit_body(FILE *f, bool zsh)
                "        fi\n"
                "    done\n"
                "    local list=\"\"\n");
+}
+
+/* Candidates for the value of the option just before the cursor. */
+static void
+emit_value_cases(FILE *f, const char *reply, const char *files)
+{
     /* Values of the previous word's option. */
     fprintf(f, "    case \"$cmd:$prev\" in\n");
     for (size_t i = 0; i < wr_cli_n_cmds; i++)
@@ -265,6 +269,14 @@ emit_body(FILE *f, bool zsh)
                 }
             }
     fprintf(f, "    esac\n");
+}
+
+/* Candidates for each command: its options, or its positional choices. */
+static void
+emit_cmd_cases(FILE *f)
+{
+    grp gs[MAX_GROUPS];
+    size_t ng = list_groups(gs);
     fprintf(f, "    case \"$cmd\" in\n        \"\") list=\"");
     top_words(f);
     fprintf(f, "\" ;;\n");
@@ -300,6 +312,17 @@ emit_body(FILE *f, bool zsh)
         }
         fprintf(f, "            fi ;;\n");
     }
+}
+
+static void
+emit_body(FILE *f, bool zsh)
+{
+    const char *reply =
+        zsh ? "compadd -- ${=list}" : "COMPREPLY=( $(compgen -W \"$list\" -- \"$cur\") )";
+    const char *files = zsh ? "_files" : "COMPREPLY=( $(compgen -f -- \"$cur\") )";
+    emit_find_cmd(f, zsh);
+    emit_value_cases(f, reply, files);
+    emit_cmd_cases(f);
     fprintf(f, "    esac\n    %s\n", reply);
 }
 

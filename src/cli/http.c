@@ -238,27 +238,11 @@ add_header(struct curl_slist *l, const char *name, const char *value)
     return r;
 }
 
-wr_err
-wr_cli_http_do(wr_cli *c, const wr_cli_req *r, wr_cli_resp *out, wr_error *err)
+/* The request's headers; the caller frees the list. */
+static struct curl_slist *
+headers_of(const wr_cli_req *r, const char *tok)
 {
-    memset(out, 0, sizeof(*out));
-    wr_buf url = {0};
     struct curl_slist *h = NULL;
-    wr_err e = WR_OK;
-    const char *tok = credential(c, r->target, err);
-    if (!tok || (e = wr_cli_base_url(c, r->target, r->basin, &url, err)) != WR_OK) {
-        e = WR_ERR_INVALID;
-        goto out;
-    }
-    wr_buf_append_str(&url, r->path);
-    if (!c->http) {
-        c->http = wr_xcalloc(1, sizeof(*c->http));
-        c->http->curl = curl_easy_init();
-    }
-    CURL *curl = c->http->curl;
-    curl_easy_reset(curl); /* keeps the connection cache */
-    char ua[64];
-    snprintf(ua, sizeof(ua), "weir-cli/%s", c->version ? c->version : "0");
     wr_buf bearer = {0};
     wr_buf_printf(&bearer, "Bearer %s", tok);
     h = add_header(h, "Authorization", bearer.data);
@@ -274,18 +258,22 @@ wr_cli_http_do(wr_cli *c, const wr_cli_req *r, wr_cli_resp *out, wr_error *err)
         h = add_header(h, "s2-format", r->s2_format);
     if (r->timeout)
         h = add_header(h, "Timeout-Seconds", r->timeout);
-    h = curl_slist_append(h, "Expect:");
-    xfer x = {.curl = curl, .req = r, .resp = out};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url.data);
+    return curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+}
+
+static void
+set_options(CURL *curl, const wr_cli_req *r, xfer *x, const char *url, struct curl_slist *h,
+            const char *ua, char *errbuf)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, ua);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (r->stream) {
@@ -302,11 +290,36 @@ wr_cli_http_do(wr_cli *c, const wr_cli_req *r, wr_cli_resp *out, wr_error *err)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body ? r->body : "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     }
+}
+
+wr_err
+wr_cli_http_do(wr_cli *c, const wr_cli_req *r, wr_cli_resp *out, wr_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    wr_buf url = {0};
+    const char *tok = credential(c, r->target, err);
+    if (!tok || wr_cli_base_url(c, r->target, r->basin, &url, err) != WR_OK) {
+        wr_buf_fini(&url);
+        return WR_ERR_INVALID;
+    }
+    wr_buf_append_str(&url, r->path);
+    if (!c->http) {
+        c->http = wr_xcalloc(1, sizeof(*c->http));
+        c->http->curl = curl_easy_init();
+    }
+    CURL *curl = c->http->curl;
+    curl_easy_reset(curl); /* keeps the connection cache */
+    char ua[64], errbuf[CURL_ERROR_SIZE] = "";
+    snprintf(ua, sizeof(ua), "weir-cli/%s", c->version ? c->version : "0");
+    struct curl_slist *h = headers_of(r, tok);
+    xfer x = {.curl = curl, .req = r, .resp = out};
+    set_options(curl, r, &x, url.data, h, ua, errbuf);
     CURLcode cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
     char *ct = NULL;
     if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
         snprintf(out->ctype, sizeof(out->ctype), "%s", ct);
+    wr_err e = WR_OK;
     if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && out->stopped)) {
         e = WR_OK;
     } else if (x.too_big) {
@@ -319,7 +332,6 @@ wr_cli_http_do(wr_cli *c, const wr_cli_req *r, wr_cli_resp *out, wr_error *err)
         e = wr_error_set(err, WR_ERR_UNAVAILABLE, "%s %s: %s", r->method, url.data,
                          errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
-out:
     curl_slist_free_all(h);
     wr_buf_fini(&url);
     return e;

@@ -82,13 +82,14 @@ print_page(const S2__V1__ReadBatch *rb, wr_cli_fmt fmt, uint64_t *next, uint64_t
     return rb->n_records;
 }
 
-/* 416 on the first page: past the tail is an error, at the tail simply nothing to read. */
+/* 416 on the first page: past the tail is an error (unless --clamp), at the tail simply
+ * nothing to read. */
 static int
 first_page_416(wr_cli *c, const read_params *p, const wr_cli_resp *resp)
 {
     json_t *j = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, NULL);
     json_t *t = json_object_get(json_object_get(j, "tail"), "seq_num");
-    bool past = p->start == START_SEQ && json_is_integer(t) &&
+    bool past = !p->clamp && p->start == START_SEQ && json_is_integer(t) &&
                 (uint64_t)json_integer_value(t) < p->start_value;
     json_decref(j);
     return past ? wr_cli_fail_resp(c, resp) : WR_CLI_EXIT_OK;

@@ -246,64 +246,74 @@ retryable(long status)
     return status == 408 || status == 429 || status >= 500;
 }
 
+/* One connection, until it ends; its answer in *resp (the events went to on_event). */
+static wr_err
+connect_once(follow *st, wr_cli_resp *resp, wr_error *err)
+{
+    const wr_cli_follow *f = st->f;
+    /* Resume after the last batch; before any, after what a ping said was the tail. */
+    char synth[48] = "";
+    if (!st->last_id[0] && st->have_next && st->next_seq > 0)
+        snprintf(synth, sizeof(synth), "%llu,0,0", (unsigned long long)st->next_seq - 1);
+    wr_buf path = {0};
+    wr_buf_append_str(&path, f->path);
+    if (!st->last_id[0] && st->have_next && st->next_seq == 0)
+        wr_cli_query_u64(&path, "seq_num", 0);
+    else
+        wr_buf_append_str(&path, f->query);
+    wr_cli_req r = {
+        .target = f->target,
+        .basin = f->basin,
+        .method = "GET",
+        .path = path.data,
+        .accept = "text/event-stream",
+        .s2_format = f->base64 ? "base64" : NULL,
+        .timeout = f->timeout,
+        .last_event_id = st->last_id[0] ? st->last_id
+                         : synth[0]     ? synth
+                                        : NULL,
+        .stream = true,
+        .on_data = on_data,
+        .ud = st,
+    };
+    st->got_event = false;
+    wr_cli_sse_init(&st->sse, on_event, st);
+    wr_err e = wr_cli_http_do(st->c, &r, resp, err);
+    if (st->sse.broken)
+        st->bad_data = true;
+    wr_cli_sse_fini(&st->sse);
+    wr_buf_fini(&path);
+    return e;
+}
+
+/* The exit code when a connection's outcome ends the command, else -1 (reconnect). */
+static int
+final_outcome(follow *st, wr_err e, const wr_cli_resp *resp, const wr_error *err)
+{
+    if (e == WR_ERR_INVALID)
+        return wr_cli_fail_http(st->c, err);
+    if (st->bad_data)
+        return wr_cli_fail(st->c, "the server sent a malformed event stream");
+    if (e == WR_OK && resp->status >= 300 && !retryable(resp->status))
+        return wr_cli_fail_resp(st->c, resp);
+    if (e == WR_OK && resp->status < 300 && strncmp(resp->ctype, "text/event-stream", 17) != 0)
+        return wr_cli_fail(st->c, "the server did not answer with an event stream (%s)",
+                           resp->ctype[0] ? resp->ctype : "no Content-Type");
+    return -1;
+}
+
 int
 wr_cli_follow_run(wr_cli *c, const wr_cli_follow *f)
 {
     follow st = {.c = c, .f = f};
     int backoff = 200;
-    wr_buf path = {0};
     for (;;) {
-        /* Resume after the last batch; before any, after what a ping said was the tail. */
-        char synth[48] = "";
-        if (!st.last_id[0] && st.have_next && st.next_seq > 0)
-            snprintf(synth, sizeof(synth), "%llu,0,0", (unsigned long long)st.next_seq - 1);
-        wr_buf_reset(&path);
-        wr_buf_append_str(&path, f->path);
-        if (!st.last_id[0] && st.have_next && st.next_seq == 0)
-            wr_cli_query_u64(&path, "seq_num", 0);
-        else
-            wr_buf_append_str(&path, f->query);
-        wr_cli_req r = {
-            .target = f->target,
-            .basin = f->basin,
-            .method = "GET",
-            .path = path.data,
-            .accept = "text/event-stream",
-            .s2_format = f->base64 ? "base64" : NULL,
-            .timeout = f->timeout,
-            .last_event_id = st.last_id[0] ? st.last_id
-                             : synth[0]    ? synth
-                                           : NULL,
-            .stream = true,
-            .on_data = on_data,
-            .ud = &st,
-        };
         wr_cli_resp resp;
         wr_error err = {0};
-        st.got_event = false;
-        wr_cli_sse_init(&st.sse, on_event, &st);
-        wr_err e = wr_cli_http_do(c, &r, &resp, &err);
-        bool broken = st.sse.broken || st.bad_data;
-        wr_cli_sse_fini(&st.sse);
-        int rc = -1;
-        if (e == WR_ERR_INVALID)
-            rc = wr_cli_fail_http(c, &err);
-        else if (broken)
-            rc = wr_cli_fail(c, "the server sent a malformed event stream");
-        else if (e == WR_OK && resp.status >= 300 && !retryable(resp.status))
-            rc = wr_cli_fail_resp(c, &resp);
-        else if (e == WR_OK && resp.status < 300 &&
-                 strncmp(resp.ctype, "text/event-stream", 17) != 0)
-            rc = wr_cli_fail(c, "the server did not answer with an event stream (%s)",
-                             resp.ctype[0] ? resp.ctype : "no Content-Type");
-        if (rc >= 0) {
-            wr_cli_resp_fini(&resp);
-            wr_buf_fini(&path);
-            return rc;
-        }
-        if (st.got_event)
-            backoff = 200;
-        if (!st.lost && (e != WR_OK || resp.status >= 300)) {
+        wr_err e = connect_once(&st, &resp, &err);
+        int rc = final_outcome(&st, e, &resp, &err);
+        bool failed = e != WR_OK || resp.status >= 300;
+        if (rc < 0 && failed && !st.lost) {
             if (e != WR_OK)
                 wr_cli_note(c, "%s; reconnecting", err.msg);
             else
@@ -311,8 +321,12 @@ wr_cli_follow_run(wr_cli *c, const wr_cli_follow *f)
             st.lost = true;
         }
         wr_cli_resp_fini(&resp);
+        if (rc >= 0)
+            return rc;
+        if (st.got_event)
+            backoff = 200;
         /* A clean end ([DONE], or the server closing the stream) reconnects at once. */
-        if (e != WR_OK || resp.status >= 300 || !st.got_event) {
+        if (failed || !st.got_event) {
             sleep_ms(backoff);
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
         }
