@@ -9,8 +9,10 @@
  * Exit codes (stable, documented in docs/cli.md):
  *   0  success;
  *   1  the operation failed: the server answered an error (its code and message are printed on
- *      stderr), the server could not be reached, or a local file could not be read or written;
- *   2  usage error: one line on stderr naming the bad argument, nothing was sent.
+ *      stderr), the server could not be reached, the input could not be read, or the config
+ *      file could not be written;
+ *   2  usage error: one line on stderr naming the bad argument (or the config file's bad line);
+ *      nothing was sent.
  */
 #ifndef WR_CLI_CLI_H
 #define WR_CLI_CLI_H
