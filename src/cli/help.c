@@ -183,23 +183,35 @@ opt_words(FILE *f, const wr_cli_cmd *cmd)
         }
 }
 
-/* Options that take a value, so the word after them is skipped when finding the command. */
+/* Options that take a value, so the word after them is skipped when finding the command.
+ * Each is written once (options are shared between commands, and names may repeat). */
 static void
 value_opts(FILE *f)
 {
-    fputc(' ', f);
-    for (const wr_cli_opt *const *o = wr_cli_global_opts; *o; o++)
-        if ((*o)->kind != WR_CLI_BOOL)
-            fprintf(f, "--%s ", (*o)->name);
-    for (size_t i = 0; i < wr_cli_n_cmds; i++)
+    wr_buf seen = {0};
+    wr_buf_append_str(&seen, " ");
+    const wr_cli_opt *const *lists[1 + 64 * WR_CLI_MAX_OPT_LISTS];
+    size_t n = 0;
+    lists[n++] = wr_cli_global_opts;
+    for (size_t i = 0;
+         i < wr_cli_n_cmds && n + WR_CLI_MAX_OPT_LISTS <= sizeof(lists) / sizeof(lists[0]); i++)
         for (size_t l = 0; l < WR_CLI_MAX_OPT_LISTS; l++)
-            for (const wr_cli_opt *const *o = wr_cli_cmds[i].opts[l]; o && *o; o++) {
-                if ((*o)->kind == WR_CLI_BOOL)
-                    continue;
-                fprintf(f, "--%s ", (*o)->name);
-                if ((*o)->shorthand)
-                    fprintf(f, "-%c ", (*o)->shorthand);
-            }
+            if (wr_cli_cmds[i].opts[l])
+                lists[n++] = wr_cli_cmds[i].opts[l];
+    for (size_t l = 0; l < n; l++)
+        for (const wr_cli_opt *const *o = lists[l]; *o; o++) {
+            char word[80];
+            if ((*o)->kind == WR_CLI_BOOL)
+                continue;
+            snprintf(word, sizeof(word), " --%s ", (*o)->name);
+            if (strstr(seen.data, word))
+                continue;
+            wr_buf_append_str(&seen, word + 1);
+            if ((*o)->shorthand)
+                wr_buf_printf(&seen, "-%c ", (*o)->shorthand);
+        }
+    fputs(seen.data, f);
+    wr_buf_fini(&seen);
 }
 
 static void

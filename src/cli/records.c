@@ -75,7 +75,8 @@ wr_cli_rec_print(const wr_cli_rec *r, wr_cli_fmt fmt, bool unwrap)
             return;
         if (fmt == WR_CLI_FMT_TEXT && unwrap && print_unwrapped(r))
             return;
-        fwrite(r->body, 1, r->body_len, stdout);
+        if (r->body_len) /* an empty body may have a NULL pointer */
+            fwrite(r->body, 1, r->body_len, stdout);
         if (fmt == WR_CLI_FMT_TEXT)
             fputc('\n', stdout);
         return;

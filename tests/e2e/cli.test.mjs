@@ -210,6 +210,10 @@ async function v1Suite(server, token, basin) {
   assert.equal(am.end.seq_num, 2500);
   assert.equal(await ok(["read", `${B}/many`], o), many);
   assert.equal(lines(await ok(["read", `${B}/many`, "--seq-num", "999", "--count", "1002"], o)).length, 1002);
+  // Empty lines are empty records, and come back as empty lines.
+  await ok(["append", `${B}/empty`], { ...o, input: "a\n\n\nb\n" });
+  assert.equal(await ok(["read", `${B}/empty`], o), "a\n\n\nb\n");
+  assert.deepEqual(jsonLines(await ok(["read", `${B}/empty`, "--json"], o)).map((r) => r.body), ["a", "", "", "b"]);
   // Binary bodies survive raw output exactly.
   const bin = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 0x41]);
   await ok(["append", `${B}/bin`], { ...o, input: Buffer.concat([bin, Buffer.from("\n")]) });

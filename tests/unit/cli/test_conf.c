@@ -238,6 +238,34 @@ test_keys(void **state)
     assert_int_equal(wr_cli_key_find("nope"), -1);
 }
 
+/* Random bytes and mutated valid files: the parser never crashes, and every error is one line
+ * naming a line number. */
+static void
+test_fuzz(void **state)
+{
+    (void)state;
+    static const char seed[] = "# c\nk = \"v\\u00e9\"\nq = 'lit'\n";
+    static const char alphabet[] = "k=\"'\\u0#[] \t\r\nxU\x01\xff";
+    uint64_t x = 0x243F6A8885A308D3ull;
+    char text[64];
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t n = sizeof(seed) - 1;
+        memcpy(text, seed, n);
+        for (int m = 0; m < 4; m++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            text[(x >> 33) % n] = alphabet[(x >> 17) % (sizeof(alphabet) - 1)];
+        }
+        wr_cli_conf c;
+        wr_error err = {0};
+        if (wr_cli_conf_parse(&c, text, n, &err) == WR_OK) {
+            wr_cli_conf_fini(&c);
+            continue;
+        }
+        assert_non_null(strstr(err.msg, "line "));
+        assert_null(strchr(err.msg, '\n'));
+    }
+}
+
 int
 main(void)
 {
@@ -249,6 +277,7 @@ main(void)
         cmocka_unit_test(test_path),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
