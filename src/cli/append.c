@@ -444,7 +444,7 @@ flush(wr_cli *c, const wr_cli_uri *u, batch *b, append_opts *o, totals *t)
 {
     if (b->n == 0)
         return WR_CLI_EXIT_OK;
-    wr_cli_ack ack;
+    wr_cli_ack ack = {0};
     int rc = batch_send(c, u, b, o->fencing, o->has_match, o->match, &ack);
     if (rc != WR_CLI_EXIT_OK)
         return rc;

@@ -14,6 +14,9 @@
 #include "cli/cli_int.h"
 #include "util/mem.h"
 
+static void vline(wr_cli *c, const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vline(wr_cli *c, const char *cmd, const char *fmt, va_list ap)
 {

@@ -4,7 +4,8 @@
  * The file is a small TOML subset (cli_int.h) at $XDG_CONFIG_HOME/weir/config.toml (or
  * ~/.config/weir/config.toml, or $WEIR_CONFIG). It holds tokens, so it is written with mode
  * 0600 in a 0700 directory, atomically (a crash leaves the old file or the new one, never
- * half of one). An empty environment variable counts as unset, like everywhere in weir.
+ * half of one). An empty value — in the environment or in the file — counts as unset, like
+ * everywhere in weir; an empty flag value is taken as given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,12 +47,16 @@ wr_cli_setting(const wr_cli *c, wr_cli_key k, const char **out_source)
 {
     const char *v = NULL, *src = NULL;
     const char *env = getenv(wr_cli_keys[k].env);
-    if (wr_cli_arg_str(&c->a, wr_cli_keys[k].flag, &v))
+    if (wr_cli_arg_str(&c->a, wr_cli_keys[k].flag, &v)) {
         src = "flag";
-    else if (env && *env)
-        v = env, src = "env";
-    else if ((v = wr_cli_conf_get(&c->conf, wr_cli_keys[k].key)) != NULL)
+    } else if (env && *env) {
+        v = env;
+        src = "env";
+    } else if ((v = wr_cli_conf_get(&c->conf, wr_cli_keys[k].key)) != NULL && *v) {
         src = "file";
+    } else {
+        v = NULL; /* empty counts as unset, in the file as in the environment */
+    }
     if (out_source)
         *out_source = src;
     return v;

@@ -101,7 +101,7 @@ wr_cli_base_url(wr_cli *c, wr_cli_target t, const char *basin, wr_buf *out, wr_e
     case WR_CLI_BASIN:
         ep = bsn ? bsn : acct ? acct : weir ? weir : DEFAULT_URL;
         substitute(ep, basin, &tmp);
-        e = wr_cli_endpoint_norm(tmp.data, true, out, err);
+        e = wr_cli_endpoint_norm(tmp.data ? tmp.data : "", true, out, err);
         break;
     default:
         if (weir) {

@@ -428,6 +428,10 @@ test("settings: flags over environment over the config file", async () => {
   const onlyUrl = { server: null, token: weir.token, env: { ...env, WEIR_URL: weir.url } };
   assert.equal(await ok(["read", "s2://cli-one-endpoint/s"], onlyUrl), "");
   await ok(["orgs", "ls"], onlyUrl); // admin falls back to the access token when no root token is set
+  // An empty value in the file counts as unset, as an empty variable does.
+  await ok(["config", "set", "basin_endpoint", ""], none);
+  assert.equal(await ok(["read", "s2://cli-one-endpoint/s"], onlyUrl), "");
+  assert.deepEqual((await json(["config", "list", "--effective"], onlyUrl)).basin_endpoint, { value: null, source: null });
   // {basin} in the basin endpoint is replaced (here it names a path the server does not have).
   const tmpl = await cli(["read", "s2://cli-one-endpoint/s"], { server: null, token: weir.token, env: { ...env, S2_BASIN_ENDPOINT: `${weir.url}/{basin}/v1` } });
   assert.equal(tmpl.code, 1);
