@@ -1,5 +1,6 @@
 /*
- * main.c — the `weir` command: `weir serve [options]` runs the server until SIGTERM/SIGINT.
+ * main.c — the `weir` command: `weir serve [options]` runs the server until SIGTERM/SIGINT;
+ * every other subcommand is the command line client (src/cli/, `weir help`).
  *
  * Start-up order: configuration (invalid → exit 2 before anything starts), logging, data
  * directory, routes, listener; only then the "listening on" line, which scripts and tests wait
@@ -17,6 +18,7 @@
 #include "http/router.h"
 #include "auth/auth.h"
 #include "auth/keybox.h"
+#include "cli/cli.h"
 #include "net/server.h"
 #include "realtime/naming.h"
 #include "realtime/backend_remote.h"
@@ -28,6 +30,9 @@
 #include "util/log.h"
 
 #define WEIR_VERSION "0.1.0"
+
+/* How the user invoked weir (argv[0]), for the hints that show CLI commands. */
+static const char *prog = "weir";
 
 typedef struct app {
     uv_loop_t *loop;
@@ -131,8 +136,8 @@ print_usage(FILE *f)
             "weir %s — a multi-tenant durable stream server (S2-compatible)\n\n"
             "usage:\n"
             "  weir serve [options]   run the server\n"
-            "  weir --version         print the version\n"
-            "  weir --help            this text\n\n",
+            "  weir COMMAND ...       the command line client (weir help lists the commands)\n"
+            "  weir --version         print the version\n\n",
             WEIR_VERSION);
     wr_config_print_help(f);
 }
@@ -145,7 +150,7 @@ static void
 print_connect_hint(const char *host, int port, const wr_config *cfg, const char *new_root)
 {
     printf("listening on http://%s:%d\n", host, port);
-    printf("# point the S2 CLI and SDKs at this server:\n"
+    printf("# point the weir CLI, the S2 CLI and the SDKs at this server:\n"
            "export S2_ACCOUNT_ENDPOINT=http://%s:%d\n"
            "export S2_BASIN_ENDPOINT=http://%s:%d\n",
            host, port, host, port);
@@ -159,10 +164,13 @@ print_connect_hint(const char *host, int port, const wr_config *cfg, const char 
         printf("export S2_ACCESS_TOKEN=\"$WEIR_ROOT_TOKEN\"\n");
     else
         printf("export S2_ACCESS_TOKEN=\"$(cat %s/root_token)\"\n", cfg->data_dir);
-    printf("# a first organization for the realtime layer (then a project and an environment):\n"
-           "#   curl -X POST http://%s:%d/admin/api/v1/orgs -H \"Authorization: Bearer "
-           "$S2_ACCESS_TOKEN\" -d '{\"slug\":\"acme\",\"title\":\"Acme\"}'\n",
-           host, port);
+    printf("# then, in another terminal with the exports above (weir help lists every command):\n"
+           "#   %s create-basin s2://my-basin-01 && %s create-stream s2://my-basin-01/hello\n"
+           "#   echo hello | %s append s2://my-basin-01/hello && %s read s2://my-basin-01/hello\n"
+           "#   %s tail -f s2://my-basin-01/hello\n"
+           "# a first organization for the realtime layer (then projects create, envs create):\n"
+           "#   %s orgs create acme --title Acme\n",
+           prog, prog, prog, prog, prog, prog);
     fflush(stdout);
 }
 
@@ -316,17 +324,13 @@ out:
 int
 main(int argc, char **argv)
 {
+    if (argc >= 1 && argv[0] && strchr(argv[0], '/'))
+        prog = argv[0];
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("weir %s\n", WEIR_VERSION);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-                      strcmp(argv[1], "help") == 0)) {
-        print_usage(stdout);
-        return 0;
-    }
-    print_usage(stderr);
-    return 2;
+    return wr_cli_main(argc, argv, WEIR_VERSION);
 }
