@@ -15,6 +15,7 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/hash.h"
 #include "util/mem.h"
 
 #define N_BUCKETS 4096
@@ -74,10 +75,7 @@ wr_rt_mint_count(const wr_rt_mint *m)
 static size_t
 hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return (size_t)(h % N_BUCKETS);
+    return (size_t)(wr_hash_fnv1a(WR_FNV1A_SEED, s, strlen(s)) % N_BUCKETS);
 }
 
 /* ---- ids ---------------------------------------------------------------------------------- */

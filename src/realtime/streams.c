@@ -22,6 +22,7 @@
 #include "store/batch.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/hash.h"
 #include "util/mem.h"
 #include "util/utf8.h"
 
@@ -77,10 +78,7 @@ struct wr_rt_parts {
 static size_t
 str_hash(const char *key, size_t n_buckets)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const char *p = key; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return (size_t)(h % n_buckets);
+    return (size_t)(wr_hash_fnv1a(WR_FNV1A_SEED, key, strlen(key)) % n_buckets);
 }
 
 wr_rt_parts *
