@@ -64,7 +64,8 @@ shutdown_done(void *ud)
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     /* Connections are gone; commit what is in flight and close RocksDB. */
-    wr_store_close(a->store, NULL, NULL);
+    if (a->store)
+        wr_store_close(a->store, NULL, NULL);
     a->store = NULL;
 }
 
@@ -142,28 +143,47 @@ print_usage(FILE *f)
     wr_config_print_help(f);
 }
 
+/* The export line of a token variable: the root token's secret in full only when it was just
+ * generated; afterwards read from where it is kept. */
+static void
+print_token_export(const char *var, const wr_config *cfg, const char *new_root)
+{
+    if (cfg->auth_none)
+        printf("export %s=anything   # --auth none: tokens are not checked\n", var);
+    else if (new_root)
+        printf("export %s=%s   # the root token, generated now; kept in %s/root_token\n", var,
+               new_root, cfg->data_dir);
+    else if (cfg->root_token)
+        printf("export %s=\"$WEIR_ROOT_TOKEN\"\n", var);
+    else
+        printf("export %s=\"$(cat %s/root_token)\"\n", var, cfg->data_dir);
+}
+
 /*
- * The line scripts wait for, then what a user pastes into a shell. The root token is printed in
- * full only when it was just generated; afterwards the export line reads it from its file.
+ * The line scripts wait for, then what a user pastes into a shell. `remote`: the S2 endpoint of
+ * a realtime node over the remote stream backend (its /v1 is there), else NULL.
  */
 static void
-print_connect_hint(const char *host, int port, const wr_config *cfg, const char *new_root)
+print_connect_hint(const char *host, int port, const wr_config *cfg, const char *new_root,
+                   const char *remote)
 {
     printf("listening on http://%s:%d\n", host, port);
+    if (remote) {
+        printf("# a realtime node over the S2 endpoint %s (/v1 is served there, not here)\n"
+               "export WEIR_URL=http://%s:%d\n",
+               remote, host, port);
+        print_token_export("WEIR_ROOT_TOKEN", cfg, new_root);
+        printf("# a first organization (then projects create, envs create):\n"
+               "#   %s orgs create acme --title Acme\n",
+               prog);
+        fflush(stdout);
+        return;
+    }
     printf("# point the weir CLI, the S2 CLI and the SDKs at this server:\n"
            "export S2_ACCOUNT_ENDPOINT=http://%s:%d\n"
            "export S2_BASIN_ENDPOINT=http://%s:%d\n",
            host, port, host, port);
-    if (cfg->auth_none)
-        printf("export S2_ACCESS_TOKEN=anything   # --auth none: tokens are not checked\n");
-    else if (new_root)
-        printf(
-            "export S2_ACCESS_TOKEN=%s   # the root token, generated now; kept in %s/root_token\n",
-            new_root, cfg->data_dir);
-    else if (cfg->root_token)
-        printf("export S2_ACCESS_TOKEN=\"$WEIR_ROOT_TOKEN\"\n");
-    else
-        printf("export S2_ACCESS_TOKEN=\"$(cat %s/root_token)\"\n", cfg->data_dir);
+    print_token_export("S2_ACCESS_TOKEN", cfg, new_root);
     printf("# then, in another terminal with the exports above (weir help lists every command):\n"
            "#   %s create-basin s2://my-basin-01 && %s create-stream s2://my-basin-01/hello\n"
            "#   echo hello | %s append s2://my-basin-01/hello && %s read s2://my-basin-01/hello\n"
@@ -220,7 +240,8 @@ serve(int argc, char **argv)
                          .group_len = env_group_len,
                          .group_ud = &rtc,
                          .maint_interval_ms = cfg.maint_interval_s * 1000};
-    if (wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
+    /* A node over a remote S2 endpoint keeps no stream data: no store, and no /v1 here. */
+    if (!rtc.remote && wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
         fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
         wr_config_fini(&cfg);
         return 1;
@@ -230,7 +251,8 @@ serve(int argc, char **argv)
     if (wr_auth_open(a.store, cfg.auth_none ? WR_AUTH_NONE : WR_AUTH_TOKENS, cfg.data_dir,
                      cfg.root_token, &auth, &new_root, &err) != WR_OK) {
         fprintf(stderr, "weir: access tokens: %s\n", err.msg);
-        wr_store_close(a.store, NULL, NULL);
+        if (a.store)
+            wr_store_close(a.store, NULL, NULL);
         uv_run(a.loop, UV_RUN_DEFAULT);
         wr_config_fini(&cfg);
         return 1;
@@ -239,7 +261,7 @@ serve(int argc, char **argv)
         wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything", "%s", "");
     wr_router *router = wr_router_new();
     register_routes(router);
-    wr_s2 *s2 = wr_s2_new(router, a.store, auth, a.loop);
+    wr_s2 *s2 = a.store ? wr_s2_new(router, a.store, auth, a.loop) : NULL;
     char meta_path[4096];
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.data_dir);
     wr_meta *meta = NULL;
@@ -296,7 +318,7 @@ serve(int argc, char **argv)
     wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port, cfg.data_dir,
                 cfg.no_cors ? "off" : "on");
     print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port, &cfg,
-                       new_root);
+                       new_root, rtc.remote ? rtc.s2_endpoint : NULL);
     free(new_root);
     new_root = NULL;
     uv_run(a.loop, UV_RUN_DEFAULT);

@@ -277,7 +277,7 @@ wr_auth_open(wr_store *store, wr_auth_mode mode, const char *data_dir, const cha
         *out_new_root = secret;
     else
         free(secret);
-    if ((e = wr_store_token_scan(store, load_one, a, out_err)) != WR_OK) {
+    if (store && (e = wr_store_token_scan(store, load_one, a, out_err)) != WR_OK) {
         free(*out_new_root);
         *out_new_root = NULL;
         wr_auth_free(a);

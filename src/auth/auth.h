@@ -39,7 +39,8 @@ typedef struct wr_auth wr_auth;
 
 /*
  * Loads every stored token and the root token: `root_secret` when given (WEIR_ROOT_TOKEN),
- * else `<data_dir>/root_token`, created with a new secret when missing. When this call created
+ * else `<data_dir>/root_token`, created with a new secret when missing. Without a store (a
+ * realtime node over a remote S2 endpoint) only the root token exists. When this call created
  * it, *out_new_root is set to the secret (malloc'd; the caller prints it once and frees it).
  * Errors: STORAGE (store or file I/O), INVALID (an empty root secret).
  */

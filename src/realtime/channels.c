@@ -19,7 +19,7 @@
  * public token gets an append-only token for exactly that stream, and X-S2-Stream-Name is then
  * the full name. Closing a session revokes its channels' stream tokens. The channels of an open
  * session are pinned against delete-on-empty from the first time weir touches them until the
- * session is closed (api.c unpins).
+ * session is closed (sessions.c releases them).
  */
 #include <string.h>
 #include <strings.h>

@@ -18,6 +18,7 @@ import assert from "node:assert/strict";
 import { AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
 import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { SseParser } from "./sse.mjs";
 
 const SHARED = "weir-shared";
 const ORIGIN = "https://app.example.test";
@@ -77,37 +78,6 @@ const createRun = async (key, body = { taskIdentifier: "t" }) =>
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Incremental SSE parser (WHATWG rules): push(text) → completed events {event, id, data}. */
-class SseParser {
-  buf = "";
-  push(text) {
-    this.buf += text;
-    const events = [];
-    const re = /\r?\n\r?\n/g;
-    let start = 0;
-    let m;
-    while ((m = re.exec(this.buf))) {
-      const ev = { event: undefined, id: undefined, data: undefined };
-      let any = false;
-      for (const line of this.buf.slice(start, m.index).split(/\r?\n/)) {
-        if (line === "" || line.startsWith(":")) continue;
-        const i = line.indexOf(":");
-        const field = i < 0 ? line : line.slice(0, i);
-        let value = i < 0 ? "" : line.slice(i + 1);
-        if (value.startsWith(" ")) value = value.slice(1);
-        if (field === "data") ev.data = ev.data === undefined ? value : `${ev.data}\n${value}`;
-        else if (field === "event") ev.event = value;
-        else if (field === "id") ev.id = value;
-        else continue;
-        any = true;
-      }
-      if (any) events.push(ev);
-      start = m.index + m[0].length;
-    }
-    this.buf = this.buf.slice(start);
-    return events;
-  }
-}
 
 /**
  * Opens an SSE GET with fetch. Non-SSE answers resolve to {status, headers, text, json}. SSE
