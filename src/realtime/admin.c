@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "realtime/org_usage.h"
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
@@ -354,29 +355,9 @@ set_plan(wr_req *req, void *ctx)
     wr_resp_json(req, 200, out);
 }
 
-/* Usage counters of one basin (or of its streams under `prefix`) as camelCase JSON, added to
- * `total`. The store's record/byte counters reset when the server restarts. */
-static json_t *
-usage_json(wr_rt *rt, const char *basin, bool shared, const char *prefix,
-           wr_store_usage_totals *total, wr_error *err)
-{
-    wr_store_usage_totals u;
-    if (wr_store_usage(rt->store, basin, prefix, &u, err) != WR_OK)
-        return NULL;
-    total->appended_records += u.appended_records;
-    total->appended_bytes += u.appended_bytes;
-    total->read_records += u.read_records;
-    total->read_bytes += u.read_bytes;
-    total->stored_bytes += u.stored_bytes;
-    return json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I}", "basin", basin, "shared", shared,
-                     "appendedRecords", (json_int_t)u.appended_records, "appendedBytes",
-                     (json_int_t)u.appended_bytes, "readRecords", (json_int_t)u.read_records,
-                     "readBytes", (json_int_t)u.read_bytes, "storedBytes",
-                     (json_int_t)u.stored_bytes);
-}
-
 /* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared
- * basin (attributed by the `org/{orgId}/` prefix of realtime.md §4). */
+ * basin (attributed by the `org/{orgId}/` prefix of realtime.md §4), from the persisted usage
+ * series (org_usage.c). */
 static void
 org_usage(wr_req *req, void *ctx)
 {
@@ -384,29 +365,7 @@ org_usage(wr_req *req, void *ctx)
     wr_org o;
     if (!admin_auth(req, rt) || !load_org(req, rt, &o))
         return;
-    wr_store_usage_totals total = {0};
-    wr_error err = {0};
-    json_t *basins = json_array();
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "org/%s/", o.id);
-    json_t *b = usage_json(rt, rt->cfg.global_basin, true, prefix, &total, &err);
-    if (b && o.has_basin && strcmp(o.basin, rt->cfg.global_basin) != 0) {
-        json_array_append_new(basins, b);
-        b = usage_json(rt, o.basin, false, NULL, &total, &err);
-    }
-    if (!b) {
-        json_decref(basins);
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    json_array_append_new(basins, b);
-    json_t *t =
-        json_pack("{s:I,s:I,s:I,s:I,s:I}", "appendedRecords", (json_int_t)total.appended_records,
-                  "appendedBytes", (json_int_t)total.appended_bytes, "readRecords",
-                  (json_int_t)total.read_records, "readBytes", (json_int_t)total.read_bytes,
-                  "storedBytes", (json_int_t)total.stored_bytes);
-    wr_resp_json(req, 200,
-                 json_pack("{s:s,s:o,s:o}", "organizationId", o.id, "basins", basins, "total", t));
+    wr_org_usage_answer(rt->store, req, o.id, rt->cfg.global_basin, o.has_basin ? o.basin : NULL);
 }
 
 void

@@ -788,3 +788,14 @@ wr_rt_unpin_stream(wr_rt *rt, const char *basin, const char *stream)
         wr_store_unpin(rt->store, basin, stream, &err) != WR_OK)
         wr_log_warn("unpin failed", " basin=%s stream=%s err=%s", basin, stream, err.msg);
 }
+
+/* Prometheus (rt.h, wr_rt_get_stats): part ids remembered, over every environment's group. */
+size_t
+wr_rt_parts_count(const wr_rt_parts *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < GROUP_BUCKETS; i++)
+        for (const part_group *g = t->envs[i]; g; g = g->next)
+            n += g->n;
+    return n;
+}

@@ -17,6 +17,10 @@ typedef struct wr_s2 wr_s2;
 /* Creates the API context and registers its routes on `r`. Store and auth must outlive it. */
 wr_s2 *wr_s2_new(wr_router *r, wr_store *store, wr_auth *auth, uv_loop_t *loop);
 void wr_s2_free(wr_s2 *s2);
+/* The location /v1/locations answers and basins accept (default "local"); copied. */
+void wr_s2_set_location(wr_s2 *s2, const char *name);
+/* Open read sessions (SSE and s2s), and those of them serving the realtime layer. */
+size_t wr_s2_sessions(const wr_s2 *s2, size_t *out_realtime);
 
 /*
  * Serves an SSE read session of `stream` in S2's event format (raw record format; `batch`,
