@@ -498,11 +498,14 @@ basin_item(void *ctx, const char *name, size_t name_len, const char *v, size_t v
     if (j) {
         char tok[WR_REQUEST_TOKEN_MAX + 1];
         common_fields(j, &m.created_at, &m.deleted, &m.deleted_at, tok);
+        const char *loc = json_string_value(json_object_get(j, "location"));
+        snprintf(m.location, sizeof(m.location), "%s", loc ? loc : "");
         json_decref(j);
     }
     l->items = wr_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
     wr_basin_info *bi = &l->items[l->n++];
     memset(bi, 0, sizeof(*bi));
+    memcpy(bi->location, m.location, sizeof(bi->location));
     memcpy(bi->name, name, name_len > WR_BASIN_NAME_MAX ? WR_BASIN_NAME_MAX : name_len);
     bi->created_at_ms = m.created_at;
     bi->deleted = m.deleted;

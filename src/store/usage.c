@@ -533,7 +533,8 @@ flush_tab(wr_store *s, const utab *t, uint64_t *out_rows, wr_error *out_err)
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i])
             entry_rows(&r, t->slots[i]);
-    qsort(r.v, r.n, sizeof(*r.v), row_cmp);
+    if (r.n)
+        qsort(r.v, r.n, sizeof(*r.v), row_cmp);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     wr_err e = WR_OK;
     size_t i = 0;

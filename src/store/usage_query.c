@@ -483,10 +483,12 @@ active_basins(qctx *c, const utab *pending, wr_error *out_err)
         e = active_now(c, &x, out_err);
     for (size_t i = 0; i < pending->cap && !e; i++) {
         const uent *u = pending->slots[i];
-        if (u && !u->op && u->basin[0])
+        if (u && !u->op && u->basin[0] && u->minute_s + 60 > c->q->start_s &&
+            u->minute_s <= c->q->end_s)
             names_add(&x, u->basin, strlen(u->basin));
     }
-    qsort(x.v, x.n, sizeof(*x.v), name_cmp);
+    if (x.n)
+        qsort(x.v, x.n, sizeof(*x.v), name_cmp);
     c->res->basins = x.v;
     c->res->n_basins = x.n;
     return e;
