@@ -147,8 +147,8 @@ log_line(wr_obs *o, wr_req *req, uint64_t dur_ns)
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof(line),
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=info msg=\"request\"%s\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, fields);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, fields);
     if (n > 0) {
         ssize_t w = write(o->fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         (void)w;
@@ -196,14 +196,14 @@ wr_prom_hist(wr_buf *out, const char *name, const char *labels, const struct wr_
     for (size_t i = 0; i <= h->n_bounds; i++) {
         cum += atomic_load_explicit(&((struct wr_hist *)h)->counts[i], memory_order_relaxed);
         if (i < h->n_bounds)
-            wr_buf_printf(out, "%s_bucket{%s%sle=\"%.9g\"} %llu\n", name, labels ? labels : "",
-                          sep, (double)h->bounds[i] * h->scale, (unsigned long long)cum);
+            wr_buf_printf(out, "%s_bucket{%s%sle=\"%.9g\"} %llu\n", name, labels ? labels : "", sep,
+                          (double)h->bounds[i] * h->scale, (unsigned long long)cum);
         else
-            wr_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels ? labels : "",
-                          sep, (unsigned long long)cum);
+            wr_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels ? labels : "", sep,
+                          (unsigned long long)cum);
     }
-    double sum = (double)atomic_load_explicit(&((struct wr_hist *)h)->sum, memory_order_relaxed) *
-                 h->scale;
+    double sum =
+        (double)atomic_load_explicit(&((struct wr_hist *)h)->sum, memory_order_relaxed) * h->scale;
     char lb[300];
     snprintf(lb, sizeof(lb), "%s", labels ? labels : "");
     wr_buf_printf(out, "%s_sum%s%s%s %.17g\n", name, *lb ? "{" : "", lb, *lb ? "}" : "", sum);

@@ -86,8 +86,8 @@ typedef struct ou {
     json_t *series; /* summed per bucket: array of objects */
 } ou;
 
-static const char *const names[5] = {"appendedRecords", "appendedBytes", "readRecords",
-                                     "readBytes", "storedBytes"};
+static const char *const names[5] = {"appendedRecords", "appendedBytes", "readRecords", "readBytes",
+                                     "storedBytes"};
 
 static void
 figures(const wr_usage_bucket *b, uint64_t v[5])
@@ -175,9 +175,9 @@ on_result(void *ud, wr_usage_result *res)
             continue;
         }
         for (int k = 0; k < 5; k++)
-            json_object_set_new(e, names[k],
-                                json_integer(json_integer_value(json_object_get(e, names[k])) +
-                                             (json_int_t)bv[k]));
+            json_object_set_new(
+                e, names[k],
+                json_integer(json_integer_value(json_object_get(e, names[k])) + (json_int_t)bv[k]));
     }
     wr_usage_result_free(res);
     if (first && u->own) {

@@ -110,8 +110,9 @@ wr_s2_metrics_params_parse(wr_req *req, wr_s2_metrics_level level, uint64_t now_
     if (out->end_s - out->start_s > WR_S2_METRICS_MAX_RANGE_S)
         return wr_error_set(out_err, WR_ERR_INVALID, "the range is longer than 30 days");
     if (storage && out->interval == WR_USAGE_MINUTE)
-        return wr_error_set(out_err, WR_ERR_INVALID,
-                            "`interval=minute` is not available for `storage` (hour is its finest)");
+        return wr_error_set(
+            out_err, WR_ERR_INVALID,
+            "`interval=minute` is not available for `storage` (hour is its finest)");
     return WR_OK;
 }
 
@@ -150,7 +151,7 @@ gauge(const wr_usage_result *r, const char *name)
     json_t *vals = json_array();
     for (size_t i = 0; i < r->n_buckets; i++)
         json_array_append_new(vals, json_pack("[I,I]", (json_int_t)r->buckets[i].ts_s,
-                                               (json_int_t)r->buckets[i].storage_metered));
+                                              (json_int_t)r->buckets[i].storage_metered));
     return json_pack("{s:{s:s,s:s,s:o}}", "gauge", "name", name, "unit", "bytes", "values", vals);
 }
 
@@ -159,13 +160,12 @@ ops_accumulations(json_t *out, const wr_usage_result *r, wr_usage_interval iv)
 {
     for (int op = 1; op <= WR_USAGE_OP_MAX; op++)
         if (r->total.ops[op])
-            json_array_append_new(out, accumulation(r, wr_usage_op_name((uint8_t)op),
-                                                    "operations", iv, NULL, 0, op));
+            json_array_append_new(
+                out, accumulation(r, wr_usage_op_name((uint8_t)op), "operations", iv, NULL, 0, op));
 }
 
 json_t *
-wr_s2_metrics_json(wr_s2_set set, wr_usage_interval iv, const wr_usage_result *r,
-                   const wr_token *t)
+wr_s2_metrics_json(wr_s2_set set, wr_usage_interval iv, const wr_usage_result *r, const wr_token *t)
 {
     json_t *v = json_array();
     static const int app_ex_ops[] = {WR_USAGE_APPEND_OPS_EXPRESS};
@@ -365,8 +365,8 @@ set_default_location(wr_req *req, void *ctx)
     if (!t || !wr_s2_authz(req, t, WR_OP_SET_DEFAULT_LOCATION, NULL, NULL, NULL))
         return;
     json_error_t jerr;
-    json_t *body = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-                              JSON_DECODE_ANY, &jerr);
+    json_t *body =
+        json_loadb(req->body.data ? req->body.data : "", req->body.len, JSON_DECODE_ANY, &jerr);
     wr_error err = {0};
     if (!json_is_string(body))
         wr_error_set(&err, WR_ERR_BAD_JSON, "expected a JSON string naming a location");

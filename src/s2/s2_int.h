@@ -20,7 +20,7 @@ struct wr_s2 {
     wr_store *store;
     wr_auth *auth;
     uv_loop_t *loop;
-    size_t n_sessions;   /* open SSE / s2s read sessions (shutdown accounting, Prometheus) */
+    size_t n_sessions;    /* open SSE / s2s read sessions (shutdown accounting, Prometheus) */
     size_t n_rt_sessions; /* of which served for the realtime layer (wr_s2_serve_sse) */
     char location[WR_LOCATION_MAX + 1]; /* the one location (wr_s2_set_location) */
 };

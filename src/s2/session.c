@@ -56,8 +56,8 @@ typedef struct session {
     wr_follow *follow;
     uv_timer_t wait_timer, ping_timer;
     int handles_open;
-    bool realtime;           /* served for the realtime layer (wr_s2_serve_sse) */
-    uint64_t op_minute;      /* usage: the minute of the last read operation counted */
+    bool realtime;      /* served for the realtime layer (wr_s2_serve_sse) */
+    uint64_t op_minute; /* usage: the minute of the last read operation counted */
 } session;
 
 /* Usage: a read session is one streaming read operation per minute it is open (counted when it

@@ -151,8 +151,7 @@ void wr_key_usage_series(wr_buf *out, uint8_t kind, uint8_t res, const char *bas
 void wr_ts_ledger(uint8_t out[WR_TS_LEDGER_LEN], uint64_t metered_before, uint64_t metered,
                   uint64_t stored_before, uint64_t stored);
 bool wr_ts_ledger_decode(const uint8_t *v, size_t len, uint64_t *out_metered_before,
-                         uint64_t *out_metered, uint64_t *out_stored_before,
-                         uint64_t *out_stored);
+                         uint64_t *out_metered, uint64_t *out_stored_before, uint64_t *out_stored);
 
 /* STREAM_TAIL value: next_seq ‖ last_ts. */
 void wr_tail_value(uint8_t out[WR_TAIL_VALUE_LEN], uint64_t seq, uint64_t ts);

@@ -105,11 +105,11 @@ typedef struct wr_store_opts {
     /* Period of the lifecycle maintenance pass (store.h, Lifecycle); 0 = 60 s. */
     uint64_t maint_interval_ms;
     /* Usage series (see Usage below); 0 = the default in brackets. */
-    uint64_t usage_flush_ms;            /* [5000] */
-    uint64_t usage_sample_ms;           /* [600000] */
-    uint64_t usage_retention_s;         /* hour and day rows, storage [35 days] */
-    uint64_t usage_minute_retention_s;  /* minute rows [2 days] */
-    size_t usage_max_entries;           /* pending (stream, minute) entries [100000] */
+    uint64_t usage_flush_ms;           /* [5000] */
+    uint64_t usage_sample_ms;          /* [600000] */
+    uint64_t usage_retention_s;        /* hour and day rows, storage [35 days] */
+    uint64_t usage_minute_retention_s; /* minute rows [2 days] */
+    size_t usage_max_entries;          /* pending (stream, minute) entries [100000] */
     /* The location stamped on basins created from now on (NULL = none: basins show null). */
     const char *location;
 } wr_store_opts;
@@ -144,11 +144,11 @@ typedef struct wr_store_stats {
     uint64_t cached_streams;  /* stream states in the stream cache */
     uint64_t evicted_streams; /* idle stream states dropped from it since open */
     /* Lifecycle (maintenance passes and what they finished). */
-    uint64_t maint_passes;    /* maintenance passes completed */
-    uint64_t streams_deleted; /* streams whose cleanup finished (their names are free again) */
-    uint64_t doe_deleted;     /* streams marked deleted by delete-on-empty */
-    uint64_t basin_pages;     /* pages of deleting basins processed */
-    uint64_t basins_deleted;  /* basins whose cleanup finished */
+    uint64_t maint_passes;      /* maintenance passes completed */
+    uint64_t streams_deleted;   /* streams whose cleanup finished (their names are free again) */
+    uint64_t doe_deleted;       /* streams marked deleted by delete-on-empty */
+    uint64_t basin_pages;       /* pages of deleting basins processed */
+    uint64_t basins_deleted;    /* basins whose cleanup finished */
     uint64_t pending_deletions; /* streams and basins marked deleted, cleanup not finished */
     /* Data (since open). */
     uint64_t appended_records, appended_bytes; /* acknowledged; metered bytes */
@@ -609,8 +609,8 @@ typedef struct wr_usage_result {
     wr_error error;
     wr_usage_bucket *buckets; /* n_buckets, ascending, one per interval (dense) */
     size_t n_buckets;
-    wr_usage_bucket total;    /* counters and ops summed; storage = the last bucket's */
-    char **basins;            /* want_active_basins: sorted names */
+    wr_usage_bucket total; /* counters and ops summed; storage = the last bucket's */
+    char **basins;         /* want_active_basins: sorted names */
     size_t n_basins;
 } wr_usage_result;
 

@@ -178,11 +178,11 @@ struct wr_store {
     uint64_t n_acked;
 
     unsigned reads_inflight;
-    struct lifecycle *lc;    /* lifecycle.c: maintenance, holds, pins, deletion */
-    struct usage *usage;     /* usage.c: the usage series (pending counts, jobs, timers) */
-    wr_hist h_group;         /* appends per group commit (commit thread) */
-    wr_hist h_commit;        /* synced group-commit write latency (commit thread) */
-    uint64_t n_followers;    /* follow.c */
+    struct lifecycle *lc; /* lifecycle.c: maintenance, holds, pins, deletion */
+    struct usage *usage;  /* usage.c: the usage series (pending counts, jobs, timers) */
+    wr_hist h_group;      /* appends per group commit (commit thread) */
+    wr_hist h_commit;     /* synced group-commit write latency (commit thread) */
+    uint64_t n_followers; /* follow.c */
     uint64_t n_read_records, n_read_bytes, n_app_records, n_app_bytes;
     struct quota_tab *quota; /* quota.c: stream counts per basin and group, NULL until used */
     bool closing;

@@ -754,8 +754,7 @@ sample_gone(wr_store *s, rocksdb_writebatch_t *wb, uint8_t kind, uint64_t hour, 
         }
         if (gone) {
             uint64_t zero[3] = {0, 0, 0};
-            e = put_sample(s, wb, &series, hour, zero, kind == WR_USAGE_K_STORAGE ? 2 : 3,
-                           out_err);
+            e = put_sample(s, wb, &series, hour, zero, kind == WR_USAGE_K_STORAGE ? 2 : 3, out_err);
         }
         wr_usage__prefix_end(&series, &next);
         rocksdb_iter_seek(it, next.data, next.len);
@@ -867,11 +866,11 @@ retention(wr_store *s, uint64_t now_ms, uint64_t *out_rows, wr_error *out_err)
 {
     uint64_t now_s = now_ms / 1000;
     uint64_t keep = s->opts.usage_retention_s, keep_min = s->opts.usage_minute_retention_s;
-    uint64_t cut = now_s > keep ? now_s - keep : 0, cut_min = now_s > keep_min ? now_s - keep_min : 0;
+    uint64_t cut = now_s > keep ? now_s - keep : 0,
+             cut_min = now_s > keep_min ? now_s - keep_min : 0;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     wr_err e = WR_OK;
-    static const uint8_t kinds[] = {WR_USAGE_K_COUNTERS, WR_USAGE_K_BASIN_COUNTERS,
-                                    WR_USAGE_K_OPS};
+    static const uint8_t kinds[] = {WR_USAGE_K_COUNTERS, WR_USAGE_K_BASIN_COUNTERS, WR_USAGE_K_OPS};
     for (size_t i = 0; i < sizeof(kinds) && !e; i++)
         for (uint8_t res = WR_USAGE_MINUTE; res <= WR_USAGE_DAY && !e; res++) {
             uint8_t fam[3] = {WR_KEY_USAGE, kinds[i], res};
@@ -977,13 +976,13 @@ query_copy(const utab *cur, const wr_usage_query *q)
         if (!e)
             continue;
         bool basin_ok = q->want_active_basins || strcmp(e->basin, qb) == 0;
-        bool stream_ok = e->op || !q->stream ||
-                         (q->exact ? strcmp(e->stream, q->stream) == 0
-                                   : strncmp(e->stream, q->stream, pl) == 0);
+        bool stream_ok =
+            e->op || !q->stream ||
+            (q->exact ? strcmp(e->stream, q->stream) == 0 : strncmp(e->stream, q->stream, pl) == 0);
         if (!basin_ok || !stream_ok)
             continue;
-        uent *c = wr_usage__tab_get(t, e->basin, e->op ? NULL : e->stream, e->minute_s, e->op,
-                                    true);
+        uent *c =
+            wr_usage__tab_get(t, e->basin, e->op ? NULL : e->stream, e->minute_s, e->op, true);
         memcpy(c->c, e->c, sizeof(c->c));
     }
     return t;

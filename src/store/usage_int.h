@@ -14,10 +14,10 @@
 
 typedef struct uent {
     uint64_t hash;
-    uint64_t minute_s; /* bucket start, Unix seconds */
-    uint8_t op;        /* 0: counters of (basin, stream); else an op count of basin */
-    char *basin;       /* "" = the account (ops only) */
-    char *stream;      /* counters only; "" = unattributed (see store.h, Usage) */
+    uint64_t minute_s;               /* bucket start, Unix seconds */
+    uint8_t op;                      /* 0: counters of (basin, stream); else an op count of basin */
+    char *basin;                     /* "" = the account (ops only) */
+    char *stream;                    /* counters only; "" = unattributed (see store.h, Usage) */
     uint64_t c[WR_USAGE_N_COUNTERS]; /* ops: c[0] */
 } uent;
 
@@ -48,7 +48,7 @@ wr_err wr_usage__iter_err(rocksdb_iterator_t *it, wr_error *out_err);
 void wr_usage__prefix_end(const wr_buf *prefix, wr_buf *out);
 
 /* usage_query.c: runs a query (worker). `pending` is the query's copy of pending entries. */
-void wr_usage__query_run(wr_store *s, const wr_usage_query *q, uint64_t now_s,
-                         const utab *pending, wr_usage_result *res);
+void wr_usage__query_run(wr_store *s, const wr_usage_query *q, uint64_t now_s, const utab *pending,
+                         wr_usage_result *res);
 
 #endif

@@ -145,8 +145,7 @@ counters(qctx *c, const utab *pending, wr_error *out_err)
         wr_key_usage_series(&p, WR_USAGE_K_COUNTERS, (uint8_t)q->interval, q->basin, q->stream,
                             strlen(q->stream));
     else
-        wr_key_usage_series(&p, WR_USAGE_K_BASIN_COUNTERS, (uint8_t)q->interval, q->basin, NULL,
-                            0);
+        wr_key_usage_series(&p, WR_USAGE_K_BASIN_COUNTERS, (uint8_t)q->interval, q->basin, NULL, 0);
     if (q->stream && !q->exact)
         p.len--; /* a name prefix: without the series' closing 00 */
     wr_err e = scan_rows(c, &p, 0, c->b0, c->b1, add_counters, NULL, out_err);
@@ -292,8 +291,7 @@ storage(qctx *c, wr_error *out_err)
     wr_buf_init(&p);
     if (!q->stream || q->exact) { /* one series */
         if (q->stream)
-            wr_key_usage_series(&p, WR_USAGE_K_STORAGE, 0, q->basin, q->stream,
-                                strlen(q->stream));
+            wr_key_usage_series(&p, WR_USAGE_K_STORAGE, 0, q->basin, q->stream, strlen(q->stream));
         else
             wr_key_usage_series(&p, WR_USAGE_K_BASIN_STORAGE, 0, q->basin, NULL, 0);
         e = gauge_series(c, &p, out_err);
@@ -475,8 +473,8 @@ active_basins(qctx *c, const utab *pending, wr_error *out_err)
         wr_buf p;
         wr_buf_init(&p);
         wr_buf_append(&p, fam, 3);
-        e = scan_rows(c, &p, 0, c->q->start_s / 3600 * 3600, c->q->end_s, active_from_counters,
-                      &x, out_err);
+        e = scan_rows(c, &p, 0, c->q->start_s / 3600 * 3600, c->q->end_s, active_from_counters, &x,
+                      out_err);
         wr_buf_fini(&p);
     }
     if (!e && c->q->end_s + 3600 >= c->now_s)

@@ -20,17 +20,17 @@
 #include "util/mem.h"
 
 enum kind {
-    K_STRING,    /* char *, owned; must be non-empty */
-    K_BOOL,      /* bool; a flag without a value means true */
-    K_UINT,      /* uint64_t, plain decimal, within [min, max] */
-    K_SIZE,      /* uint64_t bytes (duration.h size grammar), within [min, max] */
-    K_DURATION,  /* uint64_t seconds (duration.h grammar), within [min, max] */
-    K_LOG_LEVEL, /* wr_log_level */
-    K_HOSTPORT,  /* wr_hostport */
-    K_AUTH,      /* bool auth_none: "tokens" (false) or "none" (true) */
-    K_SECRET,    /* char *, owned; empty = unset (NULL); never shown in --help */
+    K_STRING,     /* char *, owned; must be non-empty */
+    K_BOOL,       /* bool; a flag without a value means true */
+    K_UINT,       /* uint64_t, plain decimal, within [min, max] */
+    K_SIZE,       /* uint64_t bytes (duration.h size grammar), within [min, max] */
+    K_DURATION,   /* uint64_t seconds (duration.h grammar), within [min, max] */
+    K_LOG_LEVEL,  /* wr_log_level */
+    K_HOSTPORT,   /* wr_hostport */
+    K_AUTH,       /* bool auth_none: "tokens" (false) or "none" (true) */
+    K_SECRET,     /* char *, owned; empty = unset (NULL); never shown in --help */
     K_OPT_STRING, /* char *, owned; empty = unset (NULL) */
-    K_PROM,      /* wr_prom_endpoint: on, off or HOST:PORT */
+    K_PROM,       /* wr_prom_endpoint: on, off or HOST:PORT */
 };
 
 struct opt {

@@ -86,13 +86,13 @@ typedef struct wr_config {
     char *trusted_proxies; /* --trusted-proxies; NULL = none */
 
     /* Usage, metrics, logs (operations.md). */
-    char *location;                   /* --location */
-    uint64_t usage_flush_ms;          /* --usage-flush-interval-ms */
-    uint64_t usage_sample_s;          /* --usage-sample-interval */
-    uint64_t usage_retention_s;       /* --usage-retention */
+    char *location;                    /* --location */
+    uint64_t usage_flush_ms;           /* --usage-flush-interval-ms */
+    uint64_t usage_sample_s;           /* --usage-sample-interval */
+    uint64_t usage_retention_s;        /* --usage-retention */
     uint64_t usage_minute_retention_s; /* --usage-minute-retention */
-    wr_prom_endpoint prometheus;      /* --prometheus on|off|HOST:PORT */
-    char *access_log;                 /* --access-log: "off", "stderr" or a file path */
+    wr_prom_endpoint prometheus;       /* --prometheus on|off|HOST:PORT */
+    char *access_log;                  /* --access-log: "off", "stderr" or a file path */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

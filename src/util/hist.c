@@ -6,8 +6,8 @@
 #include <string.h>
 
 const uint64_t wr_hist_latency_ns[] = {
-    100000ull,    250000ull,    500000ull,    1000000ull,    2500000ull,   5000000ull,
-    10000000ull,  25000000ull,  50000000ull,  100000000ull,  250000000ull, 500000000ull,
+    100000ull,     250000ull,     500000ull,     1000000ull,     2500000ull,   5000000ull,
+    10000000ull,   25000000ull,   50000000ull,   100000000ull,   250000000ull, 500000000ull,
     1000000000ull, 2500000000ull, 5000000000ull, 10000000000ull,
 };
 const size_t wr_hist_latency_n = sizeof(wr_hist_latency_ns) / sizeof(wr_hist_latency_ns[0]);

@@ -17,9 +17,9 @@
 #define WR_HIST_MAX_BOUNDS 24
 
 typedef struct wr_hist {
-    const uint64_t *bounds; /* ascending upper bounds, in base units */
-    size_t n_bounds;        /* <= WR_HIST_MAX_BOUNDS */
-    double scale;           /* exposed value = base units * scale */
+    const uint64_t *bounds;                              /* ascending upper bounds, in base units */
+    size_t n_bounds;                                     /* <= WR_HIST_MAX_BOUNDS */
+    double scale;                                        /* exposed value = base units * scale */
     atomic_uint_fast64_t counts[WR_HIST_MAX_BOUNDS + 1]; /* last: above every bound (+Inf) */
     atomic_uint_fast64_t sum;
 } wr_hist;

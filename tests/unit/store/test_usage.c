@@ -206,15 +206,20 @@ static void
 test_rollups(void **state)
 {
     ts_env *e = *state;
-    append_abc(e, "s", 1);                   /* 08:00 */
-    wr_clock_advance_ms(30 * 60 * 1000);     /* 08:30 */
+    append_abc(e, "s", 1);               /* 08:00 */
+    wr_clock_advance_ms(30 * 60 * 1000); /* 08:30 */
     append_abc(e, "s", 2);
     flush(e);
-    wr_clock_advance_ms(60 * 60 * 1000);     /* 09:30 */
+    wr_clock_advance_ms(60 * 60 * 1000); /* 09:30 */
     append_abc(e, "s", 4);
     uint64_t now = wr_clock_now_ms() / 1000, t0 = T0 / 1000;
-    wr_usage_query q = {.basin = B, .stream = "s", .exact = true, .interval = WR_USAGE_HOUR,
-                        .start_s = t0, .end_s = now, .want_counters = true};
+    wr_usage_query q = {.basin = B,
+                        .stream = "s",
+                        .exact = true,
+                        .interval = WR_USAGE_HOUR,
+                        .start_s = t0,
+                        .end_s = now,
+                        .want_counters = true};
     wr_usage_result *r = query(e, &q);
     assert_int_equal(r->n_buckets, 2);
     assert_int_equal(r->buckets[0].ts_s, t0);
@@ -240,8 +245,13 @@ static uint64_t
 storage_now(ts_env *e, const char *stream, bool exact, uint64_t *stored)
 {
     uint64_t now = wr_clock_now_ms() / 1000;
-    wr_usage_query q = {.basin = B, .stream = stream, .exact = exact, .interval = WR_USAGE_HOUR,
-                        .start_s = now, .end_s = now, .want_storage = true};
+    wr_usage_query q = {.basin = B,
+                        .stream = stream,
+                        .exact = exact,
+                        .interval = WR_USAGE_HOUR,
+                        .start_s = now,
+                        .end_s = now,
+                        .want_storage = true};
     wr_usage_result *r = query(e, &q);
     assert_int_equal(r->n_buckets, 1);
     uint64_t m = r->total.storage_metered;
@@ -277,8 +287,11 @@ test_storage_exact(void **state)
     sample(e);
     uint64_t t0 = T0 / 1000;
     wr_clock_advance_ms(2 * 3600 * 1000);
-    wr_usage_query q = {.basin = B, .interval = WR_USAGE_HOUR, .start_s = t0,
-                        .end_s = wr_clock_now_ms() / 1000, .want_storage = true};
+    wr_usage_query q = {.basin = B,
+                        .interval = WR_USAGE_HOUR,
+                        .start_s = t0,
+                        .end_s = wr_clock_now_ms() / 1000,
+                        .want_storage = true};
     wr_usage_result *r = query(e, &q);
     assert_int_equal(r->n_buckets, 3);
     for (size_t i = 0; i < 3; i++)
@@ -332,8 +345,8 @@ test_ops_and_active(void **state)
     flush(e);
     wr_store_usage_op(e->s, B, wr_usage_op_code("list-streams"));
     uint64_t now = wr_clock_now_ms() / 1000;
-    wr_usage_query q = {.basin = B, .interval = WR_USAGE_HOUR, .start_s = now - 60, .end_s = now,
-                        .want_ops = true};
+    wr_usage_query q = {
+        .basin = B, .interval = WR_USAGE_HOUR, .start_s = now - 60, .end_s = now, .want_ops = true};
     wr_usage_result *r = query(e, &q);
     assert_int_equal(r->total.ops[wr_usage_op_code("list-streams")], 3);
     assert_int_equal(r->total.ops[wr_usage_op_code("list-basins")], 0);
@@ -346,8 +359,8 @@ test_ops_and_active(void **state)
     /* Active basins: those with a stream in the range (live now, or sampled). */
     ts_basin(e, "usage-basin-2", true, true);
     append_abc(e, "s", 1);
-    wr_usage_query a = {.interval = WR_USAGE_HOUR, .start_s = now - 60, .end_s = now,
-                        .want_active_basins = true};
+    wr_usage_query a = {
+        .interval = WR_USAGE_HOUR, .start_s = now - 60, .end_s = now, .want_active_basins = true};
     r = query(e, &a);
     assert_int_equal(r->n_basins, 1);
     assert_string_equal(r->basins[0], B);
