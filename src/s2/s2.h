@@ -1,6 +1,7 @@
 /*
  * s2.h — the S2 v1 API (/v1/...) on top of the store: account-level basin routes, basin-level
- * stream and record routes, unary JSON, and SSE read sessions.
+ * stream and record routes, unary JSON, SSE and s2s sessions, access tokens, the metrics API
+ * (the store's usage series) and locations (one configured location).
  *
  * Handlers only decode, call the store and encode; every storage rule lives in src/store/.
  * Threading: loop thread only, like the store.

@@ -9,7 +9,8 @@
  *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
- * They are rare. Appends and reads never block the loop on disk.
+ * They are rare. Appends, reads and usage queries never block the loop on disk (the one exception:
+ * wr_store_close() writes the pending usage counts before RocksDB closes).
  *
  * ASYNC CALLS. wr_store_append() and wr_store_read() always report through their callback,
  * exactly once, and never from inside the call itself (at the earliest on a later loop
