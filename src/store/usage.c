@@ -384,9 +384,11 @@ counters_of(wr_store *s, const char *basin, const char *stream)
     if (e)
         return e;
     if (u->cur->n >= s->opts.usage_max_entries) {
-        want_flush(s);
-        u->unattributed++;
-        stream = "";
+        want_flush(s); /* swaps the table at once when no other job runs */
+        if (u->cur->n >= s->opts.usage_max_entries) {
+            u->unattributed++;
+            stream = "";
+        }
     }
     return wr_usage__tab_get(u->cur, basin, stream, m, 0, true);
 }
