@@ -3,7 +3,8 @@
  * pending and persisted counts exactly once, per-stream / prefix / basin / account scopes, the
  * minute → hour → day rollups, persistence across a restart (the close flushes), exact storage
  * from the TS_INDEX ledgers (blob-sized batches included, reclaimed ones excluded), the bounded
- * table's unattributed entry, operations, and queries answering while nothing is pending.
+ * table's unattributed entry, operations, active basins, and counts and ledgers that survive
+ * the stream cache evicting their streams.
  * Time is faked (wr_clock_set_fake) so bucket boundaries are chosen, never waited for.
  */
 #include <setjmp.h>
@@ -385,6 +386,29 @@ test_ops_and_active(void **state)
     wr_usage_result_free(r);
 }
 
+/* Evicting streams from the stream cache loses no count, and the storage ledger resumes from
+ * disk when an evicted stream is loaded again. */
+static void
+test_eviction(void **state)
+{
+    ts_env *e = *state;
+    ts_close(e);
+    e->opts.stream_cache_entries = 1;
+    wr_error err = {0};
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    const char *names[] = {"e1", "e2", "e3"};
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 3; i++)
+            append_abc(e, names[i], (uint32_t)(i + 1));
+    wr_store_stats st;
+    wr_store_get_stats(e->s, &st);
+    assert_true(st.evicted_streams >= 6);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(totals(e, B, names[i], true).c[WR_USAGE_APPEND_RECORDS], 4 * (i + 1));
+        assert_int_equal(storage_now(e, names[i], true, NULL), 4 * (i + 1) * 11);
+    }
+}
+
 int
 main(void)
 {
@@ -395,6 +419,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_storage_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops_and_active, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
