@@ -937,8 +937,7 @@ job_done(wr_store *s, ujob *j)
             u->flush_errors++;
         /* Once the store has failed every flush fails: say so once, not every interval. */
         if (u->flush_errors <= 1 || !wr_store_failed(s))
-            wr_log_error("usage job failed", " kind=%d error=\"%s\"", (int)j->kind,
-                         j->error.msg);
+            wr_log_error("usage job failed", " kind=%d error=\"%s\"", (int)j->kind, j->error.msg);
     } else if (j->kind == UJ_FLUSH) {
         u->flushes++;
     } else if (j->kind == UJ_SAMPLE) {
