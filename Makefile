@@ -57,6 +57,7 @@ bench: deps
 	bash bench/realtime.sh
 	bash bench/realtime-routes.sh
 	bash bench/memory-bounds.sh
+	bash bench/metrics-overhead.sh
 
 clean:
 	rm -rf build

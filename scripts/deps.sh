@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages weir needs, and only those that are missing. Idempotent: a
 # second run with everything present touches nothing. `deps.sh bench` also installs the
-# peers the benchmarks compare against (wrk, nginx, redis).
+# peers the benchmarks compare against (wrk, nginx, redis). `prometheus` brings promtool, which
+# the e2e tests use to parse and lint the /metrics scrape.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
       librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev zlib1g-dev libzstd-dev
-      libssl-dev libcurl4-openssl-dev libcmocka-dev)
+      libssl-dev libcurl4-openssl-dev libcmocka-dev prometheus)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(wrk nginx-light redis-server hyperfine nghttp2-client)
 fi

@@ -20,6 +20,7 @@
 #include "auth/keybox.h"
 #include "cli/cli.h"
 #include "net/server.h"
+#include "obs/obs.h"
 #include "realtime/naming.h"
 #include "realtime/backend_remote.h"
 #include "realtime/rt.h"
@@ -37,6 +38,8 @@ static const char *prog = "weir";
 typedef struct app {
     uv_loop_t *loop;
     wr_server *server;
+    wr_server *metrics_server; /* --prometheus HOST:PORT */
+    int pending_shutdowns;
     wr_store *store;
     uv_signal_t sigterm, sigint;
     uint64_t shutdown_timeout_ms;
@@ -61,6 +64,8 @@ static void
 shutdown_done(void *ud)
 {
     app *a = ud;
+    if (--a->pending_shutdowns > 0)
+        return;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     /* Connections are gone; commit what is in flight and close RocksDB. */
@@ -79,7 +84,10 @@ on_signal(uv_signal_t *h, int signum)
     }
     a->stopping = true;
     wr_log_info("shutting down", " signal=%d", signum);
+    a->pending_shutdowns = a->metrics_server ? 2 : 1;
     wr_server_shutdown(a->server, a->shutdown_timeout_ms, shutdown_done, a);
+    if (a->metrics_server)
+        wr_server_shutdown(a->metrics_server, a->shutdown_timeout_ms, shutdown_done, a);
 }
 
 /* The shared basin of the realtime layer exists from the first start on (created if missing,
@@ -239,10 +247,22 @@ serve(int argc, char **argv)
                          .max_streams_per_group = cfg.max_streams_per_env,
                          .group_len = env_group_len,
                          .group_ud = &rtc,
-                         .maint_interval_ms = cfg.maint_interval_s * 1000};
+                         .maint_interval_ms = cfg.maint_interval_s * 1000,
+                         .usage_flush_ms = cfg.usage_flush_ms,
+                         .usage_sample_ms = cfg.usage_sample_s * 1000,
+                         .usage_retention_s = cfg.usage_retention_s,
+                         .usage_minute_retention_s = cfg.usage_minute_retention_s,
+                         .location = cfg.location};
+    wr_obs *obs = NULL;
+    if (wr_obs_new(cfg.access_log, &obs, &err) != WR_OK) {
+        fprintf(stderr, "weir: %s\n", err.msg);
+        wr_config_fini(&cfg);
+        return 2;
+    }
     /* A node over a remote S2 endpoint keeps no stream data: no store, and no /v1 here. */
     if (!rtc.remote && wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
         fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
+        wr_obs_free(obs);
         wr_config_fini(&cfg);
         return 1;
     }
@@ -254,6 +274,7 @@ serve(int argc, char **argv)
         if (a.store)
             wr_store_close(a.store, NULL, NULL);
         uv_run(a.loop, UV_RUN_DEFAULT);
+        wr_obs_free(obs);
         wr_config_fini(&cfg);
         return 1;
     }
@@ -262,6 +283,15 @@ serve(int argc, char **argv)
     wr_router *router = wr_router_new();
     register_routes(router);
     wr_s2 *s2 = a.store ? wr_s2_new(router, a.store, auth, a.loop) : NULL;
+    if (s2)
+        wr_s2_set_location(s2, cfg.location);
+    wr_router *metrics_router = NULL;
+    if (cfg.prometheus.mode == WR_PROM_ON) {
+        wr_obs_register(obs, router);
+    } else if (cfg.prometheus.mode == WR_PROM_LISTEN) {
+        metrics_router = wr_router_new();
+        wr_obs_register(obs, metrics_router);
+    }
     char meta_path[4096];
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.data_dir);
     wr_meta *meta = NULL;
@@ -294,6 +324,7 @@ serve(int argc, char **argv)
         goto out;
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
+    wr_obs_sources(obs, a.store, s2, meta, rt);
     wr_server_opts so = {
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
@@ -302,13 +333,28 @@ serve(int argc, char **argv)
         .body_timeout_ms = cfg.body_timeout_s * 1000,
         .idle_timeout_ms = cfg.idle_timeout_s * 1000,
         .cors = !cfg.no_cors,
+        .req_begin = wr_obs_req_begin,
+        .req_end = wr_obs_req_end,
+        .hooks_ud = obs,
     };
     a.server = wr_server_new(a.loop, &so, router);
+    wr_obs_add_server(obs, a.server);
     int port = 0;
     if (wr_server_listen(a.server, cfg.listen.host, cfg.listen.port, &port, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = 1;
         goto out;
+    }
+    int metrics_port = 0;
+    if (metrics_router) {
+        a.metrics_server = wr_server_new(a.loop, &so, metrics_router);
+        wr_obs_add_server(obs, a.metrics_server);
+        if (wr_server_listen(a.metrics_server, cfg.prometheus.addr.host, cfg.prometheus.addr.port,
+                             &metrics_port, &err) != WR_OK) {
+            fprintf(stderr, "weir: --prometheus: %s\n", err.msg);
+            rc = 1;
+            goto out;
+        }
     }
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
@@ -317,6 +363,8 @@ serve(int argc, char **argv)
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port, cfg.data_dir,
                 cfg.no_cors ? "off" : "on");
+    if (a.metrics_server) /* before the line scripts wait for, so they can read it */
+        printf("metrics on http://%s:%d/metrics\n", cfg.prometheus.addr.host, metrics_port);
     print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port, &cfg,
                        new_root, rtc.remote ? rtc.s2_endpoint : NULL);
     free(new_root);
@@ -325,6 +373,7 @@ serve(int argc, char **argv)
     wr_log_info("stopped", "%s", "");
 out:
     wr_server_free(a.server);
+    wr_server_free(a.metrics_server);
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     wr_rt_stop(rt);
@@ -338,6 +387,8 @@ out:
     free(new_root);
     uv_loop_close(a.loop);
     wr_router_free(router);
+    wr_router_free(metrics_router);
+    wr_obs_free(obs);
     wr_config_fini(&cfg);
     curl_global_cleanup();
     return rc;

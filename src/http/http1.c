@@ -236,6 +236,7 @@ on_headers_complete(http_parser *p)
     h->body_limit = opts_of(h)->max_body_bytes;
     h->pending_err =
         wr_router_route(wr_server_router(h->conn->srv), req, h->allow, sizeof(h->allow));
+    wr_server_req_begin(h->conn->srv, req); /* access log, Prometheus */
     if (h->pending_err == WR_OK && req->route->max_body)
         h->body_limit = req->route->max_body;
     h->discard_body = h->pending_err != WR_OK;
@@ -319,6 +320,7 @@ finish_request(h1 *h)
 {
     wr_req *req = h->req;
     h->req = NULL;
+    wr_server_req_end(h->conn->srv, req);
     wr_req_fini(req);
     free(req);
     h->state = IDLE;
@@ -463,6 +465,7 @@ on_close(wr_conn *c)
         h->req = NULL;
         if (h->state == ACTIVE && req->on_close)
             req->on_close(req);
+        wr_server_req_end(c->srv, req);
         wr_req_fini(req);
         free(req);
     }

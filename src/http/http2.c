@@ -480,6 +480,7 @@ stream_free(h2 *h, h2s *s)
         h->idle_at = deadline_in(h, opts_of(h)->idle_timeout_ms);
     if (s->dispatched && !s->finished && s->req.on_close)
         s->req.on_close(&s->req);
+    wr_server_req_end(h->conn->srv, &s->req);
     wr_req_fini(&s->req);
     free(s);
 }
@@ -584,6 +585,7 @@ headers_done(h2 *h, h2s *s, bool end_stream)
             req->body_streaming = req->route->stream_body && req->route->stream_body(req);
         }
     }
+    wr_server_req_begin(h->conn->srv, req); /* access log, Prometheus */
     s->discard_body = s->pending_err != WR_OK;
     s->request_done = end_stream;
     if (end_stream || req->body_streaming || s->pending_err != WR_OK) {

@@ -9,8 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/pct.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
 
 static const char *method_names[WR_METHOD__COUNT] = {
     [WR_METHOD_GET] = "GET",         [WR_METHOD_HEAD] = "HEAD",   [WR_METHOD_POST] = "POST",
@@ -26,6 +31,38 @@ wr_req_init(wr_req *req, const wr_proto_ops *ops, void *proto)
     wr_buf_init(&req->body);
     req->ops = ops;
     req->proto = proto;
+    req->start_ns = wr_clock_mono_ns();
+}
+
+static bool
+id_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+}
+
+const char *
+wr_req_id(wr_req *req)
+{
+    if (req->id[0])
+        return req->id;
+    const char *h = wr_req_header(req, "x-request-id");
+    size_t n = h ? strlen(h) : 0;
+    bool ok = n > 0 && n <= 36;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = id_char_ok(h[i]);
+    if (ok) {
+        memcpy(req->id, h, n + 1);
+        return req->id;
+    }
+    /* A per-process prefix (pid and start) and a counter: unique within the process. */
+    static atomic_uint_fast64_t counter;
+    static uint32_t prefix;
+    if (!prefix)
+        prefix = (uint32_t)(((uint64_t)getpid() << 16) ^ wr_clock_now_ms()) | 1u;
+    snprintf(req->id, sizeof(req->id), "%08x%012llx", prefix,
+             (unsigned long long)atomic_fetch_add(&counter, 1) + 1);
+    return req->id;
 }
 
 void
@@ -171,6 +208,7 @@ wr_resp_header(wr_req *req, const char *name, const char *value)
 static void
 add_cors(wr_req *req)
 {
+    wr_resp_header(req, "x-request-id", wr_req_id(req));
     if (!req->cors)
         return;
     const char *origin = wr_req_header(req, "origin");
@@ -202,9 +240,13 @@ wr_resp_send(wr_req *req, int status, const char *content_type, const void *body
         abort(); /* A second answer is a programming error, never a runtime condition. */
     req->responded = true;
     if (req->unsafe_header) {
+        req->status = 500;
+        req->resp_bytes = sizeof(unsafe_body) - 1;
         answer_unsafe(req);
         return;
     }
+    req->status = status;
+    req->resp_bytes = len;
     if (content_type)
         wr_resp_header(req, "content-type", content_type);
     add_cors(req);
@@ -249,6 +291,7 @@ wr_resp_start(wr_req *req, int status, const char *content_type)
     /* A streaming answer with a refused header goes out without it (the handler goes on
      * writing the stream; the 500 of answer_unsafe is for whole answers). */
     req->streaming = true;
+    req->status = status;
     if (content_type)
         wr_resp_header(req, "content-type", content_type);
     add_cors(req);
@@ -259,12 +302,15 @@ bool
 wr_resp_write(wr_req *req, const void *data, size_t len)
 {
     wr_iov part = {data, len, NULL};
+    req->resp_bytes += len;
     return req->ops->write(req, &part, 1);
 }
 
 bool
 wr_resp_writev(wr_req *req, const wr_iov *parts, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        req->resp_bytes += parts[i].len;
     return req->ops->write(req, parts, n);
 }
 

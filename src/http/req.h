@@ -90,6 +90,7 @@ struct wr_req {
 
     /* Handler-owned. */
     void *ud;
+    bool op_metered; /* s2: the request's operation was counted in the usage series */
     void (*on_close)(wr_req *req);
     void (*on_drain)(wr_req *req);
     void (*on_shutdown)(wr_req *req);
@@ -110,6 +111,12 @@ struct wr_req {
     bool unsafe_header; /* wr_resp_header refused a value (CR/LF): a whole answer becomes 500 */
     bool responded;     /* send or start happened */
     bool streaming;
+    /* Observation (access log, Prometheus): set by req.c, read when the request ends. */
+    uint64_t start_ns;   /* wr_req_init, monotonic */
+    int status;          /* 0 until answered */
+    uint64_t resp_bytes; /* body bytes handed to the protocol */
+    char id[40];         /* the request id (wr_req_id), "" until first asked for */
+    bool began;          /* wr_server_req_begin ran */
     wr_hdr resp_headers[WR_RESP_MAX_HEADERS];
     size_t n_resp_headers;
 
@@ -119,6 +126,12 @@ struct wr_req {
 };
 
 void wr_req_init(wr_req *req, const wr_proto_ops *ops, void *proto);
+/*
+ * The request id: the client's `x-request-id` when it is 1–36 characters of [A-Za-z0-9._-],
+ * else one made up here (unique in the process). Every answer carries it as `x-request-id`;
+ * the access log prints it. Valid while the request lives.
+ */
+const char *wr_req_id(wr_req *req);
 /* Frees the arena and body. Does not call callbacks. */
 void wr_req_fini(wr_req *req);
 

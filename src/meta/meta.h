@@ -194,6 +194,9 @@ wr_err wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err);
 
 /* Closes the handle and frees it. NULL is a no-op. Everything committed stays committed. */
 void wr_meta_close(wr_meta *m);
+/* Latency of each committing control-plane write (Prometheus); valid until close. */
+struct wr_hist;
+const struct wr_hist *wr_meta_commit_hist(const wr_meta *m);
 
 /* The backend's name ("sqlite"), for logs. */
 const char *wr_meta_backend(const wr_meta *m);

@@ -21,6 +21,7 @@
 #define WR_META_META_INT_H
 
 #include "meta/meta.h"
+#include "util/hist.h"
 
 typedef struct wr_meta_ops {
     const char *name;
@@ -66,6 +67,7 @@ typedef struct wr_meta_ops {
 
 struct wr_meta {
     const wr_meta_ops *ops;
+    wr_hist commit_seconds; /* each committing write (Prometheus); the backend observes it */
 };
 
 #endif

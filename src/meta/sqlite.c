@@ -263,9 +263,13 @@ done(sqlite3_stmt *st)
 static int
 step(sq *q, sqlite3_stmt *st, bool write)
 {
+    uint64_t t0 = write ? wr_clock_mono_ns() : 0;
     int rc = sqlite3_step(st);
     if (write && rc != SQLITE_ROW && rc != SQLITE_DONE && io_class(rc))
         q->failed = true;
+    /* Prometheus: a write that leaves no transaction open committed (one statement, COMMIT). */
+    if (write && sqlite3_get_autocommit(q->db))
+        wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
     return rc;
 }
 
@@ -1318,6 +1322,7 @@ wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err)
     }
     sq *q = wr_xcalloc(1, sizeof(*q));
     q->base.ops = &sqlite_ops;
+    wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
     q->db = db;
     db = NULL;
     *out = &q->base;

@@ -237,3 +237,20 @@ wr_server_free(wr_server *srv)
     }
     free(srv);
 }
+
+void
+wr_server_req_begin(wr_server *srv, wr_req *req)
+{
+    const wr_server_opts *o = wr_server_options(srv);
+    req->began = true;
+    if (o->req_begin)
+        o->req_begin(o->hooks_ud, req);
+}
+
+void
+wr_server_req_end(wr_server *srv, wr_req *req)
+{
+    const wr_server_opts *o = wr_server_options(srv);
+    if (o->req_end && (req->began || req->status))
+        o->req_end(o->hooks_ud, req);
+}

@@ -23,6 +23,16 @@ typedef struct wr_server_opts {
     uint64_t body_timeout_ms;   /* from the end of the head to the end of the body, in all */
     uint64_t idle_timeout_ms;   /* keep-alive: no request in progress */
     bool cors;
+    /*
+     * Observation hooks (access log, Prometheus), loop thread, may be NULL. req_begin: a
+     * request's head is complete and routed (req->route may be NULL when unrouted). req_end:
+     * the request is about to be freed, answered or not (req->status 0 = never answered); it
+     * is called for every request that began, and for those answered before their head was
+     * complete (framing errors).
+     */
+    void (*req_begin)(void *ud, wr_req *req);
+    void (*req_end)(void *ud, wr_req *req);
+    void *hooks_ud;
 } wr_server_opts;
 
 typedef struct wr_server wr_server;
@@ -48,5 +58,8 @@ size_t wr_server_connection_count(const wr_server *srv);
 const wr_server_opts *wr_server_options(const wr_server *srv);
 const wr_router *wr_server_router(const wr_server *srv);
 bool wr_server_draining(const wr_server *srv);
+/* For protocols: call the observation hooks (see wr_server_opts). */
+void wr_server_req_begin(wr_server *srv, wr_req *req);
+void wr_server_req_end(wr_server *srv, wr_req *req);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "realtime/org_usage.h"
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
@@ -430,80 +431,17 @@ set_plan(wr_req *req, void *ctx)
     reconcile_plan(rt, o.id, p, plan_set, op);
 }
 
-/* GET /admin/api/v1/orgs/:orgId/usage: the org's streams in the shared basin (attributed by the
- * `org/{orgId}/` prefix of realtime.md §4), plus its own basin whole. Two backend calls, one
- * after the other. */
-typedef struct usage_op {
-    admin_op *op;
-    wr_org org;
-    json_t *basins;
-    wr_rt_usage total;
-    bool own_pending; /* the own basin is asked next */
-} usage_op;
-
-static json_t *
-usage_json(const char *basin, bool shared, const wr_rt_usage *u)
-{
-    return json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I}", "basin", basin, "shared", shared,
-                     "appendedRecords", (json_int_t)u->appended_records, "appendedBytes",
-                     (json_int_t)u->appended_bytes, "readRecords", (json_int_t)u->read_records,
-                     "readBytes", (json_int_t)u->read_bytes, "storedBytes",
-                     (json_int_t)u->stored_bytes);
-}
-
-static void
-usage_got(void *ud, wr_err err, const wr_error *detail, const wr_rt_usage *u)
-{
-    usage_op *uo = ud;
-    wr_rt *rt = uo->op->rt;
-    if (err == WR_OK) {
-        bool shared = json_array_size(uo->basins) == 0; /* the shared basin is asked first */
-        json_array_append_new(uo->basins,
-                              usage_json(shared ? rt->cfg.global_basin : uo->org.basin, shared, u));
-        uo->total.appended_records += u->appended_records;
-        uo->total.appended_bytes += u->appended_bytes;
-        uo->total.read_records += u->read_records;
-        uo->total.read_bytes += u->read_bytes;
-        uo->total.stored_bytes += u->stored_bytes;
-        if (uo->own_pending) {
-            uo->own_pending = false;
-            rt->backend->ops->usage(rt->backend, uo->org.basin, NULL, usage_got, uo);
-            return;
-        }
-    }
-    wr_req *req = wr_rt_take_req(uo->op);
-    if (req && err != WR_OK) {
-        wr_rt_fail_err(req, detail);
-    } else if (req) {
-        json_t *t = json_pack(
-            "{s:I,s:I,s:I,s:I,s:I}", "appendedRecords", (json_int_t)uo->total.appended_records,
-            "appendedBytes", (json_int_t)uo->total.appended_bytes, "readRecords",
-            (json_int_t)uo->total.read_records, "readBytes", (json_int_t)uo->total.read_bytes,
-            "storedBytes", (json_int_t)uo->total.stored_bytes);
-        wr_resp_json(req, 200,
-                     json_pack("{s:s,s:O,s:o}", "organizationId", uo->org.id, "basins", uo->basins,
-                               "total", t));
-    }
-    json_decref(uo->basins);
-    admin_op_free(uo->op);
-    free(uo);
-}
-
+/* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared
+ * basin (attributed by the `org/{orgId}/` prefix of realtime.md §4), from the persisted usage
+ * series (org_usage.c). */
 static void
 org_usage(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    usage_op *uo = wr_xcalloc(1, sizeof(*uo));
-    if (!admin_auth(req, rt) || !load_org(req, rt, &uo->org)) {
-        free(uo);
+    wr_org o;
+    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
         return;
-    }
-    uo->basins = json_array();
-    uo->op = admin_op_new(req, rt, uo->org.id);
-    uo->own_pending = uo->org.has_basin && strcmp(uo->org.basin, rt->cfg.global_basin) != 0;
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "org/%s/", uo->org.id);
-    rt->backend->ops->usage(rt->backend, rt->cfg.global_basin, prefix, usage_got, uo);
+    wr_org_usage_answer(rt, req, o.id, o.has_basin ? o.basin : NULL);
 }
 
 void

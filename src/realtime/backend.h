@@ -32,6 +32,7 @@
 
 #include "http/req.h"
 #include "store/config.h"
+#include "store/store.h" /* wr_usage_interval */
 #include "util/err.h"
 
 #include <uv.h>
@@ -73,11 +74,30 @@ typedef void (*wr_rt_count_cb)(void *ud, wr_err err, const wr_error *detail, siz
 typedef void (*wr_rt_names_cb)(void *ud, wr_err err, const wr_error *detail,
                                const char *const *names, size_t n, bool more);
 
-/* Usage counters of a basin, or of its streams under a prefix (realtime.md "Usage"). */
+/* Usage figures of a basin, or of its streams under a prefix (realtime.md "Usage"): counters
+ * summed over a range, storedBytes the storage at its end. */
 typedef struct wr_rt_usage {
     uint64_t appended_records, appended_bytes, read_records, read_bytes, stored_bytes;
 } wr_rt_usage;
-typedef void (*wr_rt_usage_cb)(void *ud, wr_err err, const wr_error *detail, const wr_rt_usage *u);
+/* What is asked: `basin` whole, or its streams under `prefix` (NULL: whole), over [start_s,
+ * end_s] (Unix seconds, inclusive) in buckets of `interval`. */
+typedef struct wr_rt_usage_query {
+    const char *basin, *prefix;
+    wr_usage_interval interval;
+    uint64_t start_s, end_s;
+} wr_rt_usage_query;
+typedef struct wr_rt_usage_bucket {
+    uint64_t ts_s; /* the bucket's start */
+    wr_rt_usage u;
+} wr_rt_usage_bucket;
+/* The answer: one bucket per interval, ascending and dense (borrowed during the callback). */
+typedef struct wr_rt_usage_series {
+    wr_rt_usage total;
+    const wr_rt_usage_bucket *buckets;
+    size_t n;
+} wr_rt_usage_series;
+typedef void (*wr_rt_usage_cb)(void *ud, wr_err err, const wr_error *detail,
+                               const wr_rt_usage_series *s);
 
 /* The basin settings provisioning asks for (realtime.md §3). */
 typedef struct wr_rt_basin_spec {
@@ -153,10 +173,9 @@ typedef struct wr_rt_backend_ops {
                     wr_rt_done_cb cb, void *ud);
 
     /* ---- usage --------------------------------------------------------------------------- */
-    /* Counters of the basin, or of its streams under prefix (NULL: the whole basin). A backend
-     * that cannot tell answers NOT_IMPLEMENTED. */
-    void (*usage)(wr_rt_backend *b, const char *basin, const char *prefix, wr_rt_usage_cb cb,
-                  void *ud);
+    /* The usage series of q (strings copied). A backend that cannot tell answers
+     * NOT_IMPLEMENTED; a bad range is INVALID. */
+    void (*usage)(wr_rt_backend *b, const wr_rt_usage_query *q, wr_rt_usage_cb cb, void *ud);
 } wr_rt_backend_ops;
 
 struct wr_rt_backend {

@@ -522,15 +522,55 @@ protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_
     done(cb, ud, e, &err);
 }
 
-static void
-usage(wr_rt_backend *b, const char *basin, const char *prefix, wr_rt_usage_cb cb, void *ud)
+/* The store's usage series (store.h, Usage) in the realtime layer's figures. */
+typedef struct usage_op {
+    wr_rt_usage_cb cb;
+    void *ud;
+} usage_op;
+
+static wr_rt_usage
+figures(const wr_usage_bucket *b)
 {
-    wr_store_usage_totals t;
-    wr_error err = {0};
-    wr_err e = wr_store_usage(E(b)->store, basin, prefix, &t, &err);
-    wr_rt_usage u = {t.appended_records, t.appended_bytes, t.read_records, t.read_bytes,
-                     t.stored_bytes};
-    cb(ud, e, e == WR_OK ? NULL : &err, e == WR_OK ? &u : NULL);
+    return (wr_rt_usage){.appended_records = b->c[WR_USAGE_APPEND_RECORDS],
+                         .appended_bytes = b->c[WR_USAGE_APPEND_BYTES_EXPRESS] +
+                                           b->c[WR_USAGE_APPEND_BYTES_STANDARD],
+                         .read_records = b->c[WR_USAGE_READ_RECORDS],
+                         .read_bytes = b->c[WR_USAGE_READ_BYTES],
+                         .stored_bytes = b->storage_metered};
+}
+
+static void
+usage_answered(void *ud, wr_usage_result *res)
+{
+    usage_op *op = ud;
+    if (res->err != WR_OK) {
+        op->cb(op->ud, res->err, &res->error, NULL);
+    } else {
+        wr_rt_usage_bucket *bk = wr_xcalloc(res->n_buckets ? res->n_buckets : 1, sizeof(*bk));
+        for (size_t i = 0; i < res->n_buckets; i++)
+            bk[i] = (wr_rt_usage_bucket){res->buckets[i].ts_s, figures(&res->buckets[i])};
+        wr_rt_usage_series s = {figures(&res->total), bk, res->n_buckets};
+        op->cb(op->ud, WR_OK, NULL, &s);
+        free(bk);
+    }
+    wr_usage_result_free(res);
+    free(op);
+}
+
+static void
+usage(wr_rt_backend *b, const wr_rt_usage_query *q, wr_rt_usage_cb cb, void *ud)
+{
+    usage_op *op = wr_xcalloc(1, sizeof(*op));
+    op->cb = cb;
+    op->ud = ud;
+    wr_usage_query sq = {.basin = q->basin,
+                         .stream = q->prefix,
+                         .interval = q->interval,
+                         .start_s = q->start_s,
+                         .end_s = q->end_s,
+                         .want_counters = true,
+                         .want_storage = true};
+    wr_store_usage_query(E(b)->store, &sq, usage_answered, op);
 }
 
 static void

@@ -1167,11 +1167,10 @@ protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_
 /* ---- usage ----------------------------------------------------------------------------------- */
 
 static void
-usage(wr_rt_backend *b, const char *basin, const char *prefix, wr_rt_usage_cb cb, void *ud)
+usage(wr_rt_backend *b, const wr_rt_usage_query *q, wr_rt_usage_cb cb, void *ud)
 {
     (void)b;
-    (void)basin;
-    (void)prefix;
+    (void)q;
     wr_error e = {0};
     wr_error_set(&e, WR_ERR_NOT_IMPLEMENTED,
                  "usage is unavailable with a remote stream backend: ask the S2 endpoint's "

@@ -338,3 +338,10 @@ wr_rt_new_api_key(uint8_t hash[32])
     wr_rt_hash_key(key, hash);
     return key;
 }
+
+void
+wr_rt_get_stats(const wr_rt *rt, wr_rt_stats *out)
+{
+    out->minted_tokens = rt ? wr_rt_mint_count(rt->mint) : 0;
+    out->part_ids = rt && rt->parts ? wr_rt_parts_count(rt->parts) : 0;
+}

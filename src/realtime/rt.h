@@ -30,6 +30,13 @@ wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_bac
 void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);
 
+/* For Prometheus (obs/): tokens minted since start, part ids remembered now. NULL rt: zeros. */
+typedef struct wr_rt_stats {
+    uint64_t minted_tokens;
+    uint64_t part_ids;
+} wr_rt_stats;
+void wr_rt_get_stats(const wr_rt *rt, wr_rt_stats *out);
+
 /* Outcome of provisioning calls (realtime.md §3). */
 typedef struct wr_rt_result {
     const char *kind;   /* "provisioned" | "reconfigured" | "deprovisioned" | "skipped" */

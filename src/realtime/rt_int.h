@@ -121,6 +121,7 @@ json_t *wr_rt_session_json(const wr_session *s);
 
 wr_rt_parts *wr_rt_parts_new(void);
 void wr_rt_parts_free(wr_rt_parts *t);
+size_t wr_rt_parts_count(const wr_rt_parts *t); /* part ids remembered (Prometheus) */
 /*
  * Appends one record with body {"data": data (stolen), "id": part_id (NULL/"" = random)} and
  * answers 200 {"ok":true,"seq":N}. Metered size over 1 MiB → 413. A part id already appended

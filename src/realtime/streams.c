@@ -621,3 +621,14 @@ wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stream, u
     wr_rt_hold_req(req, c);
     rt->backend->ops->read_last(rt->backend, basin, stream, 2, peek_done, c);
 }
+
+/* Prometheus (rt.h, wr_rt_get_stats): part ids remembered, over every environment's group. */
+size_t
+wr_rt_parts_count(const wr_rt_parts *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < GROUP_BUCKETS; i++)
+        for (const part_group *g = t->envs[i]; g; g = g->next)
+            n += g->n;
+    return n;
+}

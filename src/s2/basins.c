@@ -1,6 +1,6 @@
 /*
- * basins.c — account-level routes: /v1/basins and /v1/basins/{basin}, plus the 501 answers for
- * the account APIs weir does not serve yet (access tokens, metrics, locations).
+ * basins.c — account-level routes: /v1/basins and /v1/basins/{basin}. A basin's location is the
+ * one configured (metrics.c); its default stream config shows the default storage class.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +10,49 @@
 static json_t *
 basin_info_json(const wr_basin_info *bi)
 {
-    return json_pack("{s:s,s:n,s:o,s:o,s:s}", "name", bi->name, "location", "created_at",
+    return json_pack("{s:s,s:o,s:o,s:o,s:s}", "name", bi->name, "location",
+                     bi->location[0] ? json_string(bi->location) : json_null(), "created_at",
                      wr_s2_time_json(true, bi->created_at_ms), "deleted_at",
                      wr_s2_time_json(bi->deleted, bi->deleted_at_ms), "state",
                      bi->deleted ? "deleting" : "active");
+}
+
+/*
+ * A basin config as S2 shows it: the default stream config carries the default storage class
+ * (express) when none is set, instead of null. Only the answer changes; the stored config keeps
+ * "unset", so idempotent creates still compare equal.
+ */
+static json_t *
+basin_config_json(const wr_basin_config *cfg)
+{
+    json_t *j = wr_basin_config_to_json(cfg);
+    json_t *d = json_object_get(j, "default_stream_config");
+    if (json_is_null(d)) {
+        d = json_pack("{s:n,s:n,s:n,s:n}", "storage_class", "retention_policy", "timestamping",
+                      "delete_on_empty");
+        json_object_set_new(j, "default_stream_config", d);
+    }
+    if (json_is_null(json_object_get(d, "storage_class")))
+        json_object_set_new(d, "storage_class", json_string("express"));
+    return j;
+}
+
+/* A `location` in a create/ensure body: null/absent, or the configured one (else 422). */
+static bool
+location_ok(wr_s2 *s2, const json_t *body, wr_error *err)
+{
+    json_t *l = body ? json_object_get(body, "location") : NULL;
+    if (!l || json_is_null(l))
+        return true;
+    if (!json_is_string(l)) {
+        wr_error_set(err, WR_ERR_BAD_JSON, "invalid `location`: expected a string");
+        return false;
+    }
+    if (!wr_s2_location_known(s2, json_string_value(l))) {
+        wr_error_set(err, WR_ERR_INVALID, "unknown location `%.64s`", json_string_value(l));
+        return false;
+    }
+    return true;
 }
 
 /* Parses ?limit=; 0 or absent → 0 (the store reads 0 as 1000). */
@@ -126,7 +165,8 @@ create_basin(wr_req *req, void *ctx)
     } else if (!wr_s2_authz(req, t, WR_OP_CREATE_BASIN, json_string_value(name), NULL, NULL)) {
         json_decref(body);
         return;
-    } else if (wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
+    } else if (location_ok(s2, body, &err) &&
+               wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
                wr_store_basin_create(s2->store, json_string_value(name), &cfg, token, &info, &prov,
                                      &err) == WR_OK) {
         wr_s2_provision_header(req, prov);
@@ -170,7 +210,7 @@ get_basin(wr_req *req, void *ctx)
         wr_s2_fail(req, &err);
         return;
     }
-    wr_resp_json(req, 200, wr_basin_config_to_json(&cfg));
+    wr_resp_json(req, 200, basin_config_json(&cfg));
 }
 
 static void
@@ -185,7 +225,7 @@ ensure_basin(wr_req *req, void *ctx)
     wr_basin_config cfg;
     wr_basin_info info;
     wr_provision prov;
-    if (wr_s2_parse_body(req, true, &body, &err) == WR_OK &&
+    if (wr_s2_parse_body(req, true, &body, &err) == WR_OK && location_ok(s2, body, &err) &&
         wr_s2_basin_config_from_json(body ? json_object_get(body, "config") : NULL, &cfg, &err) ==
             WR_OK &&
         wr_store_basin_ensure(s2->store, name, &cfg, &info, &prov, &err) == WR_OK) {
@@ -213,7 +253,7 @@ reconfigure_basin(wr_req *req, void *ctx)
         wr_s2_basin_patch_from_json(body, &patch, &err) == WR_OK &&
         wr_store_basin_reconfigure(s2->store, name, &patch, &cfg, &err) == WR_OK) {
         json_decref(body);
-        wr_resp_json(req, 200, wr_basin_config_to_json(&cfg));
+        wr_resp_json(req, 200, basin_config_json(&cfg));
         return;
     }
     json_decref(body);
@@ -235,13 +275,6 @@ delete_basin(wr_req *req, void *ctx)
     wr_resp_send(req, 202, NULL, NULL, 0);
 }
 
-static void
-not_implemented(wr_req *req, void *ctx)
-{
-    if (wr_s2_authn(req, ctx))
-        wr_resp_error(req, WR_ERR_NOT_IMPLEMENTED, "not implemented by this server yet");
-}
-
 void
 wr_s2_basins_register(wr_s2 *s2, wr_router *r)
 {
@@ -251,14 +284,4 @@ wr_s2_basins_register(wr_s2 *s2, wr_router *r)
     wr_router_add(r, WR_METHOD_PUT, "/v1/basins/{basin}", ensure_basin, s2, 64 * 1024);
     wr_router_add(r, WR_METHOD_PATCH, "/v1/basins/{basin}", reconfigure_basin, s2, 64 * 1024);
     wr_router_add(r, WR_METHOD_DELETE, "/v1/basins/{basin}", delete_basin, s2, 0);
-
-    static const char *const unimplemented[] = {
-        "/v1/metrics",   "/v1/metrics/{basin}",   "/v1/metrics/{basin}/{stream}",
-        "/v1/locations", "/v1/locations/default",
-    };
-    static const wr_method methods[] = {WR_METHOD_GET, WR_METHOD_POST, WR_METHOD_PUT,
-                                        WR_METHOD_DELETE};
-    for (size_t i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++)
-        for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++)
-            wr_router_add(r, methods[m], unimplemented[i], not_implemented, s2, 0);
 }

@@ -22,12 +22,34 @@ wr_s2_authn(wr_req *req, wr_s2 *s2)
     return t;
 }
 
+/*
+ * Usage: an allowed request is one account or basin operation (store.h, Usage), counted once
+ * even when a handler checks several ops (ensure checks create and reconfigure). Appends, reads,
+ * trims and fences are counted by the store as data operations. Account operations: those on
+ * the account and tokens, metrics and locations; basin operations: the rest (basin and stream
+ * configuration, stream listing, check-tail). Every /v1 route's context is the wr_s2.
+ */
+static void
+meter(wr_req *req, wr_op op, const char *basin)
+{
+    uint8_t code = wr_usage_op_code(wr_op_name(op));
+    if (req->op_metered || code == 0 || !req->route || !req->route->ctx)
+        return;
+    req->op_metered = true;
+    wr_s2 *s2 = req->route->ctx;
+    bool basin_op = basin && op != WR_OP_CREATE_BASIN && op != WR_OP_DELETE_BASIN &&
+                    op != WR_OP_BASIN_METRICS && op != WR_OP_STREAM_METRICS;
+    wr_store_usage_op(s2->store, basin_op ? basin : NULL, code);
+}
+
 bool
 wr_s2_authz(wr_req *req, const wr_token *t, wr_op op, const char *basin, const char *stream,
             const char *token_id)
 {
-    if (wr_scope_allows(&t->scope, op, basin, stream, token_id))
+    if (wr_scope_allows(&t->scope, op, basin, stream, token_id)) {
+        meter(req, op, basin);
         return true;
+    }
     char msg[160];
     snprintf(msg, sizeof(msg), "the access token does not permit `%s` on this resource",
              wr_op_name(op));

@@ -378,6 +378,7 @@ read_start(read_ctx *c)
 {
     c->read_pending = true;
     wr_store_read(c->s2->store, c->basin, c->stream, &c->rr, read_done, c);
+    c->rr.unary_op = false; /* usage: a unary read is one operation, however many store reads */
 }
 
 static void
@@ -405,6 +406,7 @@ unary_read(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
     if (wait > UNARY_MAX_WAIT_SECS)
         wait = UNARY_MAX_WAIT_SECS;
     c->rr.may_follow = wait > 0;
+    c->rr.unary_op = true;
     c->deadline_ms = wait ? wr_clock_mono_ms() + wait * 1000 : 0;
     if (wait) {
         c->held = true;

@@ -1,6 +1,7 @@
 /*
  * s2.h — the S2 v1 API (/v1/...) on top of the store: account-level basin routes, basin-level
- * stream and record routes, unary JSON, and SSE read sessions.
+ * stream and record routes, unary JSON, SSE and s2s sessions, access tokens, the metrics API
+ * (the store's usage series) and locations (one configured location).
  *
  * Handlers only decode, call the store and encode; every storage rule lives in src/store/.
  * Threading: loop thread only, like the store.
@@ -17,6 +18,10 @@ typedef struct wr_s2 wr_s2;
 /* Creates the API context and registers its routes on `r`. Store and auth must outlive it. */
 wr_s2 *wr_s2_new(wr_router *r, wr_store *store, wr_auth *auth, uv_loop_t *loop);
 void wr_s2_free(wr_s2 *s2);
+/* The location /v1/locations answers and basins accept (default "local"); copied. */
+void wr_s2_set_location(wr_s2 *s2, const char *name);
+/* Open read sessions (SSE and s2s), and those of them serving the realtime layer. */
+size_t wr_s2_sessions(const wr_s2 *s2, size_t *out_realtime);
 
 /*
  * Serves an SSE read session of `stream` in S2's event format (raw record format; `batch`,

@@ -20,7 +20,9 @@ struct wr_s2 {
     wr_store *store;
     wr_auth *auth;
     uv_loop_t *loop;
-    size_t n_sessions; /* open SSE sessions (for shutdown accounting and tests) */
+    size_t n_sessions;    /* open SSE / s2s read sessions (shutdown accounting, Prometheus) */
+    size_t n_rt_sessions; /* of which served for the realtime layer (wr_s2_serve_sse) */
+    char location[WR_LOCATION_MAX + 1]; /* the one location (wr_s2_set_location) */
 };
 
 /* `s2-format` of record data in JSON. */
@@ -154,12 +156,59 @@ typedef struct wr_s2_read_params {
  * parameters or timestamp >= until. */
 wr_err wr_s2_read_params_parse(wr_req *req, wr_s2_read_params *out, wr_error *out_err);
 
+/* --- metrics.c: the metrics API and locations --- */
+
+typedef enum wr_s2_metrics_level {
+    WR_S2_METRICS_ACCOUNT,
+    WR_S2_METRICS_BASIN,
+    WR_S2_METRICS_STREAM,
+} wr_s2_metrics_level;
+
+typedef enum wr_s2_set {
+    WR_S2_SET_ACTIVE_BASINS,
+    WR_S2_SET_ACCOUNT_OPS,
+    WR_S2_SET_STORAGE, /* first basin set; the only stream set */
+    WR_S2_SET_APPEND_OPS,
+    WR_S2_SET_READ_OPS,
+    WR_S2_SET_READ_THROUGHPUT,
+    WR_S2_SET_APPEND_THROUGHPUT,
+    WR_S2_SET_BASIN_OPS,
+    WR_S2_SET__COUNT
+} wr_s2_set;
+
+/* How far `end` may lie in the future (clock differences), and the longest range. */
+#define WR_S2_METRICS_FUTURE_LEEWAY_S 300
+#define WR_S2_METRICS_MAX_RANGE_S (30u * 86400u)
+
+typedef struct wr_s2_metrics_params {
+    wr_s2_set set;
+    uint64_t start_s, end_s;
+    wr_usage_interval interval; /* hour when not given */
+    bool interval_given;
+} wr_s2_metrics_params;
+
+/*
+ * Parses and validates ?set=&start=&end=&interval= for a metrics level at time now_s.
+ * 400 bad_query: malformed percent-encoding, `set` missing or not a set of this level, `start`
+ * or `end` not Unix seconds, an unknown `interval`. 422 invalid (as S2): `start` or `end`
+ * missing, start after end, end more than WR_S2_METRICS_FUTURE_LEEWAY_S in the future, a range
+ * over 30 days, interval=minute for `storage`.
+ */
+wr_err wr_s2_metrics_params_parse(wr_req *req, wr_s2_metrics_level level, uint64_t now_s,
+                                  wr_s2_metrics_params *out, wr_error *out_err);
+/* The MetricSetResponse of a usage result; `t` (may be NULL) filters active-basins by scope. */
+json_t *wr_s2_metrics_json(wr_s2_set set, wr_usage_interval iv, const wr_usage_result *r,
+                           const wr_token *t);
+/* Whether `name` is the configured location. */
+bool wr_s2_location_known(const wr_s2 *s2, const char *name);
+
 /* --- route handlers --- */
 
 void wr_s2_basins_register(wr_s2 *s2, wr_router *r);
 void wr_s2_streams_register(wr_s2 *s2, wr_router *r);
 void wr_s2_records_register(wr_s2 *s2, wr_router *r);
 void wr_s2_tokens_register(wr_s2 *s2, wr_router *r);
+void wr_s2_metrics_register(wr_s2 *s2, wr_router *r);
 /* A read session (session.c): SSE, or s2s framing when `s2s`. */
 void wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream,
                         const wr_s2_read_params *p, wr_s2_format fmt, bool s2s);

@@ -56,7 +56,21 @@ typedef struct session {
     wr_follow *follow;
     uv_timer_t wait_timer, ping_timer;
     int handles_open;
+    bool realtime;      /* served for the realtime layer (wr_s2_serve_sse) */
+    uint64_t op_minute; /* usage: the minute of the last read operation counted */
 } session;
+
+/* Usage: a read session is one streaming read operation per minute it is open (counted when it
+ * starts and then with the first batch of each later minute). */
+static void
+count_op(session *s)
+{
+    uint64_t m = wr_clock_now_ms() / 60000;
+    if (m != s->op_minute) {
+        s->op_minute = m;
+        wr_store_usage_read_op(s->s2->store, s->basin, s->stream);
+    }
+}
 
 static void pump(session *s);
 
@@ -83,6 +97,8 @@ maybe_free(session *s)
         s->follow = NULL;
     }
     s->s2->n_sessions--;
+    if (s->realtime)
+        s->s2->n_rt_sessions--;
     wr_store_release(s->s2->store, s->basin, s->stream);
     uv_close((uv_handle_t *)&s->wait_timer, handle_closed);
     uv_close((uv_handle_t *)&s->ping_timer, handle_closed);
@@ -325,6 +341,7 @@ emit(session *s, wr_batch *whole, const wr_record *recs, size_t n, const wr_pos 
 {
     if (n == 0)
         return false;
+    count_op(s);
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += recs[i].metered;
@@ -609,6 +626,10 @@ wr_s2_read_session(wr_s2 *s2, wr_req *req, const char *basin, const char *stream
     s->wait_timer.data = s->ping_timer.data = s;
     s->handles_open = 2;
     s2->n_sessions++;
+    s->realtime = p->ignore_last_event_id;
+    if (s->realtime)
+        s2->n_rt_sessions++;
+    count_op(s);
     wr_store_hold(s2->store, basin, stream); /* no delete-on-empty under a live reader */
     s->req = req;
     req->ud = s;

@@ -107,8 +107,7 @@ flush_stream(wr_store *s, stream_state *st)
             op->res.tail.ts_ms = st->d_ts;
             s->n_acked++;
             if (op->batch) /* usage.c */
-                wr_store__usage_add(s, st->id, false, op->batch->n_records,
-                                    op->batch->metered_bytes);
+                wr_store__usage_append(s, st, op->batch);
         }
         op->cb(op->ud, &op->res);
         op_free(op);
@@ -251,6 +250,7 @@ sequence(wr_store *s, append_op *op)
     op->res.start.ts_ms = op->batch->first_ts;
     op->res.end.seq = op->batch->end_seq;
     op->res.end.ts_ms = op->batch->last_ts;
+    wr_store__usage_ledger_next(st, op); /* usage.c: the batch's TS_INDEX ledger */
     st->next_seq = op->batch->end_seq;
     st->last_ts = op->batch->last_ts;
     st->last_arrival = arrival;

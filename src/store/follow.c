@@ -123,7 +123,7 @@ deliver(wr_follow *f, wr_batch *b, uint32_t first)
     uint64_t bytes = 0; /* usage.c */
     for (uint32_t i = first; i < b->n_records; i++)
         bytes += b->records[i].metered;
-    wr_store__usage_add(f->store, f->st->id, true, b->n_records - first, bytes);
+    wr_store__usage_read(f->store, f->st->basin, f->st->name, b->n_records - first, bytes, false);
     wr_follow_event ev = {.kind = WR_FOLLOW_BATCH, .batch = b, .first = first};
     ev.tail.seq = b->end_seq;
     ev.tail.ts_ms = b->last_ts;
@@ -199,6 +199,7 @@ wr_store_follow(wr_store *s, const char *basin, const char *stream, uint64_t fro
     if (st->subs)
         st->subs->prev = f;
     st->subs = f;
+    s->n_followers++;
     if (from_seq < st->d_seq)
         queue_pump(f);
     *out = f;
@@ -247,6 +248,7 @@ wr_store_unfollow(wr_follow *f)
         free(f);
         return;
     }
+    f->store->n_followers--;
     wr_store__defer(f->store, unlink_free, f);
 }
 
@@ -274,4 +276,5 @@ wr_store__detach_subs(wr_store *s)
             st->subs = NULL;
         }
     }
+    s->n_followers = 0;
 }

@@ -139,3 +139,43 @@ wr_tail_value_decode(const uint8_t *v, size_t len, uint64_t *out_seq, uint64_t *
     *out_ts = wr_get_be64(v + 8);
     return true;
 }
+
+void
+wr_key_usage_series(wr_buf *out, uint8_t kind, uint8_t res, const char *basin, const char *stream,
+                    size_t stream_len)
+{
+    wr_buf_reset(out);
+    wr_buf_append_byte(out, WR_KEY_USAGE);
+    wr_buf_append_byte(out, kind);
+    if (res)
+        wr_buf_append_byte(out, res);
+    wr_buf_append(out, basin, strlen(basin));
+    wr_buf_append_byte(out, 0);
+    if (stream) {
+        wr_buf_append(out, stream, stream_len);
+        wr_buf_append_byte(out, 0);
+    }
+}
+
+void
+wr_ts_ledger(uint8_t out[WR_TS_LEDGER_LEN], uint64_t metered_before, uint64_t metered,
+             uint64_t stored_before, uint64_t stored)
+{
+    wr_put_be64(out, metered_before);
+    wr_put_be64(out + 8, metered);
+    wr_put_be64(out + 16, stored_before);
+    wr_put_be64(out + 24, stored);
+}
+
+bool
+wr_ts_ledger_decode(const uint8_t *v, size_t len, uint64_t *out_metered_before,
+                    uint64_t *out_metered, uint64_t *out_stored_before, uint64_t *out_stored)
+{
+    if (len != WR_TS_LEDGER_LEN)
+        return false;
+    *out_metered_before = wr_get_be64(v);
+    *out_metered = wr_get_be64(v + 8);
+    *out_stored_before = wr_get_be64(v + 16);
+    *out_stored = wr_get_be64(v + 24);
+    return true;
+}

@@ -1134,6 +1134,9 @@ wr_store__lc_stats(const wr_store *s, wr_store_stats *out)
     out->doe_deleted = c->doe_deleted;
     out->basin_pages = c->basin_pages;
     out->basins_deleted = c->basins_deleted;
+    /* Prometheus: basins being deleted, and streams the last scan found deleted (its list is
+     * the worker's while a job runs). */
+    out->pending_deletions = s->lc->n_deleting + (s->lc->work_busy ? 0 : s->lc->dels.n);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
  *   stream: {"id":n,"config":StreamConfig(resolved),"cipher":s|null,"created_at":ms,
  *            "deleted_at":ms|null,"request_token":s|null}
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ basin_meta_json(const basin_meta *m)
         json_pack("{s:o,s:I,s:o,s:o}", "config", wr_basin_config_to_json(&m->cfg), "created_at",
                   (json_int_t)m->created_at, "deleted_at", opt_ms(m->deleted, m->deleted_at),
                   "request_token", m->token[0] ? json_string(m->token) : json_null());
+    if (m->location[0])
+        json_object_set_new(j, "location", json_string(m->location));
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -109,8 +112,23 @@ wr_store__basin_meta_get(wr_store *s, const char *name, basin_meta *out, wr_erro
         return wr_error_set(out_err, WR_ERR_BASIN_NOT_FOUND, "basin not found");
     bool ok = wr_basin_config_from_json(json_object_get(j, "config"), &out->cfg);
     common_fields(j, &out->created_at, &out->deleted, &out->deleted_at, out->token);
+    const char *loc = json_string_value(json_object_get(j, "location"));
+    if (loc)
+        snprintf(out->location, sizeof(out->location), "%s", loc);
     json_decref(j);
     return ok ? WR_OK : wr_error_set(out_err, WR_ERR_STORAGE, "basin config is malformed");
+}
+
+static bool
+stream_meta_from(json_t *j, stream_meta *out)
+{
+    bool ok = wr_stream_config_from_json(json_object_get(j, "config"), &out->cfg);
+    out->id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+    json_t *c = json_object_get(j, "cipher");
+    if (json_is_string(c))
+        ok = ok && wr_cipher_parse(json_string_value(c), &out->cipher);
+    common_fields(j, &out->created_at, &out->deleted, &out->deleted_at, out->token);
+    return ok && out->id;
 }
 
 wr_err
@@ -127,15 +145,19 @@ wr_store__stream_meta_get(wr_store *s, const char *basin, const char *stream, st
         return e;
     if (!j)
         return wr_error_set(out_err, WR_ERR_STREAM_NOT_FOUND, "stream not found");
-    bool ok = wr_stream_config_from_json(json_object_get(j, "config"), &out->cfg);
-    out->id = (uint64_t)json_integer_value(json_object_get(j, "id"));
-    json_t *c = json_object_get(j, "cipher");
-    if (json_is_string(c))
-        ok = ok && wr_cipher_parse(json_string_value(c), &out->cipher);
-    common_fields(j, &out->created_at, &out->deleted, &out->deleted_at, out->token);
+    bool ok = stream_meta_from(j, out);
     json_decref(j);
-    return ok && out->id ? WR_OK
-                         : wr_error_set(out_err, WR_ERR_STORAGE, "stream meta is malformed");
+    return ok ? WR_OK : wr_error_set(out_err, WR_ERR_STORAGE, "stream meta is malformed");
+}
+
+bool
+wr_store__stream_meta_decode(const char *v, size_t len, stream_meta *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *j = json_loadb(v, len, 0, NULL);
+    bool ok = json_is_object(j) && stream_meta_from(j, out);
+    json_decref(j);
+    return ok;
 }
 
 static wr_err
@@ -220,6 +242,7 @@ basin_info(const char *name, const basin_meta *m, wr_basin_info *out)
         return;
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->location, sizeof(out->location), "%s", m->location);
     out->created_at_ms = m->created_at;
     out->deleted = m->deleted;
     out->deleted_at_ms = m->deleted_at;
@@ -265,6 +288,7 @@ wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
     memset(&m, 0, sizeof(m));
     m.cfg = c;
     m.created_at = wr_clock_now_ms();
+    snprintf(m.location, sizeof(m.location), "%s", s->opts.location ? s->opts.location : "");
     token_copy(m.token, request_token);
     if ((e = basin_meta_put(s, name, &m, out_err)))
         return e;
@@ -294,6 +318,7 @@ wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
     } else if (e == WR_ERR_BASIN_NOT_FOUND) {
         memset(&m, 0, sizeof(m));
         m.created_at = wr_clock_now_ms();
+        snprintf(m.location, sizeof(m.location), "%s", s->opts.location ? s->opts.location : "");
     } else {
         return e;
     }
@@ -460,11 +485,14 @@ basin_item(void *ctx, const char *name, size_t name_len, const char *v, size_t v
     if (j) {
         char tok[WR_REQUEST_TOKEN_MAX + 1];
         common_fields(j, &m.created_at, &m.deleted, &m.deleted_at, tok);
+        const char *loc = json_string_value(json_object_get(j, "location"));
+        snprintf(m.location, sizeof(m.location), "%s", loc ? loc : "");
         json_decref(j);
     }
     l->items = wr_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
     wr_basin_info *bi = &l->items[l->n++];
     memset(bi, 0, sizeof(*bi));
+    memcpy(bi->location, m.location, sizeof(bi->location));
     memcpy(bi->name, name, name_len > WR_BASIN_NAME_MAX ? WR_BASIN_NAME_MAX : name_len);
     bi->created_at_ms = m.created_at;
     bi->deleted = m.deleted;

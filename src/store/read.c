@@ -22,6 +22,7 @@ typedef struct read_job {
     uv_work_t work;
     wr_store *s;
     uint64_t stream_id;
+    char *basin, *stream; /* copies for usage.c (one allocation, at basin) */
     wr_read_req req;
     uint64_t start;   /* first seq that may be returned (>= trim point) */
     bool ts_lookup;   /* start at the first record with ts >= req.start_value */
@@ -124,7 +125,9 @@ deliver_now(wr_store *s, void *arg)
     wr_read_cb cb = j->cb;
     void *ud = j->ud;
     if (res->err == WR_OK) /* usage.c */
-        wr_store__usage_add(s, j->stream_id, true, res->n_records, res->metered_bytes);
+        wr_store__usage_read(s, j->basin, j->stream, res->n_records, res->metered_bytes,
+                             j->req.unary_op);
+    free(j->basin);
     free(j);
     cb(ud, res);
 }
@@ -308,6 +311,11 @@ wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_
     j->res = res;
     j->cb = cb;
     j->ud = ud;
+    size_t bl = strlen(basin), sl = strlen(stream);
+    j->basin = wr_xmalloc(bl + sl + 2);
+    memcpy(j->basin, basin, bl + 1);
+    j->stream = j->basin + bl + 1;
+    memcpy(j->stream, stream, sl + 1);
     stream_state *st = NULL;
     bool done = false;
     wr_err e;

@@ -265,6 +265,8 @@ wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
     }
     if ((e = wr_store__last_arrival(s, m->id, &st->d_arrival, out_err)))
         goto fail;
+    if ((e = wr_store__usage_ledger_load(s, st, out_err))) /* usage.c */
+        goto fail;
     st->next_seq = st->d_seq;
     st->last_ts = st->d_ts;
     st->last_arrival = st->d_arrival;
@@ -405,7 +407,7 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
         wr_key_batch(kb, b->stream_id, b->first_seq);
         rocksdb_writebatch_put(wb, (char *)kb, sizeof(kb), (char *)b->data, b->len);
         wr_key_ts_index(kt, b->stream_id, b->first_ts, b->first_seq);
-        rocksdb_writebatch_put(wb, (char *)kt, sizeof(kt), "", 0);
+        rocksdb_writebatch_put(wb, (char *)kt, sizeof(kt), (char *)op->ledger, sizeof(op->ledger));
         wr_key_stream_id(kid, WR_KEY_STREAM_TAIL, b->stream_id);
         wr_tail_value(tv, b->end_seq, b->last_ts);
         rocksdb_writebatch_put(wb, (char *)kid, sizeof(kid), (char *)tv, sizeof(tv));
@@ -425,7 +427,12 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
             rocksdb_writebatch_put(wb, (char *)kd, sizeof(kd), (char *)dv, sizeof(dv));
         }
     }
+    uint64_t t0 = wr_clock_mono_ns(), n_ops = 0;
+    for (append_op *op = list; op; op = op->commit_next)
+        n_ops++;
     wr_err e = wr_store__write(s, wb, DB_WRITE_COMMIT, NULL);
+    wr_hist_observe(&s->h_commit, wr_clock_mono_ns() - t0); /* Prometheus */
+    wr_hist_observe(&s->h_group, n_ops);
     if (!e)
         atomic_fetch_add(&s->n_commits, 1);
     return e;
@@ -666,6 +673,8 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     pthread_condattr_destroy(&ca);
     atomic_init(&s->failed, false);
     atomic_init(&s->n_commits, 0);
+    wr_hist_init(&s->h_group, wr_hist_pow2, wr_hist_pow2_n, 1.0);
+    wr_hist_init(&s->h_commit, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
 
     s->dbopts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->dbopts, 1);
@@ -711,6 +720,7 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     }
     uv_async_init(loop, &s->async, on_async);
     s->async.data = s;
+    wr_store__usage_open(s);
     if (pthread_create(&s->commit_thread, NULL, commit_main, s) != 0)
         abort();
     *out = s;
@@ -734,8 +744,10 @@ on_async_closed(uv_handle_t *h)
 void
 wr_store__maybe_finish_close(wr_store *s)
 {
-    if (!s->closing || s->reads_inflight || wr_store__lc_busy(s) || s->db_closed)
+    if (!s->closing || s->reads_inflight || wr_store__lc_busy(s) || wr_store__usage_busy(s) ||
+        s->db_closed)
         return;
+    wr_store__usage_final(s); /* the pending usage counts, before the DB closes */
     s->db_closed = true;
     rocksdb_close(s->db);
     s->db = NULL;
@@ -765,6 +777,7 @@ wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud)
         ;
     wr_store__detach_subs(s);
     wr_store__lc_close(s);
+    wr_store__usage_close(s);
     wr_store__ring_free(s);
     wr_store__maybe_finish_close(s);
 }
@@ -787,4 +800,12 @@ wr_store_get_stats(const wr_store *s, wr_store_stats *out)
     out->cached_streams = s->n_streams;
     out->evicted_streams = s->n_evicted;
     wr_store__lc_stats(s, out);
+    wr_store__usage_stats(s, out);
+}
+
+void
+wr_store_get_hists(const wr_store *s, wr_store_hists *out)
+{
+    out->group_commit_appends = &s->h_group;
+    out->commit_seconds = &s->h_commit;
 }

@@ -9,7 +9,8 @@
  *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
- * They are rare. Appends and reads never block the loop on disk.
+ * They are rare. Appends, reads and usage queries never block the loop on disk (the one exception:
+ * wr_store_close() writes the pending usage counts before RocksDB closes).
  *
  * ASYNC CALLS. wr_store_append() and wr_store_read() always report through their callback,
  * exactly once, and never from inside the call itself (at the earliest on a later loop
@@ -77,6 +78,7 @@ typedef struct wr_pos {
 typedef enum wr_store_sync_kind {
     WR_STORE_SYNC_COMMIT, /* a group commit of appends (commit thread) */
     WR_STORE_SYNC_META,   /* a metadata change (loop thread) */
+    WR_STORE_SYNC_USAGE,  /* a usage flush (worker pool) */
 } wr_store_sync_kind;
 
 /*
@@ -128,6 +130,14 @@ typedef struct wr_store_opts {
     void *group_ud;
     /* Period of the lifecycle maintenance pass (store.h, Lifecycle); 0 = 60 s. */
     uint64_t maint_interval_ms;
+    /* Usage series (see Usage below); 0 = the default in brackets. */
+    uint64_t usage_flush_ms;           /* [5000] */
+    uint64_t usage_sample_ms;          /* [600000] */
+    uint64_t usage_retention_s;        /* hour and day rows, storage [35 days] */
+    uint64_t usage_minute_retention_s; /* minute rows [2 days] */
+    size_t usage_max_entries;          /* pending (stream, minute) entries [100000] */
+    /* The location stamped on basins created from now on (NULL = none: basins show null). */
+    const char *location;
 } wr_store_opts;
 
 /*
@@ -160,12 +170,29 @@ typedef struct wr_store_stats {
     uint64_t cached_streams;  /* stream states in the stream cache */
     uint64_t evicted_streams; /* idle stream states dropped from it since open */
     /* Lifecycle (maintenance passes and what they finished). */
-    uint64_t maint_passes;    /* maintenance passes completed */
-    uint64_t streams_deleted; /* streams whose cleanup finished (their names are free again) */
-    uint64_t doe_deleted;     /* streams marked deleted by delete-on-empty */
-    uint64_t basin_pages;     /* pages of deleting basins processed */
-    uint64_t basins_deleted;  /* basins whose cleanup finished */
+    uint64_t maint_passes;      /* maintenance passes completed */
+    uint64_t streams_deleted;   /* streams whose cleanup finished (their names are free again) */
+    uint64_t doe_deleted;       /* streams marked deleted by delete-on-empty */
+    uint64_t basin_pages;       /* pages of deleting basins processed */
+    uint64_t basins_deleted;    /* basins whose cleanup finished */
+    uint64_t pending_deletions; /* streams and basins marked deleted, cleanup not finished */
+    /* Data (since open). */
+    uint64_t appended_records, appended_bytes; /* acknowledged; metered bytes */
+    uint64_t read_records, read_bytes;         /* delivered to readers; metered bytes */
+    uint64_t followers;                        /* live follow subscriptions */
+    /* Usage series. */
+    uint64_t usage_flushes, usage_flush_errors, usage_samples, usage_pending_entries;
+    uint64_t usage_unattributed;
 } wr_store_stats;
+
+/* Latency and size histograms of the store, for Prometheus (obs/hist.h). Borrowed: valid
+ * until wr_store_close(); updated by the commit thread, read from any thread. */
+struct wr_hist;
+typedef struct wr_store_hists {
+    const struct wr_hist *group_commit_appends; /* appends per group commit */
+    const struct wr_hist *commit_seconds;       /* one synced group-commit write */
+} wr_store_hists;
+void wr_store_get_hists(const wr_store *s, wr_store_hists *out);
 void wr_store_get_stats(const wr_store *s, wr_store_stats *out);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -190,8 +217,11 @@ typedef enum wr_provision {
     WR_PROVISION_NOOP,
 } wr_provision;
 
+#define WR_LOCATION_MAX 64
+
 typedef struct wr_basin_info {
     char name[WR_BASIN_NAME_MAX + 1];
+    char location[WR_LOCATION_MAX + 1]; /* "" = none recorded (basins from before locations) */
     uint64_t created_at_ms;
     bool deleted;
     uint64_t deleted_at_ms; /* when deleted */
@@ -413,6 +443,8 @@ typedef struct wr_read_req {
      * "start equals the tail and the read may not follow".
      */
     bool may_follow;
+    /* Usage: count this read as one unary read operation when it succeeds. */
+    bool unary_op;
 } wr_read_req;
 
 typedef struct wr_read_result {
@@ -489,34 +521,146 @@ void wr_store_follow_resume(wr_follow *f);
 void wr_store_unfollow(wr_follow *f);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Usage (usage.c)                                                                             */
+/* Usage (usage.c, usage_query.c)                                                              */
 /*
- * Per-stream usage counters, kept in memory on the loop thread and keyed by stream id:
- *  - appended records and metered bytes, counted when an append is acknowledged;
- *  - read records and metered bytes, counted when a wr_store_read() result is delivered (unary
- *    reads, and the catch-up reads of SSE / S2S sessions) and when a follower is handed a batch;
- *  - stored bytes, RocksDB's approximate on-disk size of the stream's BATCH key range
- *    (rocksdb_approximate_sizes). An estimate from SST index offsets: data still in the
- *    memtable counts only after the next flush, a range inside one block may read 0, and in
- *    RocksDB 7.8 batch values of 4 KiB or more, which live in blob files, are NOT included
- *    (only their small blob references are). Treat it as a lower bound.
- * The record/byte counters are NOT persisted: they restart at zero when the process restarts
- * (stored bytes come from disk and survive). A deleted stream's counters go with it.
+ * The store keeps a persisted time series of what every stream, basin and the account used, for
+ * billing and for the S2 metrics API. Per stream and minute:
+ *  - appended records, metered bytes and operations (one per acknowledged append, i.e. per unary
+ *    append or per AppendInput of a session), counted when the append is acknowledged, split by
+ *    the stream's storage class;
+ *  - read records and metered bytes, counted when a wr_store_read() result or a followed batch is
+ *    delivered; read operations: one per unary read (wr_read_req.unary_op) and, for a read
+ *    session, one per minute in which it is open (wr_store_usage_read_op).
+ * Per basin and minute: the streams' counters summed, and basin operations
+ * (wr_store_usage_op). Per account and minute: account operations.
+ * Per stream and hour: storage, the exact metered bytes (and stored value bytes) of the record
+ * batches still on disk, from the TS_INDEX ledgers (keys.h), measured by a sampler every
+ * opts.usage_sample_ms; for the hour that is running, queries measure it live.
+ *
+ * MEMORY AND DURABILITY. Counts are aggregated in memory per (stream, minute) and written every
+ * opts.usage_flush_ms (5 s by default) by a job on the worker pool: one RocksDB WriteBatch, synced
+ * (one fsync per flush, never one per append), adding the minute, hour and day rows (rollups are
+ * kept as they are written). A crash loses at most the counts of the last flush interval plus
+ * the duration of one flush; wr_store_close() flushes what is pending (a clean restart loses
+ * nothing). The table holds at most opts.usage_max_entries (stream, minute) entries; reaching it
+ * starts a flush at once, and while that flush runs, counts of streams not yet in the table are
+ * added to their basin's unattributed entry (stream "" in the series: basin totals stay exact,
+ * prefix attribution misses them; usage_unattributed in the stats counts such additions).
+ * Evicting a stream from the stream cache never touches these counts.
+ *
+ * RETENTION. Minute rows are kept opts.usage_minute_retention_s (2 days by default), hour and day
+ * rows and storage samples opts.usage_retention_s (35 days by default); a pass on the worker
+ * deletes older rows about once an hour (the newest storage sample of a series is always kept,
+ * since a gauge carries it forward).
+ *
+ * QUERIES (wr_store_usage_query) run on the worker pool, one usage job at a time (flushes,
+ * samples, retention and queries are serialised), and see the persisted rows plus the counts
+ * still in memory: what was acknowledged before the query is in its answer.
  */
-typedef struct wr_store_usage_totals {
-    uint64_t appended_records;
-    uint64_t appended_bytes;
-    uint64_t read_records;
-    uint64_t read_bytes;
-    uint64_t stored_bytes;
-    uint64_t n_streams; /* streams summed */
-} wr_store_usage_totals;
 
-/* Sums the usage of the basin's live streams whose names start with `stream_prefix` (NULL or ""
- * = every stream). An unknown basin gives zeros. Synchronous (reads stream metadata).
- * Errors: INVALID (names), STORAGE. */
-wr_err wr_store_usage(wr_store *s, const char *basin, const char *stream_prefix,
-                      wr_store_usage_totals *out, wr_error *out_err);
+/* Counters of a usage row (PERSISTED order, see keys.h). */
+typedef enum wr_usage_counter {
+    WR_USAGE_APPEND_RECORDS = 0,
+    WR_USAGE_APPEND_BYTES_EXPRESS = 1,
+    WR_USAGE_APPEND_BYTES_STANDARD = 2,
+    WR_USAGE_APPEND_OPS_EXPRESS = 3,
+    WR_USAGE_APPEND_OPS_STANDARD = 4,
+    WR_USAGE_READ_RECORDS = 5,
+    WR_USAGE_READ_BYTES = 6,
+    WR_USAGE_READ_OPS_UNARY = 7,
+    WR_USAGE_READ_OPS_STREAMING = 8,
+    WR_USAGE_N_COUNTERS = 9
+} wr_usage_counter;
+
+/* Account and basin operations (codes PERSISTED in usage rows: never renumber; the names are
+ * S2's operation names). */
+#define WR_USAGE_OP_MAP(X)                                                                         \
+    X(1, "list-basins")                                                                            \
+    X(2, "create-basin")                                                                           \
+    X(3, "delete-basin")                                                                           \
+    X(4, "reconfigure-basin")                                                                      \
+    X(5, "get-basin-config")                                                                       \
+    X(6, "issue-access-token")                                                                     \
+    X(7, "revoke-access-token")                                                                    \
+    X(8, "list-access-tokens")                                                                     \
+    X(9, "list-streams")                                                                           \
+    X(10, "create-stream")                                                                         \
+    X(11, "delete-stream")                                                                         \
+    X(12, "get-stream-config")                                                                     \
+    X(13, "reconfigure-stream")                                                                    \
+    X(14, "check-tail")                                                                            \
+    X(15, "account-metrics")                                                                       \
+    X(16, "basin-metrics")                                                                         \
+    X(17, "stream-metrics")                                                                        \
+    X(18, "list-locations")                                                                        \
+    X(19, "get-default-location")                                                                  \
+    X(20, "set-default-location")
+#define WR_USAGE_OP_MAX 20
+
+/* The code of an operation name, 0 when it has none. */
+uint8_t wr_usage_op_code(const char *name);
+/* The name of a code, NULL when unknown. */
+const char *wr_usage_op_name(uint8_t code);
+
+typedef enum wr_usage_interval {
+    WR_USAGE_MINUTE = 1, /* PERSISTED (the `res` byte of keys.h) */
+    WR_USAGE_HOUR = 2,
+    WR_USAGE_DAY = 3,
+} wr_usage_interval;
+uint64_t wr_usage_interval_secs(wr_usage_interval iv);
+
+/* A read session's operation: call once when it starts and again each minute it stays open
+ * (the caller decides; usage counts one per call). Never fails; loop thread. */
+void wr_store_usage_read_op(wr_store *s, const char *basin, const char *stream);
+/* An account (basin NULL) or basin operation. Never fails; loop thread. */
+void wr_store_usage_op(wr_store *s, const char *basin, uint8_t op);
+
+typedef struct wr_usage_query {
+    const char *basin;  /* NULL = the account (ops and active basins only) */
+    const char *stream; /* exact stream (exact = true) or stream-name prefix; NULL = whole basin */
+    bool exact;
+    wr_usage_interval interval;
+    uint64_t start_s, end_s; /* inclusive; buckets from floor(start) to floor(min(end, now)) */
+    bool want_counters, want_ops, want_storage, want_active_basins;
+} wr_usage_query;
+
+typedef struct wr_usage_bucket {
+    uint64_t ts_s;
+    uint64_t c[WR_USAGE_N_COUNTERS];
+    uint64_t ops[WR_USAGE_OP_MAX + 1];
+    uint64_t storage_metered, storage_stored; /* the gauge: value at the end of the bucket */
+    bool has_counters;                        /* any counter row or pending count */
+} wr_usage_bucket;
+
+typedef struct wr_usage_result {
+    wr_err err;
+    wr_error error;
+    wr_usage_bucket *buckets; /* n_buckets, ascending, one per interval (dense) */
+    size_t n_buckets;
+    wr_usage_bucket total; /* counters and ops summed; storage = the last bucket's */
+    char **basins;         /* want_active_basins: sorted names */
+    size_t n_basins;
+} wr_usage_result;
+
+/* The most buckets a query may span (31 days of minutes). */
+#define WR_USAGE_MAX_BUCKETS (31u * 24u * 60u + 1u)
+
+/* Takes ownership of res (free with wr_usage_result_free). */
+typedef void (*wr_usage_cb)(void *ud, wr_usage_result *res);
+
+/*
+ * Answers a usage query through cb (always, exactly once, never from inside the call). Outcomes
+ * (res->err): OK; INVALID (names, an empty or too long range: more than WR_USAGE_MAX_BUCKETS
+ * buckets, start after end); UNAVAILABLE (too many queries waiting, or the store closing);
+ * STORAGE. The strings of `q` are copied.
+ */
+void wr_store_usage_query(wr_store *s, const wr_usage_query *q, wr_usage_cb cb, void *ud);
+void wr_usage_result_free(wr_usage_result *res);
+
+/* Test hooks, never routed: flush the pending counts now / take a storage sample now; cb runs
+ * on the loop when the job has finished (or from inside wr_store_close). */
+void wr_store_usage_flush_now(wr_store *s, void (*cb)(void *ud), void *ud);
+void wr_store_usage_sample_now(wr_store *s, void (*cb)(void *ud), void *ud);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Lifecycle: retention, trim, delete-on-empty, deletion (lifecycle.c)                         */

@@ -20,7 +20,7 @@
  *  - no follower: subs == NULL (wr_follow->st, also while an unfollowed one awaits its unlink);
  *  - no deferred flush and no delivery in progress: !flush_queued, !delivering.
  * Nothing else keeps a stream_state: read jobs keep the stream id, the lifecycle keeps names and
- * ids (its `retired` list holds states already out of the cache), usage.c keys by id. So a
+ * ids (its `retired` list holds states already out of the cache), usage.c keeps names. So a
  * stream_state pointer from wr_store__stream() stays valid only until the next lookup of another
  * stream, unless one of the conditions above holds; callers link their op or follower at once.
  */
@@ -33,6 +33,7 @@
 
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/hist.h"
 
 typedef struct stream_state stream_state;
 typedef struct append_op append_op;
@@ -67,6 +68,7 @@ struct append_op {
     uint64_t trim;
     bool put_doe; /* delete-on-empty stream: the append moves its deadline */
     uint64_t doe_deadline;
+    uint8_t ledger[32]; /* the TS_INDEX value (keys.h usage ledger) */
     /* Written by the commit thread. */
     wr_err commit_err;
 };
@@ -110,6 +112,7 @@ struct stream_state {
     char fence[WR_FENCING_TOKEN_MAX];
     size_t fence_len;
     uint64_t trim;
+    uint64_t cum_metered, cum_stored; /* usage ledger sums through the last sequenced batch */
     /* Durable state. */
     uint64_t d_seq;
     uint64_t d_ts;
@@ -177,8 +180,12 @@ struct wr_store {
     uint64_t n_acked;
 
     unsigned reads_inflight;
-    struct lifecycle *lc;    /* lifecycle.c: maintenance, holds, pins, deletion */
-    struct usage_tab *usage; /* usage.c: per-stream counters, NULL until the first count */
+    struct lifecycle *lc; /* lifecycle.c: maintenance, holds, pins, deletion */
+    struct usage *usage;  /* usage.c: the usage series (pending counts, jobs, timers) */
+    wr_hist h_group;      /* appends per group commit (commit thread) */
+    wr_hist h_commit;     /* synced group-commit write latency (commit thread) */
+    uint64_t n_followers; /* follow.c */
+    uint64_t n_read_records, n_read_bytes, n_app_records, n_app_bytes;
     struct quota_tab *quota; /* quota.c: stream counts per basin and group, NULL until used */
     bool closing;
     bool db_closed;
@@ -193,6 +200,7 @@ typedef struct basin_meta {
     bool deleted;
     uint64_t deleted_at;
     char token[WR_REQUEST_TOKEN_MAX + 1];
+    char location[WR_LOCATION_MAX + 1]; /* "" = none recorded */
 } basin_meta;
 
 typedef struct stream_meta {
@@ -210,6 +218,8 @@ wr_err wr_store__basin_meta_get(wr_store *s, const char *name, basin_meta *out, 
 /* Reads STREAM_META. STREAM_NOT_FOUND when absent, STORAGE when unreadable. */
 wr_err wr_store__stream_meta_get(wr_store *s, const char *basin, const char *stream,
                                  stream_meta *out, wr_error *out_err);
+/* Decodes a STREAM_META value (any thread); false when malformed. */
+bool wr_store__stream_meta_decode(const char *v, size_t len, stream_meta *out);
 /* Creates a stream's meta (new id) with a synced write and returns its meta. Every stream
  * creation goes through here, so the stream limits are checked here (QUOTA_EXHAUSTED). */
 wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
@@ -328,10 +338,24 @@ void wr_store__lc_kick(wr_store *s);
 void wr_store__on_commits_done(wr_store *s, append_op *list);
 void wr_store__fail_pending(wr_store *s, wr_err err);
 
-/* usage.c: counters keyed by stream id (loop thread). */
-void wr_store__usage_add(wr_store *s, uint64_t stream_id, bool read, uint64_t records,
-                         uint64_t bytes);
+/*
+ * usage.c: the usage series (store.h, Usage). Loop thread, except where noted.
+ */
+void wr_store__usage_open(wr_store *s); /* after recovery: timers and the pending table */
+/* An acknowledged append of st (the ledger and counters). */
+void wr_store__usage_append(wr_store *s, const stream_state *st, const wr_batch *b);
+/* Records delivered to a reader (unary_op: also one unary read operation). */
+void wr_store__usage_read(wr_store *s, const char *basin, const char *stream, uint64_t records,
+                          uint64_t bytes, bool unary_op);
+/* Sets st->cum_* from the stream's last TS_INDEX ledger (cache load). Any thread. */
+wr_err wr_store__usage_ledger_load(wr_store *s, stream_state *st, wr_error *out_err);
+/* Fills op->ledger for a sequenced batch and advances st->cum_*. */
+void wr_store__usage_ledger_next(stream_state *st, append_op *op);
+void wr_store__usage_close(wr_store *s);      /* from wr_store_close: stop timers, cancel waits */
+bool wr_store__usage_busy(const wr_store *s); /* a usage job is on the worker pool */
+void wr_store__usage_final(wr_store *s);      /* last flush, blocking, right before the DB closes */
 void wr_store__usage_free(wr_store *s);
+void wr_store__usage_stats(const wr_store *s, wr_store_stats *out);
 
 /*
  * quota.c: the stream limits (store.h, LIMITS). Loop thread. Counts are per basin and per group

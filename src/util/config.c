@@ -30,6 +30,7 @@ enum kind {
     K_AUTH,       /* bool auth_none: "tokens" (false) or "none" (true) */
     K_SECRET,     /* char *, owned; empty = unset (NULL); never shown in --help */
     K_OPT_STRING, /* char *, owned; empty = unset (NULL) */
+    K_PROM,       /* wr_prom_endpoint: on, off or HOST:PORT */
 };
 
 struct opt {
@@ -174,6 +175,30 @@ static const struct opt opts[] = {
      FIELD(trusted_proxies, char *), 0, 0,
      "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto, "
      "X-Forwarded-Host and Forwarded headers are believed. Unset: none."},
+    /* Usage, metrics and logs (operations.md). */
+    {"location", "WEIR_LOCATION", "local", "NAME", K_STRING, FIELD(location, char *), 0, 0,
+     "The one location /v1/locations answers; basins are created in it."},
+    {"usage-flush-interval-ms", "WEIR_USAGE_FLUSH_INTERVAL_MS", "5000", "N", K_UINT,
+     FIELD(usage_flush_ms, uint64_t), 10, 600000,
+     "How often usage counts are written to disk (one synced write each); a crash loses at most "
+     "this much usage."},
+    {"usage-sample-interval", "WEIR_USAGE_SAMPLE_INTERVAL", "10m", "DURATION", K_DURATION,
+     FIELD(usage_sample_s, uint64_t), 60, DAY,
+     "How often every stream's storage is measured for the usage series."},
+    {"usage-retention", "WEIR_USAGE_RETENTION", "35d", "DURATION", K_DURATION,
+     FIELD(usage_retention_s, uint64_t), DAY, 0,
+     "How long hourly and daily usage rows and storage samples are kept."},
+    {"usage-minute-retention", "WEIR_USAGE_MINUTE_RETENTION", "2d", "DURATION", K_DURATION,
+     FIELD(usage_minute_retention_s, uint64_t), 3600, 0,
+     "How long per-minute usage rows are kept."},
+    {"prometheus", "WEIR_PROMETHEUS", "on", "on|off|HOST:PORT", K_PROM,
+     FIELD(prometheus, wr_prom_endpoint), 0, 0,
+     "GET /metrics in Prometheus text format, without authentication: on (on the main "
+     "listener), off, or HOST:PORT (only on a separate listener there)."},
+    {"access-log", "WEIR_ACCESS_LOG", "stderr", "off|stderr|FILE", K_STRING,
+     FIELD(access_log, char *), 0, 0,
+     "One line per request (method, route, status, bytes, duration, request id): off, stderr "
+     "(at level info), or appended to FILE."},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -352,6 +377,19 @@ parse_value(const struct opt *o, const char *s, wr_config *cfg, char *msg, size_
             return false;
         }
         *(wr_log_level *)field = (wr_log_level)level;
+        return true;
+    }
+    case K_PROM: {
+        wr_prom_endpoint *pe = field;
+        if (strcmp(s, "on") == 0 || strcmp(s, "off") == 0) {
+            pe->mode = strcmp(s, "on") == 0 ? WR_PROM_ON : WR_PROM_OFF;
+            return true;
+        }
+        if (!parse_hostport(s, &pe->addr)) {
+            snprintf(msg, msg_len, "must be on, off or HOST:PORT");
+            return false;
+        }
+        pe->mode = WR_PROM_LISTEN;
         return true;
     }
     case K_HOSTPORT:

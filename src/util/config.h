@@ -43,6 +43,12 @@ typedef struct wr_hostport {
     uint16_t port;
 } wr_hostport;
 
+/* Where Prometheus metrics (GET /metrics) are served. */
+typedef struct wr_prom_endpoint {
+    enum { WR_PROM_OFF, WR_PROM_ON, WR_PROM_LISTEN } mode; /* LISTEN: only on `addr` */
+    wr_hostport addr;
+} wr_prom_endpoint;
+
 typedef struct wr_config {
     wr_hostport listen;             /* --listen */
     char *data_dir;                 /* --data-dir, never empty */
@@ -84,6 +90,15 @@ typedef struct wr_config {
     char *s2_public_endpoint; /* --s2-public-endpoint; NULL = unset */
     char *public_url;         /* --public-url; NULL = unset */
     char *trusted_proxies;    /* --trusted-proxies; NULL = none */
+
+    /* Usage, metrics, logs (operations.md). */
+    char *location;                    /* --location */
+    uint64_t usage_flush_ms;           /* --usage-flush-interval-ms */
+    uint64_t usage_sample_s;           /* --usage-sample-interval */
+    uint64_t usage_retention_s;        /* --usage-retention */
+    uint64_t usage_minute_retention_s; /* --usage-minute-retention */
+    wr_prom_endpoint prometheus;       /* --prometheus on|off|HOST:PORT */
+    char *access_log;                  /* --access-log: "off", "stderr" or a file path */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

@@ -5,7 +5,9 @@
 // - unprovisioned org: the shared basin, attributed by the org/{orgId}/ prefix — another org's
 //   traffic in the same basin does not count;
 // - provisioned org (plan pro): its own basin, whole, plus its (empty) share of the shared basin;
-// - root token only; unknown org → 404.
+// - root token only; unknown org → 404;
+// - the figures come from the persisted usage series (issue 17): they survive a restart, and any
+//   range and interval can be asked for (bad parameters: 400, table-driven).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
@@ -113,6 +115,47 @@ test("provisioned org: its own basin, whole", EMBEDDED_ONLY, async () => {
   assert.equal(shared.basin, SHARED);
   assert.equal(shared.appendedRecords, 0);
   assert.equal(u.total.appendedRecords, 3);
+});
+
+test("usage: from the persisted series — survives a restart; ranges and intervals", async () => {
+  const t = await tenant();
+  await traffic(t, "chat-restart", ["kept", "across"]);
+  const before = await usage(t);
+  assert.equal(before.total.appendedRecords, 2);
+  assert.equal(before.interval, "day");
+  assert.ok(before.end - before.start === 30 * 86400, "30 days by default");
+  assert.equal(before.series.reduce((n, b) => n + b.appendedRecords, 0), 2);
+  const dataDir = weir.dataDir;
+  const token = weir.token;
+  await weir.stop({ keepData: true });
+  weir = await startWeir({
+    dataDir,
+    env: { WEIR_ROOT_TOKEN: token, WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
+  });
+  const after = await usage(t);
+  for (const k of COUNTERS) assert.equal(after.total[k], before.total[k], `${k} after a restart`);
+
+  const now = Math.floor(Date.now() / 1000);
+  const hourly = (await ok("GET", `/admin/api/v1/orgs/${t.org.id}/usage?start=${now - 7200}&end=${now}&interval=hour`)).json;
+  assert.equal(hourly.series.length, 3);
+  assert.equal(hourly.total.appendedRecords, 2);
+  const old = (await ok("GET", `/admin/api/v1/orgs/${t.org.id}/usage?start=${now - 90 * 86400}&end=${now - 60 * 86400}`)).json;
+  assert.equal(old.total.appendedRecords, 0);
+  assert.equal(old.total.storedBytes, 0);
+});
+
+test("usage: bad parameters are 400 (table)", async () => {
+  const t = await tenant();
+  const now = Math.floor(Date.now() / 1000);
+  for (const q of [
+    "start=abc", "start=-1", "start=1.5", "start=", "end=x", "end=", `start=${now}&end=${now - 10}`,
+    "interval=week", "interval=", `start=${now - 40 * 86400}&end=${now}&interval=minute`, "interval=%ZZ",
+  ]) {
+    const r = await req("GET", `/admin/api/v1/orgs/${t.org.id}/usage?${q}`);
+    assert.equal(r.status, 400, `${q}: ${JSON.stringify(r.json)}`);
+    assert.ok(r.json.error, q);
+  }
+  assert.equal((await req("GET", `/admin/api/v1/orgs/${t.org.id}/usage?start=${now - 60}&end=${now}&interval=minute`)).status, 200);
 });
 
 test("usage: root token only; unknown org is 404", async () => {

@@ -38,6 +38,9 @@ after(async () => {
   await weir.stop();
 });
 
+// A basin without defaults shows the default storage class, as S2 does (issue 17).
+const UNSET_DEFAULTS = { storageClass: "express", retentionPolicy: null, timestamping: null, deleteOnEmpty: null };
+
 let basinSeq = 0;
 /** A fresh, valid basin name (8–48 chars of [a-z0-9-]). */
 function basinName(tag) {
@@ -114,7 +117,7 @@ test("basin create, get config, list, ensure, delete with every config field", a
   ens = await s2.basins.ensure({ basin: name, config: { createStreamOnRead: true } });
   assert.equal(ens.result, "updated");
   assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
-    defaultStreamConfig: null,
+    defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
     createStreamOnRead: true,
@@ -123,7 +126,7 @@ test("basin create, get config, list, ensure, delete with every config field", a
   ens = await s2.basins.ensure({ basin: name });
   assert.equal(ens.result, "updated");
   assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
-    defaultStreamConfig: null,
+    defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
     createStreamOnRead: false,
@@ -186,7 +189,7 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
   });
   const expected = {
     defaultStreamConfig: {
-      storageClass: null,
+      storageClass: "express", // reset to the default, which S2 shows
       retentionPolicy: { infinite: {} },
       timestamping: { mode: "client-prefer", uncapped: true },
       deleteOnEmpty: { minAgeSecs: 30 },
@@ -205,9 +208,9 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
   assert.equal(cfg.createStreamOnRead, true);
   // defaultStreamConfig: null clears every default.
   cfg = await s2.basins.reconfigure({ basin: name, defaultStreamConfig: null });
-  assert.equal(cfg.defaultStreamConfig, null);
+  assert.deepEqual(cfg.defaultStreamConfig, UNSET_DEFAULTS);
   assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
-    defaultStreamConfig: null,
+    defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
     createStreamOnRead: true,
