@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 typedef struct poll_ctx {
@@ -34,7 +35,9 @@ struct wr_hc_req {
     bool streaming;
     bool head_sent;
     bool cancelled;
-    wr_buf body;     /* unary: the answer */
+    bool head_timed_out;
+    uint64_t head_deadline_ms; /* streaming: monotonic; 0 = none */
+    wr_buf body;               /* unary: the answer */
     char *send_body; /* the request body (copied) */
     char errbuf[CURL_ERROR_SIZE];
     wr_hc_req *prev, *next;
@@ -193,6 +196,19 @@ on_write(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* libcurl's progress callback (at least once a second while a transfer waits, since streaming
+ * requests have a low-speed limit): ends a streaming request whose head is late. */
+static int
+on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    wr_hc_req *r = ud;
+    if (r->head_sent || !r->head_deadline_ms || wr_clock_mono_ms() < r->head_deadline_ms)
+        return 0;
+    r->head_timed_out = true;
+    return 1;
+}
+
 static void
 req_unlink(wr_hc_req *r)
 {
@@ -239,8 +255,10 @@ static void
 finish(wr_hc_req *r, CURLcode rc)
 {
     req_unlink(r);
-    wr_err err = map_curl(rc);
-    const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
+    wr_err err = r->head_timed_out ? WR_ERR_UPSTREAM_TIMEOUT : map_curl(rc);
+    const char *detail = r->head_timed_out ? "no answer in time"
+                         : r->errbuf[0]    ? r->errbuf
+                                           : curl_easy_strerror(rc);
     char msg[CURL_ERROR_SIZE + 64];
     snprintf(msg, sizeof(msg), "%s", detail);
     if (r->streaming) {
@@ -377,6 +395,12 @@ wr_hc_start(wr_hc *hc, const wr_hc_opts *o, const wr_hc_cbs *cbs, void *ud)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
     if (o->connect_timeout_ms)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+    if (r->streaming && o->head_timeout_ms) {
+        r->head_deadline_ms = wr_clock_mono_ms() + o->head_timeout_ms;
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
+    }
     if (o->idle_timeout_s) {
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)o->idle_timeout_s);

@@ -46,6 +46,9 @@ typedef struct wr_hc_opts {
     uint64_t connect_timeout_ms; /* 0 = libcurl's default */
     /* streaming: give up when fewer than 1 byte arrives in this many seconds (0 = never) */
     unsigned idle_timeout_s;
+    /* streaming: give up (UPSTREAM_TIMEOUT) when the answer's head has not arrived this long
+     * after the start (0 = never; checked about once a second, so set idle_timeout_s too) */
+    uint64_t head_timeout_ms;
 } wr_hc_opts;
 
 typedef struct wr_hc_result {

@@ -12,8 +12,9 @@
  * 502 (a malformed answer), never as a hang.
  *
  * Live-session protection over S2 (backend.h): `protect on` creates the stream if missing and
- * sets its delete_on_empty.min_age_secs to 0 (off); `off` resets delete_on_empty to null (the
- * basin's default). Retention still applies: a session must not outlive its basin's retention.
+ * sets its delete_on_empty.min_age_secs to 0 (off); `off` reads the basin's default
+ * delete_on_empty age and writes it on the stream (null when the basin has none). Retention still
+ * applies to records: an open session keeps its streams, not records older than the retention.
  *
  * SSE: a read session is proxied from an upstream S2 SSE session, byte for byte (the event
  * format is S2's either way): a client that does not read pauses the upstream transfer (TCP
@@ -279,6 +280,7 @@ typedef struct done_op {
     char after[WR_STREAM_NAME_MAX + 1];
     json_t *names; /* the page being reconfigured */
     size_t next;
+    char *stream; /* protect off: the stream to give its basin's delete-on-empty back */
 } done_op;
 
 static done_op *
@@ -298,6 +300,7 @@ done_finish(done_op *op, wr_err err, const wr_error *detail)
     op->cb(op->ud, err, err == WR_OK ? NULL : detail);
     json_decref(op->config);
     json_decref(op->names);
+    free(op->stream);
     free(op);
 }
 
@@ -1109,6 +1112,7 @@ serve_sse(wr_rt_backend *b, wr_req *req, const char *basin, const char *stream, 
                     .headers = hdrs,
                     .n_headers = 4,
                     .connect_timeout_ms = r->timeout_ms,
+                    .head_timeout_ms = r->timeout_ms,
                     .idle_timeout_s = SSE_IDLE_S};
     wr_hc_cbs cbs = {.on_head = proxy_head, .on_data = proxy_data, .on_end = proxy_end};
     req->ud = p;
@@ -1126,8 +1130,8 @@ doe_patched(call *c, wr_err err, const wr_error *detail, const wr_hc_result *res
 {
     (void)res;
     done_op *op = c->ud;
-    /* Unprotecting a stream that is gone has nothing left to do. */
-    if (err == WR_ERR_STREAM_NOT_FOUND && op->config == NULL)
+    /* Unprotecting a stream (or basin) that is gone has nothing left to do. */
+    if ((err == WR_ERR_STREAM_NOT_FOUND || err == WR_ERR_BASIN_NOT_FOUND) && op->stream)
         err = WR_OK;
     done_finish(op, err, detail);
 }
@@ -1147,6 +1151,28 @@ stream_made(call *c, wr_err err, const wr_error *detail, const wr_hc_result *res
                op);
 }
 
+/* Protect off, step 2: the stream gets its basin's delete-on-empty age back, written out (an S2
+ * endpoint need not read a reset field as "inherit the basin's default"). */
+static void
+basin_doe_read(call *c, wr_err err, const wr_error *detail, const wr_hc_result *res)
+{
+    done_op *op = c->ud;
+    if (err != WR_OK) {
+        doe_patched(c, err, detail, res);
+        return;
+    }
+    json_t *j = json_loadb(res->body, res->body_len, 0, NULL);
+    json_t *age = json_object_get(
+        json_object_get(json_object_get(j, "default_stream_config"), "delete_on_empty"),
+        "min_age_secs");
+    json_t *body = json_is_integer(age) && json_integer_value(age) > 0
+                       ? json_pack("{s:{s:O}}", "delete_on_empty", "min_age_secs", age)
+                       : json_pack("{s:n}", "delete_on_empty");
+    json_decref(j);
+    call_start(op->r, "PATCH", true, op->basin, stream_url(op->r, op->basin, op->stream, ""), body,
+               doe_patched, op);
+}
+
 static void
 protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_done_cb cb,
         void *ud)
@@ -1160,8 +1186,8 @@ protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_
                    op);
         return;
     }
-    call_start(r, "PATCH", true, basin, stream_url(r, basin, stream, ""),
-               json_pack("{s:n}", "delete_on_empty"), doe_patched, op);
+    op->stream = wr_xstrdup(stream);
+    call_start(r, "GET", true, NULL, account_url(r, "/basins/%s", basin), NULL, basin_doe_read, op);
 }
 
 /* ---- usage ----------------------------------------------------------------------------------- */

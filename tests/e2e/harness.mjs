@@ -23,7 +23,7 @@ export const REMOTE = process.env.WEIR_E2E_BACKEND === "remote";
 export const s2Of = (server) => server.s2 ?? server;
 
 /** The account token a remote realtime node holds: everything it needs, nothing more. */
-async function accountToken(up) {
+export async function accountToken(up) {
   const id = `realtime-node-${randomBytes(6).toString("hex")}`;
   const res = await fetch(`${up.url}/v1/access-tokens`, {
     method: "POST",
