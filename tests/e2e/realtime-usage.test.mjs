@@ -117,7 +117,7 @@ test("provisioned org: its own basin, whole", EMBEDDED_ONLY, async () => {
   assert.equal(u.total.appendedRecords, 3);
 });
 
-test("usage: from the persisted series — survives a restart; ranges and intervals", async () => {
+test("usage: from the persisted series — survives a restart; ranges and intervals", EMBEDDED_ONLY, async () => {
   const t = await tenant();
   await traffic(t, "chat-restart", ["kept", "across"]);
   const before = await usage(t);
@@ -144,7 +144,7 @@ test("usage: from the persisted series — survives a restart; ranges and interv
   assert.equal(old.total.storedBytes, 0);
 });
 
-test("usage: bad parameters are 400 (table)", async () => {
+test("usage: bad parameters are 400 (table)", EMBEDDED_ONLY, async () => {
   const t = await tenant();
   const now = Math.floor(Date.now() / 1000);
   for (const q of [

@@ -12,3 +12,10 @@ export WEIR_BIN="$bin"
 # ASan reports leaks at exit; the harness checks the exit status of every server it stops.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 node --test --test-concurrency=1 --test-timeout=120000 "$here"/*.test.mjs
+# The realtime suites again with the realtime layer over the remote stream backend: each server
+# they start is an upstream weir (the S2 endpoint) plus a realtime node holding a scoped account
+# token of it (harness.mjs, WEIR_E2E_BACKEND). Same expectations, save the few marked
+# embedded-only (restarts of one process, usage counters, the part-id flood).
+WEIR_E2E_BACKEND=remote node --test --test-concurrency=1 --test-timeout=120000 \
+    "$here"/realtime-*.test.mjs "$here"/security-realtime.test.mjs \
+    "$here"/trigger-sdk.test.mjs "$here"/trigger-chat.test.mjs

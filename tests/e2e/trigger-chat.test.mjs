@@ -26,7 +26,7 @@ import { TriggerChatTransport, AgentChat } from "@trigger.dev/sdk/chat";
 import { chat } from "@trigger.dev/sdk/ai";
 import { auth, sessions } from "@trigger.dev/sdk";
 import { readUIMessageStream } from "ai";
-import { startWeir } from "./harness.mjs";
+import { startWeir, s2Of } from "./harness.mjs";
 import { realtimeHelpers } from "./realtime-helpers.mjs";
 import { SHARED, WEIR_ENV, PLANS, rec, as, jwtHeader, jwtClaims, drain, startAgent, timed } from "./trigger-helpers.mjs";
 
@@ -124,7 +124,7 @@ for (const { label, plan } of PLANS) {
       assert.equal(appends[0].reqHeaders.authorization, `Bearer ${started.publicAccessToken}`);
       const puts = calls.filter(isPath(`/realtime/v1/sessions/${chatId}/out`, "PUT"));
       assert.ok(puts.length >= 1 && puts.every((e) => e.status === 202), `PUT .out: ${puts.map((e) => e.status)}`);
-      assert.equal(puts[0].resHeaders["x-s2-endpoint"], `${weir.url}/v1`);
+      assert.equal(puts[0].resHeaders["x-s2-endpoint"], `${s2Of(weir).url}/v1`);
       assert.equal(puts[0].resHeaders["x-s2-basin"], t.basin);
       const sse1 = calls.filter((e) => isPath(`/realtime/v1/sessions/${chatId}/out`, "GET")(e) && e.reqHeaders.authorization);
       assert.ok(sse1.length >= 1 && sse1[0].status === 200, "transport subscribed to .out");
