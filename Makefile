@@ -58,6 +58,7 @@ bench: deps
 	bash bench/realtime-routes.sh
 	bash bench/memory-bounds.sh
 	bash bench/metrics-overhead.sh
+	bash bench/remote-backend.sh
 
 clean:
 	rm -rf build

@@ -38,7 +38,7 @@ struct wr_hc_req {
     bool head_timed_out;
     uint64_t head_deadline_ms; /* streaming: monotonic; 0 = none */
     wr_buf body;               /* unary: the answer */
-    char *send_body; /* the request body (copied) */
+    char *send_body;           /* the request body (copied) */
     char errbuf[CURL_ERROR_SIZE];
     wr_hc_req *prev, *next;
 };

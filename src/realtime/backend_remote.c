@@ -12,7 +12,8 @@
  * 502 (a malformed answer), never as a hang.
  *
  * Live-session protection over S2 (backend.h): `protect on` creates the stream if missing and
- * sets its delete_on_empty.min_age_secs to 0 (off); `off` reads the basin's default
+ * sets its delete_on_empty.min_age_secs to 0 (off), and remembers that for a minute, so the
+ * channel PUTs and reads of an open session cost no upstream call; `off` reads the basin's default
  * delete_on_empty age and writes it on the stream (null when the basin has none). Retention still
  * applies to records: an open session keeps its streams, not records older than the retention.
  *
@@ -39,6 +40,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/pct.h"
+#include "util/ttlset.h"
 
 #define MAX_ATTEMPTS 3
 #define BACKOFF_MS 100
@@ -46,6 +48,10 @@
 #define PAGE_BYTES (1024u * 1024u)
 #define UNARY_WAIT_MAX_S 60 /* S2 caps a unary read's wait */
 #define SSE_IDLE_S 45       /* S2 pings every 5–15 s: this long without a byte is a dead peer */
+/* Protection is remembered this long per stream (a stream deleted and re-created behind the
+ * node's back is protected again within it), for at most this many streams. */
+#define PROTECTED_TTL_MS 60000
+#define PROTECTED_MAX 100000
 
 typedef struct remote {
     wr_rt_backend base; /* first */
@@ -55,6 +61,7 @@ typedef struct remote {
     char *basin_tmpl;  /* ".../v1", possibly with "{basin}" */
     char *auth_header; /* "Authorization: Bearer …" */
     uint64_t timeout_ms;
+    wr_ttlset *protected_streams; /* "basin\nstream" protected lately: a PUT skips the calls */
 } remote;
 
 static remote *
@@ -1126,6 +1133,15 @@ serve_sse(wr_rt_backend *b, wr_req *req, const char *basin, const char *stream, 
 /* ---- protection ------------------------------------------------------------------------------ */
 
 static void
+protected_key(const char *basin, const char *stream, wr_buf *out)
+{
+    wr_buf_init(out);
+    wr_buf_append_str(out, basin);
+    wr_buf_append_byte(out, '\n');
+    wr_buf_append_str(out, stream);
+}
+
+static void
 doe_patched(call *c, wr_err err, const wr_error *detail, const wr_hc_result *res)
 {
     (void)res;
@@ -1133,6 +1149,12 @@ doe_patched(call *c, wr_err err, const wr_error *detail, const wr_hc_result *res
     /* Unprotecting a stream (or basin) that is gone has nothing left to do. */
     if ((err == WR_ERR_STREAM_NOT_FOUND || err == WR_ERR_BASIN_NOT_FOUND) && op->stream)
         err = WR_OK;
+    if (err == WR_OK && op->config) { /* protected: remembered for a while */
+        wr_buf k;
+        protected_key(op->basin, json_string_value(op->config), &k);
+        wr_ttlset_add(op->r->protected_streams, k.data, wr_clock_mono_ms());
+        wr_buf_fini(&k);
+    }
     done_finish(op, err, detail);
 }
 
@@ -1178,6 +1200,16 @@ protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_
         void *ud)
 {
     remote *r = R(b);
+    wr_buf k;
+    protected_key(basin, stream, &k);
+    bool known = on && wr_ttlset_has(r->protected_streams, k.data, wr_clock_mono_ms());
+    if (!on)
+        wr_ttlset_del(r->protected_streams, k.data);
+    wr_buf_fini(&k);
+    if (known) {
+        cb(ud, WR_OK, NULL);
+        return;
+    }
     done_op *op = done_op_new(r, basin, cb, ud);
     if (on) {
         op->config = json_string(stream); /* the stream to patch once it exists */
@@ -1211,6 +1243,7 @@ remote_free(wr_rt_backend *b)
 {
     remote *r = R(b);
     wr_hc_free(r->hc);
+    wr_ttlset_free(r->protected_streams);
     free(r->account);
     free(r->basin_tmpl);
     free(r->auth_header);
@@ -1266,5 +1299,6 @@ wr_rt_backend_remote(uv_loop_t *loop, const wr_rt_remote_opts *o)
     r->auth_header = wr_xmalloc(n);
     snprintf(r->auth_header, n, "Authorization: Bearer %s", o->access_token);
     r->timeout_ms = o->timeout_ms;
+    r->protected_streams = wr_ttlset_new(PROTECTED_MAX, PROTECTED_TTL_MS);
     return &r->base;
 }
