@@ -271,6 +271,9 @@ int wr_cli_fail_http(wr_cli *c, const wr_error *err);
 int wr_cli_call(wr_cli *c, wr_cli_target t, const char *basin, const char *method, const char *path,
                 json_t *body, json_t **out_json, wr_cli_resp *out_resp);
 
+/* The longest pagination cursor a list command follows (session ids are far shorter). */
+#define WR_CLI_CURSOR_MAX 256
+
 /* Appends "?k=v" or "&k=v", percent-encoded. */
 void wr_cli_query(wr_buf *b, const char *k, const char *v);
 void wr_cli_query_u64(wr_buf *b, const char *k, uint64_t v);

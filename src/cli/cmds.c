@@ -151,6 +151,10 @@ static const wr_cli_opt o_io = {"io", 0, WR_CLI_ENUM, "out|in", "which channel (
 static const wr_cli_opt o_rt_format = {"format", 0, WR_CLI_ENUM, "text|json",
                                        "text: the records' data; json: whole records"};
 static const wr_cli_opt *const session_tail_opts[] = {&o_io, &o_rt_format, NULL};
+static const wr_cli_opt o_status = {"status", 0, WR_CLI_ENUM, "active|closed|expired",
+                                    "only sessions in that state"};
+static const wr_cli_opt o_type = {"type", 0, WR_CLI_STR, "TYPE", "only sessions of that type"};
+static const wr_cli_opt *const sessions_ls_opts[] = {&o_status, &o_type, &o_limit, NULL};
 
 static const wr_cli_opt o_effective = {"effective", 0, WR_CLI_BOOL, NULL,
                                        "every setting's winning value and its source"};
@@ -242,15 +246,15 @@ const wr_cli_cmd wr_cli_cmds[] = {
      "forget an organization's basin", NULL},
     {"orgs usage", S_ADMIN, "ORG_ID", 1, 1, OPTS(NULL), wr_cli_cmd_orgs_usage,
      "records and bytes appended, read and stored",
-     "Append and read counters restart at zero when the server restarts."},
+     "Over the last 30 days, from the server's persisted usage series."},
     {"projects create", S_ADMIN, "ORG_ID SLUG", 2, 2, OPTS(NULL), wr_cli_cmd_projects_create,
      "create a project", NULL},
     {"envs create", S_ADMIN, "PROJECT_ID SLUG", 2, 2, OPTS(NULL), wr_cli_cmd_envs_create,
      "create an environment; prints its key once", NULL},
     {"envs rotate-key", S_ADMIN, "ENV_ID", 1, 1, OPTS(NULL), wr_cli_cmd_envs_rotate_key,
      "replace an environment's secret key", NULL},
-    {"sessions ls", S_SESSIONS, "", 0, 0, OPTS(NULL), wr_cli_cmd_sessions_ls,
-     "list sessions (if the server supports it)", NULL},
+    {"sessions ls", S_SESSIONS, "", 0, 0, OPTS(sessions_ls_opts), wr_cli_cmd_sessions_ls,
+     "list the environment's sessions, newest first", NULL},
     {"sessions show", S_SESSIONS, "SESSION", 1, 1, OPTS(NULL), wr_cli_cmd_sessions_show,
      "show a session (by session_ id or external id)", NULL},
     {"sessions close", S_SESSIONS, "SESSION", 1, 1, OPTS(close_opts), wr_cli_cmd_sessions_close,

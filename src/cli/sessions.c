@@ -1,9 +1,9 @@
 /*
  * sessions.c — chat/agent sessions with an environment's secret key (docs/realtime.md):
- * show, close, tail (the channel's SSE, followed through records.c), and ls where the server
- * has a list route. A server without one answers 404 (or 405: the path exists for POST); the
- * command then says so plainly instead of printing a raw error.
+ * ls (every page of GET /api/v1/sessions, following `pagination.next`), show, close, and tail
+ * (the channel's SSE, followed through records.c).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli_int.h"
@@ -32,47 +32,81 @@ show(wr_cli *c, int rc, json_t *o)
     return rc;
 }
 
+/* One page of GET /api/v1/sessions after `after` ("" = the first): its items are appended to
+ * `all`, the next cursor (or "") written to `next`. Returns the exit code. */
+static int
+list_page(wr_cli *c, const char *status, const char *type, size_t size, const char *after,
+          json_t *all, char next[WR_CLI_CURSOR_MAX])
+{
+    wr_buf p = {0};
+    wr_buf_append_str(&p, "/api/v1/sessions");
+    wr_cli_query_u64(&p, "page[size]", size);
+    if (*after)
+        wr_cli_query(&p, "page[after]", after);
+    if (status)
+        wr_cli_query(&p, "filter[status]", status);
+    if (type)
+        wr_cli_query(&p, "filter[type]", type);
+    json_t *o = NULL;
+    int rc = wr_cli_call(c, WR_CLI_API, NULL, "GET", p.data, NULL, &o, NULL);
+    wr_buf_fini(&p);
+    next[0] = '\0';
+    json_t *data = json_object_get(o, "data");
+    if (rc == WR_CLI_EXIT_OK && !json_is_array(data))
+        rc = wr_cli_fail(c, "the server's answer has no `data` list");
+    if (rc == WR_CLI_EXIT_OK) {
+        json_array_extend(all, data);
+        const char *n =
+            json_string_value(json_object_get(json_object_get(o, "pagination"), "next"));
+        if (n && strlen(n) < WR_CLI_CURSOR_MAX && json_array_size(data) > 0)
+            strcpy(next, n);
+    }
+    json_decref(o);
+    return rc;
+}
+
 int
 wr_cli_cmd_sessions_ls(wr_cli *c)
 {
-    wr_cli_req r = {.target = WR_CLI_API, .method = "GET", .path = "/api/v1/sessions"};
-    wr_cli_resp resp;
-    wr_error err = {0};
-    if (wr_cli_http_do(c, &r, &resp, &err) != WR_OK)
-        return wr_cli_fail_http(c, &err);
+    static const char *const statuses[] = {"ACTIVE", "CLOSED", "EXPIRED"};
+    uint64_t limit = UINT64_MAX, st = 0;
+    wr_cli_arg_num(&c->a, "limit", &limit);
+    const char *status = wr_cli_arg_num(&c->a, "status", &st) ? statuses[st] : NULL, *type = NULL;
+    wr_cli_arg_str(&c->a, "type", &type);
+    json_t *all = json_array();
+    char after[WR_CLI_CURSOR_MAX] = "", next[WR_CLI_CURSOR_MAX];
     int rc = WR_CLI_EXIT_OK;
-    if (resp.status == 404 || resp.status == 405) {
-        rc = wr_cli_fail(c,
-                         "sessions ls: not supported by this server (%ld): it has no "
-                         "GET /api/v1/sessions route",
-                         resp.status);
-    } else if (resp.status != 200) {
-        rc = wr_cli_fail_resp(c, &resp);
-    } else {
-        json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
-        json_t *list = json_is_array(j) ? j : json_object_get(j, "sessions");
-        if (!j) {
-            rc = wr_cli_fail(c, "the server's answer is not JSON");
-        } else if (c->json) {
-            wr_cli_print_json(json_incref(j));
-        } else {
-            static const char *const h[] = {"ID", "EXTERNAL ID", "TYPE", "CLOSED"};
-            wr_cli_table t;
-            wr_cli_table_init(&t, 4, h);
-            size_t i;
-            json_t *s;
-            json_array_foreach(list, i, s)
-            {
-                wr_cli_table_add(&t, json_string_value(json_object_get(s, "id")));
-                wr_cli_table_add(&t, json_string_value(json_object_get(s, "externalId")));
-                wr_cli_table_add(&t, json_string_value(json_object_get(s, "type")));
-                wr_cli_table_add(&t, json_is_true(json_object_get(s, "closed")) ? "yes" : "no");
-            }
-            wr_cli_table_print(&t, stdout, c->color_out);
-        }
-        json_decref(j);
+    while (rc == WR_CLI_EXIT_OK && json_array_size(all) < limit) {
+        uint64_t left = limit - json_array_size(all);
+        rc = list_page(c, status, type, left < 100 ? (size_t)left : 100, after, all, next);
+        if (!next[0])
+            break;
+        strcpy(after, next);
     }
-    wr_cli_resp_fini(&resp);
+    if (rc != WR_CLI_EXIT_OK) {
+        json_decref(all);
+        return rc;
+    }
+    if (c->json) {
+        wr_cli_print_json(all);
+        return rc;
+    }
+    static const char *const h[] = {"ID", "EXTERNAL ID", "TYPE", "STATUS", "CREATED"};
+    wr_cli_table t;
+    wr_cli_table_init(&t, 5, h);
+    size_t i;
+    json_t *s;
+    json_array_foreach(all, i, s)
+    {
+        const char *ext = json_string_value(json_object_get(s, "externalId"));
+        wr_cli_table_add(&t, json_string_value(json_object_get(s, "id")));
+        wr_cli_table_add(&t, ext ? ext : "-");
+        wr_cli_table_add(&t, json_string_value(json_object_get(s, "type")));
+        wr_cli_table_add(&t, json_is_true(json_object_get(s, "closed")) ? "closed" : "open");
+        wr_cli_table_add(&t, json_string_value(json_object_get(s, "createdAt")));
+    }
+    wr_cli_table_print(&t, stdout, c->color_out);
+    json_decref(all);
     return rc;
 }
 

@@ -515,9 +515,25 @@ test("realtime administration and sessions", async () => {
   const closed = await json(["sessions", "close", "cli-chat-1", "--reason", "done"], kenv);
   assert.equal(closed.closed, true);
   assert.equal(closed.closedReason, "done");
-  const ls = await cli(["sessions", "ls"], kenv);
-  assert.equal(ls.code, 1);
-  assert.match(ls.stderr, /^weir: sessions ls: not supported by this server \((404|405)\)/);
+  // ls follows every page (100 a page): 104 more sessions, then filters and --limit.
+  for (let i = 0; i < 104; i++) {
+    const r = await fetch(`${weir.url}/api/v1/sessions`, {
+      method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ externalId: `cli-many-${i}`, type: i % 2 ? "odd" : "chat" }),
+    });
+    assert.equal(r.status, 201);
+  }
+  const all = await json(["sessions", "ls"], kenv);
+  assert.equal(all.length, 105);
+  assert.equal(new Set(all.map((x) => x.id)).size, 105, "each session once across pages");
+  assert.deepEqual((await json(["sessions", "ls", "--status", "closed"], kenv)).map((x) => x.externalId), ["cli-chat-1"]);
+  assert.equal((await json(["sessions", "ls", "--status", "active", "--type", "odd"], kenv)).length, 52);
+  assert.equal((await json(["sessions", "ls", "--limit", "3"], kenv)).length, 3);
+  const table = await ok(["sessions", "ls", "--status", "closed"], kenv);
+  assert.match(table, /^ID +EXTERNAL ID +TYPE +STATUS +CREATED$/m);
+  assert.match(table, new RegExp(`^${s.id} +cli-chat-1 +\\S+ +closed +\\d{4}-`, "m"));
+  const badStatus = await cli(["sessions", "ls", "--status", "gone"], kenv);
+  assert.equal(badStatus.code, 2);
   const badKey = await cli(["sessions", "show", "cli-chat-1"], { env: { WEIR_API_KEY: "sk_wrong" } });
   assert.equal(badKey.code, 1);
   assert.match(badKey.stderr, /^weir: HTTP 401: /);
