@@ -313,6 +313,9 @@ external_id_ok(const char *ext, wr_error *out_err)
     if (is_session_id(ext))
         return wr_error_set(out_err, WR_ERR_INVALID, "external id must not start with %s",
                             WR_META_SESSION_ID_PREFIX);
+    /* It names the session's channel streams: one path segment. */
+    if (strchr(ext, '/'))
+        return wr_error_set(out_err, WR_ERR_INVALID, "external id must not contain `/`");
     return WR_OK;
 }
 
@@ -358,6 +361,17 @@ wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *fir
         n.current_run_id[0] = '\0';
     }
     return m->ops->session_create_or_get(m, &n, first_run ? &run : NULL, out, out_created, out_err);
+}
+
+wr_err
+wr_meta_session_stream_key_taken(wr_meta *m, const char *env_id, const char *key, bool *out_taken,
+                                 wr_error *out_err)
+{
+    *out_taken = false;
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    if (!key || !key[0] || !fits(key, sizeof(((wr_session *)0)->stream_key)))
+        return WR_OK;
+    return m->ops->session_stream_key_taken(m, env_id, key, out_taken, out_err);
 }
 
 wr_err

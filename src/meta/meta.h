@@ -271,7 +271,8 @@ wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *
  * and a row with that external id exists in s->env_id — returns the existing row untouched
  * (never re-stamped, even if closed or expired) with *out_created=false. With `first_run`
  * (may be NULL), that run is inserted in the same transaction, only when the session is created,
- * and becomes its current run. s->stream_key is ignored (set from the external id or id).
+ * and becomes its current run. s->stream_key is ignored (set from the external id, or the id
+ * when another session of the env already has that external id as its stream_key).
  * On success *out is the stored row (call wr_session_fini on it); out must not be s. out_created
  * may be NULL. Errors: RESOURCE_ALREADY_EXISTS (s->id or the run id taken), NOT_FOUND (env does
  * not exist), INVALID (id not starting with "session_", external id empty or starting with
@@ -279,6 +280,14 @@ wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *
  */
 wr_err wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
                                      wr_session *out, bool *out_created, wr_error *out_err);
+/*
+ * Whether a session of the env has its channel streams named `key` (its stream_key): an external
+ * id a renamed session still holds for its channels. Such a name is never given to another
+ * session's channels (a new session with that external id gets its id as stream_key) and is not
+ * reachable without a row.
+ */
+wr_err wr_meta_session_stream_key_taken(wr_meta *m, const char *env_id, const char *key,
+                                        bool *out_taken, wr_error *out_err);
 /* key is a session id (starts with "session_") or an external id, within the env. On success call
  * wr_session_fini on *out. Errors: NOT_FOUND (also when the id belongs to another env). */
 wr_err wr_meta_session_get(wr_meta *m, const char *env_id, const char *key, wr_session *out,

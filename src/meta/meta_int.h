@@ -55,6 +55,8 @@ typedef struct wr_meta_ops {
                                 wr_error *out_err);
     wr_err (*session_get_by_external_id)(wr_meta *m, const char *env_id, const char *external_id,
                                          wr_session *out, wr_error *out_err);
+    wr_err (*session_stream_key_taken)(wr_meta *m, const char *env_id, const char *key,
+                                       bool *out_taken, wr_error *out_err);
     wr_err (*session_close)(wr_meta *m, const char *id, const char *reason, uint64_t at_ms,
                             bool *out_already, wr_error *out_err);
     wr_err (*session_update)(wr_meta *m, const char *env_id, const char *id,

@@ -131,6 +131,18 @@ static const char *const migrations[] = {
     "  WHEN OLD.stream_key IS NOT NULL AND OLD.stream_key IS NOT NEW.stream_key"
     "  BEGIN SELECT RAISE(ABORT, 'sessions.stream_key is write-once'); END;"
     "CREATE INDEX sessions_env_created ON sessions(env_id, created_at_ms, id);",
+
+    /* 4: a session's channel name is its own: no two sessions of an env share a stream_key (a
+     * session created under the external id a renamed one had shared its channels). The newer
+     * of any such pair gets its id; the older keeps the channels. */
+    "DROP TRIGGER IF EXISTS sessions_stream_key_write_once;"
+    "UPDATE sessions SET stream_key = id WHERE EXISTS (SELECT 1 FROM sessions o"
+    "  WHERE o.env_id = sessions.env_id AND o.stream_key = sessions.stream_key"
+    "  AND o.rowid < sessions.rowid);"
+    "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE OF stream_key ON sessions"
+    "  WHEN OLD.stream_key IS NOT NULL AND OLD.stream_key IS NOT NEW.stream_key"
+    "  BEGIN SELECT RAISE(ABORT, 'sessions.stream_key is write-once'); END;"
+    "CREATE UNIQUE INDEX sessions_env_stream_key ON sessions(env_id, stream_key);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -179,6 +191,7 @@ static const char *const migrations[] = {
     X(SESSION_GET_EXT,                                                                             \
       "SELECT " SESSION_COLS " FROM sessions WHERE env_id = ?1 AND external_id = ?2")              \
     X(SESSION_EXISTS, "SELECT 1 FROM sessions WHERE id = ?1")                                      \
+    X(SESSION_KEY_TAKEN, "SELECT 1 FROM sessions WHERE env_id = ?1 AND stream_key = ?2")           \
     X(SESSION_CLOSE, "UPDATE sessions SET closed_at_ms = ?2, closed_reason = ?3, "                 \
                      "updated_at_ms = ?2 WHERE id = ?1 AND closed_at_ms IS NULL")                  \
     X(SESSION_UPDATE,                                                                              \
@@ -840,6 +853,23 @@ session_get_by_external_id(wr_meta *m, const char *env_id, const char *external_
 }
 
 static wr_err
+session_stream_key_taken(wr_meta *m, const char *env_id, const char *key, bool *out_taken,
+                         wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_SESSION_KEY_TAKEN);
+    bind_text(st, 1, env_id);
+    bind_text(st, 2, key);
+    int rc = step(q, st, false);
+    wr_err err = WR_OK;
+    *out_taken = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = fail(q, rc, "session", "session", out_err);
+    done(st);
+    return err;
+}
+
+static wr_err
 session_insert(sq *q, const wr_session *s, wr_error *out_err)
 {
     PREP(st, S_SESSION_INSERT);
@@ -890,9 +920,17 @@ session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, 
             goto out;
         }
     }
+    /* The external id may still name a renamed session's channels: this one gets its own. */
+    wr_session n = *s;
+    bool taken = false;
+    if (strcmp(n.stream_key, n.id) != 0 &&
+        (err = session_stream_key_taken(m, n.env_id, n.stream_key, &taken, out_err)) != WR_OK)
+        goto out;
+    if (taken)
+        snprintf(n.stream_key, sizeof(n.stream_key), "%s", n.id);
     if (first_run && (err = run_create(m, first_run, out_err)) != WR_OK)
         goto out;
-    err = session_insert(q, s, out_err);
+    err = session_insert(q, &n, out_err);
     if (err != WR_OK)
         goto out;
     err = run_simple(q, S_COMMIT, out_err);
@@ -1167,6 +1205,7 @@ static const wr_meta_ops sqlite_ops = {
     .session_create_or_get = session_create_or_get,
     .session_get_by_id = session_get_by_id,
     .session_get_by_external_id = session_get_by_external_id,
+    .session_stream_key_taken = session_stream_key_taken,
     .session_close = session_close,
     .session_update = session_update,
     .session_swap_run = session_swap_run,

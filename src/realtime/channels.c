@@ -244,6 +244,18 @@ side_name_ok(const char *s)
     return strcmp(s - n, ".") != 0 && strcmp(s - n, "..") != 0;
 }
 
+/* Whether `key` names no session's channels (a renamed session keeps its old external id as
+ * its channels' name); false with err set on a control-plane failure. */
+static bool
+key_free(wr_rt *rt, const char *env_id, const char *key, wr_error *err)
+{
+    bool taken = false;
+    memset(err, 0, sizeof(*err));
+    if (wr_meta_session_stream_key_taken(rt->meta, env_id, key, &taken, err) != WR_OK)
+        return false;
+    return !taken;
+}
+
 /*
  * Authenticates, checks :io, finds the session (per `flags`), authorizes `action` and resolves
  * the basin and stream name. False after answering; on true call channel_fini.
@@ -287,7 +299,14 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
         channel_fini(c);
         return false;
     } else if ((flags & NEED_ROW) ||
-               strncmp(c->key, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
+               strncmp(c->key, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0 ||
+               !key_free(rt, c->caller.env.id, c->key, &err)) {
+        /* No row; and a name a renamed session's channels still carry is not reachable. */
+        if (err.code == WR_ERR_STORAGE) {
+            wr_rt_fail_err(req, &err);
+            channel_fini(c);
+            return false;
+        }
         status = 404, fail = "Session not found";
     }
     if (fail) {

@@ -257,7 +257,8 @@ expiration(wr_req *req, json_t *v)
         return now + PUBLIC_TOKEN_DEFAULT_TTL_S;
     if (json_is_integer(v) && json_integer_value(v) > (json_int_t)now)
         exp = (uint64_t)json_integer_value(v);
-    else if (json_is_real(v) && json_real_value(v) > (double)now)
+    else if (json_is_real(v) && json_real_value(v) > (double)now &&
+             json_real_value(v) < (double)now + PUBLIC_TOKEN_MAX_TTL_S + 1) /* then cast */
         exp = (uint64_t)json_real_value(v);
     else if (json_is_string(v) && wr_duration_parse(json_string_value(v), &secs, NULL) == WR_OK)
         exp = now + secs;

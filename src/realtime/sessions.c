@@ -99,6 +99,46 @@ str_field(wr_req *req, json_t *body, const char *name, size_t min, size_t max, b
     return false;
 }
 
+/*
+ * `externalId`: trimmed of surrounding spaces (as trigger.dev does), then 1-256 characters
+ * without control characters or `/` (it names the session's channel streams, one segment),
+ * not starting with session_. Absent or null: *out_has false. Answers 400 itself.
+ */
+static bool
+external_id_field(wr_req *req, json_t *body, char out[257], bool *out_has)
+{
+    json_t *v = json_object_get(body, "externalId");
+    *out_has = false;
+    if (v == NULL || json_is_null(v))
+        return true;
+    const char *s = json_string_value(v), *bad = NULL;
+    size_t n = s && strlen(s) == json_string_length(v) ? strlen(s) : 0;
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n > 256)
+        bad = "`externalId` must be a string of 1 to 256 characters (not counting surrounding "
+              "spaces)";
+    else if (memchr(s, '/', n))
+        bad = "`externalId` must not contain `/`";
+    else if (n >= strlen(WR_META_SESSION_ID_PREFIX) &&
+             strncmp(s, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0)
+        bad = "`externalId` cannot start with session_ (reserved for session ids)";
+    if (!bad) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+        if (!wr_rt_name_ok(out))
+            bad = "`externalId` must not contain control characters";
+    }
+    if (bad) {
+        wr_rt_fail(req, 400, bad);
+        return false;
+    }
+    *out_has = true;
+    return true;
+}
+
 /* `tags`: an array of at most 10 strings of at most 128 characters; *out_json (malloc'd) is its
  * compact form, NULL when absent. */
 static bool
@@ -145,11 +185,55 @@ metadata_field(wr_req *req, json_t *v, char **out_json)
 static bool
 date_value(json_t *v, uint64_t *out_ms)
 {
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
+    if (json_is_integer(v) && json_integer_value(v) > 0 &&
+        (uint64_t)json_integer_value(v) <= WR_CLOCK_MAX_MS) {
         *out_ms = (uint64_t)json_integer_value(v);
         return true;
     }
     return json_is_string(v) && wr_clock_parse_rfc3339(json_string_value(v), out_ms);
+}
+
+/* trigger.dev's MachinePresetName. */
+static bool
+machine_preset(const char *m)
+{
+    static const char *const presets[] = {"micro",     "small-1x", "small-2x", "medium-1x",
+                                          "medium-2x", "large-1x", "large-2x"};
+    for (size_t i = 0; m && i < sizeof(presets) / sizeof(presets[0]); i++)
+        if (strcmp(m, presets[i]) == 0)
+            return true;
+    return false;
+}
+
+/* trigger.dev's ExternalDeploymentId: absent, null, or a string of at most 128 characters. */
+static bool
+deployment_id_ok(json_t *v)
+{
+    return !v || json_is_null(v) ||
+           (json_is_string(v) && json_string_length(v) <= 128 &&
+            strlen(json_string_value(v)) == json_string_length(v) &&
+            wr_rt_name_ok(json_string_value(v)));
+}
+
+/* trigger.dev's TriggerConcurrencyLimitsSchema: at most 2 names of [a-zA-Z0-9_-]{1,122}. */
+static bool
+concurrency_ok(json_t *v)
+{
+    if (!v)
+        return true;
+    if (!json_is_array(v) || json_array_size(v) > 2)
+        return false;
+    size_t i;
+    json_t *n;
+    json_array_foreach(v, i, n)
+    {
+        const char *s = json_string_value(n);
+        size_t len = s ? strlen(s) : 0;
+        if (!s || len < 1 || len > 122 || len != json_string_length(n) ||
+            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
+            return false;
+    }
+    return true;
 }
 
 /* Whether a trigger config field `name` of `cfg` has the type trigger.dev's schema asks for. */
@@ -160,14 +244,25 @@ trigger_config_error(json_t *cfg)
         return "`triggerConfig` must be an object";
     if (!json_is_object(json_object_get(cfg, "basePayload")))
         return "`triggerConfig.basePayload` must be an object";
-    static const char *const strings[] = {"machine", "queue", "lockToVersion", "region",
-                                          "concurrencyKey"};
+    static const char *const strings[] = {"machine", "queue", "lockToVersion", "region"};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         json_t *v = json_object_get(cfg, strings[i]);
         if (v && !json_is_string(v))
             return "`triggerConfig` has a field of the wrong type (machine, queue, "
-                   "lockToVersion, region and concurrencyKey are strings)";
+                   "lockToVersion and region are strings)";
     }
+    json_t *ck = json_object_get(cfg, "concurrencyKey");
+    if (ck && !json_is_string(ck) && !json_is_number(ck))
+        return "`triggerConfig.concurrencyKey` must be a string or a number";
+    json_t *machine = json_object_get(cfg, "machine");
+    if (machine && !machine_preset(json_string_value(machine)))
+        return "`triggerConfig.machine` must be one of micro, small-1x, small-2x, medium-1x, "
+               "medium-2x, large-1x, large-2x";
+    if (!deployment_id_ok(json_object_get(cfg, "externalDeploymentId")))
+        return "`triggerConfig.externalDeploymentId` must be a string of at most 128 characters";
+    if (!concurrency_ok(json_object_get(cfg, "concurrency")))
+        return "`triggerConfig.concurrency` must be an array of at most 2 names of 1-122 "
+               "characters of [A-Za-z0-9_-]";
     json_t *q = json_object_get(cfg, "queue");
     if (q && json_string_length(q) > 128)
         return "`triggerConfig.queue` is longer than 128 characters";
@@ -186,9 +281,16 @@ trigger_config_error(json_t *cfg)
     json_t *ttl = json_object_get(cfg, "ttl");
     if (ttl && !json_is_string(ttl) && !(json_is_integer(ttl) && json_integer_value(ttl) >= 0))
         return "`triggerConfig.ttl` must be a duration string or a non-negative integer";
-    json_t *tags = json_object_get(cfg, "tags");
-    if (tags && (!json_is_array(tags) || json_array_size(tags) > MAX_TAGS))
-        return "`triggerConfig.tags` must be an array of at most 10 strings";
+    json_t *tags = json_object_get(cfg, "tags"), *tag;
+    size_t i;
+    bool tags_ok = !tags || (json_is_array(tags) && json_array_size(tags) <= MAX_TAGS);
+    json_array_foreach(tags, i, tag)
+    {
+        tags_ok = tags_ok && json_is_string(tag) && json_string_length(tag) <= MAX_TAG_LEN;
+    }
+    if (!tags_ok)
+        return "`triggerConfig.tags` must be an array of at most 10 strings of at most 128 "
+               "characters";
     return NULL;
 }
 
@@ -223,19 +325,13 @@ session_lookup(wr_req *req, wr_rt *rt, const wr_env *env, wr_session *out)
 static bool
 create_body(wr_req *req, json_t *body, wr_session *s)
 {
-    if (!str_field(req, body, "externalId", 1, 256, false, s->external_id, sizeof(s->external_id),
-                   &s->has_external_id) ||
+    if (!external_id_field(req, body, s->external_id, &s->has_external_id) ||
         !str_field(req, body, "type", 1, 64, false, s->type, sizeof(s->type), NULL) ||
         !str_field(req, body, "taskIdentifier", 1, 128, false, s->task_identifier,
                    sizeof(s->task_identifier), NULL) ||
         !tags_field(req, json_object_get(body, "tags"), &s->tags_json) ||
         !metadata_field(req, json_object_get(body, "metadata"), &s->metadata_json))
         return false;
-    if (s->has_external_id && strncmp(s->external_id, WR_META_SESSION_ID_PREFIX,
-                                      strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
-        wr_rt_fail(req, 400, "`externalId` cannot start with session_ (reserved for session ids)");
-        return false;
-    }
     if (!s->type[0])
         strcpy(s->type, "default");
     json_t *cfg = json_object_get(body, "triggerConfig");
@@ -344,12 +440,7 @@ update_session(wr_req *req, void *ctx)
     json_t *t = json_object_get(body, "tags"), *md = json_object_get(body, "metadata"),
            *e = json_object_get(body, "externalId");
     bool ok = tags_field(req, t, &tags) && metadata_field(req, md, &meta) &&
-              str_field(req, body, "externalId", 1, 256, false, ext, sizeof(ext), &has_ext);
-    if (ok && has_ext &&
-        strncmp(ext, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0) {
-        wr_rt_fail(req, 400, "`externalId` cannot start with session_ (reserved for session ids)");
-        ok = false;
-    }
+              external_id_field(req, body, ext, &has_ext);
     if (ok && t && json_is_null(t)) {
         wr_rt_fail(req, 400, "`tags` must be an array");
         ok = false;
@@ -366,7 +457,10 @@ update_session(wr_req *req, void *ctx)
     wr_session_fini(&s);
     if (ok && (wr_meta_session_update(rt->meta, env.id, id, &p, &err) != WR_OK ||
                wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK)) {
-        wr_rt_fail_err(req, &err);
+        if (err.code == WR_ERR_RESOURCE_ALREADY_EXISTS)
+            wr_rt_fail(req, 409, "Another session of this environment has that externalId");
+        else
+            wr_rt_fail_err(req, &err);
         ok = false;
     }
     free(tags);
@@ -470,6 +564,10 @@ end_and_continue(wr_req *req, void *ctx)
     bool ok = str_field(req, body, "callingRunId", 1, WR_META_ID_MAX, true, calling,
                         sizeof(calling), NULL) &&
               str_field(req, body, "reason", 0, 64, true, reason, sizeof(reason), NULL);
+    if (ok && !deployment_id_ok(json_object_get(body, "externalDeploymentId"))) {
+        wr_rt_fail(req, 400, "`externalDeploymentId` must be a string of at most 128 characters");
+        ok = false;
+    }
     json_decref(body);
     wr_session s;
     if (!ok || !session_lookup(req, rt, &env, &s))
@@ -504,6 +602,7 @@ typedef struct list_query {
     const char *types[MAX_FILTER_VALUES], *tags[MAX_FILTER_VALUES], *tasks[MAX_FILTER_VALUES];
     const char *period;
     const char *bad; /* the first problem found */
+    bool empty;      /* the filter can match nothing (a range ending before 1970) */
     wr_req *req;
 } list_query;
 
@@ -554,6 +653,10 @@ list_param(void *ud, const char *key, const char *value)
     list_query *q = ud;
     char *v = wr_arena_strdup(&q->req->arena, value);
     uint64_t n;
+    if (!wr_rt_name_ok(v)) {
+        q->bad = "query values must be UTF-8 text without control characters";
+        return;
+    }
     if (strcmp(key, "page[size]") == 0) {
         if (!parse_u64(v, &n) || n < 1 || n > 100)
             q->bad = "`page[size]` must be an integer from 1 to 100";
@@ -572,6 +675,8 @@ list_param(void *ud, const char *key, const char *value)
     } else if (strcmp(key, "filter[externalId]") == 0) {
         q->f.external_id = v;
     } else if (strcmp(key, "filter[status]") == 0) {
+        if (!*v)
+            q->bad = "`filter[status]` must be ACTIVE, CLOSED or EXPIRED";
         for (char *save = NULL, *p = strtok_r(v, ",", &save); p; p = strtok_r(NULL, ",", &save))
             if (!status_bits(p, &q->f.statuses))
                 q->bad = "`filter[status]` must be ACTIVE, CLOSED or EXPIRED";
@@ -583,6 +688,8 @@ list_param(void *ud, const char *key, const char *value)
     } else if (strcmp(key, "filter[createdAt][to]") == 0) {
         if (!parse_u64(v, &q->f.created_to_ms))
             q->bad = "`filter[createdAt][to]` must be milliseconds since 1970";
+        else if (q->f.created_to_ms == 0) /* 0 is "no bound" to the control plane */
+            q->empty = true;
     }
 }
 
@@ -613,9 +720,9 @@ list_sessions(wr_req *req, void *ctx)
         wr_rt_fail(req, 400, q.bad);
         return;
     }
-    wr_session_page page;
+    wr_session_page page = {0};
     wr_error err = {0};
-    if (wr_meta_session_list(rt->meta, env.id, &q.f, &page, &err) != WR_OK) {
+    if (!q.empty && wr_meta_session_list(rt->meta, env.id, &q.f, &page, &err) != WR_OK) {
         if (err.code == WR_ERR_NOT_FOUND)
             wr_rt_fail(req, 400,
                        "`page[after]`/`page[before]` is not a session of this "

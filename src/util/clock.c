@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static _Atomic uint64_t fake_ms;
@@ -57,45 +58,74 @@ wr_clock_set_real(void)
 void
 wr_clock_format_rfc3339(uint64_t ms, char out[40])
 {
+    if (ms > WR_CLOCK_MAX_MS)
+        ms = WR_CLOCK_MAX_MS; /* RFC 3339 has four-digit years */
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r(&secs, &tm);
-    char date[32];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%.20s.%03u000000Z", date, (unsigned)(ms % 1000));
+    char date[32] = "9999-12-31T23:59:59";
+    if (gmtime_r(&secs, &tm))
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%.19s.%03u000000Z", date, (unsigned)(ms % 1000));
+}
+
+/* n decimal digits at s (no sign, no space), or -1. */
+static int
+digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int
+days_in_month(int y, int mo)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return mo == 2 && leap ? 29 : days[mo - 1];
 }
 
 bool
 wr_clock_parse_rfc3339(const char *s, uint64_t *out_ms)
 {
-    int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    /* YYYY-MM-DDTHH:MM:SS, each field exactly its digits (strlen first: no reading past NUL) */
+    if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
         return false;
-    const char *p = s + n;
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
+        mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || sec < 0 || sec > 60) /* 60: a leap second */
+        return false;
+    const char *p = s + 19;
     uint64_t ms = 0;
     if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
+        int n = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, n++)
+            if (n < 3)
                 ms = ms * 10 + (uint64_t)(*p - '0');
-        if (digits == 0)
+        if (n == 0)
             return false;
-        for (; digits < 3; digits++)
+        for (; n < 3; n++)
             ms *= 10;
     }
     long off = 0;
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh, om, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+        int oh = digits(p + 1, 2), om = oh < 0 || p[3] != ':' ? -1 : digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return false;
         off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
         p += 6;
     } else {
         return false;
     }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+    if (*p)
         return false;
     struct tm tm = {.tm_year = y - 1900,
                     .tm_mon = mo - 1,
@@ -104,7 +134,7 @@ wr_clock_parse_rfc3339(const char *s, uint64_t *out_ms)
                     .tm_min = mi,
                     .tm_sec = sec};
     time_t t = timegm(&tm) - off;
-    if (t < 0)
+    if (t < 0 || (uint64_t)t * 1000 + ms > WR_CLOCK_MAX_MS)
         return false;
     *out_ms = (uint64_t)t * 1000 + ms;
     return true;

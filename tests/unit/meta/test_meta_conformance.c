@@ -897,6 +897,49 @@ test_session_close_write_once(void **state)
     wr_session_fini(&out);
 }
 
+/* A session's channel name (stream_key) is its own: renaming a session away from an external id
+ * does not hand its channels to the next session created with that id; '/' is refused. */
+static void
+test_session_stream_key_unique(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_session s1 = session("session_k1", ENV_A, "ext-k", NULL), out;
+    OK(wr_meta_session_create_or_get(f->m, &s1, NULL, &out, NULL, NULL));
+    assert_string_equal(out.stream_key, "ext-k");
+    wr_session_fini(&out);
+    bool taken = false;
+    OK(wr_meta_session_stream_key_taken(f->m, ENV_A, "ext-k", &taken, NULL));
+    assert_true(taken);
+    OK(wr_meta_session_stream_key_taken(f->m, ENV_B, "ext-k", &taken, NULL));
+    assert_false(taken); /* per environment */
+
+    wr_session_patch p = {.set_external_id = true, .external_id = "ext-k-moved"};
+    OK(wr_meta_session_update(f->m, ENV_A, "session_k1", &p, NULL));
+    OK(wr_meta_session_get(f->m, ENV_A, "ext-k-moved", &out, NULL));
+    assert_string_equal(out.stream_key, "ext-k"); /* the channels stay */
+    wr_session_fini(&out);
+    OK(wr_meta_session_stream_key_taken(f->m, ENV_A, "ext-k", &taken, NULL));
+    assert_true(taken);
+
+    wr_session s2 = session("session_k2", ENV_A, "ext-k", NULL);
+    bool created = false;
+    OK(wr_meta_session_create_or_get(f->m, &s2, NULL, &out, &created, NULL));
+    assert_true(created);
+    assert_string_equal(out.external_id, "ext-k");
+    assert_string_equal(out.stream_key, "session_k2"); /* not the renamed one's channels */
+    wr_session_fini(&out);
+    OK(wr_meta_session_stream_key_taken(f->m, ENV_A, "nothing", &taken, NULL));
+    assert_false(taken);
+
+    wr_error err = {0};
+    wr_session bad = session("session_k3", ENV_A, "a/channels/x", NULL);
+    assert_int_equal(wr_meta_session_create_or_get(f->m, &bad, NULL, &out, NULL, &err),
+                     WR_ERR_INVALID);
+    wr_session_patch pb = {.set_external_id = true, .external_id = "a/b"};
+    assert_int_equal(wr_meta_session_update(f->m, ENV_A, "session_k1", &pb, &err), WR_ERR_INVALID);
+}
+
 /* Stamps are written at create and survive every later change to the organization. */
 static void
 test_never_restamp(void **state)
@@ -1078,6 +1121,7 @@ main(void)
         T(test_run_streams),
         T(test_session_create_or_get),
         T(test_session_close_write_once),
+        T(test_session_stream_key_unique),
         T(test_never_restamp),
         T(test_restart_keeps_everything),
     };

@@ -192,6 +192,63 @@ test_write_once_triggers(void **state)
     sqlite3_close(db);
 }
 
+/* Migration 4 on a file written before it, holding the pair the rename bug produced (two sessions
+ * of one environment sharing a stream_key): the older keeps the channels, the newer gets its id,
+ * and the unique index then refuses such a pair. */
+static void
+test_stream_key_migration(void **state)
+{
+    fx *f = *state;
+    wr_meta *m;
+    open_ok(f->path, &m);
+    wr_org o = {.id = "org1", .slug = "acme", .plan = "free"};
+    assert_int_equal(wr_meta_org_create(m, &o, NULL), WR_OK);
+    wr_project p = {.id = "proj1", .slug = "web", .org_id = "org1"};
+    assert_int_equal(wr_meta_project_create(m, &p, NULL), WR_OK);
+    wr_env e = {.id = "env1", .slug = "dev", .project_id = "proj1"};
+    assert_int_equal(wr_meta_env_create(m, &e, NULL), WR_OK);
+    wr_session
+        s1 = {.id = "session_1", .env_id = "env1", .has_external_id = true, .external_id = "x"},
+        s2 = {.id = "session_2", .env_id = "env1", .has_external_id = true, .external_id = "y"},
+        out;
+    assert_int_equal(wr_meta_session_create_or_get(m, &s1, NULL, &out, NULL, NULL), WR_OK);
+    wr_session_fini(&out);
+    assert_int_equal(wr_meta_session_create_or_get(m, &s2, NULL, &out, NULL, NULL), WR_OK);
+    wr_session_fini(&out);
+    wr_meta_close(m);
+
+    /* Back to version 3 with session_2 sharing session_1's channels. */
+    sqlite3 *db = raw_open(f->path);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX sessions_env_stream_key;"
+                                  "DROP TRIGGER sessions_stream_key_write_once;"
+                                  "UPDATE sessions SET stream_key = 'x' WHERE id = 'session_2';"
+                                  "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE "
+                                  "OF stream_key ON sessions WHEN OLD.stream_key IS NOT NULL AND "
+                                  "OLD.stream_key IS NOT NEW.stream_key BEGIN SELECT "
+                                  "RAISE(ABORT, 'write-once'); END;"
+                                  "DELETE FROM schema_migrations WHERE version >= 4;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    open_ok(f->path, &m);
+    assert_int_equal(wr_meta_session_get(m, "env1", "x", &out, NULL), WR_OK);
+    assert_string_equal(out.stream_key, "x");
+    wr_session_fini(&out);
+    assert_int_equal(wr_meta_session_get(m, "env1", "y", &out, NULL), WR_OK);
+    assert_string_equal(out.stream_key, "session_2");
+    wr_session_fini(&out);
+    wr_meta_close(m);
+
+    db = raw_open(f->path);
+    assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_migrations"), 4);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                 "name = 'sessions_env_stream_key' AND sql LIKE '%UNIQUE%'"),
+                     1);
+    sqlite3_close(db);
+}
+
 static void
 test_bad_paths(void **state)
 {
@@ -243,6 +300,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),

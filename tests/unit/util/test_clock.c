@@ -110,6 +110,67 @@ test_rfc3339(void **state)
     }
 }
 
+/* Parsing: good forms, and a row per class of bad input (rolled-over days, offsets out of range,
+ * signs and spaces in fields, years past 9999, before 1970, trailing bytes). */
+static void
+test_rfc3339_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool ok;
+        uint64_t ms;
+    } rows[] = {
+        {"1970-01-01T00:00:00Z", true, 0},
+        {"2025-08-21T09:53:20.123Z", true, 1755770000123ull},
+        {"2025-08-21T09:53:20.1239999Z", true, 1755770000123ull},
+        {"2025-08-21t09:53:20z", true, 1755770000000ull},
+        {"2025-08-21T11:53:20+02:00", true, 1755770000000ull},
+        {"2025-08-21T00:00:00-23:59", true, 1755820740000ull},
+        {"2000-02-29T23:59:59.999Z", true, 951868799999ull},
+        {"9999-12-31T23:59:59.999Z", true, 253402300799999ull},
+        {"2030-02-30T00:00:00Z", false, 0}, /* no such day: not rolled over to March */
+        {"2100-02-29T00:00:00Z", false, 0}, /* 2100 is not a leap year */
+        {"2030-04-31T00:00:00Z", false, 0},
+        {"2030-02-01T00:00:00+99:99", false, 0},
+        {"2030-02-01T00:00:00+24:00", false, 0},
+        {"2030-02-01T00:00:00+01:60", false, 0},
+        {"2030-02-01T00:00:00+0100", false, 0},
+        {"2030-02-01T00:00:00+01:0", false, 0},
+        {"2030-02-01T24:00:00Z", false, 0},
+        {"2030-02-01T23:60:00Z", false, 0},
+        {"2030-02-01T23:59:61Z", false, 0},
+        {"2030-13-01T00:00:00Z", false, 0},
+        {"2030-00-01T00:00:00Z", false, 0},
+        {"2030-01-00T00:00:00Z", false, 0},
+        {"2030-1-01T00:00:00Z", false, 0},
+        {"2030-01-01T-1:00:00Z", false, 0},
+        {"2030-01-01T 1:00:00Z", false, 0},
+        {"+030-01-01T00:00:00Z", false, 0},
+        {"1969-12-31T23:59:59Z", false, 0},
+        {"1970-01-01T00:00:00+00:01", false, 0}, /* before the epoch */
+        {"2030-01-01T00:00:00", false, 0},
+        {"2030-01-01T00:00:00.Z", false, 0},
+        {"2030-01-01T00:00:00Zx", false, 0},
+        {"2030-01-01 00:00:00Z", false, 0},
+        {"2030-01-01", false, 0},
+        {"", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint64_t ms = 42;
+        bool ok = wr_clock_parse_rfc3339(rows[i].in, &ms);
+        if (ok != rows[i].ok)
+            fail_msg("%s: %s", rows[i].in, ok ? "accepted" : "refused");
+        if (ok)
+            assert_int_equal(ms, rows[i].ms);
+    }
+    char out[40];
+    wr_clock_format_rfc3339(UINT64_MAX, out); /* capped: RFC 3339 has four-digit years */
+    assert_string_equal(out, "9999-12-31T23:59:59.999000000Z");
+    wr_clock_format_rfc3339(9007199254740991ull, out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999000000Z");
+}
+
 int
 main(void)
 {
@@ -120,6 +181,7 @@ main(void)
         cmocka_unit_test_teardown(test_advance_from_real_freezes_near_now, restore_real),
         cmocka_unit_test_teardown(test_monotonic_not_faked, restore_real),
         cmocka_unit_test_teardown(test_rfc3339, restore_real),
+        cmocka_unit_test_teardown(test_rfc3339_parse, restore_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
