@@ -1,7 +1,7 @@
 // api.js — the console's only way to the server: weir's public API, with the token the user
 // signed in with as `Authorization: Bearer …`. The token lives in memory and in this tab's
 // sessionStorage (so a reload keeps the session, closing the tab ends it); it is never put in
-// a URL, a cookie or localStorage.
+// a URL or a cookie, nor in localStorage, which would outlive the tab.
 
 const KEY = "weir-console";
 
