@@ -8,12 +8,17 @@ const W = 720;
 const H = 240;
 const PAD = { l: 72, r: 16, t: 12, b: 36 };
 
-/** A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten (or of 1024 for bytes). */
-function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/**
+ * A "nice" upper bound for an axis: 1, 2, 4 or 5 times a power of ten in the value's own unit
+ * (bytes are measured in powers of 1024, so a byte axis reads 0, 2, 4, 6, 8 KiB, not 19.5 KiB).
+ */
+function niceMax(v, binary) {
+  if (v <= 0) return binary ? 1024 : 1;
+  const unit = binary ? 1024 ** Math.max(0, Math.floor(Math.log(v) / Math.log(1024))) : 1;
+  const x = v / unit;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 4, 5, 8, 10]) if (m * p >= x) return m * p * unit;
+  return 10 * p * unit;
 }
 
 function fmtTick(ts, interval) {
@@ -22,16 +27,17 @@ function fmtTick(ts, interval) {
 }
 
 /**
- * lineChart({title, interval, format, series: [{name, key, cls}], rows}) — rows are the usage
- * API's series entries ({ts, …}); each series plots rows[i][key].
+ * lineChart({title, interval, format, series: [{name, key, cls, summary?}], rows, binary?}) —
+ * rows are the usage API's series entries ({ts, …}); each series plots rows[i][key]; `binary`
+ * scales the axis in powers of 1024 (bytes).
  */
-export function lineChart({ title, interval, format, series, rows }) {
+export function lineChart({ title, interval, format, series, rows, binary = false }) {
   const titleId = newId("chart");
   const descId = newId("chart-desc");
   const xs = rows.map((r) => r.ts);
   const x0 = xs[0];
   const x1 = xs[xs.length - 1];
-  const max = niceMax(Math.max(0, ...series.flatMap((se) => rows.map((r) => Number(r[se.key]) || 0))));
+  const max = niceMax(Math.max(0, ...series.flatMap((se) => rows.map((r) => Number(r[se.key]) || 0))), binary);
   const px = (ts) => PAD.l + (x1 === x0 ? (W - PAD.l - PAD.r) / 2 : ((ts - x0) / (x1 - x0)) * (W - PAD.l - PAD.r));
   const py = (v) => H - PAD.b - (v / max) * (H - PAD.t - PAD.b);
 

@@ -153,7 +153,7 @@ export class Tail {
         }
         this.connections += 1;
         this.attempt = 0;
-        this.status("live", this.lastId ? `resumed after event ${this.lastId}` : "");
+        this.status("live", this.lastId ? `resumed after #${Number.parseInt(this.lastId, 10)}` : "");
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         const parser = new SseParser();
         for (;;) {

@@ -55,7 +55,7 @@ export function table(caption, columns, rows, { rowLabel } = {}) {
       "table",
       {},
       h("caption", { class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class }, c.label)))),
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
       h(
         "tbody",
         {},

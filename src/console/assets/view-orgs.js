@@ -348,6 +348,7 @@ function renderUsage(body, u) {
         title: "Bytes appended and read",
         interval: u.interval,
         format: fmtBytes,
+        binary: true,
         rows,
         series: [
           { name: "Appended", key: "appendedBytes", cls: "s1" },
@@ -358,6 +359,7 @@ function renderUsage(body, u) {
         title: "Bytes stored",
         interval: u.interval,
         format: fmtBytes,
+        binary: true,
         rows,
         series: [{ name: "Stored", key: "storedBytes", cls: "s3", summary: "last" }],
       }),
