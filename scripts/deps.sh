@@ -2,12 +2,14 @@
 # Installs the Debian packages weir needs, and only those that are missing. Idempotent: a
 # second run with everything present touches nothing. `deps.sh bench` also installs the
 # peers the benchmarks compare against (wrk, nginx, redis). `prometheus` brings promtool, which
-# the e2e tests use to parse and lint the /metrics scrape.
+# the e2e tests use to parse and lint the /metrics scrape. `chromium` is the headless browser the
+# web console's browser tests drive (through puppeteer-core, pinned in tests/e2e), with a font for
+# its screenshots.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
       librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev zlib1g-dev libzstd-dev
-      libssl-dev libcurl4-openssl-dev libcmocka-dev prometheus)
+      libssl-dev libcurl4-openssl-dev libcmocka-dev prometheus chromium fonts-dejavu-core)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(wrk nginx-light redis-server hyperfine nghttp2-client)
 fi

@@ -19,6 +19,7 @@
 #include "auth/auth.h"
 #include "auth/keybox.h"
 #include "cli/cli.h"
+#include "console/console.h"
 #include "net/server.h"
 #include "obs/obs.h"
 #include "realtime/naming.h"
@@ -282,6 +283,8 @@ serve(int argc, char **argv)
         wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything", "%s", "");
     wr_router *router = wr_router_new();
     register_routes(router);
+    if (cfg.console)
+        wr_console_register(router);
     wr_s2 *s2 = a.store ? wr_s2_new(router, a.store, auth, a.loop) : NULL;
     if (s2)
         wr_s2_set_location(s2, cfg.location);

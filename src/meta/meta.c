@@ -235,6 +235,25 @@ wr_meta_env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const ui
     return m->ops->env_set_key(m, id, hash, key_enc, enc_len, out_err);
 }
 
+wr_err
+wr_meta_project_list(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n,
+                     wr_error *out_err)
+{
+    *out = NULL;
+    *out_n = 0;
+    TRY(need(org_id, ID_CAP, "org id", out_err));
+    return m->ops->project_list(m, org_id, out, out_n, out_err);
+}
+
+wr_err
+wr_meta_env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *out_err)
+{
+    *out = NULL;
+    *out_n = 0;
+    TRY(need(org_id, ID_CAP, "org id", out_err));
+    return m->ops->env_list(m, org_id, out, out_n, out_err);
+}
+
 /* ---- runs ----------------------------------------------------------------------------------- */
 
 /* Checks r and writes its normalized form (see meta_int.h) into *out. */
@@ -302,6 +321,22 @@ wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, 
     *out_n = 0;
     TRY(need(run_id, ID_CAP, "run id", out_err));
     return m->ops->run_streams(m, run_id, out, out_n, out_err);
+}
+
+wr_err
+wr_meta_run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run_page *out,
+                 wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    TRY(need(env_id, ID_CAP, "environment id", out_err));
+    if (limit < 1 || limit > 100)
+        return wr_error_set(out_err, WR_ERR_INVALID, "limit must be 1 to 100");
+    if (after) {
+        /* Runs are never deleted, so a cursor checked here stays valid for the query. */
+        wr_run r;
+        TRY(wr_meta_run_get(m, env_id, after, &r, out_err));
+    }
+    return m->ops->run_list(m, env_id, after, limit, out, out_err);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------- */

@@ -241,6 +241,16 @@ wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, 
  * this hash), INVALID (enc_len over WR_META_KEY_ENC_MAX). */
 wr_err wr_meta_env_set_key(wr_meta *m, const char *id, const uint8_t hash[32],
                            const uint8_t *key_enc, size_t enc_len, wr_error *out_err);
+/* The organization's projects, oldest first (created_at_ms, then id); an unknown organization has
+ * none. *out is a malloc'd array of *out_n rows (NULL when there are none); free with free().
+ * Not paged: projects are created by operators, a handful per organization. */
+wr_err wr_meta_project_list(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n,
+                            wr_error *out_err);
+/* The environments of all the organization's projects, by project id, then oldest first; an
+ * unknown organization has none. Rows carry the key hash and sealed key like wr_meta_env_get's;
+ * callers must not show them. *out as for wr_meta_project_list. */
+wr_err wr_meta_env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n,
+                        wr_error *out_err);
 
 /* ---- runs ----------------------------------------------------------------------------------- */
 
@@ -263,6 +273,21 @@ wr_err wr_meta_run_add_stream(wr_meta *m, const char *run_id, const char *stream
  * such run). */
 wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
                            wr_error *out_err);
+
+/* A page of an environment's runs (wr_meta_run_list). */
+typedef struct wr_run_page {
+    wr_run *items; /* malloc'd; free with free() */
+    size_t n;
+    bool has_next; /* older runs exist past the last item */
+} wr_run_page;
+
+/*
+ * A page of at most `limit` (1..100) of the environment's runs, newest first (the order they were
+ * created in), continuing after the run `after` (NULL: from the newest). Errors: INVALID (limit),
+ * NOT_FOUND (`after` is not a run of the environment). On success free out->items with free().
+ */
+wr_err wr_meta_run_list(wr_meta *m, const char *env_id, const char *after, size_t limit,
+                        wr_run_page *out, wr_error *out_err);
 
 /* ---- sessions ------------------------------------------------------------------------------- */
 

@@ -11,7 +11,8 @@
  *   - session ids start with "session_" and external ids (when present) are non-empty and do not;
  *     a new session's stream_key is set (external id, else id) and updated_at = created_at;
  *   - runs passed to session calls are normalized as for run_create;
- *   - a list filter's limit is 1..100, now_ms is set, and at most one cursor is given.
+ *   - a list filter's limit is 1..100, now_ms is set, and at most one cursor is given; a run
+ *     list's limit is 1..100 and its cursor, when given, a run of the environment.
  * A backend must: make every change one transaction; map unique violations to
  * WR_ERR_RESOURCE_ALREADY_EXISTS, missing referenced rows to WR_ERR_NOT_FOUND, and everything
  * else to WR_ERR_STORAGE; never change a run's or session's basin stamp; keep closes and
@@ -65,6 +66,13 @@ typedef struct wr_meta_ops {
                                uint64_t now_ms, bool *out_swapped, wr_error *out_err);
     wr_err (*session_list)(wr_meta *m, const char *env_id, const wr_session_filter *f,
                            wr_session_page *out, wr_error *out_err);
+    /* Listings for the console and other operators' views (see meta.h). */
+    wr_err (*project_list)(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n,
+                           wr_error *out_err);
+    wr_err (*env_list)(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n,
+                       wr_error *out_err);
+    wr_err (*run_list)(wr_meta *m, const char *env_id, const char *after, size_t limit,
+                       wr_run_page *out, wr_error *out_err);
 } wr_meta_ops;
 
 struct wr_meta {

@@ -201,7 +201,17 @@ static const char *const migrations[] = {
       "WHERE id = ?1 AND env_id = ?2")                                                             \
     X(SESSION_SWAP, "UPDATE sessions SET current_run_id = ?3, updated_at_ms = ?4 "                 \
                     "WHERE id = ?1 AND current_run_id IS ?2")                                      \
-    X(SESSION_CURSOR, "SELECT created_at_ms FROM sessions WHERE id = ?1 AND env_id = ?2")
+    X(SESSION_CURSOR, "SELECT created_at_ms FROM sessions WHERE id = ?1 AND env_id = ?2")          \
+    X(PROJECT_LIST,                                                                                \
+      "SELECT " PROJECT_COLS " FROM projects WHERE org_id = ?1 ORDER BY created_at_ms, id")        \
+    X(ENV_LIST, "SELECT " ENV_COLS " FROM environments WHERE project_id IN "                       \
+                "(SELECT id FROM projects WHERE org_id = ?1) "                                     \
+                "ORDER BY project_id, created_at_ms, id")                                          \
+    /* rowid is creation order (runs are never deleted); runs_env_id(env_id) holds it sorted */    \
+    X(RUN_LIST, "SELECT " RUN_COLS " FROM runs WHERE env_id = ?1 ORDER BY rowid DESC LIMIT ?2")    \
+    X(RUN_LIST_AFTER, "SELECT " RUN_COLS " FROM runs WHERE env_id = ?1 AND rowid < "               \
+                      "(SELECT rowid FROM runs WHERE id = ?3 AND env_id = ?1) "                    \
+                      "ORDER BY rowid DESC LIMIT ?2")
 
 enum {
 #define STMT_ENUM(name, sql) S_##name,
@@ -1170,6 +1180,79 @@ out:
     return err;
 }
 
+/* ---- listings ------------------------------------------------------------------------------- */
+
+/*
+ * Steps a bound SELECT to its end, reading each row with `read` into a growing array of
+ * elements of `size` bytes. On success *out (malloc'd, NULL when empty) and *out_n; on failure
+ * both are cleared and the error returned.
+ */
+static wr_err
+query_all(sq *q, sqlite3_stmt *st, reader_fn read, size_t size, const char *what, void **out,
+          size_t *out_n, wr_error *out_err)
+{
+    char *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = step(q, st, false)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = wr_xrealloc(v, cap * size);
+        }
+        read(st, v + n++ * size);
+    }
+    wr_err err = WR_OK;
+    if (rc != SQLITE_DONE) {
+        err = fail(q, rc, what, what, out_err);
+        free(v);
+        v = NULL;
+        n = 0;
+    }
+    done(st);
+    *out = v;
+    *out_n = n;
+    return err;
+}
+
+static wr_err
+project_list(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_PROJECT_LIST);
+    bind_text(st, 1, org_id);
+    return query_all(q, st, read_project, sizeof(**out), "project", (void **)out, out_n, out_err);
+}
+
+static wr_err
+env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_ENV_LIST);
+    bind_text(st, 1, org_id);
+    return query_all(q, st, read_env, sizeof(**out), "environment", (void **)out, out_n, out_err);
+}
+
+static wr_err
+run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run_page *out,
+         wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, after ? S_RUN_LIST_AFTER : S_RUN_LIST);
+    bind_text(st, 1, env_id);
+    bind_u64(st, 2, limit + 1); /* one more tells whether a next page exists */
+    if (after)
+        bind_text(st, 3, after);
+    void *items;
+    size_t n;
+    wr_err err = query_all(q, st, read_run, sizeof(wr_run), "run", &items, &n, out_err);
+    if (err != WR_OK)
+        return err;
+    out->items = items;
+    out->has_next = n > limit;
+    out->n = n > limit ? limit : n;
+    return WR_OK;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 static void
@@ -1210,6 +1293,9 @@ static const wr_meta_ops sqlite_ops = {
     .session_update = session_update,
     .session_swap_run = session_swap_run,
     .session_list = session_list,
+    .project_list = project_list,
+    .env_list = env_list,
+    .run_list = run_list,
 };
 
 /* Runs one SQL text (possibly several statements) on db during open. */

@@ -2,6 +2,7 @@
  * admin.c — /admin/api/v1: organizations, projects, environments (keys), per-organization
  * basin provisioning and plans. Authorized by the server's root token only. JSON is camelCase.
  */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -444,6 +445,76 @@ org_usage(wr_req *req, void *ctx)
     wr_org_usage_answer(rt, req, o.id, o.has_basin ? o.basin : NULL);
 }
 
+static json_t *
+env_json(const wr_env *e)
+{
+    /* Never the key: it is shown once, at create and rotation. */
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "id", e->id, "slug", e->slug, "projectId",
+                          e->project_id, "organizationId", e->org_id);
+    json_object_set_new(o, "createdAt", wr_rt_time_json(true, e->created_at_ms));
+    return o;
+}
+
+/* GET /admin/api/v1/orgs/:orgId/projects: the projects with their environments nested. */
+static void
+list_projects(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_org o;
+    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
+        return;
+    wr_project *ps = NULL;
+    wr_env *es = NULL;
+    size_t np = 0, ne = 0;
+    wr_error err = {0};
+    if (wr_meta_project_list(rt->meta, o.id, &ps, &np, &err) != WR_OK ||
+        wr_meta_env_list(rt->meta, o.id, &es, &ne, &err) != WR_OK) {
+        free(ps);
+        wr_rt_fail_err(req, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < np; i++) {
+        json_t *envs = json_array();
+        for (size_t k = 0; k < ne; k++)
+            if (strcmp(es[k].project_id, ps[i].id) == 0)
+                json_array_append_new(envs, env_json(&es[k]));
+        json_t *p = json_pack("{s:s,s:s,s:s,s:o}", "id", ps[i].id, "slug", ps[i].slug,
+                              "organizationId", ps[i].org_id, "environments", envs);
+        json_object_set_new(p, "createdAt", wr_rt_time_json(true, ps[i].created_at_ms));
+        json_array_append_new(arr, p);
+    }
+    /* The environments' sealed keys go no further than this function. */
+    OPENSSL_cleanse(es, ne * sizeof(*es));
+    free(es);
+    free(ps);
+    wr_resp_json(req, 200, json_pack("{s:o}", "projects", arr));
+}
+
+/* GET /admin/api/v1/plans: WEIR_PLAN_RETENTION as data, the default plan first. */
+static void
+list_plans(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < rt->cfg.n_plans; i++) {
+        const wr_plan *p = &rt->cfg.plans[i];
+        char d[32];
+        if (!p->shared && p->retention_s % 86400 == 0)
+            snprintf(d, sizeof(d), "%llud", (unsigned long long)(p->retention_s / 86400));
+        else if (!p->shared)
+            wr_duration_format(p->retention_s, d);
+        json_array_append_new(
+            arr, json_pack("{s:s,s:b,s:o,s:b}", "name", p->name, "shared", p->shared, "retention",
+                           p->shared ? json_null() : json_string(d), "default", i == 0));
+    }
+    wr_resp_json(req, 200,
+                 json_pack("{s:o,s:b,s:s}", "plans", arr, "perOrgBasins", rt->cfg.per_org_basins,
+                           "globalBasin", rt->cfg.global_basin));
+}
+
 void
 wr_rt_admin_register(wr_rt *rt, wr_router *r)
 {
@@ -460,4 +531,6 @@ wr_rt_admin_register(wr_rt *rt, wr_router *r)
                 64 * 1024);
     wr_rt_route(rt, r, WR_METHOD_PUT, "/admin/api/v1/orgs/{orgId}/plan", set_plan, 64 * 1024);
     wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}/usage", org_usage, 0);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/orgs/{orgId}/projects", list_projects, 0);
+    wr_rt_route(rt, r, WR_METHOD_GET, "/admin/api/v1/plans", list_plans, 0);
 }

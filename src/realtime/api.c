@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "realtime/params.h"
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 
@@ -51,6 +52,7 @@ run_json(const wr_run *r)
         r->root_run_id, "streamBasinName", r->has_basin ? json_string(r->basin) : json_null(),
         "realtimeStreamsVersion", "v2");
     json_object_set_new(o, "completedAt", wr_rt_time_json(r->completed, r->completed_at_ms));
+    json_object_set_new(o, "createdAt", wr_rt_time_json(true, r->created_at_ms));
     return o;
 }
 
@@ -118,9 +120,67 @@ complete_run(wr_req *req, void *ctx)
     wr_resp_json(req, 200, run_json(&r));
 }
 
+typedef struct run_query {
+    size_t limit;
+    const char *after;
+    const char *bad;
+    wr_req *req;
+} run_query;
+
+static void
+run_param(void *ud, const char *key, const char *value)
+{
+    run_query *q = ud;
+    if (strcmp(key, "page[size]") == 0) {
+        uint64_t n;
+        if (!wr_rt_parse_seq(value, &n) || n < 1 || n > 100)
+            q->bad = "`page[size]` must be an integer from 1 to 100";
+        else
+            q->limit = (size_t)n;
+    } else if (strcmp(key, "page[after]") == 0) {
+        q->after = wr_arena_strdup(&q->req->arena, value);
+    }
+}
+
+/* GET /api/v1/runs?page[size]&page[after]: the environment's runs, newest first. */
+static void
+list_runs(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    wr_env env;
+    if (!env_auth(req, rt, &env))
+        return;
+    run_query q = {.limit = 20, .req = req};
+    if (wr_req_query_each(req, run_param, &q) < 0 && !q.bad)
+        q.bad = "malformed query string";
+    if (!q.bad && q.after && !wr_rt_name_ok(q.after))
+        q.bad = "`page[after]` must be UTF-8 without control characters";
+    if (q.bad) {
+        wr_rt_fail(req, 400, q.bad);
+        return;
+    }
+    wr_run_page page;
+    wr_error err = {0};
+    if (wr_meta_run_list(rt->meta, env.id, q.after, q.limit, &page, &err) != WR_OK) {
+        if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
+            wr_rt_fail(req, 400, "`page[after]` is not a run of this environment");
+        else
+            wr_rt_fail_err(req, &err);
+        return;
+    }
+    json_t *data = json_array(), *pag = json_object();
+    for (size_t i = 0; i < page.n; i++)
+        json_array_append_new(data, run_json(&page.items[i]));
+    if (page.has_next && page.n)
+        json_object_set_new(pag, "next", json_string(page.items[page.n - 1].id));
+    free(page.items);
+    wr_resp_json(req, 200, json_pack("{s:o,s:o}", "data", data, "pagination", pag));
+}
+
 void
 wr_rt_api_register(wr_rt *rt, wr_router *r)
 {
+    wr_rt_route(rt, r, WR_METHOD_GET, "/api/v1/runs", list_runs, 0);
     wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/runs", create_run, 64 * 1024);
     wr_rt_route(rt, r, WR_METHOD_POST, "/api/v1/runs/{runId}/complete", complete_run, 0);
 }

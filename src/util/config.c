@@ -31,6 +31,7 @@ enum kind {
     K_SECRET,     /* char *, owned; empty = unset (NULL); never shown in --help */
     K_OPT_STRING, /* char *, owned; empty = unset (NULL) */
     K_PROM,       /* wr_prom_endpoint: on, off or HOST:PORT */
+    K_ONOFF,      /* bool: on or off (a value is required) */
 };
 
 struct opt {
@@ -199,6 +200,9 @@ static const struct opt opts[] = {
      FIELD(access_log, char *), 0, 0,
      "One line per request (method, route, status, bytes, duration, request id): off, stderr "
      "(at level info), or appended to FILE."},
+    {"console", "WEIR_CONSOLE", "on", "on|off", K_ONOFF, FIELD(console, bool), 0, 0,
+     "The web console at /console (static pages that call the public API with the token you "
+     "sign in with): on or off."},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -392,6 +396,13 @@ parse_value(const struct opt *o, const char *s, wr_config *cfg, char *msg, size_
         pe->mode = WR_PROM_LISTEN;
         return true;
     }
+    case K_ONOFF:
+        if (strcasecmp(s, "on") != 0 && strcasecmp(s, "off") != 0) {
+            snprintf(msg, msg_len, "must be on or off");
+            return false;
+        }
+        *(bool *)field = strcasecmp(s, "on") == 0;
+        return true;
     case K_HOSTPORT:
         if (!parse_hostport(s, field)) {
             snprintf(msg, msg_len,

@@ -99,6 +99,7 @@ typedef struct wr_config {
     uint64_t usage_minute_retention_s; /* --usage-minute-retention */
     wr_prom_endpoint prometheus;       /* --prometheus on|off|HOST:PORT */
     char *access_log;                  /* --access-log: "off", "stderr" or a file path */
+    bool console;                      /* --console on|off: GET /console (docs/console.md) */
 
     bool help; /* -h/--help was given; everything else holds defaults */
 } wr_config;

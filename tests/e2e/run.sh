@@ -5,7 +5,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 cd "$here"
-if [ ! -d node_modules/@s2-dev/streamstore ] || [ package-lock.json -nt node_modules ]; then
+if [ ! -d node_modules/@s2-dev/streamstore ] || [ ! -d node_modules/puppeteer-core ] ||
+   [ package-lock.json -nt node_modules ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 export WEIR_BIN="$bin"

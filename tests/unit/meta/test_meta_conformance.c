@@ -646,7 +646,130 @@ test_projects_and_envs(void **state)
     assert_string_equal(e.id, ENV_B);
 }
 
+/* Projects and environments of one organization only, in creation order. */
+static void
+test_project_env_lists(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_project p2 = project("proja2", "api", ORG_A);
+    p2.created_at_ms = 1; /* older than the seeded one: listed first */
+    OK(wr_meta_project_create(f->m, &p2, NULL));
+    wr_env e2 = env("enva2", "prod", PROJ_A, 0xa2);
+    wr_env e3 = env("enva3", "dev", "proja2", 0xa3);
+    OK(wr_meta_env_create(f->m, &e2, NULL));
+    OK(wr_meta_env_create(f->m, &e3, NULL));
+
+    wr_project *ps = NULL;
+    size_t np = 0;
+    OK(wr_meta_project_list(f->m, ORG_A, &ps, &np, NULL));
+    assert_int_equal(np, 2);
+    assert_string_equal(ps[0].id, "proja2");
+    assert_string_equal(ps[1].id, PROJ_A);
+    free(ps);
+
+    wr_env *es = NULL;
+    size_t ne = 0;
+    OK(wr_meta_env_list(f->m, ORG_A, &es, &ne, NULL));
+    assert_int_equal(ne, 3); /* never ENV_B, of the other organization */
+    for (size_t i = 0; i < ne; i++) {
+        assert_string_equal(es[i].org_id, ORG_A);
+        assert_string_not_equal(es[i].id, ENV_B);
+    }
+    /* by project id, then oldest first */
+    assert_string_equal(es[0].project_id, PROJ_A);
+    assert_string_equal(es[0].id, ENV_A);
+    assert_string_equal(es[1].id, "enva2");
+    assert_string_equal(es[2].id, "enva3");
+    free(es);
+
+    /* an unknown organization has none; a malformed id is INVALID */
+    OK(wr_meta_project_list(f->m, "nope", &ps, &np, NULL));
+    assert_int_equal(np, 0);
+    assert_null(ps);
+    OK(wr_meta_env_list(f->m, "nope", &es, &ne, NULL));
+    assert_int_equal(ne, 0);
+    assert_null(es);
+    assert_int_equal(wr_meta_project_list(f->m, "", &ps, &np, NULL), WR_ERR_INVALID);
+    assert_int_equal(wr_meta_env_list(f->m, "", &es, &ne, NULL), WR_ERR_INVALID);
+}
+
 /* ---- runs ----------------------------------------------------------------------------------- */
+
+/* Runs are listed newest first, page by page, and only the environment's own. */
+static void
+test_run_list_pages(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    char id[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof(id), "run_a%02d", i);
+        wr_run r = run(id, ENV_A, NULL);
+        OK(wr_meta_run_create(f->m, &r, NULL));
+        if (i % 5 == 0) { /* interleave another environment's runs */
+            snprintf(id, sizeof(id), "run_b%02d", i);
+            wr_run rb = run(id, ENV_B, NULL);
+            OK(wr_meta_run_create(f->m, &rb, NULL));
+        }
+    }
+    const char *after = NULL;
+    char cursor[WR_META_ID_MAX + 1];
+    int want = 24, pages = 0;
+    for (;;) {
+        wr_run_page page;
+        OK(wr_meta_run_list(f->m, ENV_A, after, 10, &page, NULL));
+        pages++;
+        for (size_t i = 0; i < page.n; i++, want--) {
+            snprintf(id, sizeof(id), "run_a%02d", want);
+            assert_string_equal(page.items[i].id, id);
+            assert_string_equal(page.items[i].env_id, ENV_A);
+        }
+        bool next = page.has_next;
+        if (page.n)
+            CPY(cursor, page.items[page.n - 1].id);
+        free(page.items);
+        if (!next)
+            break;
+        after = cursor;
+    }
+    assert_int_equal(want, -1);
+    assert_int_equal(pages, 3); /* 10 + 10 + 5 */
+
+    /* exactly a full last page: no next */
+    wr_run_page page;
+    OK(wr_meta_run_list(f->m, ENV_B, NULL, 5, &page, NULL));
+    assert_int_equal(page.n, 5);
+    assert_false(page.has_next);
+    free(page.items);
+    /* an environment without runs */
+    OK(wr_meta_run_list(f->m, "nope", NULL, 5, &page, NULL));
+    assert_int_equal(page.n, 0);
+    assert_false(page.has_next);
+    free(page.items);
+
+    /* bad input: each class gets a row */
+    static const struct {
+        const char *env, *after;
+        size_t limit;
+        wr_err want;
+    } bad[] = {
+        {ENV_A, NULL, 0, WR_ERR_INVALID},
+        {ENV_A, NULL, 101, WR_ERR_INVALID},
+        {"", NULL, 10, WR_ERR_INVALID},
+        {ENV_A, "run_missing", 10, WR_ERR_NOT_FOUND},
+        {ENV_A, "run_b00", 10, WR_ERR_NOT_FOUND}, /* another environment's run */
+        {ENV_A, "", 10, WR_ERR_INVALID},
+        {ENV_A, "run_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 10, WR_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wr_err got = wr_meta_run_list(f->m, bad[i].env, bad[i].after, bad[i].limit, &page, NULL);
+        if (got != bad[i].want)
+            fail_msg("bad row %zu: got %d want %d", i, got, bad[i].want);
+        assert_int_equal(page.n, 0);
+        assert_null(page.items);
+    }
+}
 
 static void
 test_runs(void **state)
@@ -1118,6 +1241,8 @@ main(void)
         T(test_invalid_arguments),
         T(test_projects_and_envs),
         T(test_runs),
+        T(test_run_list_pages),
+        T(test_project_env_lists),
         T(test_run_streams),
         T(test_session_create_or_get),
         T(test_session_close_write_once),

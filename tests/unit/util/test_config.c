@@ -257,7 +257,44 @@ static const struct vrow vrows[] = {
     {"no-cors", "WEIR_NO_CORS", "2", "must be one of 1, 0, true, false, yes, no", NONE, 0},
     /* K_STRING */
     {"data-dir", "WEIR_DATA_DIR", "/var/lib/weir", NULL, NONE, 0},
+    /* K_ONOFF (values checked in test_console_switch) */
+    {"console", "WEIR_CONSOLE", "on", NULL, NONE, 0},
+    {"console", "WEIR_CONSOLE", "OFF", NULL, NONE, 0},
+    {"console", "WEIR_CONSOLE", "true", "must be on or off", NONE, 0},
+    {"console", "WEIR_CONSOLE", "1", "must be on or off", NONE, 0},
+    {"console", "WEIR_CONSOLE", "no", "must be on or off", NONE, 0},
+    {"console", "WEIR_CONSOLE", "onn", "must be on or off", NONE, 0},
+    {"console", "WEIR_CONSOLE", " on", "must be on or off", NONE, 0},
 };
+
+/* --console on|off: on by default; a value is required (it is not a switch). */
+static void
+test_console_switch(void **state)
+{
+    (void)state;
+    wr_config cfg;
+    wr_error e;
+    clear_env(NULL);
+    assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
+    assert_true(cfg.console);
+    wr_config_fini(&cfg);
+    char *a1[] = {"--console", "off"};
+    assert_int_equal(load(&cfg, ARGC(a1), a1, &e), WR_OK);
+    assert_false(cfg.console);
+    wr_config_fini(&cfg);
+    setenv("WEIR_CONSOLE", "Off", 1);
+    assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
+    assert_false(cfg.console);
+    wr_config_fini(&cfg);
+    char *a2[] = {"--console=on"}; /* the flag wins over the environment */
+    assert_int_equal(load(&cfg, ARGC(a2), a2, &e), WR_OK);
+    assert_true(cfg.console);
+    wr_config_fini(&cfg);
+    char *a3[] = {"--console"};
+    assert_int_equal(load(&cfg, ARGC(a3), a3, &e), WR_ERR_INVALID);
+    assert_string_equal(e.msg, "--console: missing value (on|off)");
+    clear_env(NULL);
+}
 
 static void
 check_vrow(const struct vrow *r, int how)
@@ -476,6 +513,8 @@ test_help_lists_every_option(void **state)
         "WEIR_SHUTDOWN_TIMEOUT, default 10s",
         "--append-inflight-bytes SIZE",
         "WEIR_APPEND_INFLIGHT_BYTES, default 128MiB",
+        "--console on|off",
+        "WEIR_CONSOLE, default on",
         "--help",
     };
     for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
@@ -493,6 +532,7 @@ main(void)
         cmocka_unit_test_setup(test_help, clear_env),
         cmocka_unit_test_setup(test_argument_errors, clear_env),
         cmocka_unit_test_setup(test_values_by_flag_and_env, clear_env),
+        cmocka_unit_test_setup(test_console_switch, clear_env),
         cmocka_unit_test_setup(test_exact_messages_from_brief, clear_env),
         cmocka_unit_test_setup(test_log_level_values, clear_env),
         cmocka_unit_test_setup(test_bool_values, clear_env),
