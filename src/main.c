@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "http/http.h"
 #include "http/router.h"
 #include "auth/auth.h"
 #include "auth/keybox.h"
@@ -298,6 +299,7 @@ serve(int argc, char **argv)
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
     wr_rt_backend *backend = NULL;
+    wr_http *http = NULL, *metrics_http = NULL;
     if (wr_keybox_open(cfg.data_dir, cfg.secret_key, &keybox, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = err.code == WR_ERR_INVALID ? 2 : 1;
@@ -325,8 +327,7 @@ serve(int argc, char **argv)
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_obs_sources(obs, a.store, s2, meta, rt);
-    wr_server_opts so = {
-        .max_connections = cfg.max_connections,
+    wr_http_opts ho = {
         .max_header_bytes = cfg.max_header_bytes,
         .max_body_bytes = cfg.max_body_bytes,
         .header_timeout_ms = cfg.header_timeout_s * 1000,
@@ -337,7 +338,11 @@ serve(int argc, char **argv)
         .req_end = wr_obs_req_end,
         .hooks_ud = obs,
     };
-    a.server = wr_server_new(a.loop, &so, router);
+    http = wr_http_new(&ho, router);
+    wr_server_opts so = {.max_connections = cfg.max_connections,
+                         .on_connection = wr_http_on_connection,
+                         .on_connection_ud = http};
+    a.server = wr_server_new(a.loop, &so);
     wr_obs_add_server(obs, a.server);
     int port = 0;
     if (wr_server_listen(a.server, cfg.listen.host, cfg.listen.port, &port, &err) != WR_OK) {
@@ -347,7 +352,9 @@ serve(int argc, char **argv)
     }
     int metrics_port = 0;
     if (metrics_router) {
-        a.metrics_server = wr_server_new(a.loop, &so, metrics_router);
+        metrics_http = wr_http_new(&ho, metrics_router);
+        so.on_connection_ud = metrics_http;
+        a.metrics_server = wr_server_new(a.loop, &so);
         wr_obs_add_server(obs, a.metrics_server);
         if (wr_server_listen(a.metrics_server, cfg.prometheus.addr.host, cfg.prometheus.addr.port,
                              &metrics_port, &err) != WR_OK) {
@@ -386,6 +393,8 @@ out:
     wr_auth_free(auth);
     free(new_root);
     uv_loop_close(a.loop);
+    wr_http_free(http);
+    wr_http_free(metrics_http);
     wr_router_free(router);
     wr_router_free(metrics_router);
     wr_obs_free(obs);

@@ -62,9 +62,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http_int.h"
 #include "http/req.h"
 #include "http/router.h"
-#include "net/server.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -125,6 +125,7 @@ typedef struct h2s {
 
 struct h2 {
     wr_conn *conn;
+    const wr_http *http;
     nghttp2_session *session;
     h2s *streams;
     h2s *queue;
@@ -152,10 +153,10 @@ static const wr_proto_ops h2_ops;
 static void flush(h2 *h);
 static void rearm(h2 *h);
 
-static const wr_server_opts *
+static const wr_http_opts *
 opts_of(h2 *h)
 {
-    return wr_server_options(h->conn->srv);
+    return &h->http->opts;
 }
 
 static uint64_t
@@ -480,7 +481,7 @@ stream_free(h2 *h, h2s *s)
         h->idle_at = deadline_in(h, opts_of(h)->idle_timeout_ms);
     if (s->dispatched && !s->finished && s->req.on_close)
         s->req.on_close(&s->req);
-    wr_server_req_end(h->conn->srv, &s->req);
+    wr_http__req_end(h->http, &s->req);
     wr_req_fini(&s->req);
     free(s);
 }
@@ -577,15 +578,14 @@ headers_done(h2 *h, h2s *s, bool end_stream)
     if (req->path == NULL || req->method_name == NULL) {
         s->pending_err = WR_ERR_BAD_REQUEST;
     } else if (s->pending_err == WR_OK) {
-        s->pending_err =
-            wr_router_route(wr_server_router(h->conn->srv), req, s->allow, sizeof(s->allow));
+        s->pending_err = wr_router_route(h->http->router, req, s->allow, sizeof(s->allow));
         if (s->pending_err == WR_OK) {
             if (req->route->max_body)
                 s->body_limit = req->route->max_body;
             req->body_streaming = req->route->stream_body && req->route->stream_body(req);
         }
     }
-    wr_server_req_begin(h->conn->srv, req); /* access log, Prometheus */
+    wr_http__req_begin(h->http, req); /* access log, Prometheus */
     s->discard_body = s->pending_err != WR_OK;
     s->request_done = end_stream;
     if (end_stream || req->body_streaming || s->pending_err != WR_OK) {
@@ -1029,13 +1029,14 @@ out:
 }
 
 void
-wr_http2_attach(wr_conn *c, const char *data, size_t len)
+wr_http2_attach(wr_conn *c, const wr_http *http, const char *data, size_t len)
 {
     /* HTTP/1.1's state is gone already: nothing may call into it if this fails. */
     c->proto = NULL;
     c->proto_state = NULL;
     h2 *h = wr_xcalloc(1, sizeof(*h));
     h->conn = c;
+    h->http = http;
     int rc = session_open(h);
     if (rc != 0) {
         wr_log_warn("http2 session not created", " error=%s", nghttp2_strerror(rc));

@@ -130,7 +130,7 @@ typedef struct fixture {
 } fixture;
 
 static int
-setup_with(void **state, const wr_server_opts *opts)
+setup_with(void **state, const wr_test_server_opts *opts)
 {
     fixture *f = wr_xcalloc(1, sizeof(*f));
     f->router = make_router();
@@ -149,9 +149,9 @@ setup(void **state)
 static int
 setup_short_timeouts(void **state)
 {
-    wr_server_opts o = wr_test_server_defaults();
-    o.header_timeout_ms = 200;
-    o.idle_timeout_ms = 300;
+    wr_test_server_opts o = wr_test_server_defaults();
+    o.http.header_timeout_ms = 200;
+    o.http.idle_timeout_ms = 300;
     o.max_connections = 2;
     return setup_with(state, &o);
 }

@@ -54,10 +54,10 @@ setup(void **state)
     fixture *f = wr_xcalloc(1, sizeof(*f));
     f->router = wr_router_new();
     wr_router_add(f->router, WR_METHOD_POST, "/body", h_body, NULL, 0);
-    wr_server_opts o = wr_test_server_defaults();
-    o.header_timeout_ms = HEADER_MS;
-    o.body_timeout_ms = BODY_MS;
-    o.idle_timeout_ms = IDLE_MS;
+    wr_test_server_opts o = wr_test_server_defaults();
+    o.http.header_timeout_ms = HEADER_MS;
+    o.http.body_timeout_ms = BODY_MS;
+    o.http.idle_timeout_ms = IDLE_MS;
     f->ts = wr_test_server_start(f->router, &o);
     f->port = wr_test_server_port(f->ts);
     *state = f;

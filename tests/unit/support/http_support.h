@@ -1,5 +1,6 @@
 /*
- * http_support.h — runs a real wr_server on its own loop thread for tests, and a blocking
+ * http_support.h — runs a real wr_server with the HTTP layer on its own loop thread for tests,
+ * and a blocking
  * loopback client to talk to it byte by byte.
  *
  * The router and every handler run on the server thread; tests only use sockets.
@@ -10,19 +11,26 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "http/http.h"
 #include "http/router.h"
 #include "net/server.h"
 #include "util/buf.h"
 
 typedef struct wr_test_server wr_test_server;
 
+/* The listener's and the HTTP layer's options of a test server. */
+typedef struct wr_test_server_opts {
+    size_t max_connections;
+    wr_http_opts http;
+} wr_test_server_opts;
+
 /* Starts a server on 127.0.0.1:0 with `opts` (NULL = test defaults) and the given router. */
-wr_test_server *wr_test_server_start(wr_router *router, const wr_server_opts *opts);
+wr_test_server *wr_test_server_start(wr_router *router, const wr_test_server_opts *opts);
 int wr_test_server_port(const wr_test_server *ts);
 /* Graceful shutdown (bounded by timeout_ms), joins the thread, frees everything. */
 void wr_test_server_stop(wr_test_server *ts, unsigned timeout_ms);
 /* Default options used when opts is NULL. */
-wr_server_opts wr_test_server_defaults(void);
+wr_test_server_opts wr_test_server_defaults(void);
 
 /* Connects to 127.0.0.1:port; aborts the test on failure. Receive timeout is 5 s. */
 int wr_test_connect(int port);
