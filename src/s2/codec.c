@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "util/base64.h"
 #include "util/mem.h"
@@ -514,12 +515,12 @@ free_buf(void *p)
 const wr_buf *
 wr_s2_batch_json(wr_batch *b, wr_s2_format fmt)
 {
-    unsigned slot = fmt == WR_S2_FORMAT_BASE64 ? WR_S2_ENC_JSON_BASE64 : WR_S2_ENC_JSON_RAW;
-    wr_buf *enc = wr_batch_enc_get(b, slot);
+    wr_s2_enc_slot slot = fmt == WR_S2_FORMAT_BASE64 ? WR_S2_ENC_JSON_BASE64 : WR_S2_ENC_JSON_RAW;
+    wr_buf *enc = wr_s2_enc_get(b, slot);
     if (enc)
         return enc;
     enc = wr_xcalloc(1, sizeof(*enc));
     wr_s2_records_json(enc, b->records, b->n_records, fmt);
-    wr_batch_enc_set(b, slot, enc, free_buf);
+    wr_s2_enc_set(b, slot, enc, free_buf);
     return enc;
 }

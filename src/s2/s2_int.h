@@ -31,12 +31,6 @@ typedef enum wr_s2_format {
     WR_S2_FORMAT_BASE64 = 1,
 } wr_s2_format;
 
-/* Batch encoding cache slots (store/batch.h): one per JSON format. */
-#define WR_S2_ENC_JSON_RAW 0
-#define WR_S2_ENC_JSON_BASE64 1
-/* slot 2: protobuf records (proto.h); slot 3: whole live-delivery payloads (session.c) */
-#define WR_S2_ENC_LIVE 3
-
 /* --- common.c --- */
 
 /* The request's token (Authorization: Bearer …); answers 401 authn itself when there is none. */

@@ -26,6 +26,7 @@
 
 #include "http/sse.h"
 #include "s2/proto.h"
+#include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "s2/s2s.h"
 #include "util/clock.h"
@@ -299,10 +300,10 @@ send_records(session *s, wr_batch *whole, const wr_record *recs, size_t n, const
 {
     live_cache *c = NULL;
     if (whole && tail) {
-        c = wr_batch_enc_get(whole, WR_S2_ENC_LIVE);
+        c = wr_s2_enc_get(whole, WR_S2_ENC_LIVE);
         if (c == NULL) {
             c = wr_xcalloc(1, sizeof(*c));
-            wr_batch_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
+            wr_s2_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
         }
     }
     char head[128];
