@@ -215,6 +215,15 @@ die(h2 *h, const char *what, int rc)
     rearm(h);
 }
 
+/* A session call that should not fail did (only memory, with nghttp2's own allocator): the
+ * connection is given up, from the timer. */
+static void
+check(h2 *h, const char *what, int rc)
+{
+    if (rc != 0)
+        die(h, what, rc);
+}
+
 /* --- response queue ---------------------------------------------------------------------- */
 
 static void
@@ -325,7 +334,7 @@ static void
 credit_conn(h2 *h, size_t n)
 {
     if (n && !h->closing)
-        nghttp2_session_consume_connection(h->session, n);
+        check(h, "consume_connection", nghttp2_session_consume_connection(h->session, n));
 }
 
 static void
@@ -382,7 +391,7 @@ static void
 body_bytes(h2 *h, h2s *s, const uint8_t *data, size_t len)
 {
     wr_req *req = &s->req;
-    nghttp2_session_consume_stream(h->session, s->id, len);
+    check(h, "consume_stream", nghttp2_session_consume_stream(h->session, s->id, len));
     if (req->body.len + len > s->body_limit) {
         credit_conn(h, len);
         refuse(h, s, WR_ERR_PAYLOAD_TOO_LARGE);
@@ -514,9 +523,9 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     if (h->shutting_down) {
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                  NGHTTP2_REFUSED_STREAM);
-        return 0;
+        int rc = nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                           NGHTTP2_REFUSED_STREAM);
+        return rc == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     h2s *s = stream_new(h, frame->hd.stream_id);
     set_deadline(h, s, deadline_in(h, opts_of(h)->header_timeout_ms));
@@ -627,7 +636,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
     h2 *h = ud;
     h2s *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (s == NULL || s->closed || s->discard_body) {
-        nghttp2_session_consume(session, stream_id, len);
+        check(h, "consume", nghttp2_session_consume(session, stream_id, len));
         return 0;
     }
     wr_req *req = &s->req;
@@ -636,7 +645,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
         return 0;
     }
     if (s->dispatched && (s->finished || req->on_body == NULL)) {
-        nghttp2_session_consume(session, stream_id, len);
+        check(h, "consume", nghttp2_session_consume(session, stream_id, len));
         return 0;
     }
     /* Credit is returned when the handler calls wr_req_consumed(). Bytes that arrive before the
@@ -673,8 +682,9 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
         (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
         return 0;
     h2s *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (s && !s->closed && !s->request_done && !s->req.body_streaming)
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+    if (s && !s->closed && !s->request_done && !s->req.body_streaming &&
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
 
@@ -1108,7 +1118,7 @@ settle_unconsumed(h2s *s)
     h2 *h = s->h;
     if (s->unconsumed == 0 || h->closing)
         return;
-    nghttp2_session_consume(h->session, s->id, s->unconsumed);
+    check(h, "consume", nghttp2_session_consume(h->session, s->id, s->unconsumed));
     h->unconsumed -= s->unconsumed;
     s->unconsumed = 0;
 }
@@ -1153,7 +1163,7 @@ resume(h2s *s)
 {
     if (s->deferred) {
         s->deferred = false;
-        nghttp2_session_resume_data(s->h->session, s->id);
+        check(s->h, "resume_data", nghttp2_session_resume_data(s->h->session, s->id));
     }
 }
 
@@ -1217,7 +1227,7 @@ h2_consumed(wr_req *req, size_t n)
         return;
     s->unconsumed -= n;
     h->unconsumed -= n;
-    nghttp2_session_consume(h->session, s->id, n);
+    check(h, "consume", nghttp2_session_consume(h->session, s->id, n));
     flush(h);
 }
 

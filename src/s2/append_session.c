@@ -85,11 +85,11 @@ fail(aps *s, int status, const char *json, size_t len)
 static void
 fail_error(aps *s, wr_err code, const char *msg)
 {
-    json_t *o = json_pack("{s:s,s:s}", "code", wr_err_code(code), "message", msg);
-    char *j = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    fail(s, wr_err_status(code), j, strlen(j));
-    free(j);
+    wr_buf j;
+    wr_buf_init(&j);
+    wr_s2_error_json(&j, code, msg);
+    fail(s, wr_err_status(code), j.data, j.len);
+    wr_buf_fini(&j);
 }
 
 static void

@@ -132,16 +132,15 @@ send_error(session *s, wr_err code, const char *msg)
         maybe_free(s);
         return;
     }
-    json_t *o = json_pack("{s:s,s:s}", "code", wr_err_code(code), "message", msg);
-    char *data = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    wr_buf b;
+    wr_buf data, b;
+    wr_buf_init(&data);
     wr_buf_init(&b);
+    wr_s2_error_json(&data, code, msg);
     if (s->s2s)
-        wr_s2s_terminal(&b, wr_err_status(code), data, strlen(data));
+        wr_s2s_terminal(&b, wr_err_status(code), data.data, data.len);
     else
-        wr_sse_event(&b, "error", NULL, data, strlen(data));
-    free(data);
+        wr_sse_event(&b, "error", NULL, data.data, data.len);
+    wr_buf_fini(&data);
     wr_resp_write(s->req, b.data, b.len);
     wr_buf_fini(&b);
     finish(s, false);

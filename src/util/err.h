@@ -81,7 +81,9 @@ wr_err wr_err_from_code(const char *code);
 
 /*
  * Records `code` and a printf-formatted message in `e` (which may be NULL) and returns `code`,
- * so callers can write `return wr_error_set(out_err, WR_ERR_INVALID, "...")`.
+ * so callers can write `return wr_error_set(out_err, WR_ERR_INVALID, "...")`. A message longer
+ * than the buffer is cut at a UTF-8 character boundary, so it stays valid UTF-8 (and encodable
+ * as a JSON string) whenever its parts are.
  */
 wr_err wr_error_set(wr_error *e, wr_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
