@@ -39,9 +39,15 @@ crash-test: asan
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# clang-format over every C file; clang-tidy (.clang-tidy: the checks and why) over src/, in
+# parallel, failing on any finding. src/realtime/ is left out while another branch rewrites it
+# for the asynchronous control plane; add it back to the pattern once that has landed.
 lint: asan
+	@bash scripts/deps.sh lint
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
-	clang-tidy -p $(BUILD_ASAN) --quiet $$(git ls-files 'src/*.c')
+	run-clang-tidy -p $(BUILD_ASAN) -j $(JOBS) -quiet '^$(CURDIR)/src/(?!realtime/)' >$(BUILD_ASAN)/clang-tidy.log 2>&1 || \
+		{ sed 's/\x1b\[[0-9;]*m//g' $(BUILD_ASAN)/clang-tidy.log | grep -E -A12 '(warning|error):'; exit 1; }
+	@echo "lint: clean"
 
 bench: deps
 	@bash scripts/deps.sh bench

@@ -445,7 +445,8 @@ wr_s2_json_str(wr_buf *out, const void *p, size_t len)
             esc[1] = 't';
             break;
         default:
-            memcpy(esc, "\\u00", 4);
+            esc[1] = 'u';
+            esc[2] = esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             wr_buf_append(out, esc, 6);

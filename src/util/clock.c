@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static _Atomic uint64_t fake_ms;
@@ -65,13 +66,29 @@ wr_clock_format_rfc3339(uint64_t ms, char out[40])
     snprintf(out, 40, "%.20s.%03u000000Z", date, (unsigned)(ms % 1000));
 }
 
+/* Exactly `n` decimal digits at p (no sign, no spaces, unlike sscanf's %d). */
+static bool
+digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 bool
 wr_clock_parse_rfc3339(const char *s, uint64_t *out_ms)
 {
-    int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    int y, mo, d, h, mi, sec;
+    if (strnlen(s, 19) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) ||
+        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return false;
-    const char *p = s + n;
+    const char *p = s + 19;
     uint64_t ms = 0;
     if (*p == '.') {
         int digits = 0;
@@ -87,8 +104,8 @@ wr_clock_parse_rfc3339(const char *s, uint64_t *out_ms)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh, om, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+        int oh, om;
+        if (strnlen(p, 6) < 6 || !digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
             return false;
         off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
         p += 6;

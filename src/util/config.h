@@ -78,8 +78,11 @@ typedef struct wr_opt {
     bool (*parse)(const char *s, void *field, char *msg, size_t msg_len);
 } wr_opt;
 
-/* offsetof(type, f), refusing to compile unless the field has type T. */
-#define WR_OPT_FIELD(type, f, T) (offsetof(type, f) + 0 * sizeof(_Generic(((type *)0)->f, T : 1)))
+/* offsetof(type, f), refusing to compile unless the field has type T. (A field name and a type
+ * name cannot be parenthesised.) */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define WR_OPT_FIELD(type, f, T) (offsetof(type, f) + 0 * _Generic(((type *)0)->f, T : 1))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Units for bounds in tables. */
 #define WR_OPT_KIB 1024ull

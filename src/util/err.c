@@ -3,6 +3,8 @@
  */
 #include "util/err.h"
 
+#undef wr_error_set /* the function itself (err.h wraps calls in a macro) */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -110,6 +111,45 @@ test_rfc3339(void **state)
     }
 }
 
+/* Parsing: exact digits only (sscanf's %2d let a sign or a space pass: "T-1:00:00Z"). */
+static void
+test_rfc3339_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool ok;
+        uint64_t ms;
+    } rows[] = {
+        {"1970-01-01T00:00:00Z", true, 0},
+        {"2025-08-21T09:53:20.123Z", true, 1755770000123ull},
+        {"2025-08-21T09:53:20.123456789Z", true, 1755770000123ull},
+        {"2025-08-21T11:53:20.1+02:00", true, 1755770000100ull},
+        {"2025-08-21T09:53:20z", true, 1755770000000ull},
+        {"2025-08-21T08:53:20-01:00", true, 1755770000000ull},
+        {"2025-+8-21T09:53:20Z", false, 0},
+        {"2025- 8-21T09:53:20Z", false, 0},
+        {"2025-08-21T-1:53:20Z", false, 0},
+        {"2025-08-21T09:53:20+-1:00", false, 0},
+        {"2025-08-21T09:53:20+01: 0", false, 0},
+        {"2025-08-21T09:53:20", false, 0},
+        {"2025-08-21 09:53:20Z", false, 0},
+        {"2025-13-21T09:53:20Z", false, 0},
+        {"2025-08-21T09:53:20.Z", false, 0},
+        {"2025-08-21T09:53:20Zx", false, 0},
+        {"1969-12-31T23:59:59Z", false, 0},
+        {"", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint64_t ms = 0;
+        bool ok = wr_clock_parse_rfc3339(rows[i].text, &ms);
+        if (ok != rows[i].ok)
+            fail_msg("`%s`: %s", rows[i].text, ok ? "accepted" : "rejected");
+        if (ok && ms != rows[i].ms)
+            fail_msg("`%s`: %llu", rows[i].text, (unsigned long long)ms);
+    }
+}
+
 int
 main(void)
 {
@@ -120,6 +160,7 @@ main(void)
         cmocka_unit_test_teardown(test_advance_from_real_freezes_near_now, restore_real),
         cmocka_unit_test_teardown(test_monotonic_not_faked, restore_real),
         cmocka_unit_test_teardown(test_rfc3339, restore_real),
+        cmocka_unit_test(test_rfc3339_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
