@@ -173,12 +173,17 @@ wr_server_listen(wr_server *srv, const char *host, int port, int *out_port, wr_e
     return WR_OK;
 }
 
+void
+wr_server_close_all(wr_server *srv)
+{
+    for (wr_conn *c = srv->conns; c; c = c->next)
+        wr_conn_close(c);
+}
+
 static void
 shutdown_expired(uv_timer_t *t)
 {
-    wr_server *srv = t->data;
-    for (wr_conn *c = srv->conns; c; c = c->next)
-        wr_conn_close(c);
+    wr_server_close_all(t->data);
 }
 
 static void

@@ -41,6 +41,9 @@ wr_err wr_server_listen(wr_server *srv, const char *host, int port, int *out_por
  * `done` is called once every connection and the listener are closed.
  */
 void wr_server_shutdown(wr_server *srv, uint64_t timeout_ms, void (*done)(void *ud), void *ud);
+/* Closes every connection now, dropping unsent data (what shutdown does once its time is up);
+ * their memory goes once libuv's close callbacks have run. The listener stays open. */
+void wr_server_close_all(wr_server *srv);
 /* Frees the server; only after shutdown's done callback (or if listen never succeeded). */
 void wr_server_free(wr_server *srv);
 size_t wr_server_connection_count(const wr_server *srv);
