@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "http/http.h"
 #include "http/router.h"
@@ -44,6 +45,18 @@ char *wr_test_recv_all(int fd, unsigned timeout_ms, size_t *out_len);
  * malloc'd string of the whole response, or NULL on EOF/timeout.
  */
 char *wr_test_recv_response(int fd, wr_buf *rest, unsigned timeout_ms);
+/*
+ * Waits for a condition the server thread sets (an atomic flag of a handler: "the handler
+ * ran", "the stream paused"), checking every millisecond, and fails the test (cmocka) if it
+ * does not hold within timeout_ms. A readiness signal, not a sleep: it returns as soon as the
+ * state is reached.
+ */
+#define WR_TEST_WAIT_UNTIL(cond, timeout_ms)                                                       \
+    do {                                                                                           \
+        for (unsigned wait_ms_ = 0; !(cond) && wait_ms_ < (timeout_ms); wait_ms_++)                \
+            usleep(1000);                                                                          \
+        assert_true(cond);                                                                         \
+    } while (0)
 /* Counts occurrences of needle in haystack. */
 int wr_test_count(const char *haystack, const char *needle);
 
