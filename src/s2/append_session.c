@@ -8,9 +8,12 @@
  * are neither written nor acknowledged. A client half-close ends the response once every
  * outstanding ack is out.
  *
- * Back-pressure: at most MAX_INFLIGHT inputs wait on the store at once. Beyond that the bytes
- * that arrive are not credited back to the client (wr_req_consumed), so HTTP/2 flow control
- * stops it; credit is returned as acks come back.
+ * Back-pressure: once MAX_INFLIGHT inputs wait on the store, the bytes that arrive are no longer
+ * credited back to the client (wr_req_consumed), so HTTP/2 flow control stops it within one
+ * stream window (1 MiB, http2.c); credit is returned as acks come back. What arrives inside that
+ * window is still parsed and appended, so more than MAX_INFLIGHT inputs can wait at once, as
+ * many as one window of frames holds. Over HTTP/1.1 the body is read whole before it is parsed
+ * (req.h), bounded by the route's body limit.
  *
  * Lifetime: the session lives until the request is finished or gone AND no append is pending.
  */
