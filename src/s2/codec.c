@@ -184,6 +184,21 @@ op_of(int state)
     return state == 0 ? WR_PATCH_ABSENT : state == 1 ? WR_PATCH_NULL : WR_PATCH_SET;
 }
 
+/* A boolean patch field `name` of j; `what` names it in errors. */
+static wr_err
+bool_patch(const json_t *j, const char *name, const char *what, wr_patch_op *op, bool *val,
+           wr_error *e)
+{
+    json_t *v;
+    *op = op_of(field_state(j, name, &v));
+    if (*op == WR_PATCH_SET) {
+        if (!json_is_boolean(v))
+            return bad(e, what, "expected a boolean");
+        *val = json_is_true(v);
+    }
+    return WR_OK;
+}
+
 wr_err
 wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_error *e)
 {
@@ -204,16 +219,13 @@ wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_er
     if (out->timestamping_op == WR_PATCH_SET) {
         if (!json_is_object(v))
             return bad(e, "timestamping", "expected an object");
-        json_t *m, *u;
+        json_t *m;
         out->ts_mode_op = op_of(field_state(v, "mode", &m));
         if (out->ts_mode_op == WR_PATCH_SET && (err = parse_ts_mode(m, &out->ts_mode, e)))
             return err;
-        out->ts_uncapped_op = op_of(field_state(v, "uncapped", &u));
-        if (out->ts_uncapped_op == WR_PATCH_SET) {
-            if (!json_is_boolean(u))
-                return bad(e, "timestamping.uncapped", "expected a boolean");
-            out->ts_uncapped = json_is_true(u);
-        }
+        if ((err = bool_patch(v, "uncapped", "timestamping.uncapped", &out->ts_uncapped_op,
+                              &out->ts_uncapped, e)) != WR_OK)
+            return err;
     }
     out->doe_op = op_of(field_state(j, "delete_on_empty", &v));
     if (out->doe_op == WR_PATCH_SET) {
@@ -224,19 +236,6 @@ wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_er
         if (out->doe_min_age_op == WR_PATCH_SET &&
             get_u64(m, "delete_on_empty.min_age_secs", &out->doe_min_age_secs, e) != WR_OK)
             return WR_ERR_BAD_JSON;
-    }
-    return WR_OK;
-}
-
-static wr_err
-bool_patch(const json_t *j, const char *name, wr_patch_op *op, bool *val, wr_error *e)
-{
-    json_t *v;
-    *op = op_of(field_state(j, name, &v));
-    if (*op == WR_PATCH_SET) {
-        if (!json_is_boolean(v))
-            return bad(e, name, "expected a boolean");
-        *val = json_is_true(v);
     }
     return WR_OK;
 }
@@ -257,11 +256,11 @@ wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out, wr_erro
     if (out->stream_cipher_op == WR_PATCH_SET &&
         (err = parse_cipher(v, &out->stream_cipher, e)) != WR_OK)
         return err;
-    if ((err = bool_patch(j, "create_stream_on_append", &out->create_stream_on_append_op,
-                          &out->create_stream_on_append, e)))
+    if ((err = bool_patch(j, "create_stream_on_append", "create_stream_on_append",
+                          &out->create_stream_on_append_op, &out->create_stream_on_append, e)))
         return err;
-    return bool_patch(j, "create_stream_on_read", &out->create_stream_on_read_op,
-                      &out->create_stream_on_read, e);
+    return bool_patch(j, "create_stream_on_read", "create_stream_on_read",
+                      &out->create_stream_on_read_op, &out->create_stream_on_read, e);
 }
 
 /* --- append input ------------------------------------------------------------------------ */

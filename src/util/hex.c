@@ -16,8 +16,8 @@ wr_hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-digit(char c)
+int
+wr_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -34,7 +34,7 @@ wr_hex_decode(const char *s, uint8_t *out, size_t n)
     if (strlen(s) != 2 * n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        int hi = digit(s[2 * i]), lo = digit(s[2 * i + 1]);
+        int hi = wr_hex_digit(s[2 * i]), lo = wr_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -14,6 +14,8 @@
 
 /* Writes 2n lower-case hex digits of p[0..n) and a NUL to out (2n + 1 bytes). */
 void wr_hex_encode(const uint8_t *p, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int wr_hex_digit(char c);
 /* Decodes s, which must be exactly 2n hex digits, into out[0..n). False otherwise (out is then
  * unspecified). */
 bool wr_hex_decode(const char *s, uint8_t *out, size_t n);

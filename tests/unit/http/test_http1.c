@@ -128,20 +128,12 @@ make_router(void)
     return r;
 }
 
-typedef struct fixture {
-    wr_router *router;
-    wr_test_server *ts;
-    int port;
-} fixture;
+typedef wr_test_fixture fixture;
 
 static int
 setup_with(void **state, const wr_test_server_opts *opts)
 {
-    fixture *f = wr_xcalloc(1, sizeof(*f));
-    f->router = make_router();
-    f->ts = wr_test_server_start(f->router, opts);
-    f->port = wr_test_server_port(f->ts);
-    *state = f;
+    *state = wr_test_fixture_start(make_router(), opts);
     return 0;
 }
 
@@ -161,15 +153,7 @@ setup_short_timeouts(void **state)
     return setup_with(state, &o);
 }
 
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    wr_test_server_stop(f->ts, 2000);
-    wr_router_free(f->router);
-    free(f);
-    return 0;
-}
+#define teardown wr_test_fixture_teardown
 
 static char *
 exchange(int port, const char *request)

@@ -57,36 +57,21 @@ h_bad_json(wr_req *req, void *ctx)
     wr_resp_json(req, 200, o);
 }
 
-typedef struct fixture {
-    wr_router *router;
-    wr_test_server *ts;
-    int port;
-} fixture;
+typedef wr_test_fixture fixture;
 
 static int
 setup(void **state)
 {
-    fixture *f = wr_xcalloc(1, sizeof(*f));
-    f->router = wr_router_new();
-    wr_router_add(f->router, WR_METHOD_GET, "/h/{v}", h_header, NULL, 0);
-    wr_router_add(f->router, WR_METHOD_GET, "/name", h_bad_name, NULL, 0);
-    wr_router_add(f->router, WR_METHOD_GET, "/s/{v}", h_stream, NULL, 0);
-    wr_router_add(f->router, WR_METHOD_GET, "/json", h_bad_json, NULL, 0);
-    f->ts = wr_test_server_start(f->router, NULL);
-    f->port = wr_test_server_port(f->ts);
-    *state = f;
+    wr_router *r = wr_router_new();
+    wr_router_add(r, WR_METHOD_GET, "/h/{v}", h_header, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/name", h_bad_name, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/s/{v}", h_stream, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/json", h_bad_json, NULL, 0);
+    *state = wr_test_fixture_start(r, NULL);
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    wr_test_server_stop(f->ts, 2000);
-    wr_router_free(f->router);
-    free(f);
-    return 0;
-}
+#define teardown wr_test_fixture_teardown
 
 /* One request on a new connection, then a second on the same one: exactly two responses. */
 static char *

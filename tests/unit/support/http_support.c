@@ -110,6 +110,26 @@ wr_test_server_start(wr_router *router, const wr_test_server_opts *opts)
     return ts;
 }
 
+wr_test_fixture *
+wr_test_fixture_start(wr_router *router, const wr_test_server_opts *opts)
+{
+    wr_test_fixture *f = wr_xcalloc(1, sizeof(*f));
+    f->router = router;
+    f->ts = wr_test_server_start(router, opts);
+    f->port = wr_test_server_port(f->ts);
+    return f;
+}
+
+int
+wr_test_fixture_teardown(void **state)
+{
+    wr_test_fixture *f = *state;
+    wr_test_server_stop(f->ts, 2000);
+    wr_router_free(f->router);
+    free(f);
+    return 0;
+}
+
 int
 wr_test_server_port(const wr_test_server *ts)
 {

@@ -33,6 +33,17 @@ void wr_test_server_stop(wr_test_server *ts, unsigned timeout_ms);
 /* Default options used when opts is NULL. */
 wr_test_server_opts wr_test_server_defaults(void);
 
+/* A test server and the router it serves, as a cmocka fixture (state). */
+typedef struct wr_test_fixture {
+    wr_router *router;
+    wr_test_server *ts;
+    int port;
+} wr_test_fixture;
+/* Starts a server over `router` (the fixture takes ownership) with `opts` (NULL = defaults). */
+wr_test_fixture *wr_test_fixture_start(wr_router *router, const wr_test_server_opts *opts);
+/* A cmocka teardown: stops the server (2 s grace) and frees the router and the fixture. */
+int wr_test_fixture_teardown(void **state);
+
 /* Connects to 127.0.0.1:port; aborts the test on failure. Receive timeout is 5 s. */
 int wr_test_connect(int port);
 void wr_test_send(int fd, const void *data, size_t len);
