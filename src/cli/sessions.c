@@ -50,7 +50,10 @@ wr_cli_cmd_sessions_ls(wr_cli *c)
         rc = wr_cli_fail_resp(c, &resp);
     } else {
         json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
-        json_t *list = json_is_array(j) ? j : json_object_get(j, "sessions");
+        /* trigger.dev's list page ({"data": [...], "pagination"}), or a bare array. */
+        json_t *list = json_is_array(j) ? j : json_object_get(j, "data");
+        if (!list)
+            list = json_object_get(j, "sessions");
         if (!j) {
             rc = wr_cli_fail(c, "the server's answer is not JSON");
         } else if (c->json) {
