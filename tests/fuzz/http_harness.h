@@ -6,8 +6,10 @@
  *
  * Per input: a loopback TCP client connects, sends the input in chunks (the chunk size comes
  * from the input, so parsers see arbitrary read boundaries) while the loop runs and answers are
- * read and thrown away, half-closes, lets the server finish, then the server closes whatever
- * is left (wr_server_close_all) and the loop runs until every connection's memory is gone.
+ * read and thrown away, lets the server finish, then resets the connection (a close with
+ * SO_LINGER 0: no TIME_WAIT, since a fuzzing run makes more connections than there are
+ * ephemeral ports), and the server closes whatever is left (wr_server_close_all); the loop runs
+ * until every connection's memory is gone.
  * Sanitizers (ASan/UBSan, LeakSanitizer at exit) do the checking; the harness checks that no
  * connection outlives its input.
  *
@@ -221,15 +223,17 @@ fz_run(const uint8_t *data, size_t size, size_t chunk)
             off += (size_t)w;
         fz_spin(fd, 2);
     }
-    shutdown(fd, SHUT_WR);
+    fz_spin(fd, 8);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
     for (int i = 0; i < 16 && wr_server_connection_count(fz_srv) > 0; i++)
-        fz_spin(fd, 1);
+        uv_run(&fz_loop, UV_RUN_NOWAIT);
     wr_server_close_all(fz_srv);
     for (int i = 0; i < 1000 && wr_server_connection_count(fz_srv) > 0; i++)
-        fz_spin(fd, 1);
+        uv_run(&fz_loop, UV_RUN_NOWAIT);
     FUZZ_CHECK(wr_server_connection_count(fz_srv) == 0);
     uv_run(&fz_loop, UV_RUN_NOWAIT); /* timers of answers that lost their request */
-    close(fd);
 }
 
 #endif
