@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages weir needs, and only those that are missing. Idempotent: a
 # second run with everything present touches nothing. `deps.sh bench` also installs the
-# peers the benchmarks compare against (wrk, nginx, redis). `prometheus` brings promtool, which
-# the e2e tests use to parse and lint the /metrics scrape. `chromium` is the headless browser the
-# web console's browser tests drive (through puppeteer-core, pinned in tests/e2e), with a font for
-# its screenshots.
+# peers the benchmarks compare against (wrk, nginx, redis); `deps.sh lint` the clang tools for
+# `make lint`, `make fuzz-smoke` and `make tsan` (clang, clang-format, clang-tidy, libFuzzer).
+# `prometheus` brings promtool, which the e2e tests use to parse and lint the /metrics scrape.
+# `chromium` is the headless browser the web console's browser tests drive (through
+# puppeteer-core, pinned in tests/e2e), with a font for its screenshots.
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
@@ -12,6 +13,9 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-
       libssl-dev libcurl4-openssl-dev libcmocka-dev prometheus chromium fonts-dejavu-core)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(wrk nginx-light redis-server hyperfine nghttp2-client)
+fi
+if [ "${1:-}" = "lint" ]; then
+    pkgs+=(clang clang-format clang-tidy libclang-rt-dev)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

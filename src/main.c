@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "http/http.h"
 #include "http/router.h"
 #include "auth/auth.h"
 #include "auth/keybox.h"
@@ -28,7 +29,7 @@
 #include "realtime/rtconfig.h"
 #include "s2/s2.h"
 #include "store/store.h"
-#include "util/config.h"
+#include "serve_config.h"
 #include "util/log.h"
 
 #define WEIR_VERSION "0.1.0"
@@ -157,15 +158,15 @@ print_usage(FILE *f)
 static void
 print_token_export(const char *var, const wr_config *cfg, const char *new_root)
 {
-    if (cfg->auth_none)
+    if (cfg->auth.auth_none)
         printf("export %s=anything   # --auth none: tokens are not checked\n", var);
     else if (new_root)
         printf("export %s=%s   # the root token, generated now; kept in %s/root_token\n", var,
-               new_root, cfg->data_dir);
-    else if (cfg->root_token)
+               new_root, cfg->serve.data_dir);
+    else if (cfg->auth.root_token)
         printf("export %s=\"$WEIR_ROOT_TOKEN\"\n", var);
     else
-        printf("export %s=\"$(cat %s/root_token)\"\n", var, cfg->data_dir);
+        printf("export %s=\"$(cat %s/root_token)\"\n", var, cfg->serve.data_dir);
 }
 
 /*
@@ -219,14 +220,14 @@ serve(int argc, char **argv)
         return 0;
     }
     wr_rt_config rtc;
-    if (wr_rt_config_from(&cfg, &rtc, &err) != WR_OK) {
+    if (wr_rt_config_from(&cfg.rt, &rtc, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         wr_config_fini(&cfg);
         return 2;
     }
-    wr_log_set_level(cfg.log_level);
-    if (ensure_dir(cfg.data_dir) != 0) {
-        fprintf(stderr, "weir: --data-dir %s: %s\n", cfg.data_dir, strerror(errno));
+    wr_log_set_level(cfg.serve.log_level);
+    if (ensure_dir(cfg.serve.data_dir) != 0) {
+        fprintf(stderr, "weir: --data-dir %s: %s\n", cfg.serve.data_dir, strerror(errno));
         wr_config_fini(&cfg);
         return 2;
     }
@@ -240,37 +241,37 @@ serve(int argc, char **argv)
     app a = {0};
     int rc = 0;
     a.loop = uv_default_loop();
-    a.shutdown_timeout_ms = cfg.shutdown_timeout_s * 1000;
-    wr_store_opts sto = {.path = cfg.data_dir,
-                         .inflight_bytes = cfg.append_inflight_bytes,
-                         .stream_cache_entries = cfg.stream_cache_entries,
-                         .max_streams_per_basin = cfg.max_streams_per_basin,
-                         .max_streams_per_group = cfg.max_streams_per_env,
+    a.shutdown_timeout_ms = cfg.http.shutdown_timeout_s * 1000;
+    wr_store_opts sto = {.path = cfg.serve.data_dir,
+                         .inflight_bytes = cfg.store.append_inflight_bytes,
+                         .stream_cache_entries = cfg.store.stream_cache_entries,
+                         .max_streams_per_basin = cfg.store.max_streams_per_basin,
+                         .max_streams_per_group = cfg.store.max_streams_per_env,
                          .group_len = env_group_len,
                          .group_ud = &rtc,
-                         .maint_interval_ms = cfg.maint_interval_s * 1000,
-                         .usage_flush_ms = cfg.usage_flush_ms,
-                         .usage_sample_ms = cfg.usage_sample_s * 1000,
-                         .usage_retention_s = cfg.usage_retention_s,
-                         .usage_minute_retention_s = cfg.usage_minute_retention_s,
-                         .location = cfg.location};
+                         .maint_interval_ms = cfg.store.maint_interval_s * 1000,
+                         .usage_flush_ms = cfg.store.usage_flush_ms,
+                         .usage_sample_ms = cfg.store.usage_sample_s * 1000,
+                         .usage_retention_s = cfg.store.usage_retention_s,
+                         .usage_minute_retention_s = cfg.store.usage_minute_retention_s,
+                         .location = cfg.store.location};
     wr_obs *obs = NULL;
-    if (wr_obs_new(cfg.access_log, &obs, &err) != WR_OK) {
+    if (wr_obs_new(cfg.obs.access_log, &obs, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         wr_config_fini(&cfg);
         return 2;
     }
     /* A node over a remote S2 endpoint keeps no stream data: no store, and no /v1 here. */
     if (!rtc.remote && wr_store_open(a.loop, &sto, &a.store, &err) != WR_OK) {
-        fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.data_dir, err.msg);
+        fprintf(stderr, "weir: cannot open the store in %s: %s\n", cfg.serve.data_dir, err.msg);
         wr_obs_free(obs);
         wr_config_fini(&cfg);
         return 1;
     }
     wr_auth *auth = NULL;
     char *new_root = NULL;
-    if (wr_auth_open(a.store, cfg.auth_none ? WR_AUTH_NONE : WR_AUTH_TOKENS, cfg.data_dir,
-                     cfg.root_token, &auth, &new_root, &err) != WR_OK) {
+    if (wr_auth_open(a.store, cfg.auth.auth_none ? WR_AUTH_NONE : WR_AUTH_TOKENS,
+                     cfg.serve.data_dir, cfg.auth.root_token, &auth, &new_root, &err) != WR_OK) {
         fprintf(stderr, "weir: access tokens: %s\n", err.msg);
         if (a.store)
             wr_store_close(a.store, NULL, NULL);
@@ -279,29 +280,30 @@ serve(int argc, char **argv)
         wr_config_fini(&cfg);
         return 1;
     }
-    if (cfg.auth_none)
+    if (cfg.auth.auth_none)
         wr_log_warn("AUTHENTICATION IS OFF (--auth none): any client can do anything", "%s", "");
     wr_router *router = wr_router_new();
     register_routes(router);
-    if (cfg.console)
+    if (cfg.serve.console)
         wr_console_register(router);
     wr_s2 *s2 = a.store ? wr_s2_new(router, a.store, auth, a.loop) : NULL;
     if (s2)
-        wr_s2_set_location(s2, cfg.location);
+        wr_s2_set_location(s2, cfg.store.location);
     wr_router *metrics_router = NULL;
-    if (cfg.prometheus.mode == WR_PROM_ON) {
+    if (cfg.obs.prometheus.mode == WR_PROM_ON) {
         wr_obs_register(obs, router);
-    } else if (cfg.prometheus.mode == WR_PROM_LISTEN) {
+    } else if (cfg.obs.prometheus.mode == WR_PROM_LISTEN) {
         metrics_router = wr_router_new();
         wr_obs_register(obs, metrics_router);
     }
     char meta_path[4096];
-    snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.data_dir);
+    snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.serve.data_dir);
     wr_meta *meta = NULL;
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
     wr_rt_backend *backend = NULL;
-    if (wr_keybox_open(cfg.data_dir, cfg.secret_key, &keybox, &err) != WR_OK) {
+    wr_http *http = NULL, *metrics_http = NULL;
+    if (wr_keybox_open(cfg.serve.data_dir, cfg.auth.secret_key, &keybox, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = err.code == WR_ERR_INVALID ? 2 : 1;
         goto out;
@@ -314,7 +316,7 @@ serve(int argc, char **argv)
     if (rtc.remote) {
         wr_rt_remote_opts ro = {.endpoint = rtc.s2_endpoint,
                                 .basin_endpoint = rtc.s2_basin_endpoint,
-                                .access_token = cfg.s2_access_token,
+                                .access_token = cfg.rt.s2_access_token,
                                 .timeout_ms = rtc.s2_timeout_ms};
         backend = wr_rt_backend_remote(a.loop, &ro);
     } else {
@@ -328,32 +330,38 @@ serve(int argc, char **argv)
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_obs_sources(obs, a.store, s2, meta, rt);
-    wr_server_opts so = {
-        .max_connections = cfg.max_connections,
-        .max_header_bytes = cfg.max_header_bytes,
-        .max_body_bytes = cfg.max_body_bytes,
-        .header_timeout_ms = cfg.header_timeout_s * 1000,
-        .body_timeout_ms = cfg.body_timeout_s * 1000,
-        .idle_timeout_ms = cfg.idle_timeout_s * 1000,
-        .cors = !cfg.no_cors,
+    wr_http_opts ho = {
+        .max_header_bytes = cfg.http.max_header_bytes,
+        .max_body_bytes = cfg.http.max_body_bytes,
+        .header_timeout_ms = cfg.http.header_timeout_s * 1000,
+        .body_timeout_ms = cfg.http.body_timeout_s * 1000,
+        .idle_timeout_ms = cfg.http.idle_timeout_s * 1000,
+        .cors = !cfg.http.no_cors,
         .req_begin = wr_obs_req_begin,
         .req_end = wr_obs_req_end,
         .hooks_ud = obs,
     };
-    a.server = wr_server_new(a.loop, &so, router);
+    http = wr_http_new(&ho, router);
+    wr_server_opts so = {.max_connections = cfg.http.max_connections,
+                         .on_connection = wr_http_on_connection,
+                         .on_connection_ud = http};
+    a.server = wr_server_new(a.loop, &so);
     wr_obs_add_server(obs, a.server);
     int port = 0;
-    if (wr_server_listen(a.server, cfg.listen.host, cfg.listen.port, &port, &err) != WR_OK) {
+    if (wr_server_listen(a.server, cfg.serve.listen.host, cfg.serve.listen.port, &port, &err) !=
+        WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);
         rc = 1;
         goto out;
     }
     int metrics_port = 0;
     if (metrics_router) {
-        a.metrics_server = wr_server_new(a.loop, &so, metrics_router);
+        metrics_http = wr_http_new(&ho, metrics_router);
+        so.on_connection_ud = metrics_http;
+        a.metrics_server = wr_server_new(a.loop, &so);
         wr_obs_add_server(obs, a.metrics_server);
-        if (wr_server_listen(a.metrics_server, cfg.prometheus.addr.host, cfg.prometheus.addr.port,
-                             &metrics_port, &err) != WR_OK) {
+        if (wr_server_listen(a.metrics_server, cfg.obs.prometheus.addr.host,
+                             cfg.obs.prometheus.addr.port, &metrics_port, &err) != WR_OK) {
             fprintf(stderr, "weir: --prometheus: %s\n", err.msg);
             rc = 1;
             goto out;
@@ -364,12 +372,12 @@ serve(int argc, char **argv)
     a.sigterm.data = a.sigint.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
-    wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.listen.host, port, cfg.data_dir,
-                cfg.no_cors ? "off" : "on");
+    wr_log_info("listening", " addr=%s:%d data_dir=%s cors=%s", cfg.serve.listen.host, port,
+                cfg.serve.data_dir, cfg.http.no_cors ? "off" : "on");
     if (a.metrics_server) /* before the line scripts wait for, so they can read it */
-        printf("metrics on http://%s:%d/metrics\n", cfg.prometheus.addr.host, metrics_port);
-    print_connect_hint(strchr(cfg.listen.host, ':') ? "[::1]" : cfg.listen.host, port, &cfg,
-                       new_root, rtc.remote ? rtc.s2_endpoint : NULL);
+        printf("metrics on http://%s:%d/metrics\n", cfg.obs.prometheus.addr.host, metrics_port);
+    print_connect_hint(strchr(cfg.serve.listen.host, ':') ? "[::1]" : cfg.serve.listen.host, port,
+                       &cfg, new_root, rtc.remote ? rtc.s2_endpoint : NULL);
     free(new_root);
     new_root = NULL;
     uv_run(a.loop, UV_RUN_DEFAULT);
@@ -389,6 +397,8 @@ out:
     wr_auth_free(auth);
     free(new_root);
     uv_loop_close(a.loop);
+    wr_http_free(http);
+    wr_http_free(metrics_http);
     wr_router_free(router);
     wr_router_free(metrics_router);
     wr_obs_free(obs);

@@ -29,6 +29,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 #define N_BUCKETS 1024
@@ -68,31 +69,6 @@ static size_t
 bucket_of(const uint8_t hash[32])
 {
     return ((size_t)hash[0] << 8 | hash[1]) % N_BUCKETS;
-}
-
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static bool
-unhex(const char *s, uint8_t *out, size_t n)
-{
-    if (strlen(s) != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return false;
-        out[i] = (uint8_t)v;
-    }
-    return true;
 }
 
 /* 32 random bytes, base64url without padding (43 characters). */
@@ -177,7 +153,7 @@ static json_t *
 record_json(const wr_token *t)
 {
     char h[65];
-    hex(t->hash, 32, h);
+    wr_hex_encode(t->hash, 32, h);
     return json_pack("{s:s,s:s,s:o,s:b,s:o}", "id", t->id, "sha256", h, "expires_at_ms",
                      t->expires_at_ms ? json_integer((json_int_t)t->expires_at_ms) : json_null(),
                      "auto_prefix_streams", t->auto_prefix, "scope", wr_scope_to_json(&t->scope));
@@ -192,7 +168,7 @@ load_one(void *ud, const char *id, size_t id_len, const char *v, size_t len)
     wr_error err;
     json_t *exp = j ? json_object_get(j, "expires_at_ms") : NULL;
     if (!j || id_len > WR_TOKEN_ID_MAX ||
-        !unhex(json_string_value(json_object_get(j, "sha256")) ?: "", e->tok.hash, 32) ||
+        !wr_hex_decode(json_string_value(json_object_get(j, "sha256")) ?: "", e->tok.hash, 32) ||
         wr_scope_from_json(json_object_get(j, "scope"), &e->tok.scope, &err) != WR_OK) {
         wr_log_error("skipping an unreadable access token record", " id=%.*s", (int)id_len, id);
         free(e);
@@ -369,7 +345,8 @@ info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error
     memcpy(t->id, json_string_value(id), json_string_length(id) + 1);
     json_t *exp = json_object_get(info, "expires_at");
     if (exp && !json_is_null(exp)) {
-        if (!json_is_string(exp) || !wr_clock_parse_rfc3339(json_string_value(exp), &t->expires_at_ms))
+        if (!json_is_string(exp) ||
+            !wr_clock_parse_rfc3339(json_string_value(exp), &t->expires_at_ms))
             return wr_error_set(e, WR_ERR_BAD_JSON,
                                 "invalid `expires_at`: expected an RFC 3339 timestamp");
         if (t->expires_at_ms <= wr_clock_now_ms())

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/base64.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 #define NONCE 12
@@ -25,25 +26,11 @@ struct wr_keybox {
     uint8_t kek[32];
 };
 
-static bool
-parse_hex32(const char *s, uint8_t out[32])
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return false;
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
-
 /* 64 hex digits, or standard padded base64 (44 characters) of exactly 32 bytes. */
 static bool
 parse_kek(const char *s, uint8_t out[32])
 {
-    if (parse_hex32(s, out))
+    if (wr_hex_decode(s, out, 32))
         return true;
     size_t len = strlen(s), n = 0;
     uint8_t buf[48];
@@ -61,8 +48,7 @@ create_kek_file(const char *data_dir, const char *path, uint8_t kek[32], wr_erro
     if (RAND_bytes(kek, 32) != 1)
         abort();
     char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", kek[i]);
+    wr_hex_encode(kek, 32, hex);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     int saved = errno;
@@ -95,7 +81,7 @@ kek_from_file(const char *data_dir, uint8_t kek[32], wr_error *out_err)
     fclose(f);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         buf[--n] = '\0';
-    bool ok = parse_hex32(buf, kek);
+    bool ok = wr_hex_decode(buf, kek, 32);
     OPENSSL_cleanse(buf, sizeof(buf));
     if (!ok)
         return wr_error_set(out_err, WR_ERR_STORAGE, "%s: expected 64 hex digits", path);

@@ -278,7 +278,7 @@ parse_json_line(batch *b, const char *line, size_t len, brec *r)
         r->n_hdrs++;
     }
     r->body_off = b->data.len;
-    r->body_len = body && json_is_string(body) ? json_string_length(body) : 0;
+    r->body_len = json_is_string(body) ? json_string_length(body) : 0;
     if (r->body_len)
         wr_buf_append(&b->data, json_string_value(body), r->body_len);
     if (json_is_integer(ts)) {

@@ -355,10 +355,11 @@ wr_hc_free(wr_hc *hc)
 {
     if (!hc)
         return;
+    /* req_unlink moves hc->reqs on; the analyzer loses that through r->hc. */
     while (hc->reqs) {
         wr_hc_req *r = hc->reqs;
-        req_unlink(r);
-        req_free(r); /* curl closes its sockets: polls close through on_socket */
+        req_unlink(r); /* NOLINT(clang-analyzer-unix.Malloc) */
+        req_free(r);   /* curl closes its sockets: polls close through on_socket */
     }
     curl_multi_cleanup(hc->multi);
     hc->freeing = true;

@@ -27,9 +27,9 @@
 #include <strings.h>
 
 #include "http/http2.h"
+#include "http/http_int.h"
 #include "http/req.h"
 #include "http/router.h"
-#include "net/server.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -37,6 +37,7 @@ enum state { IDLE, HEAD, BODY, ACTIVE };
 
 typedef struct h1 {
     wr_conn *conn;
+    const wr_http *http;
     http_parser parser;
     enum state state;
     wr_buf in;     /* bytes received but not yet parsed */
@@ -66,10 +67,10 @@ typedef struct h1 {
 static const wr_proto_ops h1_ops;
 static void process(h1 *h);
 
-static const wr_server_opts *
+static const wr_http_opts *
 opts_of(h1 *h)
 {
-    return wr_server_options(h->conn->srv);
+    return &h->http->opts;
 }
 
 /* --- parser callbacks ------------------------------------------------------------------ */
@@ -234,9 +235,8 @@ on_headers_complete(http_parser *p)
     wr_conn_set_timeout(h->conn, opts_of(h)->body_timeout_ms);
 
     h->body_limit = opts_of(h)->max_body_bytes;
-    h->pending_err =
-        wr_router_route(wr_server_router(h->conn->srv), req, h->allow, sizeof(h->allow));
-    wr_server_req_begin(h->conn->srv, req); /* access log, Prometheus */
+    h->pending_err = wr_router_route(h->http->router, req, h->allow, sizeof(h->allow));
+    wr_http__req_begin(h->http, req); /* access log, Prometheus */
     if (h->pending_err == WR_OK && req->route->max_body)
         h->body_limit = req->route->max_body;
     h->discard_body = h->pending_err != WR_OK;
@@ -320,7 +320,7 @@ finish_request(h1 *h)
 {
     wr_req *req = h->req;
     h->req = NULL;
-    wr_server_req_end(h->conn->srv, req);
+    wr_http__req_end(h->http, req);
     wr_req_fini(req);
     free(req);
     h->state = IDLE;
@@ -434,11 +434,12 @@ sniff_http2(h1 *h)
     if (n < sizeof(h2_preface) - 1)
         return true; /* a prefix of the preface so far: wait */
     wr_conn *c = h->conn;
+    const wr_http *http = h->http;
     wr_buf in = h->in;
     wr_buf_init(&h->in);
     free_h1(h);
     c->proto_state = NULL;
-    wr_http2_attach(c, in.data, in.len);
+    wr_http2_attach(c, http, in.data, in.len);
     wr_buf_fini(&in);
     return true;
 }
@@ -465,7 +466,7 @@ on_close(wr_conn *c)
         h->req = NULL;
         if (h->state == ACTIVE && req->on_close)
             req->on_close(req);
-        wr_server_req_end(c->srv, req);
+        wr_http__req_end(h->http, req);
         wr_req_fini(req);
         free(req);
     }
@@ -529,17 +530,18 @@ static const wr_conn_proto h1_conn_proto = {
 };
 
 void
-wr_http1_attach(wr_conn *c)
+wr_http1_attach(wr_conn *c, const wr_http *http)
 {
     h1 *h = wr_xcalloc(1, sizeof(*h));
     h->conn = c;
+    h->http = http;
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = h;
     h->state = IDLE;
     h->sniffing = true;
     c->proto = &h1_conn_proto;
     c->proto_state = h;
-    wr_conn_set_timeout(c, wr_server_options(c->srv)->idle_timeout_ms);
+    wr_conn_set_timeout(c, http->opts.idle_timeout_ms);
     wr_conn_read_start(c);
 }
 

@@ -8,9 +8,11 @@
 #ifndef WR_HTTP_HTTP1_H
 #define WR_HTTP_HTTP1_H
 
+#include "http/http.h"
 #include "net/conn.h"
 
-/* Takes over the connection: installs the HTTP/1.1 protocol and starts reading. */
-void wr_http1_attach(wr_conn *c);
+/* Takes over the connection: installs the HTTP/1.1 protocol and starts reading. `http` (the
+ * listener's options and router) is borrowed for the connection's life. */
+void wr_http1_attach(wr_conn *c, const wr_http *http);
 
 #endif

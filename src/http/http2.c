@@ -62,9 +62,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http_int.h"
 #include "http/req.h"
 #include "http/router.h"
-#include "net/server.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -125,6 +125,7 @@ typedef struct h2s {
 
 struct h2 {
     wr_conn *conn;
+    const wr_http *http;
     nghttp2_session *session;
     h2s *streams;
     h2s *queue;
@@ -152,10 +153,10 @@ static const wr_proto_ops h2_ops;
 static void flush(h2 *h);
 static void rearm(h2 *h);
 
-static const wr_server_opts *
+static const wr_http_opts *
 opts_of(h2 *h)
 {
-    return wr_server_options(h->conn->srv);
+    return &h->http->opts;
 }
 
 static uint64_t
@@ -212,6 +213,15 @@ die(h2 *h, const char *what, int rc)
     h->dead = true;
     wr_conn_read_stop(h->conn);
     rearm(h);
+}
+
+/* A session call that should not fail did (only memory, with nghttp2's own allocator): the
+ * connection is given up, from the timer. */
+static void
+check(h2 *h, const char *what, int rc)
+{
+    if (rc != 0)
+        die(h, what, rc);
 }
 
 /* --- response queue ---------------------------------------------------------------------- */
@@ -324,7 +334,7 @@ static void
 credit_conn(h2 *h, size_t n)
 {
     if (n && !h->closing)
-        nghttp2_session_consume_connection(h->session, n);
+        check(h, "consume_connection", nghttp2_session_consume_connection(h->session, n));
 }
 
 static void
@@ -381,7 +391,7 @@ static void
 body_bytes(h2 *h, h2s *s, const uint8_t *data, size_t len)
 {
     wr_req *req = &s->req;
-    nghttp2_session_consume_stream(h->session, s->id, len);
+    check(h, "consume_stream", nghttp2_session_consume_stream(h->session, s->id, len));
     if (req->body.len + len > s->body_limit) {
         credit_conn(h, len);
         refuse(h, s, WR_ERR_PAYLOAD_TOO_LARGE);
@@ -480,7 +490,7 @@ stream_free(h2 *h, h2s *s)
         h->idle_at = deadline_in(h, opts_of(h)->idle_timeout_ms);
     if (s->dispatched && !s->finished && s->req.on_close)
         s->req.on_close(&s->req);
-    wr_server_req_end(h->conn->srv, &s->req);
+    wr_http__req_end(h->http, &s->req);
     wr_req_fini(&s->req);
     free(s);
 }
@@ -513,9 +523,9 @@ on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     if (h->shutting_down) {
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                  NGHTTP2_REFUSED_STREAM);
-        return 0;
+        int rc = nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                           NGHTTP2_REFUSED_STREAM);
+        return rc == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     h2s *s = stream_new(h, frame->hd.stream_id);
     set_deadline(h, s, deadline_in(h, opts_of(h)->header_timeout_ms));
@@ -577,15 +587,14 @@ headers_done(h2 *h, h2s *s, bool end_stream)
     if (req->path == NULL || req->method_name == NULL) {
         s->pending_err = WR_ERR_BAD_REQUEST;
     } else if (s->pending_err == WR_OK) {
-        s->pending_err =
-            wr_router_route(wr_server_router(h->conn->srv), req, s->allow, sizeof(s->allow));
+        s->pending_err = wr_router_route(h->http->router, req, s->allow, sizeof(s->allow));
         if (s->pending_err == WR_OK) {
             if (req->route->max_body)
                 s->body_limit = req->route->max_body;
             req->body_streaming = req->route->stream_body && req->route->stream_body(req);
         }
     }
-    wr_server_req_begin(h->conn->srv, req); /* access log, Prometheus */
+    wr_http__req_begin(h->http, req); /* access log, Prometheus */
     s->discard_body = s->pending_err != WR_OK;
     s->request_done = end_stream;
     if (end_stream || req->body_streaming || s->pending_err != WR_OK) {
@@ -627,7 +636,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
     h2 *h = ud;
     h2s *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (s == NULL || s->closed || s->discard_body) {
-        nghttp2_session_consume(session, stream_id, len);
+        check(h, "consume", nghttp2_session_consume(session, stream_id, len));
         return 0;
     }
     wr_req *req = &s->req;
@@ -636,7 +645,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id, const 
         return 0;
     }
     if (s->dispatched && (s->finished || req->on_body == NULL)) {
-        nghttp2_session_consume(session, stream_id, len);
+        check(h, "consume", nghttp2_session_consume(session, stream_id, len));
         return 0;
     }
     /* Credit is returned when the handler calls wr_req_consumed(). Bytes that arrive before the
@@ -673,8 +682,9 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
         (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
         return 0;
     h2s *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (s && !s->closed && !s->request_done && !s->req.body_streaming)
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+    if (s && !s->closed && !s->request_done && !s->req.body_streaming &&
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
 
@@ -1029,13 +1039,14 @@ out:
 }
 
 void
-wr_http2_attach(wr_conn *c, const char *data, size_t len)
+wr_http2_attach(wr_conn *c, const wr_http *http, const char *data, size_t len)
 {
     /* HTTP/1.1's state is gone already: nothing may call into it if this fails. */
     c->proto = NULL;
     c->proto_state = NULL;
     h2 *h = wr_xcalloc(1, sizeof(*h));
     h->conn = c;
+    h->http = http;
     int rc = session_open(h);
     if (rc != 0) {
         wr_log_warn("http2 session not created", " error=%s", nghttp2_strerror(rc));
@@ -1107,7 +1118,7 @@ settle_unconsumed(h2s *s)
     h2 *h = s->h;
     if (s->unconsumed == 0 || h->closing)
         return;
-    nghttp2_session_consume(h->session, s->id, s->unconsumed);
+    check(h, "consume", nghttp2_session_consume(h->session, s->id, s->unconsumed));
     h->unconsumed -= s->unconsumed;
     s->unconsumed = 0;
 }
@@ -1152,7 +1163,7 @@ resume(h2s *s)
 {
     if (s->deferred) {
         s->deferred = false;
-        nghttp2_session_resume_data(s->h->session, s->id);
+        check(s->h, "resume_data", nghttp2_session_resume_data(s->h->session, s->id));
     }
 }
 
@@ -1216,7 +1227,7 @@ h2_consumed(wr_req *req, size_t n)
         return;
     s->unconsumed -= n;
     h->unconsumed -= n;
-    nghttp2_session_consume(h->session, s->id, n);
+    check(h, "consume", nghttp2_session_consume(h->session, s->id, n));
     flush(h);
 }
 

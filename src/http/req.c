@@ -258,7 +258,14 @@ wr_resp_json(wr_req *req, int status, json_t *body)
 {
     char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(body);
-    wr_resp_send(req, status, "application/json", s, s ? strlen(s) : 0);
+    if (s == NULL) {
+        /* Only a string that is not UTF-8 (json_stringn_nocheck) gets here: never a silent
+         * empty answer with the handler's status. */
+        wr_log_error("response body is not encodable JSON", " status=%d", status);
+        wr_resp_error(req, WR_ERR_OTHER, "the response could not be encoded");
+        return;
+    }
+    wr_resp_send(req, status, "application/json", s, strlen(s));
     free(s);
 }
 

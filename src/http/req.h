@@ -3,7 +3,8 @@
  *
  * Handlers see only wr_req: they never know whether it arrived over HTTP/1.1 or HTTP/2. The
  * protocol layer (http1.c, http2.c) fills the request, calls the route's handler once the
- * whole body has arrived, and implements the response through wr_proto_ops.
+ * whole body has arrived (at once, for a streamed body: see on_body), and implements the
+ * response through wr_proto_ops.
  *
  * Lifetime and ownership:
  * - The protocol owns the wr_req. Everything hanging off it (path, query, headers, params, body)
@@ -17,8 +18,8 @@
  *   req->on_close is called once (if set); after it returns the request is freed and any
  *   resp call on it is forbidden. A handler with pending async work sets on_close to detach.
  * - Streaming: wr_resp_write() returns false when the client is not keeping up (unsent bytes over
- *   the connection's high-water mark). The handler should stop producing until req->on_drain is
- *   called. Writing anyway is allowed but buffers memory.
+ *   the connection's high-water mark; with HTTP/2, also the stream's). The handler should stop
+ *   producing until req->on_drain is called. Writing anyway is allowed but buffers memory.
  * - On graceful shutdown, req->on_shutdown (if set) asks a streaming handler to end its response
  *   soon (e.g. an SSE session sends its last event and calls wr_resp_end()).
  */
@@ -116,7 +117,7 @@ struct wr_req {
     int status;          /* 0 until answered */
     uint64_t resp_bytes; /* body bytes handed to the protocol */
     char id[40];         /* the request id (wr_req_id), "" until first asked for */
-    bool began;          /* wr_server_req_begin ran */
+    bool began;          /* the request_begin hook ran (http/http_int.h) */
     wr_hdr resp_headers[WR_RESP_MAX_HEADERS];
     size_t n_resp_headers;
 
@@ -165,9 +166,11 @@ int wr_req_query_each(wr_req *req, void (*fn)(void *ud, const char *key, const c
  */
 void wr_resp_header(wr_req *req, const char *name, const char *value);
 void wr_resp_send(wr_req *req, int status, const char *content_type, const void *body, size_t len);
-/* Serialises `body` compactly and sends it as application/json; steals the reference. */
+/* Serialises `body` compactly and sends it as application/json; steals the reference. A body
+ * jansson cannot encode (a string that is not UTF-8) is answered 500 instead, and logged. */
 void wr_resp_json(wr_req *req, int status, json_t *body);
-/* {"code":…, "message":…} with the table's status. An empty message uses the code. */
+/* {"code":…, "message":…} with the table's status. An empty message uses the code. Under a
+ * prefix with its own error format (wr_router_set_error_body, set by routing), that format. */
 void wr_resp_error(wr_req *req, wr_err code, const char *message);
 void wr_resp_error_from(wr_req *req, const wr_error *err);
 

@@ -570,10 +570,13 @@ exists(sq *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
     return err;
 }
 
+/* `var` names the variable it declares, so it cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define PREP(var, id)                                                                              \
     sqlite3_stmt *var = stmt(q, (id), out_err);                                                    \
     if (!var)                                                                                      \
     return WR_ERR_STORAGE
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 #define WRITABLE()                                                                                 \
     do {                                                                                           \

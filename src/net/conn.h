@@ -1,16 +1,19 @@
 /*
  * conn.h — one accepted TCP connection: reads, buffered writes with back-pressure accounting,
- * one timer, and an orderly close. A protocol (HTTP/1.1 or HTTP/2) sits on top through
- * wr_conn_proto and never touches libuv directly.
+ * one timer, and an orderly close. A protocol sits on top through wr_conn_proto and never
+ * touches libuv directly: the listener's on_connection callback (server.h) attaches it, and
+ * the HTTP layer (http/http.h) starts with HTTP/1.1 and may hand over to HTTP/2.
  *
  * Threading: loop thread only.
  * Ownership: the server owns connections. wr_conn_close() starts closing; proto->on_close is
  * called exactly once, after which the protocol must drop every pointer to the connection; the
  * memory is freed when libuv's close callbacks have run.
- * Writes copy their bytes, except shared pieces (wr_iov.ref), which are referenced: either way
- * callers may reuse their buffers at once. `pending` counts bytes handed to the kernel queue but not yet written;
- * once it rises above WR_CONN_HIGH_WATER wr_conn_congested() turns true, and proto->on_drain is
- * called when it falls back below WR_CONN_LOW_WATER.
+ * Writes first go to the socket directly; what the kernel does not take at once is queued,
+ * copied, except shared pieces (wr_iov.ref), which are referenced: either way callers may reuse
+ * their buffers at once. `pending` counts the queued bytes the kernel has not taken yet; once it
+ * rises above WR_CONN_HIGH_WATER wr_conn_congested() turns true, and proto->on_drain is called
+ * when it falls back below WR_CONN_LOW_WATER. A failed write closes the connection from the next
+ * loop iteration (never inside the protocol's own call).
  */
 #ifndef WR_NET_CONN_H
 #define WR_NET_CONN_H
@@ -68,7 +71,9 @@ void wr_conn_read_start(wr_conn *c);
 void wr_conn_read_stop(wr_conn *c);
 /* Arms the connection's single timer (0 = disarm); proto->on_timeout fires on expiry. */
 void wr_conn_set_timeout(wr_conn *c, uint64_t ms);
-/* Closes now, dropping unsent data. */
+/* Closes now, dropping unsent data. proto->on_close runs before this returns: a protocol must
+ * not call it while its own state is still in use further up the stack (HTTP/1.1 and HTTP/2
+ * close from a timer or once their processing has unwound). */
 void wr_conn_close(wr_conn *c);
 /* Closes once every queued byte has been written. */
 void wr_conn_close_after_flush(wr_conn *c);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http1.h"
 #include "net/server_int.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -15,7 +14,6 @@
 struct wr_server {
     uv_loop_t *loop;
     wr_server_opts opts;
-    const wr_router *router;
     uv_tcp_t *listener;         /* heap: freed by its close callback */
     uv_timer_t *shutdown_timer; /* heap: freed by its close callback */
     bool draining;
@@ -31,18 +29,6 @@ wr_server_loop(wr_server *srv)
     return srv->loop;
 }
 
-const wr_server_opts *
-wr_server_options(const wr_server *srv)
-{
-    return &srv->opts;
-}
-
-const wr_router *
-wr_server_router(const wr_server *srv)
-{
-    return srv->router;
-}
-
 bool
 wr_server_draining(const wr_server *srv)
 {
@@ -56,12 +42,11 @@ wr_server_connection_count(const wr_server *srv)
 }
 
 wr_server *
-wr_server_new(uv_loop_t *loop, const wr_server_opts *opts, const wr_router *router)
+wr_server_new(uv_loop_t *loop, const wr_server_opts *opts)
 {
     wr_server *srv = wr_xcalloc(1, sizeof(*srv));
     srv->loop = loop;
     srv->opts = *opts;
-    srv->router = router;
     return srv;
 }
 
@@ -134,7 +119,7 @@ on_connection(uv_stream_t *server, int status)
         refuse(c);
         return;
     }
-    wr_http1_attach(c);
+    srv->opts.on_connection(srv->opts.on_connection_ud, c);
 }
 
 static void
@@ -188,12 +173,17 @@ wr_server_listen(wr_server *srv, const char *host, int port, int *out_port, wr_e
     return WR_OK;
 }
 
+void
+wr_server_close_all(wr_server *srv)
+{
+    for (wr_conn *c = srv->conns; c; c = c->next)
+        wr_conn_close(c);
+}
+
 static void
 shutdown_expired(uv_timer_t *t)
 {
-    wr_server *srv = t->data;
-    for (wr_conn *c = srv->conns; c; c = c->next)
-        wr_conn_close(c);
+    wr_server_close_all(t->data);
 }
 
 static void
@@ -236,21 +226,4 @@ wr_server_free(wr_server *srv)
         close_listener(srv);
     }
     free(srv);
-}
-
-void
-wr_server_req_begin(wr_server *srv, wr_req *req)
-{
-    const wr_server_opts *o = wr_server_options(srv);
-    req->began = true;
-    if (o->req_begin)
-        o->req_begin(o->hooks_ud, req);
-}
-
-void
-wr_server_req_end(wr_server *srv, wr_req *req)
-{
-    const wr_server_opts *o = wr_server_options(srv);
-    if (o->req_end && (req->began || req->status))
-        o->req_end(o->hooks_ud, req);
 }

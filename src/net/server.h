@@ -1,8 +1,9 @@
 /*
  * server.h — the listener: accepts TCP connections on one address, enforces the connection
- * limit, hands each connection to the HTTP layer, and runs graceful shutdown.
+ * limit, hands each connection to the protocol through opts.on_connection, and runs graceful
+ * shutdown. It knows no protocol: HTTP lives above it (http/http.h).
  *
- * Threading: loop thread only. The server does not own the loop or the router.
+ * Threading: loop thread only. The server does not own the loop.
  */
 #ifndef WR_NET_SERVER_H
 #define WR_NET_SERVER_H
@@ -12,32 +13,22 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "http/router.h"
+#include "net/conn.h"
 #include "util/err.h"
 
 typedef struct wr_server_opts {
-    size_t max_connections;
-    size_t max_header_bytes;
-    size_t max_body_bytes;
-    uint64_t header_timeout_ms; /* from a request's first byte to the end of its head */
-    uint64_t body_timeout_ms;   /* from the end of the head to the end of the body, in all */
-    uint64_t idle_timeout_ms;   /* keep-alive: no request in progress */
-    bool cors;
+    size_t max_connections; /* beyond it, accepted connections get a 503 and are closed */
     /*
-     * Observation hooks (access log, Prometheus), loop thread, may be NULL. req_begin: a
-     * request's head is complete and routed (req->route may be NULL when unrouted). req_end:
-     * the request is about to be freed, answered or not (req->status 0 = never answered); it
-     * is called for every request that began, and for those answered before their head was
-     * complete (framing errors).
+     * A connection was accepted and admitted: attach a protocol (set c->proto and
+     * c->proto_state) and start reading. Loop thread; `ud` is on_connection_ud. Required.
      */
-    void (*req_begin)(void *ud, wr_req *req);
-    void (*req_end)(void *ud, wr_req *req);
-    void *hooks_ud;
+    void (*on_connection)(void *ud, wr_conn *c);
+    void *on_connection_ud;
 } wr_server_opts;
 
 typedef struct wr_server wr_server;
 
-wr_server *wr_server_new(uv_loop_t *loop, const wr_server_opts *opts, const wr_router *router);
+wr_server *wr_server_new(uv_loop_t *loop, const wr_server_opts *opts);
 /*
  * Binds and listens on host:port (port 0 picks a free port, reported in *out_port).
  * Errors: WR_ERR_UNAVAILABLE with a message when the address cannot be bound.
@@ -50,16 +41,14 @@ wr_err wr_server_listen(wr_server *srv, const char *host, int port, int *out_por
  * `done` is called once every connection and the listener are closed.
  */
 void wr_server_shutdown(wr_server *srv, uint64_t timeout_ms, void (*done)(void *ud), void *ud);
+/* Closes every connection now, dropping unsent data (what shutdown does once its time is up);
+ * their memory goes once libuv's close callbacks have run. The listener stays open. */
+void wr_server_close_all(wr_server *srv);
 /* Frees the server; only after shutdown's done callback (or if listen never succeeded). */
 void wr_server_free(wr_server *srv);
 size_t wr_server_connection_count(const wr_server *srv);
 
-/* For protocols: the options and router of the connection's server. */
-const wr_server_opts *wr_server_options(const wr_server *srv);
-const wr_router *wr_server_router(const wr_server *srv);
+/* True once wr_server_shutdown has been called. */
 bool wr_server_draining(const wr_server *srv);
-/* For protocols: call the observation hooks (see wr_server_opts). */
-void wr_server_req_begin(wr_server *srv, wr_req *req);
-void wr_server_req_end(wr_server *srv, wr_req *req);
 
 #endif

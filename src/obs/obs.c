@@ -235,8 +235,12 @@ process_metrics(wr_obs *o, wr_buf *out)
     unsigned long long size = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
-        if (fscanf(f, "%llu %llu", &size, &rss) != 2)
-            rss = 0;
+        char line[128];
+        char *end = NULL;
+        if (fgets(line, sizeof(line), f)) {
+            size = strtoull(line, &end, 10);
+            rss = end && *end == ' ' ? strtoull(end + 1, NULL, 10) : 0;
+        }
         fclose(f);
     }
     gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.",

@@ -46,7 +46,7 @@ void wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2, struct 
 /* Servers whose connections are counted (the API's and the metrics listener's). */
 void wr_obs_add_server(wr_obs *o, struct wr_server *srv);
 
-/* wr_server_opts hooks (hooks_ud = the wr_obs). */
+/* wr_http_opts hooks (hooks_ud = the wr_obs). */
 void wr_obs_req_begin(void *ud, wr_req *req);
 void wr_obs_req_end(void *ud, wr_req *req);
 

@@ -1,5 +1,5 @@
 /*
- * rtconfig.c — see rtconfig.h.
+ * rtconfig.c — see rtconfig.h: the realtime layer's option table and the checks over it.
  */
 #include "realtime/rtconfig.h"
 
@@ -9,6 +9,78 @@
 #include "realtime/naming.h"
 #include "store/store.h"
 #include "util/duration.h"
+
+#define FIELD(f, T) WR_OPT_FIELD(wr_rt_settings, f, T)
+
+/* Cross-field rules are checked in wr_rt_config_from. */
+static const wr_opt rows[] = {
+    {"global-basin", "WEIR_GLOBAL_BASIN", "weir-shared", "BASIN", WR_OPT_STRING,
+     FIELD(global_basin, char *), 0, 0,
+     "The shared basin for organizations without their own; created at start if missing."},
+    {"per-org-basins", "WEIR_PER_ORG_BASINS", "false", NULL, WR_OPT_BOOL,
+     FIELD(per_org_basins, bool), 0, 0,
+     "Allow provisioning and reconfiguring per-organization basins."},
+    {"basin-name-prefix", "WEIR_BASIN_NAME_PREFIX", "weir", "TEXT", WR_OPT_STRING,
+     FIELD(basin_name_prefix, char *), 0, 0,
+     "Per-organization basins are named {prefix}-{env}-org-{orgId}; [a-z0-9-] only."},
+    {"basin-name-env", "WEIR_BASIN_NAME_ENV", "dev", "TEXT", WR_OPT_STRING,
+     FIELD(basin_name_env, char *), 0, 0, "The {env} part of per-organization basin names."},
+    {"basin-default-retention", "WEIR_BASIN_DEFAULT_RETENTION", "30d", "DURATION", WR_OPT_DURATION,
+     FIELD(basin_default_retention_s, uint64_t), 1, 0,
+     "Retention of a provisioned basin when the request names none."},
+    {"basin-storage-class", "WEIR_BASIN_STORAGE_CLASS", "express", "CLASS", WR_OPT_STRING,
+     FIELD(basin_storage_class, char *), 0, 0,
+     "Storage class of provisioned basins: standard or express."},
+    {"basin-delete-on-empty-min-age", "WEIR_BASIN_DELETE_ON_EMPTY_MIN_AGE", "1h", "DURATION",
+     WR_OPT_DURATION, FIELD(basin_doe_min_age_s, uint64_t), 0, 0,
+     "delete_on_empty.min_age of provisioned basins' streams."},
+    {"plan-retention", "WEIR_PLAN_RETENTION", "free=shared,hobby=30d,pro=365d", "MAP",
+     WR_OPT_STRING, FIELD(plan_retention, char *), 0, 0,
+     "Plan to retention: plan=DURATION, or plan=shared for no own basin; comma-separated."},
+    {"stream-token-ttl", "WEIR_STREAM_TOKEN_TTL", "1d", "DURATION", WR_OPT_DURATION,
+     FIELD(stream_token_ttl_s, uint64_t), 60, 0,
+     "Lifetime of environment-wide write tokens for secret-key callers (tokens for public-token "
+     "callers live at most 15 minutes)."},
+    {"wait-seconds", "WEIR_WAIT_SECONDS", "60", "N", WR_OPT_UINT, FIELD(wait_seconds, uint64_t), 1,
+     600, "Default long-poll of realtime SSE reads, in seconds."},
+    {"flush-interval-ms", "WEIR_FLUSH_INTERVAL_MS", "200", "N", WR_OPT_UINT,
+     FIELD(flush_interval_ms, uint64_t), 1, 60000, "Passed to writers in X-S2-Flush-Interval-Ms."},
+    {"max-retries", "WEIR_MAX_RETRIES", "10", "N", WR_OPT_UINT, FIELD(max_retries, uint64_t), 0,
+     1000, "Passed to writers in X-S2-Max-Retries."},
+    {"stream-backend", "WEIR_STREAM_BACKEND", "embedded", "KIND", WR_OPT_STRING,
+     FIELD(stream_backend, char *), 0, 0,
+     "Where the realtime layer keeps its streams: embedded (this server's store) or remote (an "
+     "S2-compatible endpoint: --s2-endpoint and WEIR_S2_ACCESS_TOKEN)."},
+    {"s2-endpoint", "WEIR_S2_ENDPOINT", "", "URL", WR_OPT_OPT_STRING, FIELD(s2_endpoint, char *), 0,
+     0,
+     "The remote S2 account endpoint (e.g. https://aws.s2.dev or http://host:port), with or "
+     "without /v1."},
+    {"s2-basin-endpoint", "WEIR_S2_BASIN_ENDPOINT", "", "URL", WR_OPT_OPT_STRING,
+     FIELD(s2_basin_endpoint, char *), 0, 0,
+     "The remote basin endpoint when it differs from the account endpoint; may contain {basin} "
+     "(e.g. https://{basin}.b.aws.s2.dev)."},
+    {NULL, "WEIR_S2_ACCESS_TOKEN", "", NULL, WR_OPT_SECRET, FIELD(s2_access_token, char *), 0, 0,
+     "The access token of the remote S2 endpoint (environment only; never logged). It must be "
+     "allowed to create and reconfigure basins and streams, append, read and trim, and issue, "
+     "list and revoke tokens under the rt- prefix."},
+    {"s2-timeout", "WEIR_S2_TIMEOUT", "10s", "DURATION", WR_OPT_DURATION,
+     FIELD(s2_timeout_s, uint64_t), 1, 600,
+     "Time a request to the remote S2 endpoint may take before clients get 504."},
+    {"s2-public-endpoint", "WEIR_S2_PUBLIC_ENDPOINT", "", "URL", WR_OPT_OPT_STRING,
+     FIELD(s2_public_endpoint, char *), 0, 0,
+     "The S2 endpoint writers are sent to (X-S2-Endpoint) with the remote backend; defaults to "
+     "--s2-basin-endpoint, else --s2-endpoint."},
+    {"public-url", "WEIR_PUBLIC_URL", "", "URL", WR_OPT_OPT_STRING, FIELD(public_url, char *), 0, 0,
+     "The URL clients reach this server at (e.g. https://streams.example.com), for the "
+     "X-S2-Endpoint handed to writers. Unset: taken from X-Forwarded-Proto/Forwarded of a "
+     "trusted proxy, else http://<Host>."},
+    {"trusted-proxies", "WEIR_TRUSTED_PROXIES", "", "CIDRS", WR_OPT_OPT_STRING,
+     FIELD(trusted_proxies, char *), 0, 0,
+     "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto, "
+     "X-Forwarded-Host and Forwarded headers are believed. Unset: none."},
+};
+
+const wr_opt_table wr_rt_settings_table = WR_OPT_TABLE(rows);
 
 static bool
 charset_ok(const char *s)
@@ -122,7 +194,7 @@ http_url(const char *name, const char *url, char out[256], wr_error *out_err)
 
 /* The stream backend's settings: embedded, or remote with an endpoint and a token. */
 static wr_err
-backend_config(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
+backend_config(const wr_rt_settings *cfg, wr_rt_config *out, wr_error *out_err)
 {
     wr_err e;
     if (strcmp(cfg->stream_backend, "embedded") == 0)
@@ -155,7 +227,7 @@ backend_config(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
 }
 
 wr_err
-wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err)
+wr_rt_config_from(const wr_rt_settings *cfg, wr_rt_config *out, wr_error *out_err)
 {
     memset(out, 0, sizeof(*out));
     wr_err e;

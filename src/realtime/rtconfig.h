@@ -1,8 +1,9 @@
 /*
  * rtconfig.h — the realtime layer's configuration (realtime.md §2), checked as a whole at boot:
- * basin-name parts, the plan → retention map, and the storage class. The raw values come from
- * util/config (flags > WEIR_* environment > defaults); this adds the rules that involve more
- * than one value or a grammar of their own.
+ * basin-name parts, the plan → retention map, and the storage class. The raw values are the
+ * realtime layer's options (wr_rt_settings_table: flags > WEIR_* environment > defaults, through
+ * util/config.h); wr_rt_config_from adds the rules that involve more than one value or a
+ * grammar of their own.
  */
 #ifndef WR_REALTIME_RTCONFIG_H
 #define WR_REALTIME_RTCONFIG_H
@@ -19,6 +20,32 @@
 #define WR_RT_PLAN_MAX 32
 #define WR_RT_MAX_PLANS 32
 #define WR_RT_ORG_ID_LEN 25
+
+/* The realtime layer's options as loaded (realtime.md §2). */
+typedef struct wr_rt_settings {
+    char *global_basin;
+    bool per_org_basins;
+    char *basin_name_prefix;
+    char *basin_name_env;
+    uint64_t basin_default_retention_s;
+    char *basin_storage_class;
+    uint64_t basin_doe_min_age_s;
+    char *plan_retention;
+    uint64_t stream_token_ttl_s;
+    uint64_t wait_seconds;
+    uint64_t flush_interval_ms;
+    uint64_t max_retries;
+    char *stream_backend;     /* --stream-backend: embedded | remote */
+    char *s2_endpoint;        /* --s2-endpoint; NULL = unset */
+    char *s2_basin_endpoint;  /* --s2-basin-endpoint; NULL = unset */
+    char *s2_access_token;    /* WEIR_S2_ACCESS_TOKEN; NULL = unset */
+    uint64_t s2_timeout_s;    /* --s2-timeout */
+    char *s2_public_endpoint; /* --s2-public-endpoint; NULL = unset */
+    char *public_url;         /* --public-url; NULL = unset */
+    char *trusted_proxies;    /* --trusted-proxies; NULL = none */
+} wr_rt_settings;
+
+extern const wr_opt_table wr_rt_settings_table;
 
 typedef struct wr_plan {
     char name[WR_RT_PLAN_MAX + 1];
@@ -53,7 +80,7 @@ typedef struct wr_rt_config {
  * Builds and checks the realtime configuration. Errors (INVALID) name the option, e.g.
  * "WEIR_PLAN_RETENTION: …"; the caller prints them and exits 2 before anything starts.
  */
-wr_err wr_rt_config_from(const wr_config *cfg, wr_rt_config *out, wr_error *out_err);
+wr_err wr_rt_config_from(const wr_rt_settings *cfg, wr_rt_config *out, wr_error *out_err);
 
 /* Parses "free=shared,hobby=30d,pro=365d" into plans. INVALID with a message on any error. */
 wr_err wr_rt_parse_plans(const char *spec, wr_plan *out, size_t max, size_t *out_n,

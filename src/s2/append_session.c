@@ -8,9 +8,12 @@
  * are neither written nor acknowledged. A client half-close ends the response once every
  * outstanding ack is out.
  *
- * Back-pressure: at most MAX_INFLIGHT inputs wait on the store at once. Beyond that the bytes
- * that arrive are not credited back to the client (wr_req_consumed), so HTTP/2 flow control
- * stops it; credit is returned as acks come back.
+ * Back-pressure: once MAX_INFLIGHT inputs wait on the store, the bytes that arrive are no longer
+ * credited back to the client (wr_req_consumed), so HTTP/2 flow control stops it within one
+ * stream window (1 MiB, http2.c); credit is returned as acks come back. What arrives inside that
+ * window is still parsed and appended, so more than MAX_INFLIGHT inputs can wait at once, as
+ * many as one window of frames holds. Over HTTP/1.1 the body is read whole before it is parsed
+ * (req.h), bounded by the route's body limit.
  *
  * Lifetime: the session lives until the request is finished or gone AND no append is pending.
  */
@@ -85,11 +88,11 @@ fail(aps *s, int status, const char *json, size_t len)
 static void
 fail_error(aps *s, wr_err code, const char *msg)
 {
-    json_t *o = json_pack("{s:s,s:s}", "code", wr_err_code(code), "message", msg);
-    char *j = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    fail(s, wr_err_status(code), j, strlen(j));
-    free(j);
+    wr_buf j;
+    wr_buf_init(&j);
+    wr_s2_error_json(&j, code, msg);
+    fail(s, wr_err_status(code), j.data, j.len);
+    wr_buf_fini(&j);
 }
 
 static void

@@ -64,8 +64,8 @@ wr_s2_list_params(wr_req *req, const char **prefix, const char **start_after, si
     *start_after = NULL;
     *limit = 0;
     int rc;
-    if ((rc = wr_req_query(req, "prefix", prefix)) < 0 ||
-        (rc = wr_req_query(req, "start_after", start_after)) < 0) {
+    if (wr_req_query(req, "prefix", prefix) < 0 ||
+        wr_req_query(req, "start_after", start_after) < 0) {
         wr_resp_error(req, WR_ERR_BAD_QUERY, "malformed percent-encoding in query");
         return false;
     }

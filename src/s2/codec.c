@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "util/base64.h"
 #include "util/mem.h"
@@ -183,6 +184,21 @@ op_of(int state)
     return state == 0 ? WR_PATCH_ABSENT : state == 1 ? WR_PATCH_NULL : WR_PATCH_SET;
 }
 
+/* A boolean patch field `name` of j; `what` names it in errors. */
+static wr_err
+bool_patch(const json_t *j, const char *name, const char *what, wr_patch_op *op, bool *val,
+           wr_error *e)
+{
+    json_t *v;
+    *op = op_of(field_state(j, name, &v));
+    if (*op == WR_PATCH_SET) {
+        if (!json_is_boolean(v))
+            return bad(e, what, "expected a boolean");
+        *val = json_is_true(v);
+    }
+    return WR_OK;
+}
+
 wr_err
 wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_error *e)
 {
@@ -203,16 +219,13 @@ wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_er
     if (out->timestamping_op == WR_PATCH_SET) {
         if (!json_is_object(v))
             return bad(e, "timestamping", "expected an object");
-        json_t *m, *u;
+        json_t *m;
         out->ts_mode_op = op_of(field_state(v, "mode", &m));
         if (out->ts_mode_op == WR_PATCH_SET && (err = parse_ts_mode(m, &out->ts_mode, e)))
             return err;
-        out->ts_uncapped_op = op_of(field_state(v, "uncapped", &u));
-        if (out->ts_uncapped_op == WR_PATCH_SET) {
-            if (!json_is_boolean(u))
-                return bad(e, "timestamping.uncapped", "expected a boolean");
-            out->ts_uncapped = json_is_true(u);
-        }
+        if ((err = bool_patch(v, "uncapped", "timestamping.uncapped", &out->ts_uncapped_op,
+                              &out->ts_uncapped, e)) != WR_OK)
+            return err;
     }
     out->doe_op = op_of(field_state(j, "delete_on_empty", &v));
     if (out->doe_op == WR_PATCH_SET) {
@@ -223,19 +236,6 @@ wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out, wr_er
         if (out->doe_min_age_op == WR_PATCH_SET &&
             get_u64(m, "delete_on_empty.min_age_secs", &out->doe_min_age_secs, e) != WR_OK)
             return WR_ERR_BAD_JSON;
-    }
-    return WR_OK;
-}
-
-static wr_err
-bool_patch(const json_t *j, const char *name, wr_patch_op *op, bool *val, wr_error *e)
-{
-    json_t *v;
-    *op = op_of(field_state(j, name, &v));
-    if (*op == WR_PATCH_SET) {
-        if (!json_is_boolean(v))
-            return bad(e, name, "expected a boolean");
-        *val = json_is_true(v);
     }
     return WR_OK;
 }
@@ -256,11 +256,11 @@ wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out, wr_erro
     if (out->stream_cipher_op == WR_PATCH_SET &&
         (err = parse_cipher(v, &out->stream_cipher, e)) != WR_OK)
         return err;
-    if ((err = bool_patch(j, "create_stream_on_append", &out->create_stream_on_append_op,
-                          &out->create_stream_on_append, e)))
+    if ((err = bool_patch(j, "create_stream_on_append", "create_stream_on_append",
+                          &out->create_stream_on_append_op, &out->create_stream_on_append, e)))
         return err;
-    return bool_patch(j, "create_stream_on_read", &out->create_stream_on_read_op,
-                      &out->create_stream_on_read, e);
+    return bool_patch(j, "create_stream_on_read", "create_stream_on_read",
+                      &out->create_stream_on_read_op, &out->create_stream_on_read, e);
 }
 
 /* --- append input ------------------------------------------------------------------------ */
@@ -444,7 +444,8 @@ wr_s2_json_str(wr_buf *out, const void *p, size_t len)
             esc[1] = 't';
             break;
         default:
-            memcpy(esc, "\\u00", 4);
+            esc[1] = 'u';
+            esc[2] = esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             wr_buf_append(out, esc, 6);
@@ -514,12 +515,12 @@ free_buf(void *p)
 const wr_buf *
 wr_s2_batch_json(wr_batch *b, wr_s2_format fmt)
 {
-    unsigned slot = fmt == WR_S2_FORMAT_BASE64 ? WR_S2_ENC_JSON_BASE64 : WR_S2_ENC_JSON_RAW;
-    wr_buf *enc = wr_batch_enc_get(b, slot);
+    wr_s2_enc_slot slot = fmt == WR_S2_FORMAT_BASE64 ? WR_S2_ENC_JSON_BASE64 : WR_S2_ENC_JSON_RAW;
+    wr_buf *enc = wr_s2_enc_get(b, slot);
     if (enc)
         return enc;
     enc = wr_xcalloc(1, sizeof(*enc));
     wr_s2_records_json(enc, b->records, b->n_records, fmt);
-    wr_batch_enc_set(b, slot, enc, free_buf);
+    wr_s2_enc_set(b, slot, enc, free_buf);
     return enc;
 }

@@ -12,6 +12,7 @@
 
 #include "s2/s2_int.h"
 #include "util/clock.h"
+#include "util/utf8.h"
 
 const wr_token *
 wr_s2_authn(wr_req *req, wr_s2 *s2)
@@ -210,26 +211,54 @@ wr_s2_fail_416(wr_req *req, wr_pos tail)
     wr_buf_fini(&b);
 }
 
+/* Appends {"<key>":"<text>"...}: text as a JSON string, lossily when it is not UTF-8. */
+static void
+json_text(wr_buf *out, const char *text, size_t len)
+{
+    wr_buf valid;
+    wr_buf_init(&valid);
+    if (!wr_utf8_valid(text, len)) {
+        wr_utf8_lossy(text, len, &valid);
+        text = valid.data;
+        len = valid.len;
+    }
+    json_t *str = json_stringn(text ? text : "", text ? len : 0);
+    char *j = json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(str);
+    if (j) /* valid UTF-8 and an aborting allocator: always */
+        wr_buf_append_str(out, j);
+    else
+        wr_buf_append_str(out, "\"\"");
+    free(j);
+    wr_buf_fini(&valid);
+}
+
+void
+wr_s2_error_json(wr_buf *out, wr_err code, const char *msg)
+{
+    if (msg == NULL || *msg == '\0')
+        msg = wr_err_code(code);
+    wr_buf_printf(out, "{\"code\":\"%s\",\"message\":", wr_err_code(code));
+    json_text(out, msg, strlen(msg));
+    wr_buf_append_byte(out, '}');
+}
+
 int
 wr_s2_append_error_json(const wr_append_result *res, wr_buf *out)
 {
-    json_t *o;
     switch (res->err) {
     case WR_ERR_SEQ_NUM_MISMATCH:
         wr_buf_printf(out, "{\"seq_num_mismatch\":%llu}", (unsigned long long)res->actual_seq);
         return 412;
     case WR_ERR_FENCING_TOKEN_MISMATCH:
-        o = json_pack("{s:s%}", "fencing_token_mismatch", res->actual_token, res->actual_token_len);
-        break;
+        wr_buf_append_str(out, "{\"fencing_token_mismatch\":");
+        json_text(out, res->actual_token, res->actual_token_len);
+        wr_buf_append_byte(out, '}');
+        return 412;
     default:
-        o = json_pack("{s:s,s:s}", "code", wr_err_code(res->err), "message",
-                      res->error.msg[0] ? res->error.msg : wr_err_code(res->err));
+        wr_s2_error_json(out, res->err, res->error.msg);
+        return wr_err_status(res->err);
     }
-    char *j = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    wr_buf_append_str(out, j);
-    free(j);
-    return res->err == WR_ERR_FENCING_TOKEN_MISMATCH ? 412 : wr_err_status(res->err);
 }
 
 void

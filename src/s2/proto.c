@@ -358,11 +358,11 @@ free_buf(void *p)
 const wr_buf *
 wr_s2_batch_proto_records(wr_batch *b)
 {
-    wr_buf *enc = wr_batch_enc_get(b, WR_S2_ENC_PROTO);
+    wr_buf *enc = wr_s2_enc_get(b, WR_S2_ENC_PROTO);
     if (enc != NULL)
         return enc;
     enc = wr_xcalloc(1, sizeof(*enc));
     wr_s2_read_batch_proto(b->records, b->n_records, NULL, enc);
-    wr_batch_enc_set(b, WR_S2_ENC_PROTO, enc, free_buf);
+    wr_s2_enc_set(b, WR_S2_ENC_PROTO, enc, free_buf);
     return enc;
 }

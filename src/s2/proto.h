@@ -22,14 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "store/batch.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
-
-/* Batch encoding cache slot (store/batch.h) for the protobuf records of a batch. */
-#define WR_S2_ENC_PROTO 2
 
 /*
  * Decodes an AppendInput from p[0..len) into *out (which need not be initialised).
@@ -60,7 +58,7 @@ void wr_s2_read_batch_tail_proto(const wr_pos *tail, wr_buf *out);
 /*
  * The ReadBatch field-1 encoding (every record of `b` as a SequencedRecord) — a complete
  * ReadBatch without a tail, to which wr_s2_read_batch_tail_proto() output may be appended.
- * Computed once and cached in slot WR_S2_ENC_PROTO of the batch. Borrowed: valid while the
+ * Computed once and cached in slot WR_S2_ENC_PROTO of the batch (enc_cache.h). Borrowed: valid while the
  * caller holds its reference to `b`. Loop thread only.
  */
 const wr_buf *wr_s2_batch_proto_records(wr_batch *b);

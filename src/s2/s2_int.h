@@ -31,12 +31,6 @@ typedef enum wr_s2_format {
     WR_S2_FORMAT_BASE64 = 1,
 } wr_s2_format;
 
-/* Batch encoding cache slots (store/batch.h): one per JSON format. */
-#define WR_S2_ENC_JSON_RAW 0
-#define WR_S2_ENC_JSON_BASE64 1
-/* slot 2: protobuf records (proto.h); slot 3: whole live-delivery payloads (session.c) */
-#define WR_S2_ENC_LIVE 3
-
 /* --- common.c --- */
 
 /* The request's token (Authorization: Bearer …); answers 401 authn itself when there is none. */
@@ -91,6 +85,9 @@ void wr_s2_provision_header(wr_req *req, wr_provision p);
 void wr_s2_pos_append(wr_buf *out, wr_pos p);
 /* The JSON body of a failed append (412 bodies or ErrorInfo); returns the HTTP status. */
 int wr_s2_append_error_json(const wr_append_result *res, wr_buf *out);
+/* Appends an ErrorInfo body, {"code":…,"message":…}, for `code`; the message (NULL or "" = the
+ * code) is written lossily if it is not valid UTF-8, so this never fails. */
+void wr_s2_error_json(wr_buf *out, wr_err code, const char *msg);
 /* RFC 3339 string or JSON null. */
 json_t *wr_s2_time_json(bool set, uint64_t ms);
 

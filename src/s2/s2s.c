@@ -117,7 +117,7 @@ unzstd(wr_s2s_parser *p, const uint8_t *src, size_t n, wr_error *e)
     size_t got = unzstd_into(p, src, n, cap);
     if (ZSTD_isError(got) && ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall &&
         cap < WR_S2S_MAX_MSG)
-        got = unzstd_into(p, src, n, cap = WR_S2S_MAX_MSG);
+        got = unzstd_into(p, src, n, WR_S2S_MAX_MSG);
     if (ZSTD_isError(got) && ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall)
         return FAIL(p, e, "decompressed s2s message exceeds the 2 MiB limit");
     if (ZSTD_isError(got))

@@ -26,6 +26,7 @@
 
 #include "http/sse.h"
 #include "s2/proto.h"
+#include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "s2/s2s.h"
 #include "util/clock.h"
@@ -131,16 +132,15 @@ send_error(session *s, wr_err code, const char *msg)
         maybe_free(s);
         return;
     }
-    json_t *o = json_pack("{s:s,s:s}", "code", wr_err_code(code), "message", msg);
-    char *data = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    wr_buf b;
+    wr_buf data, b;
+    wr_buf_init(&data);
     wr_buf_init(&b);
+    wr_s2_error_json(&data, code, msg);
     if (s->s2s)
-        wr_s2s_terminal(&b, wr_err_status(code), data, strlen(data));
+        wr_s2s_terminal(&b, wr_err_status(code), data.data, data.len);
     else
-        wr_sse_event(&b, "error", NULL, data, strlen(data));
-    free(data);
+        wr_sse_event(&b, "error", NULL, data.data, data.len);
+    wr_buf_fini(&data);
     wr_resp_write(s->req, b.data, b.len);
     wr_buf_fini(&b);
     finish(s, false);
@@ -299,10 +299,10 @@ send_records(session *s, wr_batch *whole, const wr_record *recs, size_t n, const
 {
     live_cache *c = NULL;
     if (whole && tail) {
-        c = wr_batch_enc_get(whole, WR_S2_ENC_LIVE);
+        c = wr_s2_enc_get(whole, WR_S2_ENC_LIVE);
         if (c == NULL) {
             c = wr_xcalloc(1, sizeof(*c));
-            wr_batch_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
+            wr_s2_enc_set(whole, WR_S2_ENC_LIVE, c, live_cache_free);
         }
     }
     char head[128];

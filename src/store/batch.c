@@ -115,9 +115,8 @@ out:
 static void
 batch_free(wr_batch *b)
 {
-    for (unsigned i = 0; i < WR_BATCH_ENC_SLOTS; i++)
-        if (b->enc[i] && b->enc_free[i])
-            b->enc_free[i](b->enc[i]);
+    if (b->attachment && b->attachment_free)
+        b->attachment_free(b->attachment);
     free(b->records);
     free(b->headers_store);
     free(b->data);
@@ -267,18 +266,16 @@ wr_batch_unref(wr_batch *b)
 }
 
 void *
-wr_batch_enc_get(const wr_batch *b, unsigned slot)
+wr_batch_attachment(const wr_batch *b)
 {
-    return slot < WR_BATCH_ENC_SLOTS ? b->enc[slot] : NULL;
+    return b->attachment;
 }
 
 void
-wr_batch_enc_set(wr_batch *b, unsigned slot, void *enc, void (*free_fn)(void *))
+wr_batch_attach(wr_batch *b, void *p, void (*free_fn)(void *))
 {
-    if (slot >= WR_BATCH_ENC_SLOTS)
-        return;
-    if (b->enc[slot] && b->enc_free[slot])
-        b->enc_free[slot](b->enc[slot]);
-    b->enc[slot] = enc;
-    b->enc_free[slot] = free_fn;
+    if (b->attachment && b->attachment_free)
+        b->attachment_free(b->attachment);
+    b->attachment = p;
+    b->attachment_free = free_fn;
 }

@@ -44,7 +44,6 @@
 #define WR_BATCH_FORMAT 2    /* PERSISTED: never renumber */
 #define WR_BATCH_HEADER_LEN_V1 40
 #define WR_BATCH_HEADER_LEN 48
-#define WR_BATCH_ENC_SLOTS 4
 #define WR_MAX_BATCH_RECORDS 1000
 #define WR_MAX_BATCH_BYTES (1024u * 1024u)
 
@@ -92,8 +91,8 @@ typedef struct wr_batch {
     wr_header *headers_store;
     uint8_t *data;
     size_t len;
-    void *enc[WR_BATCH_ENC_SLOTS];
-    void (*enc_free[WR_BATCH_ENC_SLOTS])(void *);
+    void *attachment; /* the upper layer's (wr_batch_attach) */
+    void (*attachment_free)(void *);
 } wr_batch;
 
 /* Metered size: 8 + 2·H + Σ(name+value) + body. */
@@ -129,15 +128,16 @@ bool wr_batch_peek_arrival(const uint8_t *v, size_t len, uint64_t *out_arrival_m
 const uint8_t *wr_batch_bytes(const wr_batch *b, size_t *out_len);
 
 wr_batch *wr_batch_ref(wr_batch *b);
-/* Drops a reference; the last one frees the bytes and every cached encoding. NULL is a no-op. */
+/* Drops a reference; the last one frees the bytes and the attachment. NULL is a no-op. */
 void wr_batch_unref(wr_batch *b);
 
 /*
- * Per-format encoding cache, loop thread only. `slot` < WR_BATCH_ENC_SLOTS (the HTTP layer
- * assigns slots to formats). set() takes ownership of `enc`, freed with `free_fn` when the batch
- * dies; it replaces (and frees) an existing entry.
+ * One opaque attachment per batch for the layer above (the S2 handlers keep their encodings of
+ * the batch there: s2/enc_cache.h); the store never looks inside. Loop thread only. attach()
+ * takes ownership of `p`, freed with `free_fn` when the last reference goes (on the thread that
+ * drops it); it replaces, and frees, an existing attachment. attachment() returns it or NULL.
  */
-void *wr_batch_enc_get(const wr_batch *b, unsigned slot);
-void wr_batch_enc_set(wr_batch *b, unsigned slot, void *enc, void (*free_fn)(void *));
+void *wr_batch_attachment(const wr_batch *b);
+void wr_batch_attach(wr_batch *b, void *p, void (*free_fn)(void *));
 
 #endif

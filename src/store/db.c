@@ -14,7 +14,7 @@
  * reads fine but does not decode is the caller's business: an error of that operation only.
  *
  * Writes. wr_store__write is the one write path (group commits, metadata changes, maintenance):
- * refused once the store has failed; the synced kinds consult opts.sync_hook first; any write
+ * refused once the store has failed; every write consults opts.sync_hook first; any write
  * that fails puts the store in the failed state. Each caller keeps its durability through the
  * kind: group commits and metadata changes are synced; reclamation and the deadline bump at a
  * hold's release are not (a lost one is redone or harmless).
@@ -66,10 +66,13 @@ wr_store__write(wr_store *s, rocksdb_writebatch_t *wb, db_write_kind kind, wr_er
     if (atomic_load(&s->failed))
         return wr_error_set(out_err, WR_ERR_STORAGE, "store is in the failed state");
     bool sync = kind != DB_WRITE_UNSYNCED;
-    wr_store_sync_kind hook = kind == DB_WRITE_COMMIT ? WR_STORE_SYNC_COMMIT : WR_STORE_SYNC_META;
+    wr_store_sync_kind hook = kind == DB_WRITE_COMMIT ? WR_STORE_SYNC_COMMIT
+                              : sync                  ? WR_STORE_SYNC_META
+                                                      : WR_STORE_WRITE_UNSYNCED;
     wr_error e;
-    if (sync && s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, hook)) {
-        wr_error_set(&e, WR_ERR_STORAGE, "%s: sync failed (injected)", what[kind]);
+    if (s->opts.sync_hook && s->opts.sync_hook(s->opts.sync_hook_ud, hook)) {
+        wr_error_set(&e, WR_ERR_STORAGE, "%s: %s failed (injected)", what[kind],
+                     sync ? "sync" : "write");
     } else {
         char *err = NULL;
         rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, wb, &err);

@@ -7,7 +7,8 @@
  *
  * Stream ids: a stream gets a fresh u64 id (starting at 1) when it is created; the id is never
  * reused, so a re-created stream never sees data of an earlier stream with the same name. The
- * next id is recovered at open as 1 + the largest id in family 09.
+ * next id is recovered at open as the larger of 1 + the largest id in family 09 and the
+ * NEXT_ID high-water mark (08 05), which outlives streams that are deleted entirely.
  *
  * | type | PERSISTED: never renumber | key bytes                                   | value                    |
  * |------|---------------------------|---------------------------------------------|--------------------------|
@@ -20,7 +21,7 @@
  * | 0x07 | TS_INDEX                  | 07 ‖ stream_id u64 ‖ first_ts u64 ‖ first_seq u64 | usage ledger (below) |
  * | 0x08 | LIFECYCLE                 | 08 ‖ subtype ‖ …  (lifecycle.c; subtypes below)        |                          |
  * | 0x09 | STREAM_ID                 | 09 ‖ stream_id u64                          | basin ‖ 00 ‖ stream      |
- * | 0x0A | ACCESS_TOKEN              | 0A ‖ token id (1–96 bytes)                  | JSON (auth/tokens.c): id, SHA-256 of the secret, scope, expiry; never the secret |
+ * | 0x0A | ACCESS_TOKEN              | 0A ‖ token id (1–96 bytes)                  | JSON (auth/auth.c, stored by store/tokens.c): id, SHA-256 of the secret, scope, expiry; never the secret |
  * | 0x0B | USAGE                     | 0B ‖ subtype ‖ …  (usage.c; subtypes below)  |                          |
  *
  * LIFECYCLE subtypes (second key byte; PERSISTED: never renumber):

@@ -1189,7 +1189,11 @@ wr_store_release(wr_store *s, const char *basin, const char *stream)
      * persisted deadline already gave the stream its min_age. */
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     bump_deadline(s, st, wb);
-    wr_store__write(s, wb, DB_WRITE_UNSYNCED, &err);
+    /* A failed write has put the store in the failed state (no maintenance deletes on the old
+     * deadline from now on); the hold is gone either way. */
+    if (wr_store__write(s, wb, DB_WRITE_UNSYNCED, &err) != WR_OK)
+        wr_log_warn("delete-on-empty deadline not moved at release",
+                    " basin=%s stream=%s error=\"%s\"", basin, stream, err.msg);
     rocksdb_writebatch_destroy(wb);
 }
 

@@ -16,6 +16,7 @@
  */
 #include "store/store_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -176,6 +177,7 @@ cache_trim(wr_store *s, stream_state *keep)
 static void
 cache_insert(wr_store *s, stream_state *st)
 {
+    assert(s->n_buckets > 0); /* set at open, only ever doubled */
     if (s->n_streams + 1 > s->n_buckets) {
         size_t nb = s->n_buckets * 2;
         stream_state **b = wr_xcalloc(nb, sizeof(*b));

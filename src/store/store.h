@@ -76,15 +76,18 @@ typedef struct wr_pos {
 /* Open / close                                                                                 */
 
 typedef enum wr_store_sync_kind {
-    WR_STORE_SYNC_COMMIT, /* a group commit of appends (commit thread) */
-    WR_STORE_SYNC_META,   /* a metadata change (loop thread) */
-    WR_STORE_SYNC_USAGE,  /* a usage flush (worker pool) */
+    WR_STORE_SYNC_COMMIT,    /* a group commit of appends (commit thread) */
+    WR_STORE_SYNC_META,      /* a metadata change (loop thread) */
+    WR_STORE_SYNC_USAGE,     /* a usage flush (worker pool) */
+    WR_STORE_WRITE_UNSYNCED, /* not a sync: an unsynced write (reclamation by maintenance, the
+                              * delete-on-empty deadline bump at a hold's release) */
 } wr_store_sync_kind;
 
 /*
- * Called right before every synced write, on the thread doing it. Returning non-zero makes that
- * write fail as if fsync had returned EIO (nothing is written) and puts the store in the failed
- * state. For tests: count syncs, inject failures. Must be thread-safe.
+ * Called right before every synced write, and every unsynced one (WR_STORE_WRITE_UNSYNCED), on
+ * the thread doing it. Returning non-zero makes that write fail as if fsync (or the write) had
+ * returned EIO (nothing is written) and puts the store in the failed state. For tests: count
+ * syncs, inject failures. Must be thread-safe.
  */
 typedef int (*wr_store_sync_hook)(void *ud, wr_store_sync_kind kind);
 
@@ -682,7 +685,9 @@ void wr_store_usage_sample_now(wr_store *s, void (*cb)(void *ud), void *ud);
  * memory, and may be taken before the stream exists. When the last hold is released, a
  * delete-on-empty stream's deadline becomes now + min_age. Every hold must be released exactly
  * once, before wr_store_close(). Never fails; does not block on disk (release does one
- * unsynced write for delete-on-empty streams).
+ * unsynced write for delete-on-empty streams; if that write fails, the hold is still released,
+ * the failure is logged and the store enters the failed state like after any failed write, so
+ * no maintenance pass can delete the stream on the deadline that was not moved).
  */
 void wr_store_hold(wr_store *s, const char *basin, const char *stream);
 void wr_store_release(wr_store *s, const char *basin, const char *stream);

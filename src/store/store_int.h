@@ -313,10 +313,12 @@ void wr_store__maybe_finish_close(wr_store *s);
 void wr_store__stream_uncache(wr_store *s, stream_state *st);
 
 /* lifecycle.c */
-/* The smallest record timestamp still visible under the stream's age retention at `now_ms`
- * (0 = everything is retained). Records are expired when ts < cutoff. */
+/* The earliest arrival time (server write time, ms) still visible under the stream's age
+ * retention at `now_ms` (0 = everything is retained). A batch is expired when its arrival_ms <
+ * cutoff: expiry goes by when records were written, not by their timestamps (lifecycle.c). */
 uint64_t wr_store__retention_cutoff(const wr_stream_config *cfg, uint64_t now_ms);
-/* Number of leading records of `b` expired at now (timestamps are monotonic in a stream). */
+/* Number of leading records of `b` expired now: all of them when the batch arrived before the
+ * retention cutoff, else none (a batch is written, and expires, whole). */
 uint32_t wr_store__expired_prefix(const stream_state *st, const wr_batch *b);
 /* The arrival_ms of stream `id`'s last stored batch (0 and OK when it has none). Any thread. */
 wr_err wr_store__last_arrival(wr_store *s, uint64_t id, uint64_t *out_arrival, wr_error *out_err);
@@ -331,7 +333,8 @@ void wr_store__lc_retire(wr_store *s, stream_state *st);
 bool wr_store__basin_deleting(const wr_store *s, const char *basin);
 /* Basin DELETE: remembers the basin as deleting and marks its cached streams deleted. */
 void wr_store__lc_basin_deleted(wr_store *s, const char *basin);
-/* Asks for a maintenance pass soon (e.g. after a DELETE). */
+/* Starts a maintenance pass now, or right after the running one (wr_store_maintain_now). A
+ * DELETE does not call it: its cleanup waits for the next regular pass (store.h). */
 void wr_store__lc_kick(wr_store *s);
 
 /* append.c */

@@ -487,7 +487,7 @@ entry_rows(rows *r, const uent *e)
 {
     wr_buf k;
     wr_buf_init(&k);
-    for (uint8_t res = WR_USAGE_MINUTE; res <= WR_USAGE_DAY; res++) {
+    for (unsigned res = WR_USAGE_MINUTE; res <= WR_USAGE_DAY; res++) {
         uint64_t iv = wr_usage_interval_secs(res), b = e->minute_s / iv * iv;
         if (e->op) {
             uint64_t c[WR_USAGE_N_COUNTERS] = {e->c[0]};

@@ -3,6 +3,8 @@
  */
 #include "util/err.h"
 
+#undef wr_error_set /* the function itself (err.h wraps calls in a macro) */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,7 +71,19 @@ wr_error_set(wr_error *e, wr_err code, const char *fmt, ...)
     e->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof(e->msg)) {
+        /* Truncated: drop a multi-byte character cut in half at the end. */
+        size_t len = strlen(e->msg), keep = len;
+        while (keep > 0 && ((unsigned char)e->msg[keep - 1] & 0xC0) == 0x80)
+            keep--;
+        if (keep > 0 && (unsigned char)e->msg[keep - 1] >= 0xC0) {
+            unsigned char lead = (unsigned char)e->msg[keep - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (len - (keep - 1) < need)
+                e->msg[keep - 1] = '\0';
+        }
+    }
     return code;
 }

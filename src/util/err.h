@@ -81,9 +81,21 @@ wr_err wr_err_from_code(const char *code);
 
 /*
  * Records `code` and a printf-formatted message in `e` (which may be NULL) and returns `code`,
- * so callers can write `return wr_error_set(out_err, WR_ERR_INVALID, "...")`.
+ * so callers can write `return wr_error_set(out_err, WR_ERR_INVALID, "...")`. A message longer
+ * than the buffer is cut at a UTF-8 character boundary, so it stays valid UTF-8 (and encodable
+ * as a JSON string) whenever its parts are.
  */
 wr_err wr_error_set(wr_error *e, wr_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The call goes through this so that the result is visibly `code` (the function's body is in
+ * another file): static analysis then knows that `return wr_error_set(...)` returns that error,
+ * not WR_OK. `code` is evaluated twice; every caller passes a constant or a variable. */
+static inline wr_err
+wr_error_result_(wr_err code, wr_err returned)
+{
+    (void)returned;
+    return code;
+}
+#define wr_error_set(e, code, ...) wr_error_result_((code), wr_error_set((e), (code), __VA_ARGS__))
 
 #endif

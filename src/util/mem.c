@@ -3,6 +3,7 @@
  */
 #include "util/mem.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +64,12 @@ wr_xmemdup(const void *p, size_t n)
     if (n)
         memcpy(q, p, n);
     return q;
+}
+
+/* jansson allocates through the aborting allocator too; runs before main (and before any test),
+ * since every program that links weircore uses this file. */
+__attribute__((constructor)) static void
+route_jansson(void)
+{
+    json_set_alloc_funcs(wr_xmalloc, free);
 }

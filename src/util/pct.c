@@ -5,17 +5,7 @@
 
 #include <stdint.h>
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util/hex.h"
 
 bool
 wr_pct_decode_to(const char *s, size_t len, wr_pct_mode mode, char *dst, size_t *out_len)
@@ -26,8 +16,8 @@ wr_pct_decode_to(const char *s, size_t len, wr_pct_mode mode, char *dst, size_t 
         if (c == '%') {
             if (len - i < 3)
                 return false;
-            int hi = hexval((unsigned char)s[i + 1]);
-            int lo = hexval((unsigned char)s[i + 2]);
+            int hi = wr_hex_digit(s[i + 1]);
+            int lo = wr_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             dst[o++] = (char)(hi << 4 | lo);

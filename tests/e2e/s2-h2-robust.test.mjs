@@ -12,16 +12,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  S2,
   AppendInput,
   AppendRecord,
   FencingTokenMismatchError,
   SeqNumMismatchError,
 } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { h2connect, h2request, newBasinWithStream, rssKb, sdkClient, uniqueBasin, untilDurable } from "./helpers.mjs";
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
@@ -29,45 +28,19 @@ let weir;
 let s2;
 before(async () => {
   weir = await startWeir();
-  s2 = new S2({
-    accessToken: weir.token,
-    endpoints: { account: weir.url, basin: weir.url },
-    retry: { maxAttempts: 1 },
-  });
+  s2 = sdkClient(weir);
 });
 after(async () => {
   await weir.stop();
 });
 
-let seq = 0;
 /** Creates a fresh basin with stream "s" on `server` (default: the shared one). */
-async function newStream(tag, server = weir) {
-  seq += 1;
-  const name = `h2r-${tag}-${process.pid}-${seq}`.slice(0, 48).replace(/-+$/, "");
-  const res = await fetch(`${server.url}/v1/basins`, {
-    method: "POST",
-    headers: { ...server.auth, "content-type": "application/json" },
-    body: JSON.stringify({ basin: name }),
-  });
-  assert.equal(res.status, 201, await res.text());
-  const res2 = await fetch(`${server.url}/v1/streams`, {
-    method: "POST",
-    headers: { ...server.auth, "content-type": "application/json", "s2-basin": name },
-    body: JSON.stringify({ stream: "s" }),
-  });
-  assert.equal(res2.status, 201, await res2.text());
-  return name;
-}
+const newStream = (tag, server = weir) => newBasinWithStream(server, uniqueBasin("h2r", tag));
 
 async function tailOf(server, basin) {
   const res = await fetch(`${server.url}/v1/streams/s/records/tail`, { headers: { ...server.auth, "s2-basin": basin } });
   assert.equal(res.status, 200);
   return (await res.json()).tail.seq_num;
-}
-
-function rssKb(server) {
-  const m = readFileSync(`/proc/${server.proc.pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
-  return Number(m[1]);
 }
 
 // --- hand-rolled protobuf (s2-api.md §4.2) and s2s framing ----------------------------------
@@ -255,26 +228,8 @@ async function readRecords(reader, n) {
   return got;
 }
 
-function h2request(client, headers, body) {
-  return new Promise((resolve, reject) => {
-    const req = client.request({ ...client.auth, ...headers });
-    const chunks = [];
-    let status;
-    req.on("response", (h) => (status = h[":status"]));
-    req.on("data", (d) => chunks.push(d));
-    req.on("end", () => resolve({ status, body: Buffer.concat(chunks) }));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function connect(server) {
-  // Room for the 20 MB flow-control test's writes (node's default session budget is 10 MB).
-  const client = http2.connect(server.url, { maxSessionMemory: 64 });
-  client.on("error", () => {}); // surfaced through the streams
-  client.auth = server.auth; // the root token, on every request
-  return client;
-}
+/* Room for the 20 MB flow-control test's writes (node's default session budget is 10 MB). */
+const connect = (server) => h2connect(server, { maxSessionMemory: 64 });
 
 // --- SDK default transport ------------------------------------------------------------------
 
@@ -597,10 +552,10 @@ test("memory: 200 append sessions reset mid-frame leak nothing; a paused 20 MB r
       await closed;
     };
     const settle = async () => {
-      // The ping is answered after every earlier frame on the connection was processed; the
-      // pause lets appends still pending in the store complete.
+      // The ping is answered after every earlier frame on the connection was processed; then
+      // the appends still pending in the store complete.
       assert.equal((await h2request(client, { ":method": "GET", ":path": "/ping" })).status, 200);
-      await sleep(300);
+      await untilDurable(mem);
     };
     const unary = async (i) => {
       const r = await h2request(

@@ -4,23 +4,22 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import { S2, AppendInput, AppendRecord, BatchTransform, Producer } from "@s2-dev/streamstore";
+import { AppendInput, AppendRecord, BatchTransform, Producer } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { h2connect, h2request, readRecordsOf, sdkClient, uniqueBasin } from "./helpers.mjs";
 
 let weir;
 let s2;
 before(async () => {
   weir = await startWeir();
-  s2 = new S2({ accessToken: weir.token, endpoints: { account: weir.url, basin: weir.url }, retry: { maxAttempts: 1 } });
+  s2 = sdkClient(weir);
 });
 after(async () => {
   await weir.stop();
 });
 
-let seq = 0;
 async function newStream(tag) {
-  seq += 1;
-  const name = `h2-${tag}-${process.pid}-${seq}`.slice(0, 48);
+  const name = uniqueBasin("h2", tag);
   await s2.basins.create({ basin: name });
   const basin = s2.basin(name);
   await basin.streams.create({ stream: "s" });
@@ -34,15 +33,7 @@ test("SDK default transport: Producer over an s2s append session, read session o
   const N = 100;
   const session = await stream.readSession({ start: { from: { seqNum: 0 } } });
   const it = session[Symbol.asyncIterator]();
-  const reader = (async () => {
-    const got = [];
-    while (got.length < N) {
-      const { value, done } = await it.next();
-      if (done) break;
-      got.push(value);
-    }
-    return got;
-  })();
+  const reader = readRecordsOf(it, N);
   const producer = new Producer(new BatchTransform({ lingerDurationMillis: 2, maxBatchRecords: 10 }), await stream.appendSession());
   const acks = [];
   for (let i = 0; i < N; i++) acks.push((await producer.submit(text(`r${i}`, [["i", String(i)]]))).ack());
@@ -88,27 +79,9 @@ test("unary protobuf: bytes records append and read as bytes", async () => {
   await stream.close();
 });
 
-function h2request(client, headers, body) {
-  return new Promise((resolve, reject) => {
-    const req = client.request({ ...weir.auth, ...headers });
-    const chunks = [];
-    let status;
-    let resHeaders;
-    req.on("response", (h) => {
-      status = h[":status"];
-      resHeaders = h;
-    });
-    req.on("data", (d) => chunks.push(d));
-    req.on("end", () => resolve({ status, headers: resHeaders, body: Buffer.concat(chunks) }));
-    req.on("error", reject);
-    if (body) req.end(body);
-    else req.end();
-  });
-}
-
 test("raw HTTP/2: many concurrent streams on one connection, JSON routes work", async () => {
   const { name } = await newStream("raw");
-  const client = http2.connect(weir.url);
+  const client = h2connect(weir);
   try {
     const posts = Array.from({ length: 50 }, (_, i) =>
       h2request(
@@ -131,7 +104,7 @@ test("raw HTTP/2: many concurrent streams on one connection, JSON routes work", 
 
 test("raw s2s: a zero-length frame gets a terminal bad_frame", async () => {
   const { name } = await newStream("frame");
-  const client = http2.connect(weir.url);
+  const client = h2connect(weir);
   try {
     const r = await h2request(
       client,
@@ -151,7 +124,7 @@ test("raw s2s: a zero-length frame gets a terminal bad_frame", async () => {
 
 test("raw HTTP/2: a client that resets a read session mid-stream does not disturb others", async () => {
   const { name } = await newStream("rst");
-  const client = http2.connect(weir.url);
+  const client = h2connect(weir);
   try {
     const req = client.request({ ...weir.auth, ":method": "GET", ":path": "/v1/streams/s/records?seq_num=0", "s2-basin": name, accept: "text/event-stream" });
     await new Promise((resolve) => req.on("response", resolve));

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { startWeir } from "./harness.mjs";
+import { exactRequest } from "./helpers.mjs";
 import { SseParser } from "./sse.mjs";
 
 let weir;
@@ -36,29 +37,7 @@ function request(method, path, { headers = {}, body, url = weir.url } = {}) {
     if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["content-type"] = "application/json";
   }
   for (const k of Object.keys(h)) if (h[k] === null) delete h[k];
-  return new Promise((resolve, reject) => {
-    // Options, not a URL string: a URL string would be WHATWG-normalized ("." and "%2E"
-    // segments removed) before it ever reached the server.
-    const u = new URL(url);
-    const req = http.request({ hostname: u.hostname, port: u.port, path, method, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  return exactRequest(url, method, path, h, payload);
 }
 
 const basinHdr = (basin = B, extra = {}) => ({ "s2-basin": basin, ...extra });

@@ -5,8 +5,8 @@
 // asserting any timing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { S2 } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { eventually, sdkClient } from "./helpers.mjs";
 
 let weir;
 const B = "retention-basin-01";
@@ -46,16 +46,6 @@ async function readUnary(name) {
   return { status: res.status, body: await res.json() };
 }
 
-/** Polls until `fn` returns true; fails after `limitMs` (a guard, not a timing assertion). */
-async function eventually(fn, limitMs = 20000) {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail("condition not reached");
-}
-
 async function sseRecords(name) {
   const res = await fetch(`${weir.url}/v1/streams/${name}/records?seq_num=0&wait=0&count=100`, {
     headers: { ...H(), accept: "text/event-stream" },
@@ -85,7 +75,7 @@ test("expired records vanish from unary, SSE and s2s reads; newer ones stay", as
   assert.deepEqual(after.body.records.map((r) => [r.seq_num, r.body]), [[2, "new"]]);
   const sse = await sseRecords("short");
   assert.deepEqual(sse.records.map((r) => r.body), ["new"]);
-  const s2 = new S2({ accessToken: weir.token, endpoints: { account: weir.url, basin: weir.url }, retry: { maxAttempts: 1 } });
+  const s2 = sdkClient(weir);
   const stream = s2.basin(B).stream("short"); // default transport: s2s over HTTP/2
   const session = await stream.readSession({ start: { from: { seqNum: 0 } }, stop: { limits: { count: 1 } } });
   const seen = [];

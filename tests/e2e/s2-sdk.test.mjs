@@ -10,17 +10,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  S2,
   AppendInput,
   AppendRecord,
   BatchTransform,
   Producer,
-  S2Error,
   SeqNumMismatchError,
   FencingTokenMismatchError,
   RangeNotSatisfiableError,
 } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { readRecordsOf, rejectsWith, sdkClient, uniqueBasin, untilInFlight } from "./helpers.mjs";
 
 let weir;
 let s2;
@@ -28,11 +27,7 @@ before(async () => {
   weir = await startWeir();
   // Both endpoints point at weir, so the SDK sends `s2-basin` on every basin-scoped call (§1.1).
   // One attempt: a retried request would hide the status the server really answered.
-  s2 = new S2({
-    accessToken: weir.token,
-    endpoints: { account: weir.url, basin: weir.url },
-    retry: { maxAttempts: 1 },
-  });
+  s2 = sdkClient(weir);
 });
 after(async () => {
   await weir.stop();
@@ -41,33 +36,12 @@ after(async () => {
 // A basin without defaults shows the default storage class, as S2 does (issue 17).
 const UNSET_DEFAULTS = { storageClass: "express", retentionPolicy: null, timestamping: null, deleteOnEmpty: null };
 
-let basinSeq = 0;
-/** A fresh, valid basin name (8–48 chars of [a-z0-9-]). */
-function basinName(tag) {
-  basinSeq += 1;
-  return `sdk-${tag}-${process.pid}-${basinSeq}`.slice(0, 48).replace(/-+$/, "");
-}
+const basinName = (tag) => uniqueBasin("sdk", tag);
 
 async function newBasin(tag, config) {
   const name = basinName(tag);
   await s2.basins.create({ basin: name, ...(config ? { config } : {}) });
   return s2.basin(name);
-}
-
-/** Runs `fn`, which must reject with an S2Error of the given status (and code, if given). */
-async function rejectsWith(fn, { status, code, type }) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected an error with status ${status}, got success`);
-  if (type) assert.ok(err instanceof type, `expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
-  assert.ok(err instanceof S2Error, `expected S2Error, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message}, code: ${err.code})`);
-  if (code !== undefined) assert.equal(err.code, code, `code (message: ${err.message})`);
-  return err;
 }
 
 const DEFAULT_STREAM_CONFIG = {
@@ -621,7 +595,7 @@ test("unary read with wait returns a record appended while it waits, with the li
   const stream = basin.stream("s");
   await stream.append(AppendInput.create([str("zero")]));
   const pending = stream.read({ start: { from: { seqNum: 1 } }, stop: { waitSecs: 20 } });
-  await new Promise((r) => setTimeout(r, 300));
+  await untilInFlight(weir, 1); // the read has begun on the server and waits
   const ack = await stream.append(AppendInput.create([str("one")]));
   const got = await pending;
   assert.deepEqual(got.records.map((r) => [r.seqNum, r.body]), [[1, "one"]]);
@@ -673,15 +647,7 @@ test("Producer writes 64 records while a concurrent read session sees all 64, no
   // The reader starts first, at the (empty) tail, so it follows the producer live.
   const session = await stream.readSession({ start: { from: { seqNum: 0 } } });
   const it = session[Symbol.asyncIterator]();
-  const reader = (async () => {
-    const got = [];
-    while (got.length < N) {
-      const { value, done } = await it.next();
-      if (done) break;
-      got.push(value);
-    }
-    return got;
-  })();
+  const reader = readRecordsOf(it, N);
 
   const producer = new Producer(new BatchTransform({ lingerDurationMillis: 2, maxBatchRecords: 8 }), await stream.appendSession());
   const acks = [];

@@ -17,12 +17,12 @@
 // an empty permission set or an unknown op is 422, malformed shapes are 400 bad_json).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S2, AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
+import { AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { exactRequest, rejectsWith, sdkClient as sdkFor } from "./helpers.mjs";
 
 let weir;
 before(async () => {
@@ -61,29 +61,7 @@ function request(method, path, { headers = {}, body, token, authorization, serve
     if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["content-type"] = "application/json";
   }
   for (const k of Object.keys(h)) if (h[k] === null) delete h[k];
-  return new Promise((resolve, reject) => {
-    const u = new URL(server.url);
-    const req = http.request({ hostname: u.hostname, port: u.port, path, method, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-      res.on("error", reject);
-    });
-    // A guard against a hung response, not a timing assertion.
-    req.setTimeout(30000, () => req.destroy(new Error(`${method} ${path}: no response within 30 s`)));
-    req.on("error", reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  return exactRequest(server.url, method, path, h, payload);
 }
 
 async function expectStatus(res, status, what, code) {
@@ -730,23 +708,7 @@ test("revocation takes effect on the very next request; the id can be issued aga
 // ---------------------------------------------------------------------------------------------
 // auto_prefix_streams through the official SDK
 
-function sdkClient(token, server = weir) {
-  return new S2({ accessToken: token, endpoints: { account: server.url, basin: server.url }, retry: { maxAttempts: 1 } });
-}
-
-async function rejectsWith(fn, { status, code }) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected an error with status ${status}, got success`);
-  assert.ok(err instanceof S2Error, `expected S2Error, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message}, code: ${err.code})`);
-  if (code !== undefined) assert.equal(err.code, code, `code (message: ${err.message})`);
-  return err;
-}
+const sdkClient = (token, server = weir) => sdkFor(server, token);
 
 const str = (body) => AppendRecord.string({ body });
 

@@ -17,23 +17,26 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
-import { readFileSync } from "node:fs";
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startWeir } from "./harness.mjs";
+import { h2connect, h2request, newBasinWithStream, rssKb, uniqueBasin } from "./helpers.mjs";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
+// The smallest timeouts the options allow. Tests wait for the server's own timers (no fake
+// clock reaches a running server) and assert what happened, never how long it took: the
+// guards below only bound a hang, generously, for a loaded and sanitized server.
 const BODY_TIMEOUT_MS = 1000;
 const HEADER_TIMEOUT_MS = 1000;
-const IDLE_TIMEOUT_MS = 3000;
-// Timers fire on a loaded, sanitized server: allow generous slack, but far less than "never".
-const SLACK_MS = 2000;
+const IDLE_TIMEOUT_MS = 1000;
+const SLACK_MS = 4000;
 
 let timed; // short body/header/idle timeouts
 let mem; // default timeouts, ASan quarantine off
 before(async () => {
   timed = await startWeir({
-    env: { WEIR_BODY_TIMEOUT: "1s", WEIR_HEADER_TIMEOUT: "1s", WEIR_IDLE_TIMEOUT: "3s" },
+    env: { WEIR_BODY_TIMEOUT: "1s", WEIR_HEADER_TIMEOUT: "1s", WEIR_IDLE_TIMEOUT: "1s" },
   });
   const asan = process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : "";
   mem = await startWeir({ env: { ASAN_OPTIONS: `${asan}quarantine_size_mb=0:thread_local_quarantine_size_kb=0` } });
@@ -44,11 +47,6 @@ after(async () => {
 });
 
 // --- helpers ----------------------------------------------------------------------------------
-
-function rssKb(server) {
-  const m = readFileSync(`/proc/${server.proc.pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
-  return Number(m[1]);
-}
 
 /** Resolves to the value of `p`, or rejects with `msg` after `ms`. */
 function within(p, ms, msg) {
@@ -61,23 +59,8 @@ function within(p, ms, msg) {
   ]);
 }
 
-let seq = 0;
 /** Creates a fresh basin with stream "s" on `server` over HTTP/1.1. */
-async function newStream(server, tag) {
-  seq += 1;
-  const name = `sec-h2-${tag}-${process.pid}-${seq}`.slice(0, 48).replace(/-+$/, "");
-  const post = (path, body, extra = {}) =>
-    fetch(`${server.url}${path}`, {
-      method: "POST",
-      headers: { ...server.auth, "content-type": "application/json", ...extra },
-      body: JSON.stringify(body),
-    });
-  const r1 = await post("/v1/basins", { basin: name });
-  assert.equal(r1.status, 201, await r1.text());
-  const r2 = await post("/v1/streams", { stream: "s" }, { "s2-basin": name });
-  assert.equal(r2.status, 201, await r2.text());
-  return name;
-}
+const newStream = (server, tag) => newBasinWithStream(server, uniqueBasin("sec-h2", tag));
 
 /** A unary JSON append over HTTP/1.1 of `n` records of `size` bytes each. */
 async function appendJson(server, basin, n, size, tag = "r") {
@@ -90,30 +73,10 @@ async function appendJson(server, basin, n, size, tag = "r") {
   assert.equal(res.status, 200, await res.text());
 }
 
-function connect(server, options = {}) {
-  const client = http2.connect(server.url, { maxSessionMemory: 64, ...options });
-  client.on("error", () => {}); // surfaced through the streams and `closed`
-  client.gone = new Promise((resolve) => client.once("close", resolve));
-  return client;
-}
+const connect = (server, options = {}) => h2connect(server, { maxSessionMemory: 64, ...options });
 
-/** A complete request; resolves to {status, body}. */
-function h2request(client, server, headers, body) {
-  return new Promise((resolve, reject) => {
-    const req = client.request({ ...server.auth, ...headers });
-    const chunks = [];
-    let status;
-    req.on("response", (h) => (status = h[":status"]));
-    req.on("data", (d) => chunks.push(d));
-    req.on("end", () => resolve({ status, body: Buffer.concat(chunks) }));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-/** A request whose body is never ended. `answer` resolves to {status, body, ms} once it closes. */
+/** A request whose body is never ended. `answer` resolves to {status, body, rstCode} once it closes. */
 function openRequest(client, server, headers, body) {
-  const t0 = Date.now();
   const req = client.request({ ...server.auth, ...headers }, { endStream: false });
   const chunks = [];
   let status;
@@ -121,7 +84,7 @@ function openRequest(client, server, headers, body) {
   req.on("data", (d) => chunks.push(d));
   req.on("error", () => {}); // an RST after the answer is expected
   const answer = new Promise((resolve) =>
-    req.on("close", () => resolve({ status, body: Buffer.concat(chunks), ms: Date.now() - t0, rstCode: req.rstCode })),
+    req.on("close", () => resolve({ status, body: Buffer.concat(chunks), rstCode: req.rstCode })),
   );
   if (body) req.write(body);
   return { req, answer };
@@ -143,19 +106,19 @@ const PING = h2frame(6, 0, 0, Buffer.alloc(8));
 // never finished, because END_HEADERS is not set and no CONTINUATION follows.
 const HEADERS_UNFINISHED = h2frame(1, 0, 1, Buffer.from([0x82, 0x86, 0x84]));
 
-/** Opens a raw socket, runs `act`, resolves to the ms until the server closed it (or null). */
+/** Opens a raw socket, runs `act`, resolves to true once the server closed it, or null if it
+ * did not within `waitMs` (a guard). */
 async function rawConnection(server, act, waitMs) {
   const sock = net.connect(server.port, "127.0.0.1");
   sock.on("error", () => {});
   sock.on("data", () => {});
   await new Promise((resolve) => sock.once("connect", resolve));
-  const t0 = Date.now();
-  const closed = new Promise((resolve) => sock.once("close", () => resolve(Date.now() - t0)));
+  const closed = new Promise((resolve) => sock.once("close", () => resolve(true)));
   const stop = act(sock);
-  const ms = await Promise.race([closed, sleep(waitMs).then(() => null)]);
+  const closedInTime = await Promise.race([closed, sleep(waitMs).then(() => null)]);
   if (typeof stop === "function") stop();
   sock.destroy();
-  return ms;
+  return closedInTime;
 }
 
 // --- time -------------------------------------------------------------------------------------
@@ -181,9 +144,8 @@ const rawRows = [
 
 for (const row of rawRows) {
   test(`time: no complete request head within the header timeout closes the connection — ${row.name}`, async () => {
-    const ms = await rawConnection(timed, row.act, HEADER_TIMEOUT_MS + SLACK_MS + 3000);
-    assert.ok(ms !== null, "the server never closed the connection");
-    assert.ok(ms < HEADER_TIMEOUT_MS + SLACK_MS, `closed after ${ms} ms`);
+    const closedInTime = await rawConnection(timed, row.act, HEADER_TIMEOUT_MS + SLACK_MS);
+    assert.ok(closedInTime, "the server never closed the connection");
   });
 }
 
@@ -202,20 +164,17 @@ for (const row of bodyRows) {
     const client = connect(timed);
     try {
       // Several at once, to show each stream has its own deadline and the connection serves others.
+      // Frames of one connection arrive in order: the ping follows the three heads.
       const open = [0, 1, 2].map(() => openRequest(client, timed, row.headers, row.body));
-      await sleep(200);
-      const ping = await h2request(client, timed, { ":method": "GET", ":path": "/ping" });
+      const ping = await h2request(client, { ":method": "GET", ":path": "/ping" });
       assert.equal(ping.status, 200);
       for (const { answer } of open) {
-        const a = await within(answer, BODY_TIMEOUT_MS + SLACK_MS + 1000, "no answer to the unfinished request");
+        const a = await within(answer, BODY_TIMEOUT_MS + SLACK_MS, "no answer to the unfinished request");
         assert.equal(a.status, 408, `${a.status} ${a.body}`);
         assert.equal(JSON.parse(a.body.toString()).code, "request_timeout");
-        assert.ok(a.ms < BODY_TIMEOUT_MS + SLACK_MS, `answered after ${a.ms} ms`);
       }
       // With every stream over, the idle timeout closes the connection.
-      const t0 = Date.now();
-      await within(client.gone, IDLE_TIMEOUT_MS + SLACK_MS + 1000, "the idle connection was not closed");
-      assert.ok(Date.now() - t0 < IDLE_TIMEOUT_MS + SLACK_MS);
+      await within(client.gone, IDLE_TIMEOUT_MS + SLACK_MS, "the idle connection was not closed");
     } finally {
       client.destroy();
     }
@@ -228,22 +187,21 @@ test("time: the idle timeout also fires after the client reset all its streams, 
     try {
       if (how === "reset") {
         const { req, answer } = openRequest(client, timed, { ":method": "POST", ":path": "/v1/basins" });
-        await sleep(100);
+        await once(req, "ready"); // the HEADERS frame is out: the server has a stream to reset
         req.close(NGHTTP2_CANCEL);
         await answer;
       } else {
-        assert.equal((await h2request(client, timed, { ":method": "GET", ":path": "/ping" })).status, 200);
+        assert.equal((await h2request(client, { ":method": "GET", ":path": "/ping" })).status, 200);
       }
-      const t0 = Date.now();
+      // PINGs every 300 ms: were they to extend the idle timeout, the guard would fail.
       const iv = setInterval(() => {
         if (!client.closed && !client.destroyed) client.ping(() => {});
       }, 300);
       try {
-        await within(client.gone, IDLE_TIMEOUT_MS + SLACK_MS + 1000, `${how}: the idle connection was not closed`);
+        await within(client.gone, IDLE_TIMEOUT_MS + SLACK_MS, `${how}: the idle connection was not closed`);
       } finally {
         clearInterval(iv);
       }
-      assert.ok(Date.now() - t0 < IDLE_TIMEOUT_MS + SLACK_MS, `${how}: closed after ${Date.now() - t0} ms`);
     } finally {
       client.destroy();
     }
@@ -288,7 +246,7 @@ test("time: an s2s append session is not cut by the body timeout", async () => {
 test("time: connections held by unfinished requests free their --max-connections slots", async () => {
   const small = await startWeir({
     args: ["--max-connections", "3"],
-    env: { WEIR_BODY_TIMEOUT: "1s", WEIR_HEADER_TIMEOUT: "1s", WEIR_IDLE_TIMEOUT: "2s" },
+    env: { WEIR_BODY_TIMEOUT: "1s", WEIR_HEADER_TIMEOUT: "1s", WEIR_IDLE_TIMEOUT: "1s" },
   });
   const clients = [];
   try {
@@ -297,17 +255,17 @@ test("time: connections held by unfinished requests free their --max-connections
       const c = connect(small);
       clients.push(c);
       // The first answer proves the connection is established and counted.
-      assert.equal((await h2request(c, small, { ":method": "GET", ":path": "/ping" })).status, 200);
+      assert.equal((await h2request(c, { ":method": "GET", ":path": "/ping" })).status, 200);
       answers.push(openRequest(c, small, { ":method": "POST", ":path": "/v1/basins" }).answer);
     }
     const extra = connect(small);
     clients.push(extra);
-    await assert.rejects(h2request(extra, small, { ":method": "GET", ":path": "/ping" }), "all 3 slots are taken");
-    for (const a of answers) assert.equal((await within(a, BODY_TIMEOUT_MS + SLACK_MS + 1000, "no 408")).status, 408);
-    await within(Promise.all(clients.slice(0, 3).map((c) => c.gone)), 2000 + SLACK_MS + 1000, "slots not freed");
+    await assert.rejects(h2request(extra, { ":method": "GET", ":path": "/ping" }), "all 3 slots are taken");
+    for (const a of answers) assert.equal((await within(a, BODY_TIMEOUT_MS + SLACK_MS, "no 408")).status, 408);
+    await within(Promise.all(clients.slice(0, 3).map((c) => c.gone)), IDLE_TIMEOUT_MS + SLACK_MS, "slots not freed");
     const fresh = connect(small);
     clients.push(fresh);
-    assert.equal((await h2request(fresh, small, { ":method": "GET", ":path": "/ping" })).status, 200);
+    assert.equal((await h2request(fresh, { ":method": "GET", ":path": "/ping" })).status, 200);
   } finally {
     for (const c of clients) c.destroy();
     await small.stop();
@@ -346,7 +304,7 @@ test("request bodies: 40 streams × 8 MiB without END_STREAM stay within the con
     // Warm up the code paths and allocator pools.
     for (let i = 0; i < 5; i++) {
       const r = await h2request(
-        client, mem,
+        client,
         { ":method": "POST", ":path": "/v1/streams/s/records", "s2-basin": basin, "content-type": "application/json" },
         JSON.stringify({ records: [{ body: "w".repeat(200 * 1024) }] }),
       );
@@ -411,7 +369,7 @@ test("request bodies: concurrent bodies within the budget all complete on one co
   try {
     const one = (i) =>
       h2request(
-        client, mem,
+        client,
         { ":method": "POST", ":path": "/v1/streams/s/records", "s2-basin": basin, "content-type": "application/json" },
         JSON.stringify({ records: Array.from({ length: 4 }, (_, k) => ({ body: `${i}.${k}:`.padEnd(240 * 1024, "y") })) }),
       );
@@ -534,15 +492,15 @@ test("afterwards: ordinary HTTP/2 and HTTP/1.1 traffic works on both servers", a
     const basin = await newStream(server, "after");
     const client = connect(server);
     try {
-      assert.equal((await h2request(client, server, { ":method": "GET", ":path": "/ping" })).status, 200);
+      assert.equal((await h2request(client, { ":method": "GET", ":path": "/ping" })).status, 200);
       const big = JSON.stringify({ records: [{ body: "a".repeat(900 * 1024) }, { body: "b" }] });
       const r = await h2request(
-        client, server,
+        client,
         { ":method": "POST", ":path": "/v1/streams/s/records", "s2-basin": basin, "content-type": "application/json" },
         big,
       );
       assert.equal(r.status, 200, r.body.toString());
-      const read = await h2request(client, server, {
+      const read = await h2request(client, {
         ":method": "GET",
         ":path": "/v1/streams/s/records?seq_num=0&count=2",
         "s2-basin": basin,

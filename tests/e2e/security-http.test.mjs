@@ -11,16 +11,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { readFileSync } from "node:fs";
 import { startWeir } from "./harness.mjs";
+import { rssKb } from "./helpers.mjs";
 
 let weir;
 const BASIN = "security-http-basin";
-
-function rssKb(server) {
-  const m = readFileSync(`/proc/${server.proc.pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
-  return Number(m[1]);
-}
 
 async function api(method, path, body, headers = {}) {
   const res = await fetch(weir.url + path, {

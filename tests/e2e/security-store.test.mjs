@@ -14,8 +14,9 @@
 // records, §3.5 fencing) and docs/configuration.md.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { S2, AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
+import { AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
 import { startWeir, runWeir } from "./harness.mjs";
+import { eventually, sdkClient } from "./helpers.mjs";
 
 const BASIN_MAX = 5;
 const ENV_MAX = 3;
@@ -33,11 +34,7 @@ before(async () => {
       WEIR_MAINTENANCE_INTERVAL: "1s",
     },
   });
-  s2 = new S2({
-    accessToken: weir.token,
-    endpoints: { account: weir.url, basin: weir.url },
-    retry: { maxAttempts: 1 },
-  });
+  s2 = sdkClient(weir);
 });
 after(async () => {
   await weir.stop();
@@ -79,16 +76,6 @@ function assertQuota(res, option) {
   assert.equal(res.status, 403, res.text);
   assert.equal(res.json?.code, "quota_exhausted", res.text);
   assert.match(res.json.message, new RegExp(option), res.text);
-}
-
-/** Polls until `fn` returns true; fails after `limitMs` (a guard, not a timing assertion). */
-async function eventually(fn, limitMs = 30000) {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail("condition not reached");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ test_kek_forms(void **state)
         {"000102", false},
         {HEX_A "00", false},
         {"zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", false},
+        /* sscanf("%2x") took a sign or a space as part of a hex byte */
+        {"-f0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", false},
+        {" f0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", false},
+        {"+f0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", false},
         {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", false}, /* 30 bytes */
         {"", false},
     };

@@ -51,8 +51,10 @@ typedef struct stream_state {
 } stream_state;
 
 static _Atomic size_t stream_sent;
+static _Atomic int stream_paused; /* times the stream stopped to wait for on_drain */
 static _Atomic int stream_closed_early;
 static _Atomic int shutdown_seen;
+static _Atomic int hang_started;
 
 static void
 stream_pump(wr_req *req)
@@ -64,8 +66,10 @@ stream_pump(wr_req *req)
         size_t n = st->total - st->sent < sizeof(chunk) ? st->total - st->sent : sizeof(chunk);
         st->sent += n;
         atomic_store(&stream_sent, st->sent);
-        if (!wr_resp_write(req, chunk, n) && st->sent < st->total)
+        if (!wr_resp_write(req, chunk, n) && st->sent < st->total) {
+            atomic_fetch_add(&stream_paused, 1);
             return; /* wait for on_drain */
+        }
     }
     free(st);
     wr_resp_end(req);
@@ -109,6 +113,7 @@ h_hang(wr_req *req, void *ctx)
     (void)ctx;
     req->on_close = stream_closed;
     req->ud = NULL;
+    atomic_store(&hang_started, 1);
 }
 
 static wr_router *
@@ -123,20 +128,12 @@ make_router(void)
     return r;
 }
 
-typedef struct fixture {
-    wr_router *router;
-    wr_test_server *ts;
-    int port;
-} fixture;
+typedef wr_test_fixture fixture;
 
 static int
-setup_with(void **state, const wr_server_opts *opts)
+setup_with(void **state, const wr_test_server_opts *opts)
 {
-    fixture *f = wr_xcalloc(1, sizeof(*f));
-    f->router = make_router();
-    f->ts = wr_test_server_start(f->router, opts);
-    f->port = wr_test_server_port(f->ts);
-    *state = f;
+    *state = wr_test_fixture_start(make_router(), opts);
     return 0;
 }
 
@@ -149,22 +146,14 @@ setup(void **state)
 static int
 setup_short_timeouts(void **state)
 {
-    wr_server_opts o = wr_test_server_defaults();
-    o.header_timeout_ms = 200;
-    o.idle_timeout_ms = 300;
+    wr_test_server_opts o = wr_test_server_defaults();
+    o.http.header_timeout_ms = 200;
+    o.http.idle_timeout_ms = 300;
     o.max_connections = 2;
     return setup_with(state, &o);
 }
 
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    wr_test_server_stop(f->ts, 2000);
-    wr_router_free(f->router);
-    free(f);
-    return 0;
-}
+#define teardown wr_test_fixture_teardown
 
 static char *
 exchange(int port, const char *request)
@@ -320,8 +309,10 @@ test_streaming_backpressure(void **state)
     char req[128];
     snprintf(req, sizeof(req), "GET /stream?n=%zu HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
              total);
+    atomic_store(&stream_paused, 0);
     wr_test_send_str(fd, req);
-    usleep(400 * 1000); /* don't read: the handler must pause */
+    /* Don't read: the handler must pause, once the connection is congested. */
+    WR_TEST_WAIT_UNTIL(atomic_load(&stream_paused) > 0, 10000);
     size_t produced = atomic_load(&stream_sent);
     /* Kernel socket buffers plus the high-water mark, far below the 64 MiB it wants to send. */
     assert_true(produced < 16u << 20);
@@ -340,13 +331,12 @@ test_disconnect_calls_on_close(void **state)
 {
     fixture *f = *state;
     atomic_store(&stream_closed_early, 0);
+    atomic_store(&hang_started, 0);
     int fd = wr_test_connect(f->port);
     wr_test_send_str(fd, "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
-    usleep(100 * 1000);
+    WR_TEST_WAIT_UNTIL(atomic_load(&hang_started), 5000); /* the handler holds the request */
     close(fd);
-    for (int i = 0; i < 100 && !atomic_load(&stream_closed_early); i++)
-        usleep(10 * 1000);
-    assert_int_equal(atomic_load(&stream_closed_early), 1);
+    WR_TEST_WAIT_UNTIL(atomic_load(&stream_closed_early), 5000);
 }
 
 static void
@@ -384,9 +374,19 @@ static void
 test_max_connections_refused_cleanly(void **state)
 {
     fixture *f = *state;
+    /* An answered request proves a connection was accepted and counted. */
     int a = wr_test_connect(f->port);
     int b = wr_test_connect(f->port);
-    usleep(50 * 1000);
+    wr_buf rest;
+    wr_buf_init(&rest);
+    for (int i = 0; i < 2; i++) {
+        wr_test_send_str(i ? b : a, "GET /echo/x HTTP/1.1\r\nHost: x\r\n\r\n");
+        char *ok = wr_test_recv_response(i ? b : a, &rest, 3000);
+        assert_non_null(ok);
+        assert_non_null(strstr(ok, "param=x"));
+        free(ok);
+    }
+    wr_buf_fini(&rest);
     int c = wr_test_connect(f->port);
     char *out = wr_test_recv_all(c, 3000, NULL);
     assert_non_null(strstr(out, "HTTP/1.1 503"));
@@ -402,11 +402,12 @@ test_shutdown_ends_streams(void **state)
 {
     (void)state;
     atomic_store(&shutdown_seen, 0);
+    atomic_store(&stream_sent, 0);
     wr_router *r = make_router();
     wr_test_server *ts = wr_test_server_start(r, NULL);
     int fd = wr_test_connect(wr_test_server_port(ts));
     wr_test_send_str(fd, "GET /stream?n=1000000000 HTTP/1.1\r\nHost: x\r\n\r\n");
-    usleep(100 * 1000);
+    WR_TEST_WAIT_UNTIL(atomic_load(&stream_sent) > 0, 5000); /* the stream is going */
     wr_test_server_stop(ts, 5000); /* returns only once every connection is closed */
     assert_int_equal(atomic_load(&shutdown_seen), 1);
     close(fd);

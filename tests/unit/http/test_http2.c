@@ -42,37 +42,22 @@ h_body(wr_req *req, void *ctx)
     wr_resp_send(req, 200, "text/plain", out, (size_t)n);
 }
 
-typedef struct fixture {
-    wr_router *router;
-    wr_test_server *ts;
-    int port;
-} fixture;
+typedef wr_test_fixture fixture;
 
 static int
 setup(void **state)
 {
-    fixture *f = wr_xcalloc(1, sizeof(*f));
-    f->router = wr_router_new();
-    wr_router_add(f->router, WR_METHOD_POST, "/body", h_body, NULL, 0);
-    wr_server_opts o = wr_test_server_defaults();
-    o.header_timeout_ms = HEADER_MS;
-    o.body_timeout_ms = BODY_MS;
-    o.idle_timeout_ms = IDLE_MS;
-    f->ts = wr_test_server_start(f->router, &o);
-    f->port = wr_test_server_port(f->ts);
-    *state = f;
+    wr_router *r = wr_router_new();
+    wr_router_add(r, WR_METHOD_POST, "/body", h_body, NULL, 0);
+    wr_test_server_opts o = wr_test_server_defaults();
+    o.http.header_timeout_ms = HEADER_MS;
+    o.http.body_timeout_ms = BODY_MS;
+    o.http.idle_timeout_ms = IDLE_MS;
+    *state = wr_test_fixture_start(r, &o);
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    wr_test_server_stop(f->ts, 2000);
-    wr_router_free(f->router);
-    free(f);
-    return 0;
-}
+#define teardown wr_test_fixture_teardown
 
 /* --- a minimal blocking h2c client --------------------------------------------------------- */
 

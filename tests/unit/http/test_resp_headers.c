@@ -47,35 +47,31 @@ h_stream(wr_req *req, void *ctx)
     wr_resp_end(req);
 }
 
-typedef struct fixture {
-    wr_router *router;
-    wr_test_server *ts;
-    int port;
-} fixture;
+/* A JSON body jansson cannot encode (a string that is not UTF-8). */
+static void
+h_bad_json(wr_req *req, void *ctx)
+{
+    (void)ctx;
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_stringn_nocheck("a\xff", 2));
+    wr_resp_json(req, 200, o);
+}
+
+typedef wr_test_fixture fixture;
 
 static int
 setup(void **state)
 {
-    fixture *f = wr_xcalloc(1, sizeof(*f));
-    f->router = wr_router_new();
-    wr_router_add(f->router, WR_METHOD_GET, "/h/{v}", h_header, NULL, 0);
-    wr_router_add(f->router, WR_METHOD_GET, "/name", h_bad_name, NULL, 0);
-    wr_router_add(f->router, WR_METHOD_GET, "/s/{v}", h_stream, NULL, 0);
-    f->ts = wr_test_server_start(f->router, NULL);
-    f->port = wr_test_server_port(f->ts);
-    *state = f;
+    wr_router *r = wr_router_new();
+    wr_router_add(r, WR_METHOD_GET, "/h/{v}", h_header, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/name", h_bad_name, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/s/{v}", h_stream, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/json", h_bad_json, NULL, 0);
+    *state = wr_test_fixture_start(r, NULL);
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    wr_test_server_stop(f->ts, 2000);
-    wr_router_free(f->router);
-    free(f);
-    return 0;
-}
+#define teardown wr_test_fixture_teardown
 
 /* One request on a new connection, then a second on the same one: exactly two responses. */
 static char *
@@ -145,12 +141,28 @@ test_streaming_answer_drops_the_header(void **state)
     free(second);
 }
 
+/* An unencodable JSON body is a 500, not a 200 with an empty body. */
+static void
+test_unencodable_json_is_500(void **state)
+{
+    fixture *f = *state;
+    char *second = NULL;
+    char *r = exchange(f, "/json", &second);
+    assert_non_null(r);
+    if (strncmp(r, "HTTP/1.1 500 ", 13) != 0 || !strstr(r, "\"code\":\"other\""))
+        fail_msg("%s", r);
+    assert_non_null(second);
+    free(r);
+    free(second);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_whole_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_answer_drops_the_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unencodable_json_is_500, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

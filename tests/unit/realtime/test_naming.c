@@ -13,6 +13,7 @@
 
 #include "realtime/naming.h"
 #include "realtime/rtconfig.h"
+#include "serve_config.h"
 
 #define G "weir-shared"
 
@@ -113,16 +114,16 @@ test_config_rules(void **state)
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         wr_config c = defaults();
-        char **field = strcmp(rows[i].field, "prefix") == 0   ? &c.basin_name_prefix
-                       : strcmp(rows[i].field, "env") == 0    ? &c.basin_name_env
-                       : strcmp(rows[i].field, "global") == 0 ? &c.global_basin
-                       : strcmp(rows[i].field, "class") == 0  ? &c.basin_storage_class
-                                                              : &c.plan_retention;
+        char **field = strcmp(rows[i].field, "prefix") == 0   ? &c.rt.basin_name_prefix
+                       : strcmp(rows[i].field, "env") == 0    ? &c.rt.basin_name_env
+                       : strcmp(rows[i].field, "global") == 0 ? &c.rt.global_basin
+                       : strcmp(rows[i].field, "class") == 0  ? &c.rt.basin_storage_class
+                                                              : &c.rt.plan_retention;
         free(*field);
         *field = strdup(rows[i].value);
         wr_rt_config rc;
         wr_error e = {0};
-        wr_err got = wr_rt_config_from(&c, &rc, &e);
+        wr_err got = wr_rt_config_from(&c.rt, &rc, &e);
         if (rows[i].needle == NULL && got != WR_OK)
             fail_msg("%s=%s rejected: %s", rows[i].field, rows[i].value, e.msg);
         if (rows[i].needle && (got != WR_ERR_INVALID || strstr(e.msg, rows[i].needle) == NULL))

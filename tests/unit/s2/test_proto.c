@@ -333,7 +333,7 @@ test_batch_cache(void **state)
     const wr_buf *enc = wr_s2_batch_proto_records(b);
     assert_non_null(enc);
     assert_ptr_equal(wr_s2_batch_proto_records(b), enc); /* computed once */
-    assert_ptr_equal(wr_batch_enc_get(b, WR_S2_ENC_PROTO), enc);
+    assert_ptr_equal(wr_s2_enc_get(b, WR_S2_ENC_PROTO), enc);
 
     wr_buf direct = {0};
     wr_s2_read_batch_proto(b->records, b->n_records, NULL, &direct);

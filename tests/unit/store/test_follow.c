@@ -233,7 +233,7 @@ count_free(void *p)
     free(p);
 }
 
-/* Every follower sees the same batch object; an encoding set by one is seen by the others. */
+/* Every follower sees the same batch object; what one attaches is seen by the others. */
 static void
 test_shared_batch_encoding(void **state)
 {
@@ -245,8 +245,8 @@ test_shared_batch_encoding(void **state)
     assert_int_equal(ts_append_n(e, B, "s", "x", 2).err, WR_OK);
     spin(e, 2);
     assert_ptr_equal(a.kept, b.kept);
-    wr_batch_enc_set(a.kept, 1, wr_xstrdup("encoded"), count_free);
-    assert_string_equal(wr_batch_enc_get(b.kept, 1), "encoded");
+    wr_batch_attach(a.kept, wr_xstrdup("encoded"), count_free);
+    assert_string_equal(wr_batch_attachment(b.kept), "encoded");
     stop(&a);
     stop(&b);
     ts_close(e); /* drops the cache's reference */

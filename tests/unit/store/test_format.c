@@ -247,17 +247,16 @@ test_batch_refs_and_cache(void **state)
     enc_frees = 0;
     wr_batch *b = sample_batch();
     wr_batch_ref(b);
-    wr_batch_enc_set(b, 0, wr_xstrdup("json"), enc_free);
-    wr_batch_enc_set(b, 3, wr_xstrdup("proto"), enc_free);
-    assert_string_equal(wr_batch_enc_get(b, 0), "json");
-    assert_null(wr_batch_enc_get(b, 1));
-    assert_null(wr_batch_enc_get(b, 99));
-    wr_batch_enc_set(b, 0, wr_xstrdup("json2"), enc_free); /* replaces and frees */
+    assert_null(wr_batch_attachment(b));
+    wr_batch_attach(b, wr_xstrdup("first"), enc_free);
+    assert_string_equal(wr_batch_attachment(b), "first");
+    wr_batch_attach(b, wr_xstrdup("second"), enc_free); /* replaces and frees */
     assert_int_equal(enc_frees, 1);
+    assert_string_equal(wr_batch_attachment(b), "second");
     wr_batch_unref(b);
     assert_int_equal(enc_frees, 1);
     wr_batch_unref(b);
-    assert_int_equal(enc_frees, 3);
+    assert_int_equal(enc_frees, 2);
     wr_batch_unref(NULL);
 }
 

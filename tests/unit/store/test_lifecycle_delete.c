@@ -179,6 +179,28 @@ test_doe_hold(void **state)
     wr_store_release(e->s, B, "later");
 }
 
+/* The deadline bump at the last release is an unsynced write: when it fails the hold is released
+ * anyway, and the store refuses further writes, so no pass deletes the stream early. */
+static void
+test_doe_release_write_fails(void **state)
+{
+    ts_env *e = *state;
+    wr_stream_config c = doe_cfg(60, 3600);
+    ts_stream(e, B, "held", &c);
+    wr_store_hold(e->s, B, "held");
+    wr_clock_advance_ms(2 * 3600 * 1000); /* the creation's deadline is long past */
+    atomic_store(&e->fail_unsynced, true);
+    wr_store_release(e->s, B, "held");
+    atomic_store(&e->fail_unsynced, false);
+    assert_int_equal(wr_store_hold_count(e->s, B, "held"), 0);
+    assert_true(wr_store_failed(e->s));
+    ts_maintain(e, false);
+    assert_int_equal(ts_stream_get(e, B, "held"), WR_OK);
+    wr_error err;
+    assert_int_equal(ts_reopen(e, &err), WR_OK); /* recovery clears the failed state */
+    assert_false(wr_store_failed(e->s));
+}
+
 /* Pins protect like holds, survive restarts, and are counted. Retention still trims a pinned
  * stream's records. */
 static void
@@ -369,7 +391,7 @@ main(void)
         TS_TEST(test_stream_delete_and_reuse, &fx),  TS_TEST(test_append_during_deletion, &fx),
         TS_TEST(test_doe_idle_and_nonempty, &fx),    TS_TEST(test_doe_hold, &fx),
         TS_TEST(test_doe_pin_restart, &fx),          TS_TEST(test_doe_deadline_restart, &fx),
-        TS_TEST(test_basin_delete_10k_restart, &fx),
+        TS_TEST(test_basin_delete_10k_restart, &fx), TS_TEST(test_doe_release_write_fails, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

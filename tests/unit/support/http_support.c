@@ -24,8 +24,9 @@ struct wr_test_server {
     uv_loop_t loop;
     uv_async_t stop_async;
     wr_server *srv;
+    wr_http *http;
     wr_router *router;
-    wr_server_opts opts;
+    wr_test_server_opts opts;
     unsigned stop_timeout_ms;
     int port;
     pthread_mutex_t mu;
@@ -33,17 +34,20 @@ struct wr_test_server {
     bool ready;
 };
 
-wr_server_opts
+wr_test_server_opts
 wr_test_server_defaults(void)
 {
-    return (wr_server_opts){
+    return (wr_test_server_opts){
         .max_connections = 64,
-        .max_header_bytes = 16 * 1024,
-        .max_body_bytes = 64 * 1024,
-        .header_timeout_ms = 10000,
-        .body_timeout_ms = 60000,
-        .idle_timeout_ms = 60000,
-        .cors = true,
+        .http =
+            {
+                .max_header_bytes = 16 * 1024,
+                .max_body_bytes = 64 * 1024,
+                .header_timeout_ms = 10000,
+                .body_timeout_ms = 60000,
+                .idle_timeout_ms = 60000,
+                .cors = true,
+            },
     };
 }
 
@@ -68,7 +72,11 @@ run(void *arg)
     uv_loop_init(&ts->loop);
     uv_async_init(&ts->loop, &ts->stop_async, on_stop);
     ts->stop_async.data = ts;
-    ts->srv = wr_server_new(&ts->loop, &ts->opts, ts->router);
+    ts->http = wr_http_new(&ts->opts.http, ts->router);
+    wr_server_opts so = {.max_connections = ts->opts.max_connections,
+                         .on_connection = wr_http_on_connection,
+                         .on_connection_ud = ts->http};
+    ts->srv = wr_server_new(&ts->loop, &so);
     wr_error err = {0};
     if (wr_server_listen(ts->srv, "127.0.0.1", 0, &ts->port, &err) != WR_OK) {
         fprintf(stderr, "test server: %s\n", err.msg);
@@ -82,11 +90,12 @@ run(void *arg)
     wr_server_free(ts->srv);
     uv_run(&ts->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ts->loop);
+    wr_http_free(ts->http);
     return NULL;
 }
 
 wr_test_server *
-wr_test_server_start(wr_router *router, const wr_server_opts *opts)
+wr_test_server_start(wr_router *router, const wr_test_server_opts *opts)
 {
     wr_test_server *ts = wr_xcalloc(1, sizeof(*ts));
     ts->router = router;
@@ -99,6 +108,26 @@ wr_test_server_start(wr_router *router, const wr_server_opts *opts)
         pthread_cond_wait(&ts->cv, &ts->mu);
     pthread_mutex_unlock(&ts->mu);
     return ts;
+}
+
+wr_test_fixture *
+wr_test_fixture_start(wr_router *router, const wr_test_server_opts *opts)
+{
+    wr_test_fixture *f = wr_xcalloc(1, sizeof(*f));
+    f->router = router;
+    f->ts = wr_test_server_start(router, opts);
+    f->port = wr_test_server_port(f->ts);
+    return f;
+}
+
+int
+wr_test_fixture_teardown(void **state)
+{
+    wr_test_fixture *f = *state;
+    wr_test_server_stop(f->ts, 2000);
+    wr_router_free(f->router);
+    free(f);
+    return 0;
 }
 
 int

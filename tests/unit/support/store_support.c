@@ -23,6 +23,8 @@ static int
 hook(void *ud, wr_store_sync_kind kind)
 {
     ts_env *e = ud;
+    if (kind == WR_STORE_WRITE_UNSYNCED)
+        return atomic_load(&e->fail_unsynced) ? -1 : 0;
     if (kind == WR_STORE_SYNC_COMMIT)
         atomic_fetch_add(&e->syncs_commit, 1);
     else

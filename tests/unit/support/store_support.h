@@ -24,6 +24,7 @@ typedef struct ts_env {
     atomic_int syncs_commit;
     atomic_int syncs_meta;
     atomic_int fail_countdown; /* > 0: the n-th next sync fails; 0: never */
+    atomic_bool fail_unsynced; /* unsynced writes fail (they are not counted as syncs) */
     /* Read faults (ts_fail_read), under rf_mu: the store's threads call the hook. */
     pthread_mutex_t rf_mu;
     bool rf_armed, rf_exact;

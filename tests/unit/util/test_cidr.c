@@ -88,10 +88,10 @@ test_match(void **state)
         const char *peer;
         bool in;
     } rows[] = {
-        {"10.1.2.3", true},          {"11.0.0.1", false},      {"192.168.1.7", true},
-        {"192.168.1.8", false},      {"fd12::1", true},        {"fe80::1", false},
-        {"::ffff:10.9.9.9", true},   {"::ffff:8.8.8.8", false}, {"172.31.255.255", true},
-        {"172.32.0.0", false},       {"127.0.0.1", false},     {"::1", false},
+        {"10.1.2.3", true},        {"11.0.0.1", false},       {"192.168.1.7", true},
+        {"192.168.1.8", false},    {"fd12::1", true},         {"fe80::1", false},
+        {"::ffff:10.9.9.9", true}, {"::ffff:8.8.8.8", false}, {"172.31.255.255", true},
+        {"172.32.0.0", false},     {"127.0.0.1", false},      {"::1", false},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct sockaddr_storage ss = addr(rows[i].peer);

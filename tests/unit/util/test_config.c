@@ -1,5 +1,6 @@
 /*
- * test_config.c — the option loader (util/config.h): defaults, precedence flag > environment >
+ * test_config.c — the option loader (util/config.h) over the tables of `weir serve`
+ * (serve_config.h): defaults, precedence flag > environment >
  * default, both flag spellings, every kind's accepted and rejected values, and the error
  * messages a user sees. Each test starts from an environment with no WEIR_* variables.
  */
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "serve_config.h"
 #include "util/config.h"
 
 extern char **environ;
@@ -51,21 +53,21 @@ test_defaults(void **state)
     wr_config cfg;
     wr_error e;
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-    assert_string_equal(cfg.listen.host, "127.0.0.1");
-    assert_int_equal(cfg.listen.port, 4243);
-    assert_string_equal(cfg.data_dir, "./data");
-    assert_int_equal(cfg.log_level, WR_LOG_INFO);
-    assert_false(cfg.no_cors);
-    assert_int_equal(cfg.max_connections, 10000);
-    assert_int_equal(cfg.max_header_bytes, 16 * 1024);
-    assert_int_equal(cfg.max_body_bytes, 8 * 1024 * 1024);
-    assert_int_equal(cfg.header_timeout_s, 10);
-    assert_int_equal(cfg.idle_timeout_s, 60);
-    assert_int_equal(cfg.shutdown_timeout_s, 10);
-    assert_int_equal(cfg.append_inflight_bytes, 128ull * 1024 * 1024);
+    assert_string_equal(cfg.serve.listen.host, "127.0.0.1");
+    assert_int_equal(cfg.serve.listen.port, 4243);
+    assert_string_equal(cfg.serve.data_dir, "./data");
+    assert_int_equal(cfg.serve.log_level, WR_LOG_INFO);
+    assert_false(cfg.http.no_cors);
+    assert_int_equal(cfg.http.max_connections, 10000);
+    assert_int_equal(cfg.http.max_header_bytes, 16 * 1024);
+    assert_int_equal(cfg.http.max_body_bytes, 8 * 1024 * 1024);
+    assert_int_equal(cfg.http.header_timeout_s, 10);
+    assert_int_equal(cfg.http.idle_timeout_s, 60);
+    assert_int_equal(cfg.http.shutdown_timeout_s, 10);
+    assert_int_equal(cfg.store.append_inflight_bytes, 128ull * 1024 * 1024);
     assert_false(cfg.help);
     wr_config_fini(&cfg);
-    assert_null(cfg.data_dir);
+    assert_null(cfg.serve.data_dir);
     wr_config_fini(&cfg); /* twice is fine */
 }
 
@@ -79,40 +81,40 @@ test_precedence(void **state)
     setenv("WEIR_IDLE_TIMEOUT", "5m", 1);
     setenv("WEIR_DATA_DIR", "/env/dir", 1);
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-    assert_int_equal(cfg.idle_timeout_s, 300); /* env over default */
-    assert_string_equal(cfg.data_dir, "/env/dir");
+    assert_int_equal(cfg.http.idle_timeout_s, 300); /* env over default */
+    assert_string_equal(cfg.serve.data_dir, "/env/dir");
     wr_config_fini(&cfg);
 
     char *a1[] = {"--idle-timeout", "2h", "--data-dir=/flag/dir"};
     assert_int_equal(load(&cfg, ARGC(a1), a1, &e), WR_OK);
-    assert_int_equal(cfg.idle_timeout_s, 7200); /* flag over env */
-    assert_string_equal(cfg.data_dir, "/flag/dir");
-    assert_int_equal(cfg.header_timeout_s, 10); /* untouched option keeps its default */
+    assert_int_equal(cfg.http.idle_timeout_s, 7200); /* flag over env */
+    assert_string_equal(cfg.serve.data_dir, "/flag/dir");
+    assert_int_equal(cfg.http.header_timeout_s, 10); /* untouched option keeps its default */
     wr_config_fini(&cfg);
 
     /* Last occurrence wins. */
     char *a2[] = {"--idle-timeout=1s", "--idle-timeout", "3s"};
     assert_int_equal(load(&cfg, ARGC(a2), a2, &e), WR_OK);
-    assert_int_equal(cfg.idle_timeout_s, 3);
+    assert_int_equal(cfg.http.idle_timeout_s, 3);
     wr_config_fini(&cfg);
 
     /* A bad environment value is ignored when a flag overrides it... */
     setenv("WEIR_MAX_CONNECTIONS", "lots", 1);
     char *a3[] = {"--max-connections", "5"};
     assert_int_equal(load(&cfg, ARGC(a3), a3, &e), WR_OK);
-    assert_int_equal(cfg.max_connections, 5);
+    assert_int_equal(cfg.http.max_connections, 5);
     wr_config_fini(&cfg);
     /* ...and reported, by variable name, when it is not. */
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_ERR_INVALID);
     assert_string_equal(e.msg, "WEIR_MAX_CONNECTIONS: must be a non-negative integer");
-    assert_null(cfg.data_dir); /* nothing left to free after an error */
+    assert_null(cfg.serve.data_dir); /* nothing left to free after an error */
 
     /* An empty variable counts as unset. */
     setenv("WEIR_MAX_CONNECTIONS", "", 1);
     setenv("WEIR_DATA_DIR", "", 1);
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-    assert_int_equal(cfg.max_connections, 10000);
-    assert_string_equal(cfg.data_dir, "./data");
+    assert_int_equal(cfg.http.max_connections, 10000);
+    assert_string_equal(cfg.serve.data_dir, "./data");
     wr_config_fini(&cfg);
 }
 
@@ -131,8 +133,8 @@ test_help(void **state)
     for (int i = 0; i < 3; i++) {
         assert_int_equal(load(&cfg, argcs[i], argvs[i], &e), WR_OK);
         assert_true(cfg.help);
-        assert_string_equal(cfg.data_dir, "./data");
-        assert_int_equal(cfg.idle_timeout_s, 60); /* defaults only */
+        assert_string_equal(cfg.serve.data_dir, "./data");
+        assert_int_equal(cfg.http.idle_timeout_s, 60); /* defaults only */
         wr_config_fini(&cfg);
     }
     /* An error before --help is still an error. */
@@ -195,8 +197,8 @@ struct vrow {
 
 static const struct vrow vrows[] = {
     /* K_UINT */
-    {"max-connections", "WEIR_MAX_CONNECTIONS", "1", NULL, U(max_connections), 1},
-    {"max-connections", "WEIR_MAX_CONNECTIONS", "1000000", NULL, U(max_connections), 1000000},
+    {"max-connections", "WEIR_MAX_CONNECTIONS", "1", NULL, U(http.max_connections), 1},
+    {"max-connections", "WEIR_MAX_CONNECTIONS", "1000000", NULL, U(http.max_connections), 1000000},
     {"max-connections", "WEIR_MAX_CONNECTIONS", "0", "must be between 1 and 1000000", NONE, 0},
     {"max-connections", "WEIR_MAX_CONNECTIONS", "1000001", "must be between 1 and 1000000", NONE,
      0},
@@ -206,40 +208,40 @@ static const struct vrow vrows[] = {
     {"max-connections", "WEIR_MAX_CONNECTIONS", "99999999999999999999999",
      "must be a non-negative integer", NONE, 0},
     /* K_SIZE */
-    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1KiB", NULL, U(max_header_bytes), KIB},
-    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1024", NULL, U(max_header_bytes), KIB},
-    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "32K", NULL, U(max_header_bytes), 32 * KIB},
-    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1MiB", NULL, U(max_header_bytes), MIB},
+    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1KiB", NULL, U(http.max_header_bytes), KIB},
+    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1024", NULL, U(http.max_header_bytes), KIB},
+    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "32K", NULL, U(http.max_header_bytes), 32 * KIB},
+    {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1MiB", NULL, U(http.max_header_bytes), MIB},
     {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1023", "must be between 1KiB and 1MiB", NONE, 0},
     {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "1025KiB", "must be between 1KiB and 1MiB", NONE,
      0},
     {"max-header-bytes", "WEIR_MAX_HEADER_BYTES", "16KB", SIZE_MSG, NONE, 0},
-    {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "64MiB", NULL, U(max_body_bytes), 64 * MIB},
-    {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "1k", NULL, U(max_body_bytes), KIB},
+    {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "64MiB", NULL, U(http.max_body_bytes), 64 * MIB},
+    {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "1k", NULL, U(http.max_body_bytes), KIB},
     {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "65537KiB", "must be between 1KiB and 64MiB", NONE,
      0},
     {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "1G", "must be between 1KiB and 64MiB", NONE, 0},
     {"max-body-bytes", "WEIR_MAX_BODY_BYTES", "-8MiB", SIZE_MSG, NONE, 0},
-    {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "1GiB", NULL, U(append_inflight_bytes),
-     1024 * MIB},
-    {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "1MiB", NULL, U(append_inflight_bytes),
-     MIB},
+    {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "1GiB", NULL,
+     U(store.append_inflight_bytes), 1024 * MIB},
+    {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "1MiB", NULL,
+     U(store.append_inflight_bytes), MIB},
     {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "1023KiB", "must be at least 1MiB",
      NONE, 0},
     {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "lots", SIZE_MSG, NONE, 0},
     /* K_DURATION */
-    {"header-timeout", "WEIR_HEADER_TIMEOUT", "1s", NULL, U(header_timeout_s), 1},
-    {"header-timeout", "WEIR_HEADER_TIMEOUT", "2 MINUTES", NULL, U(header_timeout_s), 120},
-    {"header-timeout", "WEIR_HEADER_TIMEOUT", "1d", NULL, U(header_timeout_s), 86400},
+    {"header-timeout", "WEIR_HEADER_TIMEOUT", "1s", NULL, U(http.header_timeout_s), 1},
+    {"header-timeout", "WEIR_HEADER_TIMEOUT", "2 MINUTES", NULL, U(http.header_timeout_s), 120},
+    {"header-timeout", "WEIR_HEADER_TIMEOUT", "1d", NULL, U(http.header_timeout_s), 86400},
     {"header-timeout", "WEIR_HEADER_TIMEOUT", "0s", "must be between 1s and 1d", NONE, 0},
     {"header-timeout", "WEIR_HEADER_TIMEOUT", "2d", "must be between 1s and 1d", NONE, 0},
     {"header-timeout", "WEIR_HEADER_TIMEOUT", "10", DUR_MSG, NONE, 0},
-    {"idle-timeout", "WEIR_IDLE_TIMEOUT", "90s", NULL, U(idle_timeout_s), 90},
+    {"idle-timeout", "WEIR_IDLE_TIMEOUT", "90s", NULL, U(http.idle_timeout_s), 90},
     {"idle-timeout", "WEIR_IDLE_TIMEOUT", "1.5m", DUR_MSG, NONE, 0},
     {"idle-timeout", "WEIR_IDLE_TIMEOUT", "1m30s", DUR_MSG, NONE, 0},
     {"idle-timeout", "WEIR_IDLE_TIMEOUT", "999999999999999999y", DUR_MSG, NONE, 0},
-    {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "0s", NULL, U(shutdown_timeout_s), 0},
-    {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "1 hour", NULL, U(shutdown_timeout_s), 3600},
+    {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "0s", NULL, U(http.shutdown_timeout_s), 0},
+    {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "1 hour", NULL, U(http.shutdown_timeout_s), 3600},
     {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "25h", "must be between 0s and 1d", NONE, 0},
     {"shutdown-timeout", "WEIR_SHUTDOWN_TIMEOUT", "-1s", DUR_MSG, NONE, 0},
     /* K_LOG_LEVEL */
@@ -276,19 +278,19 @@ test_console_switch(void **state)
     wr_error e;
     clear_env(NULL);
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-    assert_true(cfg.console);
+    assert_true(cfg.serve.console);
     wr_config_fini(&cfg);
     char *a1[] = {"--console", "off"};
     assert_int_equal(load(&cfg, ARGC(a1), a1, &e), WR_OK);
-    assert_false(cfg.console);
+    assert_false(cfg.serve.console);
     wr_config_fini(&cfg);
     setenv("WEIR_CONSOLE", "Off", 1);
     assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-    assert_false(cfg.console);
+    assert_false(cfg.serve.console);
     wr_config_fini(&cfg);
     char *a2[] = {"--console=on"}; /* the flag wins over the environment */
     assert_int_equal(load(&cfg, ARGC(a2), a2, &e), WR_OK);
-    assert_true(cfg.console);
+    assert_true(cfg.serve.console);
     wr_config_fini(&cfg);
     char *a3[] = {"--console"};
     assert_int_equal(load(&cfg, ARGC(a3), a3, &e), WR_ERR_INVALID);
@@ -374,7 +376,7 @@ test_log_level_values(void **state)
         wr_error e;
         char *a[] = {"--log-level", (char *)rows[i].v};
         assert_int_equal(load(&cfg, 2, a, &e), WR_OK);
-        assert_int_equal(cfg.log_level, rows[i].want);
+        assert_int_equal(cfg.serve.log_level, rows[i].want);
         wr_config_fini(&cfg);
     }
 }
@@ -393,21 +395,21 @@ test_bool_values(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         setenv("WEIR_NO_CORS", rows[i].v, 1);
         assert_int_equal(load(&cfg, 0, NULL, &e), WR_OK);
-        assert_int_equal(cfg.no_cors, rows[i].want);
+        assert_int_equal(cfg.http.no_cors, rows[i].want);
         wr_config_fini(&cfg);
         char flag[64];
         snprintf(flag, sizeof(flag), "--no-cors=%s", rows[i].v);
         char *a[] = {flag};
         unsetenv("WEIR_NO_CORS");
         assert_int_equal(load(&cfg, 1, a, &e), WR_OK);
-        assert_int_equal(cfg.no_cors, rows[i].want);
+        assert_int_equal(cfg.http.no_cors, rows[i].want);
         wr_config_fini(&cfg);
     }
     /* A bare flag means true, and beats a false environment value. */
     setenv("WEIR_NO_CORS", "false", 1);
     char *a[] = {"--no-cors"};
     assert_int_equal(load(&cfg, 1, a, &e), WR_OK);
-    assert_true(cfg.no_cors);
+    assert_true(cfg.http.no_cors);
     wr_config_fini(&cfg);
 }
 
@@ -466,8 +468,8 @@ test_listen(void **state)
         if (rows[i].host) {
             if (err != WR_OK)
                 fail_msg("%s rejected: %s", rows[i].v, e.msg);
-            assert_string_equal(cfg.listen.host, rows[i].host);
-            assert_int_equal(cfg.listen.port, rows[i].port);
+            assert_string_equal(cfg.serve.listen.host, rows[i].host);
+            assert_int_equal(cfg.serve.listen.port, rows[i].port);
         } else {
             if (err != WR_ERR_INVALID)
                 fail_msg("%s accepted", rows[i].v);
@@ -475,6 +477,35 @@ test_listen(void **state)
                                        "localhost or [IPv6 address] and PORT 0-65535");
         }
         wr_config_fini(&cfg);
+    }
+}
+
+/* Each module registers its own table; together they name every flag and variable once. */
+static void
+test_tables_name_each_option_once(void **state)
+{
+    (void)state;
+    const char *seen[256];
+    size_t n = 0;
+    for (size_t t = 0; t < wr_config_n_tables; t++) {
+        const wr_opt_table *tab = wr_config_tables[t];
+        assert_true(tab->n_opts > 0);
+        for (size_t i = 0; i < tab->n_opts; i++) {
+            const wr_opt *o = &tab->opts[i];
+            assert_true(o->flag || o->env);
+            assert_non_null(o->help);
+            assert_true(o->kind != WR_OPT_CUSTOM || o->parse != NULL);
+            const char *names[2] = {o->flag, o->env};
+            for (int k = 0; k < 2; k++) {
+                if (names[k] == NULL)
+                    continue;
+                for (size_t j = 0; j < n; j++)
+                    if (strcmp(seen[j], names[k]) == 0)
+                        fail_msg("%s is declared twice", names[k]);
+                assert_true(n < sizeof(seen) / sizeof(seen[0]));
+                seen[n++] = names[k];
+            }
+        }
     }
 }
 
@@ -538,6 +569,7 @@ main(void)
         cmocka_unit_test_setup(test_bool_values, clear_env),
         cmocka_unit_test_setup(test_listen, clear_env),
         cmocka_unit_test_setup(test_help_lists_every_option, clear_env),
+        cmocka_unit_test(test_tables_name_each_option_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

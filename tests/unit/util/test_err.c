@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "util/err.h"
+#include "util/utf8.h"
 
 /* s2-api.md §1.4: code → status, as S2 (api/src/v1/error.rs) sends them. */
 static const struct {
@@ -187,6 +188,32 @@ test_error_set(void **state)
     assert_int_equal(strlen(e.msg), sizeof(e.msg) - 1);
 }
 
+/* A message cut at the buffer's end never ends in half a UTF-8 character, whatever the
+ * alignment: S2 error bodies put it into a JSON string. */
+static void
+test_error_set_cuts_at_utf8_boundary(void **state)
+{
+    (void)state;
+    static const char *chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t c = 0; c < 3; c++)
+        for (size_t pad = 0; pad < 4; pad++) {
+            char name[1024];
+            size_t n = 0;
+            for (size_t i = 0; i < pad; i++)
+                name[n++] = 'a';
+            while (n + 4 < sizeof(name)) {
+                memcpy(name + n, chars[c], strlen(chars[c]));
+                n += strlen(chars[c]);
+            }
+            name[n] = '\0';
+            wr_error e;
+            wr_error_set(&e, WR_ERR_INVALID, "stream `%s` not found", name);
+            size_t len = strlen(e.msg);
+            assert_true(len > sizeof(e.msg) - 5);
+            assert_true(wr_utf8_valid(e.msg, len));
+        }
+}
+
 int
 main(void)
 {
@@ -199,6 +226,7 @@ main(void)
         cmocka_unit_test(test_no_side_effects_flags),
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_error_set),
+        cmocka_unit_test(test_error_set_cuts_at_utf8_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
