@@ -347,6 +347,7 @@ serve(int argc, char **argv)
                          .on_connection_ud = http};
     a.server = wr_server_new(a.loop, &so);
     wr_obs_add_server(obs, a.server);
+    wr_obs_start(obs, a.loop);
     int port = 0;
     if (wr_server_listen(a.server, cfg.serve.listen.host, cfg.serve.listen.port, &port, &err) !=
         WR_OK) {
@@ -388,6 +389,7 @@ out:
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     wr_rt_stop(rt);
+    wr_obs_stop(obs);
     wr_rt_backend_free(backend); /* its handles close in the run below */
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);

@@ -34,9 +34,16 @@ typedef struct route_row {
     wr_hist latency;
 } route_row;
 
+/* Request-log lines wait in a buffer and are written together: before the loop next waits
+ * for I/O (a uv_prepare), or at once when this much has gathered. */
+#define LOG_FLUSH_BYTES (64 * 1024)
+
 struct wr_obs {
     enum { LOG_OFF, LOG_STDERR, LOG_FILE } log;
-    int fd;
+    int fd;          /* the file, or 2 for stderr */
+    wr_buf pending;  /* request-log lines not yet written */
+    uv_prepare_t flusher;
+    bool flusher_on;
     route_row *rows;
     size_t n_rows;
     uint64_t in_flight;
@@ -54,11 +61,13 @@ wr_obs_new(const char *access_log, wr_obs **out, wr_error *out_err)
 {
     wr_obs *o = wr_xcalloc(1, sizeof(*o));
     o->fd = -1;
+    wr_buf_init(&o->pending);
     o->start_ms = wr_clock_now_ms();
     if (!access_log || strcmp(access_log, "off") == 0) {
         o->log = LOG_OFF;
     } else if (strcmp(access_log, "stderr") == 0) {
         o->log = LOG_STDERR;
+        o->fd = STDERR_FILENO;
     } else {
         o->fd = open(access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (o->fd < 0) {
@@ -73,12 +82,61 @@ wr_obs_new(const char *access_log, wr_obs **out, wr_error *out_err)
     return WR_OK;
 }
 
+/* Writes the gathered request-log lines (a short or failed write drops the rest: the log never
+ * holds up requests, and a full disk must not grow the buffer without bound). */
+static void
+log_flush(wr_obs *o)
+{
+    size_t off = 0;
+    while (off < o->pending.len) {
+        ssize_t w = write(o->fd, o->pending.data + off, o->pending.len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    wr_buf_reset(&o->pending);
+}
+
+static void
+on_prepare(uv_prepare_t *h)
+{
+    wr_obs *o = h->data;
+    if (o->pending.len)
+        log_flush(o);
+}
+
+void
+wr_obs_start(wr_obs *o, uv_loop_t *loop)
+{
+    if (o->log == LOG_OFF || o->flusher_on)
+        return;
+    uv_prepare_init(loop, &o->flusher);
+    o->flusher.data = o;
+    uv_prepare_start(&o->flusher, on_prepare);
+    uv_unref((uv_handle_t *)&o->flusher); /* never keeps the loop alive */
+    o->flusher_on = true;
+}
+
+void
+wr_obs_stop(wr_obs *o)
+{
+    if (!o)
+        return;
+    if (o->pending.len)
+        log_flush(o);
+    if (o->flusher_on && !uv_is_closing((uv_handle_t *)&o->flusher))
+        uv_close((uv_handle_t *)&o->flusher, NULL);
+}
+
 void
 wr_obs_free(wr_obs *o)
 {
     if (!o)
         return;
-    if (o->fd >= 0)
+    if (o->pending.len)
+        log_flush(o);
+    wr_buf_fini(&o->pending);
+    if (o->fd > STDERR_FILENO)
         close(o->fd);
     free(o->rows);
     free(o);
@@ -129,30 +187,24 @@ wr_obs_req_begin(void *ud, wr_req *req)
 static void
 log_line(wr_obs *o, wr_req *req, uint64_t dur_ns)
 {
+    if (o->log == LOG_STDERR && wr_log_get_level() > WR_LOG_INFO)
+        return;
     const char *route = req->route ? req->route->tmpl : "unmatched";
     const char *method = req->method_name ? req->method_name : "-";
-    char fields[600];
-    /* The template and method are ours or a parsed method token: no quoting hazards. */
-    snprintf(fields, sizeof(fields),
-             " id=%s method=%s route=\"%s\" status=%d bytes=%llu duration_ms=%.3f", wr_req_id(req),
-             method, route, req->status, (unsigned long long)req->resp_bytes, (double)dur_ns / 1e6);
-    if (o->log == LOG_STDERR) {
-        wr_log_info("request", "%s", fields);
-        return;
-    }
-    char line[800];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line),
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=info msg=\"request\"%s\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, fields);
-    if (n > 0) {
-        ssize_t w = write(o->fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        (void)w;
-    }
+    /* The same line the logger writes; the template and method are ours or a parsed method
+     * token: no quoting hazards. */
+    wr_buf_printf(&o->pending,
+                  "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=info msg=\"request\" id=%s "
+                  "method=%s route=\"%s\" status=%d bytes=%llu duration_ms=%.3f\n",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  ts.tv_nsec / 1000000, wr_req_id(req), method, route, req->status,
+                  (unsigned long long)req->resp_bytes, (double)dur_ns / 1e6);
+    if (o->pending.len >= LOG_FLUSH_BYTES || !o->flusher_on)
+        log_flush(o);
 }
 
 void

@@ -4,8 +4,10 @@
  *
  * The request log names the route template, never the path or query (they may carry names and
  * tokens), and no header; it prints the request id (wr_req_id) so a client's report can be
- * found. Lines go to stderr through the logger at level info, or are appended to a file with one
- * write(2) each.
+ * found. Lines go to stderr (in the logger's format, at level info) or are appended to a file.
+ * They are gathered in a buffer and written together once per loop iteration, before the loop
+ * waits for I/O (or at once past 64 KiB), so a busy server makes one write(2) for many
+ * requests; a crash loses at most the lines of the iteration it happened in.
  *
  * Metrics are read from their owners at scrape time (the store's stats and histograms, the
  * server's connection count, the S2 layer's sessions, the realtime layer's stats, the control
@@ -19,6 +21,7 @@
 #define WR_OBS_OBS_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "http/router.h"
 #include "util/buf.h"
@@ -39,6 +42,11 @@ typedef struct wr_obs wr_obs;
  */
 wr_err wr_obs_new(const char *access_log, wr_obs **out, wr_error *out_err);
 void wr_obs_free(wr_obs *o);
+/* Starts writing gathered request-log lines once per iteration of `loop` (before it, each line
+ * is written as it comes). wr_obs_stop writes what is left and closes the handle: call it
+ * before the loop's last run. */
+void wr_obs_start(wr_obs *o, uv_loop_t *loop);
+void wr_obs_stop(wr_obs *o);
 
 /* What the exposition reads (each may be NULL; pointers must outlive `o` or be reset). */
 void wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2, struct wr_meta *meta,
