@@ -85,6 +85,7 @@ bench: deps
 	bash bench/memory-bounds.sh
 	bash bench/metrics-overhead.sh
 	bash bench/remote-backend.sh
+	bash bench/cli-append.sh
 
 clean:
 	rm -rf build

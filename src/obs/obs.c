@@ -40,8 +40,8 @@ typedef struct route_row {
 
 struct wr_obs {
     enum { LOG_OFF, LOG_STDERR, LOG_FILE } log;
-    int fd;          /* the file, or 2 for stderr */
-    wr_buf pending;  /* request-log lines not yet written */
+    int fd;         /* the file, or 2 for stderr */
+    wr_buf pending; /* request-log lines not yet written */
     uv_prepare_t flusher;
     bool flusher_on;
     route_row *rows;

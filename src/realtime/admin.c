@@ -18,11 +18,11 @@ admin_auth(wr_req *req, wr_rt *rt)
 {
     const wr_token *t = wr_auth_verify(rt->auth, wr_req_header(req, "authorization"));
     if (t == NULL) {
-        wr_rt_fail(req, 401, "Invalid or missing admin token");
+        wr_rt_fail(req, WR_ERR_AUTHN, "Invalid or missing admin token");
         return false;
     }
     if (!t->root) {
-        wr_rt_fail(req, 403, "The admin API needs the server's root token");
+        wr_rt_fail(req, WR_ERR_PERMISSION_DENIED, "The admin API needs the server's root token");
         return false;
     }
     return true;
@@ -54,7 +54,7 @@ body_slug(wr_req *req, json_t *body)
 {
     json_t *v = json_object_get(body, "slug");
     if (!json_is_string(v) || !slug_ok(json_string_value(v))) {
-        wr_rt_fail(req, 400, "`slug` must be 1-64 characters of [a-z0-9_-]");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`slug` must be 1-64 characters of [a-z0-9_-]");
         return NULL;
     }
     return json_string_value(v);
@@ -108,7 +108,7 @@ org_created(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *re
     wr_org o;
     wr_error e = {0};
     if (req && err != WR_OK)
-        wr_rt_fail(req, 500, detail ? detail->msg : wr_err_code(err));
+        wr_rt_fail(req, err, detail ? detail->msg : wr_err_code(err));
     else if (req && wr_meta_org_get(op->rt->meta, op->org_id, &o, &e) != WR_OK)
         wr_rt_fail_err(req, &e);
     else if (req)
@@ -133,13 +133,13 @@ create_org(wr_req *req, void *ctx)
     if (!json_is_string(title) || json_string_length(title) == 0 ||
         json_string_length(title) > 256) {
         json_decref(body);
-        wr_rt_fail(req, 400, "`title` must be a string of 1-256 characters");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`title` must be a string of 1-256 characters");
         return;
     }
     if (plan && !json_is_null(plan) &&
         (!json_is_string(plan) || !(p = wr_rt_plan(&rt->cfg, json_string_value(plan))))) {
         json_decref(body);
-        wr_rt_fail(req, 400, "unknown `plan` (see WEIR_PLAN_RETENTION)");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "unknown `plan` (see WEIR_PLAN_RETENTION)");
         return;
     }
     wr_org o = {0};
@@ -322,12 +322,12 @@ result_json(const wr_rt_result *r)
 }
 
 static void
-stream_basin_fail(wr_req *req, int status, const char *msg, json_t *field_errors)
+stream_basin_fail(wr_req *req, wr_err code, const char *msg, json_t *field_errors)
 {
     json_t *o = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
     if (field_errors)
         json_object_set_new(o, "fieldErrors", field_errors);
-    wr_resp_json(req, status, o);
+    wr_resp_json(req, wr_err_status(code), o);
 }
 
 static void
@@ -336,7 +336,7 @@ stream_basin_done(void *ud, wr_err err, const wr_error *detail, const wr_rt_resu
     admin_op *op = ud;
     wr_req *req = wr_rt_take_req(op);
     if (req && err != WR_OK)
-        stream_basin_fail(req, 500, detail && detail->msg[0] ? detail->msg : "storage failure",
+        stream_basin_fail(req, err, detail && detail->msg[0] ? detail->msg : "storage failure",
                           NULL);
     else if (req)
         wr_resp_json(req, 200, result_json(res));
@@ -352,7 +352,7 @@ stream_basin(wr_req *req, void *ctx)
     json_t *body = req->body.len ? json_loadb(req->body.data, req->body.len, 0, NULL) : NULL;
     if (!json_is_object(body)) {
         json_decref(body);
-        stream_basin_fail(req, 400, "Invalid JSON body", NULL);
+        stream_basin_fail(req, WR_ERR_BAD_JSON, "Invalid JSON body", NULL);
         return;
     }
     const char *action = json_string_value(json_object_get(body, "action"));
@@ -376,7 +376,7 @@ stream_basin(wr_req *req, void *ctx)
     }
     if (bad_field) {
         json_decref(body);
-        stream_basin_fail(req, 400, "Invalid request body",
+        stream_basin_fail(req, WR_ERR_BAD_REQUEST, "Invalid request body",
                           json_pack("{s:[s]}", bad_field, bad_msg));
         return;
     }
@@ -395,7 +395,7 @@ plan_set(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
     admin_op *op = ud;
     wr_req *req = wr_rt_take_req(op);
     if (req && err != WR_OK) {
-        wr_rt_fail(req, 500, detail ? detail->msg : wr_err_code(err));
+        wr_rt_fail(req, err, detail ? detail->msg : wr_err_code(err));
     } else if (req) {
         json_t *out = result_json(res);
         json_object_set_new(out, "plan", json_string(op->plan));
@@ -418,13 +418,13 @@ set_plan(wr_req *req, void *ctx)
     json_t *plan = json_object_get(body, "plan");
     if (!json_is_string(plan) || !(p = wr_rt_plan(&rt->cfg, json_string_value(plan)))) {
         json_decref(body);
-        wr_rt_fail(req, 400, "unknown `plan` (see WEIR_PLAN_RETENTION)");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "unknown `plan` (see WEIR_PLAN_RETENTION)");
         return;
     }
     json_decref(body);
     wr_error err = {0};
     if (wr_meta_org_set_plan(rt->meta, o.id, p->name, &err) != WR_OK) {
-        wr_rt_fail(req, 500, err.msg);
+        wr_rt_fail_err(req, &err);
         return;
     }
     admin_op *op = admin_op_new(req, rt, o.id);

@@ -73,7 +73,8 @@ create_run(wr_req *req, void *ctx)
     if (!json_is_string(task) || json_string_length(task) == 0 ||
         json_string_length(task) >= sizeof(r.task_identifier)) {
         json_decref(body);
-        wr_rt_fail(req, 400, "`taskIdentifier` must be a string of 1-128 characters");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
+                   "`taskIdentifier` must be a string of 1-128 characters");
         return;
     }
     strcpy(r.task_identifier, json_string_value(task));
@@ -85,7 +86,7 @@ create_run(wr_req *req, void *ctx)
         if (!json_is_string(parent) ||
             wr_meta_run_get(rt->meta, env.id, json_string_value(parent), &p, &err) != WR_OK) {
             json_decref(body);
-            wr_rt_fail(req, 400, "`parentRunId` is not a run of this environment");
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`parentRunId` is not a run of this environment");
             return;
         }
         r.has_parent = true;
@@ -156,14 +157,14 @@ list_runs(wr_req *req, void *ctx)
     if (!q.bad && q.after && !wr_rt_name_ok(q.after))
         q.bad = "`page[after]` must be UTF-8 without control characters";
     if (q.bad) {
-        wr_rt_fail(req, 400, q.bad);
+        wr_rt_fail(req, WR_ERR_BAD_QUERY, q.bad);
         return;
     }
     wr_run_page page;
     wr_error err = {0};
     if (wr_meta_run_list(rt->meta, env.id, q.after, q.limit, &page, &err) != WR_OK) {
         if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 400, "`page[after]` is not a run of this environment");
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`page[after]` is not a run of this environment");
         else
             wr_rt_fail_err(req, &err);
         return;

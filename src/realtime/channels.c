@@ -190,7 +190,7 @@ wr_rt_sse_params(wr_req *req, wr_rt *rt, uint64_t *out_start, uint64_t *out_wait
     const char *t = wr_req_header(req, "timeout-seconds");
     *out_wait = rt->cfg.wait_seconds;
     if (t && !wr_rt_parse_timeout(t, out_wait)) {
-        wr_rt_fail(req, 400, "`Timeout-Seconds` must be an integer from 1 to 600");
+        wr_rt_fail(req, WR_ERR_BAD_HEADER, "`Timeout-Seconds` must be an integer from 1 to 600");
         return false;
     }
     const char *leid = wr_req_header(req, "last-event-id");
@@ -270,18 +270,19 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     if (!wr_rt_authn(req, rt, true, &c->caller))
         return false;
     wr_error err = {0};
-    const char *fail = NULL, *code = NULL;
-    int status = 0;
+    const char *fail = NULL;
+    wr_err code = WR_OK;
     if (strcmp(c->io, "in") != 0 && strcmp(c->io, "out") != 0) {
-        status = 404, fail = "Unknown channel: io must be `in` or `out`";
+        code = WR_ERR_NOT_FOUND, fail = "Unknown channel: io must be `in` or `out`";
     } else if (c->key[0] == '\0' || strlen(c->key) > 256 || strchr(c->key, '/')) {
         /* A '/' would let one session's key name another's channels ("a/channels/x"). */
-        status = 400, fail = "Invalid session key: 1-256 characters without `/`";
+        code = WR_ERR_BAD_REQUEST, fail = "Invalid session key: 1-256 characters without `/`";
     } else if (c->side && !side_name_ok(c->side)) {
-        status = 400, fail = "Invalid channel name: 1-64 characters of [A-Za-z0-9._-]";
+        code = WR_ERR_BAD_REQUEST, fail = "Invalid channel name: 1-64 characters of [A-Za-z0-9._-]";
     } else if (strcmp(action, "write") == 0 && strcmp(c->io, "out") == 0 &&
                c->caller.public_token) {
-        status = 403, fail = "Writing a session's `.out` channel requires the secret key";
+        code = WR_ERR_PERMISSION_DENIED,
+        fail = "Writing a session's `.out` channel requires the secret key";
     } else if (!wr_rt_env_org(req, rt, &c->caller.env, &c->org)) {
         channel_fini(c);
         return false;
@@ -289,11 +290,11 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
         c->has_row = true;
         bool expired = c->s.expires_at_ms && c->s.expires_at_ms <= wr_clock_now_ms();
         if ((flags & REJECT_CLOSED) && c->s.closed && (flags & CLOSED_409))
-            status = 409, fail = "Session is closed", code = "session_closed";
+            code = WR_ERR_SESSION_CLOSED, fail = "Session is closed";
         else if ((flags & REJECT_CLOSED) && c->s.closed)
-            status = 400, fail = "Session is closed";
+            code = WR_ERR_BAD_REQUEST, fail = "Session is closed";
         else if ((flags & REJECT_CLOSED) && expired)
-            status = 400, fail = "Session has expired";
+            code = WR_ERR_BAD_REQUEST, fail = "Session has expired";
     } else if (err.code != WR_ERR_NOT_FOUND && err.code != WR_ERR_INVALID) {
         wr_rt_fail_err(req, &err);
         channel_fini(c);
@@ -307,13 +308,13 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
             channel_fini(c);
             return false;
         }
-        status = 404, fail = "Session not found";
+        code = WR_ERR_NOT_FOUND, fail = "Session not found";
     }
     if (fail) {
-        if (code)
+        if (code == WR_ERR_SESSION_CLOSED)
             wr_rt_fail_closed(req, &c->s, fail);
         else
-            wr_rt_fail(req, status, fail);
+            wr_rt_fail(req, code, fail);
         channel_fini(c);
         return false;
     }
@@ -334,7 +335,7 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
                  : wr_arena_printf(&req->arena, "/sessions/%s/%s", name, c->io);
     snprintf(c->stream, sizeof(c->stream), "%s%s", c->prefix, c->rel);
     if (strlen(c->prefix) + strlen(c->rel) > WR_STREAM_NAME_MAX) {
-        wr_rt_fail(req, 400, "Stream name too long");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Stream name too long");
         channel_fini(c);
         return false;
     }
@@ -484,7 +485,7 @@ wr_rt_part_id(wr_req *req, const char **out)
 {
     *out = wr_req_header(req, "x-part-id");
     if (*out && (strlen(*out) > 256 || !wr_utf8_valid(*out, strlen(*out)))) {
-        wr_rt_fail(req, 400, "`X-Part-Id` must be at most 256 bytes of UTF-8");
+        wr_rt_fail(req, WR_ERR_BAD_HEADER, "`X-Part-Id` must be at most 256 bytes of UTF-8");
         return false;
     }
     return true;
@@ -495,16 +496,17 @@ json_t *
 wr_rt_text_body(wr_req *req)
 {
     if (req->body.len == 0) {
-        wr_rt_fail(req, 400, "Request body is empty");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Request body is empty");
         return NULL;
     }
     if (req->body.len > WR_RT_PART_MAX) {
-        wr_rt_fail(req, 413, "Record too large: the limit is 1 MiB (1048576 bytes) metered");
+        wr_rt_fail(req, WR_ERR_PAYLOAD_TOO_LARGE,
+                   "Record too large: the limit is 1 MiB (1048576 bytes) metered");
         return NULL;
     }
     json_t *s = json_stringn((const char *)req->body.data, req->body.len);
     if (!s)
-        wr_rt_fail(req, 400, "Request body must be UTF-8 text");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Request body must be UTF-8 text");
     return s;
 }
 
@@ -544,7 +546,8 @@ list_session_records(wr_req *req, void *ctx)
     else if (q == 1)
         q = -1;
     if (q < 0)
-        wr_rt_fail(req, 400, "`afterEventId` must be a non-negative integer (a seqNum)");
+        wr_rt_fail(req, WR_ERR_BAD_QUERY,
+                   "`afterEventId` must be a non-negative integer (a seqNum)");
     else
         wr_rt_list_records(rt, req, c.basin, c.stream, from);
     channel_fini(&c);
@@ -580,7 +583,7 @@ wait_session_channel(wr_req *req, void *ctx)
     }
     json_decref(body);
     if (bad)
-        wr_rt_fail(req, 400, bad);
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, bad);
     else
         wr_rt_wait_record(rt, req, c.basin, c.stream, from, timeout);
     channel_fini(&c);

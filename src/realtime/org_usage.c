@@ -191,7 +191,7 @@ wr_org_usage_answer(wr_rt *rt, wr_req *req, const char *org_id, const char *own_
     char msg[160];
     wr_org_usage_params p;
     if (!wr_org_usage_params_parse(req, wr_clock_now_ms() / 1000, &p, msg, sizeof(msg))) {
-        wr_rt_fail(req, 400, msg);
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, msg);
         return;
     }
     ou *u = wr_xcalloc(1, sizeof(*u));

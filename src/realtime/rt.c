@@ -35,7 +35,7 @@ checked_route(wr_req *req, void *ctx)
     struct rt_route *r = ctx;
     for (size_t i = 0; i < req->n_params; i++) {
         if (!wr_rt_name_ok(req->params[i])) {
-            wr_rt_fail(req, 400,
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST,
                        "Invalid name in the URL: names must be UTF-8 without control characters");
             return;
         }
@@ -72,7 +72,7 @@ not_served(wr_req *req, void *ctx)
 {
     (void)ctx;
     wr_resp_header(req, "x-should-retry", "false");
-    wr_rt_fail_code(req, 501, "not_implemented", engine_msg);
+    wr_rt_fail_code(req, WR_ERR_NOT_IMPLEMENTED, engine_msg);
 }
 
 /* Run and batch subscriptions use ElectricSQL's shape client, which retries any 5xx forever: a
@@ -82,7 +82,7 @@ subscription_not_served(wr_req *req, void *ctx)
 {
     (void)ctx;
     wr_resp_header(req, "x-should-retry", "false");
-    wr_rt_fail_code(req, 410, "not_implemented",
+    wr_rt_fail_code(req, WR_ERR_GONE,
                     "Run and batch subscriptions are not served: weir streams runs' realtime "
                     "streams, it does not execute runs (use /realtime/v1/streams/…)");
 }
@@ -101,7 +101,7 @@ error_body(wr_req *req, wr_err code, const char *msg)
         }
         msg = "Not found: no such route";
     }
-    wr_rt_fail_code(req, wr_err_status(code), wr_err_code(code), msg);
+    wr_rt_fail_code(req, code, msg);
 }
 
 static void
@@ -209,17 +209,17 @@ wr_rt_take_req(void *op)
     return req;
 }
 
+/* The one place a realtime error becomes an answer: the status is the code's (util/err.h). */
 void
-wr_rt_fail(wr_req *req, int status, const char *msg)
+wr_rt_fail(wr_req *req, wr_err code, const char *msg)
 {
-    wr_resp_json(req, status, json_pack("{s:s}", "error", msg));
+    wr_resp_json(req, wr_err_status(code), json_pack("{s:s}", "error", msg));
 }
 
 void
 wr_rt_fail_err(wr_req *req, const wr_error *err)
 {
-    int status = err->code == WR_ERR_RESOURCE_ALREADY_EXISTS ? 409 : wr_err_status(err->code);
-    wr_rt_fail(req, status, err->msg[0] ? err->msg : wr_err_code(err->code));
+    wr_rt_fail(req, err->code, err->msg[0] ? err->msg : wr_err_code(err->code));
 }
 
 void
@@ -227,15 +227,16 @@ wr_rt_fail_lookup(wr_req *req, const wr_error *err, const char *not_found)
 {
     /* INVALID from the control plane means a key of the wrong form: no such row either. */
     if (err->code == WR_ERR_NOT_FOUND || err->code == WR_ERR_INVALID)
-        wr_rt_fail(req, 404, not_found);
+        wr_rt_fail(req, WR_ERR_NOT_FOUND, not_found);
     else
         wr_rt_fail_err(req, err);
 }
 
 void
-wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg)
+wr_rt_fail_code(wr_req *req, wr_err code, const char *msg)
 {
-    wr_resp_json(req, status, json_pack("{s:s,s:s}", "error", msg, "code", code));
+    wr_resp_json(req, wr_err_status(code),
+                 json_pack("{s:s,s:s}", "error", msg, "code", wr_err_code(code)));
 }
 
 void
@@ -244,10 +245,11 @@ wr_rt_fail_closed(wr_req *req, const wr_session *s, const char *msg)
     /* trigger.dev's clients mark a session closed on exactly this answer; without
      * x-should-retry: false their request layer retries a 409 five times first. */
     wr_resp_header(req, "x-should-retry", "false");
-    json_t *o = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", "session_closed");
+    json_t *o = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code",
+                          wr_err_code(WR_ERR_SESSION_CLOSED));
     if (s->closed_reason[0])
         json_object_set_new(o, "closedReason", json_string(s->closed_reason));
-    wr_resp_json(req, 409, o);
+    wr_resp_json(req, wr_err_status(WR_ERR_SESSION_CLOSED), o);
 }
 
 json_t *
@@ -266,7 +268,7 @@ wr_rt_body(wr_req *req)
     json_t *j = req->body.len ? json_loadb(req->body.data, req->body.len, 0, NULL) : NULL;
     if (!json_is_object(j)) {
         json_decref(j);
-        wr_rt_fail(req, 400, "Invalid JSON body");
+        wr_rt_fail(req, WR_ERR_BAD_JSON, "Invalid JSON body");
         return NULL;
     }
     return j;

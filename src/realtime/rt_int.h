@@ -34,17 +34,20 @@ struct wr_rt {
 void wr_rt_hold_req(wr_req *req, void *op);
 wr_req *wr_rt_take_req(void *op);
 
-/* {"error": msg} with `status` (realtime routes use trigger.dev-style error bodies). */
-void wr_rt_fail(wr_req *req, int status, const char *msg);
-/* {"error": msg, "code": code} with `status`: for errors clients act on by code (e.g.
- * "session_closed"). */
-void wr_rt_fail_code(wr_req *req, int status, const char *code, const char *msg);
+/*
+ * Realtime errors are wr_err codes like everywhere else; these turn one into an answer with the
+ * code's status (util/err.h) and trigger.dev's error body:
+ *   wr_rt_fail       {"error": msg}
+ *   wr_rt_fail_code  {"error": msg, "code": "<wire code>"}, for errors clients act on by code
+ */
+void wr_rt_fail(wr_req *req, wr_err code, const char *msg);
+void wr_rt_fail_code(wr_req *req, wr_err code, const char *msg);
 /* 409 {"ok":false,"error":msg,"code":"session_closed","closedReason"?} with x-should-retry:
  * false: what trigger.dev's clients take as "this session is closed, stop". */
 void wr_rt_fail_closed(wr_req *req, const wr_session *s, const char *msg);
 /* An RFC 3339 string of ms, or null when !set. */
 json_t *wr_rt_time_json(bool set, uint64_t ms);
-/* Maps a control-plane or store error to a status and answers it. */
+/* Answers a control-plane, store or backend error with its own code and message. */
 void wr_rt_fail_err(wr_req *req, const wr_error *err);
 /* A failed lookup of a row named in the URL: 404 `not_found` when there is no such row,
  * otherwise the error's own status. */

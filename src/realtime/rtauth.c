@@ -183,7 +183,7 @@ wr_rt_authn(wr_req *req, wr_rt *rt, bool allow_public, wr_rt_caller *out)
         if (wr_meta_env_by_key_hash(rt->meta, hash, &out->env, NULL) == WR_OK)
             return true;
     }
-    wr_rt_fail(req, 401, why);
+    wr_rt_fail(req, WR_ERR_AUTHN, why);
     return false;
 }
 
@@ -231,7 +231,7 @@ wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const char *
     char msg[160];
     snprintf(msg, sizeof(msg), "Public access token lacks the scope %s:%s:%s", action, kind,
              n_ids && ids[0] ? ids[0] : "");
-    wr_rt_fail(req, 403, msg);
+    wr_rt_fail(req, WR_ERR_PERMISSION_DENIED, msg);
     return false;
 }
 
@@ -263,7 +263,7 @@ expiration(wr_req *req, json_t *v)
     else if (json_is_string(v) && wr_duration_parse(json_string_value(v), &secs, NULL) == WR_OK)
         exp = now + secs;
     if (exp <= now || exp - now > PUBLIC_TOKEN_MAX_TTL_S) {
-        wr_rt_fail(req, 400,
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
                    "`expirationTime` must be a duration like 15m, 1h, 1d or a future time in Unix "
                    "seconds, at most 30 days ahead");
         return 0;
@@ -293,7 +293,7 @@ create_public_token(wr_req *req, void *ctx)
     }
     if (!ok) {
         json_decref(body);
-        wr_rt_fail(req, 400,
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
                    "`scopes` must be a non-empty array of scopes such as read:sessions:<key>, "
                    "write:sessions:<key>, read:runs:<runId>, write:inputStreams:<runId>, "
                    "read:all, write:all, admin");

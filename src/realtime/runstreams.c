@@ -64,20 +64,23 @@ target_run(wr_req *req, wr_rt *rt, const wr_env *env, const char *target, wr_run
         return true;
     if (strcmp(target, "parent") == 0) {
         if (!r->has_parent) {
-            wr_rt_fail(req, 400, "Run has no parent run");
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Run has no parent run");
             return false;
         }
         id = r->parent_run_id;
     } else if (strcmp(target, "root") == 0) {
         id = r->root_run_id;
     } else {
-        wr_rt_fail(req, 400, "Invalid target: must be `self`, `parent` or `root`");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid target: must be `self`, `parent` or `root`");
         return false;
     }
     char copy[WR_META_ID_MAX + 1];
     snprintf(copy, sizeof(copy), "%s", id);
     if (wr_meta_run_get(rt->meta, env->id, copy, r, &err) != WR_OK) {
-        wr_rt_fail(req, err.code == WR_ERR_NOT_FOUND ? 404 : 500, "Target run not found");
+        if (err.code == WR_ERR_NOT_FOUND)
+            wr_rt_fail(req, WR_ERR_NOT_FOUND, "Target run not found");
+        else
+            wr_rt_fail_err(req, &err);
         return false;
     }
     return true;
@@ -88,7 +91,7 @@ static const char *
 full_name(wr_req *req, const run_ctx *c, const char *rel)
 {
     if (strlen(c->prefix) + strlen(rel) > WR_STREAM_NAME_MAX) {
-        wr_rt_fail(req, 400, "Stream name too long");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Stream name too long");
         return NULL;
     }
     return wr_arena_printf(&req->arena, "%s%s", c->prefix, rel);
@@ -107,12 +110,12 @@ writable_run_stream(wr_req *req, wr_rt *rt, run_ctx *c)
     if (!target_run(req, rt, &c->caller.env, target, &c->run))
         return NULL;
     if (c->run.completed) {
-        wr_rt_fail(req, 400, "Cannot stream to a completed run");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Cannot stream to a completed run");
         return NULL;
     }
     if (wr_meta_run_add_stream(rt->meta, c->run.id, stream_id, &err) != WR_OK) {
         if (err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, 400, "Invalid stream id");
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid stream id");
         else
             wr_rt_fail_err(req, &err);
         return NULL;
@@ -219,9 +222,9 @@ post_input_stream(wr_req *req, void *ctx)
     run_resolve(rt, &c);
     wr_rt_run_stream("", c.run.id, req->params[1], true, name, sizeof(name));
     if (data == NULL)
-        wr_rt_fail(req, 400, "`data` is required");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`data` is required");
     else if (c.run.completed)
-        wr_rt_fail(req, 400, "Cannot send input to a completed run");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Cannot send input to a completed run");
     else if ((stream = full_name(req, &c, name)) != NULL)
         wr_rt_append_part(rt, req, c.caller.env.id, c.basin, stream, json_incref(data), part_id);
     json_decref(body);

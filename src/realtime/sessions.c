@@ -95,7 +95,7 @@ str_field(wr_req *req, json_t *body, const char *name, size_t min, size_t max, b
     snprintf(msg, sizeof(msg),
              "`%s` must be a string of %zu to %zu characters without control characters", name, min,
              max);
-    wr_rt_fail(req, 400, msg);
+    wr_rt_fail(req, WR_ERR_BAD_REQUEST, msg);
     return false;
 }
 
@@ -132,7 +132,7 @@ external_id_field(wr_req *req, json_t *body, char out[257], bool *out_has)
             bad = "`externalId` must not contain control characters";
     }
     if (bad) {
-        wr_rt_fail(req, 400, bad);
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, bad);
         return false;
     }
     *out_has = true;
@@ -157,7 +157,7 @@ tags_field(wr_req *req, json_t *v, char **out_json)
              wr_rt_name_ok(json_string_value(t));
     }
     if (!ok) {
-        wr_rt_fail(req, 400,
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
                    "`tags` must be an array of at most 10 strings of at most 128 "
                    "characters");
         return false;
@@ -174,7 +174,7 @@ metadata_field(wr_req *req, json_t *v, char **out_json)
     if (v == NULL || json_is_null(v))
         return true;
     if (!json_is_object(v)) {
-        wr_rt_fail(req, 400, "`metadata` must be an object");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`metadata` must be an object");
         return false;
     }
     *out_json = json_dumps(v, JSON_COMPACT);
@@ -338,14 +338,15 @@ create_body(wr_req *req, json_t *body, wr_session *s)
     if (cfg && !json_is_null(cfg)) {
         const char *bad = trigger_config_error(cfg);
         if (bad) {
-            wr_rt_fail(req, 400, bad);
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, bad);
             return false;
         }
         s->trigger_config_json = json_dumps(cfg, JSON_COMPACT);
     }
     json_t *exp = json_object_get(body, "expiresAt");
     if (exp && !json_is_null(exp) && !date_value(exp, &s->expires_at_ms)) {
-        wr_rt_fail(req, 400, "`expiresAt` must be an ISO 8601 date or milliseconds since 1970");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
+                   "`expiresAt` must be an ISO 8601 date or milliseconds since 1970");
         return false;
     }
     return true;
@@ -442,7 +443,7 @@ update_session(wr_req *req, void *ctx)
     bool ok = tags_field(req, t, &tags) && metadata_field(req, md, &meta) &&
               external_id_field(req, body, ext, &has_ext);
     if (ok && t && json_is_null(t)) {
-        wr_rt_fail(req, 400, "`tags` must be an array");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`tags` must be an array");
         ok = false;
     }
     p.set_tags = tags != NULL;
@@ -458,7 +459,8 @@ update_session(wr_req *req, void *ctx)
     if (ok && (wr_meta_session_update(rt->meta, env.id, id, &p, &err) != WR_OK ||
                wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK)) {
         if (err.code == WR_ERR_RESOURCE_ALREADY_EXISTS)
-            wr_rt_fail(req, 409, "Another session of this environment has that externalId");
+            wr_rt_fail(req, WR_ERR_RESOURCE_ALREADY_EXISTS,
+                       "Another session of this environment has that externalId");
         else
             wr_rt_fail_err(req, &err);
         ok = false;
@@ -497,7 +499,7 @@ close_released(void *ud, wr_err err, const wr_error *detail)
         snprintf(msg, sizeof(msg),
                  "the session is closed, but releasing its channels failed (%s); retry the close",
                  detail ? detail->msg : wr_err_code(err));
-        wr_rt_fail(req, wr_err_status(err) >= 500 ? wr_err_status(err) : 502, msg);
+        wr_rt_fail(req, wr_err_status(err) >= 500 ? err : WR_ERR_BAD_GATEWAY, msg);
     } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
         wr_rt_fail_err(req, &e);
     } else {
@@ -565,7 +567,8 @@ end_and_continue(wr_req *req, void *ctx)
                         sizeof(calling), NULL) &&
               str_field(req, body, "reason", 0, 64, true, reason, sizeof(reason), NULL);
     if (ok && !deployment_id_ok(json_object_get(body, "externalDeploymentId"))) {
-        wr_rt_fail(req, 400, "`externalDeploymentId` must be a string of at most 128 characters");
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
+                   "`externalDeploymentId` must be a string of at most 128 characters");
         ok = false;
     }
     json_decref(body);
@@ -717,14 +720,14 @@ list_sessions(wr_req *req, void *ctx)
     if (!q.bad && q.f.after && q.f.before)
         q.bad = "Cannot pass both page[after] and page[before] on the same request";
     if (q.bad) {
-        wr_rt_fail(req, 400, q.bad);
+        wr_rt_fail(req, WR_ERR_BAD_QUERY, q.bad);
         return;
     }
     wr_session_page page = {0};
     wr_error err = {0};
     if (!q.empty && wr_meta_session_list(rt->meta, env.id, &q.f, &page, &err) != WR_OK) {
         if (err.code == WR_ERR_NOT_FOUND)
-            wr_rt_fail(req, 400,
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST,
                        "`page[after]`/`page[before]` is not a session of this "
                        "environment");
         else

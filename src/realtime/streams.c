@@ -265,15 +265,15 @@ waiter_closed(wr_req *req)
 
 /* Answers every request waiting on p (with the seq, or the failure) and frees the waiters. */
 static void
-part_settle(part *p, int status, const char *msg)
+part_settle(part *p, wr_err err, const char *msg)
 {
     for (part_waiter *w = p->waiters, *n; w; w = n) {
         n = w->next;
         w->req->on_close = NULL;
-        if (status == 200)
+        if (err == WR_OK)
             answer_ok(w->req, p->seq);
         else
-            wr_rt_fail(w->req, status, msg);
+            wr_rt_fail(w->req, err, msg);
         free(w);
     }
     p->waiters = NULL;
@@ -292,7 +292,6 @@ static void
 append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
 {
     append_ctx *c = ud;
-    int status = err == WR_OK ? 200 : wr_err_status(err);
     const char *msg = detail && detail->msg[0] ? detail->msg : wr_err_code(err);
     if (c->p) {
         wr_rt_parts *t = c->rt->parts;
@@ -302,9 +301,9 @@ append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
             c->p->done = true;
             c->p->seq = seq;
             c->p->done_at_ms = wr_clock_now_ms();
-            part_settle(c->p, 200, NULL);
+            part_settle(c->p, WR_OK, NULL);
         } else {
-            part_settle(c->p, status, msg);
+            part_settle(c->p, err, msg);
             part_unlink(t, c->p);
             part_free(c->p);
         }
@@ -313,7 +312,7 @@ append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
     if (req && err == WR_OK)
         answer_ok(req, seq);
     else if (req)
-        wr_rt_fail(req, status, msg);
+        wr_rt_fail(req, err, msg);
     free(c);
 }
 
@@ -339,7 +338,7 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin,
                  "Record too large: its metered size is %llu bytes, the limit is 1 MiB "
                  "(1048576 bytes)",
                  (unsigned long long)metered);
-        wr_rt_fail(req, 413, msg);
+        wr_rt_fail(req, WR_ERR_PAYLOAD_TOO_LARGE, msg);
         return;
     }
     part *p = NULL;

@@ -36,9 +36,11 @@
     X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, false, true)                                  \
     X(REQUEST_TIMEOUT, "request_timeout", 408, true, false)                                        \
     X(RESOURCE_ALREADY_EXISTS, "resource_already_exists", 409, false, true)                        \
+    X(SESSION_CLOSED, "session_closed", 409, false, true)                                          \
     X(BASIN_DELETION_PENDING, "basin_deletion_pending", 409, false, true)                          \
     X(STREAM_DELETION_PENDING, "stream_deletion_pending", 409, false, true)                        \
     X(TRANSACTION_CONFLICT, "transaction_conflict", 409, true, true)                               \
+    X(GONE, "gone", 410, false, true)                                                              \
     X(SEQ_NUM_MISMATCH, "seq_num_mismatch", 412, false, true)                                      \
     X(FENCING_TOKEN_MISMATCH, "fencing_token_mismatch", 412, false, true)                          \
     X(PAYLOAD_TOO_LARGE, "payload_too_large", 413, false, true)                                    \

@@ -323,12 +323,17 @@ test("upstream SIGKILLed mid-SSE and restarted on its data: 503 meanwhile, then 
 });
 
 test("upstream answering 503: retried, then 503 {error} to the client; the node recovers", async () => {
-  const w = await topology();
+  const w = await topology({ nodeEnv: { WEIR_PER_ORG_BASINS: "true", WEIR_PLAN_RETENTION: "free=shared,pro=30d" } });
   try {
     const t = await tenant(w.node);
     await session(w.node, t, "busy");
     await session(w.node, t, "busy2");
+    const upgrade = await tenant(w.node);
     w.proxy.mode = "503";
+    // Provisioning answers with the upstream failure's own status (one error encoder), not a 500.
+    const plan = await req(w.node, "PUT", `/admin/api/v1/orgs/${upgrade.org.id}/plan`, { body: { plan: "pro" } });
+    assert.equal(plan.status, 503, `plan change while the upstream is down: ${plan.text}`);
+    assert.match(plan.json?.error ?? "", /upstream S2 endpoint/, "an {error} body");
     const cases = [
       ["read a page", "GET", "/realtime/v1/sessions/busy/out/records", undefined],
       ["append", "POST", "/realtime/v1/sessions/busy/out/append", "x"],
@@ -350,6 +355,8 @@ test("upstream answering 503: retried, then 503 {error} to the client; the node 
       const r = await req(w.node, method, path, { token: t.key, body });
       assert.ok(r.status >= 200 && r.status < 300, `${what} after recovery: ${r.status} ${r.text}`);
     }
+    const retried = await ok(w.node, "PUT", `/admin/api/v1/orgs/${upgrade.org.id}/plan`, { body: { plan: "pro" } });
+    assert.equal(retried.json.kind, "provisioned", retried.text);
   } finally {
     await w.stop();
   }
