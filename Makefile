@@ -78,7 +78,7 @@ bench: deps
 	bash bench/store-append.sh
 	bash bench/append-http.sh
 	bash bench/append-s2s.sh
-	bash bench/sse-fanout.sh
+	bash bench/fanout.sh
 	bash bench/auth-cost.sh
 	bash bench/realtime.sh
 	bash bench/realtime-routes.sh
