@@ -125,7 +125,7 @@ create_org(wr_req *req, void *ctx)
         return;
     const char *slug = body_slug(req, body);
     json_t *title = json_object_get(body, "title"), *plan = json_object_get(body, "plan");
-    const wr_plan *p = rt->cfg.n_plans ? &rt->cfg.plans[0] : NULL;
+    const wr_plan *p = &rt->cfg.plans[0]; /* the configuration always has a plan */
     if (!slug) {
         json_decref(body);
         return;

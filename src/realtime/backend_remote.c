@@ -23,6 +23,7 @@
  * fails mid-session ends the client's answer as a dropped connection (it reconnects with
  * Last-Event-ID) — never as a clean end.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -926,6 +927,7 @@ static void
 wait_got(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
     wait_op *w = ud;
+    assert(err != WR_OK || page != NULL); /* deliver_page answers OK with a page */
     if (err == WR_OK && page->n == 0 && wr_clock_mono_ms() < w->deadline_ms) {
         wait_next(w); /* an upstream wait is at most 60 s: ask again for the rest */
         return;
@@ -1280,8 +1282,7 @@ v1_url(const char *endpoint)
     if (n >= 3 && memcmp(endpoint + n - 3, "/v1", 3) == 0)
         n -= 3;
     char *u = wr_xmalloc(n + 4);
-    memcpy(u, endpoint, n);
-    memcpy(u + n, "/v1", 4);
+    snprintf(u, n + 4, "%.*s/v1", (int)n, endpoint);
     return u;
 }
 

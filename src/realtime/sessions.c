@@ -442,7 +442,7 @@ update_session(wr_req *req, void *ctx)
            *e = json_object_get(body, "externalId");
     bool ok = tags_field(req, t, &tags) && metadata_field(req, md, &meta) &&
               external_id_field(req, body, ext, &has_ext);
-    if (ok && t && json_is_null(t)) {
+    if (ok && json_is_null(t)) {
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`tags` must be an array");
         ok = false;
     }
