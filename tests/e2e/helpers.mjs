@@ -1,6 +1,7 @@
-// helpers.mjs — what several suites share: an exact HTTP/1.1 request (node:http, no path
-// normalization), HTTP/2 requests, the S2 SDK client, unique basin names, S2 error assertions,
-// a polling guard, and a server's resident memory. Suite-specific helpers stay in their suite.
+// helpers.mjs — what several suites share: a fetch answer read as text and JSON, an exact
+// HTTP/1.1 request (node:http, no path normalization), HTTP/2 requests, the S2 SDK client, unique
+// basin names, S2 error assertions, a polling guard, and a server's resident memory.
+// Suite-specific helpers stay in their suite.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -14,6 +15,12 @@ export function parseJson(text) {
   } catch {
     return undefined;
   }
+}
+
+/** Reads a fetch Response to { status, headers, text, json } (json: parseJson of the text). */
+export async function answerOf(res) {
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 }
 
 /**
