@@ -21,32 +21,6 @@ admin(wr_cli *c, const char *method, const char *path, json_t *body, json_t **ou
     return rc;
 }
 
-/* "/orgs/<id>" + suffix, the id percent-encoded. */
-static void
-org_path(wr_buf *b, const char *id, const char *suffix)
-{
-    wr_buf_append_str(b, "/orgs");
-    wr_cli_seg(b, id);
-    wr_buf_append_str(b, suffix);
-}
-
-/* Prints an answer: JSON as is, or its fields as aligned lines. */
-static int
-show(wr_cli *c, int rc, json_t *o)
-{
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (!o)
-        o = json_object();
-    if (c->json) {
-        wr_cli_print_json(o);
-        return rc;
-    }
-    wr_cli_print_object(o, stdout, c->color_out);
-    json_decref(o);
-    return rc;
-}
-
 int
 wr_cli_cmd_orgs_create(wr_cli *c)
 {
@@ -58,7 +32,7 @@ wr_cli_cmd_orgs_create(wr_cli *c)
         json_object_set_new(body, "plan", json_string(plan));
     json_t *o = NULL;
     int rc = admin(c, "POST", "/orgs", body, &o);
-    return show(c, rc, o);
+    return wr_cli_show(c, rc, o);
 }
 
 int
@@ -67,7 +41,7 @@ wr_cli_cmd_orgs_ls(wr_cli *c)
     json_t *o = NULL;
     int rc = admin(c, "GET", "/orgs", NULL, &o);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     static const char *const h[] = {"ID", "SLUG", "TITLE", "PLAN", "BASIN"};
     wr_cli_table t;
     wr_cli_table_init(&t, 5, h);
@@ -88,33 +62,33 @@ int
 wr_cli_cmd_orgs_show(wr_cli *c)
 {
     wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "");
+    wr_cli_path(&p, "/orgs", c->a.pos[0], "");
     json_t *o = NULL;
     int rc = admin(c, "GET", p.data, NULL, &o);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return wr_cli_show(c, rc, o);
 }
 
 int
 wr_cli_cmd_orgs_plan(wr_cli *c)
 {
     wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/plan");
+    wr_cli_path(&p, "/orgs", c->a.pos[0], "/plan");
     json_t *o = NULL;
     int rc = admin(c, "PUT", p.data, json_pack("{s:s}", "plan", c->a.pos[1]), &o);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return wr_cli_show(c, rc, o);
 }
 
 static int
 stream_basin(wr_cli *c, json_t *body)
 {
     wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/stream-basin");
+    wr_cli_path(&p, "/orgs", c->a.pos[0], "/stream-basin");
     json_t *o = NULL;
     int rc = admin(c, "POST", p.data, body, &o);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return wr_cli_show(c, rc, o);
 }
 
 int
@@ -156,12 +130,12 @@ int
 wr_cli_cmd_orgs_usage(wr_cli *c)
 {
     wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/usage");
+    wr_cli_path(&p, "/orgs", c->a.pos[0], "/usage");
     json_t *o = NULL;
     int rc = admin(c, "GET", p.data, NULL, &o);
     wr_buf_fini(&p);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     static const char *const h[] = {"BASIN", "KIND",       "APPENDED", "APPENDED BYTES",
                                     "READ",  "READ BYTES", "STORED"};
     wr_cli_table t;
@@ -181,24 +155,22 @@ int
 wr_cli_cmd_projects_create(wr_cli *c)
 {
     wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/projects");
+    wr_cli_path(&p, "/orgs", c->a.pos[0], "/projects");
     json_t *o = NULL;
     int rc = admin(c, "POST", p.data, json_pack("{s:s}", "slug", c->a.pos[1]), &o);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return wr_cli_show(c, rc, o);
 }
 
 int
 wr_cli_cmd_envs_create(wr_cli *c)
 {
     wr_buf p = {0};
-    wr_buf_append_str(&p, "/projects");
-    wr_cli_seg(&p, c->a.pos[0]);
-    wr_buf_append_str(&p, "/environments");
+    wr_cli_path(&p, "/projects", c->a.pos[0], "/environments");
     json_t *o = NULL;
     int rc = admin(c, "POST", p.data, json_pack("{s:s}", "slug", c->a.pos[1]), &o);
     wr_buf_fini(&p);
-    rc = show(c, rc, o);
+    rc = wr_cli_show(c, rc, o);
     if (rc == WR_CLI_EXIT_OK && !c->json)
         wr_cli_note(c, "the apiKey is shown only now: keep it (weir config set api_key KEY)");
     return rc;
@@ -208,14 +180,12 @@ int
 wr_cli_cmd_envs_rotate_key(wr_cli *c)
 {
     wr_buf p = {0};
-    wr_buf_append_str(&p, "/environments");
-    wr_cli_seg(&p, c->a.pos[0]);
-    wr_buf_append_str(&p, "/rotate-key");
+    wr_cli_path(&p, "/environments", c->a.pos[0], "/rotate-key");
     json_t *o = NULL;
     int rc = admin(c, "POST", p.data, NULL, &o);
     wr_buf_fini(&p);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     printf("%s\n", json_string_value(json_object_get(o, "apiKey"))
                        ? json_string_value(json_object_get(o, "apiKey"))
                        : "");

@@ -185,15 +185,7 @@ wr_cli_cmd_create_basin(wr_cli *c)
     json_t *info = NULL;
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "POST", "/basins", body, &info, NULL);
     json_decref(body);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json) {
-        wr_cli_print_json(info ? info : json_object());
-        return WR_CLI_EXIT_OK;
-    }
-    printf("created basin s2://%s\n", u.basin);
-    json_decref(info);
-    return WR_CLI_EXIT_OK;
+    return wr_cli_done(c, rc, info, "created basin s2://%s", u.basin);
 }
 
 int
@@ -203,29 +195,11 @@ wr_cli_cmd_delete_basin(wr_cli *c)
     if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_BASIN, &u))
         return WR_CLI_EXIT_USAGE;
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
+    wr_cli_path(&path, "/basins", u.basin, "");
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "DELETE", path.data, NULL, NULL, NULL);
     wr_buf_fini(&path);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        wr_cli_print_json(json_pack("{s:s,s:s}", "basin", u.basin, "state", "deleting"));
-    else
-        printf("deleting basin s2://%s\n", u.basin);
-    return WR_CLI_EXIT_OK;
-}
-
-/* Prints a configuration: JSON as is, or flattened key/value lines. */
-static void
-print_config(wr_cli *c, json_t *cfg)
-{
-    if (c->json) {
-        wr_cli_print_json(cfg);
-        return;
-    }
-    wr_cli_print_object(cfg, stdout, c->color_out);
-    json_decref(cfg);
+    return wr_cli_done(c, rc, json_pack("{s:s,s:s}", "basin", u.basin, "state", "deleting"),
+                       "deleting basin s2://%s", u.basin);
 }
 
 int
@@ -235,14 +209,11 @@ wr_cli_cmd_get_basin_config(wr_cli *c)
     if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_BASIN, &u))
         return WR_CLI_EXIT_USAGE;
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
+    wr_cli_path(&path, "/basins", u.basin, "");
     json_t *cfg = NULL;
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "GET", path.data, NULL, &cfg, NULL);
     wr_buf_fini(&path);
-    if (rc == WR_CLI_EXIT_OK)
-        print_config(c, cfg ? cfg : json_object());
-    return rc;
+    return wr_cli_show(c, rc, cfg);
 }
 
 int
@@ -256,13 +227,10 @@ wr_cli_cmd_reconfigure_basin(wr_cli *c)
         return wr_cli_usage(c, "nothing to change: give at least one option (see weir help "
                                "reconfigure-basin)");
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
+    wr_cli_path(&path, "/basins", u.basin, "");
     json_t *cfg = NULL;
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "PATCH", path.data, body, &cfg, NULL);
     wr_buf_fini(&path);
     json_decref(body);
-    if (rc == WR_CLI_EXIT_OK)
-        print_config(c, cfg ? cfg : json_object());
-    return rc;
+    return wr_cli_show(c, rc, cfg);
 }

@@ -175,6 +175,14 @@ wr_cli_seg(wr_buf *b, const char *seg)
     wr_pct_encode(seg, strlen(seg), b);
 }
 
+void
+wr_cli_path(wr_buf *b, const char *prefix, const char *seg, const char *suffix)
+{
+    wr_buf_append_str(b, prefix);
+    wr_cli_seg(b, seg);
+    wr_buf_append_str(b, suffix);
+}
+
 /* ---- transport ------------------------------------------------------------------------------- */
 
 typedef struct xfer {
