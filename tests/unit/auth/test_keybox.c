@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "auth/keybox.h"
+#include "support/test_main.h"
 
 #define HEX_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define HEX_B "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -160,13 +161,5 @@ test_kek_file(void **state)
     nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_and_refusals),
-        cmocka_unit_test(test_kek_forms),
-        cmocka_unit_test(test_kek_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_round_trip_and_refusals), cmocka_unit_test(test_kek_forms),
+             cmocka_unit_test(test_kek_file))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "meta/meta.h"
+#include "support/test_main.h"
 
 typedef struct fx {
     char dir[64];
@@ -295,16 +296,9 @@ test_memory_database(void **state)
     wr_meta_close(m);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
-        cmocka_unit_test(test_memory_database),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
+             cmocka_unit_test(test_memory_database))

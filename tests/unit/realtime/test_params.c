@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "realtime/params.h"
+#include "support/test_main.h"
 
 static void
 test_timeout(void **state)
@@ -97,13 +98,5 @@ test_seq(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_last_event_id),
-        cmocka_unit_test(test_seq),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_timeout), cmocka_unit_test(test_last_event_id),
+             cmocka_unit_test(test_seq))
