@@ -1252,25 +1252,7 @@ remote_free(wr_rt_backend *b)
     free(r);
 }
 
-static const wr_rt_backend_ops remote_ops = {
-    .name = "remote",
-    .free = remote_free,
-    .ensure_basin = ensure_basin,
-    .set_retention = set_retention,
-    .list_streams = list_streams,
-    .issue_token = issue_token,
-    .revoke_tokens = revoke_tokens,
-    .count_tokens = count_tokens,
-    .token_live = token_live,
-    .append = append,
-    .read_page = read_page,
-    .read_last = read_last,
-    .wait_page = wait_page,
-    .cancel_wait = cancel_wait,
-    .serve_sse = serve_sse,
-    .protect = protect,
-    .usage = usage,
-};
+static const wr_rt_backend_ops remote_ops = WR_RT_BACKEND_OPS("remote", remote_free);
 
 /* "http://h:p", "http://h:p/", "http://h:p/v1" → "http://h:p/v1". */
 static char *
