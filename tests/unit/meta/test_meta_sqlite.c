@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include "meta/meta.h"
+#include "support/fs_support.h"
 #include "support/test_main.h"
 
 typedef struct fx {
@@ -27,18 +27,10 @@ typedef struct fx {
 } fx;
 
 static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/weir-meta-sq-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ts_mkdtemp("meta-sq", f->dir, sizeof(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
     *state = f;
     return 0;
@@ -48,7 +40,7 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
-    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(f->dir);
     free(f);
     return 0;
 }
