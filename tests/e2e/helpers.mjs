@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import { S2, S2Error } from "@s2-dev/streamstore";
+import { after, before } from "node:test";
+import { startWeir } from "./harness.mjs";
 
 /** Parses JSON, or undefined when the text is not JSON. */
 export function parseJson(text) {
@@ -84,6 +86,22 @@ export function sdkClient(server, token = server.token) {
 }
 
 const nameSeq = new Map();
+/**
+ * One weir for the whole suite: started with startWeir(opts) before its tests, stopped after
+ * them. Returns { weir, s2 } (s2: an SDK client of it), filled in when the suite's `before` runs.
+ */
+export function sdkSuite(opts = {}) {
+  const suite = { weir: undefined, s2: undefined };
+  before(async () => {
+    suite.weir = await startWeir(opts);
+    suite.s2 = sdkClient(suite.weir);
+  });
+  after(async () => {
+    await suite.weir?.stop();
+  });
+  return suite;
+}
+
 /** A fresh, valid basin name (8–48 chars of [a-z0-9-]) for `prefix` and `tag`. */
 export function uniqueBasin(prefix, tag) {
   const n = (nameSeq.get(prefix) ?? 0) + 1;
