@@ -210,10 +210,9 @@ wr_cli_cmd_get_basin_config(wr_cli *c)
         return WR_CLI_EXIT_USAGE;
     wr_buf path = {0};
     wr_cli_path(&path, "/basins", u.basin, "");
-    json_t *cfg = NULL;
-    int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "GET", path.data, NULL, &cfg, NULL);
+    int rc = wr_cli_call_show(c, WR_CLI_ACCOUNT, NULL, "GET", path.data, NULL);
     wr_buf_fini(&path);
-    return wr_cli_show(c, rc, cfg);
+    return rc;
 }
 
 int
@@ -228,9 +227,8 @@ wr_cli_cmd_reconfigure_basin(wr_cli *c)
                                "reconfigure-basin)");
     wr_buf path = {0};
     wr_cli_path(&path, "/basins", u.basin, "");
-    json_t *cfg = NULL;
-    int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "PATCH", path.data, body, &cfg, NULL);
+    int rc = wr_cli_call_show(c, WR_CLI_ACCOUNT, NULL, "PATCH", path.data, body);
     wr_buf_fini(&path);
     json_decref(body);
-    return wr_cli_show(c, rc, cfg);
+    return rc;
 }

@@ -277,6 +277,9 @@ int wr_cli_fail_http(wr_cli *c, const wr_error *err);
  */
 int wr_cli_call(wr_cli *c, wr_cli_target t, const char *basin, const char *method, const char *path,
                 json_t *body, json_t **out_json, wr_cli_resp *out_resp);
+/* wr_cli_call whose JSON answer is shown with wr_cli_show; body borrowed. Returns the exit code. */
+int wr_cli_call_show(wr_cli *c, wr_cli_target t, const char *basin, const char *method,
+                     const char *path, json_t *body);
 
 /* The longest pagination cursor a list command follows (session ids are far shorter). */
 #define WR_CLI_CURSOR_MAX 256

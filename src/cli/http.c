@@ -467,3 +467,12 @@ out:
     free(text);
     return rc;
 }
+
+int
+wr_cli_call_show(wr_cli *c, wr_cli_target t, const char *basin, const char *method,
+                 const char *path, json_t *body)
+{
+    json_t *o = NULL;
+    int rc = wr_cli_call(c, t, basin, method, path, body, &o, NULL);
+    return wr_cli_show(c, rc, o);
+}

@@ -91,10 +91,9 @@ wr_cli_cmd_sessions_show(wr_cli *c)
 {
     wr_buf p = {0};
     wr_cli_path(&p, "/api/v1/sessions", c->a.pos[0], "");
-    json_t *o = NULL;
-    int rc = wr_cli_call(c, WR_CLI_API, NULL, "GET", p.data, NULL, &o, NULL);
+    int rc = wr_cli_call_show(c, WR_CLI_API, NULL, "GET", p.data, NULL);
     wr_buf_fini(&p);
-    return wr_cli_show(c, rc, o);
+    return rc;
 }
 
 int
@@ -106,11 +105,10 @@ wr_cli_cmd_sessions_close(wr_cli *c)
     const char *reason;
     if (wr_cli_arg_str(&c->a, "reason", &reason))
         json_object_set_new(body, "reason", json_string(reason));
-    json_t *o = NULL;
-    int rc = wr_cli_call(c, WR_CLI_API, NULL, "POST", p.data, body, &o, NULL);
+    int rc = wr_cli_call_show(c, WR_CLI_API, NULL, "POST", p.data, body);
     json_decref(body);
     wr_buf_fini(&p);
-    return wr_cli_show(c, rc, o);
+    return rc;
 }
 
 int
