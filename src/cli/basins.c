@@ -85,6 +85,33 @@ wr_cli_list_all(wr_cli *c, wr_cli_target t, const char *basin, const char *route
     return WR_CLI_EXIT_OK;
 }
 
+/* A basin (basin NULL) or stream listing as a table: name (a stream's s2:// URI), state and
+ * creation time. Releases all. */
+static void
+print_listing(wr_cli *c, json_t *all, const char *basin)
+{
+    static const char *const hb[] = {"NAME", "STATE", "CREATED"};
+    static const char *const hs[] = {"URI", "STATE", "CREATED"};
+    wr_cli_table t;
+    wr_cli_table_init(&t, 3, basin ? hs : hb);
+    size_t i;
+    json_t *e;
+    json_array_foreach(all, i, e)
+    {
+        char when[32];
+        short_time(json_string_value(json_object_get(e, "created_at")), when);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (basin)
+            wr_cli_table_addf(&t, "s2://%s/%s", basin, name ? name : "");
+        else
+            wr_cli_table_add(&t, name);
+        wr_cli_table_add(&t, state_of(e));
+        wr_cli_table_add(&t, when);
+    }
+    wr_cli_table_print(&t, stdout, c->color_out);
+    json_decref(all);
+}
+
 static int
 ls_basins(wr_cli *c)
 {
@@ -98,21 +125,7 @@ ls_basins(wr_cli *c)
         wr_cli_print_json(json_pack("{s:o}", "basins", all));
         return WR_CLI_EXIT_OK;
     }
-    static const char *const h[] = {"NAME", "STATE", "CREATED"};
-    wr_cli_table t;
-    wr_cli_table_init(&t, 3, h);
-    size_t i;
-    json_t *b;
-    json_array_foreach(all, i, b)
-    {
-        char when[32];
-        short_time(json_string_value(json_object_get(b, "created_at")), when);
-        wr_cli_table_add(&t, json_string_value(json_object_get(b, "name")));
-        wr_cli_table_add(&t, state_of(b));
-        wr_cli_table_add(&t, when);
-    }
-    wr_cli_table_print(&t, stdout, c->color_out);
-    json_decref(all);
+    print_listing(c, all, NULL);
     return WR_CLI_EXIT_OK;
 }
 
@@ -135,22 +148,7 @@ wr_cli_cmd_ls(wr_cli *c)
         wr_cli_print_json(json_pack("{s:s,s:o}", "basin", u.basin, "streams", all));
         return WR_CLI_EXIT_OK;
     }
-    static const char *const h[] = {"URI", "STATE", "CREATED"};
-    wr_cli_table t;
-    wr_cli_table_init(&t, 3, h);
-    size_t i;
-    json_t *s;
-    json_array_foreach(all, i, s)
-    {
-        char when[32];
-        short_time(json_string_value(json_object_get(s, "created_at")), when);
-        const char *name = json_string_value(json_object_get(s, "name"));
-        wr_cli_table_addf(&t, "s2://%s/%s", u.basin, name ? name : "");
-        wr_cli_table_add(&t, state_of(s));
-        wr_cli_table_add(&t, when);
-    }
-    wr_cli_table_print(&t, stdout, c->color_out);
-    json_decref(all);
+    print_listing(c, all, u.basin);
     return WR_CLI_EXIT_OK;
 }
 

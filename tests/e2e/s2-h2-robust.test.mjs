@@ -176,11 +176,12 @@ class FrameReader {
   }
 }
 
-function s2sAppend(client, basin) {
+/** An s2s session on stream "s" of `basin`: `method` and `path` say which (append or read). */
+function s2sSession(client, basin, method, path) {
   const req = client.request({
     ...client.auth,
-    ":method": "POST",
-    ":path": "/v1/streams/s/records",
+    ":method": method,
+    ":path": path,
     "s2-basin": basin,
     "content-type": "s2s/proto",
     accept: "application/protobuf",
@@ -192,21 +193,8 @@ function s2sAppend(client, basin) {
   return { req, reader: new FrameReader(req), response };
 }
 
-function s2sRead(client, basin, query) {
-  const req = client.request({
-    ...client.auth,
-    ":method": "GET",
-    ":path": `/v1/streams/s/records?${query}`,
-    "s2-basin": basin,
-    "content-type": "s2s/proto",
-    accept: "application/protobuf",
-  });
-  const response = new Promise((resolve, reject) => {
-    req.once("response", resolve);
-    req.once("error", reject);
-  });
-  return { req, reader: new FrameReader(req), response };
-}
+const s2sAppend = (client, basin) => s2sSession(client, basin, "POST", "/v1/streams/s/records");
+const s2sRead = (client, basin, query) => s2sSession(client, basin, "GET", `/v1/streams/s/records?${query}`);
 
 /** Reads s2s ReadBatch frames until `n` records have arrived; returns them (heartbeats skipped). */
 async function readRecords(reader, n) {

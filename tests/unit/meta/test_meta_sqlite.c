@@ -141,18 +141,25 @@ test_newer_schema_is_refused(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* Organization org1, its project proj1 and that project's environment env1. */
 static void
-test_write_once_triggers(void **state)
+tenant(wr_meta *m)
 {
-    fx *f = *state;
-    wr_meta *m;
-    open_ok(f->path, &m);
     wr_org o = {.id = "org1", .slug = "acme", .plan = "free"};
     assert_int_equal(wr_meta_org_create(m, &o, NULL), WR_OK);
     wr_project p = {.id = "proj1", .slug = "web", .org_id = "org1"};
     assert_int_equal(wr_meta_project_create(m, &p, NULL), WR_OK);
     wr_env e = {.id = "env1", .slug = "dev", .project_id = "proj1"};
     assert_int_equal(wr_meta_env_create(m, &e, NULL), WR_OK);
+}
+
+static void
+test_write_once_triggers(void **state)
+{
+    fx *f = *state;
+    wr_meta *m;
+    open_ok(f->path, &m);
+    tenant(m);
     wr_run r = {.id = "run_1", .env_id = "env1", .has_basin = true, .basin = "basin-a"};
     assert_int_equal(wr_meta_run_create(m, &r, NULL), WR_OK);
     assert_int_equal(wr_meta_run_complete(m, "run_1", 10, NULL), WR_OK);
@@ -194,12 +201,7 @@ test_stream_key_migration(void **state)
     fx *f = *state;
     wr_meta *m;
     open_ok(f->path, &m);
-    wr_org o = {.id = "org1", .slug = "acme", .plan = "free"};
-    assert_int_equal(wr_meta_org_create(m, &o, NULL), WR_OK);
-    wr_project p = {.id = "proj1", .slug = "web", .org_id = "org1"};
-    assert_int_equal(wr_meta_project_create(m, &p, NULL), WR_OK);
-    wr_env e = {.id = "env1", .slug = "dev", .project_id = "proj1"};
-    assert_int_equal(wr_meta_env_create(m, &e, NULL), WR_OK);
+    tenant(m);
     wr_session
         s1 = {.id = "session_1", .env_id = "env1", .has_external_id = true, .external_id = "x"},
         s2 = {.id = "session_2", .env_id = "env1", .has_external_id = true, .external_id = "y"},
