@@ -135,19 +135,23 @@ export async function readRecordsOf(iterator, n) {
   return got;
 }
 
-/** Runs `fn`, which must reject with an S2Error of `status` (and `code`, and class `type`). */
-export async function rejectsWith(fn, { status, code, type }) {
+/**
+ * Runs `fn`, which must reject with an S2Error of `status` (and `code`, and class `type`);
+ * `what` names the call in the failure messages.
+ */
+export async function rejectsWith(fn, { status, code, type, what }) {
+  const at = what ? `${what}: ` : "";
   let err;
   try {
     await fn();
   } catch (e) {
     err = e;
   }
-  assert.ok(err, `expected an error with status ${status}, got success`);
-  if (type) assert.ok(err instanceof type, `expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
-  assert.ok(err instanceof S2Error, `expected S2Error, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message}, code: ${err.code})`);
-  if (code !== undefined) assert.equal(err.code, code, `code (message: ${err.message})`);
+  assert.ok(err, `${at}expected an error with status ${status}, got success`);
+  if (type) assert.ok(err instanceof type, `${at}expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
+  assert.ok(err instanceof S2Error, `${at}expected S2Error, got ${err}`);
+  assert.equal(err.status, status, `${at}status (message: ${err.message}, code: ${err.code})`);
+  if (code !== undefined) assert.equal(err.code, code, `${at}code (message: ${err.message})`);
   return err;
 }
 

@@ -12,7 +12,8 @@
 // - A table of bad inputs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { S2, AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
+import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
+import { rejectsWith } from "./helpers.mjs";
 import { realtimeHelpers, realtimeServer, SHARED } from "./realtime-helpers.mjs";
 
 const server = realtimeServer();
@@ -22,17 +23,7 @@ const server = realtimeServer();
 
 const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(server);
 
-async function rejects403(fn, what) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `${what}: expected 403, got success`);
-  assert.ok(err instanceof S2Error, `${what}: expected S2Error, got ${err}`);
-  assert.equal(err.status, 403, `${what}: ${err.message}`);
-}
+const rejects403 = (fn, what) => rejectsWith(fn, { status: 403, what });
 
 // ---------------------------------------------------------------------------------------------
 // Session channels

@@ -961,37 +961,20 @@ function channelRows() {
 // ---------------------------------------------------------------------------------------------
 // The tables
 
-test("POST /api/v1/sessions: bad input, credentials, existing and closed externalIds", async (t) => {
-  await runTable(t, createRows());
-});
-
-test("GET /api/v1/sessions: page sizes, cursors, filters, isolation, credentials", async (t) => {
-  await runTable(t, listRows());
-});
-
-test("GET /api/v1/sessions/:session: unknown, other environment, bad names, credentials", async (t) => {
-  await runTable(t, getRows());
-});
-
-test("PATCH /api/v1/sessions/:session: bad fields, collisions (409, atomic), credentials", async (t) => {
-  await runTable(t, patchRows());
-});
-
-test("POST /api/v1/sessions/:session/close: bad fields, write-once, credentials", async (t) => {
-  await runTable(t, closeRows());
-});
-
-test("POST /api/v1/sessions/:session/end-and-continue: bad fields, stale callers, closed, credentials", async (t) => {
-  await runTable(t, eacRows());
-});
-
-test("POST /api/v1/auth/jwt/claims and /api/v1/auth/public-tokens: bad input, credentials", async (t) => {
-  await runTable(t, authRows());
-});
-
-test("session channels: public tokens of other sessions, side channel names, closed sessions", async (t) => {
-  await runTable(t, channelRows());
-});
+for (const [name, rows] of [
+  ["POST /api/v1/sessions: bad input, credentials, existing and closed externalIds", createRows],
+  ["GET /api/v1/sessions: page sizes, cursors, filters, isolation, credentials", listRows],
+  ["GET /api/v1/sessions/:session: unknown, other environment, bad names, credentials", getRows],
+  ["PATCH /api/v1/sessions/:session: bad fields, collisions (409, atomic), credentials", patchRows],
+  ["POST /api/v1/sessions/:session/close: bad fields, write-once, credentials", closeRows],
+  ["POST /api/v1/sessions/:session/end-and-continue: bad fields, stale callers, closed, credentials", eacRows],
+  ["POST /api/v1/auth/jwt/claims and /api/v1/auth/public-tokens: bad input, credentials", authRows],
+  ["session channels: public tokens of other sessions, side channel names, closed sessions", channelRows],
+]) {
+  test(name, async (t) => {
+    await runTable(t, rows());
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Races and cross-session effects
