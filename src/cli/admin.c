@@ -10,41 +10,31 @@
 
 #include "cli/cli_int.h"
 
+/* Calls /admin/api/v1 + prefix + "/" + id (percent-encoded; none when NULL) + suffix with body
+ * (taken; may be NULL); the answer to *out. Returns the exit code. */
 static int
-admin(wr_cli *c, const char *method, const char *path, json_t *body, json_t **out)
+admin(wr_cli *c, const char *method, const char *prefix, const char *id, const char *suffix,
+      json_t *body, json_t **out)
 {
     wr_buf p = {0};
-    wr_buf_printf(&p, "/admin/api/v1%s", path);
+    wr_buf_printf(&p, "/admin/api/v1%s", prefix);
+    if (id)
+        wr_cli_seg(&p, id);
+    wr_buf_append_str(&p, suffix);
     int rc = wr_cli_call(c, WR_CLI_ADMIN, NULL, method, p.data, body, out, NULL);
     wr_buf_fini(&p);
     json_decref(body);
     return rc;
 }
 
-/* "/orgs/<id>" + suffix, the id percent-encoded. */
-static void
-org_path(wr_buf *b, const char *id, const char *suffix)
-{
-    wr_buf_append_str(b, "/orgs");
-    wr_cli_seg(b, id);
-    wr_buf_append_str(b, suffix);
-}
-
-/* Prints an answer: JSON as is, or its fields as aligned lines. */
+/* admin(), its answer shown with wr_cli_show. */
 static int
-show(wr_cli *c, int rc, json_t *o)
+admin_show(wr_cli *c, const char *method, const char *prefix, const char *id, const char *suffix,
+           json_t *body)
 {
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (!o)
-        o = json_object();
-    if (c->json) {
-        wr_cli_print_json(o);
-        return rc;
-    }
-    wr_cli_print_object(o, stdout, c->color_out);
-    json_decref(o);
-    return rc;
+    json_t *o = NULL;
+    int rc = admin(c, method, prefix, id, suffix, body, &o);
+    return wr_cli_show(c, rc, o);
 }
 
 int
@@ -56,18 +46,16 @@ wr_cli_cmd_orgs_create(wr_cli *c)
     json_t *body = json_pack("{s:s,s:s}", "slug", c->a.pos[0], "title", title);
     if (plan)
         json_object_set_new(body, "plan", json_string(plan));
-    json_t *o = NULL;
-    int rc = admin(c, "POST", "/orgs", body, &o);
-    return show(c, rc, o);
+    return admin_show(c, "POST", "/orgs", NULL, "", body);
 }
 
 int
 wr_cli_cmd_orgs_ls(wr_cli *c)
 {
     json_t *o = NULL;
-    int rc = admin(c, "GET", "/orgs", NULL, &o);
+    int rc = admin(c, "GET", "/orgs", NULL, "", NULL, &o);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     static const char *const h[] = {"ID", "SLUG", "TITLE", "PLAN", "BASIN"};
     wr_cli_table t;
     wr_cli_table_init(&t, 5, h);
@@ -87,34 +75,20 @@ wr_cli_cmd_orgs_ls(wr_cli *c)
 int
 wr_cli_cmd_orgs_show(wr_cli *c)
 {
-    wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "");
-    json_t *o = NULL;
-    int rc = admin(c, "GET", p.data, NULL, &o);
-    wr_buf_fini(&p);
-    return show(c, rc, o);
+    return admin_show(c, "GET", "/orgs", c->a.pos[0], "", NULL);
 }
 
 int
 wr_cli_cmd_orgs_plan(wr_cli *c)
 {
-    wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/plan");
-    json_t *o = NULL;
-    int rc = admin(c, "PUT", p.data, json_pack("{s:s}", "plan", c->a.pos[1]), &o);
-    wr_buf_fini(&p);
-    return show(c, rc, o);
+    return admin_show(c, "PUT", "/orgs", c->a.pos[0], "/plan",
+                      json_pack("{s:s}", "plan", c->a.pos[1]));
 }
 
 static int
 stream_basin(wr_cli *c, json_t *body)
 {
-    wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/stream-basin");
-    json_t *o = NULL;
-    int rc = admin(c, "POST", p.data, body, &o);
-    wr_buf_fini(&p);
-    return show(c, rc, o);
+    return admin_show(c, "POST", "/orgs", c->a.pos[0], "/stream-basin", body);
 }
 
 int
@@ -155,13 +129,10 @@ usage_row(wr_cli_table *t, const char *basin, const char *kind, json_t *u)
 int
 wr_cli_cmd_orgs_usage(wr_cli *c)
 {
-    wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/usage");
     json_t *o = NULL;
-    int rc = admin(c, "GET", p.data, NULL, &o);
-    wr_buf_fini(&p);
+    int rc = admin(c, "GET", "/orgs", c->a.pos[0], "/usage", NULL, &o);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     static const char *const h[] = {"BASIN", "KIND",       "APPENDED", "APPENDED BYTES",
                                     "READ",  "READ BYTES", "STORED"};
     wr_cli_table t;
@@ -180,25 +151,17 @@ wr_cli_cmd_orgs_usage(wr_cli *c)
 int
 wr_cli_cmd_projects_create(wr_cli *c)
 {
-    wr_buf p = {0};
-    org_path(&p, c->a.pos[0], "/projects");
-    json_t *o = NULL;
-    int rc = admin(c, "POST", p.data, json_pack("{s:s}", "slug", c->a.pos[1]), &o);
-    wr_buf_fini(&p);
-    return show(c, rc, o);
+    return admin_show(c, "POST", "/orgs", c->a.pos[0], "/projects",
+                      json_pack("{s:s}", "slug", c->a.pos[1]));
 }
 
 int
 wr_cli_cmd_envs_create(wr_cli *c)
 {
-    wr_buf p = {0};
-    wr_buf_append_str(&p, "/projects");
-    wr_cli_seg(&p, c->a.pos[0]);
-    wr_buf_append_str(&p, "/environments");
     json_t *o = NULL;
-    int rc = admin(c, "POST", p.data, json_pack("{s:s}", "slug", c->a.pos[1]), &o);
-    wr_buf_fini(&p);
-    rc = show(c, rc, o);
+    int rc = admin(c, "POST", "/projects", c->a.pos[0], "/environments",
+                   json_pack("{s:s}", "slug", c->a.pos[1]), &o);
+    rc = wr_cli_show(c, rc, o);
     if (rc == WR_CLI_EXIT_OK && !c->json)
         wr_cli_note(c, "the apiKey is shown only now: keep it (weir config set api_key KEY)");
     return rc;
@@ -207,15 +170,10 @@ wr_cli_cmd_envs_create(wr_cli *c)
 int
 wr_cli_cmd_envs_rotate_key(wr_cli *c)
 {
-    wr_buf p = {0};
-    wr_buf_append_str(&p, "/environments");
-    wr_cli_seg(&p, c->a.pos[0]);
-    wr_buf_append_str(&p, "/rotate-key");
     json_t *o = NULL;
-    int rc = admin(c, "POST", p.data, NULL, &o);
-    wr_buf_fini(&p);
+    int rc = admin(c, "POST", "/environments", c->a.pos[0], "/rotate-key", NULL, &o);
     if (rc != WR_CLI_EXIT_OK || c->json)
-        return show(c, rc, o);
+        return wr_cli_show(c, rc, o);
     printf("%s\n", json_string_value(json_object_get(o, "apiKey"))
                        ? json_string_value(json_object_get(o, "apiKey"))
                        : "");

@@ -53,9 +53,7 @@ wr_cli_append_batch(wr_cli *c, const wr_cli_uri *u, const S2__V1__AppendInput *i
     uint8_t *buf = wr_xmalloc(len ? len : 1);
     s2__v1__append_input__pack(in, buf);
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/streams");
-    wr_cli_seg(&path, u->stream);
-    wr_buf_append_str(&path, "/records");
+    wr_cli_path(&path, "/streams", u->stream, "/records");
     wr_cli_req r = {
         .target = WR_CLI_BASIN,
         .basin = u->basin,

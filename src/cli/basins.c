@@ -85,6 +85,33 @@ wr_cli_list_all(wr_cli *c, wr_cli_target t, const char *basin, const char *route
     return WR_CLI_EXIT_OK;
 }
 
+/* A basin (basin NULL) or stream listing as a table: name (a stream's s2:// URI), state and
+ * creation time. Releases all. */
+static void
+print_listing(wr_cli *c, json_t *all, const char *basin)
+{
+    static const char *const hb[] = {"NAME", "STATE", "CREATED"};
+    static const char *const hs[] = {"URI", "STATE", "CREATED"};
+    wr_cli_table t;
+    wr_cli_table_init(&t, 3, basin ? hs : hb);
+    size_t i;
+    json_t *e;
+    json_array_foreach(all, i, e)
+    {
+        char when[32];
+        short_time(json_string_value(json_object_get(e, "created_at")), when);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (basin)
+            wr_cli_table_addf(&t, "s2://%s/%s", basin, name ? name : "");
+        else
+            wr_cli_table_add(&t, name);
+        wr_cli_table_add(&t, state_of(e));
+        wr_cli_table_add(&t, when);
+    }
+    wr_cli_table_print(&t, stdout, c->color_out);
+    json_decref(all);
+}
+
 static int
 ls_basins(wr_cli *c)
 {
@@ -98,21 +125,7 @@ ls_basins(wr_cli *c)
         wr_cli_print_json(json_pack("{s:o}", "basins", all));
         return WR_CLI_EXIT_OK;
     }
-    static const char *const h[] = {"NAME", "STATE", "CREATED"};
-    wr_cli_table t;
-    wr_cli_table_init(&t, 3, h);
-    size_t i;
-    json_t *b;
-    json_array_foreach(all, i, b)
-    {
-        char when[32];
-        short_time(json_string_value(json_object_get(b, "created_at")), when);
-        wr_cli_table_add(&t, json_string_value(json_object_get(b, "name")));
-        wr_cli_table_add(&t, state_of(b));
-        wr_cli_table_add(&t, when);
-    }
-    wr_cli_table_print(&t, stdout, c->color_out);
-    json_decref(all);
+    print_listing(c, all, NULL);
     return WR_CLI_EXIT_OK;
 }
 
@@ -135,22 +148,7 @@ wr_cli_cmd_ls(wr_cli *c)
         wr_cli_print_json(json_pack("{s:s,s:o}", "basin", u.basin, "streams", all));
         return WR_CLI_EXIT_OK;
     }
-    static const char *const h[] = {"URI", "STATE", "CREATED"};
-    wr_cli_table t;
-    wr_cli_table_init(&t, 3, h);
-    size_t i;
-    json_t *s;
-    json_array_foreach(all, i, s)
-    {
-        char when[32];
-        short_time(json_string_value(json_object_get(s, "created_at")), when);
-        const char *name = json_string_value(json_object_get(s, "name"));
-        wr_cli_table_addf(&t, "s2://%s/%s", u.basin, name ? name : "");
-        wr_cli_table_add(&t, state_of(s));
-        wr_cli_table_add(&t, when);
-    }
-    wr_cli_table_print(&t, stdout, c->color_out);
-    json_decref(all);
+    print_listing(c, all, u.basin);
     return WR_CLI_EXIT_OK;
 }
 
@@ -185,15 +183,7 @@ wr_cli_cmd_create_basin(wr_cli *c)
     json_t *info = NULL;
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "POST", "/basins", body, &info, NULL);
     json_decref(body);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json) {
-        wr_cli_print_json(info ? info : json_object());
-        return WR_CLI_EXIT_OK;
-    }
-    printf("created basin s2://%s\n", u.basin);
-    json_decref(info);
-    return WR_CLI_EXIT_OK;
+    return wr_cli_done(c, rc, info, "created basin s2://%s", u.basin);
 }
 
 int
@@ -203,29 +193,11 @@ wr_cli_cmd_delete_basin(wr_cli *c)
     if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_BASIN, &u))
         return WR_CLI_EXIT_USAGE;
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
+    wr_cli_path(&path, "/basins", u.basin, "");
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "DELETE", path.data, NULL, NULL, NULL);
     wr_buf_fini(&path);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        wr_cli_print_json(json_pack("{s:s,s:s}", "basin", u.basin, "state", "deleting"));
-    else
-        printf("deleting basin s2://%s\n", u.basin);
-    return WR_CLI_EXIT_OK;
-}
-
-/* Prints a configuration: JSON as is, or flattened key/value lines. */
-static void
-print_config(wr_cli *c, json_t *cfg)
-{
-    if (c->json) {
-        wr_cli_print_json(cfg);
-        return;
-    }
-    wr_cli_print_object(cfg, stdout, c->color_out);
-    json_decref(cfg);
+    return wr_cli_done(c, rc, json_pack("{s:s,s:s}", "basin", u.basin, "state", "deleting"),
+                       "deleting basin s2://%s", u.basin);
 }
 
 int
@@ -235,13 +207,9 @@ wr_cli_cmd_get_basin_config(wr_cli *c)
     if (!wr_cli_pos_uri(c, 0, WR_CLI_URI_BASIN, &u))
         return WR_CLI_EXIT_USAGE;
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
-    json_t *cfg = NULL;
-    int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "GET", path.data, NULL, &cfg, NULL);
+    wr_cli_path(&path, "/basins", u.basin, "");
+    int rc = wr_cli_call_show(c, WR_CLI_ACCOUNT, NULL, "GET", path.data, NULL);
     wr_buf_fini(&path);
-    if (rc == WR_CLI_EXIT_OK)
-        print_config(c, cfg ? cfg : json_object());
     return rc;
 }
 
@@ -256,13 +224,9 @@ wr_cli_cmd_reconfigure_basin(wr_cli *c)
         return wr_cli_usage(c, "nothing to change: give at least one option (see weir help "
                                "reconfigure-basin)");
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/basins");
-    wr_cli_seg(&path, u.basin);
-    json_t *cfg = NULL;
-    int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "PATCH", path.data, body, &cfg, NULL);
+    wr_cli_path(&path, "/basins", u.basin, "");
+    int rc = wr_cli_call_show(c, WR_CLI_ACCOUNT, NULL, "PATCH", path.data, body);
     wr_buf_fini(&path);
     json_decref(body);
-    if (rc == WR_CLI_EXIT_OK)
-        print_config(c, cfg ? cfg : json_object());
     return rc;
 }

@@ -77,6 +77,44 @@ wr_cli_print_json(json_t *v)
     json_decref(v);
 }
 
+int
+wr_cli_show(wr_cli *c, int rc, json_t *o)
+{
+    if (rc != WR_CLI_EXIT_OK) {
+        json_decref(o);
+        return rc;
+    }
+    if (!o)
+        o = json_object();
+    if (c->json) {
+        wr_cli_print_json(o);
+        return rc;
+    }
+    wr_cli_print_object(o, stdout, c->color_out);
+    json_decref(o);
+    return rc;
+}
+
+int
+wr_cli_done(wr_cli *c, int rc, json_t *json, const char *fmt, ...)
+{
+    if (rc != WR_CLI_EXIT_OK) {
+        json_decref(json);
+        return rc;
+    }
+    if (c->json) {
+        wr_cli_print_json(json ? json : json_object());
+        return rc;
+    }
+    json_decref(json);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    return rc;
+}
+
 bool
 wr_cli_pos_uri(wr_cli *c, size_t i, wr_cli_uri_kind kind, wr_cli_uri *out)
 {

@@ -204,6 +204,13 @@ int wr_cli_fail(wr_cli *c, const char *fmt, ...) __attribute__((format(printf, 2
 void wr_cli_note(wr_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints v compactly on one stdout line (for --json) and releases it. */
 void wr_cli_print_json(json_t *v);
+/* The end of a command that shows an answer: unless rc is a failure, prints o (NULL: {}) as JSON
+ * (--json) or as aligned key/value lines. Releases o either way; returns rc. */
+int wr_cli_show(wr_cli *c, int rc, json_t *o);
+/* The end of a command that changed something: unless rc is a failure, prints `json` (--json)
+ * or the line of `fmt`. Releases json either way (NULL: {}); returns rc. */
+int wr_cli_done(wr_cli *c, int rc, json_t *json, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- HTTP (http.c) -------------------------------------------------------------------------- */
 
@@ -270,6 +277,9 @@ int wr_cli_fail_http(wr_cli *c, const wr_error *err);
  */
 int wr_cli_call(wr_cli *c, wr_cli_target t, const char *basin, const char *method, const char *path,
                 json_t *body, json_t **out_json, wr_cli_resp *out_resp);
+/* wr_cli_call whose JSON answer is shown with wr_cli_show; body borrowed. Returns the exit code. */
+int wr_cli_call_show(wr_cli *c, wr_cli_target t, const char *basin, const char *method,
+                     const char *path, json_t *body);
 
 /* The longest pagination cursor a list command follows (session ids are far shorter). */
 #define WR_CLI_CURSOR_MAX 256
@@ -279,6 +289,8 @@ void wr_cli_query(wr_buf *b, const char *k, const char *v);
 void wr_cli_query_u64(wr_buf *b, const char *k, uint64_t v);
 /* Appends "/" and the percent-encoded segment. */
 void wr_cli_seg(wr_buf *b, const char *seg);
+/* Appends prefix, "/" and the percent-encoded segment, then suffix ("/orgs", id, "/usage"). */
+void wr_cli_path(wr_buf *b, const char *prefix, const char *seg, const char *suffix);
 
 /* ---- s2:// URIs (uri.c) ----------------------------------------------------------------------- */
 

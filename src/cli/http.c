@@ -175,6 +175,14 @@ wr_cli_seg(wr_buf *b, const char *seg)
     wr_pct_encode(seg, strlen(seg), b);
 }
 
+void
+wr_cli_path(wr_buf *b, const char *prefix, const char *seg, const char *suffix)
+{
+    wr_buf_append_str(b, prefix);
+    wr_cli_seg(b, seg);
+    wr_buf_append_str(b, suffix);
+}
+
 /* ---- transport ------------------------------------------------------------------------------- */
 
 typedef struct xfer {
@@ -458,4 +466,13 @@ out:
     }
     free(text);
     return rc;
+}
+
+int
+wr_cli_call_show(wr_cli *c, wr_cli_target t, const char *basin, const char *method,
+                 const char *path, json_t *body)
+{
+    json_t *o = NULL;
+    int rc = wr_cli_call(c, t, basin, method, path, body, &o, NULL);
+    return wr_cli_show(c, rc, o);
 }

@@ -106,9 +106,7 @@ read_pages(wr_cli *c, const wr_cli_uri *u, const read_params *p)
             ((p->has_count && records >= p->count) || (p->has_bytes && bytes >= p->bytes)))
             break;
         wr_buf_reset(&path);
-        wr_buf_append_str(&path, "/streams");
-        wr_cli_seg(&path, u->stream);
-        wr_buf_append_str(&path, "/records");
+        wr_cli_path(&path, "/streams", u->stream, "/records");
         page_query(&path, p, first, next, records, bytes);
         wr_cli_req r = {
             .target = WR_CLI_BASIN,
@@ -197,9 +195,7 @@ wr_cli_cmd_tail(wr_cli *c)
         return lines == 0 ? WR_CLI_EXIT_OK : read_pages(c, &u, &p);
     }
     wr_buf path = {0}, query = {0};
-    wr_buf_append_str(&path, "/streams");
-    wr_cli_seg(&path, u.stream);
-    wr_buf_append_str(&path, "/records");
+    wr_cli_path(&path, "/streams", u.stream, "/records");
     wr_cli_query_u64(&query, "tail_offset", lines);
     wr_cli_follow f = {
         .target = WR_CLI_BASIN,

@@ -8,30 +8,6 @@
 
 #include "cli/cli_int.h"
 
-static void
-session_path(wr_buf *b, const char *prefix, const char *session, const char *suffix)
-{
-    wr_buf_append_str(b, prefix);
-    wr_cli_seg(b, session);
-    wr_buf_append_str(b, suffix);
-}
-
-static int
-show(wr_cli *c, int rc, json_t *o)
-{
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (!o)
-        o = json_object();
-    if (c->json) {
-        wr_cli_print_json(o);
-        return rc;
-    }
-    wr_cli_print_object(o, stdout, c->color_out);
-    json_decref(o);
-    return rc;
-}
-
 /* One page of GET /api/v1/sessions after `after` ("" = the first): its items are appended to
  * `all`, the next cursor (or "") written to `next`. Returns the exit code. */
 static int
@@ -114,27 +90,25 @@ int
 wr_cli_cmd_sessions_show(wr_cli *c)
 {
     wr_buf p = {0};
-    session_path(&p, "/api/v1/sessions", c->a.pos[0], "");
-    json_t *o = NULL;
-    int rc = wr_cli_call(c, WR_CLI_API, NULL, "GET", p.data, NULL, &o, NULL);
+    wr_cli_path(&p, "/api/v1/sessions", c->a.pos[0], "");
+    int rc = wr_cli_call_show(c, WR_CLI_API, NULL, "GET", p.data, NULL);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return rc;
 }
 
 int
 wr_cli_cmd_sessions_close(wr_cli *c)
 {
     wr_buf p = {0};
-    session_path(&p, "/api/v1/sessions", c->a.pos[0], "/close");
+    wr_cli_path(&p, "/api/v1/sessions", c->a.pos[0], "/close");
     json_t *body = json_object();
     const char *reason;
     if (wr_cli_arg_str(&c->a, "reason", &reason))
         json_object_set_new(body, "reason", json_string(reason));
-    json_t *o = NULL;
-    int rc = wr_cli_call(c, WR_CLI_API, NULL, "POST", p.data, body, &o, NULL);
+    int rc = wr_cli_call_show(c, WR_CLI_API, NULL, "POST", p.data, body);
     json_decref(body);
     wr_buf_fini(&p);
-    return show(c, rc, o);
+    return rc;
 }
 
 int
@@ -144,7 +118,7 @@ wr_cli_cmd_sessions_tail(wr_cli *c)
     wr_cli_arg_num(&c->a, "io", &io);
     bool has_fmt = wr_cli_arg_num(&c->a, "format", &fmt);
     wr_buf p = {0};
-    session_path(&p, "/realtime/v1/sessions", c->a.pos[0], io == 1 ? "/in" : "/out");
+    wr_cli_path(&p, "/realtime/v1/sessions", c->a.pos[0], io == 1 ? "/in" : "/out");
     wr_cli_follow f = {
         .target = WR_CLI_API,
         .path = p.data,

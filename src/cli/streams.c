@@ -43,9 +43,7 @@ wr_cli_stream_config(wr_cli *c)
 static void
 stream_path(wr_buf *b, const wr_cli_uri *u, const char *suffix)
 {
-    wr_buf_append_str(b, "/streams");
-    wr_cli_seg(b, u->stream);
-    wr_buf_append_str(b, suffix);
+    wr_cli_path(b, "/streams", u->stream, suffix);
 }
 
 int
@@ -59,15 +57,7 @@ wr_cli_cmd_create_stream(wr_cli *c)
     json_t *info = NULL;
     int rc = wr_cli_call(c, WR_CLI_BASIN, u.basin, "POST", "/streams", body, &info, NULL);
     json_decref(body);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json) {
-        wr_cli_print_json(info ? info : json_object());
-        return WR_CLI_EXIT_OK;
-    }
-    printf("created stream s2://%s/%s\n", u.basin, u.stream);
-    json_decref(info);
-    return WR_CLI_EXIT_OK;
+    return wr_cli_done(c, rc, info, "created stream s2://%s/%s", u.basin, u.stream);
 }
 
 int
@@ -80,27 +70,16 @@ wr_cli_cmd_delete_stream(wr_cli *c)
     stream_path(&path, &u, "");
     int rc = wr_cli_call(c, WR_CLI_BASIN, u.basin, "DELETE", path.data, NULL, NULL, NULL);
     wr_buf_fini(&path);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        wr_cli_print_json(
-            json_pack("{s:s,s:s,s:s}", "basin", u.basin, "stream", u.stream, "state", "deleting"));
-    else
-        printf("deleting stream s2://%s/%s\n", u.basin, u.stream);
-    return WR_CLI_EXIT_OK;
+    json_t *j =
+        json_pack("{s:s,s:s,s:s}", "basin", u.basin, "stream", u.stream, "state", "deleting");
+    return wr_cli_done(c, rc, j, "deleting stream s2://%s/%s", u.basin, u.stream);
 }
 
 static int
 show_config(wr_cli *c, int rc, json_t *cfg)
 {
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (!cfg)
-        cfg = json_object();
-    if (c->json) {
-        wr_cli_print_json(cfg);
-        return rc;
-    }
+    if (rc != WR_CLI_EXIT_OK || !cfg || c->json)
+        return wr_cli_show(c, rc, cfg);
     /* Retention in days rather than seconds. */
     json_t *age = json_object_get(json_object_get(cfg, "retention_policy"), "age");
     if (json_is_integer(age)) {
@@ -115,9 +94,7 @@ show_config(wr_cli *c, int rc, json_t *cfg)
         json_object_set_new(json_object_get(cfg, "delete_on_empty"), "min_age_secs",
                             json_string(d));
     }
-    wr_cli_print_object(cfg, stdout, c->color_out);
-    json_decref(cfg);
-    return rc;
+    return wr_cli_show(c, rc, cfg);
 }
 
 int

@@ -230,15 +230,9 @@ int
 wr_cli_cmd_revoke_token(wr_cli *c)
 {
     wr_buf path = {0};
-    wr_buf_append_str(&path, "/access-tokens");
-    wr_cli_seg(&path, c->a.pos[0]);
+    wr_cli_path(&path, "/access-tokens", c->a.pos[0], "");
     int rc = wr_cli_call(c, WR_CLI_ACCOUNT, NULL, "DELETE", path.data, NULL, NULL, NULL);
     wr_buf_fini(&path);
-    if (rc != WR_CLI_EXIT_OK)
-        return rc;
-    if (c->json)
-        wr_cli_print_json(json_pack("{s:s}", "revoked", c->a.pos[0]));
-    else
-        printf("revoked access token %s\n", c->a.pos[0]);
-    return WR_CLI_EXIT_OK;
+    return wr_cli_done(c, rc, json_pack("{s:s}", "revoked", c->a.pos[0]), "revoked access token %s",
+                       c->a.pos[0]);
 }

@@ -552,6 +552,52 @@ query_one(sq *q, sqlite3_stmt *st, reader_fn read, void *out, const char *what, 
     return err;
 }
 
+/*
+ * Steps a bound SELECT to its end, reading each row with `read` into a growing array of
+ * elements of `size` bytes. On success *out (malloc'd, NULL when empty) and *out_n; on failure
+ * both are cleared (each element read so far through `fini` unless NULL) and the error returned.
+ */
+static wr_err
+query_all(sq *q, sqlite3_stmt *st, reader_fn read, void (*fini)(void *elem), size_t size,
+          const char *what, void **out, size_t *out_n, wr_error *out_err)
+{
+    char *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = step(q, st, false)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = wr_xrealloc(v, cap * size);
+        }
+        read(st, v + n++ * size);
+    }
+    wr_err err = WR_OK;
+    if (rc != SQLITE_DONE) {
+        err = fail(q, rc, what, what, out_err);
+        for (size_t i = 0; fini && i < n; i++)
+            fini(v + i * size);
+        free(v);
+        v = NULL;
+        n = 0;
+    }
+    done(st);
+    *out = v;
+    *out_n = n;
+    return err;
+}
+
+/* A row by one text key (an id, a slug): query_one over statement `id` with the key as ?1. */
+static wr_err
+get_one(sq *q, int id, const char *key, reader_fn read, void *out, const char *what,
+        wr_error *out_err)
+{
+    sqlite3_stmt *st = stmt(q, id, out_err);
+    if (!st)
+        return WR_ERR_STORAGE;
+    bind_text(st, 1, key);
+    return query_one(q, st, read, out, what, key, out_err);
+}
+
 /* True/false for "SELECT 1 FROM … WHERE id = ?1"; errors as wr_err. */
 static wr_err
 exists(sq *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
@@ -606,19 +652,13 @@ org_create(wr_meta *m, const wr_org *o, wr_error *out_err)
 static wr_err
 org_get(wr_meta *m, const char *id, wr_org *out, wr_error *out_err)
 {
-    sq *q = SQ(m);
-    PREP(st, S_ORG_GET);
-    bind_text(st, 1, id);
-    return query_one(q, st, read_org, out, "organization", id, out_err);
+    return get_one(SQ(m), S_ORG_GET, id, read_org, out, "organization", out_err);
 }
 
 static wr_err
 org_get_by_slug(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err)
 {
-    sq *q = SQ(m);
-    PREP(st, S_ORG_GET_SLUG);
-    bind_text(st, 1, slug);
-    return query_one(q, st, read_org, out, "organization", slug, out_err);
+    return get_one(SQ(m), S_ORG_GET_SLUG, slug, read_org, out, "organization", out_err);
 }
 
 static wr_err
@@ -626,27 +666,8 @@ org_list(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err)
 {
     sq *q = SQ(m);
     PREP(st, S_ORG_LIST);
-    wr_org *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = step(q, st, false)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = wr_xrealloc(v, cap * sizeof(*v));
-        }
-        read_org(st, &v[n++]);
-    }
-    wr_err err = WR_OK;
-    if (rc != SQLITE_DONE) {
-        err = fail(q, rc, "organization", "organization", out_err);
-        free(v);
-        v = NULL;
-        n = 0;
-    }
-    done(st);
-    *out = v;
-    *out_n = n;
-    return err;
+    return query_all(q, st, read_org, NULL, sizeof(**out), "organization", (void **)out, out_n,
+                     out_err);
 }
 
 static wr_err
@@ -692,10 +713,7 @@ project_create(wr_meta *m, const wr_project *p, wr_error *out_err)
 static wr_err
 project_get(wr_meta *m, const char *id, wr_project *out, wr_error *out_err)
 {
-    sq *q = SQ(m);
-    PREP(st, S_PROJECT_GET);
-    bind_text(st, 1, id);
-    return query_one(q, st, read_project, out, "project", id, out_err);
+    return get_one(SQ(m), S_PROJECT_GET, id, read_project, out, "project", out_err);
 }
 
 static wr_err
@@ -720,10 +738,7 @@ env_create(wr_meta *m, const wr_env *e, wr_error *out_err)
 static wr_err
 env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err)
 {
-    sq *q = SQ(m);
-    PREP(st, S_ENV_GET);
-    bind_text(st, 1, id);
-    return query_one(q, st, read_env, out, "environment", id, out_err);
+    return get_one(SQ(m), S_ENV_GET, id, read_env, out, "environment", out_err);
 }
 
 static wr_err
@@ -810,6 +825,19 @@ run_add_stream(wr_meta *m, const char *run_id, const char *stream_id, wr_error *
     return exec_write(q, st, "run stream", "run", out_err);
 }
 
+/* A row's first column as a malloc'd string (query_all's reader and finisher of char *). */
+static void
+read_str(sqlite3_stmt *st, void *out)
+{
+    *(char **)out = col_dup(st, 0);
+}
+
+static void
+free_str(void *elem)
+{
+    free(*(char **)elem);
+}
+
 static wr_err
 run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
 {
@@ -819,26 +847,8 @@ run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error
         return err;
     PREP(st, S_RUN_STREAM_LIST);
     bind_text(st, 1, run_id);
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = step(q, st, false)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = wr_xrealloc(v, cap * sizeof(*v));
-        }
-        v[n++] = col_dup(st, 0);
-    }
-    if (rc != SQLITE_DONE) {
-        err = fail(q, rc, "run stream", "run", out_err);
-        wr_meta_strv_free(v, n);
-        v = NULL;
-        n = 0;
-    }
-    done(st);
-    *out = v;
-    *out_n = n;
-    return err;
+    return query_all(q, st, read_str, free_str, sizeof(**out), "run stream", (void **)out, out_n,
+                     out_err);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------- */
@@ -1185,45 +1195,14 @@ out:
 
 /* ---- listings ------------------------------------------------------------------------------- */
 
-/*
- * Steps a bound SELECT to its end, reading each row with `read` into a growing array of
- * elements of `size` bytes. On success *out (malloc'd, NULL when empty) and *out_n; on failure
- * both are cleared and the error returned.
- */
-static wr_err
-query_all(sq *q, sqlite3_stmt *st, reader_fn read, size_t size, const char *what, void **out,
-          size_t *out_n, wr_error *out_err)
-{
-    char *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = step(q, st, false)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = wr_xrealloc(v, cap * size);
-        }
-        read(st, v + n++ * size);
-    }
-    wr_err err = WR_OK;
-    if (rc != SQLITE_DONE) {
-        err = fail(q, rc, what, what, out_err);
-        free(v);
-        v = NULL;
-        n = 0;
-    }
-    done(st);
-    *out = v;
-    *out_n = n;
-    return err;
-}
-
 static wr_err
 project_list(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n, wr_error *out_err)
 {
     sq *q = SQ(m);
     PREP(st, S_PROJECT_LIST);
     bind_text(st, 1, org_id);
-    return query_all(q, st, read_project, sizeof(**out), "project", (void **)out, out_n, out_err);
+    return query_all(q, st, read_project, NULL, sizeof(**out), "project", (void **)out, out_n,
+                     out_err);
 }
 
 static wr_err
@@ -1232,7 +1211,8 @@ env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *
     sq *q = SQ(m);
     PREP(st, S_ENV_LIST);
     bind_text(st, 1, org_id);
-    return query_all(q, st, read_env, sizeof(**out), "environment", (void **)out, out_n, out_err);
+    return query_all(q, st, read_env, NULL, sizeof(**out), "environment", (void **)out, out_n,
+                     out_err);
 }
 
 static wr_err
@@ -1247,7 +1227,7 @@ run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run
         bind_text(st, 3, after);
     void *items;
     size_t n;
-    wr_err err = query_all(q, st, read_run, sizeof(wr_run), "run", &items, &n, out_err);
+    wr_err err = query_all(q, st, read_run, NULL, sizeof(wr_run), "run", &items, &n, out_err);
     if (err != WR_OK)
         return err;
     out->items = items;

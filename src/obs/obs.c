@@ -10,6 +10,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +351,70 @@ http_metrics(wr_obs *o, wr_buf *out)
     gauge(out, "weir_http_connections", "Open client connections.", (double)conns);
 }
 
+/* Counters and gauges read from one uint64_t field of wr_store_stats each (ROW refuses to
+ * compile for a field of another type). */
+typedef struct stat_row {
+    const char *name, *type, *help;
+    size_t off;
+} stat_row;
+
+#define ROW(name, type, field, help)                                                               \
+    {                                                                                              \
+        (name), (type), (help),                                                                    \
+            _Generic(((wr_store_stats *)0)->field, uint64_t                                        \
+                     : offsetof(wr_store_stats, field))                                            \
+    }
+
+static const stat_row store_rows[] = {
+    ROW("weir_store_appended_records_total", "counter", appended_records,
+        "Records acknowledged (durable)."),
+    ROW("weir_store_appended_bytes_total", "counter", appended_bytes,
+        "Metered bytes acknowledged (durable)."),
+    ROW("weir_store_appends_total", "counter", appends, "Appends (batches) acknowledged."),
+    ROW("weir_store_read_records_total", "counter", read_records, "Records delivered to readers."),
+    ROW("weir_store_read_bytes_total", "counter", read_bytes,
+        "Metered bytes delivered to readers."),
+    ROW("weir_store_group_commits_total", "counter", commits, "Synced group-commit writes."),
+    ROW("weir_store_inflight_bytes", "gauge", inflight_bytes, "Append bytes awaiting durability."),
+    ROW("weir_store_waiting_appends", "gauge", waiting_appends,
+        "Appends waiting for in-flight budget."),
+    ROW("weir_store_cache_bytes", "gauge", cache_bytes, "Bytes in the recent-batch cache."),
+    ROW("weir_store_cached_streams", "gauge", cached_streams, "Stream states in the stream cache."),
+    ROW("weir_store_evicted_streams_total", "counter", evicted_streams,
+        "Idle stream states dropped from the cache."),
+    ROW("weir_store_followers", "gauge", followers,
+        "Live follow subscriptions (read sessions at the tail)."),
+    ROW("weir_store_maintenance_passes_total", "counter", maint_passes,
+        "Maintenance passes completed."),
+    ROW("weir_store_streams_deleted_total", "counter", streams_deleted,
+        "Stream deletions finished."),
+    ROW("weir_store_pending_deletions", "gauge", pending_deletions,
+        "Basins being deleted plus streams found deleted and not yet removed."),
+};
+
+static const stat_row usage_rows[] = {
+    ROW("weir_usage_flushes_total", "counter", usage_flushes, "Usage flushes written."),
+    ROW("weir_usage_flush_errors_total", "counter", usage_flush_errors,
+        "Usage flushes that failed (counts lost)."),
+    ROW("weir_usage_samples_total", "counter", usage_samples, "Storage samples taken."),
+    ROW("weir_usage_pending_entries", "gauge", usage_pending_entries,
+        "Usage entries in memory, not yet flushed."),
+    ROW("weir_usage_unattributed_total", "counter", usage_unattributed,
+        "Counts added to a basin's unattributed entry because the table was full."),
+};
+#undef ROW
+
+static void
+stat_rows(wr_buf *out, const stat_row *rows, size_t n, const wr_store_stats *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)st + rows[i].off, sizeof(v));
+        wr_prom_family(out, rows[i].name, rows[i].type, rows[i].help);
+        wr_prom_sample(out, rows[i].name, "", (double)v);
+    }
+}
+
 static void
 store_metrics(wr_obs *o, wr_buf *out)
 {
@@ -356,47 +422,10 @@ store_metrics(wr_obs *o, wr_buf *out)
         return;
     wr_store_stats st;
     wr_store_get_stats(o->store, &st);
-    counter(out, "weir_store_appended_records_total", "Records acknowledged (durable).",
-            (double)st.appended_records);
-    counter(out, "weir_store_appended_bytes_total", "Metered bytes acknowledged (durable).",
-            (double)st.appended_bytes);
-    counter(out, "weir_store_appends_total", "Appends (batches) acknowledged.", (double)st.appends);
-    counter(out, "weir_store_read_records_total", "Records delivered to readers.",
-            (double)st.read_records);
-    counter(out, "weir_store_read_bytes_total", "Metered bytes delivered to readers.",
-            (double)st.read_bytes);
-    counter(out, "weir_store_group_commits_total", "Synced group-commit writes.",
-            (double)st.commits);
-    gauge(out, "weir_store_inflight_bytes", "Append bytes awaiting durability.",
-          (double)st.inflight_bytes);
-    gauge(out, "weir_store_waiting_appends", "Appends waiting for in-flight budget.",
-          (double)st.waiting_appends);
-    gauge(out, "weir_store_cache_bytes", "Bytes in the recent-batch cache.",
-          (double)st.cache_bytes);
-    gauge(out, "weir_store_cached_streams", "Stream states in the stream cache.",
-          (double)st.cached_streams);
-    counter(out, "weir_store_evicted_streams_total", "Idle stream states dropped from the cache.",
-            (double)st.evicted_streams);
-    gauge(out, "weir_store_followers", "Live follow subscriptions (read sessions at the tail).",
-          (double)st.followers);
-    counter(out, "weir_store_maintenance_passes_total", "Maintenance passes completed.",
-            (double)st.maint_passes);
-    counter(out, "weir_store_streams_deleted_total", "Stream deletions finished.",
-            (double)st.streams_deleted);
-    gauge(out, "weir_store_pending_deletions",
-          "Basins being deleted plus streams found deleted and not yet removed.",
-          (double)st.pending_deletions);
+    stat_rows(out, store_rows, sizeof(store_rows) / sizeof(store_rows[0]), &st);
     gauge(out, "weir_store_failed", "1 once a synced write failed (writes are refused).",
           wr_store_failed(o->store) ? 1 : 0);
-    counter(out, "weir_usage_flushes_total", "Usage flushes written.", (double)st.usage_flushes);
-    counter(out, "weir_usage_flush_errors_total", "Usage flushes that failed (counts lost).",
-            (double)st.usage_flush_errors);
-    counter(out, "weir_usage_samples_total", "Storage samples taken.", (double)st.usage_samples);
-    gauge(out, "weir_usage_pending_entries", "Usage entries in memory, not yet flushed.",
-          (double)st.usage_pending_entries);
-    counter(out, "weir_usage_unattributed_total",
-            "Counts added to a basin's unattributed entry because the table was full.",
-            (double)st.usage_unattributed);
+    stat_rows(out, usage_rows, sizeof(usage_rows) / sizeof(usage_rows[0]), &st);
     wr_store_hists h;
     wr_store_get_hists(o->store, &h);
     wr_prom_family(out, "weir_store_group_commit_appends", "histogram",

@@ -60,6 +60,18 @@ body_slug(wr_req *req, json_t *body)
     return json_string_value(v);
 }
 
+/* Copies the required slug of the request's JSON body to out; false once it has answered. */
+static bool
+read_slug(wr_req *req, char out[WR_META_SLUG_MAX + 1])
+{
+    json_t *body = wr_rt_body(req);
+    const char *slug = body ? body_slug(req, body) : NULL;
+    if (slug)
+        strcpy(out, slug);
+    json_decref(body);
+    return slug != NULL;
+}
+
 /*
  * An admin answer waiting for the stream backend (provisioning, token revocation may answer
  * later). The request is detached through on_close; a gone client's op just frees itself.
@@ -125,7 +137,7 @@ create_org(wr_req *req, void *ctx)
         return;
     const char *slug = body_slug(req, body);
     json_t *title = json_object_get(body, "title"), *plan = json_object_get(body, "plan");
-    const wr_plan *p = rt->cfg.n_plans ? &rt->cfg.plans[0] : NULL;
+    const wr_plan *p = &rt->cfg.plans[0]; /* the configuration always has a plan */
     if (!slug) {
         json_decref(body);
         return;
@@ -205,19 +217,11 @@ create_project(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
     wr_org o;
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
-        return;
-    json_t *body = wr_rt_body(req);
-    const char *slug = body ? body_slug(req, body) : NULL;
-    if (!slug) {
-        json_decref(body);
-        return;
-    }
     wr_project p = {0};
+    if (!admin_auth(req, rt) || !load_org(req, rt, &o) || !read_slug(req, p.slug))
+        return;
     wr_rt_new_id("c", 25, p.id);
-    strcpy(p.slug, slug);
     strcpy(p.org_id, o.id);
-    json_decref(body);
     wr_error err = {0};
     if (wr_meta_project_create(rt->meta, &p, &err) != WR_OK) {
         wr_rt_fail_err(req, &err);
@@ -240,18 +244,12 @@ create_env(wr_req *req, void *ctx)
         wr_rt_fail_lookup(req, &err, "Project not found");
         return;
     }
-    json_t *body = wr_rt_body(req);
-    const char *slug = body ? body_slug(req, body) : NULL;
-    if (!slug) {
-        json_decref(body);
-        return;
-    }
     wr_env e = {0};
+    if (!read_slug(req, e.slug))
+        return;
     wr_rt_new_id("c", 25, e.id);
-    strcpy(e.slug, slug);
     strcpy(e.project_id, p.id);
     strcpy(e.org_id, p.org_id);
-    json_decref(body);
     char *key = wr_rt_new_api_key(e.key_hash);
     wr_rt_seal_key(rt, e.id, key, e.key_enc, &e.key_enc_len);
     if (wr_meta_env_create(rt->meta, &e, &err) != WR_OK) {

@@ -178,6 +178,18 @@ typedef struct wr_rt_backend_ops {
     void (*usage)(wr_rt_backend *b, const wr_rt_usage_query *q, wr_rt_usage_cb cb, void *ud);
 } wr_rt_backend_ops;
 
+/* The ops table of a backend whose file defines every operation as a static of the same name
+ * (ensure_basin, set_retention, ...). An operation added to the struct goes here too: a backend
+ * that lacks it then fails to compile instead of holding a NULL. */
+#define WR_RT_BACKEND_OPS(name_, free_)                                                            \
+    {                                                                                              \
+        .name = (name_), .free = (free_), .ensure_basin = ensure_basin,                            \
+        .set_retention = set_retention, .list_streams = list_streams, .issue_token = issue_token,  \
+        .revoke_tokens = revoke_tokens, .count_tokens = count_tokens, .token_live = token_live,    \
+        .append = append, .read_page = read_page, .read_last = read_last, .wait_page = wait_page,  \
+        .cancel_wait = cancel_wait, .serve_sse = serve_sse, .protect = protect, .usage = usage,    \
+    }
+
 struct wr_rt_backend {
     const wr_rt_backend_ops *ops;
 };

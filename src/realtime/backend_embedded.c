@@ -579,25 +579,7 @@ embedded_free(wr_rt_backend *b)
     free(b);
 }
 
-static const wr_rt_backend_ops embedded_ops = {
-    .name = "embedded",
-    .free = embedded_free,
-    .ensure_basin = ensure_basin,
-    .set_retention = set_retention,
-    .list_streams = list_streams,
-    .issue_token = issue_token,
-    .revoke_tokens = revoke_tokens,
-    .count_tokens = count_tokens,
-    .token_live = token_live,
-    .append = append,
-    .read_page = read_page,
-    .read_last = read_last,
-    .wait_page = wait_page,
-    .cancel_wait = cancel_wait,
-    .serve_sse = serve_sse,
-    .protect = protect,
-    .usage = usage,
-};
+static const wr_rt_backend_ops embedded_ops = WR_RT_BACKEND_OPS("embedded", embedded_free);
 
 wr_rt_backend *
 wr_rt_backend_embedded(wr_store *store, wr_auth *auth, wr_s2 *s2, uv_loop_t *loop)

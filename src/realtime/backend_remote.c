@@ -23,6 +23,7 @@
  * fails mid-session ends the client's answer as a dropped connection (it reconnects with
  * Last-Event-ID) — never as a clean end.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -926,6 +927,7 @@ static void
 wait_got(void *ud, wr_err err, const wr_error *detail, const wr_rt_page *page)
 {
     wait_op *w = ud;
+    assert(err != WR_OK || page != NULL); /* deliver_page answers OK with a page */
     if (err == WR_OK && page->n == 0 && wr_clock_mono_ms() < w->deadline_ms) {
         wait_next(w); /* an upstream wait is at most 60 s: ask again for the rest */
         return;
@@ -1250,25 +1252,7 @@ remote_free(wr_rt_backend *b)
     free(r);
 }
 
-static const wr_rt_backend_ops remote_ops = {
-    .name = "remote",
-    .free = remote_free,
-    .ensure_basin = ensure_basin,
-    .set_retention = set_retention,
-    .list_streams = list_streams,
-    .issue_token = issue_token,
-    .revoke_tokens = revoke_tokens,
-    .count_tokens = count_tokens,
-    .token_live = token_live,
-    .append = append,
-    .read_page = read_page,
-    .read_last = read_last,
-    .wait_page = wait_page,
-    .cancel_wait = cancel_wait,
-    .serve_sse = serve_sse,
-    .protect = protect,
-    .usage = usage,
-};
+static const wr_rt_backend_ops remote_ops = WR_RT_BACKEND_OPS("remote", remote_free);
 
 /* "http://h:p", "http://h:p/", "http://h:p/v1" → "http://h:p/v1". */
 static char *
@@ -1280,8 +1264,7 @@ v1_url(const char *endpoint)
     if (n >= 3 && memcmp(endpoint + n - 3, "/v1", 3) == 0)
         n -= 3;
     char *u = wr_xmalloc(n + 4);
-    memcpy(u, endpoint, n);
-    memcpy(u + n, "/v1", 4);
+    snprintf(u, n + 4, "%.*s/v1", (int)n, endpoint);
     return u;
 }
 

@@ -138,7 +138,7 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
         finish(op, WR_OK, NULL);
         return;
     }
-    if (e != WR_OK || (e = wr_meta_org_set_basin(rt->meta, org_id, NULL, &err)) != WR_OK) {
+    if (e != WR_OK || wr_meta_org_set_basin(rt->meta, org_id, NULL, &err) != WR_OK) {
         wr_error s = {0};
         wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
         finish(op, s.code, &s);

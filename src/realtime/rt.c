@@ -294,7 +294,7 @@ wr_rt_new_id(const char *prefix, size_t len, char *out)
 {
     static const char a[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     size_t pl = strlen(prefix);
-    memcpy(out, prefix, pl);
+    strcpy(out, prefix);
     random_chars(out + pl, len - pl, a, 36);
 }
 
@@ -335,7 +335,7 @@ wr_rt_new_api_key(uint8_t hash[32])
 {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     char *key = wr_xmalloc(3 + 40 + 1);
-    memcpy(key, "sk_", 3);
+    strcpy(key, "sk_");
     random_chars(key + 3, 40, a, 62);
     wr_rt_hash_key(key, hash);
     return key;

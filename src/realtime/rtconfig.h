@@ -62,7 +62,7 @@ typedef struct wr_rt_config {
     wr_storage_class storage_class;
     uint64_t doe_min_age_s;
     wr_plan plans[WR_RT_MAX_PLANS];
-    size_t n_plans;
+    size_t n_plans; /* at least 1: wr_rt_parse_plans refuses an empty list */
     uint64_t token_ttl_s;
     uint64_t wait_seconds;
     uint64_t flush_interval_ms;

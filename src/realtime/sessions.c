@@ -139,47 +139,45 @@ external_id_field(wr_req *req, json_t *body, char out[257], bool *out_has)
     return true;
 }
 
-/* `tags`: an array of at most 10 strings of at most 128 characters; *out_json (malloc'd) is its
- * compact form, NULL when absent. */
+/* `tags`: an array of at most 10 strings of at most 128 characters. */
 static bool
-tags_field(wr_req *req, json_t *v, char **out_json)
+tags_ok(const json_t *v)
+{
+    bool ok = json_is_array(v) && json_array_size(v) <= MAX_TAGS;
+    for (size_t i = 0; ok && i < json_array_size(v); i++) {
+        const json_t *t = json_array_get(v, i);
+        ok = json_is_string(t) && json_string_length(t) <= MAX_TAG_LEN &&
+             strlen(json_string_value(t)) == json_string_length(t) &&
+             wr_rt_name_ok(json_string_value(t));
+    }
+    return ok;
+}
+
+static bool
+object_ok(const json_t *v)
+{
+    return json_is_object(v);
+}
+
+/* An optional JSON field (tags, metadata): *out_json (malloc'd) is its compact form, NULL when
+ * absent or null; a value `valid` refuses answers 400 with `msg`. */
+static bool
+json_field(wr_req *req, json_t *v, bool (*valid)(const json_t *), const char *msg, char **out_json)
 {
     *out_json = NULL;
     if (v == NULL || json_is_null(v))
         return true;
-    bool ok = json_is_array(v) && json_array_size(v) <= MAX_TAGS;
-    size_t i;
-    json_t *t;
-    json_array_foreach(v, i, t)
-    {
-        ok = ok && json_is_string(t) && json_string_length(t) <= MAX_TAG_LEN &&
-             strlen(json_string_value(t)) == json_string_length(t) &&
-             wr_rt_name_ok(json_string_value(t));
-    }
-    if (!ok) {
-        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
-                   "`tags` must be an array of at most 10 strings of at most 128 "
-                   "characters");
+    if (!valid(v)) {
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, msg);
         return false;
     }
     *out_json = json_dumps(v, JSON_COMPACT);
     return true;
 }
 
-/* `metadata`: a JSON object or null; *out_json (malloc'd) is its compact form, NULL for null. */
-static bool
-metadata_field(wr_req *req, json_t *v, char **out_json)
-{
-    *out_json = NULL;
-    if (v == NULL || json_is_null(v))
-        return true;
-    if (!json_is_object(v)) {
-        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`metadata` must be an object");
-        return false;
-    }
-    *out_json = json_dumps(v, JSON_COMPACT);
-    return true;
-}
+static const char TAGS_MSG[] =
+    "`tags` must be an array of at most 10 strings of at most 128 characters";
+static const char METADATA_MSG[] = "`metadata` must be an object";
 
 /* A date: an ISO 8601 / RFC 3339 string, or milliseconds since the epoch (as JavaScript's Date). */
 static bool
@@ -329,8 +327,9 @@ create_body(wr_req *req, json_t *body, wr_session *s)
         !str_field(req, body, "type", 1, 64, false, s->type, sizeof(s->type), NULL) ||
         !str_field(req, body, "taskIdentifier", 1, 128, false, s->task_identifier,
                    sizeof(s->task_identifier), NULL) ||
-        !tags_field(req, json_object_get(body, "tags"), &s->tags_json) ||
-        !metadata_field(req, json_object_get(body, "metadata"), &s->metadata_json))
+        !json_field(req, json_object_get(body, "tags"), tags_ok, TAGS_MSG, &s->tags_json) ||
+        !json_field(req, json_object_get(body, "metadata"), object_ok, METADATA_MSG,
+                    &s->metadata_json))
         return false;
     if (!s->type[0])
         strcpy(s->type, "default");
@@ -352,14 +351,19 @@ create_body(wr_req *req, json_t *body, wr_session *s)
     return true;
 }
 
+/* Authenticates the environment's key and reads the JSON body; NULL once it has answered. */
+static json_t *
+env_body(wr_req *req, wr_rt *rt, wr_env *out_env)
+{
+    return wr_rt_env_auth(req, rt, out_env) ? wr_rt_body(req) : NULL;
+}
+
 static void
 create_session(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
     wr_env env;
-    if (!wr_rt_env_auth(req, rt, &env))
-        return;
-    json_t *body = wr_rt_body(req);
+    json_t *body = env_body(req, rt, &env);
     if (!body)
         return;
     wr_session s = {0}, out = {0};
@@ -425,9 +429,7 @@ update_session(wr_req *req, void *ctx)
     wr_rt *rt = ctx;
     wr_env env;
     wr_session s;
-    if (!wr_rt_env_auth(req, rt, &env))
-        return;
-    json_t *body = wr_rt_body(req);
+    json_t *body = env_body(req, rt, &env);
     if (!body)
         return;
     if (!session_lookup(req, rt, &env, &s)) {
@@ -440,9 +442,10 @@ update_session(wr_req *req, void *ctx)
     bool has_ext = false;
     json_t *t = json_object_get(body, "tags"), *md = json_object_get(body, "metadata"),
            *e = json_object_get(body, "externalId");
-    bool ok = tags_field(req, t, &tags) && metadata_field(req, md, &meta) &&
+    bool ok = json_field(req, t, tags_ok, TAGS_MSG, &tags) &&
+              json_field(req, md, object_ok, METADATA_MSG, &meta) &&
               external_id_field(req, body, ext, &has_ext);
-    if (ok && t && json_is_null(t)) {
+    if (ok && json_is_null(t)) {
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`tags` must be an array");
         ok = false;
     }
@@ -557,9 +560,7 @@ end_and_continue(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
     wr_env env;
-    if (!wr_rt_env_auth(req, rt, &env))
-        return;
-    json_t *body = wr_rt_body(req);
+    json_t *body = env_body(req, rt, &env);
     if (!body)
         return;
     char calling[WR_META_ID_MAX + 1] = "", reason[65] = "";

@@ -187,15 +187,15 @@ wr_rt_parts_free(wr_rt_parts *t)
 static void
 drop_oldest(wr_rt_parts *t, part_group *g, bool by_env, uint64_t now, size_t max)
 {
-    for (;;) {
-        part *p = g->oldest;
-        if (p == NULL || !p->done || (now - p->done_at_ms < PART_TTL_MS && g->n < max))
-            return;
-        bool last = !by_env && g->n == 1; /* unlinking frees an emptied stream group */
+    part *p = g->oldest;
+    while (p && p->done && (now - p->done_at_ms >= PART_TTL_MS || g->n >= max)) {
+        part *next = by_env ? p->e_next : p->s_next; /* g's oldest once p is unlinked */
+        bool last = !by_env && g->n == 1;            /* unlinking frees an emptied stream group */
         part_unlink(t, p);
         part_free(p);
         if (last)
             return;
+        p = next;
     }
 }
 

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
+import { answerOf } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = process.env.WEIR_CONSOLE_SCREENSHOTS ?? join(dirname(fileURLToPath(import.meta.url)), ".tmp", "console");
@@ -73,14 +74,7 @@ async function api(method, path, { body, token = weir.token } = {}) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(weir.url + path, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  return answerOf(res);
 }
 
 const s2 = () => new S2({ accessToken: weir.token, endpoints: { account: weir.url, basin: weir.url }, retry: { maxAttempts: 1 } });

@@ -1,11 +1,14 @@
-// helpers.mjs — what several suites share: an exact HTTP/1.1 request (node:http, no path
-// normalization), HTTP/2 requests, the S2 SDK client, unique basin names, S2 error assertions,
-// a polling guard, and a server's resident memory. Suite-specific helpers stay in their suite.
+// helpers.mjs — what several suites share: a fetch answer read as text and JSON, an exact
+// HTTP/1.1 request (node:http, no path normalization), HTTP/2 requests, the S2 SDK client, unique
+// basin names, S2 error assertions, a polling guard, and a server's resident memory.
+// Suite-specific helpers stay in their suite.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import { S2, S2Error } from "@s2-dev/streamstore";
+import { after, before } from "node:test";
+import { startWeir } from "./harness.mjs";
 
 /** Parses JSON, or undefined when the text is not JSON. */
 export function parseJson(text) {
@@ -14,6 +17,12 @@ export function parseJson(text) {
   } catch {
     return undefined;
   }
+}
+
+/** Reads a fetch Response to { status, headers, text, json } (json: parseJson of the text). */
+export async function answerOf(res) {
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: parseJson(text) };
 }
 
 /**
@@ -77,6 +86,22 @@ export function sdkClient(server, token = server.token) {
 }
 
 const nameSeq = new Map();
+/**
+ * One weir for the whole suite: started with startWeir(opts) before its tests, stopped after
+ * them. Returns { weir, s2 } (s2: an SDK client of it), filled in when the suite's `before` runs.
+ */
+export function sdkSuite(opts = {}) {
+  const suite = { weir: undefined, s2: undefined };
+  before(async () => {
+    suite.weir = await startWeir(opts);
+    suite.s2 = sdkClient(suite.weir);
+  });
+  after(async () => {
+    await suite.weir?.stop();
+  });
+  return suite;
+}
+
 /** A fresh, valid basin name (8–48 chars of [a-z0-9-]) for `prefix` and `tag`. */
 export function uniqueBasin(prefix, tag) {
   const n = (nameSeq.get(prefix) ?? 0) + 1;
@@ -110,19 +135,23 @@ export async function readRecordsOf(iterator, n) {
   return got;
 }
 
-/** Runs `fn`, which must reject with an S2Error of `status` (and `code`, and class `type`). */
-export async function rejectsWith(fn, { status, code, type }) {
+/**
+ * Runs `fn`, which must reject with an S2Error of `status` (and `code`, and class `type`);
+ * `what` names the call in the failure messages.
+ */
+export async function rejectsWith(fn, { status, code, type, what }) {
+  const at = what ? `${what}: ` : "";
   let err;
   try {
     await fn();
   } catch (e) {
     err = e;
   }
-  assert.ok(err, `expected an error with status ${status}, got success`);
-  if (type) assert.ok(err instanceof type, `expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
-  assert.ok(err instanceof S2Error, `expected S2Error, got ${err}`);
-  assert.equal(err.status, status, `status (message: ${err.message}, code: ${err.code})`);
-  if (code !== undefined) assert.equal(err.code, code, `code (message: ${err.message})`);
+  assert.ok(err, `${at}expected an error with status ${status}, got success`);
+  if (type) assert.ok(err instanceof type, `${at}expected ${type.name}, got ${err?.constructor?.name}: ${err?.message}`);
+  assert.ok(err instanceof S2Error, `${at}expected S2Error, got ${err}`);
+  assert.equal(err.status, status, `${at}status (message: ${err.message}, code: ${err.code})`);
+  if (code !== undefined) assert.equal(err.code, code, `${at}code (message: ${err.message})`);
   return err;
 }
 

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { rmSync } from "node:fs";
 import { startWeir } from "./harness.mjs";
+import { rejectsWith } from "./helpers.mjs";
 
 let weir;
 let s2;
@@ -40,16 +41,7 @@ function metric(res, kind, name) {
   return m[kind];
 }
 
-async function rejectsStatus(fn, status) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected a ${status} error`);
-  assert.equal(err.status, status, `${err.message}`);
-}
+const rejectsStatus = (fn, status) => rejectsWith(fn, { status });
 
 async function raw(w, path, token = w.token) {
   const res = await fetch(`${w.url}${path}`, { headers: { authorization: `Bearer ${token}` } });

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWeir, WEIR_BIN, REMOTE, s2Of } from "./harness.mjs";
+import { answerOf } from "./helpers.mjs";
 
 const DAY = 86400;
 const MAIN_ENV = {
@@ -54,14 +55,7 @@ async function req(server, method, path, { body, token, node = false } = {}) {
     headers["content-type"] = "application/json";
   }
   const res = await fetch(server.url + path, { method, headers, body: payload });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return answerOf(res);
 }
 
 async function ok(server, method, path, opts = {}, status = 200) {

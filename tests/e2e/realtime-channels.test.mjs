@@ -10,39 +10,20 @@
 //   org/{orgId}/env/….
 // - PUT /realtime/v1/streams/:runId/:target/:streamId for self/parent/root; completed → 400.
 // - A table of bad inputs.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { S2, AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
-import { startWeir } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
+import { rejectsWith } from "./helpers.mjs";
+import { realtimeHelpers, realtimeServer, SHARED } from "./realtime-helpers.mjs";
 
-const SHARED = "weir-shared";
-let weir;
-before(async () => {
-  weir = await startWeir({
-    env: { WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
-  });
-});
-after(async () => {
-  await weir?.stop();
-});
+const server = realtimeServer();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(server);
 
-async function rejects403(fn, what) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `${what}: expected 403, got success`);
-  assert.ok(err instanceof S2Error, `${what}: expected S2Error, got ${err}`);
-  assert.equal(err.status, 403, `${what}: ${err.message}`);
-}
+const rejects403 = (fn, what) => rejectsWith(fn, { status: 403, what });
 
 // ---------------------------------------------------------------------------------------------
 // Session channels

@@ -3,10 +3,37 @@
 // check the X-S2-* headers, an SDK client built from those headers only, and root reads.
 import assert from "node:assert/strict";
 import { S2, AppendRecord } from "@s2-dev/streamstore";
-import { s2Of } from "./harness.mjs";
+import { after, before } from "node:test";
+import { s2Of, startWeir } from "./harness.mjs";
+import { answerOf } from "./helpers.mjs";
 
-/** `server` returns the running weir (from startWeir); `SHARED` is its global basin. */
-export function realtimeHelpers(server, SHARED) {
+/** The global basin of the realtime suites' server. */
+export const SHARED = "weir-shared";
+
+/** Their server's environment: per-organization basins, SHARED, plans free (shared basin) and
+ * pro (365 days); `extra` adds or overrides variables. */
+export const realtimeEnv = (extra = {}) => ({
+  WEIR_PER_ORG_BASINS: "true",
+  WEIR_GLOBAL_BASIN: SHARED,
+  WEIR_PLAN_RETENTION: "free=shared,pro=365d",
+  ...extra,
+});
+
+/** Starts one weir with realtimeEnv(extra) before the suite and stops it after; returns a
+ * function that gives the running weir. */
+export function realtimeServer(extra = {}) {
+  let weir;
+  before(async () => {
+    weir = await startWeir({ env: realtimeEnv(extra) });
+  });
+  after(async () => {
+    await weir?.stop();
+  });
+  return () => weir;
+}
+
+/** `server` returns the running weir (from startWeir), whose global basin is SHARED. */
+export function realtimeHelpers(server) {
   /**
    * token: undefined = root, null = none, string = Bearer. /v1 paths go where the streams are
    * (the upstream S2 endpoint when the realtime layer runs over the remote backend).
@@ -17,14 +44,7 @@ export function realtimeHelpers(server, SHARED) {
     if (token !== null) headers.authorization = `Bearer ${token ?? target.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await fetch(target.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return answerOf(res);
   }
 
   /**

@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWeir } from "./harness.mjs";
+import { answerOf } from "./helpers.mjs";
 
 let weir;
 before(async () => {
@@ -21,14 +22,7 @@ async function req(method, path, { body, token } = {}) {
   if (token !== null) headers.authorization = `Bearer ${token ?? weir.token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(weir.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  return answerOf(res);
 }
 
 async function tenant(slug) {

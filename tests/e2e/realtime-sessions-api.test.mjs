@@ -16,11 +16,11 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { createHmac, randomBytes } from "node:crypto";
 import { startWeir } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { realtimeEnv, realtimeHelpers, SHARED } from "./realtime-helpers.mjs";
+import { answerOf } from "./helpers.mjs";
 
-const SHARED = "weir-shared";
 let weir;
-const { ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
+const { ok, uniq, tenant } = realtimeHelpers(() => weir);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -50,14 +50,7 @@ async function send({ method, path, token, headers = {}, json, raw }) {
     h["content-type"] ??= "application/json";
   }
   const res = await fetch(weir.url + path, { method, headers: h, body, signal: AbortSignal.timeout(20000) });
-  const text = await res.text();
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json: parsed };
+  return answerOf(res);
 }
 
 const short = (s, n = 240) => (s.length > n ? `${s.slice(0, n)}…` : s);
@@ -166,14 +159,7 @@ const invalidUtf8 = (prefix, suffix, bytes = [0xc3, 0x28]) => Buffer.concat([Buf
 
 const F = {};
 before(async () => {
-  weir = await startWeir({
-    env: {
-      WEIR_PER_ORG_BASINS: "true",
-      WEIR_GLOBAL_BASIN: SHARED,
-      WEIR_PLAN_RETENTION: "free=shared,pro=365d",
-      WEIR_WAIT_SECONDS: "1",
-    },
-  });
+  weir = await startWeir({ env: realtimeEnv({ WEIR_WAIT_SECONDS: "1" }) });
   F.A = await tenant();
   F.B = await tenant({ plan: "pro" });
   const mk = async (key, body) => (await ok("POST", "/api/v1/sessions", { token: key, body }, 201)).json;
@@ -975,37 +961,20 @@ function channelRows() {
 // ---------------------------------------------------------------------------------------------
 // The tables
 
-test("POST /api/v1/sessions: bad input, credentials, existing and closed externalIds", async (t) => {
-  await runTable(t, createRows());
-});
-
-test("GET /api/v1/sessions: page sizes, cursors, filters, isolation, credentials", async (t) => {
-  await runTable(t, listRows());
-});
-
-test("GET /api/v1/sessions/:session: unknown, other environment, bad names, credentials", async (t) => {
-  await runTable(t, getRows());
-});
-
-test("PATCH /api/v1/sessions/:session: bad fields, collisions (409, atomic), credentials", async (t) => {
-  await runTable(t, patchRows());
-});
-
-test("POST /api/v1/sessions/:session/close: bad fields, write-once, credentials", async (t) => {
-  await runTable(t, closeRows());
-});
-
-test("POST /api/v1/sessions/:session/end-and-continue: bad fields, stale callers, closed, credentials", async (t) => {
-  await runTable(t, eacRows());
-});
-
-test("POST /api/v1/auth/jwt/claims and /api/v1/auth/public-tokens: bad input, credentials", async (t) => {
-  await runTable(t, authRows());
-});
-
-test("session channels: public tokens of other sessions, side channel names, closed sessions", async (t) => {
-  await runTable(t, channelRows());
-});
+for (const [name, rows] of [
+  ["POST /api/v1/sessions: bad input, credentials, existing and closed externalIds", createRows],
+  ["GET /api/v1/sessions: page sizes, cursors, filters, isolation, credentials", listRows],
+  ["GET /api/v1/sessions/:session: unknown, other environment, bad names, credentials", getRows],
+  ["PATCH /api/v1/sessions/:session: bad fields, collisions (409, atomic), credentials", patchRows],
+  ["POST /api/v1/sessions/:session/close: bad fields, write-once, credentials", closeRows],
+  ["POST /api/v1/sessions/:session/end-and-continue: bad fields, stale callers, closed, credentials", eacRows],
+  ["POST /api/v1/auth/jwt/claims and /api/v1/auth/public-tokens: bad input, credentials", authRows],
+  ["session channels: public tokens of other sessions, side channel names, closed sessions", channelRows],
+]) {
+  test(name, async (t) => {
+    await runTable(t, rows());
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Races and cross-session effects
@@ -1159,7 +1128,7 @@ test("X-S2-Endpoint: public URL, trusted proxies' Forwarded / X-Forwarded-*, the
   for (const srv of servers) {
     const w = await startWeir({ embedded: true, args: srv.args ?? [], env: srv.env ?? {} });
     try {
-      const H = realtimeHelpers(() => w, SHARED);
+      const H = realtimeHelpers(() => w);
       const ten = await H.tenant();
       const sess = (await H.ok("POST", "/api/v1/sessions", { token: ten.key, body: { externalId: uniq("ep") } }, 201)).json;
       const HOST = `127.0.0.1:${w.port}`;

@@ -17,29 +17,22 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { realtimeEnv, realtimeHelpers, SHARED } from "./realtime-helpers.mjs";
 import { SseParser } from "./sse.mjs";
+import { answerOf } from "./helpers.mjs";
 
-const SHARED = "weir-shared";
 const ORIGIN = "https://app.example.test";
 const openStreams = new Set(); // SSE connections still open (closed before the server stops)
 let weir;
 before(async () => {
-  weir = await startWeir({
-    env: {
-      WEIR_PER_ORG_BASINS: "true",
-      WEIR_GLOBAL_BASIN: SHARED,
-      WEIR_PLAN_RETENTION: "free=shared,pro=365d",
-      WEIR_WAIT_SECONDS: "2",
-    },
-  });
+  weir = await startWeir({ env: realtimeEnv({ WEIR_WAIT_SECONDS: "2" }) });
 });
 after(async () => {
   for (const s of [...openStreams]) s.close();
   await weir?.stop();
 });
 
-const { call: callAs, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { call: callAs, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -93,14 +86,7 @@ async function openSse(path, { token, headers = {}, origin = ORIGIN } = {}) {
   const res = await fetch(weir.url + path, { headers: h, signal: ac.signal });
   const ct = res.headers.get("content-type") || "";
   if (res.status !== 200 || !ct.startsWith("text/event-stream")) {
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json, sse: false };
+    return { ...(await answerOf(res)), sse: false };
   }
   const parser = new SseParser();
   const queue = [];

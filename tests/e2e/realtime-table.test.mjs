@@ -12,12 +12,11 @@ import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
 import { startWeir } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { realtimeEnv, realtimeHelpers, SHARED } from "./realtime-helpers.mjs";
 
-const SHARED = "weir-shared";
 const ORIGIN = "https://browser.example.test";
 let weir;
-const { call, ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
+const { call, ok, uniq, tenant } = realtimeHelpers(() => weir);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -63,14 +62,7 @@ async function mint(key, scopes, expirationTime) {
 
 const F = {};
 before(async () => {
-  weir = await startWeir({
-    env: {
-      WEIR_PER_ORG_BASINS: "true",
-      WEIR_GLOBAL_BASIN: SHARED,
-      WEIR_PLAN_RETENTION: "free=shared,pro=365d",
-      WEIR_WAIT_SECONDS: "1",
-    },
-  });
+  weir = await startWeir({ env: realtimeEnv({ WEIR_WAIT_SECONDS: "1" }) });
   const A = await tenant();
   const B = await tenant({ plan: "pro" });
   const session = async (key, body) => (await ok("POST", "/api/v1/sessions", { token: key, body }, 201)).json;

@@ -12,14 +12,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir, REMOTE, s2Of } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { realtimeEnv, realtimeHelpers, SHARED } from "./realtime-helpers.mjs";
 
-const SHARED = "weir-shared";
 let weir;
 before(async () => {
-  weir = await startWeir({
-    env: { WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
-  });
+  weir = await startWeir({ env: realtimeEnv() });
 });
 after(async () => {
   await weir?.stop();
@@ -28,7 +25,7 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { req, ok, uniq, tenant, putChannel, client, str, rootRead } = realtimeHelpers(() => weir);
 
 const usage = async (t) => (await ok("GET", `/admin/api/v1/orgs/${t.org.id}/usage`)).json;
 const COUNTERS = ["appendedRecords", "appendedBytes", "readRecords", "readBytes", "storedBytes"];
@@ -130,7 +127,7 @@ test("usage: from the persisted series — survives a restart; ranges and interv
   await weir.stop({ keepData: true });
   weir = await startWeir({
     dataDir,
-    env: { WEIR_ROOT_TOKEN: token, WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
+    env: realtimeEnv({ WEIR_ROOT_TOKEN: token }),
   });
   const after = await usage(t);
   for (const k of COUNTERS) assert.equal(after.total[k], before.total[k], `${k} after a restart`);

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { startWeir, accountToken, runWeir } from "./harness.mjs";
 import { SseParser } from "./sse.mjs";
+import { answerOf } from "./helpers.mjs";
 
 /** A proxy in front of `target` whose behaviour the test switches (`mode`). */
 async function faultProxy(target) {
@@ -105,14 +106,7 @@ async function req(server, method, path, { token = server.token, body, headers =
     h["content-type"] = "application/json";
   }
   const res = await fetch(server.url + path, { method, headers: h, body: payload });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return answerOf(res);
 }
 
 async function ok(server, method, path, opts = {}, status = 200) {

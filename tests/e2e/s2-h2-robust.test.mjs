@@ -8,7 +8,7 @@
 //  - the h2c preface on a connection that already spoke HTTP/1.1 is a 400.
 // Memory checks read the server's VmRSS from /proc; they run against a dedicated server whose
 // ASan quarantine is off (otherwise freed memory is parked, not reused, and RSS grows anyway).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
@@ -20,22 +20,14 @@ import {
   SeqNumMismatchError,
 } from "@s2-dev/streamstore";
 import { startWeir } from "./harness.mjs";
-import { h2connect, h2request, newBasinWithStream, rssKb, sdkClient, uniqueBasin, untilDurable } from "./helpers.mjs";
+import { h2connect, h2request, newBasinWithStream, rssKb, sdkSuite, uniqueBasin, untilDurable } from "./helpers.mjs";
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
-let weir;
-let s2;
-before(async () => {
-  weir = await startWeir();
-  s2 = sdkClient(weir);
-});
-after(async () => {
-  await weir.stop();
-});
+const fx = sdkSuite();
 
 /** Creates a fresh basin with stream "s" on `server` (default: the shared one). */
-const newStream = (tag, server = weir) => newBasinWithStream(server, uniqueBasin("h2r", tag));
+const newStream = (tag, server = fx.weir) => newBasinWithStream(server, uniqueBasin("h2r", tag));
 
 async function tailOf(server, basin) {
   const res = await fetch(`${server.url}/v1/streams/s/records/tail`, { headers: { ...server.auth, "s2-basin": basin } });
@@ -184,11 +176,12 @@ class FrameReader {
   }
 }
 
-function s2sAppend(client, basin) {
+/** An s2s session on stream "s" of `basin`: `method` and `path` say which (append or read). */
+function s2sSession(client, basin, method, path) {
   const req = client.request({
     ...client.auth,
-    ":method": "POST",
-    ":path": "/v1/streams/s/records",
+    ":method": method,
+    ":path": path,
     "s2-basin": basin,
     "content-type": "s2s/proto",
     accept: "application/protobuf",
@@ -200,21 +193,8 @@ function s2sAppend(client, basin) {
   return { req, reader: new FrameReader(req), response };
 }
 
-function s2sRead(client, basin, query) {
-  const req = client.request({
-    ...client.auth,
-    ":method": "GET",
-    ":path": `/v1/streams/s/records?${query}`,
-    "s2-basin": basin,
-    "content-type": "s2s/proto",
-    accept: "application/protobuf",
-  });
-  const response = new Promise((resolve, reject) => {
-    req.once("response", resolve);
-    req.once("error", reject);
-  });
-  return { req, reader: new FrameReader(req), response };
-}
+const s2sAppend = (client, basin) => s2sSession(client, basin, "POST", "/v1/streams/s/records");
+const s2sRead = (client, basin, query) => s2sSession(client, basin, "GET", `/v1/streams/s/records?${query}`);
 
 /** Reads s2s ReadBatch frames until `n` records have arrived; returns them (heartbeats skipped). */
 async function readRecords(reader, n) {
@@ -235,7 +215,7 @@ const connect = (server) => h2connect(server, { maxSessionMemory: 64 });
 
 test("SDK default transport: appendSession and readSession round-trip headers", async () => {
   const basin = await newStream("rt");
-  const stream = s2.basin(basin).stream("s");
+  const stream = fx.s2.basin(basin).stream("s");
   const sess = await stream.appendSession();
   const inputs = [
     [AppendRecord.string({ body: "one", headers: [["k", "v1"], ["k", "v2"], ["other", ""]] })],
@@ -266,7 +246,7 @@ test("SDK default transport: appendSession and readSession round-trip headers", 
 
 test("unary protobuf: fence and trim command records take effect", async () => {
   const basin = await newStream("cmd");
-  const stream = s2.basin(basin).stream("s");
+  const stream = fx.s2.basin(basin).stream("s");
   // seq 0..9: plain JSON appends.
   await stream.append(AppendInput.create(Array.from({ length: 10 }, (_, i) => AppendRecord.string({ body: `r${i}` }))));
   // seq 10 fence, seq 11 trim(5). trim is a bytes record, so the SDK sends the batch as protobuf.
@@ -316,7 +296,7 @@ test("unary protobuf: fence and trim command records take effect", async () => {
 
 test("SDK append session: a failed middle input poisons the session, nothing after it lands", async () => {
   const basin = await newStream("poison");
-  const stream = s2.basin(basin).stream("s");
+  const stream = fx.s2.basin(basin).stream("s");
   const sess = await stream.appendSession();
   const rec = (i) => [AppendRecord.string({ body: `a${i}` }), AppendRecord.string({ body: `b${i}` })];
   // Inputs 0..4 match seq 0,2,..,8; input 5 claims 999; inputs 6..9 would be valid if the session
@@ -344,7 +324,7 @@ test("SDK append session: a failed middle input poisons the session, nothing aft
 
 test("raw s2s append: inputs pipelined in one write, a failed middle input stops the rest", async () => {
   const basin = await newStream("poison-raw");
-  const client = connect(weir);
+  const client = connect(fx.weir);
   try {
     const { req, reader, response } = s2sAppend(client, basin);
     const matches = [0, 1, 2, 77, 3, 4, 5];
@@ -358,7 +338,7 @@ test("raw s2s append: inputs pipelined in one write, a failed middle input stops
     const t = await reader.next();
     assert.deepEqual(t, { terminal: true, status: 412, json: { seq_num_mismatch: 3 } });
     assert.equal(await reader.next(), null, "the response ends after the terminal frame");
-    assert.equal(await tailOf(weir, basin), 3);
+    assert.equal(await tailOf(fx.weir, basin), 3);
   } finally {
     client.close();
   }
@@ -366,7 +346,7 @@ test("raw s2s append: inputs pipelined in one write, a failed middle input stops
 
 test("unary protobuf read: read(..., {as: 'bytes'}) with limits and a 416 beyond the tail", async () => {
   const basin = await newStream("rb");
-  const stream = s2.basin(basin).stream("s");
+  const stream = fx.s2.basin(basin).stream("s");
   const bodies = Array.from({ length: 5 }, (_, i) => Uint8Array.from([i, 0, 255 - i]));
   await stream.append(AppendInput.create(bodies.map((b) => AppendRecord.bytes({ body: b }))));
   const b1 = await stream.read({ start: { from: { seqNum: 1 } }, stop: { limits: { count: 3 } } }, { as: "bytes" });
@@ -387,7 +367,7 @@ test("unary protobuf read: read(..., {as: 'bytes'}) with limits and a 416 beyond
 test("raw HTTP/2: a stream reset mid-frame leaves the connection's other streams working", async () => {
   const dst = await newStream("rst-dst");
   const victim = await newStream("rst-victim");
-  const client = connect(weir);
+  const client = connect(fx.weir);
   try {
     // A follower that reads everything the appender writes, on the same connection.
     const total = 40;
@@ -424,7 +404,7 @@ test("raw HTTP/2: a stream reset mid-frame leaves the connection's other streams
     assert.equal(await reader.reader.next(), null, "read session ends at its count");
     const ping = await h2request(client, { ":method": "GET", ":path": "/ping" });
     assert.equal(ping.status, 200);
-    assert.equal(await tailOf(weir, victim), 1, "the partial frame was not written");
+    assert.equal(await tailOf(fx.weir, victim), 1, "the partial frame was not written");
   } finally {
     client.close();
   }
@@ -433,7 +413,7 @@ test("raw HTTP/2: a stream reset mid-frame leaves the connection's other streams
 test("raw HTTP/2: client GOAWAY; the server finishes open streams and stays healthy", async () => {
   const basin = await newStream("goaway");
   // Graceful: GOAWAY(NO_ERROR) with an append session open; the session still completes.
-  const c1 = connect(weir);
+  const c1 = connect(fx.weir);
   const app = s2sAppend(c1, basin);
   app.req.write(frame(appendInput([{ body: "g0" }])));
   assert.equal(decodeAck((await app.reader.next()).msg).start.seqNum, 0);
@@ -446,7 +426,7 @@ test("raw HTTP/2: client GOAWAY; the server finishes open streams and stays heal
   await new Promise((resolve) => c1.close(resolve));
 
   // Abrupt: GOAWAY(PROTOCOL_ERROR) then the socket is destroyed with sessions mid-flight.
-  const c2 = connect(weir);
+  const c2 = connect(fx.weir);
   const a2 = s2sAppend(c2, basin);
   a2.req.on("error", () => {});
   const r2 = s2sRead(c2, basin, "seq_num=0");
@@ -458,18 +438,18 @@ test("raw HTTP/2: client GOAWAY; the server finishes open streams and stays heal
   c2.goaway(NGHTTP2_PROTOCOL_ERROR);
   c2.destroy();
 
-  const c3 = connect(weir);
+  const c3 = connect(fx.weir);
   try {
     const ping = await h2request(c3, { ":method": "GET", ":path": "/ping" });
     assert.equal(ping.status, 200);
-    assert.equal(await tailOf(weir, basin), 3);
+    assert.equal(await tailOf(fx.weir, basin), 3);
   } finally {
     c3.close();
   }
 });
 
 test("raw HTTP/2: the server's SETTINGS are sane", async () => {
-  const client = connect(weir);
+  const client = connect(fx.weir);
   try {
     const settings = await new Promise((resolve) => client.once("remoteSettings", resolve));
     // The SDK pools up to 100 streams per connection; fewer would queue its sessions.
@@ -489,7 +469,7 @@ test("raw HTTP/2: the server's SETTINGS are sane", async () => {
 test("HTTP/1.1 then the h2c preface on the same connection is a 400, not a crash", async () => {
   const exchange = (chunks) =>
     new Promise((resolve, reject) => {
-      const sock = net.connect(weir.port, "127.0.0.1");
+      const sock = net.connect(fx.weir.port, "127.0.0.1");
       let data = "";
       sock.on("data", (d) => (data += d.toString("latin1")));
       sock.on("error", reject);
@@ -509,7 +489,7 @@ test("HTTP/1.1 then the h2c preface on the same connection is a 400, not a crash
     const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
     assert.deepEqual(statuses, [200, 400], out);
   }
-  const again = await fetch(`${weir.url}/ping`);
+  const again = await fetch(`${fx.weir.url}/ping`);
   assert.equal(again.status, 200);
 });
 

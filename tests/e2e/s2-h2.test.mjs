@@ -1,27 +1,18 @@
 // s2-h2.test.mjs — HTTP/2 (h2c prior knowledge) on the same port, s2s append/read sessions and
 // unary protobuf, through the official SDK's default transport (which in Node is s2s over
 // HTTP/2 with no fallback) and through raw node:http2 for framing edge cases.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { AppendInput, AppendRecord, BatchTransform, Producer } from "@s2-dev/streamstore";
-import { startWeir } from "./harness.mjs";
-import { h2connect, h2request, readRecordsOf, sdkClient, uniqueBasin } from "./helpers.mjs";
+import { h2connect, h2request, readRecordsOf, sdkSuite, uniqueBasin } from "./helpers.mjs";
 
-let weir;
-let s2;
-before(async () => {
-  weir = await startWeir();
-  s2 = sdkClient(weir);
-});
-after(async () => {
-  await weir.stop();
-});
+const fx = sdkSuite();
 
 async function newStream(tag) {
   const name = uniqueBasin("h2", tag);
-  await s2.basins.create({ basin: name });
-  const basin = s2.basin(name);
+  await fx.s2.basins.create({ basin: name });
+  const basin = fx.s2.basin(name);
   await basin.streams.create({ stream: "s" });
   return { name, stream: basin.stream("s") };
 }
@@ -81,7 +72,7 @@ test("unary protobuf: bytes records append and read as bytes", async () => {
 
 test("raw HTTP/2: many concurrent streams on one connection, JSON routes work", async () => {
   const { name } = await newStream("raw");
-  const client = h2connect(weir);
+  const client = h2connect(fx.weir);
   try {
     const posts = Array.from({ length: 50 }, (_, i) =>
       h2request(
@@ -104,7 +95,7 @@ test("raw HTTP/2: many concurrent streams on one connection, JSON routes work", 
 
 test("raw s2s: a zero-length frame gets a terminal bad_frame", async () => {
   const { name } = await newStream("frame");
-  const client = h2connect(weir);
+  const client = h2connect(fx.weir);
   try {
     const r = await h2request(
       client,
@@ -124,9 +115,9 @@ test("raw s2s: a zero-length frame gets a terminal bad_frame", async () => {
 
 test("raw HTTP/2: a client that resets a read session mid-stream does not disturb others", async () => {
   const { name } = await newStream("rst");
-  const client = h2connect(weir);
+  const client = h2connect(fx.weir);
   try {
-    const req = client.request({ ...weir.auth, ":method": "GET", ":path": "/v1/streams/s/records?seq_num=0", "s2-basin": name, accept: "text/event-stream" });
+    const req = client.request({ ...fx.weir.auth, ":method": "GET", ":path": "/v1/streams/s/records?seq_num=0", "s2-basin": name, accept: "text/event-stream" });
     await new Promise((resolve) => req.on("response", resolve));
     req.close(http2.constants.NGHTTP2_CANCEL);
     const ok = await h2request(client, { ":method": "GET", ":path": "/health" });

@@ -7,7 +7,7 @@
 // Expected values come from the contract, ../shared/docs/s2-api.md (§2, §3, §4.1, §8), not from
 // what weir happens to answer. Sessions use `forceTransport: "fetch"` (HTTP/1.1 + SSE): h2c and
 // s2s are a later issue. Each test works in its own basin so tests never see each other's data.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AppendInput,
@@ -18,20 +18,11 @@ import {
   FencingTokenMismatchError,
   RangeNotSatisfiableError,
 } from "@s2-dev/streamstore";
-import { startWeir } from "./harness.mjs";
-import { readRecordsOf, rejectsWith, sdkClient, uniqueBasin, untilInFlight } from "./helpers.mjs";
+import { readRecordsOf, rejectsWith, sdkSuite, uniqueBasin, untilInFlight } from "./helpers.mjs";
 
-let weir;
-let s2;
-before(async () => {
-  weir = await startWeir();
-  // Both endpoints point at weir, so the SDK sends `s2-basin` on every basin-scoped call (§1.1).
-  // One attempt: a retried request would hide the status the server really answered.
-  s2 = sdkClient(weir);
-});
-after(async () => {
-  await weir.stop();
-});
+// Both endpoints point at weir, so the SDK sends `s2-basin` on every basin-scoped call (§1.1).
+// One attempt: a retried request would hide the status the server really answered.
+const fx = sdkSuite();
 
 // A basin without defaults shows the default storage class, as S2 does (issue 17).
 const UNSET_DEFAULTS = { storageClass: "express", retentionPolicy: null, timestamping: null, deleteOnEmpty: null };
@@ -40,8 +31,8 @@ const basinName = (tag) => uniqueBasin("sdk", tag);
 
 async function newBasin(tag, config) {
   const name = basinName(tag);
-  await s2.basins.create({ basin: name, ...(config ? { config } : {}) });
-  return s2.basin(name);
+  await fx.s2.basins.create({ basin: name, ...(config ? { config } : {}) });
+  return fx.s2.basin(name);
 }
 
 const DEFAULT_STREAM_CONFIG = {
@@ -69,64 +60,64 @@ test("basin create, get config, list, ensure, delete with every config field", a
     createStreamOnAppend: true,
     createStreamOnRead: true,
   };
-  const info = await s2.basins.create({ basin: name, config });
+  const info = await fx.s2.basins.create({ basin: name, config });
   assert.equal(info.name, name);
   assert.ok(info.createdAt instanceof Date && !Number.isNaN(info.createdAt.getTime()));
   assert.equal(info.deletedAt, null);
 
-  const got = await s2.basins.getConfig({ basin: name });
+  const got = await fx.s2.basins.getConfig({ basin: name });
   assert.deepEqual(got, { ...config, streamCipher: null });
 
   // A second create with a fresh request token is a conflict (§2.1).
-  await rejectsWith(() => s2.basins.create({ basin: name }), { status: 409, code: "resource_already_exists" });
+  await rejectsWith(() => fx.s2.basins.create({ basin: name }), { status: 409, code: "resource_already_exists" });
 
-  const listed = await s2.basins.list({ prefix: name });
+  const listed = await fx.s2.basins.list({ prefix: name });
   assert.deepEqual(listed.basins.map((b) => b.name), [name]);
   assert.equal(listed.hasMore, false);
 
   // Ensure with the same config is a no-op; with another config it replaces (not patches).
-  let ens = await s2.basins.ensure({ basin: name, config });
+  let ens = await fx.s2.basins.ensure({ basin: name, config });
   assert.equal(ens.result, "noop");
   assert.equal(ens.basin.name, name);
-  ens = await s2.basins.ensure({ basin: name, config: { createStreamOnRead: true } });
+  ens = await fx.s2.basins.ensure({ basin: name, config: { createStreamOnRead: true } });
   assert.equal(ens.result, "updated");
-  assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
+  assert.deepEqual(await fx.s2.basins.getConfig({ basin: name }), {
     defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
     createStreamOnRead: true,
   });
   // Ensure without a body means "all defaults".
-  ens = await s2.basins.ensure({ basin: name });
+  ens = await fx.s2.basins.ensure({ basin: name });
   assert.equal(ens.result, "updated");
-  assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
+  assert.deepEqual(await fx.s2.basins.getConfig({ basin: name }), {
     defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
     createStreamOnRead: false,
   });
   const fresh = basinName("ensure");
-  ens = await s2.basins.ensure({ basin: fresh });
+  ens = await fx.s2.basins.ensure({ basin: fresh });
   assert.equal(ens.result, "created");
   assert.equal(ens.basin.name, fresh);
 
   // Delete: the basin stays listed with deletedAt until cleanup; listAll hides it.
-  await s2.basins.delete({ basin: name });
-  await s2.basins.delete({ basin: name }); // a repeated DELETE is harmless (202 again)
-  const after = await s2.basins.list({ prefix: name });
+  await fx.s2.basins.delete({ basin: name });
+  await fx.s2.basins.delete({ basin: name }); // a repeated DELETE is harmless (202 again)
+  const after = await fx.s2.basins.list({ prefix: name });
   assert.equal(after.basins.length, 1);
   assert.ok(after.basins[0].deletedAt instanceof Date, "deleted basin listed with deletedAt");
   const all = [];
-  for await (const b of s2.basins.listAll({ prefix: name })) all.push(b.name);
+  for await (const b of fx.s2.basins.listAll({ prefix: name })) all.push(b.name);
   assert.deepEqual(all, []);
-  await rejectsWith(() => s2.basins.create({ basin: name }), { status: 409, code: "basin_deletion_pending" });
-  await rejectsWith(() => s2.basins.delete({ basin: basinName("never") }), { status: 404, code: "basin_not_found" });
-  await rejectsWith(() => s2.basins.getConfig({ basin: basinName("never") }), { status: 404, code: "basin_not_found" });
+  await rejectsWith(() => fx.s2.basins.create({ basin: name }), { status: 409, code: "basin_deletion_pending" });
+  await rejectsWith(() => fx.s2.basins.delete({ basin: basinName("never") }), { status: 404, code: "basin_not_found" });
+  await rejectsWith(() => fx.s2.basins.getConfig({ basin: basinName("never") }), { status: 404, code: "basin_not_found" });
 });
 
 test("basin reconfigure: absent keeps, null resets, nested objects patch recursively", async () => {
   const name = basinName("patch");
-  await s2.basins.create({
+  await fx.s2.basins.create({
     basin: name,
     config: {
       defaultStreamConfig: {
@@ -138,7 +129,7 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
     },
   });
   // {} is a valid no-op.
-  let cfg = await s2.basins.reconfigure({ basin: name });
+  let cfg = await fx.s2.basins.reconfigure({ basin: name });
   assert.deepEqual(cfg, {
     defaultStreamConfig: {
       storageClass: "standard",
@@ -151,7 +142,7 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
     createStreamOnRead: false,
   });
   // Nested patch: only timestamping.mode changes; storageClass reset by null; retention set.
-  cfg = await s2.basins.reconfigure({
+  cfg = await fx.s2.basins.reconfigure({
     basin: name,
     defaultStreamConfig: {
       storageClass: null,
@@ -173,17 +164,17 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
     createStreamOnRead: true,
   };
   assert.deepEqual(cfg, expected);
-  assert.deepEqual(await s2.basins.getConfig({ basin: name }), expected);
+  assert.deepEqual(await fx.s2.basins.getConfig({ basin: name }), expected);
   // timestamping: null clears the whole object; createStreamOnAppend: false is a plain bool.
-  cfg = await s2.basins.reconfigure({ basin: name, defaultStreamConfig: { timestamping: null }, createStreamOnAppend: false });
+  cfg = await fx.s2.basins.reconfigure({ basin: name, defaultStreamConfig: { timestamping: null }, createStreamOnAppend: false });
   assert.equal(cfg.defaultStreamConfig.timestamping, null);
   assert.deepEqual(cfg.defaultStreamConfig.retentionPolicy, { infinite: {} });
   assert.equal(cfg.createStreamOnAppend, false);
   assert.equal(cfg.createStreamOnRead, true);
   // defaultStreamConfig: null clears every default.
-  cfg = await s2.basins.reconfigure({ basin: name, defaultStreamConfig: null });
+  cfg = await fx.s2.basins.reconfigure({ basin: name, defaultStreamConfig: null });
   assert.deepEqual(cfg.defaultStreamConfig, UNSET_DEFAULTS);
-  assert.deepEqual(await s2.basins.getConfig({ basin: name }), {
+  assert.deepEqual(await fx.s2.basins.getConfig({ basin: name }), {
     defaultStreamConfig: UNSET_DEFAULTS,
     streamCipher: null,
     createStreamOnAppend: false,
@@ -191,10 +182,10 @@ test("basin reconfigure: absent keeps, null resets, nested objects patch recursi
   });
   // A zero retention age is a validation error (422), not a parse error.
   await rejectsWith(
-    () => s2.basins.reconfigure({ basin: name, defaultStreamConfig: { retentionPolicy: { ageSecs: 0 } } }),
+    () => fx.s2.basins.reconfigure({ basin: name, defaultStreamConfig: { retentionPolicy: { ageSecs: 0 } } }),
     { status: 422, code: "invalid" },
   );
-  await rejectsWith(() => s2.basins.reconfigure({ basin: basinName("never"), createStreamOnRead: true }), {
+  await rejectsWith(() => fx.s2.basins.reconfigure({ basin: basinName("never"), createStreamOnRead: true }), {
     status: 404,
     code: "basin_not_found",
   });
@@ -595,7 +586,7 @@ test("unary read with wait returns a record appended while it waits, with the li
   const stream = basin.stream("s");
   await stream.append(AppendInput.create([str("zero")]));
   const pending = stream.read({ start: { from: { seqNum: 1 } }, stop: { waitSecs: 20 } });
-  await untilInFlight(weir, 1); // the read has begun on the server and waits
+  await untilInFlight(fx.weir, 1); // the read has begun on the server and waits
   const ack = await stream.append(AppendInput.create([str("one")]));
   const got = await pending;
   assert.deepEqual(got.records.map((r) => [r.seqNum, r.body]), [[1, "one"]]);

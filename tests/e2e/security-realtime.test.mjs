@@ -7,25 +7,16 @@
 //   4. names with control characters (session keys, externalIds, run stream ids) are 400 at every
 //      entry point, and nothing from them reaches a response header (response splitting);
 //   5. one tenant flooding X-Part-Id values cannot switch off another tenant's deduplication.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
-import { startWeir, REMOTE } from "./harness.mjs";
-import { realtimeHelpers } from "./realtime-helpers.mjs";
+import { REMOTE } from "./harness.mjs";
+import { realtimeHelpers, realtimeServer, SHARED } from "./realtime-helpers.mjs";
 
-const SHARED = "weir-shared";
-let weir;
-before(async () => {
-  weir = await startWeir({
-    env: { WEIR_PER_ORG_BASINS: "true", WEIR_GLOBAL_BASIN: SHARED, WEIR_PLAN_RETENTION: "free=shared,pro=365d" },
-  });
-});
-after(async () => {
-  await weir?.stop();
-});
+const server = realtimeServer();
 
-const { req, call, ok, uniq, tenant, client, str, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { req, call, ok, uniq, tenant, client, str, rootRead } = realtimeHelpers(server);
 
 /** PUT a channel with `token` (asserting 202); the X-S2-* values. */
 async function put(path, token) {
@@ -234,7 +225,7 @@ test("externalId and other body names with control characters are 400 and never 
 test("response splitting over the wire: one response, no injected header, on a kept-alive connection", async () => {
   const ten = await tenant();
   const raw = await new Promise((resolve, reject) => {
-    const s = net.connect(weir.port, "127.0.0.1", () =>
+    const s = net.connect(server().port, "127.0.0.1", () =>
       s.write(
         `PUT /realtime/v1/sessions/x%0D%0ASet-Cookie:%20pwned=1%0D%0AContent-Length:%200%0D%0A%0D%0AHTTP%2F1.1%20200%20OK/in HTTP/1.1\r\n` +
           `host: x\r\nauthorization: Bearer ${ten.key}\r\ncontent-length: 0\r\n\r\n` +
@@ -257,7 +248,7 @@ test("response splitting over the wire: one response, no injected header, on a k
  * rejects on any answer but 200. */
 function flood(path, key, c, step, n) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(weir.port, "127.0.0.1");
+    const s = net.connect(server().port, "127.0.0.1");
     const ids = [];
     for (let i = c; i < n; i += step) ids.push(i);
     let sent = 0;

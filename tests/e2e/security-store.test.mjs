@@ -16,7 +16,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { AppendInput, AppendRecord, S2Error } from "@s2-dev/streamstore";
 import { startWeir, runWeir } from "./harness.mjs";
-import { eventually, sdkClient } from "./helpers.mjs";
+import { answerOf, eventually, sdkClient } from "./helpers.mjs";
 
 const BASIN_MAX = 5;
 const ENV_MAX = 3;
@@ -52,14 +52,7 @@ async function http(method, path, { basin, body, headers = {} } = {}) {
     h["content-type"] ??= "application/json";
   }
   const res = await fetch(`${weir.url}${path}`, { method, headers: h, body: payload });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
+  return answerOf(res);
 }
 
 async function newBasin(name, config = {}) {

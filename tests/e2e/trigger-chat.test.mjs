@@ -37,7 +37,7 @@ before(async () => {
 after(async () => {
   await weir?.stop();
 });
-const { uniq, tenant, rootRead } = realtimeHelpers(() => weir, SHARED);
+const { uniq, tenant, rootRead } = realtimeHelpers(() => weir);
 
 const TASK = "my-chat";
 const userMsg = (id, text) => ({ id, role: "user", parts: [{ type: "text", text }] });

@@ -14,16 +14,12 @@
 import { auth, sessions } from "@trigger.dev/sdk";
 import { ApiClient, apiClientManager, realtimeStreams } from "@trigger.dev/core/v3";
 import { StandardRealtimeStreamsManager } from "@trigger.dev/core/v3/workers";
+import { realtimeEnv, SHARED } from "./realtime-helpers.mjs";
 
-export const SHARED = "weir-shared";
+export { SHARED };
 
 /** The environment every suite of this family starts weir with (free = shared, pro = own basin). */
-export const WEIR_ENV = {
-  WEIR_PER_ORG_BASINS: "true",
-  WEIR_GLOBAL_BASIN: SHARED,
-  WEIR_PLAN_RETENTION: "free=shared,pro=365d",
-  WEIR_WAIT_SECONDS: "5",
-};
+export const WEIR_ENV = realtimeEnv({ WEIR_WAIT_SECONDS: "5" });
 
 /** Both kinds of organization: the free plan (shared basin) and a paid one (own basin). */
 export const PLANS = [

@@ -41,7 +41,7 @@ after(async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
-const { ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
+const { ok, uniq, tenant } = realtimeHelpers(() => weir);
 
 const N = 24; // chunks per stream; half before the restart, half after
 

@@ -45,7 +45,7 @@ before(async () => {
 after(async () => {
   await weir?.stop();
 });
-const { ok, uniq, tenant } = realtimeHelpers(() => weir, SHARED);
+const { ok, uniq, tenant } = realtimeHelpers(() => weir);
 
 installRunStreamsManager();
 

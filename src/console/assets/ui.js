@@ -235,6 +235,53 @@ export function inlineForm({ label, fields, submit, onSubmit }) {
   return form;
 }
 
+/**
+ * A list paged by cursor: fetchPage(cursor) resolves to { items, next }, `next` being the cursor
+ * of the following page (falsy on the last); `first` is the first page's. Every page's cursor is
+ * kept, so Previous goes back. Returns { reset() }: back to page 1, reloaded.
+ */
+export function cursorPages({ container, label, first, fetchPage, render, emptyState }) {
+  const cursors = [first]; // cursors[i]: the cursor of page i + 1
+  let page = 0;
+  const show = () =>
+    load(
+      container,
+      `Loading ${label}…`,
+      () => fetchPage(cursors[page]),
+      ({ items, next }) => {
+        if (!items.length && page === 0) {
+          container.append(emptyState());
+          return;
+        }
+        if (next) cursors[page + 1] = next;
+        container.append(
+          render(items),
+          pager({
+            label: `Pages of ${label}`,
+            page: page + 1,
+            hasPrev: page > 0,
+            hasNext: Boolean(next),
+            onPrev: () => {
+              page -= 1;
+              show();
+            },
+            onNext: () => {
+              page += 1;
+              show();
+            },
+          }),
+        );
+      },
+    );
+  return {
+    reset() {
+      cursors.length = 1;
+      page = 0;
+      return show();
+    },
+  };
+}
+
 /** A pager: Previous/Next buttons and a page label. */
 export function pager({ label, page, hasPrev, hasNext, onPrev, onNext }) {
   return h(

@@ -5,52 +5,21 @@
 
 import { h, clear } from "/console/dom.js";
 import { api, seg } from "/console/api.js";
-import { empty, facts, field, fmtBytes, fmtRetention, fmtTime, link, load, pager, table } from "/console/ui.js";
+import { cursorPages, empty, facts, field, fmtBytes, fmtRetention, fmtTime, link, load, table } from "/console/ui.js";
 import { go } from "/console/app.js";
 
 const PAGE = 100;
 
-/** Pages through an S2 list with start_after: keeps the cursor of every page seen. */
-function pagedList({ container, label, fetchPage, render, emptyState }) {
-  const cursors = [""]; // cursors[i] = start_after of page i
-  let page = 0;
-  const show = () =>
-    load(
-      container,
-      `Loading ${label}…`,
-      () => fetchPage(cursors[page]),
-      ({ items, hasMore, lastName }) => {
-        if (!items.length && page === 0) {
-          container.append(emptyState());
-          return;
-        }
-        if (hasMore && cursors.length === page + 1) cursors.push(lastName);
-        container.append(
-          render(items),
-          pager({
-            label: `Pages of ${label}`,
-            page: page + 1,
-            hasPrev: page > 0,
-            hasNext: hasMore,
-            onPrev: () => {
-              page -= 1;
-              show();
-            },
-            onNext: () => {
-              page += 1;
-              show();
-            },
-          }),
-        );
-      },
-    );
-  return {
-    reset() {
-      cursors.length = 1;
-      page = 0;
-      return show();
+/** Pages through an S2 list with start_after: fetchPage(after) resolves to an S2 listing. */
+function pagedList({ fetchPage, ...rest }) {
+  return cursorPages({
+    ...rest,
+    first: "",
+    fetchPage: async (after) => {
+      const { items, hasMore, lastName } = await fetchPage(after);
+      return { items, next: hasMore ? lastName : null };
     },
-  };
+  });
 }
 
 export function basinsView(main) {

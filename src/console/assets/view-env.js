@@ -3,57 +3,23 @@
 
 import { h } from "/console/dom.js";
 import { api, currentSession } from "/console/api.js";
-import { empty, field, fmtTime, link, load, pager, table } from "/console/ui.js";
+import { cursorPages, empty, field, fmtTime, link, table } from "/console/ui.js";
 
 const stamp = (basin) => basin ?? h("span", { class: "muted" }, "shared basin");
 
-/** Cursor paging over {data, pagination: {next}} answers: remembers each page's cursor. */
-function cursorList({ container, label, path, query, render, emptyState }) {
-  const cursors = [null]; // cursors[i]: page[after] of page i + 1
-  let page = 0;
-  const show = () =>
-    load(
-      container,
-      `Loading ${label}…`,
-      () => {
-        const q = new URLSearchParams(query());
-        q.set("page[size]", "20");
-        if (cursors[page]) q.set("page[after]", cursors[page]);
-        return api(`${path}?${q}`);
-      },
-      (r) => {
-        if (!r.data.length && page === 0) {
-          container.append(emptyState());
-          return;
-        }
-        const next = r.pagination?.next;
-        if (next) cursors[page + 1] = next;
-        container.append(
-          render(r.data),
-          pager({
-            label: `Pages of ${label}`,
-            page: page + 1,
-            hasPrev: page > 0,
-            hasNext: Boolean(next),
-            onPrev: () => {
-              page -= 1;
-              show();
-            },
-            onNext: () => {
-              page += 1;
-              show();
-            },
-          }),
-        );
-      },
-    );
-  return {
-    reset() {
-      cursors.length = 1;
-      page = 0;
-      return show();
+/** Cursor paging over {data, pagination: {next}} answers, 20 at a time. */
+function cursorList({ path, query, ...rest }) {
+  return cursorPages({
+    ...rest,
+    first: null,
+    fetchPage: async (after) => {
+      const q = new URLSearchParams(query());
+      q.set("page[size]", "20");
+      if (after) q.set("page[after]", after);
+      const r = await api(`${path}?${q}`);
+      return { items: r.data, next: r.pagination?.next };
     },
-  };
+  });
 }
 
 function envIntro() {

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "auth/jwt.h"
+#include "support/test_main.h"
 
 #define KEY "sk_environment_secret"
 #define NOW 1795000000ull
@@ -135,12 +136,4 @@ test_refused(void **state)
     free(padded);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_round_trip), cmocka_unit_test(test_refused))

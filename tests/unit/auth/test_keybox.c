@@ -13,11 +13,12 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/keybox.h"
+#include "support/fs_support.h"
+#include "support/test_main.h"
 
 #define HEX_A "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define HEX_B "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -120,21 +121,12 @@ test_kek_forms(void **state)
     }
 }
 
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 test_kek_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/weir-keybox-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    ts_mkdtemp("keybox", dir, sizeof(dir));
     wr_keybox *first = NULL, *second = NULL;
     assert_int_equal(wr_keybox_open(dir, NULL, &first, NULL), WR_OK);
     char path[256];
@@ -157,16 +149,8 @@ test_kek_file(void **state)
     fclose(f);
     wr_error err = {0};
     assert_int_equal(wr_keybox_open(dir, NULL, &first, &err), WR_ERR_STORAGE);
-    nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(dir);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_and_refusals),
-        cmocka_unit_test(test_kek_forms),
-        cmocka_unit_test(test_kek_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_round_trip_and_refusals), cmocka_unit_test(test_kek_forms),
+             cmocka_unit_test(test_kek_file))

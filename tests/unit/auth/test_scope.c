@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "auth/scope.h"
+#include "support/test_main.h"
 
 static wr_rset
 rs(wr_rset_kind k, const char *v)
@@ -191,15 +192,6 @@ test_within_no_escalation(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rset_matches),
-        cmocka_unit_test(test_rset_within),
-        cmocka_unit_test(test_matrix),
-        cmocka_unit_test(test_bad_scopes),
-        cmocka_unit_test(test_within_no_escalation),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_rset_matches), cmocka_unit_test(test_rset_within),
+             cmocka_unit_test(test_matrix), cmocka_unit_test(test_bad_scopes),
+             cmocka_unit_test(test_within_no_escalation))

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cli/cli_int.h"
+#include "support/test_main.h"
 
 /* Splits a command line on spaces ("\\s" stands for a space inside a word). */
 static int
@@ -368,14 +369,7 @@ test_completion_scripts(void **state)
     free(text);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_well_formed),  cmocka_unit_test(test_parse_ok),
-        cmocka_unit_test(test_parse_bad),          cmocka_unit_test(test_help_and_groups),
-        cmocka_unit_test(test_scope_flags),        cmocka_unit_test(test_fuzz),
-        cmocka_unit_test(test_completion_scripts),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_table_well_formed), cmocka_unit_test(test_parse_ok),
+             cmocka_unit_test(test_parse_bad), cmocka_unit_test(test_help_and_groups),
+             cmocka_unit_test(test_scope_flags), cmocka_unit_test(test_fuzz),
+             cmocka_unit_test(test_completion_scripts))

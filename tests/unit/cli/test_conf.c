@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cli/cli_int.h"
+#include "support/test_main.h"
 
 struct ok_row {
     const char *text;
@@ -266,18 +267,7 @@ test_fuzz(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_ok),
-        cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_format_roundtrip),
-        cmocka_unit_test(test_set_unset),
-        cmocka_unit_test(test_path),
-        cmocka_unit_test(test_save_load),
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_fuzz),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_parse_ok), cmocka_unit_test(test_parse_bad),
+             cmocka_unit_test(test_format_roundtrip), cmocka_unit_test(test_set_unset),
+             cmocka_unit_test(test_path), cmocka_unit_test(test_save_load),
+             cmocka_unit_test(test_keys), cmocka_unit_test(test_fuzz))

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cli/cli_int.h"
+#include "support/test_main.h"
 
 struct num_row {
     uint64_t in;
@@ -208,18 +209,7 @@ test_print_object(void **state)
     free(text);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bytes),
-        cmocka_unit_test(test_count),
-        cmocka_unit_test(test_secs),
-        cmocka_unit_test(test_rates),
-        cmocka_unit_test(test_time_format_and_parse),
-        cmocka_unit_test(test_width),
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_print_object),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_bytes), cmocka_unit_test(test_count),
+             cmocka_unit_test(test_secs), cmocka_unit_test(test_rates),
+             cmocka_unit_test(test_time_format_and_parse), cmocka_unit_test(test_width),
+             cmocka_unit_test(test_table), cmocka_unit_test(test_print_object))

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cli/cli_int.h"
+#include "support/test_main.h"
 
 /* Events are recorded as "event|id|data\n". */
 static void
@@ -110,13 +111,6 @@ test_long_line_stops(void **state)
     wr_buf_fini(&got);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_any_split),
-        cmocka_unit_test(test_incomplete_event_not_dispatched),
-        cmocka_unit_test(test_long_line_stops),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_any_split),
+             cmocka_unit_test(test_incomplete_event_not_dispatched),
+             cmocka_unit_test(test_long_line_stops))

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cli/cli_int.h"
+#include "support/test_main.h"
 
 #define B WR_CLI_URI_BASIN
 #define S WR_CLI_URI_STREAM
@@ -115,13 +116,5 @@ test_stream_length_limit(void **state)
     assert_int_equal(wr_cli_uri_parse(in, S, &u, NULL), WR_ERR_INVALID);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ok),
-        cmocka_unit_test(test_bad),
-        cmocka_unit_test(test_stream_length_limit),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_ok), cmocka_unit_test(test_bad),
+             cmocka_unit_test(test_stream_length_limit))

@@ -15,6 +15,7 @@
 
 #include "console/console.h"
 #include "support/http_support.h"
+#include "support/test_main.h"
 
 /* ---- the generated table ------------------------------------------------------------------- */
 
@@ -237,15 +238,6 @@ routes(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(table_is_well_formed),
-        cmocka_unit_test(lookups_are_exact),
-        cmocka_unit_test(content_types),
-        cmocka_unit_test(if_none_match),
-        cmocka_unit_test_setup_teardown(routes, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(table_is_well_formed), cmocka_unit_test(lookups_are_exact),
+             cmocka_unit_test(content_types), cmocka_unit_test(if_none_match),
+             cmocka_unit_test_setup_teardown(routes, setup, teardown))

@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include "meta/meta.h"
+#include "support/fs_support.h"
 #include "util/clock.h"
 
 /* ---- backends ------------------------------------------------------------------------------- */
@@ -49,13 +49,6 @@ typedef struct fx {
     char dir[64];
     wr_meta *m;
 } fx;
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void
 reopen(fx *f)
@@ -1207,8 +1200,7 @@ setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
     f->be = current;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/weir-meta-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ts_mkdtemp("meta", f->dir, sizeof(f->dir));
     wr_error err = {0};
     if (f->be->open(f->dir, &f->m, &err) != WR_OK)
         fail_msg("open %s: %s", f->be->name, err.msg);
@@ -1221,7 +1213,7 @@ teardown(void **state)
 {
     fx *f = *state;
     wr_meta_close(f->m);
-    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(f->dir);
     free(f);
     wr_clock_set_real();
     return 0;

@@ -14,11 +14,12 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include "meta/meta.h"
+#include "support/fs_support.h"
+#include "support/test_main.h"
 
 typedef struct fx {
     char dir[64];
@@ -26,18 +27,10 @@ typedef struct fx {
 } fx;
 
 static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/weir-meta-sq-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    ts_mkdtemp("meta-sq", f->dir, sizeof(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
     *state = f;
     return 0;
@@ -47,7 +40,7 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
-    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(f->dir);
     free(f);
     return 0;
 }
@@ -148,18 +141,25 @@ test_newer_schema_is_refused(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* Organization org1, its project proj1 and that project's environment env1. */
 static void
-test_write_once_triggers(void **state)
+tenant(wr_meta *m)
 {
-    fx *f = *state;
-    wr_meta *m;
-    open_ok(f->path, &m);
     wr_org o = {.id = "org1", .slug = "acme", .plan = "free"};
     assert_int_equal(wr_meta_org_create(m, &o, NULL), WR_OK);
     wr_project p = {.id = "proj1", .slug = "web", .org_id = "org1"};
     assert_int_equal(wr_meta_project_create(m, &p, NULL), WR_OK);
     wr_env e = {.id = "env1", .slug = "dev", .project_id = "proj1"};
     assert_int_equal(wr_meta_env_create(m, &e, NULL), WR_OK);
+}
+
+static void
+test_write_once_triggers(void **state)
+{
+    fx *f = *state;
+    wr_meta *m;
+    open_ok(f->path, &m);
+    tenant(m);
     wr_run r = {.id = "run_1", .env_id = "env1", .has_basin = true, .basin = "basin-a"};
     assert_int_equal(wr_meta_run_create(m, &r, NULL), WR_OK);
     assert_int_equal(wr_meta_run_complete(m, "run_1", 10, NULL), WR_OK);
@@ -201,12 +201,7 @@ test_stream_key_migration(void **state)
     fx *f = *state;
     wr_meta *m;
     open_ok(f->path, &m);
-    wr_org o = {.id = "org1", .slug = "acme", .plan = "free"};
-    assert_int_equal(wr_meta_org_create(m, &o, NULL), WR_OK);
-    wr_project p = {.id = "proj1", .slug = "web", .org_id = "org1"};
-    assert_int_equal(wr_meta_project_create(m, &p, NULL), WR_OK);
-    wr_env e = {.id = "env1", .slug = "dev", .project_id = "proj1"};
-    assert_int_equal(wr_meta_env_create(m, &e, NULL), WR_OK);
+    tenant(m);
     wr_session
         s1 = {.id = "session_1", .env_id = "env1", .has_external_id = true, .external_id = "x"},
         s2 = {.id = "session_2", .env_id = "env1", .has_external_id = true, .external_id = "y"},
@@ -295,16 +290,9 @@ test_memory_database(void **state)
     wr_meta_close(m);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
-        cmocka_unit_test(test_memory_database),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
+             cmocka_unit_test(test_memory_database))

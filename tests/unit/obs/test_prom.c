@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "obs/obs.h"
+#include "support/test_main.h"
 #include "util/hist.h"
 
 static void
@@ -74,12 +75,4 @@ test_samples_and_render(void **state)
     assert_int_equal(wr_obs_new("/nonexistent-dir/x.log", &o, &err), WR_ERR_INVALID);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hist_text),
-        cmocka_unit_test(test_samples_and_render),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_hist_text), cmocka_unit_test(test_samples_and_render))

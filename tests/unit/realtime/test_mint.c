@@ -20,6 +20,7 @@
 #include "realtime/backend.h"
 #include "realtime/mint.h"
 #include "support/store_support.h"
+#include "support/test_main.h"
 #include "util/clock.h"
 
 #define T0 1700000000000ull
@@ -405,18 +406,11 @@ test_gc_and_cap(void **state)
     assert_int_equal(wr_auth_count_prefix(f->auth, "rt-"), 0);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reuse_until_half_life, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scope_of_env_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scope_of_stream_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_basin_change_never_crosses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocation_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gc_and_cap, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_reuse_until_half_life, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_scope_of_env_token, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_scope_of_stream_token, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_key_parts, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_basin_change_never_crosses, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_revocation_after_restart, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_gc_and_cap, setup, teardown))

@@ -14,6 +14,7 @@
 #include "realtime/naming.h"
 #include "realtime/rtconfig.h"
 #include "serve_config.h"
+#include "support/test_main.h"
 
 #define G "weir-shared"
 
@@ -132,14 +133,5 @@ test_config_rules(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolution),
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_plans),
-        cmocka_unit_test(test_config_rules),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_resolution), cmocka_unit_test(test_names),
+             cmocka_unit_test(test_plans), cmocka_unit_test(test_config_rules))

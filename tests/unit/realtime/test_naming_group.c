@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "realtime/naming.h"
+#include "support/test_main.h"
 
 #define G "weir-shared"
 #define ORG_BASIN "weir-dev-org-a1"
@@ -70,11 +71,4 @@ test_group_len(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_group_len),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_group_len))

@@ -10,16 +10,20 @@
 #include <cmocka.h>
 
 #include "realtime/params.h"
+#include "support/test_main.h"
+
+/* One parser row: the text, whether it parses, and to what. */
+typedef struct num_row {
+    const char *in;
+    bool ok;
+    uint64_t want;
+} num_row;
 
 static void
 test_timeout(void **state)
 {
     (void)state;
-    static const struct {
-        const char *in;
-        bool ok;
-        uint64_t want;
-    } rows[] = {
+    static const num_row rows[] = {
         {"1", true, 1},      {"60", true, 60},   {"600", true, 600},
         {"007", true, 7},    {"0", false, 0},    {"601", false, 0},
         {"0600", false, 0},  {"", false, 0},     {"-1", false, 0},
@@ -71,11 +75,7 @@ static void
 test_seq(void **state)
 {
     (void)state;
-    static const struct {
-        const char *in;
-        bool ok;
-        uint64_t want;
-    } rows[] = {
+    static const num_row rows[] = {
         {"0", true, 0},
         {"42", true, 42},
         {"9223372036854775807", true, 9223372036854775807ull},
@@ -97,13 +97,5 @@ test_seq(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_last_event_id),
-        cmocka_unit_test(test_seq),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_timeout), cmocka_unit_test(test_last_event_id),
+             cmocka_unit_test(test_seq))

@@ -23,6 +23,7 @@
 #include "realtime/naming.h"
 #include "realtime/rt_int.h"
 #include "support/store_support.h"
+#include "support/test_main.h"
 #include "util/clock.h"
 
 #define T0 1700000000000ull
@@ -246,11 +247,4 @@ test_open_session_outlives_doe_age(void **state)
     wr_session_fini(&row);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_session_outlives_doe_age, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_open_session_outlives_doe_age, setup, teardown))

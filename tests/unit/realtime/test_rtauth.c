@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "realtime/rt_int.h"
+#include "support/test_main.h"
 
 typedef struct row {
     const char *scopes; /* JSON array */
@@ -78,12 +79,4 @@ test_secret_key_may_do_anything(void **state)
     assert_true(wr_rt_allowed(&c, "read", "runs", ids, 1));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scope_table),
-        cmocka_unit_test(test_secret_key_may_do_anything),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_scope_table), cmocka_unit_test(test_secret_key_may_do_anything))

@@ -3,7 +3,6 @@
  */
 #include "support/store_support.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 #include <cmocka.h>
 
 #include "store/store_int.h"
+#include "support/fs_support.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -172,22 +172,13 @@ ts_reopen(ts_env *e, wr_error *err)
     return wr_store_open(&e->loop, &e->opts, &e->s, err);
 }
 
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void
 ts_teardown(ts_env *e)
 {
     ts_close(e);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&e->loop), 0);
-    nftw(e->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(e->dir);
     pthread_mutex_destroy(&e->rf_mu);
 }
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/arena.h"
 
 static size_t
@@ -172,16 +173,7 @@ test_copies(void **state)
     wr_arena_fini(&a);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alignment_and_distinct),
-        cmocka_unit_test(test_zero_size),
-        cmocka_unit_test(test_chunks_grow_and_big_gets_own_chunk),
-        cmocka_unit_test(test_growth_is_capped),
-        cmocka_unit_test(test_reset_keeps_largest_chunk),
-        cmocka_unit_test(test_copies),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_alignment_and_distinct), cmocka_unit_test(test_zero_size),
+             cmocka_unit_test(test_chunks_grow_and_big_gets_own_chunk),
+             cmocka_unit_test(test_growth_is_capped),
+             cmocka_unit_test(test_reset_keeps_largest_chunk), cmocka_unit_test(test_copies))

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/base64.h"
 
 static const struct {
@@ -159,16 +160,6 @@ test_appends(void **state)
     wr_buf_fini(&b);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_roundtrip_all_lengths_and_bytes),
-        cmocka_unit_test(test_decode_in_place),
-        cmocka_unit_test(test_rejects),
-        cmocka_unit_test(test_embedded_nul_is_rejected),
-        cmocka_unit_test(test_appends),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_vectors), cmocka_unit_test(test_roundtrip_all_lengths_and_bytes),
+             cmocka_unit_test(test_decode_in_place), cmocka_unit_test(test_rejects),
+             cmocka_unit_test(test_embedded_nul_is_rejected), cmocka_unit_test(test_appends))

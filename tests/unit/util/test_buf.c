@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/buf.h"
 
 static void
@@ -158,17 +159,7 @@ test_big_endian(void **state)
     wr_buf_fini(&b);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zeroed_is_empty),
-        cmocka_unit_test(test_append_and_terminate),
-        cmocka_unit_test(test_growth_keeps_contents),
-        cmocka_unit_test(test_printf),
-        cmocka_unit_test(test_consume),
-        cmocka_unit_test(test_steal),
-        cmocka_unit_test(test_big_endian),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_zeroed_is_empty), cmocka_unit_test(test_append_and_terminate),
+             cmocka_unit_test(test_growth_keeps_contents), cmocka_unit_test(test_printf),
+             cmocka_unit_test(test_consume), cmocka_unit_test(test_steal),
+             cmocka_unit_test(test_big_endian))

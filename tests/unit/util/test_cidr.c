@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "support/test_main.h"
 #include "util/cidr.h"
 
 static struct sockaddr_storage
@@ -107,12 +108,4 @@ test_match(void **state)
     assert_false(wr_cidr_match(&l, (struct sockaddr *)&none));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_match),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_parse), cmocka_unit_test(test_match))

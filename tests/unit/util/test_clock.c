@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/clock.h"
 
 static int
@@ -178,17 +179,10 @@ test_rfc3339_parse(void **state)
     assert_string_equal(out, "9999-12-31T23:59:59.999000000Z");
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_fake_and_advance, restore_real),
-        cmocka_unit_test_teardown(test_fake_zero_is_not_real, restore_real),
-        cmocka_unit_test_teardown(test_real_clock, restore_real),
-        cmocka_unit_test_teardown(test_advance_from_real_freezes_near_now, restore_real),
-        cmocka_unit_test_teardown(test_monotonic_not_faked, restore_real),
-        cmocka_unit_test_teardown(test_rfc3339, restore_real),
-        cmocka_unit_test_teardown(test_rfc3339_parse, restore_real),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_teardown(test_fake_and_advance, restore_real),
+             cmocka_unit_test_teardown(test_fake_zero_is_not_real, restore_real),
+             cmocka_unit_test_teardown(test_real_clock, restore_real),
+             cmocka_unit_test_teardown(test_advance_from_real_freezes_near_now, restore_real),
+             cmocka_unit_test_teardown(test_monotonic_not_faked, restore_real),
+             cmocka_unit_test_teardown(test_rfc3339, restore_real),
+             cmocka_unit_test_teardown(test_rfc3339_parse, restore_real))

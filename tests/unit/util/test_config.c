@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "serve_config.h"
+#include "support/test_main.h"
 #include "util/config.h"
 
 extern char **environ;
@@ -554,22 +555,15 @@ test_help_lists_every_option(void **state)
     free(text);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_defaults, clear_env),
-        cmocka_unit_test_setup(test_precedence, clear_env),
-        cmocka_unit_test_setup(test_help, clear_env),
-        cmocka_unit_test_setup(test_argument_errors, clear_env),
-        cmocka_unit_test_setup(test_values_by_flag_and_env, clear_env),
-        cmocka_unit_test_setup(test_console_switch, clear_env),
-        cmocka_unit_test_setup(test_exact_messages_from_brief, clear_env),
-        cmocka_unit_test_setup(test_log_level_values, clear_env),
-        cmocka_unit_test_setup(test_bool_values, clear_env),
-        cmocka_unit_test_setup(test_listen, clear_env),
-        cmocka_unit_test_setup(test_help_lists_every_option, clear_env),
-        cmocka_unit_test(test_tables_name_each_option_once),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test_setup(test_defaults, clear_env),
+             cmocka_unit_test_setup(test_precedence, clear_env),
+             cmocka_unit_test_setup(test_help, clear_env),
+             cmocka_unit_test_setup(test_argument_errors, clear_env),
+             cmocka_unit_test_setup(test_values_by_flag_and_env, clear_env),
+             cmocka_unit_test_setup(test_console_switch, clear_env),
+             cmocka_unit_test_setup(test_exact_messages_from_brief, clear_env),
+             cmocka_unit_test_setup(test_log_level_values, clear_env),
+             cmocka_unit_test_setup(test_bool_values, clear_env),
+             cmocka_unit_test_setup(test_listen, clear_env),
+             cmocka_unit_test_setup(test_help_lists_every_option, clear_env),
+             cmocka_unit_test(test_tables_name_each_option_once))

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/duration.h"
 
 #define MIN 60ull
@@ -306,17 +307,7 @@ test_size_format(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration_accepts),
-        cmocka_unit_test(test_duration_rejects),
-        cmocka_unit_test(test_duration_null_and_no_err),
-        cmocka_unit_test(test_duration_format_roundtrip),
-        cmocka_unit_test(test_size_accepts),
-        cmocka_unit_test(test_size_rejects),
-        cmocka_unit_test(test_size_format),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_duration_accepts), cmocka_unit_test(test_duration_rejects),
+             cmocka_unit_test(test_duration_null_and_no_err),
+             cmocka_unit_test(test_duration_format_roundtrip), cmocka_unit_test(test_size_accepts),
+             cmocka_unit_test(test_size_rejects), cmocka_unit_test(test_size_format))

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/err.h"
 #include "util/utf8.h"
 
@@ -214,19 +215,10 @@ test_error_set_cuts_at_utf8_boundary(void **state)
         }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ok_is_zero),
-        cmocka_unit_test(test_codes_unique_and_well_formed),
-        cmocka_unit_test(test_statuses_in_range),
-        cmocka_unit_test(test_matches_s2_error_model),
-        cmocka_unit_test(test_retryable_matches_sdk),
-        cmocka_unit_test(test_no_side_effects_flags),
-        cmocka_unit_test(test_out_of_range),
-        cmocka_unit_test(test_error_set),
-        cmocka_unit_test(test_error_set_cuts_at_utf8_boundary),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_ok_is_zero), cmocka_unit_test(test_codes_unique_and_well_formed),
+             cmocka_unit_test(test_statuses_in_range),
+             cmocka_unit_test(test_matches_s2_error_model),
+             cmocka_unit_test(test_retryable_matches_sdk),
+             cmocka_unit_test(test_no_side_effects_flags), cmocka_unit_test(test_out_of_range),
+             cmocka_unit_test(test_error_set),
+             cmocka_unit_test(test_error_set_cuts_at_utf8_boundary))

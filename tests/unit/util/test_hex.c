@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/hex.h"
 
 static void
@@ -40,12 +41,4 @@ test_rejects(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_rejects),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_round_trip), cmocka_unit_test(test_rejects))

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "support/test_main.h"
 #include "util/mem.h"
 
 static void
@@ -45,12 +46,5 @@ test_wrappers(void **state)
     free(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jansson_uses_the_aborting_allocator),
-        cmocka_unit_test(test_wrappers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_jansson_uses_the_aborting_allocator),
+             cmocka_unit_test(test_wrappers))

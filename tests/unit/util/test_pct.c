@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/pct.h"
 
 struct row {
@@ -158,16 +159,7 @@ test_encode_decode_roundtrip_every_byte(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_ok),
-        cmocka_unit_test(test_decode_bad),
-        cmocka_unit_test(test_decode_respects_len),
-        cmocka_unit_test(test_decode_in_place),
-        cmocka_unit_test(test_encode),
-        cmocka_unit_test(test_encode_decode_roundtrip_every_byte),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_decode_ok), cmocka_unit_test(test_decode_bad),
+             cmocka_unit_test(test_decode_respects_len), cmocka_unit_test(test_decode_in_place),
+             cmocka_unit_test(test_encode),
+             cmocka_unit_test(test_encode_decode_roundtrip_every_byte))

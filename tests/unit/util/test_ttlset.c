@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/ttlset.h"
 
 static void
@@ -115,13 +116,5 @@ test_model(void **state)
     wr_ttlset_free(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_membership_and_expiry),
-        cmocka_unit_test(test_full_drops_oldest),
-        cmocka_unit_test(test_model),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_membership_and_expiry), cmocka_unit_test(test_full_drops_oldest),
+             cmocka_unit_test(test_model))

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support/test_main.h"
 #include "util/utf8.h"
 
 struct row {
@@ -195,14 +196,6 @@ test_every_code_point_roundtrips(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_lossy_appends),
-        cmocka_unit_test(test_exhaustive_against_reference),
-        cmocka_unit_test(test_every_code_point_roundtrips),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+WR_TEST_MAIN(cmocka_unit_test(test_table), cmocka_unit_test(test_lossy_appends),
+             cmocka_unit_test(test_exhaustive_against_reference),
+             cmocka_unit_test(test_every_code_point_roundtrips))
