@@ -195,8 +195,11 @@ void
 wr_s2_pos_append(wr_buf *out, wr_pos p)
 {
     /* By hand: u64 values above 2^63 do not fit jansson's signed integers. */
-    wr_buf_printf(out, "{\"seq_num\":%llu,\"timestamp\":%llu}", (unsigned long long)p.seq,
-                  (unsigned long long)p.ts_ms);
+    wr_buf_append_str(out, "{\"seq_num\":");
+    wr_buf_append_u64(out, p.seq);
+    wr_buf_append_str(out, ",\"timestamp\":");
+    wr_buf_append_u64(out, p.ts_ms);
+    wr_buf_append_byte(out, '}');
 }
 
 void

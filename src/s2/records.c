@@ -107,6 +107,7 @@ append_done(void *ud, const wr_append_result *res)
         } else if (res->err == WR_OK) {
             wr_buf b;
             wr_buf_init(&b);
+            wr_buf_reserve(&b, 160); /* an ack with three 20-digit positions, in one go */
             wr_buf_append_str(&b, "{\"start\":");
             wr_s2_pos_append(&b, res->start);
             wr_buf_append_str(&b, ",\"end\":");
