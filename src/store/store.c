@@ -16,7 +16,8 @@
  * Hand-off: the loop does not wake the commit thread per append. Sequenced appends collect on
  * a loop-only list and a uv_prepare handle moves the whole list to the commit queue once per
  * loop iteration, right before the loop polls (so nothing waits there while the loop sleeps),
- * signalling the commit thread only when it is idle. All the appends read from the sockets in
+ * signalling the commit thread only when it is idle; a list that reaches HANDOFF_NOW_BYTES
+ * goes at once (big batches are worth a wake-up each). All the appends read from the sockets in
  * one iteration thus become one commit-queue push and at most one wake-up, and the commit thread
  * never preempts the loop halfway through a burst of requests to commit the first of them alone
  * (on a shared core that wake-up per append was the largest cost after the syscalls).
@@ -362,6 +363,7 @@ handoff_locked(wr_store *s)
         s->cq_head = s->hq_head;
     s->cq_tail = s->hq_tail;
     s->hq_head = s->hq_tail = NULL;
+    s->hq_bytes = 0;
 }
 
 /* The loop is about to poll: hand over what this iteration sequenced. */
@@ -428,6 +430,10 @@ on_async(uv_async_t *h)
 #define COMMIT_HANDOFF_US 300
 #endif
 
+/* Pending bytes that are handed over at once rather than at the end of the loop iteration: big
+ * batches are worth a wake-up each, so that their commit overlaps the building of the next. */
+#define HANDOFF_NOW_BYTES (256u << 10)
+
 void
 wr_store__commit_push(wr_store *s, append_op *op)
 {
@@ -437,6 +443,9 @@ wr_store__commit_push(wr_store *s, append_op *op)
     else
         s->hq_head = op;
     s->hq_tail = op;
+    s->hq_bytes += op->charge;
+    if (s->hq_bytes >= HANDOFF_NOW_BYTES)
+        handoff(s);
 }
 
 /*

@@ -171,6 +171,7 @@ struct wr_store {
     pthread_t commit_thread;
     uv_prepare_t handoff;         /* moves hq_* to the commit queue before the loop polls */
     append_op *hq_head, *hq_tail; /* sequenced, not yet handed over (loop only) */
+    uint64_t hq_bytes;            /* their in-flight charge (loop only) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool commit_idle; /* the commit thread waits for work (under mu) */
