@@ -550,9 +550,18 @@ wr_http1_attach(wr_conn *c, const wr_http *http)
 static void
 write_head(h1 *h, wr_buf *out, int status, const wr_hdr *headers, size_t n_headers)
 {
-    wr_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, wr_http_reason(status));
-    for (size_t i = 0; i < n_headers; i++)
-        wr_buf_printf(out, "%s: %s\r\n", headers[i].name, headers[i].value);
+    /* Appends, not printf: this runs for every response. */
+    wr_buf_append_str(out, "HTTP/1.1 ");
+    wr_buf_append_u64(out, (uint64_t)status);
+    wr_buf_append_byte(out, ' ');
+    wr_buf_append_str(out, wr_http_reason(status));
+    wr_buf_append_str(out, "\r\n");
+    for (size_t i = 0; i < n_headers; i++) {
+        wr_buf_append_str(out, headers[i].name);
+        wr_buf_append_str(out, ": ");
+        wr_buf_append_str(out, headers[i].value);
+        wr_buf_append_str(out, "\r\n");
+    }
     if (h->close_after || !h->keep_alive)
         wr_buf_append_str(out, "connection: close\r\n");
 }
@@ -564,9 +573,13 @@ h1_send(wr_req *req, int status, const wr_hdr *headers, size_t n_headers, const 
     h1 *h = req->proto;
     wr_buf head;
     wr_buf_init(&head);
+    wr_buf_reserve(&head, 256); /* one allocation for a typical head */
     write_head(h, &head, status, headers, n_headers);
-    if (status != 204 && status != 304)
-        wr_buf_printf(&head, "content-length: %zu\r\n", len);
+    if (status != 204 && status != 304) {
+        wr_buf_append_str(&head, "content-length: ");
+        wr_buf_append_u64(&head, len);
+        wr_buf_append_str(&head, "\r\n");
+    }
     wr_buf_append_str(&head, "\r\n");
     bool with_body = len > 0 && req->method != WR_METHOD_HEAD;
     uv_buf_t bufs[2] = {uv_buf_init(head.data, (unsigned)head.len),

@@ -195,8 +195,11 @@ void
 wr_s2_pos_append(wr_buf *out, wr_pos p)
 {
     /* By hand: u64 values above 2^63 do not fit jansson's signed integers. */
-    wr_buf_printf(out, "{\"seq_num\":%llu,\"timestamp\":%llu}", (unsigned long long)p.seq,
-                  (unsigned long long)p.ts_ms);
+    wr_buf_append_str(out, "{\"seq_num\":");
+    wr_buf_append_u64(out, p.seq);
+    wr_buf_append_str(out, ",\"timestamp\":");
+    wr_buf_append_u64(out, p.ts_ms);
+    wr_buf_append_byte(out, '}');
 }
 
 void
@@ -336,6 +339,23 @@ rewrite_big_ints(const char *in, size_t len, wr_buf *out)
         i++;
     }
     return changed;
+}
+
+wr_err
+wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j, wr_s2_append *out,
+                        wr_error *out_err)
+{
+    *out_j = NULL;
+    /* The same gate as wr_s2_parse_body's, before the fast decoder may accept anything. */
+    if (req->body.len && is_json_type(wr_req_header(req, "content-type")) &&
+        wr_s2_append_from_json_fast(req->body.data, req->body.len, fmt, out))
+        return WR_OK;
+    wr_err rc = wr_s2_parse_body(req, false, out_j, out_err);
+    if (rc != WR_OK) {
+        memset(out, 0, sizeof(*out)); /* wr_s2_append_fini-able */
+        return rc;
+    }
+    return wr_s2_append_from_json(*out_j, fmt, out, out_err);
 }
 
 wr_err

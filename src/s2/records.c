@@ -107,6 +107,7 @@ append_done(void *ud, const wr_append_result *res)
         } else if (res->err == WR_OK) {
             wr_buf b;
             wr_buf_init(&b);
+            wr_buf_reserve(&b, 160); /* an ack with three 20-digit positions, in one go */
             wr_buf_append_str(&b, "{\"start\":");
             wr_s2_pos_append(&b, res->start);
             wr_buf_append_str(&b, ",\"end\":");
@@ -175,9 +176,7 @@ append_records(wr_req *req, void *ctx)
     c->proto_out = wants_proto(req);
     wr_err rc = is_proto(ct) ? wr_s2_append_from_proto((const uint8_t *)req->body.data,
                                                        req->body.len, &c->in, &err)
-                : wr_s2_parse_body(req, false, &c->body, &err) != WR_OK
-                    ? err.code
-                    : wr_s2_append_from_json(c->body, fmt, &c->in, &err);
+                             : wr_s2_append_parse_json(req, fmt, &c->body, &c->in, &err);
     if (rc == WR_OK && !wr_s2_commands_allowed(t, &c->in.in, basin, stream, &err))
         rc = err.code;
     if (rc != WR_OK) {

@@ -126,6 +126,20 @@ typedef struct wr_s2_append {
 wr_err wr_s2_append_from_json(const json_t *j, wr_s2_format fmt, wr_s2_append *out,
                               wr_error *out_err);
 void wr_s2_append_fini(wr_s2_append *a);
+/*
+ * append_json.c: decodes a JSON append body of the common shape (its header lists the subset)
+ * straight from the bytes, into `out` with the same result as wr_s2_append_from_json would give
+ * (values copied, nothing borrowed). Returns false, with `out` empty, for any body outside the
+ * subset, valid or not: the caller then takes the general path, which owns the errors.
+ */
+bool wr_s2_append_from_json_fast(const char *p, size_t len, wr_s2_format fmt, wr_s2_append *out);
+/*
+ * The append body of a JSON request: the fast decoder when it applies, else wr_s2_parse_body
+ * and wr_s2_append_from_json (*out_j is then the tree `out` borrows from; json_decref it after
+ * wr_s2_append_fini). Errors as those two give them.
+ */
+wr_err wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j, wr_s2_append *out,
+                               wr_error *out_err);
 
 /* --- records output (codec.c) --- */
 

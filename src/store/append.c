@@ -238,14 +238,16 @@ sequence(wr_store *s, append_op *op)
         resolve(s, op, err.code, &err);
         return;
     }
-    uint64_t *ts = wr_xmalloc(in->n_records * sizeof(*ts));
+    uint64_t ts_small[16]; /* unary appends of a few records: no allocation */
+    uint64_t *ts = in->n_records <= 16 ? ts_small : wr_xmalloc(in->n_records * sizeof(*ts));
     assign(st, op, ts);
     /* Arrival (what age retention measures) never goes back within a stream. */
     uint64_t arrival = wr_clock_now_ms();
     if (arrival < st->last_arrival)
         arrival = st->last_arrival;
     op->batch = wr_batch_build_at(st->id, st->next_seq, in->records, ts, in->n_records, arrival);
-    free(ts);
+    if (ts != ts_small)
+        free(ts);
     op->res.start.seq = op->batch->first_seq;
     op->res.start.ts_ms = op->batch->first_ts;
     op->res.end.seq = op->batch->end_seq;

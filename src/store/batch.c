@@ -50,8 +50,10 @@ index_records(wr_batch *b, size_t total_headers_hint)
     size_t cap = total_headers_hint, used = 0;
     b->headers_store = cap ? wr_xcalloc(cap, sizeof(wr_header)) : NULL;
     uint64_t metered = 0;
-    /* Headers are stored in one array; views are fixed up after it stops growing. */
-    size_t *hdr_start = wr_xcalloc(b->n_records ? b->n_records : 1, sizeof(size_t));
+    /* Headers are stored in one array; views are fixed up after it stops growing. Small
+     * batches (every unary append of a few records) keep the offsets on the stack. */
+    size_t hdr_small[16];
+    size_t *hdr_start = b->n_records <= 16 ? hdr_small : wr_xmalloc(b->n_records * sizeof(size_t));
     bool ok = false;
     for (uint32_t i = 0; i < b->n_records; i++) {
         wr_record *r = &b->records[i];
@@ -108,7 +110,8 @@ index_records(wr_batch *b, size_t total_headers_hint)
     ok = metered == b->metered_bytes && b->n_records > 0 && b->records[0].ts_ms == b->first_ts &&
          b->records[b->n_records - 1].ts_ms == b->last_ts;
 out:
-    free(hdr_start);
+    if (hdr_start != hdr_small)
+        free(hdr_start);
     return ok;
 }
 

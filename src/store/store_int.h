@@ -4,10 +4,11 @@
  * Ownership and threads:
  *  - wr_store, stream_state, append_op (except the fields noted), wr_follow, ring nodes and the
  *    deferred list belong to the loop thread.
- *  - The commit queue (`cq_*`) and the done list (`done_*`) are shared with the commit thread
- *    under `mu`. An append_op is handed over whole: the loop fills it, pushes it to the commit
- *    queue and does not touch it until it comes back through the done list; the commit thread
- *    only reads its keys/values and writes `commit_err`.
+ *  - The commit queue (`cq_*`), the done list (`done_*`) and `commit_idle` are shared with the
+ *    commit thread under `mu`. An append_op is handed over whole: the loop fills it, puts it on
+ *    its hand-off list (`hq_*`, loop only), moves that list to the commit queue once per loop
+ *    iteration (store.c, handoff), and does not touch the op until it comes back through the
+ *    done list; the commit thread only reads its keys/values and writes `commit_err`.
  *  - `failed` and `n_commits` are atomics. `failed` is set through wr_store__fail by whichever
  *    thread meets a write or read error (commit thread, loop, worker pool); `n_commits` is
  *    written by the commit thread.
@@ -168,8 +169,12 @@ struct wr_store {
 
     /* Commit thread. */
     pthread_t commit_thread;
+    uv_prepare_t handoff;         /* moves hq_* to the commit queue before the loop polls */
+    append_op *hq_head, *hq_tail; /* sequenced, not yet handed over (loop only) */
+    uint64_t hq_bytes;            /* their in-flight charge (loop only) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    bool commit_idle; /* the commit thread waits for work (under mu) */
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
     uint64_t done_gen;      /* completion lists handed to the loop */
@@ -304,6 +309,9 @@ stream_state *wr_store__stream_cached(wr_store *s, const char *basin, const char
 /* Loads per-stream state (tail, fence, trim) for a stream with meta `m` into the cache. */
 wr_err wr_store__stream_cache_load(wr_store *s, const char *basin, const char *stream,
                                    const stream_meta *m, stream_state **out, wr_error *out_err);
+/* Queues a sequenced op for the commit thread. It is handed over, with every other op queued in
+ * the same loop iteration, before the loop next waits for events (one lock, at most one
+ * wake-up per iteration instead of one per append). */
 void wr_store__commit_push(wr_store *s, append_op *op);
 void wr_store__maybe_finish_close(wr_store *s);
 

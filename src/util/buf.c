@@ -68,6 +68,18 @@ wr_buf_append_byte(wr_buf *b, uint8_t c)
 }
 
 void
+wr_buf_append_u64(wr_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    wr_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+void
 wr_buf_vprintf(wr_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

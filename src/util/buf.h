@@ -25,6 +25,8 @@ void wr_buf_reserve(wr_buf *b, size_t n);
 void wr_buf_append(wr_buf *b, const void *p, size_t n);
 void wr_buf_append_str(wr_buf *b, const char *s);
 void wr_buf_append_byte(wr_buf *b, uint8_t c);
+/* Appends v in decimal (no printf: response heads and acks write a few per request). */
+void wr_buf_append_u64(wr_buf *b, uint64_t v);
 void wr_buf_printf(wr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void wr_buf_vprintf(wr_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len). */

@@ -2,7 +2,9 @@
  * test_durability.c — group commit (many concurrent appends, far fewer syncs), an injected
  * fsync failure puts the store in the failed state (appends and metadata writes refuse with
  * STORAGE, pipelined appends behind the failure fail too, reads keep working, a restart
- * recovers), and the in-flight byte budget queues appends instead of growing memory.
+ * recovers), the in-flight byte budget queues appends instead of growing memory, and a group
+ * of appends to a few streams (with fence and trim commands among them) is one commit whose
+ * per-stream keys hold the group's last values after a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sched.h>
 
 #include "support/store_support.h"
+#include "util/buf.h"
 
 #define B "durable-basin"
 
@@ -226,13 +230,135 @@ test_close_with_pending(void **state)
     assert_int_equal(tail.seq, (uint64_t)acked);
 }
 
+/*
+ * A sync hook that holds the first group commit until the test has queued more appends, so
+ * that those form exactly one second group. Commit thread: `held` tells the loop it is in.
+ */
+static struct {
+    atomic_bool armed, held, release;
+    atomic_int commits;
+} gate;
+
+static int
+gate_hook(void *ud, wr_store_sync_kind kind)
+{
+    (void)ud;
+    if (kind != WR_STORE_SYNC_COMMIT)
+        return 0;
+    atomic_fetch_add(&gate.commits, 1);
+    if (atomic_exchange(&gate.armed, false)) {
+        atomic_store(&gate.held, true);
+        while (!atomic_load(&gate.release))
+            sched_yield();
+    }
+    return 0;
+}
+
+typedef struct grow {
+    const char *stream;
+    const wr_header *cmd; /* NULL: a plain record */
+    const char *body;
+    size_t body_len;
+    const char *token; /* fencing token of the append, or NULL */
+    uint64_t want_seq; /* the start seq it must get */
+} grow;
+
+/* One group: appends to two streams, with fence and trim commands of one of them in between;
+ * the group's last fence, trim and tail must be what a restart finds. */
+static void
+test_group_last_values(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    e->opts.sync_hook = gate_hook;
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    uint8_t trim2[8], trim5[8];
+    wr_put_be64(trim2, 2);
+    wr_put_be64(trim5, 5);
+    static const grow rows[] = {
+        {"g", NULL, "first", 5, NULL, 0}, /* held in group 1 */
+        {"g", NULL, "a", 1, NULL, 1},
+        {"h", NULL, "b", 1, NULL, 0},
+        {"g", &ts_fence_header, "tok-1", 5, NULL, 2},
+        {"g", NULL, "c", 1, "tok-1", 3},
+        {"g", &ts_trim_header, NULL, 8, NULL, 4}, /* trim to 2 */
+        {"g", &ts_fence_header, "tok-2", 5, "tok-1", 5},
+        {"h", NULL, "d", 1, NULL, 1},
+        {"g", &ts_trim_header, NULL, 8, "tok-2", 6}, /* trim to 5 */
+        {"g", NULL, "e", 1, "tok-2", 7},
+        {"h", NULL, "f", 1, NULL, 2},
+    };
+    enum { N = sizeof(rows) / sizeof(rows[0]) };
+    wr_append_record recs[N];
+    wr_append_input ins[N];
+    ts_append_wait waits[N];
+    memset(waits, 0, sizeof(waits));
+    int trims = 0;
+    for (int i = 0; i < N; i++) {
+        const void *body = rows[i].body;
+        if (rows[i].cmd == &ts_trim_header)
+            body = trims++ ? trim5 : trim2;
+        recs[i] = (wr_append_record){.body = body, .body_len = rows[i].body_len};
+        if (rows[i].cmd) {
+            recs[i].headers = rows[i].cmd;
+            recs[i].n_headers = 1;
+        }
+        ins[i] = (wr_append_input){.records = &recs[i],
+                                   .n_records = 1,
+                                   .fencing_token = rows[i].token,
+                                   .fencing_token_len = rows[i].token ? strlen(rows[i].token) : 0};
+    }
+    atomic_store(&gate.commits, 0);
+    atomic_store(&gate.release, false);
+    atomic_store(&gate.held, false);
+    atomic_store(&gate.armed, true);
+    ts_append_start(e, B, rows[0].stream, &ins[0], &waits[0]);
+    while (!atomic_load(&gate.held)) /* the loop hands the append over before it polls */
+        uv_run(&e->loop, UV_RUN_NOWAIT);
+    uint64_t commits_before = ts_stats(e).commits;
+    for (int i = 1; i < N; i++)
+        ts_append_start(e, B, rows[i].stream, &ins[i], &waits[i]);
+    atomic_store(&gate.release, true);
+    for (int i = 0; i < N; i++) {
+        ts_run_until(e, &waits[i].done);
+        assert_int_equal(waits[i].res.err, WR_OK);
+        assert_int_equal(waits[i].res.start.seq, rows[i].want_seq);
+    }
+    /* The held group, then everything queued behind it as one more: two syncs, both counted
+     * as commits once the first was let go. */
+    assert_int_equal(atomic_load(&gate.commits), 2);
+    assert_int_equal(ts_stats(e).commits - commits_before, 2);
+
+    e->opts.sync_hook = NULL;
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    wr_pos tail;
+    assert_int_equal(wr_store_check_tail(e->s, B, "g", &tail, &err), WR_OK);
+    assert_int_equal(tail.seq, 8);
+    assert_int_equal(wr_store_check_tail(e->s, B, "h", &tail, &err), WR_OK);
+    assert_int_equal(tail.seq, 3);
+    /* The last fence of the group holds. */
+    wr_append_record r = ts_rec("x");
+    wr_append_input in = {
+        .records = &r, .n_records = 1, .fencing_token = "tok-1", .fencing_token_len = 5};
+    wr_append_result res = ts_append(e, B, "g", &in);
+    assert_int_equal(res.err, WR_ERR_FENCING_TOKEN_MISMATCH);
+    assert_string_equal(res.actual_token, "tok-2");
+    /* And the last trim: reads from 0 start at 5. */
+    wr_read_req q = {.start_kind = WR_READ_SEQ, .start_value = 0, .has_count = true, .count = 1};
+    wr_read_result *rr = ts_read(e, B, "g", &q);
+    assert_int_equal(rr->err, WR_OK);
+    assert_int_equal(rr->n_records, 1);
+    assert_int_equal(rr->records[0].seq, 5);
+    wr_read_result_free(rr);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         TS_TEST(test_group_commit, &fx),       TS_TEST(test_sync_failure, &fx),
         TS_TEST(test_meta_sync_failure, &fx),  TS_TEST(test_inflight_budget, &fx),
-        TS_TEST(test_close_with_pending, &fx),
+        TS_TEST(test_close_with_pending, &fx), TS_TEST(test_group_last_values, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

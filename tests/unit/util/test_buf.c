@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,34 @@ test_printf(void **state)
 }
 
 static void
+test_append_u64(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t v;
+        const char *want;
+    } rows[] = {
+        {0, "0"},
+        {7, "7"},
+        {10, "10"},
+        {200, "200"},
+        {4294967296ull, "4294967296"},
+        {UINT64_MAX, "18446744073709551615"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        wr_buf b;
+        wr_buf_init(&b);
+        wr_buf_append_str(&b, "x=");
+        wr_buf_append_u64(&b, rows[i].v);
+        char want[32];
+        snprintf(want, sizeof(want), "x=%s", rows[i].want);
+        assert_string_equal(b.data, want);
+        assert_int_equal(b.len, strlen(want));
+        wr_buf_fini(&b);
+    }
+}
+
+static void
 test_consume(void **state)
 {
     (void)state;
@@ -161,5 +190,5 @@ test_big_endian(void **state)
 
 WR_TEST_MAIN(cmocka_unit_test(test_zeroed_is_empty), cmocka_unit_test(test_append_and_terminate),
              cmocka_unit_test(test_growth_keeps_contents), cmocka_unit_test(test_printf),
-             cmocka_unit_test(test_consume), cmocka_unit_test(test_steal),
-             cmocka_unit_test(test_big_endian))
+             cmocka_unit_test(test_append_u64), cmocka_unit_test(test_consume),
+             cmocka_unit_test(test_steal), cmocka_unit_test(test_big_endian))
