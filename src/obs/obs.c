@@ -84,8 +84,8 @@ wr_obs_new(const char *access_log, wr_obs **out, wr_error *out_err)
     return WR_OK;
 }
 
-/* Writes the gathered request-log lines (a short or failed write drops the rest: the log never
- * holds up requests, and a full disk must not grow the buffer without bound). */
+/* Writes the gathered request-log lines, if any (a short or failed write drops the rest: the log
+ * never holds up requests, and a full disk must not grow the buffer without bound). */
 static void
 log_flush(wr_obs *o)
 {
@@ -102,9 +102,7 @@ log_flush(wr_obs *o)
 static void
 on_prepare(uv_prepare_t *h)
 {
-    wr_obs *o = h->data;
-    if (o->pending.len)
-        log_flush(o);
+    log_flush(h->data);
 }
 
 void
@@ -124,8 +122,7 @@ wr_obs_stop(wr_obs *o)
 {
     if (!o)
         return;
-    if (o->pending.len)
-        log_flush(o);
+    log_flush(o);
     if (o->flusher_on && !uv_is_closing((uv_handle_t *)&o->flusher))
         uv_close((uv_handle_t *)&o->flusher, NULL);
 }
@@ -135,8 +132,7 @@ wr_obs_free(wr_obs *o)
 {
     if (!o)
         return;
-    if (o->pending.len)
-        log_flush(o);
+    log_flush(o);
     wr_buf_fini(&o->pending);
     if (o->fd > STDERR_FILENO)
         close(o->fd);
