@@ -63,6 +63,12 @@ wr_meta_backend(const wr_meta *m)
     return m->ops->name;
 }
 
+wr_err
+wr_meta_group(wr_meta *m, wr_meta_group_step step, wr_error *out_err)
+{
+    return m->ops->group(m, step, out_err);
+}
+
 /* True when `s` has its NUL within the first `cap` bytes (it fits a field of that size). strnlen
  * never reads past the NUL, so this is safe on short strings too. */
 static bool

@@ -8,13 +8,15 @@
  * by a PostgreSQL backend for multi-node deployments without touching any caller: a wr_meta is an
  * opaque handle whose functions dispatch through a backend table (see meta_int.h).
  *
- * THREADS. A handle belongs to the thread that opened it (the loop thread). Nothing here is
- * thread-safe and nothing calls back.
+ * THREADS. A handle is used by one thread at a time; nothing here is thread-safe and nothing
+ * calls back. The server opens two handles on one database: the loop thread reads through one,
+ * and the writer thread (writer.h) makes every change through the other, so that no commit (no
+ * fsync) happens on the loop thread.
  *
  * BLOCKING. Every call is synchronous. Reads touch the database file (usually the page cache).
  * Every successful change is one committed transaction, durable before the call returns (SQLite:
- * WAL with synchronous=FULL, i.e. about one fsync per change). Control-plane changes are rare
- * (admin calls, run/session creation), so they run on the loop thread.
+ * WAL with synchronous=FULL, i.e. about one fsync per change) — except inside a group
+ * (wr_meta_group below), where changes become durable together when the group commits.
  *
  * ERRORS. Every function returns WR_OK or a wr_err and, when `out_err` is not NULL, fills it with
  * the code and a message. Common codes:
@@ -192,6 +194,14 @@ void wr_meta_strv_free(char **v, size_t n);
  */
 wr_err wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err);
 
+/*
+ * Like wr_meta_open_sqlite, but the file is opened with shared (normal) locking so that a second
+ * handle of the same process can use it at the same time: the server's reader handle on the loop
+ * thread and the writer thread's handle. A reader sees a change once the writer's commit returned.
+ * Not ":memory:".
+ */
+wr_err wr_meta_open_sqlite_shared(const char *path, wr_meta **out, wr_error *out_err);
+
 /* Closes the handle and frees it. NULL is a no-op. Everything committed stays committed. */
 void wr_meta_close(wr_meta *m);
 /* Latency of each committing control-plane write (Prometheus); valid until close. */
@@ -343,5 +353,33 @@ wr_err wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected
  * (a cursor that is not a session of the env). On success free *out with wr_session_page_fini. */
 wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
                             wr_session_page *out, wr_error *out_err);
+
+
+/* ---- group commit --------------------------------------------------------------------------- */
+
+/*
+ * Many changes, one commit (the writer thread's loop, writer.c):
+ *   BEGIN      opens a group transaction. Until COMMIT or ABORT every change made through this
+ *              handle joins it; each change's own transaction becomes a nested savepoint, so a
+ *              change that fails undoes exactly itself and the group goes on. Nothing of the group
+ *              is durable, or visible to other handles, before COMMIT returns WR_OK.
+ *   JOB        marks the start of one job (several changes that stand or fall together);
+ *   JOB_KEEP   keeps the job's changes in the group;  JOB_UNDO  takes them back.
+ *   COMMIT     commits the group: one durable commit (one fsync) for every change in it. On
+ *              error nothing of the group was committed (it is rolled back).
+ *   ABORT      rolls the whole group back.
+ * Errors: STORAGE (the database failed; after COMMIT fails the handle refuses writes), INVALID
+ * (a step out of order: BEGIN inside a group, JOB outside one, ...).
+ */
+typedef enum wr_meta_group_step {
+    WR_META_GROUP_BEGIN,
+    WR_META_GROUP_JOB,
+    WR_META_GROUP_JOB_KEEP,
+    WR_META_GROUP_JOB_UNDO,
+    WR_META_GROUP_COMMIT,
+    WR_META_GROUP_ABORT,
+} wr_meta_group_step;
+
+wr_err wr_meta_group(wr_meta *m, wr_meta_group_step step, wr_error *out_err);
 
 #endif

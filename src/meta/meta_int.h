@@ -73,6 +73,8 @@ typedef struct wr_meta_ops {
                        wr_error *out_err);
     wr_err (*run_list)(wr_meta *m, const char *env_id, const char *after, size_t limit,
                        wr_run_page *out, wr_error *out_err);
+    /* Group commit (meta.h, wr_meta_group): the step is one of wr_meta_group_step, in order. */
+    wr_err (*group)(wr_meta *m, wr_meta_group_step step, wr_error *out_err);
 } wr_meta_ops;
 
 struct wr_meta {

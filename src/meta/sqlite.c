@@ -2,16 +2,20 @@
  * sqlite.c — the embedded SQLite backend of the control-plane store (see meta.h, meta_int.h).
  *
  * WHAT IT KEEPS TRUE.
- *   - One database file, opened once per process, used only from the thread that opened it
- *     (SQLITE_OPEN_NOMUTEX). WAL journal with synchronous=FULL: a change is durable (its WAL
- *     frames fsynced) before the call that made it returns. foreign_keys=ON so rows cannot refer
- *     to parents that do not exist; a busy timeout so an operator's sqlite3 shell holding a read
- *     lock delays us instead of failing us.
+ *   - One database file. A handle is used by one thread at a time (SQLITE_OPEN_NOMUTEX); the
+ *     server opens two on it (wr_meta_open_sqlite_shared: the loop's reads, the writer thread's
+ *     changes), a lone handle locks the file exclusively. WAL journal with synchronous=FULL: a
+ *     change is durable (its WAL frames fsynced) before the call that made it returns, or, in a
+ *     group (wr_meta_group), before the group's COMMIT returns. foreign_keys=ON so rows cannot
+ *     refer to parents that do not exist; a busy timeout so an operator's sqlite3 shell holding a
+ *     read lock delays us instead of failing us.
  *   - The schema is the result of the numbered migrations below, applied in order at open, all
  *     pending ones in one transaction, each recorded in schema_migrations(version). An applied
  *     migration is never edited: changes are appended as new entries. A file whose newest version
  *     is unknown to this binary (written by a newer weir) is refused rather than guessed at.
- *   - Every change is one transaction (a single statement, or BEGIN IMMEDIATE … COMMIT).
+ *   - Every change is one transaction (a single statement, or BEGIN IMMEDIATE … COMMIT). In a
+ *     group the transaction is the group's and an operation's BEGIN/COMMIT/ROLLBACK become a
+ *     savepoint, its release and its undo, so a failed operation leaves the group as it was.
  *   - Stamps (stream_basin_name on runs and sessions), completions and closes are write-once:
  *     no statement here updates a stamp, completions/closes update only rows whose column is
  *     still NULL, and migration 2 adds triggers that abort any other attempt.
@@ -164,6 +168,12 @@ static const char *const migrations[] = {
     X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
     X(COMMIT, "COMMIT")                                                                            \
     X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(OP_SAVE, "SAVEPOINT op")                                                                     \
+    X(OP_RELEASE, "RELEASE op")                                                                    \
+    X(OP_UNDO, "ROLLBACK TO op")                                                                   \
+    X(JOB_SAVE, "SAVEPOINT job")                                                                   \
+    X(JOB_RELEASE, "RELEASE job")                                                                  \
+    X(JOB_UNDO, "ROLLBACK TO job")                                                                 \
     X(ORG_INSERT, "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")           \
     X(ORG_GET, "SELECT " ORG_COLS " FROM orgs WHERE id = ?1")                                      \
     X(ORG_GET_SLUG, "SELECT " ORG_COLS " FROM orgs WHERE slug = ?1")                               \
@@ -231,6 +241,9 @@ typedef struct sq {
     sqlite3 *db;
     sqlite3_stmt *st[S__COUNT];
     bool failed; /* a write hit an I/O-class error: refuse writes until reopened */
+    /* Group commit (wr_meta_group): inside a group an operation's BEGIN/COMMIT/ROLLBACK become
+     * SAVEPOINT op / RELEASE op / ROLLBACK TO op, and `op` says whether that savepoint is open. */
+    bool group, job, op;
 } sq;
 
 static sq *
@@ -326,9 +339,37 @@ check_writable(sq *q, wr_error *out_err)
     return WR_OK;
 }
 
-/* Runs a statement with no parameters and no rows (BEGIN/COMMIT/ROLLBACK). */
+static wr_err run_stmt(sq *q, int id, wr_error *out_err);
+
+/* Runs a statement with no parameters and no rows (BEGIN/COMMIT/ROLLBACK). Inside a group they
+ * open, release and undo the operation's savepoint instead. */
 static wr_err
 run_simple(sq *q, int id, wr_error *out_err)
+{
+    if (!q->group)
+        return run_stmt(q, id, out_err);
+    wr_err err = WR_OK;
+    switch (id) {
+    case S_BEGIN:
+        err = run_stmt(q, S_OP_SAVE, out_err);
+        q->op = err == WR_OK;
+        return err;
+    case S_COMMIT:
+        err = run_stmt(q, S_OP_RELEASE, out_err);
+        q->op = err != WR_OK;
+        return err;
+    default: /* S_ROLLBACK */
+        err = run_stmt(q, S_OP_UNDO, out_err);
+        if (err == WR_OK)
+            err = run_stmt(q, S_OP_RELEASE, out_err);
+        q->op = false;
+        return err;
+    }
+}
+
+/* Runs a statement with no parameters and no rows, as it is. */
+static wr_err
+run_stmt(sq *q, int id, wr_error *out_err)
 {
     sqlite3_stmt *st = stmt(q, id, out_err);
     if (!st)
@@ -342,10 +383,11 @@ run_simple(sq *q, int id, wr_error *out_err)
     return err;
 }
 
+/* Undoes the operation's open transaction (its savepoint, inside a group), if any. */
 static void
 rollback(sq *q)
 {
-    if (!sqlite3_get_autocommit(q->db))
+    if (q->group ? q->op : !sqlite3_get_autocommit(q->db))
         run_simple(q, S_ROLLBACK, NULL);
 }
 
@@ -1238,6 +1280,68 @@ run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
+/* wr_meta_group on SQLite: BEGIN IMMEDIATE … COMMIT around the group, savepoints inside. */
+static wr_err
+sq_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    bool order_ok = step_id == WR_META_GROUP_BEGIN ? !q->group
+                    : step_id == WR_META_GROUP_JOB ? q->group && !q->job
+                    : step_id == WR_META_GROUP_JOB_KEEP || step_id == WR_META_GROUP_JOB_UNDO
+                        ? q->job
+                        : q->group && !q->job;
+    if (!order_ok)
+        return wr_error_set(out_err, WR_ERR_INVALID, "control-plane group step out of order");
+    wr_err err = WR_OK;
+    switch (step_id) {
+    case WR_META_GROUP_BEGIN:
+        err = check_writable(q, out_err);
+        if (err == WR_OK)
+            err = run_stmt(q, S_BEGIN, out_err);
+        q->group = err == WR_OK;
+        q->op = false;
+        return err;
+    case WR_META_GROUP_JOB:
+        /* SQLite rolls a transaction back by itself after some errors (I/O, disk full): a job
+         * must never run outside the group, where its changes would commit on their own. */
+        if (sqlite3_get_autocommit(q->db)) {
+            q->failed = true;
+            return wr_error_set(out_err, WR_ERR_STORAGE,
+                                "control-plane group transaction was rolled back by the database");
+        }
+        err = run_stmt(q, S_JOB_SAVE, out_err);
+        q->job = err == WR_OK;
+        return err;
+    case WR_META_GROUP_JOB_KEEP:
+    case WR_META_GROUP_JOB_UNDO:
+        q->job = false;
+        if (step_id == WR_META_GROUP_JOB_UNDO)
+            err = run_stmt(q, S_JOB_UNDO, out_err);
+        if (err == WR_OK)
+            err = run_stmt(q, S_JOB_RELEASE, out_err);
+        return err;
+    case WR_META_GROUP_COMMIT:
+        q->group = false;
+        if (sqlite3_get_autocommit(q->db)) { /* rolled back under us: nothing to commit */
+            q->failed = true;
+            return wr_error_set(out_err, WR_ERR_STORAGE,
+                                "control-plane group transaction was rolled back by the database");
+        }
+        err = run_stmt(q, S_COMMIT, out_err);
+        if (err != WR_OK) {
+            q->failed = true; /* we cannot know what reached the disk */
+            if (!sqlite3_get_autocommit(q->db))
+                run_stmt(q, S_ROLLBACK, NULL);
+        }
+        return err;
+    default: /* WR_META_GROUP_ABORT */
+        q->group = false;
+        if (!sqlite3_get_autocommit(q->db))
+            err = run_stmt(q, S_ROLLBACK, out_err);
+        return err;
+    }
+}
+
 static void
 sq_close(wr_meta *m)
 {
@@ -1279,6 +1383,7 @@ static const wr_meta_ops sqlite_ops = {
     .project_list = project_list,
     .env_list = env_list,
     .run_list = run_list,
+    .group = sq_group,
 };
 
 /* Runs one SQL text (possibly several statements) on db during open. */
@@ -1373,8 +1478,24 @@ sync_parent_dir(const char *path, wr_error *out_err)
     return err;
 }
 
+static wr_err open_sqlite(const char *path, bool shared, wr_meta **out, wr_error *out_err);
+
 wr_err
 wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err)
+{
+    return open_sqlite(path, false, out, out_err);
+}
+
+wr_err
+wr_meta_open_sqlite_shared(const char *path, wr_meta **out, wr_error *out_err)
+{
+    if (strcmp(path, ":memory:") == 0)
+        return wr_error_set(out_err, WR_ERR_INVALID, "a shared control-plane db needs a file");
+    return open_sqlite(path, true, out, out_err);
+}
+
+static wr_err
+open_sqlite(const char *path, bool shared, wr_meta **out, wr_error *out_err)
 {
     *out = NULL;
     bool memory = strcmp(path, ":memory:") == 0;
@@ -1391,14 +1512,15 @@ wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err)
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
 
-    /* One process owns the control plane (the store's lock already forbids a second server on
-     * the data dir). Exclusive locking, set before the first WAL access, keeps the WAL index in
-     * heap memory: no -shm file and no fcntl lock round-trips per transaction, which were a
-     * sixth of the CPU of a realtime channel PUT. Other processes cannot read the file while
-     * the server runs. */
-    err = exec_sql(db, "PRAGMA locking_mode=EXCLUSIVE", "locking mode", out_err);
-    if (err != WR_OK)
-        goto out;
+    /* A lone handle (tools, tests) takes exclusive locking, set before the first WAL access: the
+     * WAL index stays in heap memory, with no -shm file and no fcntl lock round-trips per
+     * transaction. The server's two handles (loop reader, writer thread) share the file with
+     * normal locking; the store's lock already forbids a second server on the data dir. */
+    if (!shared) {
+        err = exec_sql(db, "PRAGMA locking_mode=EXCLUSIVE", "locking mode", out_err);
+        if (err != WR_OK)
+            goto out;
+    }
     /* journal_mode answers with the mode in effect; anything but "wal" means it did not take
      * (":memory:" databases answer "memory" and are allowed, for tests). */
     sqlite3_stmt *st = NULL;

@@ -1,0 +1,265 @@
+/*
+ * writer.c — the control plane's writer thread (see writer.h).
+ *
+ * Two lists under one mutex: `queue` (submitted, not yet taken by the thread) and `done`
+ * (finished, not yet delivered on the loop). The thread takes the whole queue (up to a group's
+ * worth), runs it as one transaction without the lock, then appends the group to `done` and wakes
+ * the loop with uv_async_send (which coalesces: one wake-up delivers every finished group).
+ *
+ * The async handle keeps the loop alive only while jobs are outstanding (submitted and not yet
+ * delivered; counted on the loop thread): an idle writer does not hold a stopping server up, and
+ * a server that stops accepting still delivers what it had submitted.
+ */
+#include "meta/writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "util/mem.h"
+
+typedef struct job {
+    struct job *next;
+    wr_meta_job_run run;
+    wr_meta_job_done done;
+    void *ctx;
+    wr_err rc;
+    wr_error err;
+} job;
+
+typedef struct list {
+    job *head, *tail;
+    size_t n;
+} list;
+
+struct wr_meta_writer {
+    wr_meta *m; /* the writer thread's handle */
+    uv_loop_t *loop;
+    uv_async_t async;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* the queue got a job, or stopping */
+    list queue, done;
+    size_t running; /* jobs taken by the thread and not yet in `done` */
+    size_t max_queued;
+    size_t outstanding; /* loop thread only: submitted and not yet delivered */
+    bool stopping, started;
+};
+
+static void
+push(list *l, job *j)
+{
+    j->next = NULL;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->n++;
+}
+
+/* Moves every job of `from` to the end of `to`. */
+static void
+list_splice(list *to, list *from)
+{
+    if (!from->head)
+        return;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    to->n += from->n;
+    *from = (list){0};
+}
+
+/* Takes at most `max` jobs from the front of `from`. */
+static list
+take(list *from, size_t max)
+{
+    list out = {0};
+    while (from->head && out.n < max) {
+        job *j = from->head;
+        from->head = j->next;
+        if (!from->head)
+            from->tail = NULL;
+        from->n--;
+        push(&out, j);
+    }
+    return out;
+}
+
+/* One group: BEGIN, each job in its savepoint, COMMIT. Sets every job's rc. */
+static void
+run_group(wr_meta *m, list *g)
+{
+    wr_error gerr = {0};
+    wr_err grc = wr_meta_group(m, WR_META_GROUP_BEGIN, &gerr);
+    for (job *j = g->head; j; j = j->next) {
+        if (grc != WR_OK) {
+            j->rc = grc;
+            j->err = gerr;
+            continue;
+        }
+        grc = wr_meta_group(m, WR_META_GROUP_JOB, &gerr);
+        if (grc != WR_OK) {
+            j->rc = grc;
+            j->err = gerr;
+            continue;
+        }
+        j->rc = j->run(m, j->ctx, &j->err);
+        if (j->rc != WR_OK && j->err.code == WR_OK)
+            j->err.code = j->rc;
+        grc = wr_meta_group(m, j->rc == WR_OK ? WR_META_GROUP_JOB_KEEP : WR_META_GROUP_JOB_UNDO,
+                            &gerr);
+        if (grc != WR_OK && j->rc == WR_OK) {
+            j->rc = grc;
+            j->err = gerr;
+        }
+    }
+    if (grc == WR_OK)
+        grc = wr_meta_group(m, WR_META_GROUP_COMMIT, &gerr);
+    else
+        wr_meta_group(m, WR_META_GROUP_ABORT, NULL);
+    /* Nothing of a failed group is durable: every job that had succeeded fails with it. */
+    if (grc != WR_OK)
+        for (job *j = g->head; j; j = j->next)
+            if (j->rc == WR_OK) {
+                j->rc = grc;
+                j->err = gerr;
+            }
+}
+
+static void *
+writer_main(void *arg)
+{
+    wr_meta_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->queue.head && !w->stopping)
+            pthread_cond_wait(&w->cond, &w->mu);
+        if (!w->queue.head)
+            break; /* stopping and drained */
+        list g = take(&w->queue, WR_META_WRITER_GROUP);
+        w->running = g.n;
+        pthread_mutex_unlock(&w->mu);
+        run_group(w->m, &g);
+        pthread_mutex_lock(&w->mu);
+        w->running = 0;
+        list_splice(&w->done, &g);
+        uv_async_send(&w->async);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Delivers every finished job, in order. Loop thread. */
+static void
+deliver(wr_meta_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    list d = w->done;
+    w->done = (list){0};
+    pthread_mutex_unlock(&w->mu);
+    for (job *j = d.head, *n; j; j = n) {
+        n = j->next;
+        w->outstanding--;
+        j->done(j->ctx, j->rc, &j->err);
+        free(j);
+    }
+    if (w->outstanding == 0 && !uv_is_closing((uv_handle_t *)&w->async))
+        uv_unref((uv_handle_t *)&w->async);
+}
+
+static void
+on_async(uv_async_t *h)
+{
+    deliver(h->data);
+}
+
+wr_err
+wr_meta_writer_start(uv_loop_t *loop, wr_meta *m, size_t max_queued, wr_meta_writer **out,
+                     wr_error *out_err)
+{
+    *out = NULL;
+    wr_meta_writer *w = wr_xcalloc(1, sizeof(*w));
+    w->m = m;
+    w->loop = loop;
+    w->max_queued = max_queued ? max_queued : 65536;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    uv_async_init(loop, &w->async, on_async);
+    w->async.data = w;
+    uv_unref((uv_handle_t *)&w->async);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        w->m = NULL; /* the caller keeps it */
+        uv_close((uv_handle_t *)&w->async, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* finish the close before freeing */
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return wr_error_set(out_err, WR_ERR_OTHER, "cannot start the control-plane writer");
+    }
+    w->started = true;
+    *out = w;
+    return WR_OK;
+}
+
+wr_err
+wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done, void *ctx,
+                      wr_error *out_err)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping || w->queue.n >= w->max_queued) {
+        bool stopping = w->stopping;
+        pthread_mutex_unlock(&w->mu);
+        return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                            stopping ? "the server is shutting down"
+                                     : "too many control-plane changes waiting; retry");
+    }
+    job *j = wr_xcalloc(1, sizeof(*j));
+    j->run = run;
+    j->done = done;
+    j->ctx = ctx;
+    push(&w->queue, j);
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    if (w->outstanding++ == 0)
+        uv_ref((uv_handle_t *)&w->async);
+    return WR_OK;
+}
+
+size_t
+wr_meta_writer_pending(wr_meta_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->queue.n + w->running;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+void
+wr_meta_writer_stop(wr_meta_writer *w)
+{
+    if (!w || !w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->started = false;
+    deliver(w);
+    uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+void
+wr_meta_writer_free(wr_meta_writer *w)
+{
+    if (!w)
+        return;
+    wr_meta_close(w->m);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}

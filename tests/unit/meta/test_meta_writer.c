@@ -1,0 +1,287 @@
+/*
+ * test_meta_writer.c — the control plane's writer thread (meta/writer.h) on SQLite: jobs run off
+ * the loop and complete on it in submission order; jobs that wait while a group runs are
+ * committed together; a failed job undoes exactly its own changes and the rest of its group
+ * stands; changes are visible to the loop's reader handle when the completion runs; a full queue
+ * answers UNAVAILABLE; stop finishes every queued job. A first job that blocks on a semaphore
+ * holds the thread so that later jobs are known to queue up behind it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <semaphore.h>
+#include <uv.h>
+
+#include "meta/meta.h"
+#include "meta/writer.h"
+#include "support/fs_support.h"
+#include "support/test_main.h"
+
+typedef struct fx {
+    char dir[64];
+    char path[128];
+    uv_loop_t loop;
+    wr_meta *reader;
+    wr_meta_writer *w;
+} fx;
+
+static int
+setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    ts_mkdtemp("meta-wr", f->dir, sizeof(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
+    uv_loop_init(&f->loop);
+    wr_error err = {0};
+    wr_meta *wm = NULL;
+    assert_int_equal(wr_meta_open_sqlite_shared(f->path, &f->reader, &err), WR_OK);
+    assert_int_equal(wr_meta_open_sqlite_shared(f->path, &wm, &err), WR_OK);
+    assert_int_equal(wr_meta_writer_start(&f->loop, wm, 4, &f->w, &err), WR_OK);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx *f = *state;
+    wr_meta_writer_stop(f->w);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    wr_meta_writer_free(f->w);
+    wr_meta_close(f->reader);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    ts_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- jobs ----------------------------------------------------------------------------------- */
+
+typedef struct job {
+    fx *f;
+    sem_t *started;   /* when set, posted as the job starts running */
+    sem_t *hold;      /* when set, the job waits on it before running */
+    const char *id;   /* the org it creates */
+    const char *slug; /* its slug; a taken slug makes it fail */
+    const char *id2;  /* a second org in the same job (NULL: none) */
+    const char *slug2;
+    int *order;      /* completions append their index here */
+    int *n_done;     /* how many completed */
+    int index;       /* this job's index */
+    wr_err rc;       /* what done got */
+    bool seen;       /* done could read the org through the reader handle */
+} job;
+
+static wr_org
+org(const char *id, const char *slug)
+{
+    wr_org o = {0};
+    snprintf(o.id, sizeof(o.id), "%s", id);
+    snprintf(o.slug, sizeof(o.slug), "%s", slug);
+    snprintf(o.plan, sizeof(o.plan), "free");
+    return o;
+}
+
+static wr_err
+run_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    job *j = ctx;
+    if (j->started)
+        sem_post(j->started);
+    if (j->hold)
+        sem_wait(j->hold);
+    wr_org o = org(j->id, j->slug);
+    wr_err rc = wr_meta_org_create(m, &o, out_err);
+    if (rc == WR_OK && j->id2) {
+        wr_org o2 = org(j->id2, j->slug2);
+        rc = wr_meta_org_create(m, &o2, out_err);
+    }
+    return rc;
+}
+
+static void
+done_job(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)err;
+    job *j = ctx;
+    j->rc = rc;
+    wr_org o;
+    j->seen = wr_meta_org_get(j->f->reader, j->id, &o, NULL) == WR_OK;
+    j->order[(*j->n_done)++] = j->index;
+}
+
+static bool
+org_exists(fx *f, const char *id)
+{
+    wr_org o;
+    return wr_meta_org_get(f->reader, id, &o, NULL) == WR_OK;
+}
+
+static void
+run_until(fx *f, int *n_done, int want)
+{
+    while (*n_done < want)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void
+test_completes_in_order_and_visible(void **state)
+{
+    fx *f = *state;
+    int order[8], n = 0;
+    job j[3] = {
+        {.f = f, .id = "org_a", .slug = "a", .order = order, .n_done = &n, .index = 0},
+        {.f = f, .id = "org_b", .slug = "b", .order = order, .n_done = &n, .index = 1},
+        {.f = f, .id = "org_c", .slug = "c", .order = order, .n_done = &n, .index = 2},
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &j[i], NULL), WR_OK);
+    run_until(f, &n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(order[i], i);
+        assert_int_equal(j[i].rc, WR_OK);
+        assert_true(j[i].seen);
+    }
+}
+
+/* Jobs queued behind a blocked one commit together, and one failing job does not sink the rest. */
+static void
+test_group_savepoints(void **state)
+{
+    fx *f = *state;
+    sem_t hold, started;
+    sem_init(&hold, 0, 0);
+    sem_init(&started, 0, 0);
+    int order[8], n = 0;
+    job first = {.f = f,
+                 .started = &started,
+                 .hold = &hold,
+                 .id = "org_0",
+                 .slug = "s0",
+                 .order = order,
+                 .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &first, NULL), WR_OK);
+    sem_wait(&started); /* the thread runs it (and waits): what follows queues behind it */
+    assert_int_equal(wr_meta_writer_pending(f->w), 1);
+    job g[3] = {
+        {.f = f, .id = "org_1", .slug = "s1", .order = order, .n_done = &n, .index = 1},
+        /* fails on its second org (slug s1 is taken by job 1 in the same group): its first org
+         * must be undone with it */
+        {.f = f,
+         .id = "org_2",
+         .slug = "s2",
+         .id2 = "org_2b",
+         .slug2 = "s1",
+         .order = order,
+         .n_done = &n,
+         .index = 2},
+        {.f = f, .id = "org_3", .slug = "s3", .order = order, .n_done = &n, .index = 3},
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &g[i], NULL), WR_OK);
+    /* max_queued is 4: three wait, the fourth fits, the fifth is refused */
+    job extra = {.f = f, .id = "org_4", .slug = "s4", .order = order, .n_done = &n, .index = 4};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &extra, NULL), WR_OK);
+    wr_error err = {0};
+    job refused = {.f = f, .id = "org_5", .slug = "s5", .order = order, .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &refused, &err),
+                     WR_ERR_UNAVAILABLE);
+    assert_int_equal(err.code, WR_ERR_UNAVAILABLE);
+    assert_false(org_exists(f, "org_1")); /* nothing of the waiting group is committed yet */
+    sem_post(&hold);
+    run_until(f, &n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(order[i], i);
+    assert_int_equal(first.rc, WR_OK);
+    assert_int_equal(g[0].rc, WR_OK);
+    assert_int_equal(g[1].rc, WR_ERR_RESOURCE_ALREADY_EXISTS);
+    assert_int_equal(g[2].rc, WR_OK);
+    assert_int_equal(extra.rc, WR_OK);
+    assert_true(org_exists(f, "org_1"));
+    assert_false(org_exists(f, "org_2"));  /* the failed job's first change was undone */
+    assert_false(org_exists(f, "org_2b")); /* and its second never happened */
+    assert_true(org_exists(f, "org_3"));
+    assert_true(org_exists(f, "org_4"));
+    assert_false(org_exists(f, "org_5"));
+    sem_destroy(&hold);
+    sem_destroy(&started);
+}
+
+/* A completed job is durable: a fresh handle opened after the writer is gone finds it. */
+static void
+test_durable_after_reopen(void **state)
+{
+    fx *f = *state;
+    int order[4], n = 0;
+    job j = {.f = f, .id = "org_d", .slug = "d", .order = order, .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &j, NULL), WR_OK);
+    run_until(f, &n, 1);
+    wr_meta_writer_stop(f->w);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    wr_meta_writer_free(f->w);
+    wr_meta_close(f->reader);
+    wr_error err = {0};
+    assert_int_equal(wr_meta_open_sqlite(f->path, &f->reader, &err), WR_OK);
+    assert_true(org_exists(f, "org_d"));
+    wr_meta_close(f->reader);
+    /* back to the fixture's shape for teardown */
+    wr_meta *wm = NULL;
+    assert_int_equal(wr_meta_open_sqlite_shared(f->path, &f->reader, &err), WR_OK);
+    assert_int_equal(wr_meta_open_sqlite_shared(f->path, &wm, &err), WR_OK);
+    assert_int_equal(wr_meta_writer_start(&f->loop, wm, 4, &f->w, &err), WR_OK);
+}
+
+/* Jobs still queued when the writer stops are run and answered from inside stop. */
+static void
+test_stop_finishes_queued(void **state)
+{
+    fx *f = *state;
+    int order[4], n = 0;
+    job j[2] = {
+        {.f = f, .id = "org_x", .slug = "x", .order = order, .n_done = &n, .index = 0},
+        {.f = f, .id = "org_y", .slug = "y", .order = order, .n_done = &n, .index = 1},
+    };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &j[i], NULL), WR_OK);
+    wr_meta_writer_stop(f->w);
+    assert_int_equal(n, 2);
+    assert_int_equal(j[0].rc, WR_OK);
+    assert_int_equal(j[1].rc, WR_OK);
+    wr_error err = {0};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &j[0], &err),
+                     WR_ERR_UNAVAILABLE);
+}
+
+/* Group steps out of order are refused; a plain change after a group commits on its own. */
+static void
+test_group_step_order(void **state)
+{
+    fx *f = *state;
+    wr_error err = {0};
+    wr_meta *m = f->reader;
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_JOB, &err), WR_ERR_INVALID);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_COMMIT, &err), WR_ERR_INVALID);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_BEGIN, &err), WR_OK);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_BEGIN, &err), WR_ERR_INVALID);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_JOB, &err), WR_OK);
+    wr_org o = org("org_g", "g");
+    assert_int_equal(wr_meta_org_create(m, &o, &err), WR_OK);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_COMMIT, &err), WR_ERR_INVALID); /* job open */
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_JOB_KEEP, &err), WR_OK);
+    assert_int_equal(wr_meta_group(m, WR_META_GROUP_ABORT, &err), WR_OK);
+    assert_false(org_exists(f, "org_g")); /* aborted */
+    assert_int_equal(wr_meta_org_create(m, &o, &err), WR_OK);
+    assert_true(org_exists(f, "org_g"));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
+             T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order))
