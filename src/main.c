@@ -17,6 +17,7 @@
 
 #include "http/http.h"
 #include "http/router.h"
+#include "meta/writer.h"
 #include "auth/auth.h"
 #include "auth/keybox.h"
 #include "cli/cli.h"
@@ -298,7 +299,8 @@ serve(int argc, char **argv)
     }
     char meta_path[4096];
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.serve.data_dir);
-    wr_meta *meta = NULL;
+    wr_meta *meta = NULL, *writer_meta = NULL; /* the writer owns writer_meta once started */
+    wr_meta_writer *writer = NULL;
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
     wr_rt_backend *backend = NULL;
@@ -308,8 +310,16 @@ serve(int argc, char **argv)
         rc = err.code == WR_ERR_INVALID ? 2 : 1;
         goto out;
     }
-    if (wr_meta_open_sqlite(meta_path, &meta, &err) != WR_OK) {
+    /* Two handles on the control plane: reads on the loop thread, changes on the writer thread
+     * (group-committed; meta/writer.h), so that the loop never waits for an fsync. */
+    if (wr_meta_open_sqlite_shared(meta_path, &meta, &err) != WR_OK ||
+        wr_meta_open_sqlite_shared(meta_path, &writer_meta, &err) != WR_OK) {
         fprintf(stderr, "weir: control plane %s: %s\n", meta_path, err.msg);
+        rc = 1;
+        goto out;
+    }
+    if (wr_meta_writer_start(a.loop, writer_meta, 0, &writer, &err) != WR_OK) {
+        fprintf(stderr, "weir: control plane: %s\n", err.msg);
         rc = 1;
         goto out;
     }
@@ -329,7 +339,8 @@ serve(int argc, char **argv)
         goto out;
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
-    wr_obs_sources(obs, a.store, s2, meta, rt);
+    wr_rt_set_writer(rt, writer);
+    wr_obs_sources(obs, a.store, s2, writer_meta, rt); /* commits happen on the writer's handle */
     wr_http_opts ho = {
         .max_header_bytes = cfg.http.max_header_bytes,
         .max_body_bytes = cfg.http.max_body_bytes,
@@ -386,6 +397,7 @@ serve(int argc, char **argv)
 out:
     wr_server_free(a.server);
     wr_server_free(a.metrics_server);
+    wr_meta_writer_stop(writer); /* finishes what was submitted, before the store goes */
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     wr_rt_stop(rt);
@@ -393,6 +405,10 @@ out:
     wr_rt_backend_free(backend); /* its handles close in the run below */
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
+    if (writer)
+        wr_meta_writer_free(writer); /* closes writer_meta */
+    else
+        wr_meta_close(writer_meta);
     wr_meta_close(meta);
     wr_keybox_free(keybox);
     wr_s2_free(s2);

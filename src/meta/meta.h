@@ -354,7 +354,6 @@ wr_err wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected
 wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
                             wr_session_page *out, wr_error *out_err);
 
-
 /* ---- group commit --------------------------------------------------------------------------- */
 
 /*

@@ -9,6 +9,7 @@
 #include "realtime/params.h"
 #include "realtime/rt_int.h"
 #include "util/clock.h"
+#include "util/mem.h"
 
 /* The environment whose secret key the request carries, or false after answering 401 (public
  * tokens are refused here). */
@@ -56,6 +57,45 @@ run_json(const wr_run *r)
     return o;
 }
 
+/* A run change on its way through the control plane's writer. */
+typedef struct run_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    wr_run run;
+    bool reread; /* answer with the row as stored now (a completion), else `run` as created */
+} run_op;
+
+/* Writer thread: inserts the run with its stamp. */
+static wr_err
+create_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    run_op *op = ctx;
+    return wr_meta_run_create(m, &op->run, out_err);
+}
+
+/* Loop thread, once the change is durable: 201 with the new run, or 200 with the completed one. */
+static void
+run_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    run_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    wr_error e = {0};
+    if (!req) {
+        free(op);
+        return;
+    }
+    if (rc != WR_OK && op->reread)
+        wr_rt_fail_lookup(req, err, "Run not found");
+    else if (rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (op->reread &&
+             wr_meta_run_get(op->rt->meta, op->run.env_id, op->run.id, &op->run, &e) != WR_OK)
+        wr_rt_fail_lookup(req, &e, "Run not found");
+    else
+        wr_resp_json(req, op->reread ? 200 : 201, run_json(&op->run));
+    free(op);
+}
+
 static void
 create_run(wr_req *req, void *ctx)
 {
@@ -96,11 +136,19 @@ create_run(wr_req *req, void *ctx)
     json_decref(body);
     if (!wr_rt_org_stamp(req, rt, &env, r.basin, &r.has_basin))
         return;
-    if (wr_meta_run_create(rt->meta, &r, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_json(req, 201, run_json(&r));
+    run_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    op->run = r;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(rt, create_job, run_done, op);
+}
+
+/* Writer thread: marks the run completed (idempotent). */
+static wr_err
+complete_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    run_op *op = ctx;
+    return wr_meta_run_complete(m, op->run.id, wr_clock_now_ms(), out_err);
 }
 
 static void
@@ -112,13 +160,16 @@ complete_run(wr_req *req, void *ctx)
         return;
     wr_run r;
     wr_error err = {0};
-    if (wr_meta_run_get(rt->meta, env.id, req->params[0], &r, &err) != WR_OK ||
-        wr_meta_run_complete(rt->meta, r.id, wr_clock_now_ms(), &err) != WR_OK ||
-        wr_meta_run_get(rt->meta, env.id, r.id, &r, &err) != WR_OK) {
+    if (wr_meta_run_get(rt->meta, env.id, req->params[0], &r, &err) != WR_OK) {
         wr_rt_fail_lookup(req, &err, "Run not found");
         return;
     }
-    wr_resp_json(req, 200, run_json(&r));
+    run_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    op->run = r;
+    op->reread = true;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(rt, complete_job, run_done, op);
 }
 
 typedef struct run_query {

@@ -184,6 +184,27 @@ wr_rt_free(wr_rt *rt)
     free(rt);
 }
 
+void
+wr_rt_set_writer(wr_rt *rt, wr_meta_writer *w)
+{
+    rt->writer = w;
+}
+
+void
+wr_rt_meta_change(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+{
+    wr_error err = {0};
+    if (!rt->writer) {
+        wr_err rc = run(rt->meta, ctx, &err);
+        if (rc != WR_OK && err.code == WR_OK)
+            err.code = rc;
+        done(ctx, rc, &err);
+        return;
+    }
+    if (wr_meta_writer_submit(rt->writer, run, done, ctx, &err) != WR_OK)
+        done(ctx, err.code, &err);
+}
+
 static void
 req_gone(wr_req *req)
 {

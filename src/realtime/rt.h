@@ -26,6 +26,10 @@ typedef struct wr_rt wr_rt;
  * environment API keys (keybox.h). */
 wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *backend,
                  wr_auth *auth, wr_keybox *keybox, uv_loop_t *loop);
+/* Control-plane changes go through `w` from now on (meta/writer.h), off the loop thread; without
+ * one they are made on `meta` by the loop thread. `w` must outlive the layer's requests. */
+struct wr_meta_writer;
+void wr_rt_set_writer(wr_rt *rt, struct wr_meta_writer *w);
 /* Closes the layer's handles; run the loop once more before wr_rt_free. NULL is a no-op. */
 void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);

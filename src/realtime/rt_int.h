@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "http/req.h"
+#include "meta/writer.h"
 #include "realtime/mint.h"
 #include "realtime/rt.h"
 #include "s2/s2.h"
@@ -16,7 +17,8 @@ typedef struct wr_rt_parts wr_rt_parts;
 
 struct wr_rt {
     wr_rt_config cfg;
-    wr_meta *meta;
+    wr_meta *meta;          /* reads (loop thread) */
+    wr_meta_writer *writer; /* changes, off the loop (NULL: made on rt->meta; tests) */
     wr_rt_backend *backend; /* every stream operation (backend.h) */
     wr_auth *auth;          /* the admin API's root token */
     wr_keybox *keybox;      /* environment API keys at rest (keybox.h) */
@@ -33,6 +35,14 @@ struct wr_rt {
  */
 void wr_rt_hold_req(wr_req *req, void *op);
 wr_req *wr_rt_take_req(void *op);
+
+/*
+ * A control-plane change: `run` makes it through the writer thread's handle, off the loop, in a
+ * group commit (meta/writer.h); `done` runs on the loop once it is durable or failed (a full
+ * writer queue: UNAVAILABLE, 503). Without a writer, `run` runs on rt->meta and `done` before
+ * this returns. Reads made from `done` on rt->meta see the change.
+ */
+void wr_rt_meta_change(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx);
 
 /*
  * Realtime errors are wr_err codes like everywhere else; these turn one into an answer with the

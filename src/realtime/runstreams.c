@@ -14,6 +14,7 @@
 
 #include "realtime/naming.h"
 #include "realtime/rt_int.h"
+#include "util/mem.h"
 
 /* A run named in the URL, resolved. */
 typedef struct run_ctx {
@@ -97,61 +98,130 @@ full_name(wr_req *req, const run_ctx *c, const char *rel)
     return wr_arena_printf(&req->arena, "%s%s", c->prefix, rel);
 }
 
+/* What a write route does once its stream id is registered on the run: `rel` is the stream's
+ * name relative to the prefix. */
+typedef void (*run_write_fn)(wr_req *req, wr_rt *rt, run_ctx *c, const char *rel);
+
+static void
+run_write_next(wr_req *req, wr_rt *rt, run_ctx *c, run_write_fn next)
+{
+    run_resolve(rt, c);
+    next(req, rt, c, wr_arena_printf(&req->arena, "/runs/%s/%s", c->run.id, req->params[2]));
+}
+
+/* Whether stream_id is registered on the run; false after answering the error. */
+static bool
+stream_known(wr_req *req, wr_rt *rt, const char *run_id, const char *stream_id, bool *out)
+{
+    char **v = NULL;
+    size_t n = 0;
+    wr_error err = {0};
+    if (wr_meta_run_streams(rt->meta, run_id, &v, &n, &err) != WR_OK) {
+        wr_rt_fail_err(req, &err);
+        return false;
+    }
+    *out = false;
+    for (size_t i = 0; i < n && !*out; i++)
+        *out = strcmp(v[i], stream_id) == 0;
+    wr_meta_strv_free(v, n);
+    return true;
+}
+
+/* A stream id being registered on its run through the control plane's writer. */
+typedef struct add_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    run_ctx c;
+    char *stream_id;
+    run_write_fn next;
+} add_op;
+
+static wr_err
+add_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    add_op *op = ctx;
+    return wr_meta_run_add_stream(m, op->c.run.id, op->stream_id, out_err);
+}
+
+static void
+add_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    add_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req && rc == WR_ERR_INVALID)
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid stream id");
+    else if (req && rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (req)
+        run_write_next(req, op->rt, &op->c, op->next);
+    wr_rt_caller_fini(&op->c.caller);
+    free(op->stream_id);
+    free(op);
+}
+
 /*
  * The common part of PUT and append on params {runId, target, streamId}: the target run must
- * be open and the stream id is registered on it. Returns the relative name, or NULL after
- * answering.
+ * be open and the stream id is registered on it (a new one through the writer, off the loop),
+ * then `next` runs. Takes c (its caller is released here or when `next` has run).
  */
-static const char *
-writable_run_stream(wr_req *req, wr_rt *rt, run_ctx *c)
+static void
+run_stream_write(wr_req *req, wr_rt *rt, run_ctx *c, run_write_fn next)
 {
     const char *target = req->params[1], *stream_id = req->params[2];
-    wr_error err = {0};
-    if (!target_run(req, rt, &c->caller.env, target, &c->run))
-        return NULL;
+    bool known = false;
+    if (!target_run(req, rt, &c->caller.env, target, &c->run) ||
+        !stream_known(req, rt, c->run.id, stream_id, &known)) {
+        wr_rt_caller_fini(&c->caller);
+        return;
+    }
     if (c->run.completed) {
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Cannot stream to a completed run");
-        return NULL;
+    } else if (known) {
+        run_write_next(req, rt, c, next);
+    } else {
+        add_op *op = wr_xcalloc(1, sizeof(*op));
+        op->rt = rt;
+        op->c = *c; /* the caller moves to op */
+        op->stream_id = wr_xstrdup(stream_id);
+        op->next = next;
+        wr_rt_hold_req(req, op);
+        wr_rt_meta_change(rt, add_job, add_done, op);
+        return;
     }
-    if (wr_meta_run_add_stream(rt->meta, c->run.id, stream_id, &err) != WR_OK) {
-        if (err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid stream id");
-        else
-            wr_rt_fail_err(req, &err);
-        return NULL;
-    }
-    run_resolve(rt, c);
-    return wr_arena_printf(&req->arena, "/runs/%s/%s", c->run.id, stream_id);
+    wr_rt_caller_fini(&c->caller);
+}
+
+static void
+put_next(wr_req *req, wr_rt *rt, run_ctx *c, const char *rel)
+{
+    if (full_name(req, c, rel))
+        wr_rt_answer_channel(req, rt, &c->caller, c->org.id, c->basin, c->prefix, rel);
 }
 
 static void
 put_run_stream(wr_req *req, void *ctx)
 {
-    wr_rt *rt = ctx;
     run_ctx c;
-    if (!run_open(req, rt, false, &c))
-        return;
-    const char *rel = writable_run_stream(req, rt, &c);
-    if (rel && full_name(req, &c, rel))
-        wr_rt_answer_channel(req, rt, &c.caller, c.org.id, c.basin, c.prefix, rel);
-    wr_rt_caller_fini(&c.caller);
+    if (run_open(req, ctx, false, &c))
+        run_stream_write(req, ctx, &c, put_next);
+}
+
+static void
+append_next(wr_req *req, wr_rt *rt, run_ctx *c, const char *rel)
+{
+    const char *part_id, *stream;
+    json_t *data;
+    if ((stream = full_name(req, c, rel)) != NULL && wr_rt_part_id(req, &part_id) &&
+        (data = wr_rt_text_body(req)) != NULL)
+        wr_rt_append_part(rt, req, c->caller.env.id, c->basin, stream, data, part_id);
 }
 
 static void
 append_run_stream(wr_req *req, void *ctx)
 {
-    wr_rt *rt = ctx;
     run_ctx c;
-    const char *part_id, *rel, *stream;
-    json_t *data = NULL;
-    if (!run_open(req, rt, false, &c))
-        return;
-    if ((rel = writable_run_stream(req, rt, &c)) != NULL &&
-        (stream = full_name(req, &c, rel)) != NULL && wr_rt_part_id(req, &part_id) &&
-        (data = wr_rt_text_body(req)) != NULL)
-        wr_rt_append_part(rt, req, c.caller.env.id, c.basin, stream, json_incref(data), part_id);
-    json_decref(data);
-    wr_rt_caller_fini(&c.caller);
+    if (run_open(req, ctx, false, &c))
+        run_stream_write(req, ctx, &c, append_next);
 }
 
 /* HEAD of a run stream: authenticated like GET; resuming is by Last-Event-ID, so the chunk

@@ -358,6 +358,66 @@ env_body(wr_req *req, wr_rt *rt, wr_env *out_env)
     return wr_rt_env_auth(req, rt, out_env) ? wr_rt_body(req) : NULL;
 }
 
+/* A session create on its way through the control plane's writer. */
+typedef struct create_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    wr_env env;
+    wr_session s, out;
+    wr_run run;
+    bool created;
+} create_op;
+
+/* Writer thread: the row (and its first run), or the existing one with that externalId. */
+static wr_err
+create_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    create_op *op = ctx;
+    return wr_meta_session_create_or_get(m, &op->s, &op->run, &op->out, &op->created, out_err);
+}
+
+/* The answer to a create whose row is durable: the SessionItem with a public token for the
+ * browser side (read + write on this session, by id and externalId), or 409 when the externalId
+ * names a closed session. */
+static void
+create_answer(wr_req *req, const create_op *op)
+{
+    const wr_session *out = &op->out;
+    if (!op->created && out->closed) {
+        wr_rt_fail_closed(req, out, "Session is closed: create one with another externalId");
+        return;
+    }
+    json_t *scopes = json_pack("[s+,s+]", "read:sessions:", out->id, "write:sessions:", out->id);
+    if (out->has_external_id) {
+        json_array_append_new(scopes, json_pack("s+", "read:sessions:", out->external_id));
+        json_array_append_new(scopes, json_pack("s+", "write:sessions:", out->external_id));
+    }
+    char *jwt = wr_rt_public_token(op->rt, &op->env, scopes, SESSION_TOKEN_TTL_S);
+    json_t *o = wr_rt_session_json(out);
+    json_object_set_new(o, "runId",
+                        out->has_current_run ? json_string(out->current_run_id) : json_string(""));
+    json_object_set_new(o, "isCached", json_boolean(!op->created));
+    if (jwt)
+        json_object_set_new(o, "publicAccessToken", json_string(jwt));
+    free(jwt);
+    wr_resp_json(req, op->created ? 201 : 200, o);
+}
+
+/* Loop thread, once the change is durable (or failed). */
+static void
+create_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    create_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req && rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (req)
+        create_answer(req, op);
+    wr_session_fini(&op->s);
+    wr_session_fini(&op->out);
+    free(op);
+}
+
 static void
 create_session(wr_req *req, void *ctx)
 {
@@ -366,48 +426,24 @@ create_session(wr_req *req, void *ctx)
     json_t *body = env_body(req, rt, &env);
     if (!body)
         return;
-    wr_session s = {0}, out = {0};
-    bool ok = create_body(req, body, &s);
+    create_op *op = wr_xcalloc(1, sizeof(*op));
+    bool ok = create_body(req, body, &op->s);
     json_decref(body);
-    wr_error err = {0};
-    bool created = false;
-    wr_run run;
     if (ok) {
-        wr_rt_new_id(WR_META_SESSION_ID_PREFIX, 29, s.id);
-        strcpy(s.env_id, env.id);
-        ok = wr_rt_org_stamp(req, rt, &env, s.basin, &s.has_basin);
+        wr_rt_new_id(WR_META_SESSION_ID_PREFIX, 29, op->s.id);
+        strcpy(op->s.env_id, env.id);
+        ok = wr_rt_org_stamp(req, rt, &env, op->s.basin, &op->s.has_basin);
     }
-    if (ok) {
-        session_run(&s, &run);
-        if (wr_meta_session_create_or_get(rt->meta, &s, &run, &out, &created, &err) != WR_OK) {
-            wr_rt_fail_err(req, &err);
-            ok = false;
-        }
-    }
-    wr_session_fini(&s);
-    if (!ok)
-        return;
-    if (!created && out.closed) {
-        wr_rt_fail_closed(req, &out, "Session is closed: create one with another externalId");
-        wr_session_fini(&out);
+    if (!ok) {
+        wr_session_fini(&op->s);
+        free(op);
         return;
     }
-    /* A public token for the browser side: read + write on this session, by id and externalId. */
-    json_t *scopes = json_pack("[s+,s+]", "read:sessions:", out.id, "write:sessions:", out.id);
-    if (out.has_external_id) {
-        json_array_append_new(scopes, json_pack("s+", "read:sessions:", out.external_id));
-        json_array_append_new(scopes, json_pack("s+", "write:sessions:", out.external_id));
-    }
-    char *jwt = wr_rt_public_token(rt, &env, scopes, SESSION_TOKEN_TTL_S);
-    json_t *o = wr_rt_session_json(&out);
-    json_object_set_new(o, "runId",
-                        out.has_current_run ? json_string(out.current_run_id) : json_string(""));
-    json_object_set_new(o, "isCached", json_boolean(!created));
-    if (jwt)
-        json_object_set_new(o, "publicAccessToken", json_string(jwt));
-    free(jwt);
-    wr_resp_json(req, created ? 201 : 200, o);
-    wr_session_fini(&out);
+    session_run(&op->s, &op->run);
+    op->rt = rt;
+    op->env = env;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(rt, create_job, create_done, op);
 }
 
 static void
@@ -420,6 +456,55 @@ get_session(wr_req *req, void *ctx)
         return;
     wr_resp_json(req, 200, wr_rt_session_json(&s));
     wr_session_fini(&s);
+}
+
+/* A session update on its way through the control plane's writer. */
+typedef struct update_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    char env_id[WR_META_ID_MAX + 1];
+    char id[WR_META_ID_MAX + 1];
+    wr_session_patch p; /* points into the fields below */
+    char *tags, *meta;
+    char ext[257];
+} update_op;
+
+static wr_err
+update_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    update_op *op = ctx;
+    return wr_meta_session_update(m, op->env_id, op->id, &op->p, out_err);
+}
+
+/* The answer to an update: the row as it is now, or the error. */
+static void
+update_answer(wr_req *req, const update_op *op, wr_err rc, const wr_error *err)
+{
+    wr_session s;
+    wr_error e = {0};
+    if (rc == WR_ERR_RESOURCE_ALREADY_EXISTS) {
+        wr_rt_fail(req, WR_ERR_RESOURCE_ALREADY_EXISTS,
+                   "Another session of this environment has that externalId");
+    } else if (rc != WR_OK) {
+        wr_rt_fail_err(req, err);
+    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
+        wr_rt_fail_err(req, &e);
+    } else {
+        wr_resp_json(req, 200, wr_rt_session_json(&s));
+        wr_session_fini(&s);
+    }
+}
+
+static void
+update_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    update_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req)
+        update_answer(req, op, rc, err);
+    free(op->tags);
+    free(op->meta);
+    free(op);
 }
 
 /* PATCH {tags?, metadata?, externalId? (null clears)} → the updated SessionItem. */
@@ -436,54 +521,54 @@ update_session(wr_req *req, void *ctx)
         json_decref(body);
         return;
     }
-    wr_session_patch p = {0};
-    char *tags = NULL, *meta = NULL;
-    char ext[257] = "";
+    update_op *op = wr_xcalloc(1, sizeof(*op));
     bool has_ext = false;
     json_t *t = json_object_get(body, "tags"), *md = json_object_get(body, "metadata"),
            *e = json_object_get(body, "externalId");
-    bool ok = json_field(req, t, tags_ok, TAGS_MSG, &tags) &&
-              json_field(req, md, object_ok, METADATA_MSG, &meta) &&
-              external_id_field(req, body, ext, &has_ext);
+    bool ok = json_field(req, t, tags_ok, TAGS_MSG, &op->tags) &&
+              json_field(req, md, object_ok, METADATA_MSG, &op->meta) &&
+              external_id_field(req, body, op->ext, &has_ext);
     if (ok && json_is_null(t)) {
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`tags` must be an array");
         ok = false;
     }
-    p.set_tags = tags != NULL;
-    p.tags_json = tags;
-    p.set_metadata = md != NULL;
-    p.metadata_json = meta;
-    p.set_external_id = e != NULL;
-    p.external_id = has_ext ? ext : NULL;
-    wr_error err = {0};
-    char id[WR_META_ID_MAX + 1];
-    strcpy(id, s.id);
+    op->p.set_tags = op->tags != NULL;
+    op->p.tags_json = op->tags;
+    op->p.set_metadata = md != NULL;
+    op->p.metadata_json = op->meta;
+    op->p.set_external_id = e != NULL;
+    op->p.external_id = has_ext ? op->ext : NULL;
+    op->rt = rt;
+    strcpy(op->env_id, env.id);
+    strcpy(op->id, s.id);
     wr_session_fini(&s);
-    if (ok && (wr_meta_session_update(rt->meta, env.id, id, &p, &err) != WR_OK ||
-               wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK)) {
-        if (err.code == WR_ERR_RESOURCE_ALREADY_EXISTS)
-            wr_rt_fail(req, WR_ERR_RESOURCE_ALREADY_EXISTS,
-                       "Another session of this environment has that externalId");
-        else
-            wr_rt_fail_err(req, &err);
-        ok = false;
-    }
-    free(tags);
-    free(meta);
     json_decref(body);
-    if (!ok)
+    if (!ok) {
+        free(op->tags);
+        free(op->meta);
+        free(op);
         return;
-    wr_resp_json(req, 200, wr_rt_session_json(&s));
-    wr_session_fini(&s);
+    }
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(rt, update_job, update_done, op);
 }
 
-/* A close waiting for its channels to be released. */
+/* A close: its write through the control plane's writer, then the release of its channels. */
 typedef struct close_op {
     wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
-    char env_id[WR_META_ID_MAX + 1];
-    char id[WR_META_ID_MAX + 1];
+    wr_env env;
+    wr_session s; /* as read before the close */
+    char reason[257];
+    bool already; /* closed before: released again all the same */
 } close_op;
+
+static void
+close_op_free(close_op *op)
+{
+    wr_session_fini(&op->s);
+    free(op);
+}
 
 static void
 close_released(void *ud, wr_err err, const wr_error *detail)
@@ -493,7 +578,7 @@ close_released(void *ud, wr_err err, const wr_error *detail)
     wr_session s;
     wr_error e = {0};
     if (!req) {
-        free(op);
+        close_op_free(op);
         return;
     }
     if (err != WR_OK) {
@@ -503,13 +588,37 @@ close_released(void *ud, wr_err err, const wr_error *detail)
                  "the session is closed, but releasing its channels failed (%s); retry the close",
                  detail ? detail->msg : wr_err_code(err));
         wr_rt_fail(req, wr_err_status(err) >= 500 ? err : WR_ERR_BAD_GATEWAY, msg);
-    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
+    } else if (wr_meta_session_get(op->rt->meta, op->env.id, op->s.id, &s, &e) != WR_OK) {
         wr_rt_fail_err(req, &e);
     } else {
         wr_resp_json(req, 200, wr_rt_session_json(&s));
         wr_session_fini(&s);
     }
-    free(op);
+    close_op_free(op);
+}
+
+/* Writer thread: the write-once close. */
+static wr_err
+close_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    close_op *op = ctx;
+    return wr_meta_session_close(m, op->s.id, op->reason, wr_clock_now_ms(), &op->already, out_err);
+}
+
+/* Loop thread: the close is durable; now its channels' pins and write tokens go. */
+static void
+close_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    close_op *op = ctx;
+    if (rc != WR_OK) {
+        wr_req *req = wr_rt_take_req(op);
+        if (req)
+            wr_rt_fail_lookup(req, err, "Session not found");
+        close_op_free(op);
+        return;
+    }
+    /* Released even when the client has gone: the session is closed either way. */
+    wr_rt_release_session(op->rt, &op->env, &op->s, close_released, op);
 }
 
 /*
@@ -534,20 +643,58 @@ close_session(wr_req *req, void *ctx)
     wr_session s;
     if (!ok || !session_lookup(req, rt, &env, &s))
         return;
-    wr_error err = {0};
-    bool already = false; /* released again all the same */
-    if (wr_meta_session_close(rt->meta, s.id, reason, wr_clock_now_ms(), &already, &err) != WR_OK) {
-        wr_session_fini(&s);
-        wr_rt_fail_lookup(req, &err, "Session not found");
-        return;
-    }
     close_op *op = wr_xcalloc(1, sizeof(*op));
     op->rt = rt;
-    strcpy(op->env_id, env.id);
-    strcpy(op->id, s.id);
+    op->env = env;
+    op->s = s;
+    strcpy(op->reason, reason);
     wr_rt_hold_req(req, op);
-    wr_rt_release_session(rt, &env, &s, close_released, op);
-    wr_session_fini(&s);
+    wr_rt_meta_change(rt, close_job, close_done, op);
+}
+
+/* An end-and-continue on its way through the control plane's writer. */
+typedef struct swap_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    wr_rt *rt;
+    char env_id[WR_META_ID_MAX + 1];
+    char id[WR_META_ID_MAX + 1];
+    char calling[WR_META_ID_MAX + 1];
+    wr_run run;
+    bool swapped;
+} swap_op;
+
+static wr_err
+swap_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    swap_op *op = ctx;
+    return wr_meta_session_swap_run(m, op->id, op->calling, &op->run, &op->swapped, out_err);
+}
+
+static void
+swap_answer(wr_req *req, const swap_op *op, wr_err rc, const wr_error *err)
+{
+    wr_session s;
+    wr_error e = {0};
+    if (rc != WR_OK) {
+        wr_rt_fail_err(req, err);
+    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
+        wr_rt_fail_err(req, &e);
+    } else {
+        wr_resp_json(req, 200,
+                     json_pack("{s:s,s:b}", "runId", s.has_current_run ? s.current_run_id : "",
+                               "swapped", op->swapped));
+        wr_session_fini(&s);
+    }
+}
+
+static void
+swap_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    swap_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req)
+        swap_answer(req, op, rc, err);
+    free(op);
 }
 
 /*
@@ -581,22 +728,15 @@ end_and_continue(wr_req *req, void *ctx)
         wr_session_fini(&s);
         return;
     }
-    wr_run run;
-    session_run(&s, &run);
-    bool swapped = false;
-    wr_error err = {0};
-    char id[WR_META_ID_MAX + 1];
-    strcpy(id, s.id);
+    swap_op *op = wr_xcalloc(1, sizeof(*op));
+    op->rt = rt;
+    session_run(&s, &op->run);
+    strcpy(op->env_id, env.id);
+    strcpy(op->id, s.id);
+    strcpy(op->calling, calling);
     wr_session_fini(&s);
-    if (wr_meta_session_swap_run(rt->meta, id, calling, &run, &swapped, &err) != WR_OK ||
-        wr_meta_session_get(rt->meta, env.id, id, &s, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_json(req, 200,
-                 json_pack("{s:s,s:b}", "runId", s.has_current_run ? s.current_run_id : "",
-                           "swapped", swapped));
-    wr_session_fini(&s);
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(rt, swap_job, swap_done, op);
 }
 
 /* ---- listing --------------------------------------------------------------------------------- */

@@ -71,11 +71,11 @@ typedef struct job {
     const char *slug; /* its slug; a taken slug makes it fail */
     const char *id2;  /* a second org in the same job (NULL: none) */
     const char *slug2;
-    int *order;      /* completions append their index here */
-    int *n_done;     /* how many completed */
-    int index;       /* this job's index */
-    wr_err rc;       /* what done got */
-    bool seen;       /* done could read the org through the reader handle */
+    int *order;  /* completions append their index here */
+    int *n_done; /* how many completed */
+    int index;   /* this job's index */
+    wr_err rc;   /* what done got */
+    bool seen;   /* done could read the org through the reader handle */
 } job;
 
 static wr_org
