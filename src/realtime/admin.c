@@ -81,7 +81,12 @@ typedef struct admin_op {
     wr_rt *rt;
     char org_id[WR_META_ID_MAX + 1];
     char plan[33];
-    char *key; /* rotate-key: the new key to show */
+    char *key; /* environment create and rotate-key: the new key to show */
+    /* The row a change writes through the control plane's writer (wr_rt_meta_change). */
+    const wr_plan *p; /* org create and set-plan: the plan to apply */
+    wr_org org;
+    wr_project project;
+    wr_env env; /* create: the new row; rotate-key: the id, new hash and sealed key */
 } admin_op;
 
 static admin_op *
@@ -128,6 +133,30 @@ org_created(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *re
     admin_op_free(op);
 }
 
+static wr_err
+org_create_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_org_create(m, &op->org, out_err);
+}
+
+/* The row is durable: a paid plan provisions its basin before the answer. */
+static void
+org_create_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    if (rc != WR_OK) {
+        wr_req *req = wr_rt_take_req(op);
+        if (req)
+            wr_rt_fail_err(req, err);
+        admin_op_free(op);
+    } else if (op->p->shared) {
+        org_created(op, WR_OK, NULL, NULL);
+    } else {
+        reconcile_plan(op->rt, op->org_id, op->p, org_created, op);
+    }
+}
+
 static void
 create_org(wr_req *req, void *ctx)
 {
@@ -154,22 +183,16 @@ create_org(wr_req *req, void *ctx)
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "unknown `plan` (see WEIR_PLAN_RETENTION)");
         return;
     }
-    wr_org o = {0};
-    wr_rt_new_id("c", 25, o.id);
-    strcpy(o.slug, slug);
-    strcpy(o.title, json_string_value(title));
-    strcpy(o.plan, p->name);
+    admin_op *op = admin_op_new(req, rt, NULL);
+    wr_org *o = &op->org;
+    wr_rt_new_id("c", 25, o->id);
+    strcpy(op->org_id, o->id);
+    strcpy(o->slug, slug);
+    strcpy(o->title, json_string_value(title));
+    strcpy(o->plan, p->name);
+    op->p = p;
     json_decref(body);
-    wr_error err = {0};
-    if (wr_meta_org_create(rt->meta, &o, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    admin_op *op = admin_op_new(req, rt, o.id);
-    if (p->shared)
-        org_created(op, WR_OK, NULL, NULL);
-    else
-        reconcile_plan(rt, o.id, p, org_created, op);
+    wr_rt_meta_change(rt, org_create_job, org_create_done, op);
 }
 
 static void
@@ -212,6 +235,28 @@ get_org(wr_req *req, void *ctx)
         wr_resp_json(req, 200, org_json(&o));
 }
 
+static wr_err
+project_create_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_project_create(m, &op->project, out_err);
+}
+
+static void
+project_create_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    const wr_project *p = &op->project;
+    if (req && rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (req)
+        wr_resp_json(
+            req, 201,
+            json_pack("{s:s,s:s,s:s}", "id", p->id, "slug", p->slug, "organizationId", p->org_id));
+    admin_op_free(op);
+}
+
 static void
 create_project(wr_req *req, void *ctx)
 {
@@ -222,14 +267,31 @@ create_project(wr_req *req, void *ctx)
         return;
     wr_rt_new_id("c", 25, p.id);
     strcpy(p.org_id, o.id);
-    wr_error err = {0};
-    if (wr_meta_project_create(rt->meta, &p, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    wr_resp_json(
-        req, 201,
-        json_pack("{s:s,s:s,s:s}", "id", p.id, "slug", p.slug, "organizationId", p.org_id));
+    admin_op *op = admin_op_new(req, rt, o.id);
+    op->project = p;
+    wr_rt_meta_change(rt, project_create_job, project_create_done, op);
+}
+
+static wr_err
+env_create_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_env_create(m, &op->env, out_err);
+}
+
+static void
+env_create_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    const wr_env *e = &op->env;
+    if (req && rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (req) /* the key is shown only here: its hash and sealed form are kept (keybox.h) */
+        wr_resp_json(req, 201,
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e->id, "slug", e->slug, "projectId",
+                               e->project_id, "organizationId", e->org_id, "apiKey", op->key));
+    admin_op_free(op);
 }
 
 static void
@@ -250,18 +312,11 @@ create_env(wr_req *req, void *ctx)
     wr_rt_new_id("c", 25, e.id);
     strcpy(e.project_id, p.id);
     strcpy(e.org_id, p.org_id);
-    char *key = wr_rt_new_api_key(e.key_hash);
-    wr_rt_seal_key(rt, e.id, key, e.key_enc, &e.key_enc_len);
-    if (wr_meta_env_create(rt->meta, &e, &err) != WR_OK) {
-        free(key);
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    /* The key is shown only here: its hash and its sealed form are stored (keybox.h). */
-    wr_resp_json(req, 201,
-                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", e.id, "slug", e.slug, "projectId",
-                           e.project_id, "organizationId", e.org_id, "apiKey", key));
-    free(key);
+    admin_op *op = admin_op_new(req, rt, p.org_id);
+    op->key = wr_rt_new_api_key(e.key_hash);
+    wr_rt_seal_key(rt, e.id, op->key, e.key_enc, &e.key_enc_len);
+    op->env = e;
+    wr_rt_meta_change(rt, env_create_job, env_create_done, op);
 }
 
 static void
@@ -276,28 +331,48 @@ key_rotated(void *ud, wr_err err, const wr_error *detail)
     admin_op_free(op);
 }
 
+static wr_err
+rotate_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    const wr_env *e = &op->env;
+    return wr_meta_env_set_key(m, e->id, e->key_hash, e->key_enc, e->key_enc_len, out_err);
+}
+
+/* The new key is durable: whoever held the old one may hold write tokens minted for it, and
+ * they go too before the answer. */
+static void
+rotate_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    wr_env env;
+    wr_error e = {0};
+    if (rc != WR_OK || wr_meta_env_get(op->rt->meta, op->env.id, &env, &e) != WR_OK) {
+        wr_req *req = wr_rt_take_req(op);
+        if (req)
+            wr_rt_fail_lookup(req, rc != WR_OK ? err : &e, "Environment not found");
+        admin_op_free(op);
+        return;
+    }
+    wr_rt_mint_revoke_env(op->rt->mint, env.org_id, env.id, key_rotated, op);
+}
+
 static void
 rotate_key(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
     if (!admin_auth(req, rt))
         return;
-    uint8_t hash[32], enc[WR_META_KEY_ENC_MAX];
-    size_t enc_len = 0;
-    char *key = wr_rt_new_api_key(hash);
-    wr_rt_seal_key(rt, req->params[0], key, enc, &enc_len);
-    wr_error err = {0};
-    wr_env env;
-    if (wr_meta_env_set_key(rt->meta, req->params[0], hash, enc, enc_len, &err) != WR_OK ||
-        wr_meta_env_get(rt->meta, req->params[0], &env, &err) != WR_OK) {
-        free(key);
-        wr_rt_fail_lookup(req, &err, "Environment not found");
+    if (strlen(req->params[0]) > WR_META_ID_MAX) {
+        wr_rt_fail(req, WR_ERR_NOT_FOUND, "Environment not found");
         return;
     }
-    /* Whoever held the old key may hold write tokens minted for it: they go too. */
-    admin_op *op = admin_op_new(req, rt, env.org_id);
-    op->key = key;
-    wr_rt_mint_revoke_env(rt->mint, env.org_id, env.id, key_rotated, op);
+    admin_op *op = admin_op_new(req, rt, NULL);
+    wr_env *e = &op->env;
+    strcpy(e->id, req->params[0]);
+    op->key = wr_rt_new_api_key(e->key_hash);
+    wr_rt_seal_key(rt, e->id, op->key, e->key_enc, &e->key_enc_len);
+    wr_rt_meta_change(rt, rotate_job, rotate_done, op);
 }
 
 static json_t *
@@ -402,6 +477,28 @@ plan_set(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
     admin_op_free(op);
 }
 
+static wr_err
+set_plan_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_org_set_plan(m, op->org_id, op->plan, out_err);
+}
+
+/* The plan is durable: its retention is applied (provision or deprovision) before the answer. */
+static void
+set_plan_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    if (rc == WR_OK) {
+        reconcile_plan(op->rt, op->org_id, op->p, plan_set, op);
+        return;
+    }
+    wr_req *req = wr_rt_take_req(op);
+    if (req)
+        wr_rt_fail_err(req, err);
+    admin_op_free(op);
+}
+
 static void
 set_plan(wr_req *req, void *ctx)
 {
@@ -420,14 +517,10 @@ set_plan(wr_req *req, void *ctx)
         return;
     }
     json_decref(body);
-    wr_error err = {0};
-    if (wr_meta_org_set_plan(rt->meta, o.id, p->name, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
     admin_op *op = admin_op_new(req, rt, o.id);
     snprintf(op->plan, sizeof(op->plan), "%s", p->name);
-    reconcile_plan(rt, o.id, p, plan_set, op);
+    op->p = p;
+    wr_rt_meta_change(rt, set_plan_job, set_plan_done, op);
 }
 
 /* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared

@@ -21,6 +21,7 @@ typedef struct prov_op {
     char org_id[WR_META_ID_MAX + 1];
     bool apply_to_existing;
     bool stamp; /* the basin is new to the organization: stamp it, then revoke */
+    bool clear; /* deprovision: clear the stamp, then revoke */
     wr_rt_result res;
     wr_rt_result_cb cb;
     void *ud;
@@ -43,22 +44,37 @@ revoked(void *ud, wr_err err, const wr_error *detail)
     finish(op, err, detail);
 }
 
+/* Writer thread: stamps the organization with its new basin, or (deprovision) clears it. */
+static wr_err
+stamp_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    prov_op *op = ctx;
+    return wr_meta_org_set_basin(m, op->org_id, op->clear ? NULL : op->res.basin, out_err);
+}
+
+/* The stamp is durable: the organization's write tokens name the old basin, so they go. */
+static void
+stamped(void *ctx, wr_err rc, const wr_error *err)
+{
+    prov_op *op = ctx;
+    if (rc != WR_OK) {
+        wr_error s = {0};
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", err->msg);
+        finish(op, s.code, &s);
+        return;
+    }
+    wr_rt_mint_revoke_org(op->rt->mint, op->org_id, revoked, op);
+}
+
 /* The basin exists with the requested configuration: stamp the organization (new basin). */
 static void
 configured(void *ud, wr_err err, const wr_error *detail)
 {
     prov_op *op = ud;
-    if (err != WR_OK || !op->stamp) {
+    if (err != WR_OK || !op->stamp)
         finish(op, err, detail);
-        return;
-    }
-    wr_error e = {0}, s = {0};
-    if (wr_meta_org_set_basin(op->rt->meta, op->org_id, op->res.basin, &e) != WR_OK) {
-        wr_error_set(&s, WR_ERR_STORAGE, "%s", e.msg);
-        finish(op, s.code, &s);
-        return;
-    }
-    wr_rt_mint_revoke_org(op->rt->mint, op->org_id, revoked, op);
+    else
+        wr_rt_meta_change(op->rt, stamp_job, stamped, op);
 }
 
 static void
@@ -138,7 +154,7 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
         finish(op, WR_OK, NULL);
         return;
     }
-    if (e != WR_OK || wr_meta_org_set_basin(rt->meta, org_id, NULL, &err) != WR_OK) {
+    if (e != WR_OK) {
         wr_error s = {0};
         wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
         finish(op, s.code, &s);
@@ -147,5 +163,6 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
     /* The basin and its streams stay and age out; rows stamped with it keep using it. */
     strcpy(op->res.basin, org.basin);
     op->res.kind = "deprovisioned";
-    wr_rt_mint_revoke_org(rt->mint, org_id, revoked, op);
+    op->clear = true;
+    wr_rt_meta_change(rt, stamp_job, stamped, op);
 }
