@@ -4,18 +4,19 @@
  *
  * WHY. The realtime layer needs a small amount of relational, transactional state (tenants,
  * API-key hashes, run and session rows with their basin stamps) that is unlike the stream data in
- * store/. It lives behind this interface so that the embedded SQLite backend can later be joined
- * by a PostgreSQL backend for multi-node deployments without touching any caller: a wr_meta is an
- * opaque handle whose functions dispatch through a backend table (see meta_int.h).
+ * store/. It lives behind this interface so that the embedded SQLite backend and the PostgreSQL
+ * backend (for multi-node deployments) serve every caller alike: a wr_meta is an opaque handle
+ * whose functions dispatch through a backend table (see meta_int.h).
  *
  * THREADS. A handle is used by one thread at a time; nothing here is thread-safe and nothing
  * calls back. The server opens two handles on one database: the loop thread reads through one,
  * and the writer thread (writer.h) makes every change through the other, so that no commit (no
  * fsync) happens on the loop thread.
  *
- * BLOCKING. Every call is synchronous. Reads touch the database file (usually the page cache).
- * Every successful change is one committed transaction, durable before the call returns (SQLite:
- * WAL with synchronous=FULL, i.e. about one fsync per change) — except inside a group
+ * BLOCKING. Every call is synchronous. Reads touch the database file (usually the page cache;
+ * PostgreSQL: a round trip to the server). Every successful change is one committed transaction,
+ * durable before the call returns (SQLite: WAL with synchronous=FULL, i.e. about one fsync per
+ * change; PostgreSQL: synchronous_commit=on) — except inside a group
  * (wr_meta_group below), where changes become durable together when the group commits.
  *
  * ERRORS. Every function returns WR_OK or a wr_err and, when `out_err` is not NULL, fills it with
@@ -25,8 +26,11 @@
  *   WR_ERR_INVALID                 an argument is malformed (empty id, string not terminated
  *                                  within its field, wrong id prefix, ...); nothing was written
  *   WR_ERR_STORAGE                 the database failed. After a failed write (I/O error, disk
- *                                  full, corruption) the handle refuses all further writes with
- *                                  WR_ERR_STORAGE until it is closed and reopened; reads go on.
+ *                                  full, corruption) the SQLite handle refuses all further writes
+ *                                  with WR_ERR_STORAGE until it is closed and reopened; reads go
+ *                                  on. (PostgreSQL: see wr_meta_open_postgres.)
+ *   WR_ERR_UNAVAILABLE             PostgreSQL only: the server cannot be reached; nothing was
+ *                                  changed and a later call may succeed.
  * A call that fails leaves the database unchanged (each change is one transaction).
  *
  * OWNERSHIP. Arguments are borrowed for the duration of the call. Output structs are caller
@@ -202,13 +206,35 @@ wr_err wr_meta_open_sqlite(const char *path, wr_meta **out, wr_error *out_err);
  */
 wr_err wr_meta_open_sqlite_shared(const char *path, wr_meta **out, wr_error *out_err);
 
+/*
+ * Connects to the PostgreSQL server named by `conninfo` (a libpq connection string or URI, e.g.
+ * "host=db1 port=5432 user=weir dbname=weir"; connect_timeout defaults to 10 s) and applies every
+ * pending schema migration in one transaction, under an advisory lock so that nodes opening the
+ * same database at once apply each migration once. The tables live in the first schema of the
+ * connection's search_path. On success *out is a new handle: one connection, used by one thread
+ * at a time; open one per thread (the server's writer thread and its loop reads).
+ * Blocks: on the network (connect, migrations) here, and on a round trip to the server in every
+ * later call; a change returns once the server has made it durable (synchronous_commit = on).
+ * Errors: UNAVAILABLE (the server cannot be reached: the message names it), STORAGE (a migration
+ * failed, or the database was written by a newer weir whose schema version this binary does not
+ * know).
+ * Differences from SQLite, in later calls: a call that finds the connection broken reconnects
+ * once; if the server is still unreachable it fails with UNAVAILABLE (nothing was changed) and the
+ * next call tries again. A change whose connection broke while its commit was in flight fails
+ * with STORAGE: it may or may not have been made. A failed write or COMMIT does not make the
+ * handle refuse further writes (the server guarantees the transaction committed completely or
+ * not at all). Inside a group a lost connection loses the group: its remaining steps fail with
+ * UNAVAILABLE until COMMIT or ABORT.
+ */
+wr_err wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err);
+
 /* Closes the handle and frees it. NULL is a no-op. Everything committed stays committed. */
 void wr_meta_close(wr_meta *m);
 /* Latency of each committing control-plane write (Prometheus); valid until close. */
 struct wr_hist;
 const struct wr_hist *wr_meta_commit_hist(const wr_meta *m);
 
-/* The backend's name ("sqlite"), for logs. */
+/* The backend's name ("sqlite", "postgres"), for logs. */
 const char *wr_meta_backend(const wr_meta *m);
 
 /* ---- organizations -------------------------------------------------------------------------- */

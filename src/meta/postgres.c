@@ -1,0 +1,1712 @@
+/*
+ * postgres.c — the PostgreSQL backend of the control-plane store (see meta.h, meta_int.h), for
+ * deployments where several weir nodes share one control plane.
+ *
+ * WHAT IT KEEPS TRUE.
+ *   - One handle is one libpq connection, used by one thread at a time (the server opens one for
+ *     the writer thread and one for the loop's reads). Statements are prepared on the connection
+ *     on first use (PQprepare) and run with PQexecPrepared: text parameters, except the key hash
+ *     and sealed key, which go as binary BYTEA; results come back as text (BYTEA as hex).
+ *     synchronous_commit is set to on for the session, so a change is durable on the server (its
+ *     WAL flushed) before the call that made it returns, or, in a group, before COMMIT returns.
+ *   - The schema is the result of the numbered migrations below, applied in order at open, all
+ *     pending ones in one transaction under a transaction-scoped advisory lock (so two nodes
+ *     opening an empty database at once do not both apply them), each recorded in
+ *     schema_migrations(version, applied_at_ms). This list is separate from sqlite.c's (the two
+ *     dialects differ) but both backends must keep the same semantics: a change to one list gets
+ *     its counterpart in the other. An applied migration is never edited; a database whose newest
+ *     version this binary does not know (written by a newer weir) is refused.
+ *   - Every change is one transaction: a single statement, or BEGIN … COMMIT. In a group
+ *     (wr_meta_group) the transaction is the group's, and every change, even a single statement,
+ *     runs inside SAVEPOINT op: PostgreSQL aborts the whole transaction on any failed statement
+ *     unless a savepoint is rolled back to, so a failed change undoes exactly itself.
+ *   - Stamps, completions and closes are write-once: no statement here changes a stamp, and
+ *     migration 2 adds triggers (PL/pgSQL, RAISE) that refuse any other attempt.
+ *   - Ordering matches SQLite's: text keys compare bytewise (COLLATE "C"), and runs and run
+ *     streams carry an identity column (`seq`) that stands for SQLite's rowid (creation order).
+ *   - Unlike SQLite, a failed write or COMMIT does not put the handle in a failed state: the
+ *     server guarantees that a transaction either committed completely or not at all, so the
+ *     handle goes on. There is no local file whose state could be unknown.
+ *   - Connection loss: a call that finds the connection broken resets it once (PQreset, which
+ *     also forgets the prepared statements) — except inside a group, whose transaction died with
+ *     the connection: its remaining steps fail with UNAVAILABLE until COMMIT/ABORT. A read, or
+ *     the BEGIN of a change, that loses the connection is retried once on a fresh one (nothing
+ *     had happened). A change that loses the connection fails with UNAVAILABLE when it was inside
+ *     a transaction that had not committed (the server rolls it back), and with STORAGE when a
+ *     commit was in flight (an autocommit statement or COMMIT): it may or may not have happened.
+ *   - A call never returns with a transaction of its own open: outside a group every error path
+ *     rolls back, and a call that finds a transaction left open (it should not happen) rolls it
+ *     back first.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/meta_int.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+/* ---- schema --------------------------------------------------------------------------------- */
+
+/*
+ * Migration N is migrations[N - 1]. Append only: never edit or reorder an entry once it has been
+ * committed, because databases in the field have already applied it. Migration 1 is the shape
+ * SQLite reaches after its migrations 1, 3 and 4; migration 2 is SQLite's write-once triggers
+ * (2, 3 and 4).
+ */
+static const char *const migrations[] = {
+    /* 1: tenancy, runs, sessions. */
+    "CREATE TABLE orgs ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  slug TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+    "  title TEXT NOT NULL,"
+    "  plan TEXT NOT NULL,"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms BIGINT NOT NULL,"
+    "  updated_at_ms BIGINT NOT NULL"
+    ");"
+    "CREATE TABLE projects ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  slug TEXT COLLATE \"C\" NOT NULL,"
+    "  org_id TEXT COLLATE \"C\" NOT NULL REFERENCES orgs(id),"
+    "  created_at_ms BIGINT NOT NULL,"
+    "  UNIQUE (org_id, slug)"
+    ");"
+    "CREATE TABLE environments ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  slug TEXT COLLATE \"C\" NOT NULL,"
+    "  project_id TEXT COLLATE \"C\" NOT NULL REFERENCES projects(id),"
+    "  org_id TEXT COLLATE \"C\" NOT NULL REFERENCES orgs(id),"
+    "  api_key_hash BYTEA NOT NULL UNIQUE CHECK (octet_length(api_key_hash) = 32),"
+    "  api_key_enc BYTEA,"
+    "  created_at_ms BIGINT NOT NULL,"
+    "  UNIQUE (project_id, slug)"
+    ");"
+    "CREATE TABLE runs ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,"
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  env_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id),"
+    "  task_identifier TEXT NOT NULL,"
+    "  parent_run_id TEXT COLLATE \"C\","
+    "  root_run_id TEXT COLLATE \"C\" NOT NULL,"
+    "  completed_at_ms BIGINT,"
+    "  realtime_streams_version TEXT NOT NULL DEFAULT 'v2',"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms BIGINT NOT NULL"
+    ");"
+    "CREATE INDEX runs_env_seq ON runs(env_id, seq);"
+    "CREATE TABLE run_streams ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  run_id TEXT COLLATE \"C\" NOT NULL REFERENCES runs(id),"
+    "  stream_id TEXT COLLATE \"C\" NOT NULL,"
+    "  UNIQUE (run_id, stream_id)"
+    ");"
+    "CREATE TABLE sessions ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  env_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id),"
+    "  external_id TEXT COLLATE \"C\","
+    "  type TEXT COLLATE \"C\" NOT NULL,"
+    "  task_identifier TEXT COLLATE \"C\" NOT NULL,"
+    "  metadata_json TEXT,"
+    "  tags_json TEXT,"
+    "  closed_at_ms BIGINT,"
+    "  closed_reason TEXT,"
+    "  expires_at_ms BIGINT,"
+    "  stream_basin_name TEXT,"
+    "  created_at_ms BIGINT NOT NULL,"
+    "  stream_key TEXT COLLATE \"C\" NOT NULL,"
+    "  trigger_config_json TEXT,"
+    "  current_run_id TEXT COLLATE \"C\","
+    "  updated_at_ms BIGINT NOT NULL,"
+    "  UNIQUE (env_id, external_id),"
+    "  UNIQUE (env_id, stream_key)"
+    ");"
+    "CREATE INDEX sessions_env_created ON sessions(env_id, created_at_ms, id);",
+
+    /* 2: write-once guards, so that no future statement can quietly break the stamping rule.
+     * One function raises; each trigger names the column it guards. */
+    "CREATE FUNCTION weir_write_once() RETURNS trigger LANGUAGE plpgsql AS $$"
+    "  BEGIN RAISE EXCEPTION '% is write-once', TG_ARGV[0]; END $$;"
+    "CREATE TRIGGER runs_stamp_write_once BEFORE UPDATE OF stream_basin_name ON runs"
+    "  FOR EACH ROW WHEN (OLD.stream_basin_name IS DISTINCT FROM NEW.stream_basin_name)"
+    "  EXECUTE FUNCTION weir_write_once('runs.stream_basin_name');"
+    "CREATE TRIGGER sessions_stamp_write_once BEFORE UPDATE OF stream_basin_name ON sessions"
+    "  FOR EACH ROW WHEN (OLD.stream_basin_name IS DISTINCT FROM NEW.stream_basin_name)"
+    "  EXECUTE FUNCTION weir_write_once('sessions.stream_basin_name');"
+    "CREATE TRIGGER runs_completed_write_once BEFORE UPDATE OF completed_at_ms ON runs"
+    "  FOR EACH ROW WHEN (OLD.completed_at_ms IS NOT NULL"
+    "    AND OLD.completed_at_ms IS DISTINCT FROM NEW.completed_at_ms)"
+    "  EXECUTE FUNCTION weir_write_once('runs.completed_at_ms');"
+    "CREATE TRIGGER sessions_closed_write_once"
+    "  BEFORE UPDATE OF closed_at_ms, closed_reason ON sessions"
+    "  FOR EACH ROW WHEN (OLD.closed_at_ms IS NOT NULL"
+    "    AND (OLD.closed_at_ms IS DISTINCT FROM NEW.closed_at_ms"
+    "      OR OLD.closed_reason IS DISTINCT FROM NEW.closed_reason))"
+    "  EXECUTE FUNCTION weir_write_once('sessions.closed_at_ms');"
+    "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE OF stream_key ON sessions"
+    "  FOR EACH ROW WHEN (OLD.stream_key IS DISTINCT FROM NEW.stream_key)"
+    "  EXECUTE FUNCTION weir_write_once('sessions.stream_key');",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The advisory lock key that serializes migrations across nodes ("weir" "meta" in ASCII). */
+#define MIGRATE_LOCK_KEY "7877656972006d65"
+
+/* ---- statements ----------------------------------------------------------------------------- */
+
+#define ORG_COLS "id, slug, title, plan, stream_basin_name, created_at_ms, updated_at_ms"
+#define PROJECT_COLS "id, slug, org_id, created_at_ms"
+#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms, api_key_enc"
+#define RUN_COLS                                                                                   \
+    "id, env_id, task_identifier, parent_run_id, root_run_id, completed_at_ms, "                   \
+    "stream_basin_name, created_at_ms"
+#define SESSION_COLS                                                                               \
+    "id, env_id, external_id, type, task_identifier, metadata_json, tags_json, closed_at_ms, "     \
+    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms, stream_key, "                 \
+    "trigger_config_json, current_run_id, updated_at_ms"
+
+/* X(name, writes, sql): `writes` says whether the statement changes rows (see fail()). */
+#define STMT_MAP(X)                                                                                \
+    X(ORG_INSERT, 1, "INSERT INTO orgs (" ORG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")        \
+    X(ORG_GET, 0, "SELECT " ORG_COLS " FROM orgs WHERE id = $1")                                   \
+    X(ORG_GET_SLUG, 0, "SELECT " ORG_COLS " FROM orgs WHERE slug = $1")                            \
+    X(ORG_LIST, 0, "SELECT " ORG_COLS " FROM orgs ORDER BY created_at_ms, id")                     \
+    X(ORG_SET_PLAN, 1, "UPDATE orgs SET plan = $2, updated_at_ms = $3 WHERE id = $1")              \
+    X(ORG_SET_BASIN, 1,                                                                            \
+      "UPDATE orgs SET stream_basin_name = $2, updated_at_ms = $3 WHERE id = $1")                  \
+    X(PROJECT_INSERT, 1, "INSERT INTO projects (" PROJECT_COLS ") VALUES ($1, $2, $3, $4)")        \
+    X(PROJECT_GET, 0, "SELECT " PROJECT_COLS " FROM projects WHERE id = $1")                       \
+    X(ENV_INSERT, 1,                                                                               \
+      "INSERT INTO environments (" ENV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")               \
+    X(ENV_GET, 0, "SELECT " ENV_COLS " FROM environments WHERE id = $1")                           \
+    X(ENV_BY_HASH, 0, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = $1")             \
+    X(ENV_SET_KEY, 1, "UPDATE environments SET api_key_hash = $2, api_key_enc = $3 WHERE id = $1") \
+    X(RUN_INSERT, 1, "INSERT INTO runs (" RUN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")    \
+    X(RUN_GET, 0, "SELECT " RUN_COLS " FROM runs WHERE id = $1 AND env_id = $2")                   \
+    X(RUN_EXISTS, 0, "SELECT 1 FROM runs WHERE id = $1")                                           \
+    X(RUN_COMPLETE, 1,                                                                             \
+      "UPDATE runs SET completed_at_ms = $2 WHERE id = $1 AND completed_at_ms IS NULL")            \
+    X(RUN_STREAM_ADD, 1,                                                                           \
+      "INSERT INTO run_streams (run_id, stream_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")        \
+    X(RUN_STREAM_LIST, 0, "SELECT stream_id FROM run_streams WHERE run_id = $1 ORDER BY seq")      \
+    /* A concurrent create of the same external id (another node) makes this insert nothing */     \
+    X(SESSION_INSERT, 1,                                                                           \
+      "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "            \
+      "ON CONFLICT (env_id, external_id) DO NOTHING")                                              \
+    X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
+    X(SESSION_GET_EXT, 0,                                                                          \
+      "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \
+    X(SESSION_EXISTS, 0, "SELECT 1 FROM sessions WHERE id = $1")                                   \
+    X(SESSION_KEY_TAKEN, 0, "SELECT 1 FROM sessions WHERE env_id = $1 AND stream_key = $2")        \
+    X(SESSION_CLOSE, 1,                                                                            \
+      "UPDATE sessions SET closed_at_ms = $2, closed_reason = $3, updated_at_ms = $2 "             \
+      "WHERE id = $1 AND closed_at_ms IS NULL")                                                    \
+    X(SESSION_UPDATE, 1,                                                                           \
+      "UPDATE sessions SET tags_json = CASE WHEN $3::boolean THEN $4::text ELSE tags_json END, "   \
+      "metadata_json = CASE WHEN $5::boolean THEN $6::text ELSE metadata_json END, "               \
+      "external_id = CASE WHEN $7::boolean THEN $8::text ELSE external_id END, "                   \
+      "updated_at_ms = $9 WHERE id = $1 AND env_id = $2")                                          \
+    X(SESSION_SWAP, 1,                                                                             \
+      "UPDATE sessions SET current_run_id = $3, updated_at_ms = $4 "                               \
+      "WHERE id = $1 AND current_run_id IS NOT DISTINCT FROM $2::text")                            \
+    X(SESSION_CURSOR, 0, "SELECT created_at_ms FROM sessions WHERE id = $1 AND env_id = $2")       \
+    X(PROJECT_LIST, 0,                                                                             \
+      "SELECT " PROJECT_COLS " FROM projects WHERE org_id = $1 ORDER BY created_at_ms, id")        \
+    X(ENV_LIST, 0,                                                                                 \
+      "SELECT " ENV_COLS " FROM environments WHERE project_id IN "                                 \
+      "(SELECT id FROM projects WHERE org_id = $1) ORDER BY project_id, created_at_ms, id")        \
+    /* seq is creation order (runs are never deleted); runs_env_seq(env_id, seq) holds it */       \
+    X(RUN_LIST, 0, "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 ORDER BY seq DESC LIMIT $2")   \
+    X(RUN_LIST_AFTER, 0,                                                                           \
+      "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 AND seq < "                                 \
+      "(SELECT seq FROM runs WHERE id = $3 AND env_id = $1) ORDER BY seq DESC LIMIT $2")
+
+enum {
+#define STMT_ENUM(name, writes, sql) S_##name,
+    STMT_MAP(STMT_ENUM)
+#undef STMT_ENUM
+        S__COUNT
+};
+
+static const char *const stmt_sql[] = {
+#define STMT_SQL(name, writes, sql) sql,
+    STMT_MAP(STMT_SQL)
+#undef STMT_SQL
+};
+
+static const bool stmt_writes[] = {
+#define STMT_WRITES(name, writes, sql) (writes),
+    STMT_MAP(STMT_WRITES)
+#undef STMT_WRITES
+};
+
+typedef struct pg {
+    wr_meta base; /* first: a wr_meta * is a pg * */
+    PGconn *conn;
+    char server[128];        /* "host:port", for messages */
+    bool prepared[S__COUNT]; /* statement i is prepared on this connection */
+    bool tx;                 /* an operation's own BEGIN is open (outside a group) */
+    bool op;                 /* inside a group: the operation's SAVEPOINT op is open */
+    bool group, job;         /* wr_meta_group state */
+} pg;
+
+static pg *
+PG(wr_meta *m)
+{
+    return (pg *)m;
+}
+
+/* ---- parameters ----------------------------------------------------------------------------- */
+
+#define MAX_PARAMS 16
+
+/* One statement's parameters; numbers are formatted into `num`, everything else is borrowed. */
+typedef struct params {
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS]; /* 0 text, 1 binary */
+    char num[MAX_PARAMS][24];
+} params;
+
+static void
+p_text(params *p, const char *s)
+{
+    p->fmt[p->n] = 0;
+    p->len[p->n] = 0;
+    p->v[p->n++] = s; /* NULL is SQL NULL */
+}
+
+static void
+p_opt_text(params *p, bool has, const char *s)
+{
+    p_text(p, has ? s : NULL);
+}
+
+/* uint64 values are stored as BIGINT, bit for bit (like SQLite's int64 columns). */
+static void
+p_u64(params *p, uint64_t v)
+{
+    snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)(int64_t)v);
+    p_text(p, p->num[p->n]);
+}
+
+static void
+p_opt_u64(params *p, bool has, uint64_t v)
+{
+    if (has)
+        p_u64(p, v);
+    else
+        p_text(p, NULL);
+}
+
+static void
+p_bool(params *p, bool b)
+{
+    p_text(p, b ? "t" : "f");
+}
+
+/* BYTEA, sent in binary; len 0 is NULL. */
+static void
+p_bytes(params *p, const uint8_t *b, size_t len)
+{
+    p->fmt[p->n] = 1;
+    p->len[p->n] = (int)len;
+    p->v[p->n++] = len ? (const char *)b : NULL;
+}
+
+/* ---- connection and errors ------------------------------------------------------------------ */
+
+/* Copies libpq's message without its trailing newline. */
+static void
+trim_msg(const char *msg, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s", msg ? msg : "");
+    size_t n = strlen(dst);
+    while (n && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+        dst[--n] = '\0';
+}
+
+static bool
+conn_ok(const pg *q)
+{
+    return PQstatus(q->conn) == CONNECTION_OK;
+}
+
+/*
+ * Maps a failed statement to a wr_err: a lost connection → UNAVAILABLE, or STORAGE when a commit
+ * was in flight (`in_doubt`); unique violations (23505) → RESOURCE_ALREADY_EXISTS; foreign-key
+ * violations (23503: the parent row is missing) → NOT_FOUND; anything else, the write-once
+ * triggers' RAISE (P0001) included → STORAGE. `what` names the row being written, `parent` the
+ * row it refers to.
+ */
+static wr_err
+fail(pg *q, const PGresult *res, bool in_doubt, const char *what, const char *parent,
+     wr_error *out_err)
+{
+    char msg[200];
+    trim_msg(res ? PQresultErrorMessage(res) : PQerrorMessage(q->conn), msg, sizeof(msg));
+    if (!msg[0])
+        trim_msg(PQerrorMessage(q->conn), msg, sizeof(msg));
+    if (!conn_ok(q)) {
+        if (in_doubt)
+            return wr_error_set(out_err, WR_ERR_STORAGE,
+                                "control-plane PostgreSQL server %s: connection lost while "
+                                "committing (%s); the %s change may or may not have been made",
+                                q->server, msg, what);
+        return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                            "control-plane PostgreSQL server %s: connection lost (%s)", q->server,
+                            msg);
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "23505") == 0)
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "%s already exists (%s)", what,
+                            msg);
+    if (state && strcmp(state, "23503") == 0)
+        return wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s not found", parent);
+    return wr_error_set(out_err, WR_ERR_STORAGE, "postgres (%s): %s", what, msg);
+}
+
+/* True when res is a successful command or query. */
+static bool
+res_ok(const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Quiet: CREATE … IF NOT EXISTS and the like must not print to our stderr. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Session settings every connection (and every reset one) needs. */
+static wr_err
+configure(pg *q, wr_error *out_err)
+{
+    PQsetNoticeProcessor(q->conn, ignore_notice, NULL);
+    PGresult *res = PQexec(q->conn, "SET synchronous_commit = on; SET client_encoding = 'UTF8'; "
+                                    "SET bytea_output = 'hex'; SET client_min_messages = warning");
+    wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, "session settings", "", out_err);
+    PQclear(res);
+    return err;
+}
+
+/*
+ * Makes sure the connection works before a call: a broken one is reset once (forgetting its
+ * prepared statements). Inside a group the group's transaction died with the connection, so
+ * nothing is reset until the group ends. Outside a group a transaction left open is rolled back.
+ */
+static wr_err
+ready(pg *q, wr_error *out_err)
+{
+    if (conn_ok(q)) {
+        if (!q->group && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
+            PGresult *res = PQexec(q->conn, "ROLLBACK");
+            PQclear(res);
+        }
+        if (conn_ok(q))
+            return WR_OK;
+    }
+    if (q->group)
+        return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                            "control-plane PostgreSQL server %s: connection lost; the group "
+                            "transaction was rolled back",
+                            q->server);
+    PQreset(q->conn);
+    memset(q->prepared, 0, sizeof(q->prepared));
+    q->tx = q->op = false;
+    if (!conn_ok(q)) {
+        char msg[160];
+        trim_msg(PQerrorMessage(q->conn), msg, sizeof(msg));
+        return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                            "control-plane PostgreSQL server %s is unreachable: %s", q->server,
+                            msg);
+    }
+    return configure(q, out_err);
+}
+
+/* Whether a statement that just failed on a lost connection may run again on a fresh one:
+ * nothing had happened (a read or a BEGIN, outside any transaction of ours). */
+static bool
+may_retry(pg *q, bool writes)
+{
+    return !writes && !q->group && !q->tx && !conn_ok(q);
+}
+
+/*
+ * Runs prepared statement `id` (preparing it first if this connection has not). On success
+ * *out_res is its result, which the caller clears; on failure *out_res is NULL and the mapped
+ * error is returned (see fail()). A commit in flight (an autocommit write, outside a
+ * transaction) is timed into the commit histogram.
+ */
+static wr_err
+exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, PGresult **out_res,
+          wr_error *out_err)
+{
+    *out_res = NULL;
+    char name[16];
+    snprintf(name, sizeof(name), "s%d", id);
+    for (int attempt = 0;; attempt++) {
+        PGresult *res = NULL;
+        if (!q->prepared[id]) {
+            res = PQprepare(q->conn, name, stmt_sql[id], p->n, NULL);
+            q->prepared[id] = res_ok(res);
+            if (q->prepared[id]) {
+                PQclear(res);
+                res = NULL;
+            }
+        }
+        bool commits = stmt_writes[id] && !q->group && !q->tx;
+        if (q->prepared[id]) {
+            uint64_t t0 = commits ? wr_clock_mono_ns() : 0;
+            res = PQexecPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 0);
+            if (commits && res_ok(res))
+                wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
+        }
+        if (res_ok(res)) {
+            *out_res = res;
+            return WR_OK;
+        }
+        if (attempt == 0 && may_retry(q, stmt_writes[id])) {
+            PQclear(res);
+            if (ready(q, NULL) == WR_OK)
+                continue;
+            res = NULL;
+        }
+        wr_err err = fail(q, res, commits, what, parent, out_err);
+        PQclear(res);
+        return err;
+    }
+}
+
+/*
+ * Runs a statement without parameters or rows (BEGIN, SAVEPOINT, …). `commit`: it is a COMMIT,
+ * whose success is checked by its tag (a COMMIT of a failed transaction answers ROLLBACK) and
+ * which is timed into the commit histogram.
+ */
+static wr_err
+exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
+{
+    uint64_t t0 = wr_clock_mono_ns();
+    PGresult *res = PQexec(q->conn, sql);
+    if (!res_ok(res) && strcmp(sql, "BEGIN") == 0 && may_retry(q, false)) {
+        PQclear(res);
+        res = ready(q, NULL) == WR_OK ? PQexec(q->conn, sql) : NULL;
+    }
+    wr_err err = WR_OK;
+    if (!res_ok(res))
+        err = fail(q, res, commit, commit ? "commit" : sql, "", out_err);
+    else if (commit && strcmp(PQcmdStatus(res), "COMMIT") != 0)
+        err = wr_error_set(out_err, WR_ERR_STORAGE,
+                           "postgres: the transaction was rolled back instead of committed");
+    else if (commit)
+        wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
+    PQclear(res);
+    return err;
+}
+
+/* ---- an operation's transaction ------------------------------------------------------------- */
+
+/*
+ * Opens the operation's transaction. In a group: SAVEPOINT op, even for one statement (a failed
+ * statement would otherwise abort the group). Outside one: BEGIN when the operation runs several
+ * statements (`multi`); a single statement commits on its own.
+ */
+static wr_err
+op_begin(pg *q, bool multi, wr_error *out_err)
+{
+    wr_err err = ready(q, out_err);
+    if (err != WR_OK)
+        return err;
+    if (q->group) {
+        err = exec_ctl(q, "SAVEPOINT op", false, out_err);
+        q->op = err == WR_OK;
+    } else if (multi) {
+        err = exec_ctl(q, "BEGIN", false, out_err);
+        q->tx = err == WR_OK;
+    }
+    return err;
+}
+
+/* Undoes the operation's open transaction or savepoint, if any. */
+static void
+op_rollback(pg *q)
+{
+    if (q->op && conn_ok(q)) {
+        PGresult *res = PQexec(q->conn, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+        PQclear(res);
+    } else if (q->tx && conn_ok(q)) {
+        PGresult *res = PQexec(q->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    q->op = q->tx = false;
+}
+
+/* Ends the operation: keeps it when err is WR_OK (its COMMIT or RELEASE), else undoes it.
+ * Returns err, or the error of the commit. */
+static wr_err
+op_end(pg *q, wr_err err, wr_error *out_err)
+{
+    if (err == WR_OK && q->op) {
+        err = exec_ctl(q, "RELEASE SAVEPOINT op", false, out_err);
+        q->op = err != WR_OK;
+    } else if (err == WR_OK && q->tx) {
+        err = exec_ctl(q, "COMMIT", true, out_err);
+        q->tx = err != WR_OK;
+    }
+    op_rollback(q);
+    return err;
+}
+
+/* ---- result columns ------------------------------------------------------------------------- */
+
+/* Copies text column c of row r into dst (cap bytes, always terminated); false for NULL. */
+static bool
+col_copy(const PGresult *res, int r, int c, char *dst, size_t cap)
+{
+    if (PQgetisnull(res, r, c)) {
+        dst[0] = '\0';
+        return false;
+    }
+    size_t n = (size_t)PQgetlength(res, r, c);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, PQgetvalue(res, r, c), n);
+    dst[n] = '\0';
+    return true;
+}
+
+static char *
+col_dup(const PGresult *res, int r, int c)
+{
+    if (PQgetisnull(res, r, c))
+        return NULL;
+    return wr_xstrndup(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
+}
+
+static bool
+col_null(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) != 0;
+}
+
+static uint64_t
+col_u64(const PGresult *res, int r, int c)
+{
+    if (PQgetisnull(res, r, c))
+        return 0;
+    return (uint64_t)strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes BYTEA column c (hex output: "\x0a1b…") into dst; returns the byte count, or 0 when the
+ * value is NULL, malformed or longer than cap. */
+static size_t
+col_bytes(const PGresult *res, int r, int c, uint8_t *dst, size_t cap)
+{
+    if (PQgetisnull(res, r, c))
+        return 0;
+    const char *s = PQgetvalue(res, r, c);
+    size_t len = (size_t)PQgetlength(res, r, c);
+    if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2 != 0 || (len - 2) / 2 > cap)
+        return 0;
+    size_t n = (len - 2) / 2;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        dst[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return n;
+}
+
+/* ---- row readers (column order as in *_COLS) ------------------------------------------------ */
+
+typedef void (*reader_fn)(const PGresult *res, int r, void *out);
+
+static void
+read_org(const PGresult *res, int r, void *out)
+{
+    wr_org *o = out;
+    memset(o, 0, sizeof(*o));
+    col_copy(res, r, 0, o->id, sizeof(o->id));
+    col_copy(res, r, 1, o->slug, sizeof(o->slug));
+    col_copy(res, r, 2, o->title, sizeof(o->title));
+    col_copy(res, r, 3, o->plan, sizeof(o->plan));
+    o->has_basin = col_copy(res, r, 4, o->basin, sizeof(o->basin));
+    o->created_at_ms = col_u64(res, r, 5);
+    o->updated_at_ms = col_u64(res, r, 6);
+}
+
+static void
+read_project(const PGresult *res, int r, void *out)
+{
+    wr_project *p = out;
+    memset(p, 0, sizeof(*p));
+    col_copy(res, r, 0, p->id, sizeof(p->id));
+    col_copy(res, r, 1, p->slug, sizeof(p->slug));
+    col_copy(res, r, 2, p->org_id, sizeof(p->org_id));
+    p->created_at_ms = col_u64(res, r, 3);
+}
+
+static void
+read_env(const PGresult *res, int r, void *out)
+{
+    wr_env *e = out;
+    memset(e, 0, sizeof(*e));
+    col_copy(res, r, 0, e->id, sizeof(e->id));
+    col_copy(res, r, 1, e->slug, sizeof(e->slug));
+    col_copy(res, r, 2, e->project_id, sizeof(e->project_id));
+    col_copy(res, r, 3, e->org_id, sizeof(e->org_id));
+    uint8_t h[32];
+    if (col_bytes(res, r, 4, h, sizeof(h)) == sizeof(h))
+        memcpy(e->key_hash, h, sizeof(h));
+    e->created_at_ms = col_u64(res, r, 5);
+    e->key_enc_len = col_bytes(res, r, 6, e->key_enc, sizeof(e->key_enc));
+}
+
+static void
+read_run(const PGresult *res, int r, void *out)
+{
+    wr_run *x = out;
+    memset(x, 0, sizeof(*x));
+    col_copy(res, r, 0, x->id, sizeof(x->id));
+    col_copy(res, r, 1, x->env_id, sizeof(x->env_id));
+    col_copy(res, r, 2, x->task_identifier, sizeof(x->task_identifier));
+    x->has_parent = col_copy(res, r, 3, x->parent_run_id, sizeof(x->parent_run_id));
+    col_copy(res, r, 4, x->root_run_id, sizeof(x->root_run_id));
+    x->completed = !col_null(res, r, 5);
+    x->completed_at_ms = col_u64(res, r, 5);
+    x->has_basin = col_copy(res, r, 6, x->basin, sizeof(x->basin));
+    x->created_at_ms = col_u64(res, r, 7);
+}
+
+static void
+read_session(const PGresult *res, int r, void *out)
+{
+    wr_session *s = out;
+    memset(s, 0, sizeof(*s));
+    col_copy(res, r, 0, s->id, sizeof(s->id));
+    col_copy(res, r, 1, s->env_id, sizeof(s->env_id));
+    s->has_external_id = col_copy(res, r, 2, s->external_id, sizeof(s->external_id));
+    col_copy(res, r, 3, s->type, sizeof(s->type));
+    col_copy(res, r, 4, s->task_identifier, sizeof(s->task_identifier));
+    s->metadata_json = col_dup(res, r, 5);
+    s->tags_json = col_dup(res, r, 6);
+    s->closed = !col_null(res, r, 7);
+    s->closed_at_ms = col_u64(res, r, 7);
+    col_copy(res, r, 8, s->closed_reason, sizeof(s->closed_reason));
+    s->expires_at_ms = col_u64(res, r, 9);
+    s->has_basin = col_copy(res, r, 10, s->basin, sizeof(s->basin));
+    s->created_at_ms = col_u64(res, r, 11);
+    col_copy(res, r, 12, s->stream_key, sizeof(s->stream_key));
+    s->trigger_config_json = col_dup(res, r, 13);
+    s->has_current_run = col_copy(res, r, 14, s->current_run_id, sizeof(s->current_run_id));
+    s->updated_at_ms = col_u64(res, r, 15);
+}
+
+/* ---- generic shapes ------------------------------------------------------------------------- */
+
+/* Runs a bound write (insert/update) and maps its result; *out_changed (may be NULL) gets the
+ * number of rows it changed. */
+static wr_err
+write_stmt(pg *q, int id, const params *p, const char *what, const char *parent, long *out_changed,
+           wr_error *out_err)
+{
+    PGresult *res;
+    wr_err err = exec_stmt(q, id, p, what, parent, &res, out_err);
+    if (err != WR_OK)
+        return err;
+    if (out_changed)
+        *out_changed = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return WR_OK;
+}
+
+/* Runs a bound single-row SELECT; fills out through `read` or returns NOT_FOUND. */
+static wr_err
+query_one(pg *q, int id, const params *p, reader_fn read, void *out, const char *what,
+          const char *key, wr_error *out_err)
+{
+    PGresult *res;
+    wr_err rc = exec_stmt(q, id, p, what, what, &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    wr_err err = WR_OK;
+    if (PQntuples(res) > 0)
+        read(res, 0, out);
+    else
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, key);
+    PQclear(res);
+    return err;
+}
+
+/* Reads every row of a result into a malloc'd array of `size`-byte elements (NULL when empty). */
+static void
+read_all(const PGresult *res, reader_fn read, size_t size, void **out, size_t *out_n)
+{
+    int n = PQntuples(res);
+    char *v = n ? wr_xcalloc((size_t)n, size) : NULL;
+    for (int i = 0; i < n; i++)
+        read(res, i, v + (size_t)i * size);
+    *out = v;
+    *out_n = (size_t)n;
+}
+
+/* Runs a bound SELECT and reads all its rows (see read_all); on error *out stays NULL. */
+static wr_err
+query_all(pg *q, int id, const params *p, reader_fn read, size_t size, const char *what, void **out,
+          size_t *out_n, wr_error *out_err)
+{
+    *out = NULL;
+    *out_n = 0;
+    PGresult *res;
+    wr_err rc = exec_stmt(q, id, p, what, what, &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    read_all(res, read, size, out, out_n);
+    PQclear(res);
+    return WR_OK;
+}
+
+/* WR_OK when "SELECT 1 … WHERE id = $1" finds the row, NOT_FOUND when not. */
+static wr_err
+exists(pg *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    PGresult *res;
+    wr_err rc = exec_stmt(q, id_stmt, &p, what, what, &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    wr_err err = PQntuples(res) > 0
+                     ? WR_OK
+                     : wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
+    PQclear(res);
+    return err;
+}
+
+/* A read's connection check, then the read. */
+#define READY()                                                                                    \
+    do {                                                                                           \
+        wr_err r_ = ready(q, out_err);                                                             \
+        if (r_ != WR_OK)                                                                           \
+            return r_;                                                                             \
+    } while (0)
+
+/* One write statement as a whole operation (a savepoint of its own inside a group). */
+static wr_err
+write_op(pg *q, int id, const params *p, const char *what, const char *parent, long *out_changed,
+         wr_error *out_err)
+{
+    wr_error e = {0};
+    wr_err err = op_begin(q, false, &e);
+    if (err == WR_OK)
+        err = write_stmt(q, id, p, what, parent, out_changed, &e);
+    err = op_end(q, err, &e);
+    if (err != WR_OK && out_err)
+        *out_err = e;
+    return err;
+}
+
+/* An UPDATE as a whole operation; NOT_FOUND when it matched no row. */
+static wr_err
+update_one(pg *q, int id, const params *p, const char *what, const char *key, wr_error *out_err)
+{
+    long changed = 0;
+    wr_err err = write_op(q, id, p, what, what, &changed, out_err);
+    if (err == WR_OK && changed == 0)
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, key);
+    return err;
+}
+
+/* ---- organizations -------------------------------------------------------------------------- */
+
+static wr_err
+org_create(wr_meta *m, const wr_org *o, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, o->id);
+    p_text(&p, o->slug);
+    p_text(&p, o->title);
+    p_text(&p, o->plan);
+    p_opt_text(&p, o->has_basin, o->basin);
+    p_u64(&p, o->created_at_ms);
+    p_u64(&p, o->updated_at_ms);
+    return write_op(PG(m), S_ORG_INSERT, &p, "organization", "organization", NULL, out_err);
+}
+
+static wr_err
+get_by_key(pg *q, int id, const char *key, reader_fn read, void *out, const char *what,
+           wr_error *out_err)
+{
+    READY();
+    params p = {0};
+    p_text(&p, key);
+    return query_one(q, id, &p, read, out, what, key, out_err);
+}
+
+static wr_err
+org_get(wr_meta *m, const char *id, wr_org *out, wr_error *out_err)
+{
+    return get_by_key(PG(m), S_ORG_GET, id, read_org, out, "organization", out_err);
+}
+
+static wr_err
+org_get_by_slug(wr_meta *m, const char *slug, wr_org *out, wr_error *out_err)
+{
+    return get_by_key(PG(m), S_ORG_GET_SLUG, slug, read_org, out, "organization", out_err);
+}
+
+static wr_err
+org_list(wr_meta *m, wr_org **out, size_t *out_n, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    return query_all(q, S_ORG_LIST, &p, read_org, sizeof(**out), "organization", (void **)out,
+                     out_n, out_err);
+}
+
+static wr_err
+org_set_plan(wr_meta *m, const char *id, const char *plan, uint64_t now_ms, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, plan);
+    p_u64(&p, now_ms);
+    return update_one(PG(m), S_ORG_SET_PLAN, &p, "organization", id, out_err);
+}
+
+static wr_err
+org_set_basin(wr_meta *m, const char *id, const char *basin_or_null, uint64_t now_ms,
+              wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, basin_or_null);
+    p_u64(&p, now_ms);
+    return update_one(PG(m), S_ORG_SET_BASIN, &p, "organization", id, out_err);
+}
+
+/* ---- projects and environments -------------------------------------------------------------- */
+
+static wr_err
+project_create(wr_meta *m, const wr_project *pr, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, pr->id);
+    p_text(&p, pr->slug);
+    p_text(&p, pr->org_id);
+    p_u64(&p, pr->created_at_ms);
+    return write_op(PG(m), S_PROJECT_INSERT, &p, "project", "organization", NULL, out_err);
+}
+
+static wr_err
+project_get(wr_meta *m, const char *id, wr_project *out, wr_error *out_err)
+{
+    return get_by_key(PG(m), S_PROJECT_GET, id, read_project, out, "project", out_err);
+}
+
+static wr_err
+env_create(wr_meta *m, const wr_env *e, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, e->id);
+    p_text(&p, e->slug);
+    p_text(&p, e->project_id);
+    p_text(&p, e->org_id);
+    p_bytes(&p, e->key_hash, sizeof(e->key_hash));
+    p_u64(&p, e->created_at_ms);
+    p_bytes(&p, e->key_enc, e->key_enc_len);
+    return write_op(PG(m), S_ENV_INSERT, &p, "environment", "project", NULL, out_err);
+}
+
+static wr_err
+env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err)
+{
+    return get_by_key(PG(m), S_ENV_GET, id, read_env, out, "environment", out_err);
+}
+
+static wr_err
+env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_bytes(&p, hash, 32);
+    return query_one(q, S_ENV_BY_HASH, &p, read_env, out, "environment", "for this key", out_err);
+}
+
+static wr_err
+env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const uint8_t *key_enc,
+            size_t enc_len, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_bytes(&p, hash, 32);
+    p_bytes(&p, key_enc, enc_len);
+    return update_one(PG(m), S_ENV_SET_KEY, &p, "environment", id, out_err);
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+/* The run's INSERT, inside whatever transaction is open. */
+static wr_err
+run_insert(pg *q, const wr_run *r, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, r->id);
+    p_text(&p, r->env_id);
+    p_text(&p, r->task_identifier);
+    p_opt_text(&p, r->has_parent, r->parent_run_id);
+    p_text(&p, r->root_run_id);
+    p_opt_u64(&p, r->completed, r->completed_at_ms);
+    p_opt_text(&p, r->has_basin, r->basin);
+    p_u64(&p, r->created_at_ms);
+    return write_stmt(q, S_RUN_INSERT, &p, "run", "environment", NULL, out_err);
+}
+
+static wr_err
+run_create(wr_meta *m, const wr_run *r, wr_error *out_err)
+{
+    pg *q = PG(m);
+    wr_error e = {0};
+    wr_err err = op_begin(q, false, &e);
+    if (err == WR_OK)
+        err = run_insert(q, r, &e);
+    err = op_end(q, err, &e);
+    if (err != WR_OK && out_err)
+        *out_err = e;
+    return err;
+}
+
+static wr_err
+run_get(wr_meta *m, const char *env_id, const char *id, wr_run *out, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, env_id);
+    return query_one(q, S_RUN_GET, &p, read_run, out, "run", id, out_err);
+}
+
+static wr_err
+run_complete(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err)
+{
+    pg *q = PG(m);
+    params p = {0};
+    p_text(&p, id);
+    p_u64(&p, at_ms);
+    long changed = 0;
+    wr_err err = write_op(q, S_RUN_COMPLETE, &p, "run", "run", &changed, out_err);
+    if (err == WR_OK && changed == 0) /* already completed, or missing */
+        err = exists(q, S_RUN_EXISTS, id, "run", out_err);
+    return err;
+}
+
+static wr_err
+run_add_stream(wr_meta *m, const char *run_id, const char *stream_id, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, run_id);
+    p_text(&p, stream_id);
+    return write_op(PG(m), S_RUN_STREAM_ADD, &p, "run stream", "run", NULL, out_err);
+}
+
+static void
+read_str(const PGresult *res, int r, void *out)
+{
+    *(char **)out = col_dup(res, r, 0);
+}
+
+static wr_err
+run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    wr_err err = exists(q, S_RUN_EXISTS, run_id, "run", out_err);
+    if (err != WR_OK)
+        return err;
+    params p = {0};
+    p_text(&p, run_id);
+    return query_all(q, S_RUN_STREAM_LIST, &p, read_str, sizeof(**out), "run stream", (void **)out,
+                     out_n, out_err);
+}
+
+static wr_err
+run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run_page *out,
+         wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_text(&p, env_id);
+    p_u64(&p, limit + 1); /* one more tells whether a next page exists */
+    if (after)
+        p_text(&p, after);
+    void *items;
+    size_t n;
+    wr_err err = query_all(q, after ? S_RUN_LIST_AFTER : S_RUN_LIST, &p, read_run, sizeof(wr_run),
+                           "run", &items, &n, out_err);
+    if (err != WR_OK)
+        return err;
+    out->items = items;
+    out->has_next = n > limit;
+    out->n = n > limit ? limit : n;
+    return WR_OK;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+static wr_err
+session_by_id(pg *q, const char *env_id, const char *id, wr_session *out, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, env_id);
+    return query_one(q, S_SESSION_GET_ID, &p, read_session, out, "session", id, out_err);
+}
+
+static wr_err
+session_by_external_id(pg *q, const char *env_id, const char *ext, wr_session *out,
+                       wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, env_id);
+    p_text(&p, ext);
+    return query_one(q, S_SESSION_GET_EXT, &p, read_session, out, "session", ext, out_err);
+}
+
+static wr_err
+session_get_by_id(wr_meta *m, const char *env_id, const char *id, wr_session *out,
+                  wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    return session_by_id(q, env_id, id, out, out_err);
+}
+
+static wr_err
+session_get_by_external_id(wr_meta *m, const char *env_id, const char *external_id, wr_session *out,
+                           wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    return session_by_external_id(q, env_id, external_id, out, out_err);
+}
+
+static wr_err
+key_taken(pg *q, const char *env_id, const char *key, bool *out_taken, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, env_id);
+    p_text(&p, key);
+    PGresult *res;
+    wr_err rc = exec_stmt(q, S_SESSION_KEY_TAKEN, &p, "session", "session", &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    *out_taken = PQntuples(res) > 0;
+    PQclear(res);
+    return WR_OK;
+}
+
+static wr_err
+session_stream_key_taken(wr_meta *m, const char *env_id, const char *key, bool *out_taken,
+                         wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    return key_taken(q, env_id, key, out_taken, out_err);
+}
+
+/* The session's INSERT; *out_inserted is false when a row with its external id exists. */
+static wr_err
+session_insert(pg *q, const wr_session *s, bool *out_inserted, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, s->id);
+    p_text(&p, s->env_id);
+    p_opt_text(&p, s->has_external_id, s->external_id);
+    p_text(&p, s->type);
+    p_text(&p, s->task_identifier);
+    p_text(&p, s->metadata_json);
+    p_text(&p, s->tags_json);
+    p_opt_u64(&p, s->closed, s->closed_at_ms);
+    p_opt_text(&p, s->closed, s->closed_reason);
+    p_opt_u64(&p, s->expires_at_ms != 0, s->expires_at_ms);
+    p_opt_text(&p, s->has_basin, s->basin);
+    p_u64(&p, s->created_at_ms);
+    p_text(&p, s->stream_key);
+    p_text(&p, s->trigger_config_json);
+    p_opt_text(&p, s->has_current_run, s->current_run_id);
+    p_u64(&p, s->updated_at_ms);
+    long changed = 0;
+    wr_err err = write_stmt(q, S_SESSION_INSERT, &p, "session", "environment", &changed, out_err);
+    *out_inserted = err == WR_OK && changed > 0;
+    return err;
+}
+
+/*
+ * One transaction: look up by external id, else insert (the first run too) and read back. Under
+ * PostgreSQL's read committed isolation another node may create the same external id between
+ * the look-up and the insert; the insert then does nothing (ON CONFLICT), the transaction is
+ * undone and the other node's row is returned, as SQLite's write lock would have it.
+ */
+static wr_err
+session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
+                      bool *out_created, wr_error *out_err)
+{
+    pg *q = PG(m);
+    wr_err err = op_begin(q, true, out_err);
+    if (err != WR_OK)
+        return err;
+    bool inserted = false;
+    if (s->has_external_id) {
+        wr_error lookup = {0};
+        err = session_by_external_id(q, s->env_id, s->external_id, out, &lookup);
+        if (err == WR_OK) {
+            *out_created = false;
+            op_rollback(q); /* nothing was written */
+            return WR_OK;
+        }
+        if (err != WR_ERR_NOT_FOUND) {
+            if (out_err)
+                *out_err = lookup;
+            goto out;
+        }
+    }
+    /* The external id may still name a renamed session's channels: this one gets its own. */
+    wr_session n = *s;
+    bool taken = false;
+    if (strcmp(n.stream_key, n.id) != 0 &&
+        (err = key_taken(q, n.env_id, n.stream_key, &taken, out_err)) != WR_OK)
+        goto out;
+    if (taken)
+        snprintf(n.stream_key, sizeof(n.stream_key), "%s", n.id);
+    if (first_run && (err = run_insert(q, first_run, out_err)) != WR_OK)
+        goto out;
+    err = session_insert(q, &n, &inserted, out_err);
+    if (err != WR_OK)
+        goto out;
+    if (!inserted) { /* lost a race for the external id: undo the run, return the winner */
+        op_rollback(q);
+        *out_created = false;
+        return session_get_by_external_id(m, s->env_id, s->external_id, out, out_err);
+    }
+    err = op_end(q, WR_OK, out_err);
+    if (err != WR_OK)
+        goto out;
+    err = session_by_id(q, s->env_id, s->id, out, out_err);
+    *out_created = err == WR_OK;
+out:
+    op_rollback(q);
+    return err;
+}
+
+static wr_err
+session_close(wr_meta *m, const char *id, const char *reason, uint64_t at_ms, bool *out_already,
+              wr_error *out_err)
+{
+    pg *q = PG(m);
+    params p = {0};
+    p_text(&p, id);
+    p_u64(&p, at_ms);
+    p_text(&p, reason);
+    long changed = 0;
+    wr_err err = write_op(q, S_SESSION_CLOSE, &p, "session", "session", &changed, out_err);
+    if (err == WR_OK && changed == 0) {
+        err = exists(q, S_SESSION_EXISTS, id, "session", out_err);
+        *out_already = err == WR_OK;
+    }
+    return err;
+}
+
+static wr_err
+session_update(wr_meta *m, const char *env_id, const char *id, const wr_session_patch *pa,
+               uint64_t now_ms, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, env_id);
+    p_bool(&p, pa->set_tags);
+    p_opt_text(&p, pa->set_tags, pa->tags_json);
+    p_bool(&p, pa->set_metadata);
+    p_opt_text(&p, pa->set_metadata, pa->metadata_json);
+    p_bool(&p, pa->set_external_id);
+    p_opt_text(&p, pa->set_external_id, pa->external_id);
+    p_u64(&p, now_ms);
+    return update_one(PG(m), S_SESSION_UPDATE, &p, "session", id, out_err);
+}
+
+/* The compare-and-swap of current_run_id and the new run's insert are one transaction. */
+static wr_err
+session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run *run,
+                 uint64_t now_ms, bool *out_swapped, wr_error *out_err)
+{
+    pg *q = PG(m);
+    wr_err err = op_begin(q, true, out_err);
+    if (err != WR_OK)
+        return err;
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, expected);
+    p_text(&p, run->id);
+    p_u64(&p, now_ms);
+    long changed = 0;
+    err = write_stmt(q, S_SESSION_SWAP, &p, "session", "session", &changed, out_err);
+    if (err == WR_OK && changed == 0)
+        err = exists(q, S_SESSION_EXISTS, id, "session", out_err);
+    if (err == WR_OK && changed)
+        err = run_insert(q, run, out_err);
+    if (err == WR_OK && changed)
+        err = op_end(q, WR_OK, out_err);
+    op_rollback(q);
+    *out_swapped = err == WR_OK && changed;
+    return err;
+}
+
+/* ---- listing -------------------------------------------------------------------------------- */
+
+/* Appends a PostgreSQL array literal of the n strings to b: {"a","b\"c"}. */
+static void
+array_literal(wr_buf *b, const char *const *v, size_t n)
+{
+    wr_buf_append_byte(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        wr_buf_append_str(b, i ? ",\"" : "\"");
+        for (const char *c = v[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                wr_buf_append_byte(b, '\\');
+            wr_buf_append_byte(b, (uint8_t)*c);
+        }
+        wr_buf_append_byte(b, '"');
+    }
+    wr_buf_append_byte(b, '}');
+    wr_buf_append_byte(b, '\0'); /* each literal ends in its own NUL inside b */
+}
+
+/* The list's filters as SQL and parameters: the IN lists as text arrays (one parameter each),
+ * whose literals are built in arrays[] and stay there until the query ran. */
+typedef struct list_q {
+    wr_buf sql;
+    wr_buf arrays[3];
+    params p;
+} list_q;
+
+static void
+where_any(list_q *l, int which, const char *col, const char *const *v, size_t n)
+{
+    if (n == 0)
+        return;
+    array_literal(&l->arrays[which], v, n);
+    p_text(&l->p, l->arrays[which].data);
+    wr_buf_printf(&l->sql, " AND %s = ANY($%d::text[])", col, l->p.n);
+}
+
+/*
+ * Builds the page query: the filters, then the cursor bound (row values compare as tuples), in
+ * the page's direction. `before` pages run ascending and are reversed after reading.
+ */
+static void
+list_build(list_q *l, const char *env_id, const wr_session_filter *f, bool cursor,
+           uint64_t cursor_ms, const char *cursor_id)
+{
+    params *p = &l->p;
+    p_text(p, env_id);
+    wr_buf_append_str(&l->sql, "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1");
+    where_any(l, 0, "type", f->types, f->n_types);
+    where_any(l, 1, "task_identifier", f->task_identifiers, f->n_task_identifiers);
+    if (f->n_tags) {
+        array_literal(&l->arrays[2], f->tags, f->n_tags);
+        p_text(p, l->arrays[2].data);
+        wr_buf_printf(&l->sql,
+                      " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN "
+                      "jsonb_typeof(tags_json::jsonb) = 'array' THEN tags_json::jsonb ELSE "
+                      "'[]'::jsonb END) AS t(v) WHERE t.v = ANY($%d::text[]))",
+                      p->n);
+    }
+    if (f->external_id) {
+        p_text(p, f->external_id);
+        wr_buf_printf(&l->sql, " AND external_id = $%d", p->n);
+    }
+    if (f->created_from_ms) {
+        p_u64(p, f->created_from_ms);
+        wr_buf_printf(&l->sql, " AND created_at_ms >= $%d", p->n);
+    }
+    if (f->created_to_ms) {
+        p_u64(p, f->created_to_ms);
+        wr_buf_printf(&l->sql, " AND created_at_ms <= $%d", p->n);
+    }
+    if (f->statuses &&
+        f->statuses != (WR_SESSION_ACTIVE | WR_SESSION_CLOSED | WR_SESSION_EXPIRED)) {
+        wr_buf_append_str(&l->sql, " AND (false");
+        if (f->statuses & WR_SESSION_ACTIVE) {
+            p_u64(p, f->now_ms);
+            wr_buf_printf(&l->sql,
+                          " OR (closed_at_ms IS NULL AND (expires_at_ms IS NULL OR "
+                          "expires_at_ms > $%d))",
+                          p->n);
+        }
+        if (f->statuses & WR_SESSION_CLOSED)
+            wr_buf_append_str(&l->sql, " OR closed_at_ms IS NOT NULL");
+        if (f->statuses & WR_SESSION_EXPIRED) {
+            p_u64(p, f->now_ms);
+            wr_buf_printf(&l->sql, " OR (closed_at_ms IS NULL AND expires_at_ms <= $%d)", p->n);
+        }
+        wr_buf_append_byte(&l->sql, ')');
+    }
+    if (cursor) {
+        p_u64(p, cursor_ms);
+        p_text(p, cursor_id);
+        wr_buf_printf(&l->sql, " AND (created_at_ms, id) %s ($%d::bigint, $%d::text)",
+                      f->before ? ">" : "<", p->n - 1, p->n);
+    }
+    p_u64(p, f->limit + 1);
+    wr_buf_printf(&l->sql,
+                  f->before ? " ORDER BY created_at_ms, id LIMIT $%d"
+                            : " ORDER BY created_at_ms DESC, id DESC LIMIT $%d",
+                  p->n);
+    wr_buf_append_byte(&l->sql, '\0');
+}
+
+/* The creation time of cursor session `id` of the env, or NOT_FOUND. */
+static wr_err
+cursor_time(pg *q, const char *env_id, const char *id, uint64_t *out_ms, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, id);
+    p_text(&p, env_id);
+    PGresult *res;
+    wr_err rc = exec_stmt(q, S_SESSION_CURSOR, &p, "session", "session", &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    wr_err err = WR_OK;
+    if (PQntuples(res) > 0)
+        *out_ms = col_u64(res, 0, 0);
+    else
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "cursor %s is not a session", id);
+    PQclear(res);
+    return err;
+}
+
+static wr_err
+session_list(wr_meta *m, const char *env_id, const wr_session_filter *f, wr_session_page *out,
+             wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    const char *cursor_id = f->after ? f->after : f->before;
+    uint64_t cursor_ms = 0;
+    wr_err err = WR_OK;
+    if (cursor_id && (err = cursor_time(q, env_id, cursor_id, &cursor_ms, out_err)) != WR_OK)
+        return err;
+    list_q l = {0};
+    wr_buf_init(&l.sql);
+    for (int i = 0; i < 3; i++)
+        wr_buf_init(&l.arrays[i]);
+    list_build(&l, env_id, f, cursor_id != NULL, cursor_ms, cursor_id);
+    /* A one-off query: PQexecParams (the unnamed statement), not a prepared one. */
+    PGresult *res = PQexecParams(q->conn, l.sql.data, l.p.n, NULL, l.p.v, l.p.len, l.p.fmt, 0);
+    if (!res_ok(res)) {
+        err = fail(q, res, false, "session", "session", out_err);
+        goto out;
+    }
+    void *items;
+    size_t n;
+    read_all(res, read_session, sizeof(wr_session), &items, &n);
+    out->items = items;
+    out->n = n;
+    bool more = out->n > f->limit;
+    if (more)
+        wr_session_fini(&out->items[--out->n]);
+    if (f->before) {
+        for (size_t a = 0, b = out->n ? out->n - 1 : 0; a < b; a++, b--) {
+            wr_session t = out->items[a];
+            out->items[a] = out->items[b];
+            out->items[b] = t;
+        }
+        out->has_previous = more;
+        out->has_next = true;
+    } else {
+        out->has_next = more;
+        out->has_previous = f->after != NULL;
+    }
+out:
+    PQclear(res);
+    wr_buf_fini(&l.sql);
+    for (int i = 0; i < 3; i++)
+        wr_buf_fini(&l.arrays[i]);
+    return err;
+}
+
+static wr_err
+project_list(wr_meta *m, const char *org_id, wr_project **out, size_t *out_n, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_text(&p, org_id);
+    return query_all(q, S_PROJECT_LIST, &p, read_project, sizeof(**out), "project", (void **)out,
+                     out_n, out_err);
+}
+
+static wr_err
+env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_text(&p, org_id);
+    return query_all(q, S_ENV_LIST, &p, read_env, sizeof(**out), "environment", (void **)out, out_n,
+                     out_err);
+}
+
+/* ---- group commit --------------------------------------------------------------------------- */
+
+/* Inside a group, the transaction must still be there and healthy before the next step. */
+static wr_err
+group_alive(pg *q, wr_error *out_err)
+{
+    if (!conn_ok(q))
+        return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                            "control-plane PostgreSQL server %s: connection lost; the group "
+                            "transaction was rolled back",
+                            q->server);
+    if (PQtransactionStatus(q->conn) != PQTRANS_INTRANS)
+        return wr_error_set(out_err, WR_ERR_STORAGE,
+                            "control-plane group transaction is no longer usable");
+    return WR_OK;
+}
+
+/* wr_meta_group on PostgreSQL: BEGIN … COMMIT around the group, savepoints inside. */
+static wr_err
+pg_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
+{
+    pg *q = PG(m);
+    bool order_ok = step_id == WR_META_GROUP_BEGIN ? !q->group
+                    : step_id == WR_META_GROUP_JOB ? q->group && !q->job
+                    : step_id == WR_META_GROUP_JOB_KEEP || step_id == WR_META_GROUP_JOB_UNDO
+                        ? q->job
+                        : q->group && !q->job;
+    if (!order_ok)
+        return wr_error_set(out_err, WR_ERR_INVALID, "control-plane group step out of order");
+    wr_err err = WR_OK;
+    switch (step_id) {
+    case WR_META_GROUP_BEGIN:
+        err = ready(q, out_err);
+        if (err == WR_OK)
+            err = exec_ctl(q, "BEGIN", false, out_err);
+        q->group = err == WR_OK;
+        q->op = false;
+        return err;
+    case WR_META_GROUP_JOB:
+        err = group_alive(q, out_err);
+        if (err == WR_OK)
+            err = exec_ctl(q, "SAVEPOINT job", false, out_err);
+        q->job = err == WR_OK;
+        return err;
+    case WR_META_GROUP_JOB_KEEP:
+    case WR_META_GROUP_JOB_UNDO:
+        q->job = false;
+        if (!conn_ok(q))
+            return group_alive(q, out_err);
+        /* A statement of the job that failed outside an operation's savepoint (a read) left the
+         * transaction aborted: the job cannot be kept, only undone. */
+        if (step_id == WR_META_GROUP_JOB_KEEP && PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
+            exec_ctl(q, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", false, NULL);
+            return wr_error_set(out_err, WR_ERR_STORAGE,
+                                "a statement of the job failed; its changes were undone");
+        }
+        return exec_ctl(q,
+                        step_id == WR_META_GROUP_JOB_UNDO
+                            ? "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
+                            : "RELEASE SAVEPOINT job",
+                        false, out_err);
+    case WR_META_GROUP_COMMIT:
+        q->group = false;
+        err = group_alive(q, out_err);
+        if (err == WR_OK)
+            err = exec_ctl(q, "COMMIT", true, out_err);
+        if (conn_ok(q) && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
+            PGresult *res = PQexec(q->conn, "ROLLBACK");
+            PQclear(res);
+        }
+        return err;
+    default: /* WR_META_GROUP_ABORT */
+        q->group = false;
+        if (conn_ok(q) && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
+            PGresult *res = PQexec(q->conn, "ROLLBACK");
+            if (!res_ok(res))
+                err = fail(q, res, false, "rollback", "", out_err);
+            PQclear(res);
+        }
+        return err;
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void
+pg_close(wr_meta *m)
+{
+    pg *q = PG(m);
+    PQfinish(q->conn);
+    free(q);
+}
+
+static const wr_meta_ops postgres_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .org_create = org_create,
+    .org_get = org_get,
+    .org_get_by_slug = org_get_by_slug,
+    .org_list = org_list,
+    .org_set_plan = org_set_plan,
+    .org_set_basin = org_set_basin,
+    .project_create = project_create,
+    .project_get = project_get,
+    .env_create = env_create,
+    .env_get = env_get,
+    .env_by_key_hash = env_by_key_hash,
+    .env_set_key = env_set_key,
+    .run_create = run_create,
+    .run_get = run_get,
+    .run_complete = run_complete,
+    .run_add_stream = run_add_stream,
+    .run_streams = run_streams,
+    .session_create_or_get = session_create_or_get,
+    .session_get_by_id = session_get_by_id,
+    .session_get_by_external_id = session_get_by_external_id,
+    .session_stream_key_taken = session_stream_key_taken,
+    .session_close = session_close,
+    .session_update = session_update,
+    .session_swap_run = session_swap_run,
+    .session_list = session_list,
+    .project_list = project_list,
+    .env_list = env_list,
+    .run_list = run_list,
+    .group = pg_group,
+};
+
+/* Runs one SQL text (possibly several statements) during open. */
+static wr_err
+exec_sql(pg *q, const char *sql, const char *what, wr_error *out_err)
+{
+    PGresult *res = PQexec(q->conn, sql);
+    wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, what, what, out_err);
+    if (err == WR_ERR_STORAGE && out_err) /* name the step: "migration 2", ... */
+        wr_error_set(out_err, err, "control-plane %s failed: %s", what, PQresultErrorMessage(res));
+    PQclear(res);
+    return err;
+}
+
+/* Applies every migration newer than the database's version, all in one transaction. */
+static wr_err
+migrate(pg *q, wr_error *out_err)
+{
+    wr_err err = exec_sql(q,
+                          "BEGIN; SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK_KEY "'::bigint);"
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "  version INTEGER PRIMARY KEY,"
+                          "  applied_at_ms BIGINT NOT NULL)",
+                          "migration lock", out_err);
+    if (err != WR_OK)
+        goto out;
+    PGresult *res = PQexec(q->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    long long cur = -1;
+    if (res_ok(res) && PQntuples(res) == 1)
+        cur = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        err = fail(q, res, false, "schema_migrations", "", out_err);
+    PQclear(res);
+    if (err != WR_OK)
+        goto out;
+    if (cur > N_MIGRATIONS) {
+        err = wr_error_set(out_err, WR_ERR_STORAGE,
+                           "control-plane schema version %lld is newer than this binary's %d", cur,
+                           N_MIGRATIONS);
+        goto out;
+    }
+    for (int v = (int)cur + 1; v <= N_MIGRATIONS; v++) {
+        char what[48];
+        snprintf(what, sizeof(what), "migration %d", v);
+        err = exec_sql(q, migrations[v - 1], what, out_err);
+        if (err != WR_OK)
+            goto out;
+        char rec[128];
+        snprintf(rec, sizeof(rec),
+                 "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (%d, %llu)", v,
+                 (unsigned long long)wr_clock_now_ms());
+        err = exec_sql(q, rec, what, out_err);
+        if (err != WR_OK)
+            goto out;
+    }
+    err = exec_ctl(q, "COMMIT", true, out_err);
+out:
+    if (conn_ok(q) && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(q->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    return err;
+}
+
+wr_err
+wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
+{
+    *out = NULL;
+    pg *q = wr_xcalloc(1, sizeof(*q));
+    q->base.ops = &postgres_ops;
+    wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
+    /* Defaults first: what conninfo says overrides them (expand_dbname). */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "weir", conninfo, NULL};
+    q->conn = PQconnectdbParams(keys, vals, 1);
+    wr_err err = WR_OK;
+    if (!q->conn) {
+        err = wr_error_set(out_err, WR_ERR_UNAVAILABLE, "control-plane PostgreSQL: out of memory");
+        goto out;
+    }
+    const char *host = PQhost(q->conn), *port = PQport(q->conn);
+    snprintf(q->server, sizeof(q->server), "%s:%s", host && host[0] ? host : "localhost",
+             port && port[0] ? port : "5432");
+    if (!conn_ok(q)) {
+        char msg[160];
+        trim_msg(PQerrorMessage(q->conn), msg, sizeof(msg));
+        err = wr_error_set(out_err, WR_ERR_UNAVAILABLE,
+                           "cannot connect to control-plane PostgreSQL server %s: %s", q->server,
+                           msg);
+        goto out;
+    }
+    err = configure(q, out_err);
+    if (err == WR_OK)
+        err = migrate(q, out_err);
+    if (err == WR_OK) {
+        *out = &q->base;
+        return WR_OK;
+    }
+out:
+    PQfinish(q->conn);
+    free(q);
+    return err;
+}
