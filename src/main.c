@@ -93,6 +93,23 @@ on_signal(uv_signal_t *h, int signum)
         wr_server_shutdown(a->metrics_server, a->shutdown_timeout_ms, shutdown_done, a);
 }
 
+/* The control plane's reader and writer handles: on the PostgreSQL server `url` names, or (url
+ * NULL) on the SQLite file at `path`. */
+static wr_err
+open_control_plane(const char *url, const char *path, wr_meta **reader, wr_meta **writer,
+                   wr_error *out_err)
+{
+    if (!url) {
+        wr_err e = wr_meta_open_sqlite_shared(path, reader, out_err);
+        return e != WR_OK ? e : wr_meta_open_sqlite_shared(path, writer, out_err);
+    }
+    if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0)
+        return wr_error_set(out_err, WR_ERR_INVALID,
+                            "WEIR_CONTROL_PLANE must be a postgres:// or postgresql:// URL");
+    wr_err e = wr_meta_open_postgres(url, reader, out_err);
+    return e != WR_OK ? e : wr_meta_open_postgres(url, writer, out_err);
+}
+
 /* The shared basin of the realtime layer exists from the first start on (created if missing,
  * never reconfigured here: an operator may have tuned it), through the stream backend: the
  * loop runs until the backend has answered (a remote one answers later). */
@@ -312,10 +329,10 @@ serve(int argc, char **argv)
     }
     /* Two handles on the control plane: reads on the loop thread, changes on the writer thread
      * (group-committed; meta/writer.h), so that the loop never waits for an fsync. */
-    if (wr_meta_open_sqlite_shared(meta_path, &meta, &err) != WR_OK ||
-        wr_meta_open_sqlite_shared(meta_path, &writer_meta, &err) != WR_OK) {
-        fprintf(stderr, "weir: control plane %s: %s\n", meta_path, err.msg);
-        rc = 1;
+    if (open_control_plane(cfg.rt.control_plane, meta_path, &meta, &writer_meta, &err) != WR_OK) {
+        fprintf(stderr, "weir: control plane %s: %s\n",
+                cfg.rt.control_plane ? "(WEIR_CONTROL_PLANE)" : meta_path, err.msg);
+        rc = err.code == WR_ERR_INVALID ? 2 : 1;
         goto out;
     }
     if (wr_meta_writer_start(a.loop, writer_meta, 0, &writer, &err) != WR_OK) {

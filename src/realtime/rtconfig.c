@@ -78,6 +78,10 @@ static const wr_opt rows[] = {
      FIELD(trusted_proxies, char *), 0, 0,
      "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto, "
      "X-Forwarded-Host and Forwarded headers are believed. Unset: none."},
+    {NULL, "WEIR_CONTROL_PLANE", "", NULL, WR_OPT_SECRET, FIELD(control_plane, char *), 0, 0,
+     "Where organizations, environments, runs and sessions are kept: unset for SQLite in the data "
+     "directory (control.sqlite3), or a PostgreSQL URL (postgres://user:password@host:5432/db; "
+     "environment only, as it may hold a password). Nodes may share one PostgreSQL."},
 };
 
 const wr_opt_table wr_rt_settings_table = WR_OPT_TABLE(rows);

@@ -43,6 +43,7 @@ typedef struct wr_rt_settings {
     char *s2_public_endpoint; /* --s2-public-endpoint; NULL = unset */
     char *public_url;         /* --public-url; NULL = unset */
     char *trusted_proxies;    /* --trusted-proxies; NULL = none */
+    char *control_plane;      /* WEIR_CONTROL_PLANE; NULL = SQLite in the data directory */
 } wr_rt_settings;
 
 extern const wr_opt_table wr_rt_settings_table;
