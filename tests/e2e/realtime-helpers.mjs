@@ -92,7 +92,9 @@ export function realtimeHelpers(server) {
   }
 
   let seq = 0;
-  const uniq = (p) => `${p}-${process.pid}-${++seq}`;
+  // Unique across servers too: with WEIR_CONTROL_PLANE several servers share one database.
+  const tag = Math.random().toString(36).slice(2, 8);
+  const uniq = (p) => `${p}-${process.pid}-${tag}-${++seq}`;
 
   async function tenant({ plan } = {}) {
     const org = (await ok("POST", "/admin/api/v1/orgs", { body: { slug: uniq("org"), title: "Org" } }, 201)).json;
