@@ -1,0 +1,164 @@
+// multi-node.test.mjs — two realtime nodes behave as one service: both keep their control plane
+// on one PostgreSQL (WEIR_CONTROL_PLANE) and their streams on one S2 endpoint (an upstream weir,
+// WEIR_STREAM_BACKEND=remote), with the same root token and API-key sealing key. Three weir
+// processes and PostgreSQL, all local. Runs in the PostgreSQL pass of tests/e2e/run.sh (skipped
+// without WEIR_CONTROL_PLANE).
+//   - an organization created and provisioned (paid plan → its own basin) through A is used
+//     through B: B's sessions are stamped with A's basin;
+//   - a session created on A is appended to and closed through B, and a browser following `.out`
+//     on A (public token from A) sees the records written through B;
+//   - an environment key rotated on A stops working on B at once;
+//   - `ensure` of one organization from both nodes at the same time converges on one basin.
+// Not covered (not done yet; see docs/control-plane.md): X-Part-Id deduplication across nodes
+// (each node remembers part ids in its own memory).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { randomBytes } from "node:crypto";
+import { accountToken, startWeir } from "./harness.mjs";
+import { realtimeEnv } from "./realtime-helpers.mjs";
+import { SseParser } from "./sse.mjs";
+
+const PG = process.env.WEIR_CONTROL_PLANE;
+const opts = { skip: PG ? false : "needs WEIR_CONTROL_PLANE (the PostgreSQL pass of run.sh)" };
+
+let up, a, b;
+const root = `e2e-root-${randomBytes(16).toString("hex")}`;
+
+before(async () => {
+  if (!PG) return;
+  up = await startWeir({ embedded: true });
+  const token = await accountToken(up);
+  const env = realtimeEnv({
+    WEIR_STREAM_BACKEND: "remote",
+    WEIR_S2_ENDPOINT: up.url,
+    WEIR_S2_ACCESS_TOKEN: token,
+    WEIR_ROOT_TOKEN: root,
+    WEIR_SECRET_KEY: randomBytes(32).toString("hex"),
+    WEIR_CONTROL_PLANE: PG,
+  });
+  a = await startWeir({ env });
+  b = await startWeir({ env });
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  await up?.stop();
+});
+
+async function call(node, method, path, { token = root, body, headers = {} } = {}) {
+  const h = { authorization: `Bearer ${token}`, ...headers };
+  let payload;
+  if (typeof body === "string") {
+    payload = body;
+    h["content-type"] ??= "text/plain; charset=utf-8";
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h["content-type"] = "application/json";
+  }
+  const res = await fetch(node.url + path, { method, headers: h, body: payload });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+async function ok(node, method, path, o, status = 200) {
+  const r = await call(node, method, path, o);
+  assert.equal(r.status, status, `${method} ${path} on ${node === a ? "A" : "B"}: ${r.text}`);
+  return r.json;
+}
+
+const uniq = (p) => `${p}-${randomBytes(4).toString("hex")}`;
+
+async function tenant(node, plan) {
+  const org = await ok(node, "POST", "/admin/api/v1/orgs", { body: { slug: uniq("org"), title: "Org", plan } }, 201);
+  const project = await ok(node, "POST", `/admin/api/v1/orgs/${org.id}/projects`, { body: { slug: "p" } }, 201);
+  const env = await ok(node, "POST", `/admin/api/v1/projects/${project.id}/environments`, { body: { slug: "dev" } }, 201);
+  return { org, key: env.apiKey, env };
+}
+
+/** Follows an SSE route until `n` records arrived (or 15 s passed); returns their bodies. */
+async function follow(node, path, token, n) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 15000);
+  const res = await fetch(node.url + path, { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream", "timeout-seconds": "15" }, signal: ac.signal });
+  assert.equal(res.status, 200);
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  const got = [];
+  const done = (async () => {
+    try {
+      for await (const chunk of res.body) {
+        for (const ev of parser.push(decoder.decode(chunk, { stream: true })))
+          if (ev.event === "batch") got.push(...JSON.parse(ev.data).records.map((r) => JSON.parse(r.body).data));
+        if (got.length >= n) break;
+      }
+    } catch {
+      // aborted
+    }
+    clearTimeout(timer);
+    ac.abort();
+    return got;
+  })();
+  return { done };
+}
+
+test("an organization provisioned through A is used through B", opts, async () => {
+  const t = await tenant(a, "pro");
+  const orgOnB = await ok(b, "GET", `/admin/api/v1/orgs/${t.org.id}`);
+  assert.ok(orgOnB.streamBasinName, "the paid plan provisioned a basin");
+  assert.equal(orgOnB.streamBasinName, (await ok(a, "GET", `/admin/api/v1/orgs/${t.org.id}`)).streamBasinName);
+  const s = await ok(b, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "x", type: "chat.agent", taskIdentifier: "t" } }, 201);
+  assert.equal(s.streamBasinName ?? (await ok(a, "GET", `/api/v1/sessions/${s.id}`, { token: t.key })).streamBasinName, orgOnB.streamBasinName);
+});
+
+test("a session created on A is appended to and closed through B; a browser on A sees B's records", opts, async () => {
+  const t = await tenant(a);
+  const s = await ok(a, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "chat-1", type: "chat.agent", taskIdentifier: "t" } }, 201);
+  assert.ok(s.publicAccessToken);
+  const f = await follow(a, `/realtime/v1/sessions/chat-1/out`, s.publicAccessToken, 3);
+  for (const msg of ["one", "two", "three"]) {
+    const r = await ok(b, "POST", `/realtime/v1/sessions/chat-1/out/append`, { token: t.key, body: msg });
+    assert.equal(r.ok, true);
+  }
+  assert.deepEqual((await f.done).slice(0, 3), ["one", "two", "three"]);
+  // B sees the session A created, by id and by externalId, and closes it; A sees it closed.
+  assert.equal((await ok(b, "GET", `/api/v1/sessions/${s.id}`, { token: t.key })).externalId, "chat-1");
+  await ok(b, "POST", `/api/v1/sessions/chat-1/close`, { token: t.key, body: { reason: "done" } });
+  const onA = await ok(a, "GET", `/api/v1/sessions/chat-1`, { token: t.key });
+  assert.ok(onA.closedAt, "closed through B, seen on A");
+  const again = await call(a, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "chat-1", type: "chat.agent", taskIdentifier: "t" } });
+  assert.equal(again.status, 409, "A refuses to reopen the session B closed");
+});
+
+test("an environment key rotated on A stops working on B", opts, async () => {
+  const t = await tenant(a);
+  await ok(b, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "t" } }, 201);
+  const rotated = await ok(a, "POST", `/admin/api/v1/environments/${t.env.id}/rotate-key`);
+  assert.notEqual(rotated.apiKey, t.key);
+  const old = await call(b, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "t" } });
+  assert.equal(old.status, 401, "the old key is refused on B");
+  await ok(b, "POST", "/api/v1/runs", { token: rotated.apiKey, body: { taskIdentifier: "t" } }, 201);
+});
+
+test("ensure of one organization from both nodes at once converges", opts, async () => {
+  const t = await tenant(a);
+  const body = { action: "ensure", retention: "30d" };
+  const [ra, rb] = await Promise.all([
+    call(a, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body }),
+    call(b, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body }),
+  ]);
+  assert.equal(ra.status, 200, ra.text);
+  assert.equal(rb.status, 200, rb.text);
+  assert.equal(ra.json.basin, rb.json.basin);
+  const org = await ok(b, "GET", `/admin/api/v1/orgs/${t.org.id}`);
+  assert.equal(org.streamBasinName, ra.json.basin);
+  // A second ensure through either node finds it in place.
+  const again = await ok(b, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body });
+  assert.equal(again.kind, "reconfigured");
+});
