@@ -7,7 +7,9 @@
 #     For WEIR_BIN and, when set, BASELINE_BIN (an older build: the before/after of a change).
 #  2. the peer: PostgreSQL (Debian's, initdb into the bench directory, fsync and
 #     synchronous_commit on) with pgbench, `conns` clients, each transaction one single-row INSERT
-#     into a table with a unique text column — what a database behind the same rows would commit.
+#     into a table with a unique text column — what a database behind the same rows would commit;
+#     then, on the same PostgreSQL, the session-create run of 1. with weir's control plane there
+#     (WEIR_CONTROL_PLANE; weir and postgres share CPU 0).
 # Every server is pinned to CPU 0 and started fresh on disk for each run; wrk, the probe and
 # pgbench run on CPU 1. Prints each run, then the medians as markdown rows.
 #
@@ -57,7 +59,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 start_weir() { # <binary>
     rm -rf "$tmp/data"
     mkdir -p "$tmp/data"
-    WEIR_ROOT_TOKEN=$root taskset -c 0 "$1" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" \
+    WEIR_ROOT_TOKEN=$root WEIR_CONTROL_PLANE=${WEIR_CONTROL_PLANE:-} taskset -c 0 "$1" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" \
         --log-level warn --access-log off >"$tmp/weir.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null && break; sleep 0.1; done
@@ -86,6 +88,10 @@ weir_run() {
     wait "$ppid"
     local probe
     probe=$(grep '^PROBE' "$tmp/probe.txt")
+    if [ -n "${WEIR_CONTROL_PLANE:-}" ] && [ -e "$tmp/data/control.sqlite3" ]; then
+        echo "weir ignored WEIR_CONTROL_PLANE (a build without PostgreSQL support?)" >&2
+        exit 1
+    fi
     stop_weir
     read -r _ rps p50 p99 bad errs <<<"$out"
     [ "$bad" = 0 ] && [ "$errs" = 0 ] || { echo "wrk: $bad non-2xx, $errs socket errors" >&2; exit 1; }
@@ -109,12 +115,14 @@ pg_run() {
     local out
     out=$(taskset -c 1 "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U bench -n -c "$conns" -j 2 -T "$secs" \
         -r -f "$tmp/insert.sql" postgres 2>&1)
+    # weir with its control plane on this PostgreSQL (same core: weir and postgres on CPU 0)
+    WEIR_CONTROL_PLANE="postgresql://bench@127.0.0.1:$pgport/postgres" weir_run pg "$weir"
     as_pg "$pgbin/pg_ctl" -D "$tmp/pg" -m fast stop >/dev/null
     local tps lat
     tps=$(echo "$out" | awk '/^tps/ {print $3; exit}')
     lat=$(echo "$out" | awk '/latency average/ {print $4; exit}')
     printf '  postgres: %.0f INSERTs/s (pgbench, %s clients), latency average %s ms\n' "$tps" "$conns" "$lat"
-    echo "$tps $lat" >>"$tmp/pg.txt"
+    echo "$tps $lat" >>"$tmp/pgbench.txt"
 }
 
 root="bench-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
@@ -129,16 +137,21 @@ col() { awk -v c="$1" '{print $c}' "$2" | median; }
 echo
 echo "| $conns in flight, ${secs} s, median of $runs | creates/s | p50 | p99 | /ping probe p99 | probe max |"
 echo "|---|---|---|---|---|---|"
-for l in before after; do
+for l in before after pg; do
     [ -f "$tmp/$l.txt" ] || continue
-    name=$([ "$l" = after ] && echo "weir ($weir)" || echo "weir before ($base)")
+    case $l in
+    after) name="weir, SQLite ($weir)" ;;
+    before) name="weir before, SQLite ($base)" ;;
+    pg) name="weir, PostgreSQL control plane ($weir)" ;;
+    esac
     printf '| %s | %.0f | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n' "$name" "$(col 1 "$tmp/$l.txt")" \
         "$(col 2 "$tmp/$l.txt")" "$(col 3 "$tmp/$l.txt")" "$(col 4 "$tmp/$l.txt")" "$(col 5 "$tmp/$l.txt")"
 done
-if [ -f "$tmp/pg.txt" ]; then
-    pg=$(col 1 "$tmp/pg.txt")
-    printf '| postgres pgbench single-row INSERT | %.0f | | avg %.2f ms | | |\n' "$pg" "$(col 2 "$tmp/pg.txt")"
-    printf '| weir / postgres | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/after.txt") / $pg" | bc -l)"
+if [ -f "$tmp/pgbench.txt" ]; then
+    pg=$(col 1 "$tmp/pgbench.txt")
+    printf '| postgres pgbench single-row INSERT | %.0f | | avg %.2f ms | | |\n' "$pg" "$(col 2 "$tmp/pgbench.txt")"
+    printf '| weir (SQLite) / pgbench | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/after.txt") / $pg" | bc -l)"
+    printf '| weir (PostgreSQL) / pgbench | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/pg.txt") / $pg" | bc -l)"
 fi
 [ -f "$tmp/before.txt" ] && printf '| after / before | %.2f× | | | | |\n' \
     "$(echo "$(col 1 "$tmp/after.txt") / $(col 1 "$tmp/before.txt")" | bc -l)"

@@ -346,11 +346,11 @@ rotate_done(void *ctx, wr_err rc, const wr_error *err)
 {
     admin_op *op = ctx;
     wr_env env;
-    wr_error e = {0};
+    wr_error e = rc != WR_OK ? *err : (wr_error){0};
     if (rc != WR_OK || wr_meta_env_get(op->rt->meta, op->env.id, &env, &e) != WR_OK) {
         wr_req *req = wr_rt_take_req(op);
         if (req)
-            wr_rt_fail_lookup(req, rc != WR_OK ? err : &e, "Environment not found");
+            wr_rt_fail_lookup(req, &e, "Environment not found");
         admin_op_free(op);
         return;
     }
