@@ -110,8 +110,8 @@ pg_run() {
         -o "-p $pgport -k $tmp/pgsock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=$((conns + 10))" \
         start >/dev/null
     "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U bench -d postgres \
-        -c "CREATE TABLE sessions (id bigserial PRIMARY KEY, external_id text UNIQUE NOT NULL, type text, created_at timestamptz DEFAULT now())"
-    echo "INSERT INTO sessions (external_id, type) VALUES (md5(random()::text || clock_timestamp()::text), 'chat.agent');" >"$tmp/insert.sql"
+        -c "CREATE TABLE bench_sessions (id bigserial PRIMARY KEY, external_id text UNIQUE NOT NULL, type text, created_at timestamptz DEFAULT now())"
+    echo "INSERT INTO bench_sessions (external_id, type) VALUES (md5(random()::text || clock_timestamp()::text), 'chat.agent');" >"$tmp/insert.sql"
     local out
     out=$(taskset -c 1 "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U bench -n -c "$conns" -j 2 -T "$secs" \
         -r -f "$tmp/insert.sql" postgres 2>&1)

@@ -5,13 +5,17 @@
 --   RESULT <creates/s> <p50 µs> <p99 µs> <non-2xx responses> <socket errors>
 local counter = 0
 local tag = ""
+local threads = 0
 
+-- Every wrk thread runs its own Lua state with the same random sequence: the thread number
+-- (handed out here, in the main state) and the start time keep the externalIds distinct.
 function setup(thread)
-    thread:set("tag", tostring(math.random(1, 1e9)))
+    threads = threads + 1
+    thread:set("tid", threads)
 end
 
 function init(args)
-    tag = tag .. tostring(math.random(1, 1e9))
+    tag = string.format("%d-%d", os.time(), tid)
 end
 
 function request()

@@ -93,21 +93,35 @@ on_signal(uv_signal_t *h, int signum)
         wr_server_shutdown(a->metrics_server, a->shutdown_timeout_ms, shutdown_done, a);
 }
 
-/* The control plane's reader and writer handles: on the PostgreSQL server `url` names, or (url
- * NULL) on the SQLite file at `path`. */
+/* The control plane's reader handle and `n_writers` writer handles (one for SQLite): on the
+ * PostgreSQL server `url` names, or (url NULL) on the SQLite file at `path`. On failure every
+ * handle opened is closed. */
 static wr_err
-open_control_plane(const char *url, const char *path, wr_meta **reader, wr_meta **writer,
-                   wr_error *out_err)
+open_control_plane(const char *url, const char *path, size_t n_writers, wr_meta **reader,
+                   wr_meta **writers, size_t *out_n, wr_error *out_err)
 {
-    if (!url) {
-        wr_err e = wr_meta_open_sqlite_shared(path, reader, out_err);
-        return e != WR_OK ? e : wr_meta_open_sqlite_shared(path, writer, out_err);
-    }
-    if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0)
+    *out_n = 0;
+    bool pg = url != NULL;
+    if (pg && strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0)
         return wr_error_set(out_err, WR_ERR_INVALID,
                             "WEIR_CONTROL_PLANE must be a postgres:// or postgresql:// URL");
-    wr_err e = wr_meta_open_postgres(url, reader, out_err);
-    return e != WR_OK ? e : wr_meta_open_postgres(url, writer, out_err);
+    size_t n = pg ? n_writers : 1;
+    wr_err e = pg ? wr_meta_open_postgres(url, reader, out_err)
+                  : wr_meta_open_sqlite_shared(path, reader, out_err);
+    for (size_t i = 0; e == WR_OK && i < n; i++) {
+        e = pg ? wr_meta_open_postgres(url, &writers[i], out_err)
+               : wr_meta_open_sqlite_shared(path, &writers[i], out_err);
+        if (e == WR_OK)
+            (*out_n)++;
+    }
+    if (e != WR_OK) {
+        for (size_t i = 0; i < *out_n; i++)
+            wr_meta_close(writers[i]);
+        wr_meta_close(*reader);
+        *reader = NULL;
+        *out_n = 0;
+    }
+    return e;
 }
 
 /* The shared basin of the realtime layer exists from the first start on (created if missing,
@@ -316,7 +330,7 @@ serve(int argc, char **argv)
     }
     char meta_path[4096];
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.serve.data_dir);
-    wr_meta *meta = NULL, *writer_meta = NULL; /* the writer owns writer_meta once started */
+    wr_meta *meta = NULL;
     wr_meta_writer *writer = NULL;
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
@@ -329,13 +343,16 @@ serve(int argc, char **argv)
     }
     /* Two handles on the control plane: reads on the loop thread, changes on the writer thread
      * (group-committed; meta/writer.h), so that the loop never waits for an fsync. */
-    if (open_control_plane(cfg.rt.control_plane, meta_path, &meta, &writer_meta, &err) != WR_OK) {
+    wr_meta *writer_meta[WR_META_WRITER_MAX_THREADS];
+    size_t n_writer_meta = 0;
+    if (open_control_plane(cfg.rt.control_plane, meta_path, (size_t)cfg.rt.control_plane_writers,
+                           &meta, writer_meta, &n_writer_meta, &err) != WR_OK) {
         fprintf(stderr, "weir: control plane %s: %s\n",
                 cfg.rt.control_plane ? "(WEIR_CONTROL_PLANE)" : meta_path, err.msg);
         rc = err.code == WR_ERR_INVALID ? 2 : 1;
         goto out;
     }
-    if (wr_meta_writer_start(a.loop, writer_meta, 0, &writer, &err) != WR_OK) {
+    if (wr_meta_writer_start(a.loop, writer_meta, n_writer_meta, 0, &writer, &err) != WR_OK) {
         fprintf(stderr, "weir: control plane: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -357,7 +374,7 @@ serve(int argc, char **argv)
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_rt_set_writer(rt, writer);
-    wr_obs_sources(obs, a.store, s2, writer_meta, rt); /* commits happen on the writer's handle */
+    wr_obs_sources(obs, a.store, s2, wr_meta_writer_commit_hist(writer), rt);
     wr_http_opts ho = {
         .max_header_bytes = cfg.http.max_header_bytes,
         .max_body_bytes = cfg.http.max_body_bytes,
@@ -422,10 +439,7 @@ out:
     wr_rt_backend_free(backend); /* its handles close in the run below */
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
-    if (writer)
-        wr_meta_writer_free(writer); /* closes writer_meta */
-    else
-        wr_meta_close(writer_meta);
+    wr_meta_writer_free(writer); /* closes its handles */
     wr_meta_close(meta);
     wr_keybox_free(keybox);
     wr_s2_free(s2);

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "util/clock.h"
+#include "util/hist.h"
 #include "util/mem.h"
 
 typedef struct job {
@@ -32,17 +34,25 @@ typedef struct list {
     size_t n;
 } list;
 
+typedef struct worker {
+    struct wr_meta_writer *w;
+    wr_meta *m; /* this thread's handle */
+    pthread_t thread;
+    bool started;
+} worker;
+
 struct wr_meta_writer {
-    wr_meta *m; /* the writer thread's handle */
+    worker workers[WR_META_WRITER_MAX_THREADS];
+    size_t n_workers;
     uv_loop_t *loop;
     uv_async_t async;
-    pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond; /* the queue got a job, or stopping */
     list queue, done;
-    size_t running; /* jobs taken by the thread and not yet in `done` */
+    size_t running; /* jobs taken by the threads and not yet in `done` */
     size_t max_queued;
     size_t outstanding; /* loop thread only: submitted and not yet delivered */
+    wr_hist commit_seconds;
     bool stopping, started;
 };
 
@@ -91,7 +101,7 @@ take(list *from, size_t max)
 
 /* One group: BEGIN, each job in its savepoint, COMMIT. Sets every job's rc. */
 static void
-run_group(wr_meta *m, list *g)
+run_group(wr_meta_writer *w, wr_meta *m, list *g)
 {
     wr_error gerr = {0};
     wr_err grc = wr_meta_group(m, WR_META_GROUP_BEGIN, &gerr);
@@ -117,9 +127,11 @@ run_group(wr_meta *m, list *g)
             j->err = gerr;
         }
     }
-    if (grc == WR_OK)
+    if (grc == WR_OK) {
+        uint64_t t0 = wr_clock_mono_ns();
         grc = wr_meta_group(m, WR_META_GROUP_COMMIT, &gerr);
-    else
+        wr_hist_observe(&w->commit_seconds, wr_clock_mono_ns() - t0);
+    } else
         wr_meta_group(m, WR_META_GROUP_ABORT, NULL);
     /* Nothing of a failed group is durable: every job that had succeeded fails with it. */
     if (grc != WR_OK)
@@ -133,7 +145,8 @@ run_group(wr_meta *m, list *g)
 static void *
 writer_main(void *arg)
 {
-    wr_meta_writer *w = arg;
+    worker *k = arg;
+    wr_meta_writer *w = k->w;
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->queue.head && !w->stopping)
@@ -141,11 +154,11 @@ writer_main(void *arg)
         if (!w->queue.head)
             break; /* stopping and drained */
         list g = take(&w->queue, WR_META_WRITER_GROUP);
-        w->running = g.n;
+        w->running += g.n;
         pthread_mutex_unlock(&w->mu);
-        run_group(w->m, &g);
+        run_group(w, k->m, &g);
         pthread_mutex_lock(&w->mu);
-        w->running = 0;
+        w->running -= g.n;
         list_splice(&w->done, &g);
         uv_async_send(&w->async);
     }
@@ -178,27 +191,39 @@ on_async(uv_async_t *h)
 }
 
 wr_err
-wr_meta_writer_start(uv_loop_t *loop, wr_meta *m, size_t max_queued, wr_meta_writer **out,
-                     wr_error *out_err)
+wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
+                     wr_meta_writer **out, wr_error *out_err)
 {
     *out = NULL;
+    if (n == 0 || n > WR_META_WRITER_MAX_THREADS) {
+        for (size_t i = 0; i < n; i++)
+            wr_meta_close(m[i]);
+        return wr_error_set(out_err, WR_ERR_INVALID, "a control-plane writer takes 1 to %d handles",
+                            WR_META_WRITER_MAX_THREADS);
+    }
     wr_meta_writer *w = wr_xcalloc(1, sizeof(*w));
-    w->m = m;
     w->loop = loop;
     w->max_queued = max_queued ? max_queued : 65536;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
+    wr_hist_init(&w->commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
     uv_async_init(loop, &w->async, on_async);
     w->async.data = w;
     uv_unref((uv_handle_t *)&w->async);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        w->m = NULL; /* the caller keeps it */
-        uv_close((uv_handle_t *)&w->async, NULL);
-        uv_run(loop, UV_RUN_NOWAIT); /* finish the close before freeing */
-        pthread_cond_destroy(&w->cond);
-        pthread_mutex_destroy(&w->mu);
-        free(w);
-        return wr_error_set(out_err, WR_ERR_OTHER, "cannot start the control-plane writer");
+    w->n_workers = n;
+    for (size_t i = 0; i < n; i++) {
+        w->workers[i].w = w;
+        w->workers[i].m = m[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        worker *k = &w->workers[i];
+        if (pthread_create(&k->thread, NULL, writer_main, k) != 0) {
+            wr_meta_writer_stop(w);      /* joins the threads already started */
+            uv_run(loop, UV_RUN_NOWAIT); /* finish the async handle's close before freeing */
+            wr_meta_writer_free(w);
+            return wr_error_set(out_err, WR_ERR_OTHER, "cannot start the control-plane writer");
+        }
+        k->started = true;
     }
     w->started = true;
     *out = w;
@@ -210,7 +235,7 @@ wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done d
                       wr_error *out_err)
 {
     pthread_mutex_lock(&w->mu);
-    if (w->stopping || w->queue.n >= w->max_queued) {
+    if (w->stopping || !w->started || w->queue.n >= w->max_queued) {
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->mu);
         return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
@@ -229,6 +254,12 @@ wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done d
     return WR_OK;
 }
 
+const wr_hist *
+wr_meta_writer_commit_hist(const wr_meta_writer *w)
+{
+    return &w->commit_seconds;
+}
+
 size_t
 wr_meta_writer_pending(wr_meta_writer *w)
 {
@@ -241,13 +272,17 @@ wr_meta_writer_pending(wr_meta_writer *w)
 void
 wr_meta_writer_stop(wr_meta_writer *w)
 {
-    if (!w || !w->started)
+    if (!w || uv_is_closing((uv_handle_t *)&w->async))
         return;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
-    pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    for (size_t i = 0; i < w->n_workers; i++)
+        if (w->workers[i].started) {
+            pthread_join(w->workers[i].thread, NULL);
+            w->workers[i].started = false;
+        }
     w->started = false;
     deliver(w);
     uv_close((uv_handle_t *)&w->async, NULL);
@@ -258,7 +293,8 @@ wr_meta_writer_free(wr_meta_writer *w)
 {
     if (!w)
         return;
-    wr_meta_close(w->m);
+    for (size_t i = 0; i < w->n_workers; i++)
+        wr_meta_close(w->workers[i].m);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->mu);
     free(w);

@@ -14,9 +14,16 @@
  * form the next group. If the commit fails, every job of the group is answered with its error:
  * nothing of it was made durable.
  *
- * ORDER. Jobs run in submission order and completions are delivered in the same order. A read on
- * the loop's own handle made from a completion sees the job's changes (they are committed).
+ * SEVERAL CONNECTIONS. A writer may be given several handles on one database, one thread each
+ * (PostgreSQL: each a connection of its own, so that groups commit in parallel as a database's
+ * clients do; SQLite: one, as it has one writer at a time). Each thread takes its own group from
+ * the shared queue.
  *
+ * ORDER. With one handle, jobs run in submission order and completions are delivered in the same
+ * order. With several, the jobs of one group keep their order but groups may complete in any
+ * order: jobs that must be ordered are submitted one after the other's completion (as every
+ * caller does: a request submits one job and answers from its completion). A read on the loop's
+ * own handle made from a completion sees the job's changes (they are committed).
  * THREADS. start/submit/stop/free: the loop thread. A job's `run` runs on the writer thread and
  * may touch only its own context and the handle it is given; `done` runs on the loop thread.
  */
@@ -37,18 +44,25 @@ typedef wr_err (*wr_meta_job_run)(wr_meta *m, void *ctx, wr_error *out_err);
 /* Runs on the loop thread once the job's group committed (rc WR_OK) or the job failed. */
 typedef void (*wr_meta_job_done)(void *ctx, wr_err rc, const wr_error *err);
 
+#define WR_META_WRITER_MAX_THREADS 32
+
 /*
- * Starts the thread. `m` becomes the writer's (closed by wr_meta_writer_free) and is used only by
- * the writer thread from now on. At most `max_queued` jobs wait at a time (0: 65,536). Errors:
- * OTHER (no thread).
+ * Starts one thread per handle of `m` (n of them, 1..WR_META_WRITER_MAX_THREADS, all on the same
+ * database). The handles become the writer's (closed by wr_meta_writer_free, also on failure)
+ * and each is used only by its thread from now on. At most `max_queued` jobs wait at a time
+ * (0: 65,536). Errors: INVALID (n), OTHER (no thread).
  */
-wr_err wr_meta_writer_start(uv_loop_t *loop, wr_meta *m, size_t max_queued, wr_meta_writer **out,
-                            wr_error *out_err);
+wr_err wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
+                            wr_meta_writer **out, wr_error *out_err);
 
 /* Queues a job. Errors (done is then never called): UNAVAILABLE when max_queued jobs already wait
  * or the writer is stopping. */
 wr_err wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done,
                              void *ctx, wr_error *out_err);
+
+/* Latency of each group's COMMIT, on any of the writer's threads (Prometheus); valid until free. */
+struct wr_hist;
+const struct wr_hist *wr_meta_writer_commit_hist(const wr_meta_writer *w);
 
 /* Jobs waiting or running now (for tests and metrics). */
 size_t wr_meta_writer_pending(wr_meta_writer *w);

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "meta/meta.h"
 #include "net/server.h"
 #include "realtime/rt.h"
 #include "s2/s2.h"
@@ -52,7 +51,7 @@ struct wr_obs {
     uint64_t start_ms;
     struct wr_store *store;
     struct wr_s2 *s2;
-    struct wr_meta *meta;
+    const struct wr_hist *cp_commits; /* the control-plane writer's group commits */
     struct wr_rt *rt;
     struct wr_server *servers[MAX_SERVERS];
     size_t n_servers;
@@ -141,12 +140,12 @@ wr_obs_free(wr_obs *o)
 }
 
 void
-wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2, struct wr_meta *meta,
-               struct wr_rt *rt)
+wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2,
+               const struct wr_hist *control_plane_commits, struct wr_rt *rt)
 {
     o->store = store;
     o->s2 = s2;
-    o->meta = meta;
+    o->cp_commits = control_plane_commits;
     o->rt = rt;
 }
 
@@ -435,10 +434,10 @@ store_metrics(wr_obs *o, wr_buf *out)
 static void
 other_metrics(wr_obs *o, wr_buf *out)
 {
-    if (o->meta) {
+    if (o->cp_commits) {
         wr_prom_family(out, "weir_control_plane_commit_seconds", "histogram",
-                       "Duration of each committing control-plane write.");
-        wr_prom_hist(out, "weir_control_plane_commit_seconds", "", wr_meta_commit_hist(o->meta));
+                       "Duration of each control-plane commit (a group of changes).");
+        wr_prom_hist(out, "weir_control_plane_commit_seconds", "", o->cp_commits);
     }
     size_t rt_sessions = 0, sessions = o->s2 ? wr_s2_sessions(o->s2, &rt_sessions) : 0;
     gauge(out, "weir_s2_read_sessions", "Open S2 read sessions (SSE and s2s).", (double)sessions);

@@ -49,8 +49,9 @@ void wr_obs_start(wr_obs *o, uv_loop_t *loop);
 void wr_obs_stop(wr_obs *o);
 
 /* What the exposition reads (each may be NULL; pointers must outlive `o` or be reset). */
-void wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2, struct wr_meta *meta,
-                    struct wr_rt *rt);
+struct wr_hist;
+void wr_obs_sources(wr_obs *o, struct wr_store *store, struct wr_s2 *s2,
+                    const struct wr_hist *control_plane_commits, struct wr_rt *rt);
 /* Servers whose connections are counted (the API's and the metrics listener's). */
 void wr_obs_add_server(wr_obs *o, struct wr_server *srv);
 

@@ -42,7 +42,7 @@ setup(void **state)
     wr_meta *wm = NULL;
     assert_int_equal(wr_meta_open_sqlite_shared(f->path, &f->reader, &err), WR_OK);
     assert_int_equal(wr_meta_open_sqlite_shared(f->path, &wm, &err), WR_OK);
-    assert_int_equal(wr_meta_writer_start(&f->loop, wm, 4, &f->w, &err), WR_OK);
+    assert_int_equal(wr_meta_writer_start(&f->loop, &wm, 1, 4, &f->w, &err), WR_OK);
     *state = f;
     return 0;
 }
@@ -236,7 +236,7 @@ test_durable_after_reopen(void **state)
     wr_meta *wm = NULL;
     assert_int_equal(wr_meta_open_sqlite_shared(f->path, &f->reader, &err), WR_OK);
     assert_int_equal(wr_meta_open_sqlite_shared(f->path, &wm, &err), WR_OK);
-    assert_int_equal(wr_meta_writer_start(&f->loop, wm, 4, &f->w, &err), WR_OK);
+    assert_int_equal(wr_meta_writer_start(&f->loop, &wm, 1, 4, &f->w, &err), WR_OK);
 }
 
 /* Jobs still queued when the writer stops are run and answered from inside stop. */
@@ -282,6 +282,47 @@ test_group_step_order(void **state)
     assert_true(org_exists(f, "org_g"));
 }
 
+/* Several threads, each with its own handle, share the queue: every job completes once and
+ * every change is there. (On SQLite their groups take turns at the write lock.) */
+static void
+test_several_threads(void **state)
+{
+    fx *f = *state;
+    wr_meta_writer_stop(f->w);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    wr_meta_writer_free(f->w);
+    wr_meta *wm[3];
+    wr_error err = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(wr_meta_open_sqlite_shared(f->path, &wm[i], &err), WR_OK);
+    assert_int_equal(wr_meta_writer_start(&f->loop, wm, 3, 0, &f->w, &err), WR_OK);
+    enum { N = 60 };
+    static char ids[N][16], slugs[N][16];
+    int order[N], n = 0;
+    job j[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "org_t%d", i);
+        snprintf(slugs[i], sizeof(slugs[i]), "t%d", i);
+        j[i] =
+            (job){.f = f, .id = ids[i], .slug = slugs[i], .order = order, .n_done = &n, .index = i};
+        assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &j[i], NULL), WR_OK);
+    }
+    run_until(f, &n, N);
+    bool seen[N] = {false};
+    for (int i = 0; i < N; i++) {
+        assert_false(seen[order[i]]);
+        seen[order[i]] = true;
+        assert_int_equal(j[i].rc, WR_OK);
+        assert_true(j[i].seen);
+    }
+    /* a handle count the writer cannot take is refused, and the handles are closed */
+    wr_meta *none[1];
+    wr_meta_writer *w2 = NULL;
+    assert_int_equal(wr_meta_writer_start(&f->loop, none, 0, 0, &w2, &err), WR_ERR_INVALID);
+    assert_null(w2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
-             T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order))
+             T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
+             T(test_several_threads))
