@@ -45,6 +45,7 @@ started=0
 
 cleanup() {
     local rc=$?
+    trap '' INT TERM
     if [ "$started" -eq 1 ]; then
         "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" stop -m fast >/dev/null 2>&1 || true
     fi
@@ -54,6 +55,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Our stderr may be a pipe whose reader died with CMD (`pg-test.sh CMD | tail`, the group killed):
+# bash's own "Terminated" notice would then kill us with SIGPIPE before the cleanup. CMD itself
+# gets the default disposition back (see below).
+trap '' PIPE
 
 if ! "${as_owner[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U weir -E UTF8 --no-locale \
     >"$dir/initdb.log" 2>&1; then
@@ -87,7 +92,10 @@ done
 
 export WEIR_TEST_PG="host=127.0.0.1 port=$port user=weir dbname=postgres"
 set +e
-"$@"
+(
+    trap - PIPE
+    exec "$@"
+)
 rc=$?
 set -e
 exit "$rc"

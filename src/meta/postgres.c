@@ -27,8 +27,10 @@
  *   - Unlike SQLite, a failed write or COMMIT does not put the handle in a failed state: the
  *     server guarantees that a transaction either committed completely or not at all, so the
  *     handle goes on. There is no local file whose state could be unknown.
- *   - Connection loss: a call that finds the connection broken resets it once (PQreset, which
- *     also forgets the prepared statements) — except inside a group, whose transaction died with
+ *   - Connection loss: every call first reads what the server sent while the handle was idle, so
+ *     a server that restarted or terminated the session is noticed before anything is sent. A
+ *     call that finds the connection broken resets it once (PQreset; the prepared statements are
+ *     made again on first use) — except inside a group, whose transaction died with
  *     the connection: its remaining steps fail with UNAVAILABLE until COMMIT/ABORT. A read, or
  *     the BEGIN of a change, that loses the connection is retried once on a fresh one (nothing
  *     had happened). A change that loses the connection fails with UNAVAILABLE when it was inside
@@ -252,6 +254,7 @@ typedef struct pg {
     bool tx;                 /* an operation's own BEGIN is open (outside a group) */
     bool op;                 /* inside a group: the operation's SAVEPOINT op is open */
     bool group, job;         /* wr_meta_group state */
+    bool ended;              /* the server sent FATAL while we were idle: the session is over */
 } pg;
 
 static pg *
@@ -379,19 +382,32 @@ res_ok(const PGresult *res)
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* Quiet: CREATE … IF NOT EXISTS and the like must not print to our stderr. */
+/* Notices stay quiet (CREATE … IF NOT EXISTS must not print to our stderr), but a FATAL one
+ * — the server ending an idle session: shutdown, pg_terminate_backend — marks the session over. */
 static void
-ignore_notice(void *arg, const char *message)
+on_notice(void *arg, const PGresult *res)
 {
-    (void)arg;
-    (void)message;
+    pg *q = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        q->ended = true;
+}
+
+/* Whether the connection is still usable. Reads and parses what the server sent while we were
+ * idle (never blocks), so a session the server ended is noticed before anything is sent. */
+static bool
+alive(pg *q)
+{
+    if (conn_ok(q) && PQconsumeInput(q->conn))
+        PQisBusy(q->conn); /* parses: an error message now goes to on_notice */
+    return conn_ok(q) && !q->ended;
 }
 
 /* Session settings every connection (and every reset one) needs. */
 static wr_err
 configure(pg *q, wr_error *out_err)
 {
-    PQsetNoticeProcessor(q->conn, ignore_notice, NULL);
+    PQsetNoticeReceiver(q->conn, on_notice, q);
     PGresult *res = PQexec(q->conn, "SET synchronous_commit = on; SET client_encoding = 'UTF8'; "
                                     "SET bytea_output = 'hex'; SET client_min_messages = warning");
     wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, "session settings", "", out_err);
@@ -407,12 +423,12 @@ configure(pg *q, wr_error *out_err)
 static wr_err
 ready(pg *q, wr_error *out_err)
 {
-    if (conn_ok(q)) {
+    if (alive(q)) {
         if (!q->group && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
             PGresult *res = PQexec(q->conn, "ROLLBACK");
             PQclear(res);
         }
-        if (conn_ok(q))
+        if (alive(q))
             return WR_OK;
     }
     if (q->group)
@@ -422,7 +438,7 @@ ready(pg *q, wr_error *out_err)
                             q->server);
     PQreset(q->conn);
     memset(q->prepared, 0, sizeof(q->prepared));
-    q->tx = q->op = false;
+    q->tx = q->op = q->ended = false;
     if (!conn_ok(q)) {
         char msg[160];
         trim_msg(PQerrorMessage(q->conn), msg, sizeof(msg));
@@ -1488,7 +1504,7 @@ env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *
 static wr_err
 group_alive(pg *q, wr_error *out_err)
 {
-    if (!conn_ok(q))
+    if (!alive(q))
         return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
                             "control-plane PostgreSQL server %s: connection lost; the group "
                             "transaction was rolled back",
@@ -1675,6 +1691,17 @@ wr_err
 wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
 {
     *out = NULL;
+    /* A malformed string is the caller's mistake, not an unreachable server. */
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (!opts && (strchr(conninfo, '=') || strstr(conninfo, "://"))) {
+        char msg[160];
+        trim_msg(perr ? perr : "out of memory", msg, sizeof(msg));
+        PQfreemem(perr);
+        return wr_error_set(out_err, WR_ERR_INVALID, "bad PostgreSQL connection string: %s", msg);
+    }
+    PQconninfoFree(opts);
+    PQfreemem(perr);
     pg *q = wr_xcalloc(1, sizeof(*q));
     q->base.ops = &postgres_ops;
     wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);

@@ -7,8 +7,9 @@
  * Covered: organizations (create/get/by-slug/list order/plan/basin), projects and environments
  * (scoped unique slugs, org filled in from the project, key hashes and rotation), runs (env-scoped
  * get, root default, idempotent completion, stream set), sessions (create-or-get by external id,
- * never re-stamped, id vs external-id keys, write-once close), the unique-constraint and
- * not-found tables, argument validation, and that a close + reopen keeps everything.
+ * never re-stamped, id vs external-id keys, write-once close, list pages and filters, patches,
+ * the current-run compare-and-swap), the unique-constraint and not-found tables, argument
+ * validation, and that a close + reopen keeps everything.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1079,6 +1080,241 @@ test_session_stream_key_unique(void **state)
     assert_int_equal(wr_meta_session_update(f->m, ENV_A, "session_k1", &pb, &err), WR_ERR_INVALID);
 }
 
+/* Pages of an environment's sessions, newest first, with every filter; each filter is a row. */
+static void
+test_session_list(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    static const struct {
+        const char *id, *env, *ext, *type, *task, *tags;
+        uint64_t created, expires, closed;
+    } rows[] = {
+        {"session_a", ENV_A, "ea", "chat.agent", "t1", "[\"red\",\"blue\"]", 100, 0, 0},
+        {"session_b", ENV_A, NULL, "other", "t2", "[\"blue\"]", 200, 0, 0},
+        {"session_c", ENV_A, NULL, "chat.agent", "t1", NULL, 200, 0, 0},
+        {"session_d", ENV_A, NULL, "chat.agent", "t2", "[\"green\"]", 300, 350, 0},
+        {"session_e", ENV_A, NULL, "q\"\\,{}", "t1", "[]", 400, 0, 450}, /* quotes, braces */
+        {"session_f", ENV_B, NULL, "chat.agent", "t1", NULL, 500, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        wr_session s = session(rows[i].id, rows[i].env, rows[i].ext, NULL), out;
+        CPY(s.type, rows[i].type);
+        CPY(s.task_identifier, rows[i].task);
+        s.tags_json = (char *)rows[i].tags;
+        s.created_at_ms = rows[i].created;
+        s.expires_at_ms = rows[i].expires;
+        OK(wr_meta_session_create_or_get(f->m, &s, NULL, &out, NULL, NULL));
+        wr_session_fini(&out);
+        if (rows[i].closed)
+            OK(wr_meta_session_close(f->m, rows[i].id, NULL, rows[i].closed, NULL, NULL));
+    }
+
+    const char *types_chat[] = {"chat.agent"}, *types_other[] = {"other", "q\"\\,{}"};
+    const char *tags_blue[] = {"blue"}, *tags_gr[] = {"green", "red"}, *tags_no[] = {"nope"};
+    const char *tasks_t2[] = {"t2"};
+    static const char *const quote[] = {"q\"\\"};
+    struct {
+        const char *what;
+        wr_session_filter f;
+        const char *want; /* ids' last letters, in page order */
+        bool has_next, has_previous;
+    } cases[] = {
+        {"first page", {.limit = 2}, "ed", true, false},
+        {"second page", {.limit = 2, .after = "session_d"}, "cb", true, true},
+        {"last page", {.limit = 2, .after = "session_b"}, "a", false, true},
+        {"everything", {.limit = 100}, "edcba", false, false},
+        {"page before c", {.limit = 2, .before = "session_c"}, "ed", true, false},
+        {"page before a", {.limit = 2, .before = "session_a"}, "cb", true, true},
+        {"type", {.limit = 10, .types = types_chat, .n_types = 1}, "dca", false, false},
+        {"types", {.limit = 10, .types = types_other, .n_types = 2}, "eb", false, false},
+        {"tag", {.limit = 10, .tags = tags_blue, .n_tags = 1}, "ba", false, false},
+        {"tags", {.limit = 10, .tags = tags_gr, .n_tags = 2}, "da", false, false},
+        {"unknown tag", {.limit = 10, .tags = tags_no, .n_tags = 1}, "", false, false},
+        {"quotes and backslashes", {.limit = 10, .types = quote, .n_types = 1}, "", false, false},
+        {"task",
+         {.limit = 10, .task_identifiers = tasks_t2, .n_task_identifiers = 1},
+         "db",
+         false,
+         false},
+        {"external id", {.limit = 10, .external_id = "ea"}, "a", false, false},
+        {"created range",
+         {.limit = 10, .created_from_ms = 200, .created_to_ms = 300},
+         "dcb",
+         false,
+         false},
+        {"active",
+         {.limit = 10, .statuses = WR_SESSION_ACTIVE, .now_ms = 1000},
+         "cba",
+         false,
+         false},
+        {"active before expiry",
+         {.limit = 10, .statuses = WR_SESSION_ACTIVE, .now_ms = 349},
+         "dcba",
+         false,
+         false},
+        {"closed", {.limit = 10, .statuses = WR_SESSION_CLOSED, .now_ms = 1000}, "e", false, false},
+        {"expired",
+         {.limit = 10, .statuses = WR_SESSION_EXPIRED, .now_ms = 1000},
+         "d",
+         false,
+         false},
+        {"active or expired",
+         {.limit = 10, .statuses = WR_SESSION_ACTIVE | WR_SESSION_EXPIRED, .now_ms = 1000},
+         "dcba",
+         false,
+         false},
+        {"type and active",
+         {.limit = 10,
+          .types = types_chat,
+          .n_types = 1,
+          .statuses = WR_SESSION_ACTIVE,
+          .now_ms = 1000},
+         "ca",
+         false,
+         false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wr_session_page page;
+        wr_error err = {0};
+        if (wr_meta_session_list(f->m, ENV_A, &cases[i].f, &page, &err) != WR_OK)
+            fail_msg("case %zu (%s): %s", i, cases[i].what, err.msg);
+        char got[8] = {0};
+        for (size_t k = 0; k < page.n && k < sizeof(got) - 1; k++)
+            got[k] = page.items[k].id[strlen(page.items[k].id) - 1];
+        if (strcmp(got, cases[i].want) != 0 || page.has_next != cases[i].has_next ||
+            page.has_previous != cases[i].has_previous)
+            fail_msg("case %zu (%s): got '%s' next %d previous %d, want '%s' %d %d", i,
+                     cases[i].what, got, page.has_next, page.has_previous, cases[i].want,
+                     cases[i].has_next, cases[i].has_previous);
+        wr_session_page_fini(&page);
+    }
+    /* rows come back whole */
+    wr_session_filter one = {.limit = 1, .external_id = "ea"};
+    wr_session_page page;
+    OK(wr_meta_session_list(f->m, ENV_A, &one, &page, NULL));
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].tags_json, "[\"red\",\"blue\"]");
+    assert_int_equal(page.items[0].created_at_ms, 100);
+    wr_session_page_fini(&page);
+
+    /* bad input */
+    struct {
+        wr_session_filter f;
+        wr_err want;
+    } bad[] = {
+        {{.limit = 0}, WR_ERR_INVALID},
+        {{.limit = 101}, WR_ERR_INVALID},
+        {{.limit = 5, .after = "session_a", .before = "session_b"}, WR_ERR_INVALID},
+        {{.limit = 5, .after = "session_f"}, WR_ERR_NOT_FOUND}, /* another environment's */
+        {{.limit = 5, .before = "session_nope"}, WR_ERR_NOT_FOUND},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wr_err got = wr_meta_session_list(f->m, ENV_A, &bad[i].f, &page, NULL);
+        if (got != bad[i].want)
+            fail_msg("bad row %zu: got %d want %d", i, got, bad[i].want);
+        assert_int_equal(page.n, 0);
+        assert_null(page.items);
+    }
+}
+
+/* Patches, and the compare-and-swap of a session's current run. */
+static void
+test_session_update_and_swap(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_clock_set_fake(1000);
+    wr_session s = session("session_u", ENV_A, "ext-u", "basin-a"), out;
+    wr_run first = run("run_1", ENV_A, "basin-a");
+    OK(wr_meta_session_create_or_get(f->m, &s, &first, &out, NULL, NULL));
+    assert_true(out.has_current_run);
+    assert_string_equal(out.current_run_id, "run_1");
+    wr_session_fini(&out);
+    wr_run got;
+    OK(wr_meta_run_get(f->m, ENV_A, "run_1", &got, NULL));
+    wr_session other = session("session_o", ENV_A, "ext-o", NULL);
+    OK(wr_meta_session_create_or_get(f->m, &other, NULL, &out, NULL, NULL));
+    assert_false(out.has_current_run);
+    wr_session_fini(&out);
+
+    /* swaps: each row runs in order against the state the previous ones left */
+    struct {
+        const char *what, *session, *expected, *run;
+        wr_err want;
+        bool swapped;
+        const char *current; /* the session's current run afterwards */
+    } swaps[] = {
+        {"expected matches", "session_u", "run_1", "run_2", WR_OK, true, "run_2"},
+        {"stale expectation", "session_u", "run_1", "run_3", WR_OK, false, "run_2"},
+        {"run id taken", "session_u", "run_2", "run_1", WR_ERR_RESOURCE_ALREADY_EXISTS, false,
+         "run_2"},
+        {"no current run expected", "session_o", NULL, "run_4", WR_OK, true, "run_4"},
+        {"no current run, but there is one", "session_o", NULL, "run_5", WR_OK, false, "run_4"},
+        {"missing session", "session_nope", NULL, "run_6", WR_ERR_NOT_FOUND, false, NULL},
+    };
+    for (size_t i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
+        wr_run r = run(swaps[i].run, ENV_A, "basin-a");
+        bool swapped = !swaps[i].swapped;
+        wr_error err = {0};
+        wr_err rc =
+            wr_meta_session_swap_run(f->m, swaps[i].session, swaps[i].expected, &r, &swapped, &err);
+        if (rc != swaps[i].want || swapped != swaps[i].swapped)
+            fail_msg("swap %zu (%s): got %d swapped %d (%s)", i, swaps[i].what, rc, swapped,
+                     err.msg);
+        if (swaps[i].current) {
+            OK(wr_meta_session_get(f->m, ENV_A, swaps[i].session, &out, NULL));
+            assert_string_equal(out.current_run_id, swaps[i].current);
+            wr_session_fini(&out);
+        }
+        /* a run is inserted exactly when the swap happened (or it existed before) */
+        bool existed = strcmp(swaps[i].run, "run_1") == 0;
+        wr_err want_get = swaps[i].swapped || existed ? WR_OK : WR_ERR_NOT_FOUND;
+        assert_int_equal(wr_meta_run_get(f->m, ENV_A, swaps[i].run, &got, NULL), want_get);
+    }
+
+    /* updates */
+    wr_clock_set_fake(2000);
+    wr_session_patch p = {.set_tags = true,
+                          .tags_json = "[\"t\"]",
+                          .set_metadata = true,
+                          .metadata_json = "{\"m\":2}"};
+    OK(wr_meta_session_update(f->m, ENV_A, "session_u", &p, NULL));
+    OK(wr_meta_session_get(f->m, ENV_A, "ext-u", &out, NULL));
+    assert_string_equal(out.tags_json, "[\"t\"]");
+    assert_string_equal(out.metadata_json, "{\"m\":2}");
+    assert_int_equal(out.updated_at_ms, 2000);
+    assert_string_equal(out.basin, "basin-a");
+    wr_session_fini(&out);
+
+    wr_session_patch clear = {
+        .set_metadata = true, .metadata_json = NULL, .set_external_id = true, .external_id = NULL};
+    OK(wr_meta_session_update(f->m, ENV_A, "session_u", &clear, NULL));
+    OK(wr_meta_session_get(f->m, ENV_A, "session_u", &out, NULL));
+    assert_null(out.metadata_json);
+    assert_string_equal(out.tags_json, "[\"t\"]"); /* not in the patch: unchanged */
+    assert_false(out.has_external_id);
+    assert_string_equal(out.stream_key, "ext-u");
+    wr_session_fini(&out);
+
+    struct {
+        const char *what, *env, *id, *ext;
+        wr_err want;
+    } bad[] = {
+        {"external id taken", ENV_A, "session_u", "ext-o", WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"missing session", ENV_A, "session_nope", "ext-n", WR_ERR_NOT_FOUND},
+        {"other environment", ENV_B, "session_u", "ext-n", WR_ERR_NOT_FOUND},
+        {"session_ prefix", ENV_A, "session_u", "session_x", WR_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wr_session_patch bp = {.set_external_id = true, .external_id = bad[i].ext};
+        wr_error err = {0};
+        wr_err rc = wr_meta_session_update(f->m, bad[i].env, bad[i].id, &bp, &err);
+        if (rc != bad[i].want)
+            fail_msg("update %zu (%s): got %d (%s)", i, bad[i].what, rc, err.msg);
+    }
+}
+
 /* Stamps are written at create and survive every later change to the organization. */
 static void
 test_never_restamp(void **state)
@@ -1262,6 +1498,8 @@ main(void)
         T(test_session_create_or_get),
         T(test_session_close_write_once),
         T(test_session_stream_key_unique),
+        T(test_session_list),
+        T(test_session_update_and_swap),
         T(test_never_restamp),
         T(test_restart_keeps_everything),
     };

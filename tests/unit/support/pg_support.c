@@ -127,8 +127,16 @@ ts_pg_schema_name(const char *conninfo)
 void
 ts_pg_schema_drop(const char *conninfo)
 {
-    char sql[200];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", ts_pg_schema_name(conninfo));
+    /* A test that failed half-way may have left a handle open in a transaction holding locks on
+     * the schema: end its sessions first (they carry the schema's name), then drop; never wait
+     * forever. */
+    const char *schema = ts_pg_schema_name(conninfo);
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SET lock_timeout = '30s'; SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE application_name LIKE '%s%%' AND pid <> pg_backend_pid(); "
+             "DROP SCHEMA IF EXISTS %s CASCADE",
+             schema, schema);
     PGconn *c = ts_pg_connect(ts_pg_server());
     ts_pg_exec(c, sql);
     PQfinish(c);
