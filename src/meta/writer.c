@@ -27,7 +27,12 @@ typedef struct job {
     void *ctx;
     wr_err rc;
     wr_error err;
+    unsigned attempts; /* runs that ended in a transaction conflict */
 } job;
+
+/* A job that lost a transaction conflict (a deadlock between two groups on PostgreSQL) is run
+ * again in a later group, up to this many times in all, before its error is answered. */
+#define MAX_ATTEMPTS 3
 
 typedef struct list {
     job *head, *tail;
@@ -157,10 +162,22 @@ writer_main(void *arg)
         w->running += g.n;
         pthread_mutex_unlock(&w->mu);
         run_group(w, k->m, &g);
+        list again = {0}, done = {0};
+        for (job *j = g.head, *n; j; j = n) {
+            n = j->next;
+            bool retry = j->rc == WR_ERR_TRANSACTION_CONFLICT && ++j->attempts < MAX_ATTEMPTS;
+            push(retry ? &again : &done, j);
+        }
         pthread_mutex_lock(&w->mu);
         w->running -= g.n;
-        list_splice(&w->done, &g);
-        uv_async_send(&w->async);
+        list_splice(&again, &w->queue); /* ahead of what came after them */
+        w->queue = again;
+        if (w->queue.head)
+            pthread_cond_signal(&w->cond);
+        if (done.head) {
+            list_splice(&w->done, &done);
+            uv_async_send(&w->async);
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;

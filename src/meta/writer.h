@@ -12,7 +12,9 @@
  * that fails undoes only itself and is answered with its error), commits once, and hands all the
  * group's completions to the loop with one wake-up. Jobs submitted while a commit is in flight
  * form the next group. If the commit fails, every job of the group is answered with its error:
- * nothing of it was made durable.
+ * nothing of it was made durable. A job that fails with TRANSACTION_CONFLICT (on PostgreSQL, a
+ * deadlock between two groups committing at once) is run again in a later group, three times at
+ * most, before that error is answered: its own changes were undone, so running it again is safe.
  *
  * SEVERAL CONNECTIONS. A writer may be given several handles on one database, one thread each
  * (PostgreSQL: each a connection of its own, so that groups commit in parallel as a database's

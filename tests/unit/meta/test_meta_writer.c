@@ -322,7 +322,49 @@ test_several_threads(void **state)
     assert_null(w2);
 }
 
+/* A job failing with a transaction conflict is run again; after three runs its error stands. */
+typedef struct flaky {
+    int conflicts; /* how many runs fail with TRANSACTION_CONFLICT before one succeeds */
+    int runs;
+    wr_err rc;
+    int *n_done;
+} flaky;
+
+static wr_err
+run_flaky(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    (void)m;
+    flaky *k = ctx;
+    if (k->runs++ < k->conflicts)
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT, "deadlock (simulated)");
+    return WR_OK;
+}
+
+static void
+done_flaky(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)err;
+    flaky *k = ctx;
+    k->rc = rc;
+    (*k->n_done)++;
+}
+
+static void
+test_conflicts_are_retried(void **state)
+{
+    fx *f = *state;
+    int n = 0;
+    flaky once = {.conflicts = 1, .n_done = &n}, always = {.conflicts = 100, .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_flaky, done_flaky, &once, NULL), WR_OK);
+    assert_int_equal(wr_meta_writer_submit(f->w, run_flaky, done_flaky, &always, NULL), WR_OK);
+    run_until(f, &n, 2);
+    assert_int_equal(once.rc, WR_OK);
+    assert_int_equal(once.runs, 2);
+    assert_int_equal(always.rc, WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(always.runs, 3);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
              T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
-             T(test_several_threads))
+             T(test_several_threads), T(test_conflicts_are_retried))
