@@ -22,7 +22,7 @@
  * the shared queue.
  *
  * ORDER. With one handle, jobs run in submission order and completions are delivered in the same
- * order. With several, the jobs of one group keep their order but groups may complete in any
+ * order (a job run again after a conflict excepted; SQLite never reports one). With several, the jobs of one group keep their order but groups may complete in any
  * order: jobs that must be ordered are submitted one after the other's completion (as every
  * caller does: a request submits one job and answers from its completion). A read on the loop's
  * own handle made from a completion sees the job's changes (they are committed).
