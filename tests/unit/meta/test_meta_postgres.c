@@ -2,7 +2,8 @@
  * test_meta_postgres.c — what only the PostgreSQL backend promises, checked with a second, raw
  * libpq connection to the same schema: the schema_migrations ledger (contiguous, applied once, a
  * newer database refused), the write-once triggers, two handles opening an empty database at once,
- * group commit with a failing operation inside (the savepoint per operation), binary-safe key
+ * group commit with a failing operation inside (the savepoint per operation), two nodes creating
+ * the same session at once, binary-safe key
  * bytes, bad connection strings and unreachable servers, and reconnection after the server ended
  * the session (pg_terminate_backend, as a restart does). The behaviour every backend shares is in
  * test_meta_conformance.c.
@@ -484,6 +485,85 @@ test_group_connection_lost(void **state)
     wr_meta_close(m);
 }
 
+/* ---- two nodes creating the same session ---------------------------------------------------- */
+
+typedef struct racer {
+    const char *conninfo;
+    wr_session out;
+    bool created;
+    wr_err rc;
+    wr_error err;
+} racer;
+
+static void *
+race_create(void *arg)
+{
+    racer *r = arg;
+    wr_meta *m = NULL;
+    r->rc = wr_meta_open_postgres(r->conninfo, &m, &r->err);
+    if (r->rc != WR_OK)
+        return NULL;
+    wr_session s = {
+        .id = "session_b", .env_id = "env1", .has_external_id = true, .external_id = "x"};
+    wr_run first = {.id = "run_b", .env_id = "env1"};
+    r->rc = wr_meta_session_create_or_get(m, &s, &first, &r->out, &r->created, &r->err);
+    wr_meta_close(m);
+    return NULL;
+}
+
+/* Node A has created external id "x" in an open group when node B creates it too: B's insert
+ * waits for A, finds A's row once A commits, undoes its own first run and returns A's session,
+ * as SQLite's write lock would have it (never a unique-violation error). */
+static void
+test_session_create_race(void **state)
+{
+    fx *f = *state;
+    char ci_a[700], ci_b[700];
+    victim_conninfo(f, "a", ci_a, sizeof(ci_a));
+    victim_conninfo(f, "b", ci_b, sizeof(ci_b));
+    wr_meta *a;
+    open_ok(ci_a, &a);
+    tenant(a);
+    OK(wr_meta_group(a, WR_META_GROUP_BEGIN, NULL));
+    OK(wr_meta_group(a, WR_META_GROUP_JOB, NULL));
+    wr_session s = {.id = "session_a",
+                    .env_id = "env1",
+                    .has_external_id = true,
+                    .external_id = "x"},
+               out;
+    wr_run first = {.id = "run_a", .env_id = "env1"};
+    bool created = false;
+    OK(wr_meta_session_create_or_get(a, &s, &first, &out, &created, NULL));
+    assert_true(created);
+    wr_session_fini(&out);
+    OK(wr_meta_group(a, WR_META_GROUP_JOB_KEEP, NULL));
+
+    racer r = {.conninfo = ci_b};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race_create, &r), 0);
+    /* wait until B's insert waits for A's transaction */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s_b' AND "
+             "wait_event_type = 'Lock'",
+             ts_pg_schema_name(f->conninfo));
+    for (int i = 0; ts_pg_int(f->raw, sql) == 0; i++) {
+        assert_true(i < 1000); /* 10 s */
+        usleep(10000);
+    }
+    OK(wr_meta_group(a, WR_META_GROUP_COMMIT, NULL));
+    pthread_join(t, NULL);
+    if (r.rc != WR_OK)
+        fail_msg("B: %d %s", r.rc, r.err.msg);
+    assert_false(r.created);
+    assert_string_equal(r.out.id, "session_a");
+    assert_string_equal(r.out.current_run_id, "run_a");
+    wr_session_fini(&r.out);
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM runs WHERE id = 'run_b'"), 0);
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM sessions"), 1);
+    wr_meta_close(a);
+}
+
 static void
 test_bad_servers(void **state)
 {
@@ -525,11 +605,17 @@ main(void)
     if (!ts_pg_server())
         return ts_pg_skip("meta postgres");
     const struct CMUnitTest tests[] = {
-        T(test_migration_ledger),          T(test_newer_schema_is_refused),
-        T(test_write_once_triggers),       T(test_key_bytes_round_trip),
-        T(test_concurrent_open_converges), T(test_group_failing_op_keeps_the_rest),
-        T(test_group_steps_out_of_order),  T(test_reconnect_after_terminate),
-        T(test_group_connection_lost),     T(test_bad_servers),
+        T(test_migration_ledger),
+        T(test_newer_schema_is_refused),
+        T(test_write_once_triggers),
+        T(test_key_bytes_round_trip),
+        T(test_concurrent_open_converges),
+        T(test_group_failing_op_keeps_the_rest),
+        T(test_group_steps_out_of_order),
+        T(test_reconnect_after_terminate),
+        T(test_group_connection_lost),
+        T(test_session_create_race),
+        T(test_bad_servers),
     };
     return cmocka_run_group_tests_name("meta postgres", tests, NULL, NULL);
 }
