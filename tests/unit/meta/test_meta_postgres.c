@@ -448,6 +448,45 @@ test_reconnect_after_terminate(void **state)
     wr_meta_close(m);
 }
 
+/* The server ends the session and then refuses new ones (here: the handle's role may no longer
+ * log in): each call tries to reconnect once and fails with UNAVAILABLE naming the server, until
+ * the server takes connections again; then the next call works. */
+static void
+test_reconnect_refused_then_back(void **state)
+{
+    fx *f = *state;
+    const char *schema = ts_pg_schema_name(f->conninfo);
+    char role[80], sql[300], ci[800];
+    snprintf(role, sizeof(role), "%s_role", schema);
+    snprintf(sql, sizeof(sql), "CREATE ROLE %s LOGIN; GRANT USAGE, CREATE ON SCHEMA %s TO %s", role,
+             schema, role);
+    ts_pg_exec(f->raw, sql);
+    snprintf(ci, sizeof(ci), "%s user=%s application_name=%s", f->conninfo, role, role);
+    wr_meta *m;
+    open_ok(ci, &m);
+    OK(make_org(m, "org1", "one"));
+
+    snprintf(sql, sizeof(sql), "ALTER ROLE %s NOLOGIN", role);
+    ts_pg_exec(f->raw, sql);
+    terminate(f, ci);
+    for (int i = 0; i < 2; i++) {
+        wr_org o;
+        wr_error err = {0};
+        assert_int_equal(wr_meta_org_get(m, "org1", &o, &err), WR_ERR_UNAVAILABLE);
+        assert_non_null(strstr(err.msg, "127.0.0.1:"));
+        assert_int_equal(make_org(m, "org2", "two"), WR_ERR_UNAVAILABLE);
+    }
+    snprintf(sql, sizeof(sql), "ALTER ROLE %s LOGIN", role);
+    ts_pg_exec(f->raw, sql);
+    wr_org o;
+    OK(wr_meta_org_get(m, "org1", &o, NULL));
+    OK(make_org(m, "org2", "two"));
+    wr_meta_close(m);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE; DROP OWNED BY %s; DROP ROLE %s", schema,
+             role, role);
+    ts_pg_exec(f->raw, sql);
+}
+
 /* The connection is lost in the middle of a group: the group is gone (the server rolled it
  * back), its later steps fail without touching a new connection, and the handle works after. */
 static void
@@ -613,6 +652,7 @@ main(void)
         T(test_group_failing_op_keeps_the_rest),
         T(test_group_steps_out_of_order),
         T(test_reconnect_after_terminate),
+        T(test_reconnect_refused_then_back),
         T(test_group_connection_lost),
         T(test_session_create_race),
         T(test_bad_servers),
