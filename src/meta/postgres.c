@@ -9,10 +9,10 @@
  *     and sealed key, which go as binary BYTEA; results come back as text (BYTEA as hex).
  *     synchronous_commit is set to on for the session, so a change is durable on the server (its
  *     WAL flushed) before the call that made it returns, or, in a group, before COMMIT returns.
- *   - The schema is the result of the numbered migrations below, applied in order at open, all
- *     pending ones in one transaction under a transaction-scoped advisory lock (so two nodes
- *     opening an empty database at once do not both apply them), each recorded in
- *     schema_migrations(version, applied_at_ms). This list is separate from sqlite.c's (the two
+ *   - The schema is the result of the numbered migrations (postgres_sql.c), applied in order at
+ *     open, all pending ones in one transaction under a transaction-scoped advisory lock (so two
+ *     nodes opening an empty database at once do not both apply them), each recorded in
+ *     schema_migrations(version, applied_at_ms). That list is separate from sqlite.c's (the two
  *     dialects differ) but both backends must keep the same semantics: a change to one list gets
  *     its counterpart in the other. An applied migration is never edited; a database whose newest
  *     version this binary does not know (written by a newer weir) is refused.
@@ -30,8 +30,8 @@
  *   - Connection loss: every call first reads what the server sent while the handle was idle, so
  *     a server that restarted or terminated the session is noticed before anything is sent. A
  *     call that finds the connection broken resets it once (PQreset; the prepared statements are
- *     made again on first use) — except inside a group, whose transaction died with
- *     the connection: its remaining steps fail with UNAVAILABLE until COMMIT/ABORT. A read, or
+ *     made again on first use) — except inside a group, whose transaction died with the
+ *     connection: its remaining steps fail with UNAVAILABLE until COMMIT/ABORT. A read, or
  *     the BEGIN of a change, that loses the connection is retried once on a fresh one (nothing
  *     had happened). A change that loses the connection fails with UNAVAILABLE when it was inside
  *     a transaction that had not committed (the server rolls it back), and with STORAGE when a
@@ -45,194 +45,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta/meta_int.h"
+#include "meta/postgres_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
-/* ---- schema --------------------------------------------------------------------------------- */
-
-/*
- * Migration N is migrations[N - 1]. Append only: never edit or reorder an entry once it has been
- * committed, because databases in the field have already applied it. Migration 1 is the shape
- * SQLite reaches after its migrations 1, 3 and 4; migration 2 is SQLite's write-once triggers
- * (2, 3 and 4).
- */
-static const char *const migrations[] = {
-    /* 1: tenancy, runs, sessions. */
-    "CREATE TABLE orgs ("
-    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
-    "  slug TEXT COLLATE \"C\" NOT NULL UNIQUE,"
-    "  title TEXT NOT NULL,"
-    "  plan TEXT NOT NULL,"
-    "  stream_basin_name TEXT,"
-    "  created_at_ms BIGINT NOT NULL,"
-    "  updated_at_ms BIGINT NOT NULL"
-    ");"
-    "CREATE TABLE projects ("
-    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
-    "  slug TEXT COLLATE \"C\" NOT NULL,"
-    "  org_id TEXT COLLATE \"C\" NOT NULL REFERENCES orgs(id),"
-    "  created_at_ms BIGINT NOT NULL,"
-    "  UNIQUE (org_id, slug)"
-    ");"
-    "CREATE TABLE environments ("
-    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
-    "  slug TEXT COLLATE \"C\" NOT NULL,"
-    "  project_id TEXT COLLATE \"C\" NOT NULL REFERENCES projects(id),"
-    "  org_id TEXT COLLATE \"C\" NOT NULL REFERENCES orgs(id),"
-    "  api_key_hash BYTEA NOT NULL UNIQUE CHECK (octet_length(api_key_hash) = 32),"
-    "  api_key_enc BYTEA,"
-    "  created_at_ms BIGINT NOT NULL,"
-    "  UNIQUE (project_id, slug)"
-    ");"
-    "CREATE TABLE runs ("
-    "  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,"
-    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
-    "  env_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id),"
-    "  task_identifier TEXT NOT NULL,"
-    "  parent_run_id TEXT COLLATE \"C\","
-    "  root_run_id TEXT COLLATE \"C\" NOT NULL,"
-    "  completed_at_ms BIGINT,"
-    "  realtime_streams_version TEXT NOT NULL DEFAULT 'v2',"
-    "  stream_basin_name TEXT,"
-    "  created_at_ms BIGINT NOT NULL"
-    ");"
-    "CREATE INDEX runs_env_seq ON runs(env_id, seq);"
-    "CREATE TABLE run_streams ("
-    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    "  run_id TEXT COLLATE \"C\" NOT NULL REFERENCES runs(id),"
-    "  stream_id TEXT COLLATE \"C\" NOT NULL,"
-    "  UNIQUE (run_id, stream_id)"
-    ");"
-    "CREATE TABLE sessions ("
-    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
-    "  env_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id),"
-    "  external_id TEXT COLLATE \"C\","
-    "  type TEXT COLLATE \"C\" NOT NULL,"
-    "  task_identifier TEXT COLLATE \"C\" NOT NULL,"
-    "  metadata_json TEXT,"
-    "  tags_json TEXT,"
-    "  closed_at_ms BIGINT,"
-    "  closed_reason TEXT,"
-    "  expires_at_ms BIGINT,"
-    "  stream_basin_name TEXT,"
-    "  created_at_ms BIGINT NOT NULL,"
-    "  stream_key TEXT COLLATE \"C\" NOT NULL,"
-    "  trigger_config_json TEXT,"
-    "  current_run_id TEXT COLLATE \"C\","
-    "  updated_at_ms BIGINT NOT NULL,"
-    "  UNIQUE (env_id, external_id),"
-    "  UNIQUE (env_id, stream_key)"
-    ");"
-    "CREATE INDEX sessions_env_created ON sessions(env_id, created_at_ms, id);",
-
-    /* 2: write-once guards, so that no future statement can quietly break the stamping rule.
-     * One function raises; each trigger names the column it guards. */
-    "CREATE FUNCTION weir_write_once() RETURNS trigger LANGUAGE plpgsql AS $$"
-    "  BEGIN RAISE EXCEPTION '% is write-once', TG_ARGV[0]; END $$;"
-    "CREATE TRIGGER runs_stamp_write_once BEFORE UPDATE OF stream_basin_name ON runs"
-    "  FOR EACH ROW WHEN (OLD.stream_basin_name IS DISTINCT FROM NEW.stream_basin_name)"
-    "  EXECUTE FUNCTION weir_write_once('runs.stream_basin_name');"
-    "CREATE TRIGGER sessions_stamp_write_once BEFORE UPDATE OF stream_basin_name ON sessions"
-    "  FOR EACH ROW WHEN (OLD.stream_basin_name IS DISTINCT FROM NEW.stream_basin_name)"
-    "  EXECUTE FUNCTION weir_write_once('sessions.stream_basin_name');"
-    "CREATE TRIGGER runs_completed_write_once BEFORE UPDATE OF completed_at_ms ON runs"
-    "  FOR EACH ROW WHEN (OLD.completed_at_ms IS NOT NULL"
-    "    AND OLD.completed_at_ms IS DISTINCT FROM NEW.completed_at_ms)"
-    "  EXECUTE FUNCTION weir_write_once('runs.completed_at_ms');"
-    "CREATE TRIGGER sessions_closed_write_once"
-    "  BEFORE UPDATE OF closed_at_ms, closed_reason ON sessions"
-    "  FOR EACH ROW WHEN (OLD.closed_at_ms IS NOT NULL"
-    "    AND (OLD.closed_at_ms IS DISTINCT FROM NEW.closed_at_ms"
-    "      OR OLD.closed_reason IS DISTINCT FROM NEW.closed_reason))"
-    "  EXECUTE FUNCTION weir_write_once('sessions.closed_at_ms');"
-    "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE OF stream_key ON sessions"
-    "  FOR EACH ROW WHEN (OLD.stream_key IS DISTINCT FROM NEW.stream_key)"
-    "  EXECUTE FUNCTION weir_write_once('sessions.stream_key');",
-};
-
-#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* The advisory lock key that serializes migrations across nodes ("weir" "meta" in ASCII). */
-#define MIGRATE_LOCK_KEY "7877656972006d65"
-
 /* ---- statements ----------------------------------------------------------------------------- */
-
-#define ORG_COLS "id, slug, title, plan, stream_basin_name, created_at_ms, updated_at_ms"
-#define PROJECT_COLS "id, slug, org_id, created_at_ms"
-#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms, api_key_enc"
-#define RUN_COLS                                                                                   \
-    "id, env_id, task_identifier, parent_run_id, root_run_id, completed_at_ms, "                   \
-    "stream_basin_name, created_at_ms"
-#define SESSION_COLS                                                                               \
-    "id, env_id, external_id, type, task_identifier, metadata_json, tags_json, closed_at_ms, "     \
-    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms, stream_key, "                 \
-    "trigger_config_json, current_run_id, updated_at_ms"
-
-/* X(name, writes, sql): `writes` says whether the statement changes rows (see fail()). */
-#define STMT_MAP(X)                                                                                \
-    X(ORG_INSERT, 1, "INSERT INTO orgs (" ORG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")        \
-    X(ORG_GET, 0, "SELECT " ORG_COLS " FROM orgs WHERE id = $1")                                   \
-    X(ORG_GET_SLUG, 0, "SELECT " ORG_COLS " FROM orgs WHERE slug = $1")                            \
-    X(ORG_LIST, 0, "SELECT " ORG_COLS " FROM orgs ORDER BY created_at_ms, id")                     \
-    X(ORG_SET_PLAN, 1, "UPDATE orgs SET plan = $2, updated_at_ms = $3 WHERE id = $1")              \
-    X(ORG_SET_BASIN, 1,                                                                            \
-      "UPDATE orgs SET stream_basin_name = $2, updated_at_ms = $3 WHERE id = $1")                  \
-    X(PROJECT_INSERT, 1, "INSERT INTO projects (" PROJECT_COLS ") VALUES ($1, $2, $3, $4)")        \
-    X(PROJECT_GET, 0, "SELECT " PROJECT_COLS " FROM projects WHERE id = $1")                       \
-    X(ENV_INSERT, 1,                                                                               \
-      "INSERT INTO environments (" ENV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")               \
-    X(ENV_GET, 0, "SELECT " ENV_COLS " FROM environments WHERE id = $1")                           \
-    X(ENV_BY_HASH, 0, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = $1")             \
-    X(ENV_SET_KEY, 1, "UPDATE environments SET api_key_hash = $2, api_key_enc = $3 WHERE id = $1") \
-    X(RUN_INSERT, 1, "INSERT INTO runs (" RUN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")    \
-    X(RUN_GET, 0, "SELECT " RUN_COLS " FROM runs WHERE id = $1 AND env_id = $2")                   \
-    X(RUN_EXISTS, 0, "SELECT 1 FROM runs WHERE id = $1")                                           \
-    X(RUN_COMPLETE, 1,                                                                             \
-      "UPDATE runs SET completed_at_ms = $2 WHERE id = $1 AND completed_at_ms IS NULL")            \
-    X(RUN_STREAM_ADD, 1,                                                                           \
-      "INSERT INTO run_streams (run_id, stream_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")        \
-    X(RUN_STREAM_LIST, 0, "SELECT stream_id FROM run_streams WHERE run_id = $1 ORDER BY seq")      \
-    /* A concurrent create of the same external id (another node) makes this insert nothing */     \
-    X(SESSION_INSERT, 1,                                                                           \
-      "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "            \
-      "ON CONFLICT (env_id, external_id) DO NOTHING")                                              \
-    X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
-    X(SESSION_GET_EXT, 0,                                                                          \
-      "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \
-    X(SESSION_EXISTS, 0, "SELECT 1 FROM sessions WHERE id = $1")                                   \
-    X(SESSION_KEY_TAKEN, 0, "SELECT 1 FROM sessions WHERE env_id = $1 AND stream_key = $2")        \
-    X(SESSION_CLOSE, 1,                                                                            \
-      "UPDATE sessions SET closed_at_ms = $2, closed_reason = $3, updated_at_ms = $2 "             \
-      "WHERE id = $1 AND closed_at_ms IS NULL")                                                    \
-    X(SESSION_UPDATE, 1,                                                                           \
-      "UPDATE sessions SET tags_json = CASE WHEN $3::boolean THEN $4::text ELSE tags_json END, "   \
-      "metadata_json = CASE WHEN $5::boolean THEN $6::text ELSE metadata_json END, "               \
-      "external_id = CASE WHEN $7::boolean THEN $8::text ELSE external_id END, "                   \
-      "updated_at_ms = $9 WHERE id = $1 AND env_id = $2")                                          \
-    X(SESSION_SWAP, 1,                                                                             \
-      "UPDATE sessions SET current_run_id = $3, updated_at_ms = $4 "                               \
-      "WHERE id = $1 AND current_run_id IS NOT DISTINCT FROM $2::text")                            \
-    X(SESSION_CURSOR, 0, "SELECT created_at_ms FROM sessions WHERE id = $1 AND env_id = $2")       \
-    X(PROJECT_LIST, 0,                                                                             \
-      "SELECT " PROJECT_COLS " FROM projects WHERE org_id = $1 ORDER BY created_at_ms, id")        \
-    X(ENV_LIST, 0,                                                                                 \
-      "SELECT " ENV_COLS " FROM environments WHERE project_id IN "                                 \
-      "(SELECT id FROM projects WHERE org_id = $1) ORDER BY project_id, created_at_ms, id")        \
-    /* seq is creation order (runs are never deleted); runs_env_seq(env_id, seq) holds it */       \
-    X(RUN_LIST, 0, "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 ORDER BY seq DESC LIMIT $2")   \
-    X(RUN_LIST_AFTER, 0,                                                                           \
-      "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 AND seq < "                                 \
-      "(SELECT seq FROM runs WHERE id = $3 AND env_id = $1) ORDER BY seq DESC LIMIT $2")
-
-enum {
-#define STMT_ENUM(name, writes, sql) S_##name,
-    STMT_MAP(STMT_ENUM)
-#undef STMT_ENUM
-        S__COUNT
-};
 
 static const char *const stmt_sql[] = {
 #define STMT_SQL(name, writes, sql) sql,
@@ -245,6 +63,8 @@ static const bool stmt_writes[] = {
     STMT_MAP(STMT_WRITES)
 #undef STMT_WRITES
 };
+
+typedef wr_meta_pg_params params;
 
 typedef struct pg {
     wr_meta base; /* first: a wr_meta * is a pg * */
@@ -261,65 +81,6 @@ static pg *
 PG(wr_meta *m)
 {
     return (pg *)m;
-}
-
-/* ---- parameters ----------------------------------------------------------------------------- */
-
-#define MAX_PARAMS 16
-
-/* One statement's parameters; numbers are formatted into `num`, everything else is borrowed. */
-typedef struct params {
-    int n;
-    const char *v[MAX_PARAMS];
-    int len[MAX_PARAMS];
-    int fmt[MAX_PARAMS]; /* 0 text, 1 binary */
-    char num[MAX_PARAMS][24];
-} params;
-
-static void
-p_text(params *p, const char *s)
-{
-    p->fmt[p->n] = 0;
-    p->len[p->n] = 0;
-    p->v[p->n++] = s; /* NULL is SQL NULL */
-}
-
-static void
-p_opt_text(params *p, bool has, const char *s)
-{
-    p_text(p, has ? s : NULL);
-}
-
-/* uint64 values are stored as BIGINT, bit for bit (like SQLite's int64 columns). */
-static void
-p_u64(params *p, uint64_t v)
-{
-    snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)(int64_t)v);
-    p_text(p, p->num[p->n]);
-}
-
-static void
-p_opt_u64(params *p, bool has, uint64_t v)
-{
-    if (has)
-        p_u64(p, v);
-    else
-        p_text(p, NULL);
-}
-
-static void
-p_bool(params *p, bool b)
-{
-    p_text(p, b ? "t" : "f");
-}
-
-/* BYTEA, sent in binary; len 0 is NULL. */
-static void
-p_bytes(params *p, const uint8_t *b, size_t len)
-{
-    p->fmt[p->n] = 1;
-    p->len[p->n] = (int)len;
-    p->v[p->n++] = len ? (const char *)b : NULL;
 }
 
 /* ---- connection and errors ------------------------------------------------------------------ */
@@ -1304,108 +1065,6 @@ session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run 
 
 /* ---- listing -------------------------------------------------------------------------------- */
 
-/* Appends a PostgreSQL array literal of the n strings to b: {"a","b\"c"}. */
-static void
-array_literal(wr_buf *b, const char *const *v, size_t n)
-{
-    wr_buf_append_byte(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        wr_buf_append_str(b, i ? ",\"" : "\"");
-        for (const char *c = v[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                wr_buf_append_byte(b, '\\');
-            wr_buf_append_byte(b, (uint8_t)*c);
-        }
-        wr_buf_append_byte(b, '"');
-    }
-    wr_buf_append_byte(b, '}');
-    wr_buf_append_byte(b, '\0'); /* each literal ends in its own NUL inside b */
-}
-
-/* The list's filters as SQL and parameters: the IN lists as text arrays (one parameter each),
- * whose literals are built in arrays[] and stay there until the query ran. */
-typedef struct list_q {
-    wr_buf sql;
-    wr_buf arrays[3];
-    params p;
-} list_q;
-
-static void
-where_any(list_q *l, int which, const char *col, const char *const *v, size_t n)
-{
-    if (n == 0)
-        return;
-    array_literal(&l->arrays[which], v, n);
-    p_text(&l->p, l->arrays[which].data);
-    wr_buf_printf(&l->sql, " AND %s = ANY($%d::text[])", col, l->p.n);
-}
-
-/*
- * Builds the page query: the filters, then the cursor bound (row values compare as tuples), in
- * the page's direction. `before` pages run ascending and are reversed after reading.
- */
-static void
-list_build(list_q *l, const char *env_id, const wr_session_filter *f, bool cursor,
-           uint64_t cursor_ms, const char *cursor_id)
-{
-    params *p = &l->p;
-    p_text(p, env_id);
-    wr_buf_append_str(&l->sql, "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1");
-    where_any(l, 0, "type", f->types, f->n_types);
-    where_any(l, 1, "task_identifier", f->task_identifiers, f->n_task_identifiers);
-    if (f->n_tags) {
-        array_literal(&l->arrays[2], f->tags, f->n_tags);
-        p_text(p, l->arrays[2].data);
-        wr_buf_printf(&l->sql,
-                      " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN "
-                      "jsonb_typeof(tags_json::jsonb) = 'array' THEN tags_json::jsonb ELSE "
-                      "'[]'::jsonb END) AS t(v) WHERE t.v = ANY($%d::text[]))",
-                      p->n);
-    }
-    if (f->external_id) {
-        p_text(p, f->external_id);
-        wr_buf_printf(&l->sql, " AND external_id = $%d", p->n);
-    }
-    if (f->created_from_ms) {
-        p_u64(p, f->created_from_ms);
-        wr_buf_printf(&l->sql, " AND created_at_ms >= $%d", p->n);
-    }
-    if (f->created_to_ms) {
-        p_u64(p, f->created_to_ms);
-        wr_buf_printf(&l->sql, " AND created_at_ms <= $%d", p->n);
-    }
-    if (f->statuses &&
-        f->statuses != (WR_SESSION_ACTIVE | WR_SESSION_CLOSED | WR_SESSION_EXPIRED)) {
-        wr_buf_append_str(&l->sql, " AND (false");
-        if (f->statuses & WR_SESSION_ACTIVE) {
-            p_u64(p, f->now_ms);
-            wr_buf_printf(&l->sql,
-                          " OR (closed_at_ms IS NULL AND (expires_at_ms IS NULL OR "
-                          "expires_at_ms > $%d))",
-                          p->n);
-        }
-        if (f->statuses & WR_SESSION_CLOSED)
-            wr_buf_append_str(&l->sql, " OR closed_at_ms IS NOT NULL");
-        if (f->statuses & WR_SESSION_EXPIRED) {
-            p_u64(p, f->now_ms);
-            wr_buf_printf(&l->sql, " OR (closed_at_ms IS NULL AND expires_at_ms <= $%d)", p->n);
-        }
-        wr_buf_append_byte(&l->sql, ')');
-    }
-    if (cursor) {
-        p_u64(p, cursor_ms);
-        p_text(p, cursor_id);
-        wr_buf_printf(&l->sql, " AND (created_at_ms, id) %s ($%d::bigint, $%d::text)",
-                      f->before ? ">" : "<", p->n - 1, p->n);
-    }
-    p_u64(p, f->limit + 1);
-    wr_buf_printf(&l->sql,
-                  f->before ? " ORDER BY created_at_ms, id LIMIT $%d"
-                            : " ORDER BY created_at_ms DESC, id DESC LIMIT $%d",
-                  p->n);
-    wr_buf_append_byte(&l->sql, '\0');
-}
-
 /* The creation time of cursor session `id` of the env, or NOT_FOUND. */
 static wr_err
 cursor_time(pg *q, const char *env_id, const char *id, uint64_t *out_ms, wr_error *out_err)
@@ -1437,11 +1096,11 @@ session_list(wr_meta *m, const char *env_id, const wr_session_filter *f, wr_sess
     wr_err err = WR_OK;
     if (cursor_id && (err = cursor_time(q, env_id, cursor_id, &cursor_ms, out_err)) != WR_OK)
         return err;
-    list_q l = {0};
+    wr_meta_pg_list l = {0};
     wr_buf_init(&l.sql);
     for (int i = 0; i < 3; i++)
         wr_buf_init(&l.arrays[i]);
-    list_build(&l, env_id, f, cursor_id != NULL, cursor_ms, cursor_id);
+    wr_meta_pg_list_build(&l, env_id, f, cursor_id != NULL, cursor_ms, cursor_id);
     /* A one-off query: PQexecParams (the unnamed statement), not a prepared one. */
     PGresult *res = PQexecParams(q->conn, l.sql.data, l.p.n, NULL, l.p.v, l.p.len, l.p.fmt, 0);
     if (!res_ok(res)) {
@@ -1470,9 +1129,7 @@ session_list(wr_meta *m, const char *env_id, const wr_session_filter *f, wr_sess
     }
 out:
     PQclear(res);
-    wr_buf_fini(&l.sql);
-    for (int i = 0; i < 3; i++)
-        wr_buf_fini(&l.arrays[i]);
+    wr_meta_pg_list_fini(&l);
     return err;
 }
 
@@ -1625,68 +1282,6 @@ static const wr_meta_ops postgres_ops = {
     .group = pg_group,
 };
 
-/* Runs one SQL text (possibly several statements) during open. */
-static wr_err
-exec_sql(pg *q, const char *sql, const char *what, wr_error *out_err)
-{
-    PGresult *res = PQexec(q->conn, sql);
-    wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, what, what, out_err);
-    if (err == WR_ERR_STORAGE && out_err) /* name the step: "migration 2", ... */
-        wr_error_set(out_err, err, "control-plane %s failed: %s", what, PQresultErrorMessage(res));
-    PQclear(res);
-    return err;
-}
-
-/* Applies every migration newer than the database's version, all in one transaction. */
-static wr_err
-migrate(pg *q, wr_error *out_err)
-{
-    wr_err err = exec_sql(q,
-                          "BEGIN; SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK_KEY "'::bigint);"
-                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                          "  version INTEGER PRIMARY KEY,"
-                          "  applied_at_ms BIGINT NOT NULL)",
-                          "migration lock", out_err);
-    if (err != WR_OK)
-        goto out;
-    PGresult *res = PQexec(q->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
-    long long cur = -1;
-    if (res_ok(res) && PQntuples(res) == 1)
-        cur = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    else
-        err = fail(q, res, false, "schema_migrations", "", out_err);
-    PQclear(res);
-    if (err != WR_OK)
-        goto out;
-    if (cur > N_MIGRATIONS) {
-        err = wr_error_set(out_err, WR_ERR_STORAGE,
-                           "control-plane schema version %lld is newer than this binary's %d", cur,
-                           N_MIGRATIONS);
-        goto out;
-    }
-    for (int v = (int)cur + 1; v <= N_MIGRATIONS; v++) {
-        char what[48];
-        snprintf(what, sizeof(what), "migration %d", v);
-        err = exec_sql(q, migrations[v - 1], what, out_err);
-        if (err != WR_OK)
-            goto out;
-        char rec[128];
-        snprintf(rec, sizeof(rec),
-                 "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (%d, %llu)", v,
-                 (unsigned long long)wr_clock_now_ms());
-        err = exec_sql(q, rec, what, out_err);
-        if (err != WR_OK)
-            goto out;
-    }
-    err = exec_ctl(q, "COMMIT", true, out_err);
-out:
-    if (conn_ok(q) && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
-        PGresult *r = PQexec(q->conn, "ROLLBACK");
-        PQclear(r);
-    }
-    return err;
-}
-
 wr_err
 wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
 {
@@ -1727,7 +1322,7 @@ wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
     }
     err = configure(q, out_err);
     if (err == WR_OK)
-        err = migrate(q, out_err);
+        err = wr_meta_pg_migrate(q->conn, out_err);
     if (err == WR_OK) {
         *out = &q->base;
         return WR_OK;

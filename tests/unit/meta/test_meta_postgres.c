@@ -2,7 +2,8 @@
  * test_meta_postgres.c — what only the PostgreSQL backend promises, checked with a second, raw
  * libpq connection to the same schema: the schema_migrations ledger (contiguous, applied once, a
  * newer database refused), the write-once triggers, two handles opening an empty database at once,
- * group commit with a failing operation inside (the savepoint per operation), binary-safe key
+ * group commit with a failing operation inside (the savepoint per operation), two nodes creating
+ * the same session at once, binary-safe key
  * bytes, bad connection strings and unreachable servers, and reconnection after the server ended
  * the session (pg_terminate_backend, as a restart does). The behaviour every backend shares is in
  * test_meta_conformance.c.
@@ -447,6 +448,45 @@ test_reconnect_after_terminate(void **state)
     wr_meta_close(m);
 }
 
+/* The server ends the session and then refuses new ones (here: the handle's role may no longer
+ * log in): each call tries to reconnect once and fails with UNAVAILABLE naming the server, until
+ * the server takes connections again; then the next call works. */
+static void
+test_reconnect_refused_then_back(void **state)
+{
+    fx *f = *state;
+    const char *schema = ts_pg_schema_name(f->conninfo);
+    char role[80], sql[300], ci[800];
+    snprintf(role, sizeof(role), "%s_role", schema);
+    snprintf(sql, sizeof(sql), "CREATE ROLE %s LOGIN; GRANT USAGE, CREATE ON SCHEMA %s TO %s", role,
+             schema, role);
+    ts_pg_exec(f->raw, sql);
+    snprintf(ci, sizeof(ci), "%s user=%s application_name=%s", f->conninfo, role, role);
+    wr_meta *m;
+    open_ok(ci, &m);
+    OK(make_org(m, "org1", "one"));
+
+    snprintf(sql, sizeof(sql), "ALTER ROLE %s NOLOGIN", role);
+    ts_pg_exec(f->raw, sql);
+    terminate(f, ci);
+    for (int i = 0; i < 2; i++) {
+        wr_org o;
+        wr_error err = {0};
+        assert_int_equal(wr_meta_org_get(m, "org1", &o, &err), WR_ERR_UNAVAILABLE);
+        assert_non_null(strstr(err.msg, "127.0.0.1:"));
+        assert_int_equal(make_org(m, "org2", "two"), WR_ERR_UNAVAILABLE);
+    }
+    snprintf(sql, sizeof(sql), "ALTER ROLE %s LOGIN", role);
+    ts_pg_exec(f->raw, sql);
+    wr_org o;
+    OK(wr_meta_org_get(m, "org1", &o, NULL));
+    OK(make_org(m, "org2", "two"));
+    wr_meta_close(m);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE; DROP OWNED BY %s; DROP ROLE %s", schema,
+             role, role);
+    ts_pg_exec(f->raw, sql);
+}
+
 /* The connection is lost in the middle of a group: the group is gone (the server rolled it
  * back), its later steps fail without touching a new connection, and the handle works after. */
 static void
@@ -482,6 +522,85 @@ test_group_connection_lost(void **state)
     assert_int_equal(count_orgs(f, "orga"), 1);
     assert_int_equal(count_orgs(f, "orgc"), 1);
     wr_meta_close(m);
+}
+
+/* ---- two nodes creating the same session ---------------------------------------------------- */
+
+typedef struct racer {
+    const char *conninfo;
+    wr_session out;
+    bool created;
+    wr_err rc;
+    wr_error err;
+} racer;
+
+static void *
+race_create(void *arg)
+{
+    racer *r = arg;
+    wr_meta *m = NULL;
+    r->rc = wr_meta_open_postgres(r->conninfo, &m, &r->err);
+    if (r->rc != WR_OK)
+        return NULL;
+    wr_session s = {
+        .id = "session_b", .env_id = "env1", .has_external_id = true, .external_id = "x"};
+    wr_run first = {.id = "run_b", .env_id = "env1"};
+    r->rc = wr_meta_session_create_or_get(m, &s, &first, &r->out, &r->created, &r->err);
+    wr_meta_close(m);
+    return NULL;
+}
+
+/* Node A has created external id "x" in an open group when node B creates it too: B's insert
+ * waits for A, finds A's row once A commits, undoes its own first run and returns A's session,
+ * as SQLite's write lock would have it (never a unique-violation error). */
+static void
+test_session_create_race(void **state)
+{
+    fx *f = *state;
+    char ci_a[700], ci_b[700];
+    victim_conninfo(f, "a", ci_a, sizeof(ci_a));
+    victim_conninfo(f, "b", ci_b, sizeof(ci_b));
+    wr_meta *a;
+    open_ok(ci_a, &a);
+    tenant(a);
+    OK(wr_meta_group(a, WR_META_GROUP_BEGIN, NULL));
+    OK(wr_meta_group(a, WR_META_GROUP_JOB, NULL));
+    wr_session s = {.id = "session_a",
+                    .env_id = "env1",
+                    .has_external_id = true,
+                    .external_id = "x"},
+               out;
+    wr_run first = {.id = "run_a", .env_id = "env1"};
+    bool created = false;
+    OK(wr_meta_session_create_or_get(a, &s, &first, &out, &created, NULL));
+    assert_true(created);
+    wr_session_fini(&out);
+    OK(wr_meta_group(a, WR_META_GROUP_JOB_KEEP, NULL));
+
+    racer r = {.conninfo = ci_b};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race_create, &r), 0);
+    /* wait until B's insert waits for A's transaction */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s_b' AND "
+             "wait_event_type = 'Lock'",
+             ts_pg_schema_name(f->conninfo));
+    for (int i = 0; ts_pg_int(f->raw, sql) == 0; i++) {
+        assert_true(i < 1000); /* 10 s */
+        usleep(10000);
+    }
+    OK(wr_meta_group(a, WR_META_GROUP_COMMIT, NULL));
+    pthread_join(t, NULL);
+    if (r.rc != WR_OK)
+        fail_msg("B: %d %s", r.rc, r.err.msg);
+    assert_false(r.created);
+    assert_string_equal(r.out.id, "session_a");
+    assert_string_equal(r.out.current_run_id, "run_a");
+    wr_session_fini(&r.out);
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM runs WHERE id = 'run_b'"), 0);
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM sessions"), 1);
+    wr_meta_close(a);
 }
 
 static void
@@ -525,11 +644,18 @@ main(void)
     if (!ts_pg_server())
         return ts_pg_skip("meta postgres");
     const struct CMUnitTest tests[] = {
-        T(test_migration_ledger),          T(test_newer_schema_is_refused),
-        T(test_write_once_triggers),       T(test_key_bytes_round_trip),
-        T(test_concurrent_open_converges), T(test_group_failing_op_keeps_the_rest),
-        T(test_group_steps_out_of_order),  T(test_reconnect_after_terminate),
-        T(test_group_connection_lost),     T(test_bad_servers),
+        T(test_migration_ledger),
+        T(test_newer_schema_is_refused),
+        T(test_write_once_triggers),
+        T(test_key_bytes_round_trip),
+        T(test_concurrent_open_converges),
+        T(test_group_failing_op_keeps_the_rest),
+        T(test_group_steps_out_of_order),
+        T(test_reconnect_after_terminate),
+        T(test_reconnect_refused_then_back),
+        T(test_group_connection_lost),
+        T(test_session_create_race),
+        T(test_bad_servers),
     };
     return cmocka_run_group_tests_name("meta postgres", tests, NULL, NULL);
 }

@@ -1,0 +1,181 @@
+/*
+ * postgres_int.h — what the two halves of the PostgreSQL backend share (module-internal):
+ * postgres.c runs the operations over libpq; postgres_sql.c holds the SQL that is more than one
+ * statement's text (the schema migrations, the session list query built per filter).
+ *
+ * Statements are named by S_<NAME>, generated with their SQL from STMT_MAP; `writes` says whether
+ * a statement changes rows (postgres.c: a write that loses its connection mid-commit is in doubt).
+ * Parameters are text (NULL is SQL NULL) except BYTEA, sent in binary; every value is borrowed
+ * until the statement ran, except numbers, which are formatted into the params struct itself.
+ */
+#ifndef WR_META_POSTGRES_INT_H
+#define WR_META_POSTGRES_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "meta/meta_int.h"
+#include "util/buf.h"
+
+/* ---- statements ----------------------------------------------------------------------------- */
+
+#define ORG_COLS "id, slug, title, plan, stream_basin_name, created_at_ms, updated_at_ms"
+#define PROJECT_COLS "id, slug, org_id, created_at_ms"
+#define ENV_COLS "id, slug, project_id, org_id, api_key_hash, created_at_ms, api_key_enc"
+#define RUN_COLS                                                                                   \
+    "id, env_id, task_identifier, parent_run_id, root_run_id, completed_at_ms, "                   \
+    "stream_basin_name, created_at_ms"
+#define SESSION_COLS                                                                               \
+    "id, env_id, external_id, type, task_identifier, metadata_json, tags_json, closed_at_ms, "     \
+    "closed_reason, expires_at_ms, stream_basin_name, created_at_ms, stream_key, "                 \
+    "trigger_config_json, current_run_id, updated_at_ms"
+
+/* X(name, writes, sql): `writes` says whether the statement changes rows (see fail()). */
+#define STMT_MAP(X)                                                                                \
+    X(ORG_INSERT, 1, "INSERT INTO orgs (" ORG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")        \
+    X(ORG_GET, 0, "SELECT " ORG_COLS " FROM orgs WHERE id = $1")                                   \
+    X(ORG_GET_SLUG, 0, "SELECT " ORG_COLS " FROM orgs WHERE slug = $1")                            \
+    X(ORG_LIST, 0, "SELECT " ORG_COLS " FROM orgs ORDER BY created_at_ms, id")                     \
+    X(ORG_SET_PLAN, 1, "UPDATE orgs SET plan = $2, updated_at_ms = $3 WHERE id = $1")              \
+    X(ORG_SET_BASIN, 1,                                                                            \
+      "UPDATE orgs SET stream_basin_name = $2, updated_at_ms = $3 WHERE id = $1")                  \
+    X(PROJECT_INSERT, 1, "INSERT INTO projects (" PROJECT_COLS ") VALUES ($1, $2, $3, $4)")        \
+    X(PROJECT_GET, 0, "SELECT " PROJECT_COLS " FROM projects WHERE id = $1")                       \
+    X(ENV_INSERT, 1,                                                                               \
+      "INSERT INTO environments (" ENV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")               \
+    X(ENV_GET, 0, "SELECT " ENV_COLS " FROM environments WHERE id = $1")                           \
+    X(ENV_BY_HASH, 0, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = $1")             \
+    X(ENV_SET_KEY, 1, "UPDATE environments SET api_key_hash = $2, api_key_enc = $3 WHERE id = $1") \
+    X(RUN_INSERT, 1, "INSERT INTO runs (" RUN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")    \
+    X(RUN_GET, 0, "SELECT " RUN_COLS " FROM runs WHERE id = $1 AND env_id = $2")                   \
+    X(RUN_EXISTS, 0, "SELECT 1 FROM runs WHERE id = $1")                                           \
+    X(RUN_COMPLETE, 1,                                                                             \
+      "UPDATE runs SET completed_at_ms = $2 WHERE id = $1 AND completed_at_ms IS NULL")            \
+    X(RUN_STREAM_ADD, 1,                                                                           \
+      "INSERT INTO run_streams (run_id, stream_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")        \
+    X(RUN_STREAM_LIST, 0, "SELECT stream_id FROM run_streams WHERE run_id = $1 ORDER BY seq")      \
+    /* A concurrent create of the same external id (another node) makes this insert nothing */     \
+    X(SESSION_INSERT, 1,                                                                           \
+      "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "            \
+      "ON CONFLICT (env_id, external_id) DO NOTHING")                                              \
+    X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
+    X(SESSION_GET_EXT, 0,                                                                          \
+      "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \
+    X(SESSION_EXISTS, 0, "SELECT 1 FROM sessions WHERE id = $1")                                   \
+    X(SESSION_KEY_TAKEN, 0, "SELECT 1 FROM sessions WHERE env_id = $1 AND stream_key = $2")        \
+    X(SESSION_CLOSE, 1,                                                                            \
+      "UPDATE sessions SET closed_at_ms = $2, closed_reason = $3, updated_at_ms = $2 "             \
+      "WHERE id = $1 AND closed_at_ms IS NULL")                                                    \
+    X(SESSION_UPDATE, 1,                                                                           \
+      "UPDATE sessions SET tags_json = CASE WHEN $3::boolean THEN $4::text ELSE tags_json END, "   \
+      "metadata_json = CASE WHEN $5::boolean THEN $6::text ELSE metadata_json END, "               \
+      "external_id = CASE WHEN $7::boolean THEN $8::text ELSE external_id END, "                   \
+      "updated_at_ms = $9 WHERE id = $1 AND env_id = $2")                                          \
+    X(SESSION_SWAP, 1,                                                                             \
+      "UPDATE sessions SET current_run_id = $3, updated_at_ms = $4 "                               \
+      "WHERE id = $1 AND current_run_id IS NOT DISTINCT FROM $2::text")                            \
+    X(SESSION_CURSOR, 0, "SELECT created_at_ms FROM sessions WHERE id = $1 AND env_id = $2")       \
+    X(PROJECT_LIST, 0,                                                                             \
+      "SELECT " PROJECT_COLS " FROM projects WHERE org_id = $1 ORDER BY created_at_ms, id")        \
+    X(ENV_LIST, 0,                                                                                 \
+      "SELECT " ENV_COLS " FROM environments WHERE project_id IN "                                 \
+      "(SELECT id FROM projects WHERE org_id = $1) ORDER BY project_id, created_at_ms, id")        \
+    /* seq is creation order (runs are never deleted); runs_env_seq(env_id, seq) holds it */       \
+    X(RUN_LIST, 0, "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 ORDER BY seq DESC LIMIT $2")   \
+    X(RUN_LIST_AFTER, 0,                                                                           \
+      "SELECT " RUN_COLS " FROM runs WHERE env_id = $1 AND seq < "                                 \
+      "(SELECT seq FROM runs WHERE id = $3 AND env_id = $1) ORDER BY seq DESC LIMIT $2")
+
+enum {
+#define STMT_ENUM(name, writes, sql) S_##name,
+    STMT_MAP(STMT_ENUM)
+#undef STMT_ENUM
+        S__COUNT
+};
+
+/* ---- parameters ----------------------------------------------------------------------------- */
+
+#define WR_META_PG_MAX_PARAMS 16 /* the most a statement takes (a session insert) */
+
+/* One statement's parameters; numbers are formatted into `num`, everything else is borrowed. */
+typedef struct wr_meta_pg_params {
+    int n;
+    const char *v[WR_META_PG_MAX_PARAMS];
+    int len[WR_META_PG_MAX_PARAMS];
+    int fmt[WR_META_PG_MAX_PARAMS]; /* 0 text, 1 binary */
+    char num[WR_META_PG_MAX_PARAMS][24];
+} wr_meta_pg_params;
+
+static inline void
+p_text(wr_meta_pg_params *p, const char *s)
+{
+    p->fmt[p->n] = 0;
+    p->len[p->n] = 0;
+    p->v[p->n++] = s; /* NULL is SQL NULL */
+}
+
+static inline void
+p_opt_text(wr_meta_pg_params *p, bool has, const char *s)
+{
+    p_text(p, has ? s : NULL);
+}
+
+/* uint64 values are stored as BIGINT, bit for bit (like SQLite's int64 columns). */
+static inline void
+p_u64(wr_meta_pg_params *p, uint64_t v)
+{
+    snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)(int64_t)v);
+    p_text(p, p->num[p->n]);
+}
+
+static inline void
+p_opt_u64(wr_meta_pg_params *p, bool has, uint64_t v)
+{
+    if (has)
+        p_u64(p, v);
+    else
+        p_text(p, NULL);
+}
+
+static inline void
+p_bool(wr_meta_pg_params *p, bool b)
+{
+    p_text(p, b ? "t" : "f");
+}
+
+/* BYTEA, sent in binary; len 0 is NULL. */
+static inline void
+p_bytes(wr_meta_pg_params *p, const uint8_t *b, size_t len)
+{
+    p->fmt[p->n] = 1;
+    p->len[p->n] = (int)len;
+    p->v[p->n++] = len ? (const char *)b : NULL;
+}
+
+/* ---- postgres_sql.c ------------------------------------------------------------------------- */
+
+/*
+ * Applies every schema migration newer than the database's version, all in one transaction under
+ * an advisory lock (see postgres.c). conn must be idle (no transaction). Errors: STORAGE (a
+ * migration failed; the database is newer than this binary), UNAVAILABLE (the connection broke).
+ */
+wr_err wr_meta_pg_migrate(PGconn *conn, wr_error *out_err);
+
+/* The session list query for one filter (wr_meta_session_list): SQL text and its parameters. The
+ * IN-list filters become one text-array parameter each, whose literals live in arrays[]. */
+typedef struct wr_meta_pg_list {
+    wr_buf sql;       /* NUL-terminated */
+    wr_buf arrays[3]; /* types, task identifiers, tags */
+    wr_meta_pg_params p;
+} wr_meta_pg_list;
+
+/* Builds the page query for f in env_id; cursor_ms/cursor_id bound the page when `cursor`.
+ * Free with wr_meta_pg_list_fini. */
+void wr_meta_pg_list_build(wr_meta_pg_list *l, const char *env_id, const wr_session_filter *f,
+                           bool cursor, uint64_t cursor_ms, const char *cursor_id);
+void wr_meta_pg_list_fini(wr_meta_pg_list *l);
+
+#endif
