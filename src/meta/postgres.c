@@ -104,9 +104,10 @@ conn_ok(const pg *q)
 /*
  * Maps a failed statement to a wr_err: a lost connection → UNAVAILABLE, or STORAGE when a commit
  * was in flight (`in_doubt`); unique violations (23505) → RESOURCE_ALREADY_EXISTS; foreign-key
- * violations (23503: the parent row is missing) → NOT_FOUND; anything else, the write-once
- * triggers' RAISE (P0001) included → STORAGE. `what` names the row being written, `parent` the
- * row it refers to.
+ * violations (23503: the parent row is missing) → NOT_FOUND; a deadlock (40P01) or serialization
+ * failure (40001) → TRANSACTION_CONFLICT (the statement was undone and may be retried: the writer
+ * runs such a job again); anything else, the write-once triggers' RAISE (P0001) included →
+ * STORAGE. `what` names the row being written, `parent` the row it refers to.
  */
 static wr_err
 fail(pg *q, const PGresult *res, bool in_doubt, const char *what, const char *parent,
@@ -132,6 +133,9 @@ fail(pg *q, const PGresult *res, bool in_doubt, const char *what, const char *pa
                             msg);
     if (state && strcmp(state, "23503") == 0)
         return wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s not found", parent);
+    if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "%s: transaction conflict with another writer (%s)", what, msg);
     return wr_error_set(out_err, WR_ERR_STORAGE, "postgres (%s): %s", what, msg);
 }
 
