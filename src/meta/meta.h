@@ -31,6 +31,8 @@
  *                                  on. (PostgreSQL: see wr_meta_open_postgres.)
  *   WR_ERR_UNAVAILABLE             PostgreSQL only: the server cannot be reached; nothing was
  *                                  changed and a later call may succeed.
+ *   WR_ERR_TRANSACTION_CONFLICT    PostgreSQL only: the change deadlocked with another
+ *                                  connection's and was undone; running it again may succeed.
  * A call that fails leaves the database unchanged (each change is one transaction).
  *
  * OWNERSHIP. Arguments are borrowed for the duration of the call. Output structs are caller
