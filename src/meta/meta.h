@@ -395,8 +395,9 @@ wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_fil
  *   COMMIT     commits the group: one durable commit (one fsync) for every change in it. On
  *              error nothing of the group was committed (it is rolled back).
  *   ABORT      rolls the whole group back.
- * Errors: STORAGE (the database failed; after COMMIT fails the handle refuses writes), INVALID
- * (a step out of order: BEGIN inside a group, JOB outside one, ...).
+ * Errors: STORAGE (the database failed; after COMMIT fails a SQLite handle refuses writes, a
+ * PostgreSQL one goes on), INVALID (a step out of order: BEGIN inside a group, JOB outside one,
+ * ...), UNAVAILABLE (PostgreSQL: the connection was lost, and the group with it).
  */
 typedef enum wr_meta_group_step {
     WR_META_GROUP_BEGIN,
