@@ -258,9 +258,10 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
         }
         if (attempt == 0 && may_retry(q, stmt_writes[id])) {
             PQclear(res);
-            if (ready(q, NULL) == WR_OK)
+            wr_err err = ready(q, out_err); /* UNAVAILABLE when the server is still away */
+            if (err == WR_OK)
                 continue;
-            res = NULL;
+            return err;
         }
         wr_err err = fail(q, res, commits, what, parent, out_err);
         PQclear(res);
@@ -280,7 +281,10 @@ exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
     PGresult *res = PQexec(q->conn, sql);
     if (!res_ok(res) && strcmp(sql, "BEGIN") == 0 && may_retry(q, false)) {
         PQclear(res);
-        res = ready(q, NULL) == WR_OK ? PQexec(q->conn, sql) : NULL;
+        wr_err err = ready(q, out_err);
+        if (err != WR_OK)
+            return err;
+        res = PQexec(q->conn, sql);
     }
     wr_err err = WR_OK;
     if (!res_ok(res))
