@@ -210,7 +210,9 @@ wr_err wr_meta_open_sqlite_shared(const char *path, wr_meta **out, wr_error *out
 
 /*
  * Connects to the PostgreSQL server named by `conninfo` (a libpq connection string or URI, e.g.
- * "host=db1 port=5432 user=weir dbname=weir"; connect_timeout defaults to 10 s) and applies every
+ * "host=db1 port=5432 user=weir dbname=weir"; connect_timeout defaults to 10 s, and TCP
+ * keepalives and tcp_user_timeout to about a minute, so a call does not hang much longer on a
+ * server that vanished; the string overrides them) and applies every
  * pending schema migration in one transaction, under an advisory lock so that nodes opening the
  * same database at once apply each migration once. The tables live in the first schema of the
  * connection's search_path. On success *out is a new handle: one connection, used by one thread
