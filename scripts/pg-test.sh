@@ -43,6 +43,7 @@ chmod 755 "$dir"
 [ "${#as_owner[@]}" -eq 0 ] || chown weirpg "$dir"
 started=0
 
+# shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
     local rc=$?
     trap '' INT TERM
@@ -71,13 +72,15 @@ fi
 port=""
 for _ in 1 2 3 4 5 6 7 8 9 10; do
     try=$((20000 + RANDOM % 40000))
+    started=1 # from here on the cleanup stops whatever may be running
     if "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $try -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" \
         start >/dev/null 2>&1; then
         port="$try"
-        started=1
         break
     fi
+    # not ready in time, or the port was taken: make sure nothing is left before the next try
+    "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true
 done
 if [ -z "$port" ]; then
     echo "pg-test: could not start postgres; its log:" >&2

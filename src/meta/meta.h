@@ -31,6 +31,8 @@
  *                                  on. (PostgreSQL: see wr_meta_open_postgres.)
  *   WR_ERR_UNAVAILABLE             PostgreSQL only: the server cannot be reached; nothing was
  *                                  changed and a later call may succeed.
+ *   WR_ERR_TRANSACTION_CONFLICT    PostgreSQL only: the change deadlocked with another
+ *                                  connection's and was undone; running it again may succeed.
  * A call that fails leaves the database unchanged (each change is one transaction).
  *
  * OWNERSHIP. Arguments are borrowed for the duration of the call. Output structs are caller
@@ -208,7 +210,9 @@ wr_err wr_meta_open_sqlite_shared(const char *path, wr_meta **out, wr_error *out
 
 /*
  * Connects to the PostgreSQL server named by `conninfo` (a libpq connection string or URI, e.g.
- * "host=db1 port=5432 user=weir dbname=weir"; connect_timeout defaults to 10 s) and applies every
+ * "host=db1 port=5432 user=weir dbname=weir"; connect_timeout defaults to 10 s, and TCP
+ * keepalives and tcp_user_timeout to about a minute, so a call does not hang much longer on a
+ * server that vanished; the string overrides them) and applies every
  * pending schema migration in one transaction, under an advisory lock so that nodes opening the
  * same database at once apply each migration once. The tables live in the first schema of the
  * connection's search_path. On success *out is a new handle: one connection, used by one thread
@@ -393,8 +397,9 @@ wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_fil
  *   COMMIT     commits the group: one durable commit (one fsync) for every change in it. On
  *              error nothing of the group was committed (it is rolled back).
  *   ABORT      rolls the whole group back.
- * Errors: STORAGE (the database failed; after COMMIT fails the handle refuses writes), INVALID
- * (a step out of order: BEGIN inside a group, JOB outside one, ...).
+ * Errors: STORAGE (the database failed; after COMMIT fails a SQLite handle refuses writes, a
+ * PostgreSQL one goes on), INVALID (a step out of order: BEGIN inside a group, JOB outside one,
+ * ...), UNAVAILABLE (PostgreSQL: the connection was lost, and the group with it).
  */
 typedef enum wr_meta_group_step {
     WR_META_GROUP_BEGIN,

@@ -15,7 +15,9 @@
  *     list's limit is 1..100 and its cursor, when given, a run of the environment.
  * A backend must: make every change one transaction; map unique violations to
  * WR_ERR_RESOURCE_ALREADY_EXISTS, missing referenced rows to WR_ERR_NOT_FOUND, and everything
- * else to WR_ERR_STORAGE; never change a run's or session's basin stamp; keep closes and
+ * else to WR_ERR_STORAGE (a server backend also answers WR_ERR_UNAVAILABLE when the server cannot
+ * be reached and nothing was changed, and WR_ERR_TRANSACTION_CONFLICT when its change lost a
+ * deadlock and was undone); never change a run's or session's basin stamp; keep closes and
  * completions write-once.
  */
 #ifndef WR_META_META_INT_H

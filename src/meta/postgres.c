@@ -104,9 +104,10 @@ conn_ok(const pg *q)
 /*
  * Maps a failed statement to a wr_err: a lost connection → UNAVAILABLE, or STORAGE when a commit
  * was in flight (`in_doubt`); unique violations (23505) → RESOURCE_ALREADY_EXISTS; foreign-key
- * violations (23503: the parent row is missing) → NOT_FOUND; anything else, the write-once
- * triggers' RAISE (P0001) included → STORAGE. `what` names the row being written, `parent` the
- * row it refers to.
+ * violations (23503: the parent row is missing) → NOT_FOUND; a deadlock (40P01) or serialization
+ * failure (40001) → TRANSACTION_CONFLICT (the statement was undone and may be retried: the writer
+ * runs such a job again); anything else, the write-once triggers' RAISE (P0001) included →
+ * STORAGE. `what` names the row being written, `parent` the row it refers to.
  */
 static wr_err
 fail(pg *q, const PGresult *res, bool in_doubt, const char *what, const char *parent,
@@ -132,6 +133,9 @@ fail(pg *q, const PGresult *res, bool in_doubt, const char *what, const char *pa
                             msg);
     if (state && strcmp(state, "23503") == 0)
         return wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s not found", parent);
+    if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "%s: transaction conflict with another writer (%s)", what, msg);
     return wr_error_set(out_err, WR_ERR_STORAGE, "postgres (%s): %s", what, msg);
 }
 
@@ -254,9 +258,10 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
         }
         if (attempt == 0 && may_retry(q, stmt_writes[id])) {
             PQclear(res);
-            if (ready(q, NULL) == WR_OK)
+            wr_err err = ready(q, out_err); /* UNAVAILABLE when the server is still away */
+            if (err == WR_OK)
                 continue;
-            res = NULL;
+            return err;
         }
         wr_err err = fail(q, res, commits, what, parent, out_err);
         PQclear(res);
@@ -276,7 +281,10 @@ exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
     PGresult *res = PQexec(q->conn, sql);
     if (!res_ok(res) && strcmp(sql, "BEGIN") == 0 && may_retry(q, false)) {
         PQclear(res);
-        res = ready(q, NULL) == WR_OK ? PQexec(q->conn, sql) : NULL;
+        wr_err err = ready(q, out_err);
+        if (err != WR_OK)
+            return err;
+        res = PQexec(q->conn, sql);
     }
     wr_err err = WR_OK;
     if (!res_ok(res))
@@ -1300,9 +1308,13 @@ wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
     pg *q = wr_xcalloc(1, sizeof(*q));
     q->base.ops = &postgres_ops;
     wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
-    /* Defaults first: what conninfo says overrides them (expand_dbname). */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "weir", conninfo, NULL};
+    /* Defaults first: what conninfo says overrides them (expand_dbname). The TCP settings bound
+     * how long a call can hang on a server that vanished without closing the connection: about
+     * a minute (keepalives after 30 s idle, 3 probes 10 s apart; unacknowledged data 60 s). */
+    const char *const keys[] = {
+        "connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+    const char *const vals[] = {"10", "weir", "30", "10", "3", "60000", conninfo, NULL};
     q->conn = PQconnectdbParams(keys, vals, 1);
     wr_err err = WR_OK;
     if (!q->conn) {

@@ -2,7 +2,8 @@
  * test_meta_postgres.c — what only the PostgreSQL backend promises, checked with a second, raw
  * libpq connection to the same schema: the schema_migrations ledger (contiguous, applied once, a
  * newer database refused), the write-once triggers, two handles opening an empty database at once,
- * group commit with a failing operation inside (the savepoint per operation), two nodes creating
+ * group commit with a failing operation inside (the savepoint per operation), two groups
+ * deadlocking (TRANSACTION_CONFLICT), two nodes creating
  * the same session at once, binary-safe key
  * bytes, bad connection strings and unreachable servers, and reconnection after the server ended
  * the session (pg_terminate_backend, as a restart does). The behaviour every backend shares is in
@@ -524,6 +525,97 @@ test_group_connection_lost(void **state)
     wr_meta_close(m);
 }
 
+/* ---- two groups deadlocking ----------------------------------------------------------------- */
+
+typedef struct locker {
+    wr_meta *m;
+    const char *org;
+    wr_err rc;
+    int done; /* set (atomically) when the call returned */
+} locker;
+
+static void *
+set_plan_thread(void *arg)
+{
+    locker *l = arg;
+    l->rc = wr_meta_org_set_plan(l->m, l->org, "pro", NULL);
+    __atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Waits until `n` sessions of application `app` wait for a lock. */
+static void
+await_lock_waits(fx *f, const char *app, int n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND "
+             "wait_event_type = 'Lock'",
+             app);
+    for (int i = 0; ts_pg_int(f->raw, sql) < n; i++) {
+        assert_true(i < 1000); /* 10 s */
+        usleep(10000);
+    }
+}
+
+/* Two groups (two writer threads, or two nodes) each hold a row the other one wants: the server
+ * cancels one statement with a deadlock, which is TRANSACTION_CONFLICT (the writer retries such
+ * a job); that operation alone is undone, its job is undone by the caller, and once its group
+ * has ended the other group goes on and commits. */
+static void
+test_group_deadlock_is_a_conflict(void **state)
+{
+    fx *f = *state;
+    const char *schema = ts_pg_schema_name(f->conninfo);
+    char ci[800];
+    snprintf(ci, sizeof(ci), "%s options='-csearch_path=%s -cdeadlock_timeout=50'", f->conninfo,
+             schema);
+    wr_meta *m[2];
+    open_ok(ci, &m[0]);
+    open_ok(ci, &m[1]);
+    OK(make_org(m[0], "org1", "one"));
+    OK(make_org(m[0], "org2", "two"));
+    const char *first[2] = {"org1", "org2"}, *second[2] = {"org2", "org1"};
+    for (int i = 0; i < 2; i++) {
+        OK(wr_meta_group(m[i], WR_META_GROUP_BEGIN, NULL));
+        OK(wr_meta_group(m[i], WR_META_GROUP_JOB, NULL));
+        OK(wr_meta_org_set_plan(m[i], first[i], "team", NULL));
+    }
+    locker l[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        l[i] = (locker){.m = m[i], .org = second[i]};
+        assert_int_equal(pthread_create(&t[i], NULL, set_plan_thread, &l[i]), 0);
+        await_lock_waits(f, schema, i + 1); /* the cycle closes with the second */
+    }
+    /* the loser returns first; the winner waits until the loser's job lets go of its row */
+    int loser = -1;
+    for (int k = 0; loser < 0; k++) {
+        assert_true(k < 1000);
+        for (int i = 0; i < 2 && loser < 0; i++)
+            if (__atomic_load_n(&l[i].done, __ATOMIC_ACQUIRE))
+                loser = i;
+        if (loser < 0)
+            usleep(10000);
+    }
+    int winner = 1 - loser;
+    pthread_join(t[loser], NULL);
+    assert_int_equal(l[loser].rc, WR_ERR_TRANSACTION_CONFLICT);
+    OK(wr_meta_group(m[loser], WR_META_GROUP_JOB_UNDO, NULL));
+    /* Undoing the job gave the row back, but PostgreSQL makes a waiter for a row written under a
+     * released savepoint wait for that transaction's end: the loser's group must end first. */
+    OK(wr_meta_group(m[loser], WR_META_GROUP_COMMIT, NULL));
+    pthread_join(t[winner], NULL);
+    OK(l[winner].rc);
+    OK(wr_meta_group(m[winner], WR_META_GROUP_JOB_KEEP, NULL));
+    OK(wr_meta_group(m[winner], WR_META_GROUP_COMMIT, NULL));
+    /* the winner's two changes stand; the loser's job was undone whole */
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM orgs WHERE plan = 'pro'"), 1);
+    assert_int_equal(ts_pg_int(f->raw, "SELECT count(*) FROM orgs WHERE plan = 'team'"), 1);
+    for (int i = 0; i < 2; i++)
+        wr_meta_close(m[i]);
+}
+
 /* ---- two nodes creating the same session ---------------------------------------------------- */
 
 typedef struct racer {
@@ -655,6 +747,7 @@ main(void)
         T(test_reconnect_refused_then_back),
         T(test_group_connection_lost),
         T(test_session_create_race),
+        T(test_group_deadlock_is_a_conflict),
         T(test_bad_servers),
     };
     return cmocka_run_group_tests_name("meta postgres", tests, NULL, NULL);
