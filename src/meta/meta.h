@@ -373,9 +373,9 @@ wr_err wr_meta_session_close(wr_meta *m, const char *id, const char *reason, uin
 wr_err wr_meta_session_update(wr_meta *m, const char *env_id, const char *id,
                               const wr_session_patch *p, wr_error *out_err);
 /*
- * Atomically makes `run` (inserted here, with the session's stamp) the session's current run,
- * if the current run is still `expected` (NULL: no current run). *out_swapped says whether it
- * happened; when not, nothing is written. Errors: NOT_FOUND, RESOURCE_ALREADY_EXISTS (run id).
+ * Atomically makes `run` (inserted here as given: the caller stamps it with the session's basin)
+ * the session's current run, if the current run is still `expected` (NULL: no current run).
+ * *out_swapped says whether it happened; when not, nothing is written. Errors: NOT_FOUND, RESOURCE_ALREADY_EXISTS (run id).
  */
 wr_err wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected, const wr_run *run,
                                 bool *out_swapped, wr_error *out_err);
