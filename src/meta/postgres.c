@@ -48,6 +48,7 @@
 #include "meta/postgres_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 /* ---- statements ----------------------------------------------------------------------------- */
@@ -391,18 +392,6 @@ col_u64(const PGresult *res, int r, int c)
     return (uint64_t)strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes BYTEA column c (hex output: "\x0a1b…") into dst; returns the byte count, or 0 when the
  * value is NULL, malformed or longer than cap. */
 static size_t
@@ -416,7 +405,7 @@ col_bytes(const PGresult *res, int r, int c, uint8_t *dst, size_t cap)
         return 0;
     size_t n = (len - 2) / 2;
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
+        int hi = wr_hex_digit(s[2 + 2 * i]), lo = wr_hex_digit(s[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return 0;
         dst[i] = (uint8_t)(hi << 4 | lo);
