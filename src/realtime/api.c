@@ -118,7 +118,7 @@ create_run(wr_req *req, void *ctx)
         return;
     }
     strcpy(r.task_identifier, json_string_value(task));
-    wr_rt_new_id("run_", 29, r.id);
+    wr_rt_new_sorted_id("run_", 29, r.id);
     strcpy(r.env_id, env.id);
     strcpy(r.root_run_id, r.id);
     if (parent && !json_is_null(parent)) {

@@ -320,6 +320,19 @@ wr_rt_new_id(const char *prefix, size_t len, char *out)
 }
 
 void
+wr_rt_new_sorted_id(const char *prefix, size_t len, char *out)
+{
+    static const char a[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    size_t pl = strlen(prefix);
+    strcpy(out, prefix);
+    uint64_t ms = wr_clock_now_ms();
+    for (size_t i = WR_RT_ID_TIME_CHARS; i-- > 0; ms /= 36)
+        out[pl + i] = digits[ms % 36];
+    random_chars(out + pl + WR_RT_ID_TIME_CHARS, len - pl - WR_RT_ID_TIME_CHARS, a, 36);
+}
+
+void
 wr_rt_hash_key(const char *key, uint8_t hash[32])
 {
     unsigned int n = 32;

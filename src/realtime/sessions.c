@@ -299,7 +299,7 @@ static void
 session_run(const wr_session *s, wr_run *out)
 {
     memset(out, 0, sizeof(*out));
-    wr_rt_new_id("run_", 29, out->id);
+    wr_rt_new_sorted_id("run_", 29, out->id);
     strcpy(out->env_id, s->env_id);
     snprintf(out->task_identifier, sizeof(out->task_identifier), "%s", s->task_identifier);
     out->has_basin = s->has_basin;
@@ -430,7 +430,7 @@ create_session(wr_req *req, void *ctx)
     bool ok = create_body(req, body, &op->s);
     json_decref(body);
     if (ok) {
-        wr_rt_new_id(WR_META_SESSION_ID_PREFIX, 29, op->s.id);
+        wr_rt_new_sorted_id(WR_META_SESSION_ID_PREFIX, 29, op->s.id);
         strcpy(op->s.env_id, env.id);
         ok = wr_rt_org_stamp(req, rt, &env, op->s.basin, &op->s.has_basin);
     }
