@@ -486,9 +486,3 @@ wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
     n.now_ms = or_now(f->now_ms);
     return m->ops->session_list(m, env_id, &n, out, out_err);
 }
-
-const wr_hist *
-wr_meta_commit_hist(const wr_meta *m)
-{
-    return &m->commit_seconds;
-}

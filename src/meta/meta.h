@@ -234,9 +234,6 @@ wr_err wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_
 
 /* Closes the handle and frees it. NULL is a no-op. Everything committed stays committed. */
 void wr_meta_close(wr_meta *m);
-/* Latency of each committing control-plane write (Prometheus); valid until close. */
-struct wr_hist;
-const struct wr_hist *wr_meta_commit_hist(const wr_meta *m);
 
 /* The backend's name ("sqlite", "postgres"), for logs. */
 const char *wr_meta_backend(const wr_meta *m);

@@ -24,7 +24,6 @@
 #define WR_META_META_INT_H
 
 #include "meta/meta.h"
-#include "util/hist.h"
 
 typedef struct wr_meta_ops {
     const char *name;
@@ -81,7 +80,6 @@ typedef struct wr_meta_ops {
 
 struct wr_meta {
     const wr_meta_ops *ops;
-    wr_hist commit_seconds; /* each committing write (Prometheus); the backend observes it */
 };
 
 #endif

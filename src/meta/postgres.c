@@ -47,7 +47,6 @@
 
 #include "meta/postgres_int.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
@@ -226,8 +225,7 @@ may_retry(pg *q, bool writes)
 /*
  * Runs prepared statement `id` (preparing it first if this connection has not). On success
  * *out_res is its result, which the caller clears; on failure *out_res is NULL and the mapped
- * error is returned (see fail()). A commit in flight (an autocommit write, outside a
- * transaction) is timed into the commit histogram.
+ * error is returned (see fail()).
  */
 static wr_err
 exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, PGresult **out_res,
@@ -247,12 +245,8 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
             }
         }
         bool commits = stmt_writes[id] && !q->group && !q->tx;
-        if (q->prepared[id]) {
-            uint64_t t0 = commits ? wr_clock_mono_ns() : 0;
+        if (q->prepared[id])
             res = PQexecPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 0);
-            if (commits && res_ok(res))
-                wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
-        }
         if (res_ok(res)) {
             *out_res = res;
             return WR_OK;
@@ -272,13 +266,11 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
 
 /*
  * Runs a statement without parameters or rows (BEGIN, SAVEPOINT, …). `commit`: it is a COMMIT,
- * whose success is checked by its tag (a COMMIT of a failed transaction answers ROLLBACK) and
- * which is timed into the commit histogram.
+ * whose success is checked by its tag (a COMMIT of a failed transaction answers ROLLBACK).
  */
 static wr_err
 exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
 {
-    uint64_t t0 = wr_clock_mono_ns();
     PGresult *res = PQexec(q->conn, sql);
     if (!res_ok(res) && strcmp(sql, "BEGIN") == 0 && may_retry(q, false)) {
         PQclear(res);
@@ -293,8 +285,6 @@ exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
     else if (commit && strcmp(PQcmdStatus(res), "COMMIT") != 0)
         err = wr_error_set(out_err, WR_ERR_STORAGE,
                            "postgres: the transaction was rolled back instead of committed");
-    else if (commit)
-        wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
     PQclear(res);
     return err;
 }
@@ -1296,7 +1286,6 @@ wr_meta_open_postgres(const char *conninfo, wr_meta **out, wr_error *out_err)
     PQfreemem(perr);
     pg *q = wr_xcalloc(1, sizeof(*q));
     q->base.ops = &postgres_ops;
-    wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
     /* Defaults first: what conninfo says overrides them (expand_dbname). The TCP settings bound
      * how long a call can hang on a server that vanished without closing the connection: about
      * a minute (keepalives after 30 s idle, 3 probes 10 s apart; unacknowledged data 60 s). */

@@ -299,13 +299,9 @@ done(sqlite3_stmt *st)
 static int
 step(sq *q, sqlite3_stmt *st, bool write)
 {
-    uint64_t t0 = write ? wr_clock_mono_ns() : 0;
     int rc = sqlite3_step(st);
     if (write && rc != SQLITE_ROW && rc != SQLITE_DONE && io_class(rc))
         q->failed = true;
-    /* Prometheus: a write that leaves no transaction open committed (one statement, COMMIT). */
-    if (write && sqlite3_get_autocommit(q->db))
-        wr_hist_observe(&q->base.commit_seconds, wr_clock_mono_ns() - t0);
     return rc;
 }
 
@@ -1280,6 +1276,19 @@ run_list(wr_meta *m, const char *env_id, const char *after, size_t limit, wr_run
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
+/* SQLite rolls a transaction back by itself after some errors (I/O, disk full): a group that
+ * finds itself outside its transaction fails (and the handle with it) rather than let a change
+ * commit on its own. */
+static wr_err
+group_lost(sq *q, wr_error *out_err)
+{
+    if (!sqlite3_get_autocommit(q->db))
+        return WR_OK;
+    q->failed = true;
+    return wr_error_set(out_err, WR_ERR_STORAGE,
+                        "control-plane group transaction was rolled back by the database");
+}
+
 /* wr_meta_group on SQLite: BEGIN IMMEDIATE … COMMIT around the group, savepoints inside. */
 static wr_err
 sq_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
@@ -1302,13 +1311,8 @@ sq_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
         q->op = false;
         return err;
     case WR_META_GROUP_JOB:
-        /* SQLite rolls a transaction back by itself after some errors (I/O, disk full): a job
-         * must never run outside the group, where its changes would commit on their own. */
-        if (sqlite3_get_autocommit(q->db)) {
-            q->failed = true;
-            return wr_error_set(out_err, WR_ERR_STORAGE,
-                                "control-plane group transaction was rolled back by the database");
-        }
+        if ((err = group_lost(q, out_err)) != WR_OK)
+            return err;
         err = run_stmt(q, S_JOB_SAVE, out_err);
         q->job = err == WR_OK;
         return err;
@@ -1322,11 +1326,8 @@ sq_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
         return err;
     case WR_META_GROUP_COMMIT:
         q->group = false;
-        if (sqlite3_get_autocommit(q->db)) { /* rolled back under us: nothing to commit */
-            q->failed = true;
-            return wr_error_set(out_err, WR_ERR_STORAGE,
-                                "control-plane group transaction was rolled back by the database");
-        }
+        if ((err = group_lost(q, out_err)) != WR_OK)
+            return err;
         err = run_stmt(q, S_COMMIT, out_err);
         if (err != WR_OK) {
             q->failed = true; /* we cannot know what reached the disk */
@@ -1552,7 +1553,6 @@ open_sqlite(const char *path, bool shared, wr_meta **out, wr_error *out_err)
     }
     sq *q = wr_xcalloc(1, sizeof(*q));
     q->base.ops = &sqlite_ops;
-    wr_hist_init(&q->base.commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
     q->db = db;
     db = NULL;
     *out = &q->base;

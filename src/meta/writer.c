@@ -58,7 +58,7 @@ struct wr_meta_writer {
     size_t max_queued;
     size_t outstanding; /* loop thread only: submitted and not yet delivered */
     wr_hist commit_seconds;
-    bool stopping, started;
+    bool stopping;
 };
 
 static void
@@ -242,7 +242,6 @@ wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_qu
         }
         k->started = true;
     }
-    w->started = true;
     *out = w;
     return WR_OK;
 }
@@ -252,7 +251,7 @@ wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done d
                       wr_error *out_err)
 {
     pthread_mutex_lock(&w->mu);
-    if (w->stopping || !w->started || w->queue.n >= w->max_queued) {
+    if (w->stopping || w->queue.n >= w->max_queued) {
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->mu);
         return wr_error_set(out_err, WR_ERR_UNAVAILABLE,
@@ -300,7 +299,6 @@ wr_meta_writer_stop(wr_meta_writer *w)
             pthread_join(w->workers[i].thread, NULL);
             w->workers[i].started = false;
         }
-    w->started = false;
     deliver(w);
     uv_close((uv_handle_t *)&w->async, NULL);
 }

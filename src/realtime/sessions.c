@@ -476,23 +476,31 @@ update_job(wr_meta *m, void *ctx, wr_error *out_err)
     return wr_meta_session_update(m, op->env_id, op->id, &op->p, out_err);
 }
 
+/* 200 with the session as it is now (read after a change committed), or the read's error. */
+static void
+answer_session(wr_req *req, wr_rt *rt, const char *env_id, const char *id)
+{
+    wr_session s;
+    wr_error e = {0};
+    if (wr_meta_session_get(rt->meta, env_id, id, &s, &e) != WR_OK) {
+        wr_rt_fail_err(req, &e);
+        return;
+    }
+    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_session_fini(&s);
+}
+
 /* The answer to an update: the row as it is now, or the error. */
 static void
 update_answer(wr_req *req, const update_op *op, wr_err rc, const wr_error *err)
 {
-    wr_session s;
-    wr_error e = {0};
-    if (rc == WR_ERR_RESOURCE_ALREADY_EXISTS) {
+    if (rc == WR_ERR_RESOURCE_ALREADY_EXISTS)
         wr_rt_fail(req, WR_ERR_RESOURCE_ALREADY_EXISTS,
                    "Another session of this environment has that externalId");
-    } else if (rc != WR_OK) {
+    else if (rc != WR_OK)
         wr_rt_fail_err(req, err);
-    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
-        wr_rt_fail_err(req, &e);
-    } else {
-        wr_resp_json(req, 200, wr_rt_session_json(&s));
-        wr_session_fini(&s);
-    }
+    else
+        answer_session(req, op->rt, op->env_id, op->id);
 }
 
 static void
@@ -575,8 +583,6 @@ close_released(void *ud, wr_err err, const wr_error *detail)
 {
     close_op *op = ud;
     wr_req *req = wr_rt_take_req(op);
-    wr_session s;
-    wr_error e = {0};
     if (!req) {
         close_op_free(op);
         return;
@@ -588,11 +594,8 @@ close_released(void *ud, wr_err err, const wr_error *detail)
                  "the session is closed, but releasing its channels failed (%s); retry the close",
                  detail ? detail->msg : wr_err_code(err));
         wr_rt_fail(req, wr_err_status(err) >= 500 ? err : WR_ERR_BAD_GATEWAY, msg);
-    } else if (wr_meta_session_get(op->rt->meta, op->env.id, op->s.id, &s, &e) != WR_OK) {
-        wr_rt_fail_err(req, &e);
     } else {
-        wr_resp_json(req, 200, wr_rt_session_json(&s));
-        wr_session_fini(&s);
+        answer_session(req, op->rt, op->env.id, op->s.id);
     }
     close_op_free(op);
 }

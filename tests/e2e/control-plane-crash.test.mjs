@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startWeir } from "./harness.mjs";
 import { realtimeEnv } from "./realtime-helpers.mjs";
+import { answerOf } from "./helpers.mjs";
 
 const CLIENTS = 16;
 
@@ -17,8 +18,7 @@ async function call(w, method, path, token, body) {
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  return answerOf(res);
 }
 
 /** Every row of a paged list (sessions or runs), following pagination.next. */

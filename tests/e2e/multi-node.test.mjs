@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { accountToken, startWeir } from "./harness.mjs";
 import { realtimeEnv } from "./realtime-helpers.mjs";
 import { SseParser } from "./sse.mjs";
+import { answerOf } from "./helpers.mjs";
 
 const PG = process.env.WEIR_CONTROL_PLANE;
 const opts = { skip: PG ? false : "needs WEIR_CONTROL_PLANE (the PostgreSQL pass of run.sh)" };
@@ -56,15 +57,7 @@ async function call(node, method, path, { token = root, body, headers = {} } = {
     payload = JSON.stringify(body);
     h["content-type"] = "application/json";
   }
-  const res = await fetch(node.url + path, { method, headers: h, body: payload });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  return answerOf(await fetch(node.url + path, { method, headers: h, body: payload }));
 }
 
 async function ok(node, method, path, o, status = 200) {
