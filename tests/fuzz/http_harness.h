@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,8 +208,20 @@ fz_run(const uint8_t *data, size_t size, size_t chunk)
     FUZZ_CHECK(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fz_port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    FUZZ_CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    /* libFuzzer's timeout alarm can interrupt a blocking connect (EINTR), which then goes on in
+     * the background: connect without blocking and wait for the handshake either way. */
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        FUZZ_CHECK(errno == EINPROGRESS || errno == EINTR);
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int n;
+        do
+            n = poll(&p, 1, 10000);
+        while (n < 0 && errno == EINTR);
+        int err = 0;
+        socklen_t len = sizeof(err);
+        FUZZ_CHECK(n == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+    }
     for (int i = 0; i < 1000 && wr_server_connection_count(fz_srv) == 0; i++)
         uv_run(&fz_loop, UV_RUN_NOWAIT);
     FUZZ_CHECK(wr_server_connection_count(fz_srv) == 1);
