@@ -16,22 +16,25 @@ static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 static void
 b64url_encode(const uint8_t *p, size_t n, wr_buf *out)
 {
+    wr_buf_reserve(out, (n + 2) / 3 * 4);
+    char *o = out->data + out->len;
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        for (int k = 3; k >= 0; k--)
-            wr_buf_append_byte(out, (uint8_t)b64url[(v >> (6 * k)) & 63]);
+        *o++ = b64url[v >> 18 & 63];
+        *o++ = b64url[v >> 12 & 63];
+        *o++ = b64url[v >> 6 & 63];
+        *o++ = b64url[v & 63];
     }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        wr_buf_append_byte(out, (uint8_t)b64url[(v >> 18) & 63]);
-        wr_buf_append_byte(out, (uint8_t)b64url[(v >> 12) & 63]);
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        wr_buf_append_byte(out, (uint8_t)b64url[(v >> 18) & 63]);
-        wr_buf_append_byte(out, (uint8_t)b64url[(v >> 12) & 63]);
-        wr_buf_append_byte(out, (uint8_t)b64url[(v >> 6) & 63]);
+    if (n - i > 0) {
+        uint32_t v = (uint32_t)p[i] << 16 | (n - i == 2 ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = b64url[v >> 18 & 63];
+        *o++ = b64url[v >> 12 & 63];
+        if (n - i == 2)
+            *o++ = b64url[v >> 6 & 63];
     }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
 }
 
 static int
@@ -71,21 +74,28 @@ hs256(const void *key, size_t key_len, const char *data, size_t len, uint8_t out
 }
 
 char *
-wr_jwt_sign(const json_t *claims, const void *key, size_t key_len)
+wr_jwt_sign_text(const char *claims, size_t len, const void *key, size_t key_len)
 {
     wr_buf out;
     wr_buf_init(&out);
     static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     b64url_encode((const uint8_t *)header, sizeof(header) - 1, &out);
     wr_buf_append_byte(&out, '.');
-    char *payload = json_dumps(claims, JSON_COMPACT);
-    b64url_encode((const uint8_t *)payload, strlen(payload), &out);
-    free(payload);
+    b64url_encode((const uint8_t *)claims, len, &out);
     uint8_t mac[32];
     hs256(key, key_len, out.data, out.len, mac);
     wr_buf_append_byte(&out, '.');
     b64url_encode(mac, sizeof(mac), &out);
     return wr_buf_steal(&out, NULL);
+}
+
+char *
+wr_jwt_sign(const json_t *claims, const void *key, size_t key_len)
+{
+    char *payload = json_dumps(claims, JSON_COMPACT);
+    char *jwt = wr_jwt_sign_text(payload, strlen(payload), key, key_len);
+    free(payload);
+    return jwt;
 }
 
 static wr_err

@@ -18,6 +18,8 @@
 
 /* Signs `claims` (borrowed) with `key`; returns a malloc'd compact JWT. */
 char *wr_jwt_sign(const json_t *claims, const void *key, size_t key_len);
+/* The same for claims already written as compact JSON text (an object), claims[0..len). */
+char *wr_jwt_sign_text(const char *claims, size_t len, const void *key, size_t key_len);
 
 /*
  * Verifies `token` against `key` and returns its claims (a new reference) in *out_claims.

@@ -125,17 +125,16 @@ bool wr_rt_allowed(const wr_rt_caller *c, const char *action, const char *kind,
 /* wr_rt_allowed, answering 403 itself when not. */
 bool wr_rt_authz(wr_req *req, const wr_rt_caller *c, const char *action, const char *kind,
                  const char *const *ids, size_t n_ids);
-/* A public token for env with `scopes` (a JSON array, stolen) valid for ttl_s; malloc'd. */
-char *wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s);
+/* A public token for env with `scopes` (JSON text of an array of strings) valid for ttl_s;
+ * malloc'd. */
+char *wr_rt_public_token(wr_rt *rt, const wr_env *env, const char *scopes, uint64_t ttl_s);
 /* The same, expiring at exp_s (Unix seconds). */
-char *wr_rt_public_token_until(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t exp_s);
+char *wr_rt_public_token_until(wr_rt *rt, const wr_env *env, const char *scopes, uint64_t exp_s);
 /* The environment whose secret key the request carries, or false after answering 401. */
 bool wr_rt_env_auth(wr_req *req, wr_rt *rt, wr_env *out);
 /* The organization's basin right now (the stamp for a new row; "" and false when none), or
  * false after answering. */
 bool wr_rt_org_stamp(wr_req *req, wr_rt *rt, const wr_env *env, char out[49], bool *out_has);
-/* trigger.dev's SessionItem for s (sessions.c). */
-json_t *wr_rt_session_json(const wr_session *s);
 
 /* --- streams.c: record operations of the routes, over the backend --- */
 

@@ -25,6 +25,7 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/jsonw.h"
 
 #define PUBLIC_TOKEN_DEFAULT_TTL_S (15 * 60)
 #define PUBLIC_TOKEN_MAX_TTL_S (30 * 24 * 3600)
@@ -63,25 +64,30 @@ key_wipe(signing_key *k)
 }
 
 char *
-wr_rt_public_token_until(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t exp_s)
+wr_rt_public_token_until(wr_rt *rt, const wr_env *env, const char *scopes, uint64_t exp_s)
 {
     signing_key k;
     key_for(rt, env, &k);
-    uint64_t now = wr_clock_now_ms() / 1000;
-    json_t *claims = json_pack("{s:s,s:b,s:o,s:I,s:I}", "sub", env->id, "pub", 1, "scopes", scopes,
-                               "iat", (json_int_t)now, "exp", (json_int_t)exp_s);
+    wr_buf claims = {0};
+    wr_jw_open(&claims, '{');
+    wr_jw_str(&claims, "sub", env->id);
+    wr_jw_bool(&claims, "pub", true);
+    wr_jw_raw(&claims, "scopes", scopes, "[]");
+    wr_jw_int(&claims, "iat", (int64_t)(wr_clock_now_ms() / 1000));
+    wr_jw_int(&claims, "exp", (int64_t)exp_s);
     if (k.raw) {
-        json_object_set_new(claims, "iss", json_string(JWT_ISSUER));
-        json_object_set_new(claims, "aud", json_string(JWT_AUDIENCE));
+        wr_jw_str(&claims, "iss", JWT_ISSUER);
+        wr_jw_str(&claims, "aud", JWT_AUDIENCE);
     }
-    char *jwt = wr_jwt_sign(claims, k.bytes, k.len);
-    json_decref(claims);
+    wr_jw_close(&claims, '}');
+    char *jwt = wr_jwt_sign_text(claims.data, claims.len, k.bytes, k.len);
+    wr_buf_fini(&claims);
     key_wipe(&k);
     return jwt;
 }
 
 char *
-wr_rt_public_token(wr_rt *rt, const wr_env *env, json_t *scopes, uint64_t ttl_s)
+wr_rt_public_token(wr_rt *rt, const wr_env *env, const char *scopes, uint64_t ttl_s)
 {
     return wr_rt_public_token_until(rt, env, scopes, wr_clock_now_ms() / 1000 + ttl_s);
 }
@@ -301,9 +307,11 @@ create_public_token(wr_req *req, void *ctx)
     }
     uint64_t exp = expiration(req, json_object_get(body, "expirationTime"));
     if (exp) {
-        char *jwt = wr_rt_public_token_until(rt, &c.env, json_incref(scopes), exp);
+        char *text = json_dumps(scopes, JSON_COMPACT);
+        char *jwt = wr_rt_public_token_until(rt, &c.env, text, exp);
         wr_resp_json(req, 200, json_pack("{s:s}", "token", jwt));
         free(jwt);
+        free(text);
     }
     json_decref(body);
 }

@@ -25,6 +25,7 @@
 #include "realtime/rt_int.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/jsonw.h"
 #include "util/mem.h"
 
 #define SESSION_TOKEN_TTL_S 3600 /* the create answer's public token */
@@ -34,36 +35,48 @@
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static json_t *
-stored_json(const char *text, json_t *absent)
+/*
+ * trigger.dev's SessionItem members for s, with weir's streamBasinName and closed (no braces:
+ * the create answer adds its own). tags, metadata and triggerConfig are stored as the compact
+ * JSON text weir wrote at create or update (json_dumps of a value it parsed), so they are
+ * spliced in as they are.
+ */
+static void
+session_members(wr_buf *b, const wr_session *s)
 {
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    if (!v)
-        return absent;
-    json_decref(absent);
-    return v;
+    wr_jw_str(b, "id", s->id);
+    wr_jw_str_or_null(b, "externalId", s->has_external_id, s->external_id);
+    wr_jw_str(b, "type", s->type);
+    wr_jw_str(b, "taskIdentifier", s->task_identifier);
+    wr_jw_str_or_null(b, "currentRunId", s->has_current_run, s->current_run_id);
+    wr_jw_raw(b, "tags", s->tags_json, "[]");
+    wr_jw_raw(b, "metadata", s->metadata_json, "null");
+    wr_jw_time(b, "closedAt", s->closed, s->closed_at_ms);
+    wr_jw_str_or_null(b, "closedReason", s->closed, s->closed_reason);
+    wr_jw_time(b, "expiresAt", s->expires_at_ms != 0, s->expires_at_ms);
+    wr_jw_time(b, "createdAt", true, s->created_at_ms);
+    wr_jw_time(b, "updatedAt", true, s->updated_at_ms);
+    wr_jw_bool(b, "closed", s->closed);
+    if (s->trigger_config_json)
+        wr_jw_raw(b, "triggerConfig", s->trigger_config_json, "null");
+    wr_jw_str_or_null(b, "streamBasinName", s->has_basin, s->basin);
 }
 
-/* trigger.dev's SessionItem, with weir's streamBasinName and closed. */
-json_t *
-wr_rt_session_json(const wr_session *s)
+/* The SessionItem of s as one JSON object. */
+static void
+session_object(wr_buf *b, const wr_session *s)
 {
-    json_t *o =
-        json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "id", s->id,
-                  "externalId", s->has_external_id ? json_string(s->external_id) : json_null(),
-                  "type", s->type, "taskIdentifier", s->task_identifier, "currentRunId",
-                  s->has_current_run ? json_string(s->current_run_id) : json_null(), "tags",
-                  stored_json(s->tags_json, json_array()), "metadata",
-                  stored_json(s->metadata_json, json_null()), "closedAt",
-                  wr_rt_time_json(s->closed, s->closed_at_ms), "closedReason",
-                  s->closed ? json_string(s->closed_reason) : json_null(), "expiresAt",
-                  wr_rt_time_json(s->expires_at_ms != 0, s->expires_at_ms), "createdAt",
-                  wr_rt_time_json(true, s->created_at_ms), "updatedAt",
-                  wr_rt_time_json(true, s->updated_at_ms), "closed", s->closed);
-    if (s->trigger_config_json)
-        json_object_set_new(o, "triggerConfig", stored_json(s->trigger_config_json, json_null()));
-    json_object_set_new(o, "streamBasinName", s->has_basin ? json_string(s->basin) : json_null());
-    return o;
+    wr_jw_open(b, '{');
+    session_members(b, s);
+    wr_jw_close(b, '}');
+}
+
+/* Answers `status` with the JSON text in b, and frees it. */
+static void
+answer_text(wr_req *req, int status, wr_buf *b)
+{
+    wr_resp_send(req, status, "application/json", b->data, b->len);
+    wr_buf_fini(b);
 }
 
 /* ---- body fields ----------------------------------------------------------------------------- */
@@ -387,20 +400,27 @@ create_answer(wr_req *req, const create_op *op)
         wr_rt_fail_closed(req, out, "Session is closed: create one with another externalId");
         return;
     }
-    json_t *scopes = json_pack("[s+,s+]", "read:sessions:", out->id, "write:sessions:", out->id);
+    wr_buf scopes = {0};
+    wr_jw_open(&scopes, '[');
+    wr_jw_elem_str2(&scopes, "read:sessions:", out->id);
+    wr_jw_elem_str2(&scopes, "write:sessions:", out->id);
     if (out->has_external_id) {
-        json_array_append_new(scopes, json_pack("s+", "read:sessions:", out->external_id));
-        json_array_append_new(scopes, json_pack("s+", "write:sessions:", out->external_id));
+        wr_jw_elem_str2(&scopes, "read:sessions:", out->external_id);
+        wr_jw_elem_str2(&scopes, "write:sessions:", out->external_id);
     }
-    char *jwt = wr_rt_public_token(op->rt, &op->env, scopes, SESSION_TOKEN_TTL_S);
-    json_t *o = wr_rt_session_json(out);
-    json_object_set_new(o, "runId",
-                        out->has_current_run ? json_string(out->current_run_id) : json_string(""));
-    json_object_set_new(o, "isCached", json_boolean(!op->created));
+    wr_jw_close(&scopes, ']');
+    char *jwt = wr_rt_public_token(op->rt, &op->env, scopes.data, SESSION_TOKEN_TTL_S);
+    wr_buf_fini(&scopes);
+    wr_buf b = {0};
+    wr_jw_open(&b, '{');
+    session_members(&b, out);
+    wr_jw_str(&b, "runId", out->has_current_run ? out->current_run_id : "");
+    wr_jw_bool(&b, "isCached", !op->created);
     if (jwt)
-        json_object_set_new(o, "publicAccessToken", json_string(jwt));
+        wr_jw_str(&b, "publicAccessToken", jwt);
+    wr_jw_close(&b, '}');
     free(jwt);
-    wr_resp_json(req, op->created ? 201 : 200, o);
+    answer_text(req, op->created ? 201 : 200, &b);
 }
 
 /* Loop thread, once the change is durable (or failed). */
@@ -454,7 +474,9 @@ get_session(wr_req *req, void *ctx)
     wr_session s;
     if (!wr_rt_env_auth(req, rt, &env) || !session_lookup(req, rt, &env, &s))
         return;
-    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_buf b = {0};
+    session_object(&b, &s);
+    answer_text(req, 200, &b);
     wr_session_fini(&s);
 }
 
@@ -486,7 +508,9 @@ answer_session(wr_req *req, wr_rt *rt, const char *env_id, const char *id)
         wr_rt_fail_err(req, &e);
         return;
     }
-    wr_resp_json(req, 200, wr_rt_session_json(&s));
+    wr_buf b = {0};
+    session_object(&b, &s);
+    answer_text(req, 200, &b);
     wr_session_fini(&s);
 }
 
@@ -878,15 +902,23 @@ list_sessions(wr_req *req, void *ctx)
             wr_rt_fail_err(req, &err);
         return;
     }
-    json_t *data = json_array(), *pag = json_object();
+    wr_buf b = {0};
+    wr_jw_open(&b, '{');
+    wr_jw_key(&b, "data");
+    wr_jw_open(&b, '[');
     for (size_t i = 0; i < page.n; i++)
-        json_array_append_new(data, wr_rt_session_json(&page.items[i]));
+        session_object(&b, &page.items[i]);
+    wr_jw_close(&b, ']');
+    wr_jw_key(&b, "pagination");
+    wr_jw_open(&b, '{');
     if (page.has_next && page.n)
-        json_object_set_new(pag, "next", json_string(page.items[page.n - 1].id));
+        wr_jw_str(&b, "next", page.items[page.n - 1].id);
     if (page.has_previous && page.n)
-        json_object_set_new(pag, "previous", json_string(page.items[0].id));
+        wr_jw_str(&b, "previous", page.items[0].id);
+    wr_jw_close(&b, '}');
+    wr_jw_close(&b, '}');
     wr_session_page_fini(&page);
-    wr_resp_json(req, 200, json_pack("{s:o,s:o}", "data", data, "pagination", pag));
+    answer_text(req, 200, &b);
 }
 
 void

@@ -15,6 +15,7 @@
 #include "s2/enc_cache.h"
 #include "s2/s2_int.h"
 #include "util/base64.h"
+#include "util/jsonw.h"
 #include "util/mem.h"
 #include "util/utf8.h"
 
@@ -412,51 +413,6 @@ wr_s2_append_fini(wr_s2_append *a)
 
 /* --- records output ---------------------------------------------------------------------- */
 
-void
-wr_s2_json_str(wr_buf *out, const void *p, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
-    wr_buf_reserve(out, len + 2);
-    wr_buf_append_byte(out, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        wr_buf_append(out, s + run, i - run);
-        run = i + 1;
-        char esc[6] = {'\\', 0};
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            wr_buf_append(out, esc, 6);
-            continue;
-        }
-        wr_buf_append(out, esc, 2);
-    }
-    wr_buf_append(out, s + run, len - run);
-    wr_buf_append_byte(out, '"');
-}
-
 static void
 put_bytes(wr_buf *out, const uint8_t *p, size_t len, wr_s2_format fmt, wr_buf *scratch)
 {
@@ -467,12 +423,12 @@ put_bytes(wr_buf *out, const uint8_t *p, size_t len, wr_s2_format fmt, wr_buf *s
         return;
     }
     if (wr_utf8_valid(p, len)) {
-        wr_s2_json_str(out, p, len);
+        wr_jw_quote(out, p, len);
         return;
     }
     wr_buf_reset(scratch);
     wr_utf8_lossy(p, len, scratch);
-    wr_s2_json_str(out, scratch->data, scratch->len);
+    wr_jw_quote(out, scratch->data, scratch->len);
 }
 
 void

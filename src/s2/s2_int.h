@@ -150,8 +150,6 @@ void wr_s2_records_json(wr_buf *out, const wr_record *recs, size_t n, wr_s2_form
  * so every reader of the same batch shares one encoding. Borrowed: valid while the batch is.
  */
 const wr_buf *wr_s2_batch_json(wr_batch *b, wr_s2_format fmt);
-/* Appends a JSON string (with quotes) for bytes known to be valid UTF-8. */
-void wr_s2_json_str(wr_buf *out, const void *p, size_t len);
 
 /* --- read params (records.c) --- */
 

@@ -195,6 +195,36 @@ test_write_once_triggers(void **state)
 /* Migration 4 on a file written before it, holding the pair the rename bug produced (two sessions
  * of one environment sharing a stream_key): the older keeps the channels, the newer gets its id,
  * and the unique index then refuses such a pair. */
+/* A new database is made with 2 KiB pages; one made before (4 KiB) keeps its size and opens. */
+static void
+test_page_size(void **state)
+{
+    fx *f = *state;
+    wr_meta *m;
+    open_ok(f->path, &m);
+    wr_meta_close(m);
+    sqlite3 *db = raw_open(f->path);
+    assert_int_equal(raw_int(db, "PRAGMA page_size"), 2048);
+    sqlite3_close(db);
+
+    char older[160];
+    snprintf(older, sizeof(older), "%s.4k", f->path);
+    db = NULL;
+    assert_int_equal(sqlite3_open_v2(older, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA page_size=4096; CREATE TABLE t (x INTEGER)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    open_ok(older, &m);
+    tenant(m);
+    wr_meta_close(m);
+    db = raw_open(older);
+    assert_int_equal(raw_int(db, "PRAGMA page_size"), 4096);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM environments"), 1);
+    sqlite3_close(db);
+}
+
 static void
 test_stream_key_migration(void **state)
 {
@@ -292,6 +322,7 @@ test_memory_database(void **state)
 
 WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_wal_and_migration_ledger, setup, teardown),
              cmocka_unit_test_setup_teardown(test_stream_key_migration, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
              cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
              cmocka_unit_test_setup_teardown(test_write_once_triggers, setup, teardown),
              cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
