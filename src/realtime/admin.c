@@ -192,7 +192,7 @@ create_org(wr_req *req, void *ctx)
     strcpy(o->plan, p->name);
     op->p = p;
     json_decref(body);
-    wr_rt_meta_change(rt, org_create_job, org_create_done, op);
+    wr_rt_meta_change(rt, NULL, org_create_job, org_create_done, op);
 }
 
 static void
@@ -269,7 +269,7 @@ create_project(wr_req *req, void *ctx)
     strcpy(p.org_id, o.id);
     admin_op *op = admin_op_new(req, rt, o.id);
     op->project = p;
-    wr_rt_meta_change(rt, project_create_job, project_create_done, op);
+    wr_rt_meta_change(rt, NULL, project_create_job, project_create_done, op);
 }
 
 static wr_err
@@ -316,7 +316,7 @@ create_env(wr_req *req, void *ctx)
     op->key = wr_rt_new_api_key(e.key_hash);
     wr_rt_seal_key(rt, e.id, op->key, e.key_enc, &e.key_enc_len);
     op->env = e;
-    wr_rt_meta_change(rt, env_create_job, env_create_done, op);
+    wr_rt_meta_change(rt, NULL, env_create_job, env_create_done, op);
 }
 
 static void
@@ -372,7 +372,7 @@ rotate_key(wr_req *req, void *ctx)
     strcpy(e->id, req->params[0]);
     op->key = wr_rt_new_api_key(e->key_hash);
     wr_rt_seal_key(rt, e->id, op->key, e->key_enc, &e->key_enc_len);
-    wr_rt_meta_change(rt, rotate_job, rotate_done, op);
+    wr_rt_meta_change(rt, NULL, rotate_job, rotate_done, op);
 }
 
 static json_t *
@@ -520,7 +520,7 @@ set_plan(wr_req *req, void *ctx)
     admin_op *op = admin_op_new(req, rt, o.id);
     snprintf(op->plan, sizeof(op->plan), "%s", p->name);
     op->p = p;
-    wr_rt_meta_change(rt, set_plan_job, set_plan_done, op);
+    wr_rt_meta_change(rt, NULL, set_plan_job, set_plan_done, op);
 }
 
 /* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared

@@ -140,7 +140,7 @@ create_run(wr_req *req, void *ctx)
     op->rt = rt;
     op->run = r;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, create_job, run_done, op);
+    wr_rt_meta_change(rt, env.id, create_job, run_done, op);
 }
 
 /* Writer thread: marks the run completed (idempotent). */
@@ -169,7 +169,7 @@ complete_run(wr_req *req, void *ctx)
     op->run = r;
     op->reread = true;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, complete_job, run_done, op);
+    wr_rt_meta_change(rt, env.id, complete_job, run_done, op);
 }
 
 typedef struct run_query {

@@ -74,7 +74,7 @@ configured(void *ud, wr_err err, const wr_error *detail)
     if (err != WR_OK || !op->stamp)
         finish(op, err, detail);
     else
-        wr_rt_meta_change(op->rt, stamp_job, stamped, op);
+        wr_rt_meta_change(op->rt, NULL, stamp_job, stamped, op);
 }
 
 static void
@@ -164,5 +164,5 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
     strcpy(op->res.basin, org.basin);
     op->res.kind = "deprovisioned";
     op->clear = true;
-    wr_rt_meta_change(rt, stamp_job, stamped, op);
+    wr_rt_meta_change(rt, NULL, stamp_job, stamped, op);
 }

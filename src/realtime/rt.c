@@ -3,10 +3,12 @@
  */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "realtime/rt_int.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/utf8.h"
@@ -136,6 +138,13 @@ gc_tick(uv_timer_t *t)
     wr_rt_mint_gc(rt->mint, TOKEN_GC_BATCH);
 }
 
+/* One environment's count of changes in flight (rt->queued). */
+struct rt_queued {
+    struct rt_queued *next;
+    size_t n;
+    char env_id[WR_META_ID_MAX + 1];
+};
+
 wr_rt *
 wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *backend,
           wr_auth *auth, wr_keybox *keybox, uv_loop_t *loop)
@@ -177,6 +186,11 @@ wr_rt_free(wr_rt *rt)
         return;
     wr_rt_mint_free(rt->mint);
     wr_rt_parts_free(rt->parts);
+    for (size_t i = 0; i < WR_RT_QUEUED_BUCKETS; i++) /* empty once the writer stopped */
+        for (struct rt_queued *q = rt->queued[i], *n; q; q = n) {
+            n = q->next;
+            free(q);
+        }
     for (struct rt_route *t = rt->routes, *n; t; t = n) {
         n = t->next;
         free(t);
@@ -190,8 +204,55 @@ wr_rt_set_writer(wr_rt *rt, wr_meta_writer *w)
     rt->writer = w;
 }
 
-void
-wr_rt_meta_change(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+static struct rt_queued **
+queued_slot(wr_rt *rt, const char *env_id)
+{
+    uint64_t h = wr_hash_fnv1a(WR_FNV1A_SEED, env_id, strlen(env_id));
+    struct rt_queued **p = &rt->queued[h % WR_RT_QUEUED_BUCKETS];
+    while (*p && strcmp((*p)->env_id, env_id) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+size_t
+wr_rt_meta_queued(const wr_rt *rt, const char *env_id)
+{
+    struct rt_queued **p = queued_slot((wr_rt *)rt, env_id);
+    return *p ? (*p)->n : 0;
+}
+
+/* A counted change: the caller's job and answer, and the count to give back when it is done. */
+typedef struct counted {
+    wr_rt *rt;
+    char env_id[WR_META_ID_MAX + 1];
+    wr_meta_job_run run;
+    wr_meta_job_done done;
+    void *ctx;
+} counted;
+
+/* Writer thread: reads only what submit wrote before queueing. */
+static wr_err
+counted_run(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    counted *c = ctx;
+    return c->run(m, c->ctx, out_err);
+}
+
+static void
+counted_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    counted *c = ctx;
+    struct rt_queued **p = queued_slot(c->rt, c->env_id), *q = *p;
+    if (q && --q->n == 0) {
+        *p = q->next;
+        free(q);
+    }
+    c->done(c->ctx, rc, err);
+    free(c);
+}
+
+static void
+submit(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
 {
     wr_error err = {0};
     if (!rt->writer) {
@@ -203,6 +264,34 @@ wr_rt_meta_change(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *c
     }
     if (wr_meta_writer_submit(rt->writer, run, done, ctx, &err) != WR_OK)
         done(ctx, err.code, &err);
+}
+
+void
+wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
+                  void *ctx)
+{
+    if (env_id == NULL) {
+        submit(rt, run, done, ctx);
+        return;
+    }
+    struct rt_queued **p = queued_slot(rt, env_id);
+    if (*p && (*p)->n >= WR_RT_QUEUED_PER_ENV) {
+        wr_error err;
+        wr_error_set(&err, WR_ERR_RATE_LIMITED,
+                     "this environment has %d control-plane changes in flight; retry later",
+                     WR_RT_QUEUED_PER_ENV);
+        done(ctx, err.code, &err);
+        return;
+    }
+    if (*p == NULL) {
+        *p = wr_xcalloc(1, sizeof(**p));
+        snprintf((*p)->env_id, sizeof((*p)->env_id), "%s", env_id);
+    }
+    (*p)->n++;
+    counted *c = wr_xcalloc(1, sizeof(*c));
+    *c = (counted){.rt = rt, .run = run, .done = done, .ctx = ctx};
+    snprintf(c->env_id, sizeof(c->env_id), "%s", env_id);
+    submit(rt, counted_run, counted_done, c);
 }
 
 static void

@@ -15,6 +15,9 @@
 
 typedef struct wr_rt_parts wr_rt_parts;
 
+#define WR_RT_QUEUED_PER_ENV 1024 /* control-plane changes in flight per environment */
+#define WR_RT_QUEUED_BUCKETS 256
+
 struct wr_rt {
     wr_rt_config cfg;
     wr_meta *meta;          /* reads (loop thread) */
@@ -27,6 +30,9 @@ struct wr_rt {
     wr_rt_parts *parts;      /* X-Part-Id idempotency (streams.c) */
     struct rt_route *routes; /* wr_rt_route's trampolines, freed with rt */
     uv_timer_t gc_timer;     /* collects expired minted tokens */
+    /* Control-plane changes in flight per environment (wr_rt_meta_change): chained buckets of
+     * counts, an entry freed when its count drops to 0. */
+    struct rt_queued *queued[WR_RT_QUEUED_BUCKETS];
 };
 
 /*
@@ -41,8 +47,16 @@ wr_req *wr_rt_take_req(void *op);
  * group commit (meta/writer.h); `done` runs on the loop once it is durable or failed (a full
  * writer queue: UNAVAILABLE, 503). Without a writer, `run` runs on rt->meta and `done` before
  * this returns. Reads made from `done` on rt->meta see the change.
+ *
+ * `env_id` is the environment the change is made for (NULL: the operator's admin routes and
+ * weir's own stamps). The writer's queue is shared by every tenant, so each environment may
+ * have at most WR_RT_QUEUED_PER_ENV changes in flight: past it `done` gets RATE_LIMITED (429)
+ * at once, and one environment's flood cannot fill the queue the others need.
  */
-void wr_rt_meta_change(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx);
+void wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
+                       void *ctx);
+/* Control-plane changes in flight for env_id now (tests). */
+size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
 
 /*
  * Realtime errors are wr_err codes like everywhere else; these turn one into an answer with the

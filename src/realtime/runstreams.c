@@ -185,7 +185,7 @@ run_stream_write(wr_req *req, wr_rt *rt, run_ctx *c, run_write_fn next)
         op->stream_id = wr_xstrdup(stream_id);
         op->next = next;
         wr_rt_hold_req(req, op);
-        wr_rt_meta_change(rt, add_job, add_done, op);
+        wr_rt_meta_change(rt, op->c.caller.env.id, add_job, add_done, op);
         return;
     }
     wr_rt_caller_fini(&c->caller);

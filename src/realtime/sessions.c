@@ -463,7 +463,7 @@ create_session(wr_req *req, void *ctx)
     op->rt = rt;
     op->env = env;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, create_job, create_done, op);
+    wr_rt_meta_change(rt, env.id, create_job, create_done, op);
 }
 
 static void
@@ -582,7 +582,7 @@ update_session(wr_req *req, void *ctx)
         return;
     }
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, update_job, update_done, op);
+    wr_rt_meta_change(rt, env.id, update_job, update_done, op);
 }
 
 /* A close: its write through the control plane's writer, then the release of its channels. */
@@ -676,7 +676,7 @@ close_session(wr_req *req, void *ctx)
     op->s = s;
     strcpy(op->reason, reason);
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, close_job, close_done, op);
+    wr_rt_meta_change(rt, env.id, close_job, close_done, op);
 }
 
 /* An end-and-continue on its way through the control plane's writer. */
@@ -763,7 +763,7 @@ end_and_continue(wr_req *req, void *ctx)
     strcpy(op->calling, calling);
     wr_session_fini(&s);
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, swap_job, swap_done, op);
+    wr_rt_meta_change(rt, env.id, swap_job, swap_done, op);
 }
 
 /* ---- listing --------------------------------------------------------------------------------- */

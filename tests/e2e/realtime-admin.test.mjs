@@ -710,6 +710,10 @@ test("invalid realtime configuration exits 2 naming the variable", async () => {
     ["WEIR_BASIN_DEFAULT_RETENTION", "0d"],
     ["WEIR_BASIN_DELETE_ON_EMPTY_MIN_AGE", "-1h"],
     ["WEIR_PER_ORG_BASINS", "maybe"],
+    ["WEIR_CONTROL_PLANE", "mysql://weir@127.0.0.1/weir"], // only PostgreSQL URLs
+    ["WEIR_CONTROL_PLANE", "sqlite:///var/lib/weir/control.sqlite3"], // SQLite is the default, not a URL
+    ["WEIR_CONTROL_PLANE", "127.0.0.1:5432"],
+    ["WEIR_CONTROL_PLANE", "postgres://weir@127.0.0.1/%zz"], // libpq refuses to parse it
   ];
   const results = await Promise.all(cases.map(([name, value]) => serveOnce({ [name]: value })));
   const failures = [];
@@ -719,6 +723,11 @@ test("invalid realtime configuration exits 2 naming the variable", async () => {
     if (r.code !== 2 || !out.includes(name)) failures.push(`${name}=${JSON.stringify(value)}: code=${r.code} signal=${r.signal} output=${out.slice(0, 300)}`);
   });
   assert.deepEqual(failures, []);
+
+  // A well-formed URL of a server that is not there: exit 1 naming the variable and the server.
+  const down = await serveOnce({ WEIR_CONTROL_PLANE: "postgresql://weir@127.0.0.1:1/weir" });
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(down.stderr, /WEIR_CONTROL_PLANE.*127\.0\.0\.1:1/);
 
   // The longest valid prefix boots (14+1+3+5+25 = 48).
   const w = await startWeir({ env: { WEIR_BASIN_NAME_PREFIX: "a".repeat(14), WEIR_PER_ORG_BASINS: "true" } });
