@@ -124,6 +124,24 @@ open_control_plane(const char *url, const char *path, size_t n_writers, wr_meta 
     return e;
 }
 
+/* `n` reader connections to the PostgreSQL server `url`, each on a reader thread. */
+static wr_err
+start_readers(uv_loop_t *loop, const char *url, size_t n, wr_meta_writer **out, wr_error *out_err)
+{
+    wr_meta *m[WR_META_WRITER_MAX_THREADS];
+    size_t opened = 0;
+    wr_err e = WR_OK;
+    for (; opened < n && e == WR_OK; opened++)
+        if ((e = wr_meta_open_postgres(url, &m[opened], out_err)) != WR_OK)
+            break;
+    if (e != WR_OK) {
+        for (size_t i = 0; i < opened; i++)
+            wr_meta_close(m[i]);
+        return e;
+    }
+    return wr_meta_readers_start(loop, m, n, 0, out, out_err); /* closes them on failure */
+}
+
 /* The shared basin of the realtime layer exists from the first start on (created if missing,
  * never reconfigured here: an operator may have tuned it), through the stream backend: the
  * loop runs until the backend has answered (a remote one answers later). */
@@ -331,7 +349,7 @@ serve(int argc, char **argv)
     char meta_path[4096];
     snprintf(meta_path, sizeof(meta_path), "%s/control.sqlite3", cfg.serve.data_dir);
     wr_meta *meta = NULL;
-    wr_meta_writer *writer = NULL;
+    wr_meta_writer *writer = NULL, *readers = NULL;
     wr_rt *rt = NULL;
     wr_keybox *keybox = NULL;
     wr_rt_backend *backend = NULL;
@@ -357,6 +375,14 @@ serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    /* On PostgreSQL a read is a round trip: requests' first reads go through reader threads
+     * with connections of their own (as many as writers), never blocking the loop. */
+    if (cfg.rt.control_plane &&
+        start_readers(a.loop, cfg.rt.control_plane, n_writer_meta, &readers, &err) != WR_OK) {
+        fprintf(stderr, "weir: control plane (WEIR_CONTROL_PLANE): %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
     if (rtc.remote) {
         wr_rt_remote_opts ro = {.endpoint = rtc.s2_endpoint,
                                 .basin_endpoint = rtc.s2_basin_endpoint,
@@ -374,6 +400,7 @@ serve(int argc, char **argv)
     }
     rt = wr_rt_new(router, &rtc, meta, backend, auth, keybox, a.loop);
     wr_rt_set_writer(rt, writer);
+    wr_rt_set_readers(rt, readers);
     wr_obs_sources(obs, a.store, s2, wr_meta_writer_commit_hist(writer), rt);
     wr_http_opts ho = {
         .max_header_bytes = cfg.http.max_header_bytes,
@@ -431,7 +458,8 @@ serve(int argc, char **argv)
 out:
     wr_server_free(a.server);
     wr_server_free(a.metrics_server);
-    wr_meta_writer_stop(writer); /* finishes what was submitted, before the store goes */
+    wr_meta_writer_stop(readers); /* their handlers may still submit changes */
+    wr_meta_writer_stop(writer);  /* finishes what was submitted, before the store goes */
     if (a.store)
         wr_store_close(a.store, NULL, NULL);
     wr_rt_stop(rt);
@@ -439,6 +467,7 @@ out:
     wr_rt_backend_free(backend); /* its handles close in the run below */
     uv_run(a.loop, UV_RUN_DEFAULT);
     wr_rt_free(rt);
+    wr_meta_writer_free(readers);
     wr_meta_writer_free(writer); /* closes its handles */
     wr_meta_close(meta);
     wr_keybox_free(keybox);

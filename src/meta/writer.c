@@ -32,6 +32,8 @@ typedef struct job {
 
 /* A job that lost a transaction conflict (a deadlock between two groups on PostgreSQL) is run
  * again in a later group, up to this many times in all, before its error is answered. */
+/* Jobs a reader thread takes at a time: few, so that the other readers get the rest. */
+#define READER_BATCH 4
 #define MAX_ATTEMPTS 3
 
 typedef struct list {
@@ -58,6 +60,7 @@ struct wr_meta_writer {
     size_t max_queued;
     size_t outstanding; /* loop thread only: submitted and not yet delivered */
     wr_hist commit_seconds;
+    bool readonly; /* readers: jobs run one by one outside any transaction */
     bool stopping;
 };
 
@@ -147,6 +150,18 @@ run_group(wr_meta_writer *w, wr_meta *m, list *g)
             }
 }
 
+/* Readers: each job on its own, in autocommit (a read needs no transaction to be consistent with
+ * itself: every operation that reads several rows does so in one statement or its own BEGIN). */
+static void
+run_reads(wr_meta *m, list *g)
+{
+    for (job *j = g->head; j; j = j->next) {
+        j->rc = j->run(m, j->ctx, &j->err);
+        if (j->rc != WR_OK && j->err.code == WR_OK)
+            j->err.code = j->rc;
+    }
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -158,10 +173,13 @@ writer_main(void *arg)
             pthread_cond_wait(&w->cond, &w->mu);
         if (!w->queue.head)
             break; /* stopping and drained */
-        list g = take(&w->queue, WR_META_WRITER_GROUP);
+        list g = take(&w->queue, w->readonly ? READER_BATCH : WR_META_WRITER_GROUP);
         w->running += g.n;
         pthread_mutex_unlock(&w->mu);
-        run_group(w, k->m, &g);
+        if (w->readonly)
+            run_reads(k->m, &g);
+        else
+            run_group(w, k->m, &g);
         list again = {0}, done = {0};
         for (job *j = g.head, *n; j; j = n) {
             n = j->next;
@@ -207,9 +225,9 @@ on_async(uv_async_t *h)
     deliver(h->data);
 }
 
-wr_err
-wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
-                     wr_meta_writer **out, wr_error *out_err)
+static wr_err
+start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued, bool readonly,
+      wr_meta_writer **out, wr_error *out_err)
 {
     *out = NULL;
     if (n == 0 || n > WR_META_WRITER_MAX_THREADS) {
@@ -221,6 +239,7 @@ wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_qu
     wr_meta_writer *w = wr_xcalloc(1, sizeof(*w));
     w->loop = loop;
     w->max_queued = max_queued ? max_queued : 65536;
+    w->readonly = readonly;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
     wr_hist_init(&w->commit_seconds, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
@@ -244,6 +263,20 @@ wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_qu
     }
     *out = w;
     return WR_OK;
+}
+
+wr_err
+wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
+                     wr_meta_writer **out, wr_error *out_err)
+{
+    return start(loop, m, n, max_queued, false, out, out_err);
+}
+
+wr_err
+wr_meta_readers_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
+                      wr_meta_writer **out, wr_error *out_err)
+{
+    return start(loop, m, n, max_queued, true, out, out_err);
 }
 
 wr_err

@@ -57,6 +57,15 @@ typedef void (*wr_meta_job_done)(void *ctx, wr_err rc, const wr_error *err);
 wr_err wr_meta_writer_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
                             wr_meta_writer **out, wr_error *out_err);
 
+/*
+ * READERS. The same machinery without transactions: threads (one handle each) that run read jobs
+ * one by one in autocommit, for a backend whose reads are network round trips (PostgreSQL), so
+ * that the loop never waits on one. A job's `run` may only read; completions come back on the
+ * loop as a writer's do. Submit, stop and free as for a writer.
+ */
+wr_err wr_meta_readers_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_t max_queued,
+                             wr_meta_writer **out, wr_error *out_err);
+
 /* Queues a job. Errors (done is then never called): UNAVAILABLE when max_queued jobs already wait
  * or the writer is stopping. */
 wr_err wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done,

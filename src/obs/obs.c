@@ -448,6 +448,10 @@ other_metrics(wr_obs *o, wr_buf *out)
             (double)rs.minted_tokens);
     gauge(out, "weir_realtime_part_ids", "Part ids remembered for idempotent appends.",
           (double)rs.part_ids);
+    counter(out, "weir_realtime_prefetched_reads_total",
+            "Control-plane lookups answered by the reader threads before the handler ran "
+            "(PostgreSQL control plane): environment, organization, session.",
+            (double)rs.prefetched_reads);
 }
 
 void

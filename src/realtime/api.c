@@ -29,7 +29,7 @@ wr_rt_org_stamp(wr_req *req, wr_rt *rt, const wr_env *env, char out[49], bool *o
 {
     wr_org o;
     wr_error err = {0};
-    if (wr_meta_org_get(rt->meta, env->org_id, &o, &err) != WR_OK) {
+    if (wr_rt_read_org(rt, req, env->org_id, &o, &err) != WR_OK) {
         wr_rt_fail_err(req, &err);
         return false;
     }
@@ -62,7 +62,7 @@ typedef struct run_op {
     wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     wr_run run;
-    bool reread; /* answer with the row as stored now (a completion), else `run` as created */
+    bool reread; /* a completion: `run` is the row as stored after it (read back by the job) */
 } run_op;
 
 /* Writer thread: inserts the run with its stamp. */
@@ -79,7 +79,6 @@ run_done(void *ctx, wr_err rc, const wr_error *err)
 {
     run_op *op = ctx;
     wr_req *req = wr_rt_take_req(op);
-    wr_error e = {0};
     if (!req) {
         free(op);
         return;
@@ -88,9 +87,6 @@ run_done(void *ctx, wr_err rc, const wr_error *err)
         wr_rt_fail_lookup(req, err, "Run not found");
     else if (rc != WR_OK)
         wr_rt_fail_err(req, err);
-    else if (op->reread &&
-             wr_meta_run_get(op->rt->meta, op->run.env_id, op->run.id, &op->run, &e) != WR_OK)
-        wr_rt_fail_lookup(req, &e, "Run not found");
     else
         wr_resp_json(req, op->reread ? 200 : 201, run_json(&op->run));
     free(op);
@@ -148,7 +144,8 @@ static wr_err
 complete_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
     run_op *op = ctx;
-    return wr_meta_run_complete(m, op->run.id, wr_clock_now_ms(), out_err);
+    wr_err rc = wr_meta_run_complete(m, op->run.id, wr_clock_now_ms(), out_err);
+    return rc != WR_OK ? rc : wr_meta_run_get(m, op->run.env_id, op->run.id, &op->run, out_err);
 }
 
 static void

@@ -177,7 +177,7 @@ bool
 wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out)
 {
     wr_error err = {0};
-    if (wr_meta_org_get(rt->meta, env->org_id, out, &err) != WR_OK) {
+    if (wr_rt_read_org(rt, req, env->org_id, out, &err) != WR_OK) {
         wr_rt_fail_err(req, &err);
         return false;
     }
@@ -286,7 +286,7 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
     } else if (!wr_rt_env_org(req, rt, &c->caller.env, &c->org)) {
         channel_fini(c);
         return false;
-    } else if (wr_meta_session_get(rt->meta, c->caller.env.id, c->key, &c->s, &err) == WR_OK) {
+    } else if (wr_rt_read_session(rt, req, c->caller.env.id, c->key, &c->s, &err) == WR_OK) {
         c->has_row = true;
         bool expired = c->s.expires_at_ms && c->s.expires_at_ms <= wr_clock_now_ms();
         if ((flags & REJECT_CLOSED) && c->s.closed && (flags & CLOSED_409))

@@ -20,6 +20,7 @@ struct rt_route {
     struct rt_route *next;
     wr_rt *rt;
     wr_handler_fn fn;
+    bool session_param; /* params[0] names a session */
 };
 
 bool
@@ -42,7 +43,7 @@ checked_route(wr_req *req, void *ctx)
             return;
         }
     }
-    r->fn(req, r->rt);
+    wr_rt_dispatch(r->rt, req, r->fn, r->session_param);
 }
 
 void
@@ -52,6 +53,8 @@ wr_rt_route(wr_rt *rt, wr_router *r, wr_method method, const char *tmpl, wr_hand
     struct rt_route *t = wr_xcalloc(1, sizeof(*t));
     t->rt = rt;
     t->fn = fn;
+    const char *first = strchr(tmpl, '{');
+    t->session_param = first && strncmp(first, "{session}", 9) == 0;
     t->next = rt->routes;
     rt->routes = t;
     wr_router_add(r, method, tmpl, checked_route, t, max_body);
@@ -202,6 +205,12 @@ void
 wr_rt_set_writer(wr_rt *rt, wr_meta_writer *w)
 {
     rt->writer = w;
+}
+
+void
+wr_rt_set_readers(wr_rt *rt, wr_meta_writer *r)
+{
+    rt->readers = r;
 }
 
 static struct rt_queued **
@@ -469,4 +478,5 @@ wr_rt_get_stats(const wr_rt *rt, wr_rt_stats *out)
 {
     out->minted_tokens = rt ? wr_rt_mint_count(rt->mint) : 0;
     out->part_ids = rt && rt->parts ? wr_rt_parts_count(rt->parts) : 0;
+    out->prefetched_reads = rt ? rt->prefetched_reads : 0;
 }

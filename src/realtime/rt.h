@@ -30,6 +30,10 @@ wr_rt *wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_bac
  * one they are made on `meta` by the loop thread. `w` must outlive the layer's requests. */
 struct wr_meta_writer;
 void wr_rt_set_writer(wr_rt *rt, struct wr_meta_writer *w);
+/* A request's first reads (its environment, organization, session) go through `r`'s reader
+ * threads before its handler runs (wr_meta_readers_start; for a control plane whose reads are
+ * round trips: PostgreSQL). `r` must outlive the layer's requests. */
+void wr_rt_set_readers(wr_rt *rt, struct wr_meta_writer *r);
 /* Closes the layer's handles; run the loop once more before wr_rt_free. NULL is a no-op. */
 void wr_rt_stop(wr_rt *rt);
 void wr_rt_free(wr_rt *rt);
@@ -38,6 +42,7 @@ void wr_rt_free(wr_rt *rt);
 typedef struct wr_rt_stats {
     uint64_t minted_tokens;
     uint64_t part_ids;
+    uint64_t prefetched_reads; /* lookups answered by the reader threads' prefetch */
 } wr_rt_stats;
 void wr_rt_get_stats(const wr_rt *rt, wr_rt_stats *out);
 

@@ -14,17 +14,21 @@
 #include "s2/s2.h"
 
 typedef struct wr_rt_parts wr_rt_parts;
+typedef struct wr_rt_prefetch wr_rt_prefetch;
 
 #define WR_RT_QUEUED_PER_ENV 1024 /* control-plane changes in flight per environment */
 #define WR_RT_QUEUED_BUCKETS 256
 
 struct wr_rt {
     wr_rt_config cfg;
-    wr_meta *meta;          /* reads (loop thread) */
-    wr_meta_writer *writer; /* changes, off the loop (NULL: made on rt->meta; tests) */
-    wr_rt_backend *backend; /* every stream operation (backend.h) */
-    wr_auth *auth;          /* the admin API's root token */
-    wr_keybox *keybox;      /* environment API keys at rest (keybox.h) */
+    wr_meta *meta;             /* reads (loop thread) */
+    wr_meta_writer *writer;    /* changes, off the loop (NULL: made on rt->meta; tests) */
+    wr_meta_writer *readers;   /* a request's first reads, off the loop (PostgreSQL; prefetch.c) */
+    wr_rt_prefetch *prefetch;  /* while a handler runs after its prefetch: what was read */
+    uint64_t prefetched_reads; /* lookups it answered */
+    wr_rt_backend *backend;    /* every stream operation (backend.h) */
+    wr_auth *auth;             /* the admin API's root token */
+    wr_keybox *keybox;         /* environment API keys at rest (keybox.h) */
     uv_loop_t *loop;
     wr_rt_mint *mint;        /* scoped write tokens (mint.h) */
     wr_rt_parts *parts;      /* X-Part-Id idempotency (streams.c) */
@@ -57,6 +61,27 @@ void wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_me
                        void *ctx);
 /* Control-plane changes in flight for env_id now (tests). */
 size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
+
+/*
+ * prefetch.c. Calls a route's handler: at once, or — with readers set, for a request carrying a
+ * credential, outside /admin/ — after a reader thread has read the credential's environment, its
+ * organization and (session_param) the session params[0] names. The wr_rt_read_* lookups below
+ * answer from those reads when they match, else read rt->meta.
+ */
+void wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, bool session_param);
+wr_err wr_rt_read_env_by_key_hash(wr_rt *rt, const wr_req *req, const uint8_t hash[32], wr_env *out,
+                                  wr_error *out_err);
+wr_err wr_rt_read_env(wr_rt *rt, const wr_req *req, const char *id, wr_env *out, wr_error *out_err);
+wr_err wr_rt_read_org(wr_rt *rt, const wr_req *req, const char *id, wr_org *out, wr_error *out_err);
+/* On WR_OK *out is the caller's (wr_session_fini). */
+wr_err wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char *key,
+                          wr_session *out, wr_error *out_err);
+
+/*
+ * rtauth.c. The request's bearer credential as its environment is looked up: an API key's
+ * SHA-256 (*by_key) or a public token's unverified `sub`. False without one.
+ */
+bool wr_rt_credential(wr_req *req, bool *by_key, uint8_t hash[32], char sub[WR_META_ID_MAX + 1]);
 
 /*
  * Realtime errors are wr_err codes like everywhere else; these turn one into an answer with the

@@ -133,11 +133,11 @@ unverified_sub(const char *jwt, char out[WR_META_ID_MAX + 1])
 
 /* Verifies a public token; on success fills env and takes the scopes. */
 static bool
-verify_jwt(wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
+verify_jwt(wr_req *req, wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
 {
     char env_id[WR_META_ID_MAX + 1];
     *why = "Invalid public access token";
-    if (!unverified_sub(jwt, env_id) || wr_meta_env_get(rt->meta, env_id, &out->env, NULL) != WR_OK)
+    if (!unverified_sub(jwt, env_id) || wr_rt_read_env(rt, req, env_id, &out->env, NULL) != WR_OK)
         return false;
     signing_key k;
     key_for(rt, &out->env, &k);
@@ -171,22 +171,44 @@ verify_jwt(wr_rt *rt, const char *jwt, wr_rt_caller *out, const char **why)
     return ok;
 }
 
+/* The bearer credential of req, or NULL. */
+static const char *
+bearer(wr_req *req)
+{
+    const char *h = wr_req_header(req, "authorization");
+    return h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+}
+
+bool
+wr_rt_credential(wr_req *req, bool *by_key, uint8_t hash[32], char sub[WR_META_ID_MAX + 1])
+{
+    const char *cred = bearer(req);
+    if (cred && looks_like_jwt(cred)) {
+        *by_key = false;
+        return unverified_sub(cred, sub);
+    }
+    if (cred) {
+        *by_key = true;
+        wr_rt_hash_key(cred, hash);
+    }
+    return cred != NULL;
+}
+
 bool
 wr_rt_authn(wr_req *req, wr_rt *rt, bool allow_public, wr_rt_caller *out)
 {
     memset(out, 0, sizeof(*out));
-    const char *h = wr_req_header(req, "authorization");
-    const char *cred = h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+    const char *cred = bearer(req);
     const char *why = "Invalid or missing API key";
     if (cred && looks_like_jwt(cred)) {
-        if (allow_public && verify_jwt(rt, cred, out, &why))
+        if (allow_public && verify_jwt(req, rt, cred, out, &why))
             return true;
         if (!allow_public)
             why = "This route requires the environment's secret key";
     } else if (cred) {
         uint8_t hash[32];
         wr_rt_hash_key(cred, hash);
-        if (wr_meta_env_by_key_hash(rt->meta, hash, &out->env, NULL) == WR_OK)
+        if (wr_rt_read_env_by_key_hash(rt, req, hash, &out->env, NULL) == WR_OK)
             return true;
     }
     wr_rt_fail(req, WR_ERR_AUTHN, why);

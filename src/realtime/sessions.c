@@ -326,7 +326,7 @@ static bool
 session_lookup(wr_req *req, wr_rt *rt, const wr_env *env, wr_session *out)
 {
     wr_error err = {0};
-    if (wr_meta_session_get(rt->meta, env->id, req->params[0], out, &err) == WR_OK)
+    if (wr_rt_read_session(rt, req, env->id, req->params[0], out, &err) == WR_OK)
         return true;
     wr_rt_fail_lookup(req, &err, "Session not found");
     return false;
@@ -489,42 +489,33 @@ typedef struct update_op {
     wr_session_patch p; /* points into the fields below */
     char *tags, *meta;
     char ext[257];
+    wr_session s; /* the row as updated, read back by the job */
 } update_op;
 
+/* Writer thread: the change, then the row as it now is (in the same transaction, so the answer
+ * needs no read on the loop). */
 static wr_err
 update_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
     update_op *op = ctx;
-    return wr_meta_session_update(m, op->env_id, op->id, &op->p, out_err);
-}
-
-/* 200 with the session as it is now (read after a change committed), or the read's error. */
-static void
-answer_session(wr_req *req, wr_rt *rt, const char *env_id, const char *id)
-{
-    wr_session s;
-    wr_error e = {0};
-    if (wr_meta_session_get(rt->meta, env_id, id, &s, &e) != WR_OK) {
-        wr_rt_fail_err(req, &e);
-        return;
-    }
-    wr_buf b = {0};
-    session_object(&b, &s);
-    answer_text(req, 200, &b);
-    wr_session_fini(&s);
+    wr_err rc = wr_meta_session_update(m, op->env_id, op->id, &op->p, out_err);
+    return rc != WR_OK ? rc : wr_meta_session_get(m, op->env_id, op->id, &op->s, out_err);
 }
 
 /* The answer to an update: the row as it is now, or the error. */
 static void
 update_answer(wr_req *req, const update_op *op, wr_err rc, const wr_error *err)
 {
-    if (rc == WR_ERR_RESOURCE_ALREADY_EXISTS)
+    if (rc == WR_ERR_RESOURCE_ALREADY_EXISTS) {
         wr_rt_fail(req, WR_ERR_RESOURCE_ALREADY_EXISTS,
                    "Another session of this environment has that externalId");
-    else if (rc != WR_OK)
+    } else if (rc != WR_OK) {
         wr_rt_fail_err(req, err);
-    else
-        answer_session(req, op->rt, op->env_id, op->id);
+    } else {
+        wr_buf b = {0};
+        session_object(&b, &op->s);
+        answer_text(req, 200, &b);
+    }
 }
 
 static void
@@ -534,6 +525,7 @@ update_done(void *ctx, wr_err rc, const wr_error *err)
     wr_req *req = wr_rt_take_req(op);
     if (req)
         update_answer(req, op, rc, err);
+    wr_session_fini(&op->s);
     free(op->tags);
     free(op->meta);
     free(op);
@@ -590,7 +582,8 @@ typedef struct close_op {
     wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     wr_env env;
-    wr_session s; /* as read before the close */
+    wr_session s;     /* as read before the close */
+    wr_session after; /* as the close left it, read back by the job */
     char reason[257];
     bool already; /* closed before: released again all the same */
 } close_op;
@@ -599,6 +592,7 @@ static void
 close_op_free(close_op *op)
 {
     wr_session_fini(&op->s);
+    wr_session_fini(&op->after);
     free(op);
 }
 
@@ -619,7 +613,9 @@ close_released(void *ud, wr_err err, const wr_error *detail)
                  detail ? detail->msg : wr_err_code(err));
         wr_rt_fail(req, wr_err_status(err) >= 500 ? err : WR_ERR_BAD_GATEWAY, msg);
     } else {
-        answer_session(req, op->rt, op->env.id, op->s.id);
+        wr_buf b = {0};
+        session_object(&b, &op->after);
+        answer_text(req, 200, &b);
     }
     close_op_free(op);
 }
@@ -629,7 +625,9 @@ static wr_err
 close_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
     close_op *op = ctx;
-    return wr_meta_session_close(m, op->s.id, op->reason, wr_clock_now_ms(), &op->already, out_err);
+    wr_err rc =
+        wr_meta_session_close(m, op->s.id, op->reason, wr_clock_now_ms(), &op->already, out_err);
+    return rc != WR_OK ? rc : wr_meta_session_get(m, op->env.id, op->s.id, &op->after, out_err);
 }
 
 /* Loop thread: the close is durable; now its channels' pins and write tokens go. */
@@ -688,30 +686,27 @@ typedef struct swap_op {
     char calling[WR_META_ID_MAX + 1];
     wr_run run;
     bool swapped;
+    wr_session s; /* the row after the swap (or not), read back by the job */
 } swap_op;
 
 static wr_err
 swap_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
     swap_op *op = ctx;
-    return wr_meta_session_swap_run(m, op->id, op->calling, &op->run, &op->swapped, out_err);
+    wr_err rc = wr_meta_session_swap_run(m, op->id, op->calling, &op->run, &op->swapped, out_err);
+    return rc != WR_OK ? rc : wr_meta_session_get(m, op->env_id, op->id, &op->s, out_err);
 }
 
 static void
 swap_answer(wr_req *req, const swap_op *op, wr_err rc, const wr_error *err)
 {
-    wr_session s;
-    wr_error e = {0};
-    if (rc != WR_OK) {
+    if (rc != WR_OK)
         wr_rt_fail_err(req, err);
-    } else if (wr_meta_session_get(op->rt->meta, op->env_id, op->id, &s, &e) != WR_OK) {
-        wr_rt_fail_err(req, &e);
-    } else {
+    else
         wr_resp_json(req, 200,
-                     json_pack("{s:s,s:b}", "runId", s.has_current_run ? s.current_run_id : "",
-                               "swapped", op->swapped));
-        wr_session_fini(&s);
-    }
+                     json_pack("{s:s,s:b}", "runId",
+                               op->s.has_current_run ? op->s.current_run_id : "", "swapped",
+                               op->swapped));
 }
 
 static void
@@ -721,6 +716,7 @@ swap_done(void *ctx, wr_err rc, const wr_error *err)
     wr_req *req = wr_rt_take_req(op);
     if (req)
         swap_answer(req, op, rc, err);
+    wr_session_fini(&op->s);
     free(op);
 }
 

@@ -8,7 +8,8 @@
 //   - a session created on A is appended to and closed through B, and a browser following `.out`
 //     on A (public token from A) sees the records written through B;
 //   - an environment key rotated on A stops working on B at once;
-//   - `ensure` of one organization from both nodes at the same time converges on one basin.
+//   - `ensure` of one organization from both nodes at the same time converges on one basin;
+//   - a request's first reads are made by the reader threads (weir_realtime_prefetched_reads_total).
 // Not covered (not done yet; see docs/control-plane.md): X-Part-Id deduplication across nodes
 // (each node remembers part ids in its own memory).
 import assert from "node:assert/strict";
@@ -17,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { accountToken, startWeir } from "./harness.mjs";
 import { realtimeEnv } from "./realtime-helpers.mjs";
 import { SseParser } from "./sse.mjs";
-import { answerOf } from "./helpers.mjs";
+import { answerOf, metric } from "./helpers.mjs";
 
 const PG = process.env.WEIR_CONTROL_PLANE;
 const opts = { skip: PG ? false : "needs WEIR_CONTROL_PLANE (the PostgreSQL pass of run.sh)" };
@@ -121,7 +122,12 @@ test("a session created on A is appended to and closed through B; a browser on A
   }
   assert.deepEqual((await f.done).slice(0, 3), ["one", "two", "three"]);
   // B sees the session A created, by id and by externalId, and closes it; A sees it closed.
+  // The GET's environment, organization and session come from B's reader threads, not from a
+  // round trip on B's loop.
+  const prefetched = await metric(b, "weir_realtime_prefetched_reads_total");
   assert.equal((await ok(b, "GET", `/api/v1/sessions/${s.id}`, { token: t.key })).externalId, "chat-1");
+  assert.ok(await metric(b, "weir_realtime_prefetched_reads_total") >= prefetched + 2,
+    "the environment and the session were read before the handler ran");
   await ok(b, "POST", `/api/v1/sessions/chat-1/close`, { token: t.key, body: { reason: "done" } });
   const onA = await ok(a, "GET", `/api/v1/sessions/chat-1`, { token: t.key });
   assert.ok(onA.closedAt, "closed through B, seen on A");
