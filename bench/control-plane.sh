@@ -15,7 +15,8 @@
 #
 # Usage: bench/control-plane.sh [runs=3] [seconds=10] [conns=32]
 # Env:   WEIR_BIN (default build/release/weir), BASELINE_BIN (optional), BENCH_DIR (default $TMPDIR
-#        or /tmp), NO_PG=1 to skip PostgreSQL
+#        or /tmp), NO_PG=1 to skip PostgreSQL, WEIR_SERVE_ARGS (more `weir serve` flags, e.g.
+#        --control-plane-writers 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -60,7 +61,7 @@ start_weir() { # <binary>
     rm -rf "$tmp/data"
     mkdir -p "$tmp/data"
     WEIR_ROOT_TOKEN=$root WEIR_CONTROL_PLANE=${WEIR_CONTROL_PLANE:-} taskset -c 0 "$1" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" \
-        --log-level warn --access-log off >"$tmp/weir.log" 2>&1 &
+        --log-level warn --access-log off ${WEIR_SERVE_ARGS:-} >"$tmp/weir.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null && break; sleep 0.1; done
     curl -fs "http://127.0.0.1:$port/ping" >/dev/null || { cat "$tmp/weir.log" >&2; echo "weir did not start" >&2; exit 1; }

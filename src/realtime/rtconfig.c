@@ -85,7 +85,8 @@ static const wr_opt rows[] = {
     {"control-plane-writers", "WEIR_CONTROL_PLANE_WRITERS", "4", "N", WR_OPT_UINT,
      FIELD(control_plane_writers, uint64_t), 1, 32,
      "With a PostgreSQL control plane: connections (and threads) that commit control-plane "
-     "changes in parallel, each a group at a time; SQLite always uses one."},
+     "changes in parallel, each a group at a time, and as many that make requests' first "
+     "reads off the loop; SQLite always uses one writer and no readers."},
 };
 
 const wr_opt_table wr_rt_settings_table = WR_OPT_TABLE(rows);
