@@ -164,7 +164,8 @@ wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const c
                      .basin = basin,
                      .prefix = prefix,
                      .stream = full,
-                     .not_after_ms = caller->public_token ? caller->exp_ms : 0};
+                     .not_after_ms = caller->public_token ? caller->exp_ms : 0,
+                     .key_hash = caller->env.key_hash};
     cred_op *op = wr_xcalloc(1, sizeof(*op));
     op->rt = rt;
     op->basin = wr_xstrdup(basin);

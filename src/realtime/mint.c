@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/hash.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 #define N_BUCKETS 4096
@@ -270,8 +271,11 @@ wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, wr_rt_mint_cb cb, void *ud
         exp = g->not_after_ms;
     }
     const char *name = g->stream ? g->stream : g->prefix;
-    char *key = wr_xmalloc(strlen(g->basin) + strlen(name) + 8);
-    sprintf(key, "%s:%s:%c", g->basin, name, g->stream ? 's' : 'e');
+    char kh[17] = "";
+    if (g->key_hash)
+        wr_hex_encode(g->key_hash, 8, kh);
+    char *key = wr_xmalloc(strlen(g->basin) + strlen(name) + sizeof(kh) + 8);
+    sprintf(key, "%s:%s:%c:%s", g->basin, name, g->stream ? 's' : 'e', kh);
     mint_entry *hit = entry_find(m, key);
     /* Reuse: still live (not revoked, not expired), at least half the wanted life left, and no
      * later than the caller may have it. */

@@ -25,7 +25,8 @@
  * when its session closes (wr_rt_mint_revoke_stream). Expired tokens are deleted by
  * wr_rt_mint_gc, which the realtime layer runs from a timer.
  *
- * Cache: keyed by what the token grants ("{basin}:{prefix or stream}:{ops}"). A cached token is
+ * Cache: keyed by what the token grants and the environment key it was minted under
+ * ("{basin}:{prefix or stream}:{ops}:{key hash}"). A cached token is
  * handed out again only while it is live in the registry (never after a revocation), has at
  * least half of the wanted lifetime left (a client always gets at least half its life), and
  * does not outlive `not_after_ms`. The cache holds at most WR_RT_MINT_CACHE_MAX entries (the
@@ -60,6 +61,11 @@ typedef struct wr_rt_grant {
     const char *prefix;    /* environment token: the environment's stream prefix */
     const char *stream;    /* stream token (non-NULL): the full stream name; prefix is ignored */
     uint64_t not_after_ms; /* 0 = no bound; else the token expires no later than this */
+    /* The environment's API key hash as the caller's request read it (NULL: none). Part of the
+     * cache key: after a key rotation — made by this node or another one sharing the control
+     * plane, which revoked the old tokens in the registry — a request reads the new hash and no
+     * token cached before it is handed out again. */
+    const uint8_t *key_hash;
 } wr_rt_grant;
 
 /* `backend` must outlive the cache; ttl_s > 0; max_per_env > 0 (WR_RT_MINT_MAX_PER_ENV). */

@@ -7,7 +7,8 @@
 //     through B: B's sessions are stamped with A's basin;
 //   - a session created on A is appended to and closed through B, and a browser following `.out`
 //     on A (public token from A) sees the records written through B;
-//   - an environment key rotated on A stops working on B at once;
+//   - an environment key rotated on A stops working on B at once, and B hands out no write
+//     token minted before the rotation (A revoked them);
 //   - `ensure` of one organization from both nodes at the same time converges on one basin;
 //   - a request's first reads are made by the reader threads (weir_realtime_prefetched_reads_total).
 // Not covered (not done yet; see docs/control-plane.md): X-Part-Id deduplication across nodes
@@ -15,6 +16,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
+import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { accountToken, startWeir } from "./harness.mjs";
 import { realtimeEnv } from "./realtime-helpers.mjs";
 import { SseParser } from "./sse.mjs";
@@ -135,14 +137,35 @@ test("a session created on A is appended to and closed through B; a browser on A
   assert.equal(again.status, 409, "A refuses to reopen the session B closed");
 });
 
-test("an environment key rotated on A stops working on B", opts, async () => {
+/** A write token for a session channel from `node` (PUT), and a direct append with it upstream. */
+async function writeToken(node, key, session) {
+  const r = await fetch(`${node.url}/realtime/v1/sessions/${session}/in`, { method: "PUT", headers: { authorization: `Bearer ${key}` } });
+  assert.equal(r.status, 202, await r.text());
+  return { token: r.headers.get("x-s2-access-token"), basin: r.headers.get("x-s2-basin"), stream: r.headers.get("x-s2-stream-name") };
+}
+async function appendWith(w, body) {
+  const s2 = new S2({ accessToken: w.token, endpoints: { account: `${up.url}/v1`, basin: `${up.url}/v1` } });
+  await s2.basin(w.basin).stream(w.stream).append(AppendInput.create([AppendRecord.string({ body })]));
+}
+
+test("an environment key rotated on A stops working on B, and B's write tokens follow", opts, async () => {
   const t = await tenant(a);
   await ok(b, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "t" } }, 201);
+  await ok(b, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "rot", type: "chat.agent", taskIdentifier: "t" } }, 201);
+  const before = await writeToken(b, t.key, "rot");
+  assert.equal((await writeToken(b, t.key, "rot")).token, before.token, "B caches its write token");
+  await appendWith(before, "before");
   const rotated = await ok(a, "POST", `/admin/api/v1/environments/${t.env.id}/rotate-key`);
   assert.notEqual(rotated.apiKey, t.key);
   const old = await call(b, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "t" } });
   assert.equal(old.status, 401, "the old key is refused on B");
   await ok(b, "POST", "/api/v1/runs", { token: rotated.apiKey, body: { taskIdentifier: "t" } }, 201);
+  // A revoked the environment's write tokens in the shared registry, B's cached one among them:
+  // B must not hand it out again.
+  await assert.rejects(appendWith(before, "stale"), "the token minted before the rotation is revoked");
+  const after = await writeToken(b, rotated.apiKey, "rot");
+  assert.notEqual(after.token, before.token, "B mints a new token after the rotation on A");
+  await appendWith(after, "after");
 });
 
 test("ensure of one organization from both nodes at once converges", opts, async () => {
