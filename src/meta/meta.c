@@ -321,6 +321,17 @@ wr_meta_run_add_stream(wr_meta *m, const char *run_id, const char *stream_id, wr
 }
 
 wr_err
+wr_meta_run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out,
+                       wr_error *out_err)
+{
+    *out = false;
+    TRY(need(run_id, ID_CAP, "run id", out_err));
+    if (!stream_id || !stream_id[0])
+        return wr_error_set(out_err, WR_ERR_INVALID, "stream id must not be empty");
+    return m->ops->run_has_stream(m, run_id, stream_id, out, out_err);
+}
+
+wr_err
 wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
 {
     *out = NULL;

@@ -311,6 +311,11 @@ wr_err wr_meta_run_add_stream(wr_meta *m, const char *run_id, const char *stream
 wr_err wr_meta_run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
                            wr_error *out_err);
 
+/* Whether stream_id is registered on the run (*out), in one indexed lookup. Errors: INVALID
+ * (empty stream id); a missing run is simply false. */
+wr_err wr_meta_run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out,
+                              wr_error *out_err);
+
 /* A page of an environment's runs (wr_meta_run_list). */
 typedef struct wr_run_page {
     wr_run *items; /* malloc'd; free with free() */

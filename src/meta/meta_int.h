@@ -49,6 +49,8 @@ typedef struct wr_meta_ops {
     wr_err (*run_complete)(wr_meta *m, const char *id, uint64_t at_ms, wr_error *out_err);
     wr_err (*run_add_stream)(wr_meta *m, const char *run_id, const char *stream_id,
                              wr_error *out_err);
+    wr_err (*run_has_stream)(wr_meta *m, const char *run_id, const char *stream_id, bool *out,
+                             wr_error *out_err);
     wr_err (*run_streams)(wr_meta *m, const char *run_id, char ***out, size_t *out_n,
                           wr_error *out_err);
     wr_err (*session_create_or_get)(wr_meta *m, const wr_session *s, const wr_run *first_run,

@@ -805,6 +805,23 @@ read_str(const PGresult *res, int r, void *out)
 }
 
 static wr_err
+run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out, wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    p_text(&p, run_id);
+    p_text(&p, stream_id);
+    PGresult *res;
+    wr_err rc = exec_stmt(q, S_RUN_STREAM_HAS, &p, "run stream", "run", &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    *out = PQntuples(res) > 0;
+    PQclear(res);
+    return WR_OK;
+}
+
+static wr_err
 run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
 {
     pg *q = PG(m);
@@ -1254,6 +1271,7 @@ static const wr_meta_ops postgres_ops = {
     .run_get = run_get,
     .run_complete = run_complete,
     .run_add_stream = run_add_stream,
+    .run_has_stream = run_has_stream,
     .run_streams = run_streams,
     .session_create_or_get = session_create_or_get,
     .session_get_by_id = session_get_by_id,

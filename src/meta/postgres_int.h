@@ -56,6 +56,7 @@
     X(RUN_STREAM_ADD, 1,                                                                           \
       "INSERT INTO run_streams (run_id, stream_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")        \
     X(RUN_STREAM_LIST, 0, "SELECT stream_id FROM run_streams WHERE run_id = $1 ORDER BY seq")      \
+    X(RUN_STREAM_HAS, 0, "SELECT 1 FROM run_streams WHERE run_id = $1 AND stream_id = $2")         \
     /* A concurrent create of the same external id (another node) makes this insert nothing */     \
     X(SESSION_INSERT, 1,                                                                           \
       "INSERT INTO sessions (" SESSION_COLS ") "                                                   \

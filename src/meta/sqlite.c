@@ -194,6 +194,7 @@ static const char *const migrations[] = {
     X(RUN_STREAM_ADD,                                                                              \
       "INSERT INTO run_streams (run_id, stream_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")        \
     X(RUN_STREAM_LIST, "SELECT stream_id FROM run_streams WHERE run_id = ?1 ORDER BY rowid")       \
+    X(RUN_STREAM_HAS, "SELECT 1 FROM run_streams WHERE run_id = ?1 AND stream_id = ?2")            \
     X(SESSION_INSERT,                                                                              \
       "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")            \
@@ -877,6 +878,23 @@ free_str(void *elem)
 }
 
 static wr_err
+run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    PREP(st, S_RUN_STREAM_HAS);
+    bind_text(st, 1, run_id);
+    bind_text(st, 2, stream_id);
+    int rc = step(q, st, false);
+    wr_err err = WR_OK;
+    if (rc == SQLITE_ROW)
+        *out = true;
+    else if (rc != SQLITE_DONE)
+        err = fail(q, rc, "run stream", "run", out_err);
+    done(st);
+    return err;
+}
+
+static wr_err
 run_streams(wr_meta *m, const char *run_id, char ***out, size_t *out_n, wr_error *out_err)
 {
     sq *q = SQ(m);
@@ -1372,6 +1390,7 @@ static const wr_meta_ops sqlite_ops = {
     .run_get = run_get,
     .run_complete = run_complete,
     .run_add_stream = run_add_stream,
+    .run_has_stream = run_has_stream,
     .run_streams = run_streams,
     .session_create_or_get = session_create_or_get,
     .session_get_by_id = session_get_by_id,

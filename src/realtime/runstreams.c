@@ -113,18 +113,14 @@ run_write_next(wr_req *req, wr_rt *rt, run_ctx *c, run_write_fn next)
 static bool
 stream_known(wr_req *req, wr_rt *rt, const char *run_id, const char *stream_id, bool *out)
 {
-    char **v = NULL;
-    size_t n = 0;
     wr_error err = {0};
-    if (wr_meta_run_streams(rt->meta, run_id, &v, &n, &err) != WR_OK) {
+    if (wr_meta_run_has_stream(rt->meta, run_id, stream_id, out, &err) == WR_OK)
+        return true;
+    if (err.code == WR_ERR_INVALID)
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid stream id");
+    else
         wr_rt_fail_err(req, &err);
-        return false;
-    }
-    *out = false;
-    for (size_t i = 0; i < n && !*out; i++)
-        *out = strcmp(v[i], stream_id) == 0;
-    wr_meta_strv_free(v, n);
-    return true;
+    return false;
 }
 
 /* A stream id being registered on its run through the control plane's writer. */

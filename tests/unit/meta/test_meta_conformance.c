@@ -874,6 +874,26 @@ test_run_streams(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(v[0], "default");
     wr_meta_strv_free(v, n);
+
+    /* One lookup per id: registered on this run, on another run only, on no run. */
+    static const struct {
+        const char *run, *stream;
+        bool want;
+    } has[] = {
+        {"run_s", "chat", true},    {"run_s", "$trigger.input:x", true},
+        {"run_t", "default", true}, {"run_t", "chat", false},
+        {"run_s", "Chat", false},   {"run_nope", "default", false},
+    };
+    for (size_t i = 0; i < sizeof(has) / sizeof(has[0]); i++) {
+        bool got = !has[i].want;
+        OK(wr_meta_run_has_stream(f->m, has[i].run, has[i].stream, &got, NULL));
+        if (got != has[i].want)
+            fail_msg("run_has_stream(%s, %s) = %d", has[i].run, has[i].stream, got);
+    }
+    bool got = true;
+    wr_error err = {0};
+    assert_int_equal(wr_meta_run_has_stream(f->m, "run_s", "", &got, &err), WR_ERR_INVALID);
+    assert_false(got);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------- */
