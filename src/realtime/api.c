@@ -157,7 +157,7 @@ complete_run(wr_req *req, void *ctx)
         return;
     wr_run r;
     wr_error err = {0};
-    if (wr_meta_run_get(rt->meta, env.id, req->params[0], &r, &err) != WR_OK) {
+    if (wr_rt_read_run(rt, req, env.id, req->params[0], &r, &err) != WR_OK) {
         wr_rt_fail_lookup(req, &err, "Run not found");
         return;
     }

@@ -7,8 +7,10 @@
  * thread would stall every connection of the server meanwhile. So, when readers are set
  * (wr_rt_set_readers), a route's trampoline first hands the request's opening reads to a reader
  * thread — the environment its credential names (by API key hash, or a public token's `sub`),
- * that environment's organization, and the session the URL names when the route has a
- * {session} parameter — and calls the handler once they are back, on the loop. The handler's
+ * that environment's organization, the session the URL names when the route's first parameter
+ * is {session}, or the run it names when that is {runId} (with the run its {target} names, and
+ * whether the {streamId} is registered on that one) — and calls the handler once they are back,
+ * on the loop. The handler's
  * usual lookups (wr_rt_read_*) are then answered from them without a round trip. A lookup the
  * prefetch did not make (another key, a second read of the same session) reads the handle as
  * before.
@@ -30,16 +32,44 @@ struct wr_rt_prefetch {
     bool by_key;
     uint8_t key_hash[32];
     char sub[WR_META_ID_MAX + 1];
-    bool want_session;
+    wr_rt_read_kind what; /* the row params[0] names, if any */
     char session_key[257];
+    char run_key[WR_META_ID_MAX + 1], target[16];
+    char *stream_id; /* malloc'd; NULL unless asked */
     /* outputs */
-    wr_err env_rc, org_rc, session_rc;
-    wr_error env_err, org_err, session_err;
+    wr_err env_rc, org_rc, session_rc, run_rc, target_rc, has_rc;
+    wr_error env_err, org_err, session_err, run_err, target_err, has_err;
     wr_env env;
     wr_org org;
     wr_session session; /* its owned strings go to the first wr_rt_read_session that takes it */
     bool session_taken;
+    wr_run run, target_run; /* params[0]'s run; the run its target names */
+    bool has_stream;        /* stream_id is registered on target_run */
 };
+
+/* Reader thread: the run `target` names from p->run (self, parent, root), into p->target_run. */
+static void
+read_target(wr_meta *m, wr_rt_prefetch *p)
+{
+    const char *id = NULL;
+    if (strcmp(p->target, "self") == 0)
+        id = p->run.id;
+    else if (strcmp(p->target, "parent") == 0 && p->run.has_parent)
+        id = p->run.parent_run_id;
+    else if (strcmp(p->target, "root") == 0)
+        id = p->run.root_run_id;
+    if (id == NULL)
+        return; /* the handler answers the bad target */
+    if (id == p->run.id) {
+        p->target_run = p->run;
+        p->target_rc = WR_OK;
+    } else {
+        p->target_rc = wr_meta_run_get(m, p->env.id, id, &p->target_run, &p->target_err);
+    }
+    if (p->target_rc == WR_OK && p->stream_id)
+        p->has_rc =
+            wr_meta_run_has_stream(m, p->target_run.id, p->stream_id, &p->has_stream, &p->has_err);
+}
 
 /* Reader thread. */
 static wr_err
@@ -49,13 +79,18 @@ prefetch_run(wr_meta *m, void *ctx, wr_error *out_err)
     wr_rt_prefetch *p = ctx;
     p->env_rc = p->by_key ? wr_meta_env_by_key_hash(m, p->key_hash, &p->env, &p->env_err)
                           : wr_meta_env_get(m, p->sub, &p->env, &p->env_err);
-    p->org_rc = p->session_rc = WR_ERR_OTHER; /* not read */
+    p->org_rc = p->session_rc = p->run_rc = p->target_rc = p->has_rc = WR_ERR_OTHER; /* not read */
     if (p->env_rc != WR_OK)
         return WR_OK;
     p->org_rc = wr_meta_org_get(m, p->env.org_id, &p->org, &p->org_err);
-    if (p->want_session)
+    if (p->what == WR_RT_READ_SESSION)
         p->session_rc =
             wr_meta_session_get(m, p->env.id, p->session_key, &p->session, &p->session_err);
+    if (p->what == WR_RT_READ_RUN) {
+        p->run_rc = wr_meta_run_get(m, p->env.id, p->run_key, &p->run, &p->run_err);
+        if (p->run_rc == WR_OK && p->target[0])
+            read_target(m, p);
+    }
     return WR_OK;
 }
 
@@ -64,6 +99,7 @@ prefetch_free(wr_rt_prefetch *p)
 {
     if (p->session_rc == WR_OK && !p->session_taken)
         wr_session_fini(&p->session);
+    free(p->stream_id);
     free(p);
 }
 
@@ -85,7 +121,7 @@ prefetch_done(void *ctx, wr_err rc, const wr_error *err)
 }
 
 void
-wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, bool session_param)
+wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, const wr_rt_route_reads *reads)
 {
     wr_rt_prefetch *p = NULL;
     if (rt->readers && strncmp(req->path, "/admin/", 7) != 0) {
@@ -101,9 +137,17 @@ wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, bool session_param)
     }
     p->rt = rt;
     p->fn = fn;
-    if (session_param && req->n_params > 0 && strlen(req->params[0]) < sizeof(p->session_key)) {
-        p->want_session = true;
-        strcpy(p->session_key, req->params[0]);
+    const char *first = req->n_params > 0 ? req->params[0] : "";
+    if (reads->first == WR_RT_READ_SESSION && strlen(first) < sizeof(p->session_key)) {
+        p->what = WR_RT_READ_SESSION;
+        strcpy(p->session_key, first);
+    } else if (reads->first == WR_RT_READ_RUN && strlen(first) < sizeof(p->run_key)) {
+        p->what = WR_RT_READ_RUN;
+        strcpy(p->run_key, first);
+        if (reads->target >= 0 && (size_t)reads->target < req->n_params)
+            snprintf(p->target, sizeof(p->target), "%s", req->params[reads->target]);
+        if (p->target[0] && reads->stream >= 0 && (size_t)reads->stream < req->n_params)
+            p->stream_id = wr_xstrdup(req->params[reads->stream]);
     }
     wr_rt_hold_req(req, p);
     wr_error err = {0};
@@ -170,7 +214,7 @@ wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char 
                    wr_session *out, wr_error *out_err)
 {
     wr_rt_prefetch *p = current(rt, req);
-    if (p && p->want_session && !p->session_taken && p->env_rc == WR_OK &&
+    if (p && p->what == WR_RT_READ_SESSION && !p->session_taken && p->env_rc == WR_OK &&
         strcmp(p->env.id, env_id) == 0 && strcmp(p->session_key, key) == 0) {
         p->session_taken = true;
         if (p->session_rc == WR_OK)
@@ -178,4 +222,41 @@ wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char 
         return answer(rt, p->session_rc, &p->session_err, out_err);
     }
     return wr_meta_session_get(rt->meta, env_id, key, out, out_err);
+}
+
+wr_err
+wr_rt_read_run(wr_rt *rt, const wr_req *req, const char *env_id, const char *id, wr_run *out,
+               wr_error *out_err)
+{
+    wr_rt_prefetch *p = current(rt, req);
+    if (p && p->what == WR_RT_READ_RUN && p->env_rc == WR_OK && strcmp(p->env.id, env_id) == 0) {
+        if (strcmp(p->run_key, id) == 0) {
+            if (p->run_rc == WR_OK)
+                *out = p->run;
+            return answer(rt, p->run_rc, &p->run_err, out_err);
+        }
+        if (p->target_rc == WR_OK && strcmp(p->target_run.id, id) == 0) {
+            *out = p->target_run;
+            return answer(rt, WR_OK, NULL, out_err);
+        }
+        if (p->target_rc != WR_ERR_OTHER && p->target_rc != WR_OK && p->run_rc == WR_OK &&
+            ((strcmp(p->target, "parent") == 0 && strcmp(p->run.parent_run_id, id) == 0) ||
+             (strcmp(p->target, "root") == 0 && strcmp(p->run.root_run_id, id) == 0)))
+            return answer(rt, p->target_rc, &p->target_err, out_err);
+    }
+    return wr_meta_run_get(rt->meta, env_id, id, out, out_err);
+}
+
+wr_err
+wr_rt_read_run_has_stream(wr_rt *rt, const wr_req *req, const char *run_id, const char *stream_id,
+                          bool *out, wr_error *out_err)
+{
+    wr_rt_prefetch *p = current(rt, req);
+    if (p && p->has_rc != WR_ERR_OTHER && p->target_rc == WR_OK && p->stream_id &&
+        strcmp(p->target_run.id, run_id) == 0 && strcmp(p->stream_id, stream_id) == 0) {
+        if (p->has_rc == WR_OK)
+            *out = p->has_stream;
+        return answer(rt, p->has_rc, &p->has_err, out_err);
+    }
+    return wr_meta_run_has_stream(rt->meta, run_id, stream_id, out, out_err);
 }

@@ -20,7 +20,7 @@ struct rt_route {
     struct rt_route *next;
     wr_rt *rt;
     wr_handler_fn fn;
-    bool session_param; /* params[0] names a session */
+    wr_rt_route_reads reads; /* what its parameters name (prefetch.c) */
 };
 
 bool
@@ -43,7 +43,7 @@ checked_route(wr_req *req, void *ctx)
             return;
         }
     }
-    wr_rt_dispatch(r->rt, req, r->fn, r->session_param);
+    wr_rt_dispatch(r->rt, req, r->fn, &r->reads);
 }
 
 void
@@ -53,8 +53,18 @@ wr_rt_route(wr_rt *rt, wr_router *r, wr_method method, const char *tmpl, wr_hand
     struct rt_route *t = wr_xcalloc(1, sizeof(*t));
     t->rt = rt;
     t->fn = fn;
-    const char *first = strchr(tmpl, '{');
-    t->session_param = first && strncmp(first, "{session}", 9) == 0;
+    t->reads = (wr_rt_route_reads){.target = -1, .stream = -1};
+    int i = 0;
+    for (const char *p = strchr(tmpl, '{'); p; p = strchr(p + 1, '{'), i++) {
+        if (i == 0 && strncmp(p, "{session}", 9) == 0)
+            t->reads.first = WR_RT_READ_SESSION;
+        else if (i == 0 && strncmp(p, "{runId}", 7) == 0)
+            t->reads.first = WR_RT_READ_RUN;
+        else if (strncmp(p, "{target}", 8) == 0)
+            t->reads.target = i;
+        else if (strncmp(p, "{streamId}", 10) == 0)
+            t->reads.stream = i;
+    }
     t->next = rt->routes;
     rt->routes = t;
     wr_router_add(r, method, tmpl, checked_route, t, max_body);

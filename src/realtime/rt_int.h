@@ -68,7 +68,13 @@ size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
  * organization and (session_param) the session params[0] names. The wr_rt_read_* lookups below
  * answer from those reads when they match, else read rt->meta.
  */
-void wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, bool session_param);
+typedef enum { WR_RT_READ_NONE, WR_RT_READ_SESSION, WR_RT_READ_RUN } wr_rt_read_kind;
+/* What a route's parameters name, from its template (wr_rt_route). */
+typedef struct wr_rt_route_reads {
+    wr_rt_read_kind first; /* {session} or {runId} first */
+    int target, stream;    /* indexes of {target} and {streamId}, or -1 */
+} wr_rt_route_reads;
+void wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, const wr_rt_route_reads *reads);
 wr_err wr_rt_read_env_by_key_hash(wr_rt *rt, const wr_req *req, const uint8_t hash[32], wr_env *out,
                                   wr_error *out_err);
 wr_err wr_rt_read_env(wr_rt *rt, const wr_req *req, const char *id, wr_env *out, wr_error *out_err);
@@ -76,6 +82,10 @@ wr_err wr_rt_read_org(wr_rt *rt, const wr_req *req, const char *id, wr_org *out,
 /* On WR_OK *out is the caller's (wr_session_fini). */
 wr_err wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char *key,
                           wr_session *out, wr_error *out_err);
+wr_err wr_rt_read_run(wr_rt *rt, const wr_req *req, const char *env_id, const char *id, wr_run *out,
+                      wr_error *out_err);
+wr_err wr_rt_read_run_has_stream(wr_rt *rt, const wr_req *req, const char *run_id,
+                                 const char *stream_id, bool *out, wr_error *out_err);
 
 /*
  * rtauth.c. The request's bearer credential as its environment is looked up: an API key's

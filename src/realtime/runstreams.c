@@ -33,7 +33,7 @@ run_open(wr_req *req, wr_rt *rt, bool allow_public, run_ctx *c)
     if (!wr_rt_authn(req, rt, allow_public, &c->caller))
         return false;
     wr_error err = {0};
-    if (wr_meta_run_get(rt->meta, c->caller.env.id, req->params[0], &c->run, &err) != WR_OK) {
+    if (wr_rt_read_run(rt, req, c->caller.env.id, req->params[0], &c->run, &err) != WR_OK) {
         wr_rt_fail_lookup(req, &err, "Run not found");
         wr_rt_caller_fini(&c->caller);
         return false;
@@ -77,7 +77,7 @@ target_run(wr_req *req, wr_rt *rt, const wr_env *env, const char *target, wr_run
     }
     char copy[WR_META_ID_MAX + 1];
     snprintf(copy, sizeof(copy), "%s", id);
-    if (wr_meta_run_get(rt->meta, env->id, copy, r, &err) != WR_OK) {
+    if (wr_rt_read_run(rt, req, env->id, copy, r, &err) != WR_OK) {
         if (err.code == WR_ERR_NOT_FOUND)
             wr_rt_fail(req, WR_ERR_NOT_FOUND, "Target run not found");
         else
@@ -114,7 +114,7 @@ static bool
 stream_known(wr_req *req, wr_rt *rt, const char *run_id, const char *stream_id, bool *out)
 {
     wr_error err = {0};
-    if (wr_meta_run_has_stream(rt->meta, run_id, stream_id, out, &err) == WR_OK)
+    if (wr_rt_read_run_has_stream(rt, req, run_id, stream_id, out, &err) == WR_OK)
         return true;
     if (err.code == WR_ERR_INVALID)
         wr_rt_fail(req, WR_ERR_BAD_REQUEST, "Invalid stream id");

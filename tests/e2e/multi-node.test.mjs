@@ -168,6 +168,23 @@ test("an environment key rotated on A stops working on B, and B's write tokens f
   await appendWith(after, "after");
 });
 
+test("a run created on A streams through B, its run, target and stream id read by B's readers", opts, async () => {
+  const t = await tenant(a);
+  const parent = await ok(a, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "p" } }, 201);
+  const child = await ok(a, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "c", parentRunId: parent.id } }, 201);
+  const before = await metric(b, "weir_realtime_prefetched_reads_total");
+  // environment, organization, the child, its parent (the target), whether "chat" is registered
+  const put = await call(b, "PUT", `/realtime/v1/streams/${child.id}/parent/chat`, { token: t.key });
+  assert.equal(put.status, 202, put.text);
+  assert.ok(await metric(b, "weir_realtime_prefetched_reads_total") >= before + 4);
+  const done = await ok(b, "POST", `/api/v1/runs/${child.id}/complete`, { token: t.key });
+  assert.ok(done.completedAt);
+  const again = await call(b, "PUT", `/realtime/v1/streams/${child.id}/self/chat`, { token: t.key });
+  assert.equal(again.status, 400, "a completed run takes no more streams");
+  assert.equal((await call(b, "PUT", `/realtime/v1/streams/${parent.id}/parent/chat`, { token: t.key })).status, 400, "no parent");
+  assert.equal((await call(b, "PUT", `/realtime/v1/streams/run_nope/self/chat`, { token: t.key })).status, 404);
+});
+
 test("ensure of one organization from both nodes at once converges", opts, async () => {
   const t = await tenant(a);
   const body = { action: "ensure", retention: "30d" };
