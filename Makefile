@@ -88,6 +88,7 @@ bench: deps
 	bash bench/metrics-overhead.sh
 	bash bench/remote-backend.sh
 	bash bench/cli-append.sh
+	bash bench/control-plane.sh
 
 clean:
 	rm -rf build
