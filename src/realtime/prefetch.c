@@ -172,16 +172,22 @@ answer(wr_rt *rt, wr_err rc, const wr_error *from, wr_error *out_err)
     return rc;
 }
 
+/* The prefetched environment, when the lookup asked for is the one the prefetch made. */
+static wr_err
+prefetched_env(wr_rt *rt, const wr_rt_prefetch *p, wr_env *out, wr_error *out_err)
+{
+    if (p->env_rc == WR_OK)
+        *out = p->env;
+    return answer(rt, p->env_rc, &p->env_err, out_err);
+}
+
 wr_err
 wr_rt_read_env_by_key_hash(wr_rt *rt, const wr_req *req, const uint8_t hash[32], wr_env *out,
                            wr_error *out_err)
 {
     wr_rt_prefetch *p = current(rt, req);
-    if (p && p->by_key && memcmp(p->key_hash, hash, 32) == 0) {
-        if (p->env_rc == WR_OK)
-            *out = p->env;
-        return answer(rt, p->env_rc, &p->env_err, out_err);
-    }
+    if (p && p->by_key && memcmp(p->key_hash, hash, 32) == 0)
+        return prefetched_env(rt, p, out, out_err);
     return wr_meta_env_by_key_hash(rt->meta, hash, out, out_err);
 }
 
@@ -189,11 +195,8 @@ wr_err
 wr_rt_read_env(wr_rt *rt, const wr_req *req, const char *id, wr_env *out, wr_error *out_err)
 {
     wr_rt_prefetch *p = current(rt, req);
-    if (p && !p->by_key && strcmp(p->sub, id) == 0) {
-        if (p->env_rc == WR_OK)
-            *out = p->env;
-        return answer(rt, p->env_rc, &p->env_err, out_err);
-    }
+    if (p && !p->by_key && strcmp(p->sub, id) == 0)
+        return prefetched_env(rt, p, out, out_err);
     return wr_meta_env_get(rt->meta, id, out, out_err);
 }
 
