@@ -15,6 +15,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/hist.h"
@@ -167,6 +170,9 @@ writer_main(void *arg)
 {
     worker *k = arg;
     wr_meta_writer *w = k->w;
+    /* Linux: a thread's nice value is its own. Best effort: a failure only keeps the default. */
+    int base = getpriority(PRIO_PROCESS, 0);
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + WR_META_WRITER_NICE);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->queue.head && !w->stopping)

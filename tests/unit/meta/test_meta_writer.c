@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 #include <semaphore.h>
@@ -150,6 +151,39 @@ test_completes_in_order_and_visible(void **state)
         assert_int_equal(j[i].rc, WR_OK);
         assert_true(j[i].seen);
     }
+}
+
+/* The writer thread runs WR_META_WRITER_NICE below the thread that started it (capped at 19). */
+static int nice_seen;
+
+static wr_err
+nice_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    (void)m;
+    (void)ctx;
+    (void)out_err;
+    nice_seen = getpriority(PRIO_PROCESS, 0); /* this thread's */
+    return WR_OK;
+}
+
+static void
+nice_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)err;
+    *(wr_err *)ctx = rc + 1; /* done, with rc */
+}
+
+static void
+test_writer_yields_to_the_loop(void **state)
+{
+    fx *f = *state;
+    wr_err got = 0;
+    assert_int_equal(wr_meta_writer_submit(f->w, nice_job, nice_done, &got, NULL), WR_OK);
+    while (got == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(got, WR_OK + 1);
+    int want = getpriority(PRIO_PROCESS, 0) + WR_META_WRITER_NICE;
+    assert_int_equal(nice_seen, want > 19 ? 19 : want);
 }
 
 /* Jobs queued behind a blocked one commit together, and one failing job does not sink the rest. */
@@ -367,4 +401,5 @@ test_conflicts_are_retried(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
              T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
-             T(test_several_threads), T(test_conflicts_are_retried))
+             T(test_several_threads), T(test_conflicts_are_retried),
+             T(test_writer_yields_to_the_loop))
