@@ -16,12 +16,14 @@
 # Usage: bench/control-plane.sh [runs=3] [seconds=10] [conns=32]
 # Env:   WEIR_BIN (default build/release/weir), BASELINE_BIN (optional), BENCH_DIR (default $TMPDIR
 #        or /tmp), NO_PG=1 to skip PostgreSQL, WEIR_SERVE_ARGS (more `weir serve` flags, e.g.
-#        --control-plane-writers 16)
+#        --control-plane-writers 16), STREAM_CONNS=N to add a storm of S2 stream creates (N more
+#        connections, bench/stream-create.lua: one synced store metadata write each) to every run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 secs=${2:-10}
 conns=${3:-32}
+stream_conns=${STREAM_CONNS:-0}
 weir=${WEIR_BIN:-build/release/weir}
 base=${BASELINE_BIN:-}
 [ -x "$weir" ] || { echo "build first: cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build build/release -j2" >&2; exit 1; }
@@ -83,10 +85,24 @@ weir_run() {
     start_weir "$2"
     taskset -c 1 python3 bench/lag-probe.py 127.0.0.1 "$port" "$secs" >"$tmp/probe.txt" &
     local ppid=$!
+    local spid= streams=
+    if [ "$stream_conns" -gt 0 ]; then # the store's metadata writes in the same storm
+        curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/v1/basins" -H "authorization: Bearer $root" \
+            -H 'content-type: application/json' -d '{"basin":"bench-cp-streams"}'
+        BASIN=bench-cp-streams WEIR_ROOT_TOKEN=$root taskset -c 1 wrk -t 1 -c "$stream_conns" -d "${secs}s" \
+            --latency -s bench/stream-create.lua "http://127.0.0.1:$port" >"$tmp/streams.txt" &
+        spid=$!
+    fi
     local out
     out=$(taskset -c 1 wrk -t 2 -c "$conns" -d "${secs}s" --latency -s bench/session-create.lua \
         "http://127.0.0.1:$port" | grep '^RESULT')
     wait "$ppid"
+    if [ -n "$spid" ]; then
+        wait "$spid"
+        read -r _ srps _ sp99 sbad serr <<<"$(grep '^STREAMS' "$tmp/streams.txt")"
+        [ "$sbad" = 0 ] && [ "$serr" = 0 ] || { echo "stream creates: $sbad non-2xx, $serr socket errors" >&2; exit 1; }
+        streams=$(printf '; with %.0f stream creates/s (p99 %.2f ms)' "$srps" "$(echo "$sp99 / 1000" | bc -l)")
+    fi
     local probe
     probe=$(grep '^PROBE' "$tmp/probe.txt")
     if [ -n "${WEIR_CONTROL_PLANE:-}" ] && [ -e "$tmp/data/control.sqlite3" ]; then
@@ -97,8 +113,8 @@ weir_run() {
     read -r _ rps p50 p99 bad errs <<<"$out"
     [ "$bad" = 0 ] && [ "$errs" = 0 ] || { echo "wrk: $bad non-2xx, $errs socket errors" >&2; exit 1; }
     read -r _ pn pp50 pp99 pmax <<<"$probe"
-    printf '  %s: %.0f creates/s, p50 %.2f ms, p99 %.2f ms; /ping probe (%s) p50 %.2f ms, p99 %.2f ms, max %.2f ms\n' \
-        "$1" "$rps" "$(echo "$p50 / 1000" | bc -l)" "$(echo "$p99 / 1000" | bc -l)" "$pn" "$pp50" "$pp99" "$pmax"
+    printf '  %s: %.0f creates/s, p50 %.2f ms, p99 %.2f ms; /ping probe (%s) p50 %.2f ms, p99 %.2f ms, max %.2f ms%s\n' \
+        "$1" "$rps" "$(echo "$p50 / 1000" | bc -l)" "$(echo "$p99 / 1000" | bc -l)" "$pn" "$pp50" "$pp99" "$pmax" "$streams"
     echo "$rps $(echo "$p50 / 1000" | bc -l) $(echo "$p99 / 1000" | bc -l) $pp99 $pmax" >>"$tmp/$1.txt"
 }
 
