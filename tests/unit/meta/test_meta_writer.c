@@ -186,6 +186,76 @@ test_writer_yields_to_the_loop(void **state)
     assert_int_equal(nice_seen, want > 19 ? 19 : want);
 }
 
+/* Readers (wr_meta_readers_start): read jobs run outside any transaction — one held mid-run does
+ * not keep the writer from committing, and once released it sees that commit — and their answers
+ * (found, NOT_FOUND) come back on the loop. */
+typedef struct read_job {
+    sem_t *started, *hold;
+    const char *id;
+    wr_err rc;
+    bool done;
+} read_job;
+
+static wr_err
+read_run(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    read_job *r = ctx;
+    if (r->started)
+        sem_post(r->started);
+    if (r->hold)
+        sem_wait(r->hold);
+    wr_org o;
+    return wr_meta_org_get(m, r->id, &o, out_err);
+}
+
+static void
+read_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)err;
+    read_job *r = ctx;
+    r->rc = rc;
+    r->done = true;
+}
+
+static void
+test_readers(void **state)
+{
+    fx *f = *state;
+    wr_meta *rm[2];
+    wr_error err = {0};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(wr_meta_open_sqlite_shared(f->path, &rm[i], &err), WR_OK);
+    wr_meta_writer *readers = NULL;
+    assert_int_equal(wr_meta_readers_start(&f->loop, rm, 2, 0, &readers, &err), WR_OK);
+
+    sem_t started, hold;
+    sem_init(&started, 0, 0);
+    sem_init(&hold, 0, 0);
+    read_job held = {.started = &started, .hold = &hold, .id = "org_late"};
+    assert_int_equal(wr_meta_writer_submit(readers, read_run, read_done, &held, NULL), WR_OK);
+    sem_wait(&started);
+    /* A reader in a transaction would hold SQLite's read snapshot (or, BEGIN IMMEDIATE, the write
+     * lock); in autocommit it holds neither between statements. */
+    int order[2], n = 0;
+    job w = {.f = f, .id = "org_late", .slug = "late", .order = order, .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &w, NULL), WR_OK);
+    run_until(f, &n, 1);
+    assert_int_equal(w.rc, WR_OK);
+    sem_post(&hold);
+    read_job missing = {.id = "org_nope"};
+    assert_int_equal(wr_meta_writer_submit(readers, read_run, read_done, &missing, NULL), WR_OK);
+    while (!held.done || !missing.done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(held.rc, WR_OK); /* it saw the commit made while it waited */
+    assert_int_equal(missing.rc, WR_ERR_NOT_FOUND);
+
+    wr_meta_writer_stop(readers);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    wr_meta_writer_free(readers);
+    sem_destroy(&started);
+    sem_destroy(&hold);
+}
+
 /* Jobs queued behind a blocked one commit together, and one failing job does not sink the rest. */
 static void
 test_group_savepoints(void **state)
@@ -402,4 +472,4 @@ test_conflicts_are_retried(void **state)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
              T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
              T(test_several_threads), T(test_conflicts_are_retried),
-             T(test_writer_yields_to_the_loop))
+             T(test_writer_yields_to_the_loop), T(test_readers))
