@@ -3,20 +3,7 @@
 -- environment secret key in WEIR_API_KEY: one control-plane row (session + first run) each.
 -- At the end it prints one machine-readable line:
 --   RESULT <creates/s> <p50 µs> <p99 µs> <non-2xx responses> <socket errors>
-local counter = 0
-local tag = ""
-local threads = 0
-
--- Every wrk thread runs its own Lua state with the same random sequence: the thread number
--- (handed out here, in the main state) and the start time keep the externalIds distinct.
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
-
-function init(args)
-    tag = string.format("%d-%d", os.time(), tid)
-end
+dofile("bench/wrk-unique.lua")
 
 function request()
     counter = counter + 1
@@ -30,9 +17,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-    local e = summary.errors
-    local secs = summary.duration / 1e6
-    io.write(string.format("RESULT %.1f %d %d %d %d\n", summary.requests / secs,
-        latency:percentile(50), latency:percentile(99), e.status,
-        e.connect + e.read + e.write + e.timeout))
+    report("RESULT", summary, latency)
 end

@@ -3,18 +3,7 @@
 -- BASIN, with the root token in WEIR_ROOT_TOKEN: one synced store metadata write each.
 -- At the end it prints one machine-readable line:
 --   STREAMS <creates/s> <p50 µs> <p99 µs> <non-2xx responses> <socket errors>
-local counter = 0
-local tag = ""
-local threads = 0
-
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
-
-function init(args)
-    tag = string.format("%d-%d", os.time(), tid)
-end
+dofile("bench/wrk-unique.lua")
 
 function request()
     counter = counter + 1
@@ -26,9 +15,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-    local e = summary.errors
-    local secs = summary.duration / 1e6
-    io.write(string.format("STREAMS %.1f %d %d %d %d\n", summary.requests / secs,
-        latency:percentile(50), latency:percentile(99), e.status,
-        e.connect + e.read + e.write + e.timeout))
+    report("STREAMS", summary, latency)
 end
