@@ -552,20 +552,29 @@ query_all(pg *q, int id, const params *p, reader_fn read, size_t size, const cha
     return WR_OK;
 }
 
+/* Whether "SELECT 1 …" statement id with p finds a row (*found). */
+static wr_err
+has_row(pg *q, int id, const params *p, const char *what, bool *found, wr_error *out_err)
+{
+    PGresult *res;
+    wr_err rc = exec_stmt(q, id, p, what, what, &res, out_err);
+    if (rc != WR_OK)
+        return rc;
+    *found = PQntuples(res) > 0;
+    PQclear(res);
+    return WR_OK;
+}
+
 /* WR_OK when "SELECT 1 … WHERE id = $1" finds the row, NOT_FOUND when not. */
 static wr_err
 exists(pg *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
 {
     params p = {0};
     p_text(&p, id);
-    PGresult *res;
-    wr_err rc = exec_stmt(q, id_stmt, &p, what, what, &res, out_err);
-    if (rc != WR_OK)
-        return rc;
-    wr_err err = PQntuples(res) > 0
-                     ? WR_OK
-                     : wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
-    PQclear(res);
+    bool found;
+    wr_err err = has_row(q, id_stmt, &p, what, &found, out_err);
+    if (err == WR_OK && !found)
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
     return err;
 }
 
@@ -812,13 +821,7 @@ run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out,
     params p = {0};
     p_text(&p, run_id);
     p_text(&p, stream_id);
-    PGresult *res;
-    wr_err rc = exec_stmt(q, S_RUN_STREAM_HAS, &p, "run stream", "run", &res, out_err);
-    if (rc != WR_OK)
-        return rc;
-    *out = PQntuples(res) > 0;
-    PQclear(res);
-    return WR_OK;
+    return has_row(q, S_RUN_STREAM_HAS, &p, "run stream", out, out_err);
 }
 
 static wr_err

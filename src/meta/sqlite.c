@@ -637,7 +637,20 @@ get_one(sq *q, int id, const char *key, reader_fn read, void *out, const char *w
     return query_one(q, st, read, out, what, key, out_err);
 }
 
-/* True/false for "SELECT 1 FROM … WHERE id = ?1"; errors as wr_err. */
+/* Whether the bound "SELECT 1 …" st finds a row (*found); resets st. */
+static wr_err
+has_row(sq *q, sqlite3_stmt *st, const char *what, bool *found, wr_error *out_err)
+{
+    int rc = step(q, st, false);
+    wr_err err = WR_OK;
+    *found = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = fail(q, rc, what, what, out_err);
+    done(st);
+    return err;
+}
+
+/* WR_OK when "SELECT 1 FROM … WHERE id = ?1" finds the row, NOT_FOUND when not. */
 static wr_err
 exists(sq *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
 {
@@ -645,13 +658,10 @@ exists(sq *q, int id_stmt, const char *id, const char *what, wr_error *out_err)
     if (!st)
         return WR_ERR_STORAGE;
     bind_text(st, 1, id);
-    int rc = step(q, st, false);
-    wr_err err = WR_OK;
-    if (rc == SQLITE_DONE)
+    bool found;
+    wr_err err = has_row(q, st, what, &found, out_err);
+    if (err == WR_OK && !found)
         err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "%s %s not found", what, id);
-    else if (rc != SQLITE_ROW)
-        err = fail(q, rc, what, what, out_err);
-    done(st);
     return err;
 }
 
@@ -884,14 +894,7 @@ run_has_stream(wr_meta *m, const char *run_id, const char *stream_id, bool *out,
     PREP(st, S_RUN_STREAM_HAS);
     bind_text(st, 1, run_id);
     bind_text(st, 2, stream_id);
-    int rc = step(q, st, false);
-    wr_err err = WR_OK;
-    if (rc == SQLITE_ROW)
-        *out = true;
-    else if (rc != SQLITE_DONE)
-        err = fail(q, rc, "run stream", "run", out_err);
-    done(st);
-    return err;
+    return has_row(q, st, "run stream", out, out_err);
 }
 
 static wr_err

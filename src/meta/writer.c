@@ -35,9 +35,9 @@ typedef struct job {
 
 /* A job that lost a transaction conflict (a deadlock between two groups on PostgreSQL) is run
  * again in a later group, up to this many times in all, before its error is answered. */
+#define MAX_ATTEMPTS 3
 /* Jobs a reader thread takes at a time: few, so that the other readers get the rest. */
 #define READER_BATCH 4
-#define MAX_ATTEMPTS 3
 
 typedef struct list {
     job *head, *tail;

@@ -238,14 +238,11 @@ wr_rt_read_run(wr_rt *rt, const wr_req *req, const char *env_id, const char *id,
                 *out = p->run;
             return answer(rt, p->run_rc, &p->run_err, out_err);
         }
+        /* the target run; one that could not be read is read again below (rare) */
         if (p->target_rc == WR_OK && strcmp(p->target_run.id, id) == 0) {
             *out = p->target_run;
             return answer(rt, WR_OK, NULL, out_err);
         }
-        if (p->target_rc != WR_ERR_OTHER && p->target_rc != WR_OK && p->run_rc == WR_OK &&
-            ((strcmp(p->target, "parent") == 0 && strcmp(p->run.parent_run_id, id) == 0) ||
-             (strcmp(p->target, "root") == 0 && strcmp(p->run.root_run_id, id) == 0)))
-            return answer(rt, p->target_rc, &p->target_err, out_err);
     }
     return wr_meta_run_get(rt->meta, env_id, id, out, out_err);
 }
@@ -255,8 +252,9 @@ wr_rt_read_run_has_stream(wr_rt *rt, const wr_req *req, const char *run_id, cons
                           bool *out, wr_error *out_err)
 {
     wr_rt_prefetch *p = current(rt, req);
-    if (p && p->has_rc != WR_ERR_OTHER && p->target_rc == WR_OK && p->stream_id &&
-        strcmp(p->target_run.id, run_id) == 0 && strcmp(p->stream_id, stream_id) == 0) {
+    /* read_target asked it whenever it read the target run */
+    if (p && p->target_rc == WR_OK && p->stream_id && strcmp(p->target_run.id, run_id) == 0 &&
+        strcmp(p->stream_id, stream_id) == 0) {
         if (p->has_rc == WR_OK)
             *out = p->has_stream;
         return answer(rt, p->has_rc, &p->has_err, out_err);

@@ -65,8 +65,8 @@ size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
 /*
  * prefetch.c. Calls a route's handler: at once, or — with readers set, for a request carrying a
  * credential, outside /admin/ — after a reader thread has read the credential's environment, its
- * organization and (session_param) the session params[0] names. The wr_rt_read_* lookups below
- * answer from those reads when they match, else read rt->meta.
+ * organization and the session or run params[0] names (`reads`, from the route's template). The
+ * wr_rt_read_* lookups below answer from those reads when they match, else read rt->meta.
  */
 typedef enum { WR_RT_READ_NONE, WR_RT_READ_SESSION, WR_RT_READ_RUN } wr_rt_read_kind;
 /* What a route's parameters name, from its template (wr_rt_route). */

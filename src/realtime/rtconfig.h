@@ -35,17 +35,16 @@ typedef struct wr_rt_settings {
     uint64_t wait_seconds;
     uint64_t flush_interval_ms;
     uint64_t max_retries;
-    char *stream_backend;     /* --stream-backend: embedded | remote */
-    char *s2_endpoint;        /* --s2-endpoint; NULL = unset */
-    char *s2_basin_endpoint;  /* --s2-basin-endpoint; NULL = unset */
-    char *s2_access_token;    /* WEIR_S2_ACCESS_TOKEN; NULL = unset */
-    uint64_t s2_timeout_s;    /* --s2-timeout */
-    char *s2_public_endpoint; /* --s2-public-endpoint; NULL = unset */
-    char *public_url;         /* --public-url; NULL = unset */
-    char *trusted_proxies;    /* --trusted-proxies; NULL = none */
-    char *control_plane;      /* WEIR_CONTROL_PLANE; NULL = SQLite in the data directory */
-    uint64_t
-        control_plane_writers; /* --control-plane-writers: PostgreSQL writer (and reader) connections */
+    char *stream_backend;           /* --stream-backend: embedded | remote */
+    char *s2_endpoint;              /* --s2-endpoint; NULL = unset */
+    char *s2_basin_endpoint;        /* --s2-basin-endpoint; NULL = unset */
+    char *s2_access_token;          /* WEIR_S2_ACCESS_TOKEN; NULL = unset */
+    uint64_t s2_timeout_s;          /* --s2-timeout */
+    char *s2_public_endpoint;       /* --s2-public-endpoint; NULL = unset */
+    char *public_url;               /* --public-url; NULL = unset */
+    char *trusted_proxies;          /* --trusted-proxies; NULL = none */
+    char *control_plane;            /* WEIR_CONTROL_PLANE; NULL = SQLite in the data directory */
+    uint64_t control_plane_writers; /* --control-plane-writers: PostgreSQL connections */
 } wr_rt_settings;
 
 extern const wr_opt_table wr_rt_settings_table;

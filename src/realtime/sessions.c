@@ -79,6 +79,15 @@ answer_text(wr_req *req, int status, wr_buf *b)
     wr_buf_fini(b);
 }
 
+/* 200 with the SessionItem of s. */
+static void
+answer_session(wr_req *req, const wr_session *s)
+{
+    wr_buf b = {0};
+    session_object(&b, s);
+    answer_text(req, 200, &b);
+}
+
 /* ---- body fields ----------------------------------------------------------------------------- */
 
 /*
@@ -474,9 +483,7 @@ get_session(wr_req *req, void *ctx)
     wr_session s;
     if (!wr_rt_env_auth(req, rt, &env) || !session_lookup(req, rt, &env, &s))
         return;
-    wr_buf b = {0};
-    session_object(&b, &s);
-    answer_text(req, 200, &b);
+    answer_session(req, &s);
     wr_session_fini(&s);
 }
 
@@ -512,9 +519,7 @@ update_answer(wr_req *req, const update_op *op, wr_err rc, const wr_error *err)
     } else if (rc != WR_OK) {
         wr_rt_fail_err(req, err);
     } else {
-        wr_buf b = {0};
-        session_object(&b, &op->s);
-        answer_text(req, 200, &b);
+        answer_session(req, &op->s);
     }
 }
 
@@ -613,9 +618,7 @@ close_released(void *ud, wr_err err, const wr_error *detail)
                  detail ? detail->msg : wr_err_code(err));
         wr_rt_fail(req, wr_err_status(err) >= 500 ? err : WR_ERR_BAD_GATEWAY, msg);
     } else {
-        wr_buf b = {0};
-        session_object(&b, &op->after);
-        answer_text(req, 200, &b);
+        answer_session(req, &op->after);
     }
     close_op_free(op);
 }
