@@ -17,7 +17,8 @@
 # Env:   WEIR_BIN (default build/release/weir), BASELINE_BIN (optional), BENCH_DIR (default $TMPDIR
 #        or /tmp), NO_PG=1 to skip PostgreSQL, WEIR_SERVE_ARGS (more `weir serve` flags, e.g.
 #        --control-plane-writers 16), STREAM_CONNS=N to add a storm of S2 stream creates (N more
-#        connections, bench/stream-create.lua: one synced store metadata write each) to every run
+#        connections, bench/stream-create.lua: one synced store metadata write each) to every run,
+#        ONLY_PG=1 to run only the PostgreSQL part (pgbench and weir over it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -145,8 +146,10 @@ pg_run() {
 root="bench-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
 for i in $(seq "$runs"); do
     echo "run $i:"
-    weir_run after "$weir"
-    [ -n "$base" ] && weir_run before "$base"
+    if [ -z "${ONLY_PG:-}" ]; then
+        weir_run after "$weir"
+        [ -n "$base" ] && weir_run before "$base"
+    fi
     [ -n "$pgbin" ] && pg_run
 done
 
@@ -167,7 +170,8 @@ done
 if [ -f "$tmp/pgbench.txt" ]; then
     pg=$(col 1 "$tmp/pgbench.txt")
     printf '| postgres pgbench single-row INSERT | %.0f | | avg %.2f ms | | |\n' "$pg" "$(col 2 "$tmp/pgbench.txt")"
-    printf '| weir (SQLite) / pgbench | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/after.txt") / $pg" | bc -l)"
+    [ -f "$tmp/after.txt" ] &&
+        printf '| weir (SQLite) / pgbench | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/after.txt") / $pg" | bc -l)"
     printf '| weir (PostgreSQL) / pgbench | %.2f× | | | | |\n' "$(echo "$(col 1 "$tmp/pg.txt") / $pg" | bc -l)"
 fi
 [ -f "$tmp/before.txt" ] && printf '| after / before | %.2f× | | | | |\n' \

@@ -20,6 +20,13 @@
  *     (wr_meta_group) the transaction is the group's, and every change, even a single statement,
  *     runs inside SAVEPOINT op: PostgreSQL aborts the whole transaction on any failed statement
  *     unless a savepoint is rolled back to, so a failed change undoes exactly itself.
+ *   - Round trips. Inside a group the savepoint statements (SAVEPOINT, RELEASE, ROLLBACK TO) are
+ *     not sent on their own: they wait (`defer`) and go to the server in one pipeline (libpq
+ *     pipeline mode) with the next statement that needs an answer, so a one-statement change
+ *     costs one round trip, not five. A savepoint still waiting when it is released or rolled
+ *     back to had nothing after it: both are dropped. COMMIT drops what waits (it releases every
+ *     savepoint). The server runs a pipeline's statements in order and stops at the first
+ *     failure (the rest come back PIPELINE_ABORTED), so the outcome is the same as one by one.
  *   - Stamps, completions and closes are write-once: no statement here changes a stamp, and
  *     migration 2 adds triggers (PL/pgSQL, RAISE) that refuse any other attempt.
  *   - Ordering matches SQLite's: text keys compare bytewise (COLLATE "C"), and runs and run
@@ -74,7 +81,9 @@ typedef struct pg {
     bool tx;                 /* an operation's own BEGIN is open (outside a group) */
     bool op;                 /* inside a group: the operation's SAVEPOINT op is open */
     bool group, job;         /* wr_meta_group state */
-    bool ended;              /* the server sent FATAL while we were idle: the session is over */
+    const char *defer[8];    /* savepoint statements waiting for the next round trip (group) */
+    size_t n_defer;
+    bool ended; /* the server sent FATAL while we were idle: the session is over */
 } pg;
 
 static pg *
@@ -174,7 +183,8 @@ configure(pg *q, wr_error *out_err)
 {
     PQsetNoticeReceiver(q->conn, on_notice, q);
     PGresult *res = PQexec(q->conn, "SET synchronous_commit = on; SET client_encoding = 'UTF8'; "
-                                    "SET bytea_output = 'hex'; SET client_min_messages = warning");
+                                    "SET bytea_output = 'hex'; SET client_min_messages = warning; "
+                                    "SET plan_cache_mode = force_custom_plan");
     wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, "session settings", "", out_err);
     PQclear(res);
     return err;
@@ -204,6 +214,7 @@ ready(pg *q, wr_error *out_err)
     PQreset(q->conn);
     memset(q->prepared, 0, sizeof(q->prepared));
     q->tx = q->op = q->ended = false;
+    q->n_defer = 0;
     if (!conn_ok(q)) {
         char msg[160];
         trim_msg(PQerrorMessage(q->conn), msg, sizeof(msg));
@@ -222,6 +233,89 @@ may_retry(pg *q, bool writes)
     return !writes && !q->group && !q->tx && !conn_ok(q);
 }
 
+static void
+stmt_name(char name[16], int id)
+{
+    snprintf(name, 16, "s%d", id);
+}
+
+/*
+ * One round trip: the deferred savepoint statements, then `ctl` (one control statement) or
+ * prepared statement `id` with p (preparing it first if this connection has not), sent as one
+ * pipeline. Returns the first failed result, else the last one; NULL when the connection broke
+ * before any came back. The caller clears it.
+ */
+static PGresult *
+pipeline(pg *q, const char *ctl, int id, const params *p)
+{
+    PGconn *c = q->conn;
+    size_t n = q->n_defer;
+    q->n_defer = 0;
+    if (PQenterPipelineMode(c) != 1)
+        return NULL;
+    int sent = 0, prepare_at = -1;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++, sent++)
+        ok = PQsendQueryParams(c, q->defer[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    if (ok && ctl) {
+        ok = PQsendQueryParams(c, ctl, 0, NULL, NULL, NULL, NULL, 0) == 1;
+        sent++;
+    } else if (ok) {
+        char name[16];
+        stmt_name(name, id);
+        if (!q->prepared[id]) {
+            ok = PQsendPrepare(c, name, stmt_sql[id], p->n, NULL) == 1;
+            prepare_at = sent++;
+        }
+        if (ok) {
+            ok = PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0) == 1;
+            sent++;
+        }
+    }
+    ok = ok && PQpipelineSync(c) == 1;
+    PGresult *keep = NULL; /* the first failure, else the latest result */
+    for (int i = 0; ok && i < sent; i++) {
+        PGresult *r;
+        while ((r = PQgetResult(c)) != NULL) {
+            if (i == prepare_at && res_ok(r))
+                q->prepared[id] = true;
+            if (!keep || res_ok(keep)) {
+                PQclear(keep);
+                keep = r;
+            } else {
+                PQclear(r);
+            }
+        }
+        ok = conn_ok(q);
+    }
+    PGresult *r;
+    while (ok && (r = PQgetResult(c)) != NULL) { /* up to the sync point */
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    PQexitPipelineMode(c); /* a broken connection stays in it until the reset */
+    return keep;
+}
+
+/* Inside a group: savepoint statement `sql` waits for the next round trip. Releasing a savepoint
+ * that is still waiting drops both: nothing ran after it. */
+static void
+defer(pg *q, const char *sql)
+{
+    if (q->n_defer && strncmp(sql, "RELEASE ", 8) == 0 &&
+        strcmp(q->defer[q->n_defer - 1], sql + 8) == 0) {
+        q->n_defer--;
+        return;
+    }
+    if (q->n_defer == sizeof(q->defer) / sizeof(q->defer[0])) { /* not reached by our callers */
+        PGresult *res = pipeline(q, q->defer[--q->n_defer], -1, NULL);
+        PQclear(res);
+    }
+    q->defer[q->n_defer++] = sql;
+}
+
 /*
  * Runs prepared statement `id` (preparing it first if this connection has not). On success
  * *out_res is its result, which the caller clears; on failure *out_res is NULL and the mapped
@@ -233,10 +327,13 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
 {
     *out_res = NULL;
     char name[16];
-    snprintf(name, sizeof(name), "s%d", id);
+    stmt_name(name, id);
     for (int attempt = 0;; attempt++) {
         PGresult *res = NULL;
-        if (!q->prepared[id]) {
+        bool piped = q->n_defer > 0;
+        if (piped) {
+            res = pipeline(q, NULL, id, p);
+        } else if (!q->prepared[id]) {
             res = PQprepare(q->conn, name, stmt_sql[id], p->n, NULL);
             q->prepared[id] = res_ok(res);
             if (q->prepared[id]) {
@@ -245,7 +342,7 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
             }
         }
         bool commits = stmt_writes[id] && !q->group && !q->tx;
-        if (q->prepared[id])
+        if (!piped && q->prepared[id])
             res = PQexecPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 0);
         if (res_ok(res)) {
             *out_res = res;
@@ -265,13 +362,14 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
 }
 
 /*
- * Runs a statement without parameters or rows (BEGIN, SAVEPOINT, …). `commit`: it is a COMMIT,
- * whose success is checked by its tag (a COMMIT of a failed transaction answers ROLLBACK).
+ * Runs one statement without parameters or rows (BEGIN, ROLLBACK TO …), after the deferred ones.
+ * `commit`: it is a COMMIT, whose success is checked by its tag (a COMMIT of a failed transaction
+ * answers ROLLBACK).
  */
 static wr_err
 exec_ctl(pg *q, const char *sql, bool commit, wr_error *out_err)
 {
-    PGresult *res = PQexec(q->conn, sql);
+    PGresult *res = q->n_defer ? pipeline(q, sql, -1, NULL) : PQexec(q->conn, sql);
     if (!res_ok(res) && strcmp(sql, "BEGIN") == 0 && may_retry(q, false)) {
         PQclear(res);
         wr_err err = ready(q, out_err);
@@ -303,8 +401,8 @@ op_begin(pg *q, bool multi, wr_error *out_err)
     if (err != WR_OK)
         return err;
     if (q->group) {
-        err = exec_ctl(q, "SAVEPOINT op", false, out_err);
-        q->op = err == WR_OK;
+        defer(q, "SAVEPOINT op");
+        q->op = true;
     } else if (multi) {
         err = exec_ctl(q, "BEGIN", false, out_err);
         q->tx = err == WR_OK;
@@ -312,13 +410,28 @@ op_begin(pg *q, bool multi, wr_error *out_err)
     return err;
 }
 
+/*
+ * Inside a group: undoes everything since savepoint `op` or `job` and drops it, in one round trip
+ * (nothing to send when that savepoint is still waiting: nothing ran after it).
+ */
+static wr_err
+undo_savepoint(pg *q, bool job, wr_error *out_err)
+{
+    const char *sql = job ? "SAVEPOINT job" : "SAVEPOINT op";
+    if (q->n_defer && strcmp(q->defer[q->n_defer - 1], sql) == 0) {
+        q->n_defer--;
+        return WR_OK;
+    }
+    defer(q, job ? "ROLLBACK TO SAVEPOINT job" : "ROLLBACK TO SAVEPOINT op");
+    return exec_ctl(q, job ? "RELEASE SAVEPOINT job" : "RELEASE SAVEPOINT op", false, out_err);
+}
+
 /* Undoes the operation's open transaction or savepoint, if any. */
 static void
 op_rollback(pg *q)
 {
     if (q->op && conn_ok(q)) {
-        PGresult *res = PQexec(q->conn, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
-        PQclear(res);
+        undo_savepoint(q, false, NULL);
     } else if (q->tx && conn_ok(q)) {
         PGresult *res = PQexec(q->conn, "ROLLBACK");
         PQclear(res);
@@ -332,8 +445,8 @@ static wr_err
 op_end(pg *q, wr_err err, wr_error *out_err)
 {
     if (err == WR_OK && q->op) {
-        err = exec_ctl(q, "RELEASE SAVEPOINT op", false, out_err);
-        q->op = err != WR_OK;
+        defer(q, "RELEASE SAVEPOINT op");
+        q->op = false;
     } else if (err == WR_OK && q->tx) {
         err = exec_ctl(q, "COMMIT", true, out_err);
         q->tx = err != WR_OK;
@@ -743,19 +856,26 @@ env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const uint8_t *k
 
 /* ---- runs ----------------------------------------------------------------------------------- */
 
+/* The run's columns (RUN_COLS order) as 8 parameters; all NULL for no run. */
+static void
+run_params(params *p, const wr_run *r)
+{
+    p_text(p, r ? r->id : NULL);
+    p_text(p, r ? r->env_id : NULL);
+    p_text(p, r ? r->task_identifier : NULL);
+    p_opt_text(p, r && r->has_parent, r ? r->parent_run_id : NULL);
+    p_text(p, r ? r->root_run_id : NULL);
+    p_opt_u64(p, r && r->completed, r ? r->completed_at_ms : 0);
+    p_opt_text(p, r && r->has_basin, r ? r->basin : NULL);
+    p_opt_u64(p, r != NULL, r ? r->created_at_ms : 0);
+}
+
 /* The run's INSERT, inside whatever transaction is open. */
 static wr_err
 run_insert(pg *q, const wr_run *r, wr_error *out_err)
 {
     params p = {0};
-    p_text(&p, r->id);
-    p_text(&p, r->env_id);
-    p_text(&p, r->task_identifier);
-    p_opt_text(&p, r->has_parent, r->parent_run_id);
-    p_text(&p, r->root_run_id);
-    p_opt_u64(&p, r->completed, r->completed_at_ms);
-    p_opt_text(&p, r->has_basin, r->basin);
-    p_u64(&p, r->created_at_ms);
+    run_params(&p, r);
     return write_stmt(q, S_RUN_INSERT, &p, "run", "environment", NULL, out_err);
 }
 
@@ -924,10 +1044,15 @@ session_stream_key_taken(wr_meta *m, const char *env_id, const char *key, bool *
     return key_taken(q, env_id, key, out_taken, out_err);
 }
 
-/* The session's INSERT; *out_inserted is false when a row with its external id exists. */
+/* One statement: migration 3's weir_session_create (see there; the same steps as sqlite.c's). */
 static wr_err
-session_insert(pg *q, const wr_session *s, bool *out_inserted, wr_error *out_err)
+session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
+                      bool *out_created, wr_error *out_err)
 {
+    pg *q = PG(m);
+    wr_err err = op_begin(q, false, out_err);
+    if (err != WR_OK)
+        return err;
     params p = {0};
     p_text(&p, s->id);
     p_text(&p, s->env_id);
@@ -945,67 +1070,18 @@ session_insert(pg *q, const wr_session *s, bool *out_inserted, wr_error *out_err
     p_text(&p, s->trigger_config_json);
     p_opt_text(&p, s->has_current_run, s->current_run_id);
     p_u64(&p, s->updated_at_ms);
-    long changed = 0;
-    wr_err err = write_stmt(q, S_SESSION_INSERT, &p, "session", "environment", &changed, out_err);
-    *out_inserted = err == WR_OK && changed > 0;
-    return err;
-}
-
-/*
- * One transaction: look up by external id, else insert (the first run too) and read back. Under
- * PostgreSQL's read committed isolation another node may create the same external id between
- * the look-up and the insert; the insert then does nothing (ON CONFLICT), the transaction is
- * undone and the other node's row is returned, as SQLite's write lock would have it.
- */
-static wr_err
-session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
-                      bool *out_created, wr_error *out_err)
-{
-    pg *q = PG(m);
-    wr_err err = op_begin(q, true, out_err);
-    if (err != WR_OK)
-        return err;
-    bool inserted = false;
-    if (s->has_external_id) {
-        wr_error lookup = {0};
-        err = session_by_external_id(q, s->env_id, s->external_id, out, &lookup);
-        if (err == WR_OK) {
-            *out_created = false;
-            op_rollback(q); /* nothing was written */
-            return WR_OK;
-        }
-        if (err != WR_ERR_NOT_FOUND) {
-            if (out_err)
-                *out_err = lookup;
-            goto out;
-        }
+    run_params(&p, first_run);
+    PGresult *res;
+    err = exec_stmt(q, S_SESSION_CREATE, &p, "session", "environment", &res, out_err);
+    if (err == WR_OK && PQntuples(res) != 1)
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "session create returned %d rows",
+                           PQntuples(res));
+    if (err == WR_OK) {
+        read_session(res, 0, out);
+        *out_created = strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") == 0;
     }
-    /* The external id may still name a renamed session's channels: this one gets its own. */
-    wr_session n = *s;
-    bool taken = false;
-    if (strcmp(n.stream_key, n.id) != 0 &&
-        (err = key_taken(q, n.env_id, n.stream_key, &taken, out_err)) != WR_OK)
-        goto out;
-    if (taken)
-        snprintf(n.stream_key, sizeof(n.stream_key), "%s", n.id);
-    if (first_run && (err = run_insert(q, first_run, out_err)) != WR_OK)
-        goto out;
-    err = session_insert(q, &n, &inserted, out_err);
-    if (err != WR_OK)
-        goto out;
-    if (!inserted) { /* lost a race for the external id: undo the run, return the winner */
-        op_rollback(q);
-        *out_created = false;
-        return session_get_by_external_id(m, s->env_id, s->external_id, out, out_err);
-    }
-    err = op_end(q, WR_OK, out_err);
-    if (err != WR_OK)
-        goto out;
-    err = session_by_id(q, s->env_id, s->id, out, out_err);
-    *out_created = err == WR_OK;
-out:
-    op_rollback(q);
-    return err;
+    PQclear(res);
+    return op_end(q, err, out_err);
 }
 
 static wr_err
@@ -1203,7 +1279,7 @@ pg_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
     case WR_META_GROUP_JOB:
         err = group_alive(q, out_err);
         if (err == WR_OK)
-            err = exec_ctl(q, "SAVEPOINT job", false, out_err);
+            defer(q, "SAVEPOINT job");
         q->job = err == WR_OK;
         return err;
     case WR_META_GROUP_JOB_KEEP:
@@ -1214,17 +1290,17 @@ pg_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
         /* A statement of the job that failed outside an operation's savepoint (a read) left the
          * transaction aborted: the job cannot be kept, only undone. */
         if (step_id == WR_META_GROUP_JOB_KEEP && PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
-            exec_ctl(q, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", false, NULL);
+            undo_savepoint(q, true, NULL);
             return wr_error_set(out_err, WR_ERR_STORAGE,
                                 "a statement of the job failed; its changes were undone");
         }
-        return exec_ctl(q,
-                        step_id == WR_META_GROUP_JOB_UNDO
-                            ? "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
-                            : "RELEASE SAVEPOINT job",
-                        false, out_err);
+        if (step_id == WR_META_GROUP_JOB_UNDO)
+            return undo_savepoint(q, true, out_err);
+        defer(q, "RELEASE SAVEPOINT job");
+        return WR_OK;
     case WR_META_GROUP_COMMIT:
         q->group = false;
+        q->n_defer = 0; /* COMMIT releases every savepoint */
         err = group_alive(q, out_err);
         if (err == WR_OK)
             err = exec_ctl(q, "COMMIT", true, out_err);
@@ -1235,6 +1311,7 @@ pg_group(wr_meta *m, wr_meta_group_step step_id, wr_error *out_err)
         return err;
     default: /* WR_META_GROUP_ABORT */
         q->group = false;
+        q->n_defer = 0;
         if (conn_ok(q) && PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
             PGresult *res = PQexec(q->conn, "ROLLBACK");
             if (!res_ok(res))

@@ -57,11 +57,10 @@
       "INSERT INTO run_streams (run_id, stream_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")        \
     X(RUN_STREAM_LIST, 0, "SELECT stream_id FROM run_streams WHERE run_id = $1 ORDER BY seq")      \
     X(RUN_STREAM_HAS, 0, "SELECT 1 FROM run_streams WHERE run_id = $1 AND stream_id = $2")         \
-    /* A concurrent create of the same external id (another node) makes this insert nothing */     \
-    X(SESSION_INSERT, 1,                                                                           \
-      "INSERT INTO sessions (" SESSION_COLS ") "                                                   \
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "            \
-      "ON CONFLICT (env_id, external_id) DO NOTHING")                                              \
+    /* migration 3's function: the session's columns in table order, then whether it is new */     \
+    X(SESSION_CREATE, 1,                                                                           \
+      "SELECT (r.s).*, r.created FROM weir_session_create($1, $2, $3, $4, $5, $6, $7, $8, $9, "    \
+      "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) r")              \
     X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
     X(SESSION_GET_EXT, 0,                                                                          \
       "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \
@@ -99,7 +98,7 @@ enum {
 
 /* ---- parameters ----------------------------------------------------------------------------- */
 
-#define WR_META_PG_MAX_PARAMS 16 /* the most a statement takes (a session insert) */
+#define WR_META_PG_MAX_PARAMS 24 /* the most a statement takes (a session create) */
 
 /* One statement's parameters; numbers are formatted into `num`, everything else is borrowed. */
 typedef struct wr_meta_pg_params {

@@ -112,6 +112,56 @@ static const char *const migrations[] = {
     "CREATE TRIGGER sessions_stream_key_write_once BEFORE UPDATE OF stream_key ON sessions"
     "  FOR EACH ROW WHEN (OLD.stream_key IS DISTINCT FROM NEW.stream_key)"
     "  EXECUTE FUNCTION weir_write_once('sessions.stream_key');",
+
+    /* 3: a session create (and its first run) as one server-side call: one round trip instead
+     * of five statements. The INSERT comes first and does nothing on a conflict with any unique
+     * key (ON CONFLICT without a target: the unique indexes decide, no plan choice); then the row
+     * with this external id is returned if there is one (also the row another node created
+     * concurrently: under read committed each statement sees what committed before it); else the
+     * stream key names a renamed session's channels, and the row is inserted again with its own
+     * id as its key; a conflict on the id itself raises unique_violation. The first run is
+     * inserted after the session row exists. One row: whether it was created, and the session.
+     * Plans: the connection plans every statement for its parameters (postgres.c, configure:
+     * a plan cached while a table was nearly empty picks the wrong index for good); in here
+     * the statements have one possible plan and keep it (plan_cache_mode = auto), except the
+     * look-up by external id, planned each time (EXECUTE).
+     * No SQLite counterpart: sqlite.c runs the same steps as statements in one transaction. */
+    "CREATE FUNCTION weir_session_create("
+    "  s_id text, s_env text, s_ext text, s_type text, s_task text, s_meta text, s_tags text,"
+    "  s_closed_at bigint, s_closed_reason text, s_expires bigint, s_basin text,"
+    "  s_created bigint, s_key text, s_trigger text, s_run text, s_updated bigint,"
+    "  r_id text, r_env text, r_task text, r_parent text, r_root text, r_completed bigint,"
+    "  r_basin text, r_created bigint) RETURNS TABLE (created boolean, s sessions)"
+    "  LANGUAGE plpgsql SET plan_cache_mode = auto AS $$"
+    "DECLARE k text := s_key;"
+    "BEGIN"
+    "  LOOP"
+    "    RETURN QUERY INSERT INTO sessions AS x (id, env_id, external_id, type, task_identifier,"
+    "        metadata_json, tags_json, closed_at_ms, closed_reason, expires_at_ms,"
+    "        stream_basin_name, created_at_ms, stream_key, trigger_config_json, current_run_id,"
+    "        updated_at_ms)"
+    "      VALUES (s_id, s_env, s_ext, s_type, s_task, s_meta, s_tags, s_closed_at,"
+    "        s_closed_reason, s_expires, s_basin, s_created, k, s_trigger, s_run, s_updated)"
+    "      ON CONFLICT DO NOTHING RETURNING true, x;"
+    "    IF FOUND THEN"
+    "      IF r_id IS NOT NULL THEN"
+    "        INSERT INTO runs (id, env_id, task_identifier, parent_run_id, root_run_id,"
+    "          completed_at_ms, stream_basin_name, created_at_ms)"
+    "        VALUES (r_id, r_env, r_task, r_parent, r_root, r_completed, r_basin, r_created);"
+    "      END IF;"
+    "      RETURN;"
+    "    END IF;"
+    "    IF s_ext IS NOT NULL THEN"
+    "      RETURN QUERY EXECUTE 'SELECT false, x FROM sessions x"
+    "        WHERE x.env_id = $1 AND x.external_id = $2' USING s_env, s_ext;"
+    "      IF FOUND THEN RETURN; END IF;"
+    "    END IF;"
+    "    IF k = s_id THEN"
+    "      RAISE unique_violation USING MESSAGE = 'session ' || s_id || ' already exists';"
+    "    END IF;"
+    "    k := s_id;"
+    "  END LOOP;"
+    "END $$;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

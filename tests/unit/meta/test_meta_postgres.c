@@ -298,6 +298,18 @@ test_group_failing_op_keeps_the_rest(void **state)
     OK(make_org(m, "orgc", "c"));
     OK(wr_meta_group(m, WR_META_GROUP_JOB_UNDO, NULL));
 
+    /* savepoints wait for the next statement: a job that sends nothing, then one that only
+     * reads, then one undone before it sent anything, leave the group as it was */
+    OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
+    OK(wr_meta_group(m, WR_META_GROUP_JOB_KEEP, NULL));
+    OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
+    wr_org seen;
+    OK(wr_meta_org_get(m, "orga", &seen, NULL));
+    assert_int_equal(wr_meta_org_get(m, "orgc", &seen, NULL), WR_ERR_NOT_FOUND);
+    OK(wr_meta_group(m, WR_META_GROUP_JOB_KEEP, NULL));
+    OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
+    OK(wr_meta_group(m, WR_META_GROUP_JOB_UNDO, NULL));
+
     OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
     OK(make_org(m, "orgd", "d"));
     OK(wr_meta_org_set_plan(m, "orgd", "pro", NULL));
