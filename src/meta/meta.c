@@ -497,3 +497,48 @@ wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
     n.now_ms = or_now(f->now_ms);
     return m->ops->session_list(m, env_id, &n, out, out_err);
 }
+
+/* ---- part ids ------------------------------------------------------------------------------- */
+
+static wr_err
+part_args(const char *key, const char *part, wr_error *out_err)
+{
+    TRY(need(key, WR_META_PART_KEY_MAX + 1, "part key", out_err));
+    return need(part, WR_META_PART_ID_MAX + 1, "part id", out_err);
+}
+
+wr_err
+wr_meta_part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms,
+                   uint64_t window_ms, uint64_t claim_ms, wr_meta_part_state *out_state,
+                   uint64_t *out_seq, wr_error *out_err)
+{
+    *out_state = WR_META_PART_BUSY;
+    *out_seq = 0;
+    TRY(part_args(key, part, out_err));
+    return m->ops->part_claim(m, key, part, now_ms, window_ms, claim_ms, out_state, out_seq,
+                              out_err);
+}
+
+wr_err
+wr_meta_part_done(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms, uint64_t seq,
+                  uint64_t now_ms, wr_error *out_err)
+{
+    TRY(part_args(key, part, out_err));
+    return m->ops->part_done(m, key, part, claimed_ms, seq, now_ms, out_err);
+}
+
+wr_err
+wr_meta_part_release(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
+                     wr_error *out_err)
+{
+    TRY(part_args(key, part, out_err));
+    return m->ops->part_release(m, key, part, claimed_ms, out_err);
+}
+
+wr_err
+wr_meta_part_purge(wr_meta *m, uint64_t before_ms, size_t *out_n, wr_error *out_err)
+{
+    if (out_n)
+        *out_n = 0;
+    return m->ops->part_purge(m, before_ms, out_n, out_err);
+}

@@ -386,6 +386,42 @@ wr_err wr_meta_session_swap_run(wr_meta *m, const char *id, const char *expected
 wr_err wr_meta_session_list(wr_meta *m, const char *env_id, const wr_session_filter *f,
                             wr_session_page *out, wr_error *out_err);
 
+/* ---- part ids (X-Part-Id across nodes) ----------------------------------------------------- */
+
+/*
+ * A shared record of the part ids appended to a stream, so that nodes sharing one control plane
+ * append a given X-Part-Id once (the realtime append route; streams.c). A row is keyed by the
+ * stream (an opaque key of at most WR_META_PART_KEY_MAX bytes) and the part id (at most
+ * WR_META_PART_ID_MAX bytes); it is either a claim (an append in flight, since at_ms) or an
+ * answer (appended as seq, at at_ms).
+ */
+#define WR_META_PART_KEY_MAX 600
+#define WR_META_PART_ID_MAX 256
+
+typedef enum wr_meta_part_state {
+    WR_META_PART_CLAIMED, /* the caller appends, then part_done (or part_release on failure) */
+    WR_META_PART_DONE,    /* appended less than window_ms ago, as *out_seq */
+    WR_META_PART_BUSY,    /* another claim younger than claim_ms is in flight */
+} wr_meta_part_state;
+
+/*
+ * Claims (key, part) at now_ms: a new row, or one whose answer is window_ms old or older or whose
+ * claim is claim_ms old or older (its node went away), becomes the caller's claim. Errors:
+ * INVALID (empty or too long key or part).
+ */
+wr_err wr_meta_part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms,
+                          uint64_t window_ms, uint64_t claim_ms, wr_meta_part_state *out_state,
+                          uint64_t *out_seq, wr_error *out_err);
+/* Turns the caller's claim made at claimed_ms into the answer `seq` at now_ms. NOT_FOUND when
+ * that claim is gone (taken over after claim_ms); the record was appended all the same. */
+wr_err wr_meta_part_done(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
+                         uint64_t seq, uint64_t now_ms, wr_error *out_err);
+/* Drops the caller's claim made at claimed_ms (its append failed); no error when it is gone. */
+wr_err wr_meta_part_release(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
+                            wr_error *out_err);
+/* Deletes every row older than before_ms; *out_n (may be NULL) says how many. */
+wr_err wr_meta_part_purge(wr_meta *m, uint64_t before_ms, size_t *out_n, wr_error *out_err);
+
 /* ---- group commit --------------------------------------------------------------------------- */
 
 /*

@@ -76,6 +76,15 @@ typedef struct wr_meta_ops {
                        wr_error *out_err);
     wr_err (*run_list)(wr_meta *m, const char *env_id, const char *after, size_t limit,
                        wr_run_page *out, wr_error *out_err);
+    /* Part ids (meta.h); arguments checked by meta.c. */
+    wr_err (*part_claim)(wr_meta *m, const char *key, const char *part, uint64_t now_ms,
+                         uint64_t window_ms, uint64_t claim_ms, wr_meta_part_state *out_state,
+                         uint64_t *out_seq, wr_error *out_err);
+    wr_err (*part_done)(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
+                        uint64_t seq, uint64_t now_ms, wr_error *out_err);
+    wr_err (*part_release)(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
+                           wr_error *out_err);
+    wr_err (*part_purge)(wr_meta *m, uint64_t before_ms, size_t *out_n, wr_error *out_err);
     /* Group commit (meta.h, wr_meta_group): the step is one of wr_meta_group_step, in order. */
     wr_err (*group)(wr_meta *m, wr_meta_group_step step, wr_error *out_err);
 } wr_meta_ops;

@@ -1238,6 +1238,79 @@ env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *
                      out_err);
 }
 
+/* ---- part ids ------------------------------------------------------------------------------- */
+
+static uint64_t
+ago(uint64_t now, uint64_t span)
+{
+    return now > span ? now - span : 0;
+}
+
+static wr_err
+part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t window_ms,
+           uint64_t claim_ms, wr_meta_part_state *out_state, uint64_t *out_seq, wr_error *out_err)
+{
+    pg *q = PG(m);
+    params p = {0};
+    p_text(&p, key);
+    p_text(&p, part);
+    p_u64(&p, now_ms);
+    p_u64(&p, ago(now_ms, window_ms));
+    p_u64(&p, ago(now_ms, claim_ms));
+    long changed = 0;
+    wr_err err = write_op(q, S_PART_CLAIM, &p, "part id", "part id", &changed, out_err);
+    if (err != WR_OK || changed > 0) {
+        *out_state = WR_META_PART_CLAIMED;
+        return err;
+    }
+    params g = {0};
+    p_text(&g, key);
+    p_text(&g, part);
+    PGresult *res;
+    err = exec_stmt(q, S_PART_GET, &g, "part id", "part id", &res, out_err);
+    if (err == WR_OK && PQntuples(res) > 0 && !col_null(res, 0, 0)) {
+        *out_state = WR_META_PART_DONE;
+        *out_seq = col_u64(res, 0, 0);
+    }
+    PQclear(res);
+    return err;
+}
+
+static wr_err
+part_done(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms, uint64_t seq,
+          uint64_t now_ms, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, key);
+    p_text(&p, part);
+    p_u64(&p, claimed_ms);
+    p_u64(&p, seq);
+    p_u64(&p, now_ms);
+    return update_one(PG(m), S_PART_DONE, &p, "part id claim", part, out_err);
+}
+
+static wr_err
+part_release(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms, wr_error *out_err)
+{
+    params p = {0};
+    p_text(&p, key);
+    p_text(&p, part);
+    p_u64(&p, claimed_ms);
+    return write_op(PG(m), S_PART_RELEASE, &p, "part id", "part id", NULL, out_err);
+}
+
+static wr_err
+part_purge(wr_meta *m, uint64_t before_ms, size_t *out_n, wr_error *out_err)
+{
+    params p = {0};
+    p_u64(&p, before_ms);
+    long changed = 0;
+    wr_err err = write_op(PG(m), S_PART_PURGE, &p, "part id", "part id", &changed, out_err);
+    if (err == WR_OK && out_n)
+        *out_n = (size_t)changed;
+    return err;
+}
+
 /* ---- group commit --------------------------------------------------------------------------- */
 
 /* Inside a group, the transaction must still be there and healthy before the next step. */
@@ -1364,6 +1437,10 @@ static const wr_meta_ops postgres_ops = {
     .project_list = project_list,
     .env_list = env_list,
     .run_list = run_list,
+    .part_claim = part_claim,
+    .part_done = part_done,
+    .part_release = part_release,
+    .part_purge = part_purge,
     .group = pg_group,
 };
 

@@ -78,6 +78,18 @@
       "UPDATE sessions SET current_run_id = $3, updated_at_ms = $4 "                               \
       "WHERE id = $1 AND current_run_id IS NOT DISTINCT FROM $2::text")                            \
     X(SESSION_CURSOR, 0, "SELECT created_at_ms FROM sessions WHERE id = $1 AND env_id = $2")       \
+    X(PART_CLAIM, 1,                                                                               \
+      "INSERT INTO part_ids AS p (stream_key, part_id, seq_num, at_ms) VALUES ($1, $2, NULL, $3) " \
+      "ON CONFLICT (stream_key, part_id) DO UPDATE SET seq_num = NULL, at_ms = excluded.at_ms "    \
+      "WHERE (p.seq_num IS NOT NULL AND p.at_ms <= $4) OR (p.seq_num IS NULL AND p.at_ms <= $5)")  \
+    X(PART_GET, 0, "SELECT seq_num FROM part_ids WHERE stream_key = $1 AND part_id = $2")          \
+    X(PART_DONE, 1,                                                                                \
+      "UPDATE part_ids SET seq_num = $4, at_ms = $5 "                                              \
+      "WHERE stream_key = $1 AND part_id = $2 AND seq_num IS NULL AND at_ms = $3")                 \
+    X(PART_RELEASE, 1,                                                                             \
+      "DELETE FROM part_ids "                                                                      \
+      "WHERE stream_key = $1 AND part_id = $2 AND seq_num IS NULL AND at_ms = $3")                 \
+    X(PART_PURGE, 1, "DELETE FROM part_ids WHERE at_ms < $1")                                      \
     X(PROJECT_LIST, 0,                                                                             \
       "SELECT " PROJECT_COLS " FROM projects WHERE org_id = $1 ORDER BY created_at_ms, id")        \
     X(ENV_LIST, 0,                                                                                 \

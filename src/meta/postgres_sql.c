@@ -162,6 +162,16 @@ static const char *const migrations[] = {
     "    k := s_id;"
     "  END LOOP;"
     "END $$;",
+
+    /* 4: part ids appended (X-Part-Id), shared by the nodes (SQLite's 5). */
+    "CREATE TABLE part_ids ("
+    "  stream_key TEXT COLLATE \"C\" NOT NULL,"
+    "  part_id TEXT COLLATE \"C\" NOT NULL,"
+    "  seq_num BIGINT,"
+    "  at_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (stream_key, part_id)"
+    ");"
+    "CREATE INDEX part_ids_at ON part_ids(at_ms);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -147,6 +147,17 @@ static const char *const migrations[] = {
     "  WHEN OLD.stream_key IS NOT NULL AND OLD.stream_key IS NOT NEW.stream_key"
     "  BEGIN SELECT RAISE(ABORT, 'sessions.stream_key is write-once'); END;"
     "CREATE UNIQUE INDEX sessions_env_stream_key ON sessions(env_id, stream_key);",
+
+    /* 5: part ids appended (X-Part-Id), shared by the nodes of one control plane: a claim
+     * (seq_num NULL: an append in flight since at_ms) or an answer (seq_num, at at_ms). */
+    "CREATE TABLE part_ids ("
+    "  stream_key TEXT NOT NULL,"
+    "  part_id TEXT NOT NULL,"
+    "  seq_num INTEGER,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream_key, part_id)"
+    ");"
+    "CREATE INDEX part_ids_at ON part_ids(at_ms);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -213,6 +224,17 @@ static const char *const migrations[] = {
     X(SESSION_SWAP, "UPDATE sessions SET current_run_id = ?3, updated_at_ms = ?4 "                 \
                     "WHERE id = ?1 AND current_run_id IS ?2")                                      \
     X(SESSION_CURSOR, "SELECT created_at_ms FROM sessions WHERE id = ?1 AND env_id = ?2")          \
+    X(PART_CLAIM,                                                                                  \
+      "INSERT INTO part_ids (stream_key, part_id, seq_num, at_ms) VALUES (?1, ?2, NULL, ?3) "      \
+      "ON CONFLICT (stream_key, part_id) DO UPDATE SET seq_num = NULL, at_ms = excluded.at_ms "    \
+      "WHERE (part_ids.seq_num IS NOT NULL AND part_ids.at_ms <= ?4) "                             \
+      "OR (part_ids.seq_num IS NULL AND part_ids.at_ms <= ?5)")                                    \
+    X(PART_GET, "SELECT seq_num FROM part_ids WHERE stream_key = ?1 AND part_id = ?2")             \
+    X(PART_DONE, "UPDATE part_ids SET seq_num = ?4, at_ms = ?5 "                                   \
+                 "WHERE stream_key = ?1 AND part_id = ?2 AND seq_num IS NULL AND at_ms = ?3")      \
+    X(PART_RELEASE, "DELETE FROM part_ids "                                                        \
+                    "WHERE stream_key = ?1 AND part_id = ?2 AND seq_num IS NULL AND at_ms = ?3")   \
+    X(PART_PURGE, "DELETE FROM part_ids WHERE at_ms < ?1")                                         \
     X(PROJECT_LIST,                                                                                \
       "SELECT " PROJECT_COLS " FROM projects WHERE org_id = ?1 ORDER BY created_at_ms, id")        \
     X(ENV_LIST, "SELECT " ENV_COLS " FROM environments WHERE project_id IN "                       \
@@ -1374,6 +1396,85 @@ sq_close(wr_meta *m)
     free(q);
 }
 
+/* ---- part ids ------------------------------------------------------------------------------- */
+
+static uint64_t
+ago(uint64_t now, uint64_t span)
+{
+    return now > span ? now - span : 0;
+}
+
+static wr_err
+part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t window_ms,
+           uint64_t claim_ms, wr_meta_part_state *out_state, uint64_t *out_seq, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_PART_CLAIM);
+    bind_text(st, 1, key);
+    bind_text(st, 2, part);
+    bind_u64(st, 3, now_ms);
+    bind_u64(st, 4, ago(now_ms, window_ms));
+    bind_u64(st, 5, ago(now_ms, claim_ms));
+    wr_err err = exec_write(q, st, "part id", "part id", out_err);
+    if (err != WR_OK || sqlite3_changes(q->db) > 0) {
+        *out_state = WR_META_PART_CLAIMED;
+        return err;
+    }
+    PREP(get, S_PART_GET);
+    bind_text(get, 1, key);
+    bind_text(get, 2, part);
+    int rc = step(q, get, false);
+    if (rc == SQLITE_ROW && !col_null(get, 0)) {
+        *out_state = WR_META_PART_DONE;
+        *out_seq = col_u64(get, 0);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = fail(q, rc, "part id", "part id", out_err);
+    done(get);
+    return err;
+}
+
+static wr_err
+part_done(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms, uint64_t seq,
+          uint64_t now_ms, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_PART_DONE);
+    bind_text(st, 1, key);
+    bind_text(st, 2, part);
+    bind_u64(st, 3, claimed_ms);
+    bind_u64(st, 4, seq);
+    bind_u64(st, 5, now_ms);
+    return exec_update_one(q, st, "part id claim", part, out_err);
+}
+
+static wr_err
+part_release(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_PART_RELEASE);
+    bind_text(st, 1, key);
+    bind_text(st, 2, part);
+    bind_u64(st, 3, claimed_ms);
+    return exec_write(q, st, "part id", "part id", out_err);
+}
+
+static wr_err
+part_purge(wr_meta *m, uint64_t before_ms, size_t *out_n, wr_error *out_err)
+{
+    sq *q = SQ(m);
+    WRITABLE();
+    PREP(st, S_PART_PURGE);
+    bind_u64(st, 1, before_ms);
+    wr_err err = exec_write(q, st, "part id", "part id", out_err);
+    if (err == WR_OK && out_n)
+        *out_n = (size_t)sqlite3_changes(q->db);
+    return err;
+}
+
 static const wr_meta_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1406,6 +1507,10 @@ static const wr_meta_ops sqlite_ops = {
     .project_list = project_list,
     .env_list = env_list,
     .run_list = run_list,
+    .part_claim = part_claim,
+    .part_done = part_done,
+    .part_release = part_release,
+    .part_purge = part_purge,
     .group = sq_group,
 };
 

@@ -39,6 +39,14 @@ struct wr_rt {
     struct rt_queued *queued[WR_RT_QUEUED_BUCKETS];
 };
 
+/* Whether other nodes share this control plane (PostgreSQL: its reads go through reader
+ * threads): then what must hold across nodes (part ids) is kept in it, not in memory alone. */
+static inline bool
+wr_rt_shared_control_plane(const wr_rt *rt)
+{
+    return rt->readers != NULL;
+}
+
 /*
  * Asynchronous answers: an operation whose first member is its `wr_req *` holds the request
  * (the member turns NULL if the client goes away first); take it back to answer (NULL: gone).

@@ -27,6 +27,13 @@
 #include "util/utf8.h"
 
 #define PART_TTL_MS (5u * 60u * 1000u)
+/* With a control plane shared by several nodes, the part ids live in it too (wr_meta_part_*): a
+ * claim is taken before the append and turned into the answer after it. A claim whose node went
+ * away (crashed between claim and answer) is taken over after PART_CLAIM_MS; that node may have
+ * appended, so a crash in that window can leave the one duplicate this cannot rule out. Rows past
+ * the window are purged at most every PART_PURGE_MS, by the node that appends next. */
+#define PART_CLAIM_MS (30u * 1000u)
+#define PART_PURGE_MS (60u * 1000u)
 /* Remembered part ids (~250 bytes each) per stream and per environment: past either limit the
  * oldest answered ids of that stream (or environment) are forgotten early. So a flood of unique
  * ids grows memory only up to the limits, and forgets only the flooder's own ids: a browser
@@ -70,6 +77,7 @@ struct part_waiter {
 };
 
 struct wr_rt_parts {
+    uint64_t purged_at_ms; /* the last purge of the shared rows */
     part *buckets[PART_BUCKETS];
     part_group *envs[GROUP_BUCKETS];
     part_group *streams[GROUP_BUCKETS];
@@ -288,11 +296,11 @@ typedef struct append_ctx {
     part *p; /* NULL without a part id */
 } append_ctx;
 
+/* The part's outcome: seq, or err (the part id is forgotten: a retry appends). Answers the
+ * request (if it is still there) and every request waiting on the same part id; frees c. */
 static void
-append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
+append_settle(append_ctx *c, wr_err err, const char *msg, uint64_t seq)
 {
-    append_ctx *c = ud;
-    const char *msg = detail && detail->msg[0] ? detail->msg : wr_err_code(err);
     if (c->p) {
         wr_rt_parts *t = c->rt->parts;
         if (err == WR_OK) {
@@ -314,6 +322,136 @@ append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
     else if (req)
         wr_rt_fail(req, err, msg);
     free(c);
+}
+
+static void
+append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
+{
+    const char *msg = detail && detail->msg[0] ? detail->msg : wr_err_code(err);
+    append_settle(ud, err, msg, seq);
+}
+
+/* --- the shared part ids (a control plane several nodes share) --- */
+
+typedef struct shared_part {
+    wr_rt *rt;
+    append_ctx *c; /* the append's context (its request and local part); NULL once settled */
+    char env_id[64];
+    char *key, *part; /* "{basin}\n{stream}", the part id */
+    char *basin, *stream, *body;
+    size_t len;
+    uint64_t claimed_ms, seq;
+    wr_meta_part_state state;
+} shared_part;
+
+static void
+shared_free(shared_part *sp)
+{
+    free(sp->key);
+    free(sp->part);
+    free(sp->basin);
+    free(sp->stream);
+    free(sp->body);
+    free(sp);
+}
+
+/* Writer thread. */
+static wr_err
+claim_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    shared_part *sp = ctx;
+    return wr_meta_part_claim(m, sp->key, sp->part, sp->claimed_ms, PART_TTL_MS, PART_CLAIM_MS,
+                              &sp->state, &sp->seq, out_err);
+}
+
+static wr_err
+answer_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    shared_part *sp = ctx;
+    return wr_meta_part_done(m, sp->key, sp->part, sp->claimed_ms, sp->seq, wr_clock_now_ms(),
+                             out_err);
+}
+
+static wr_err
+release_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    shared_part *sp = ctx;
+    return wr_meta_part_release(m, sp->key, sp->part, sp->claimed_ms, out_err);
+}
+
+static wr_err
+purge_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    (void)ctx;
+    uint64_t now = wr_clock_now_ms(), span = PART_TTL_MS + PART_CLAIM_MS;
+    return wr_meta_part_purge(m, now > span ? now - span : 0, NULL, out_err);
+}
+
+static void
+purge_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)ctx;
+    if (rc != WR_OK)
+        wr_log_warn("part ids: purge failed", " err=\"%s\"", err ? err->msg : "");
+}
+
+/* Loop thread: the claim's answer was recorded (or could not be: the append stands). */
+static void
+answer_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    shared_part *sp = ctx;
+    if (rc != WR_OK)
+        wr_log_warn("part ids: answer not recorded", " part=\"%s\" err=\"%s\"", sp->part,
+                    err ? err->msg : "");
+    append_settle(sp->c, WR_OK, NULL, sp->seq);
+    shared_free(sp);
+}
+
+static void
+release_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)rc;
+    (void)err;
+    shared_free(ctx);
+}
+
+/* Loop thread: the claimed part's append finished; record the answer before giving it, so no
+ * other node appends it again (or give back the claim when the append failed). */
+static void
+shared_append_done(void *ud, wr_err err, const wr_error *detail, uint64_t seq)
+{
+    shared_part *sp = ud;
+    if (err == WR_OK) {
+        sp->seq = seq;
+        wr_rt_meta_change(sp->rt, sp->env_id, answer_job, answer_done, sp);
+        return;
+    }
+    append_settle(sp->c, err, detail && detail->msg[0] ? detail->msg : wr_err_code(err), 0);
+    sp->c = NULL;
+    wr_rt_meta_change(sp->rt, sp->env_id, release_job, release_done, sp);
+}
+
+/* Loop thread: the claim's outcome. */
+static void
+claim_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    shared_part *sp = ctx;
+    append_ctx *c = sp->c;
+    if (rc != WR_OK) {
+        append_settle(c, rc, err && err->msg[0] ? err->msg : wr_err_code(rc), 0);
+    } else if (sp->state == WR_META_PART_DONE) {
+        append_settle(c, WR_OK, NULL, sp->seq);
+    } else if (sp->state == WR_META_PART_BUSY) {
+        append_settle(c, WR_ERR_TRANSACTION_CONFLICT,
+                      "an append with this X-Part-Id is in progress on another node; retry", 0);
+    } else {
+        sp->rt->backend->ops->append(sp->rt->backend, sp->basin, sp->stream, sp->body, sp->len,
+                                     shared_append_done, sp);
+        free(sp->body); /* the backend copied it */
+        sp->body = NULL;
+        return;
+    }
+    shared_free(sp);
 }
 
 void
@@ -374,6 +512,26 @@ wr_rt_append_part(wr_rt *rt, wr_req *req, const char *env_id, const char *basin,
     c->rt = rt;
     c->p = p;
     wr_rt_hold_req(req, c);
+    if (p && wr_rt_shared_control_plane(rt)) {
+        shared_part *sp = wr_xcalloc(1, sizeof(*sp));
+        sp->rt = rt;
+        sp->c = c;
+        snprintf(sp->env_id, sizeof(sp->env_id), "%s", env_id);
+        size_t slen = strlen(basin) + 1 + strlen(stream);
+        sp->key = wr_xstrndup(p->key, slen);
+        sp->part = wr_xstrdup(p->key + slen + 1);
+        sp->basin = wr_xstrdup(basin);
+        sp->stream = wr_xstrdup(stream);
+        sp->body = body;
+        sp->len = len;
+        sp->claimed_ms = wr_clock_now_ms();
+        if (sp->claimed_ms - rt->parts->purged_at_ms >= PART_PURGE_MS) {
+            rt->parts->purged_at_ms = sp->claimed_ms;
+            wr_rt_meta_change(rt, NULL, purge_job, purge_done, NULL);
+        }
+        wr_rt_meta_change(rt, env_id, claim_job, claim_done, sp);
+        return;
+    }
     rt->backend->ops->append(rt->backend, basin, stream, body, len, append_done, c);
     free(body); /* the backend copied it */
 }

@@ -10,9 +10,9 @@
 //   - an environment key rotated on A stops working on B at once, and B hands out no write
 //     token minted before the rotation (A revoked them);
 //   - `ensure` of one organization from both nodes at the same time converges on one basin;
-//   - a request's first reads are made by the reader threads (weir_realtime_prefetched_reads_total).
-// Not covered (not done yet; see docs/control-plane.md): X-Part-Id deduplication across nodes
-// (each node remembers part ids in its own memory).
+//   - a request's first reads are made by the reader threads (weir_realtime_prefetched_reads_total);
+//   - an X-Part-Id appended through A is not appended again through B (one record, the same seq),
+//     also when both nodes get it at the same moment.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
@@ -200,4 +200,34 @@ test("ensure of one organization from both nodes at once converges", opts, async
   // A second ensure through either node finds it in place.
   const again = await ok(b, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body });
   assert.equal(again.kind, "reconfigured");
+});
+
+test("an X-Part-Id appended through A is appended once, also through B and both at once", opts, async () => {
+  const t = await tenant(a);
+  await ok(a, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "parts", type: "chat.agent", taskIdentifier: "t" } }, 201);
+  const path = `/realtime/v1/sessions/parts/in/append`;
+  const first = await ok(a, "POST", path, { token: t.key, body: "hello", headers: { "x-part-id": "part-1" } });
+  const again = await ok(b, "POST", path, { token: t.key, body: "hello again", headers: { "x-part-id": "part-1" } });
+  assert.equal(again.seq, first.seq, "B answers A's seq");
+  // both nodes at once, several ids: each id is appended once; a node that finds the other's
+  // append in flight answers 409 (retry), never a second record
+  const ids = ["p-a", "p-b", "p-c", "p-d"];
+  const seqs = new Map();
+  for (let round = 0; round < 5 && seqs.size < ids.length; round++) {
+    const rs = await Promise.all(ids.filter((id) => !seqs.has(id)).flatMap((id) =>
+      [a, b].map(async (node) => [id, await call(node, "POST", path, { token: t.key, body: `body-${id}`, headers: { "x-part-id": id } })])));
+    for (const [id, r] of rs) {
+      if (r.status === 409) {
+        assert.match(r.json.error, /in progress on another node/, r.text);
+        continue;
+      }
+      assert.equal(r.status, 200, r.text);
+      if (seqs.has(id)) assert.equal(r.json.seq, seqs.get(id), `${id}: one seq on both nodes`);
+      seqs.set(id, r.json.seq);
+    }
+  }
+  assert.equal(seqs.size, ids.length);
+  const list = await ok(b, "GET", `/realtime/v1/sessions/parts/in/records`, { token: t.key });
+  const partIds = list.records.map((r) => r.id);
+  assert.deepEqual(partIds.slice().sort(), ["part-1", ...ids].sort(), "every part id once");
 });

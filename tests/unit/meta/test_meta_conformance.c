@@ -1498,6 +1498,85 @@ teardown(void **state)
     return 0;
 }
 
+/* Part ids: claim → done answers later claims within the window; a claim in flight is BUSY
+ * until it is claim_ms old; release and purge; bad arguments. One table of steps, in order. */
+static void
+test_part_ids(void **state)
+{
+    fx *f = *state;
+    enum { CLAIM, DONE, RELEASE, PURGE };
+    const struct {
+        const char *name;
+        int op;
+        const char *key, *part;
+        uint64_t now, arg; /* claim: when (and the claim's time for done/release); purge: before */
+        uint64_t seq;      /* done: the seq; claim: the seq expected for DONE */
+        wr_err rc;
+        wr_meta_part_state state;
+        size_t purged;
+    } rows[] = {
+        {"first claim", CLAIM, "b\ns", "p1", 1000, 0, 0, WR_OK, WR_META_PART_CLAIMED, 0},
+        {"same part while in flight", CLAIM, "b\ns", "p1", 1500, 0, 0, WR_OK, WR_META_PART_BUSY, 0},
+        {"same part, other stream", CLAIM, "b\nt", "p1", 1500, 0, 0, WR_OK, WR_META_PART_CLAIMED,
+         0},
+        {"answered", DONE, "b\ns", "p1", 2000, 1000, 7, WR_OK, 0, 0},
+        {"answer again: no claim", DONE, "b\ns", "p1", 2000, 1000, 8, WR_ERR_NOT_FOUND, 0, 0},
+        {"claim within the window", CLAIM, "b\ns", "p1", 200000, 0, 7, WR_OK, WR_META_PART_DONE, 0},
+        {"claim past the window", CLAIM, "b\ns", "p1", 302001, 0, 0, WR_OK, WR_META_PART_CLAIMED,
+         0},
+        {"stale claim taken over", CLAIM, "b\nt", "p1", 31500, 0, 0, WR_OK, WR_META_PART_CLAIMED,
+         0},
+        {"old claim's answer refused", DONE, "b\nt", "p1", 31600, 1500, 3, WR_ERR_NOT_FOUND, 0, 0},
+        {"released", RELEASE, "b\nt", "p1", 0, 31500, 0, WR_OK, 0, 0},
+        {"claim after release", CLAIM, "b\nt", "p1", 31700, 0, 0, WR_OK, WR_META_PART_CLAIMED, 0},
+        {"purge before 31700", PURGE, NULL, NULL, 0, 31700, 0, WR_OK, 0, 0},
+        {"purge before 400000", PURGE, NULL, NULL, 0, 400000, 0, WR_OK, 0, 2},
+        {"purged: claim anew", CLAIM, "b\ns", "p1", 400001, 0, 0, WR_OK, WR_META_PART_CLAIMED, 0},
+        {"empty key", CLAIM, "", "p1", 1, 0, 0, WR_ERR_INVALID, WR_META_PART_BUSY, 0},
+        {"empty part", CLAIM, "b\ns", "", 1, 0, 0, WR_ERR_INVALID, WR_META_PART_BUSY, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        wr_error err = {0};
+        wr_err rc = WR_OK;
+        if (rows[i].op == CLAIM) {
+            wr_meta_part_state st;
+            uint64_t seq = 99;
+            rc = wr_meta_part_claim(f->m, rows[i].key, rows[i].part, rows[i].now, 300000, 30000,
+                                    &st, &seq, &err);
+            if (st != rows[i].state || seq != rows[i].seq)
+                fail_msg("row %zu (%s): state %d seq %llu", i, rows[i].name, (int)st,
+                         (unsigned long long)seq);
+        } else if (rows[i].op == DONE) {
+            rc = wr_meta_part_done(f->m, rows[i].key, rows[i].part, rows[i].arg, rows[i].seq,
+                                   rows[i].now, &err);
+        } else if (rows[i].op == RELEASE) {
+            rc = wr_meta_part_release(f->m, rows[i].key, rows[i].part, rows[i].arg, &err);
+        } else {
+            size_t n = 99;
+            rc = wr_meta_part_purge(f->m, rows[i].arg, &n, &err);
+            if (n != rows[i].purged)
+                fail_msg("row %zu (%s): purged %zu", i, rows[i].name, n);
+        }
+        if (rc != rows[i].rc)
+            fail_msg("row %zu (%s): rc %d (%s)", i, rows[i].name, (int)rc, err.msg);
+    }
+    /* a key or part id one byte too long */
+    char long_key[WR_META_PART_KEY_MAX + 2], long_part[WR_META_PART_ID_MAX + 2];
+    memset(long_key, 'k', sizeof(long_key) - 1);
+    long_key[sizeof(long_key) - 1] = '\0';
+    memset(long_part, 'p', sizeof(long_part) - 1);
+    long_part[sizeof(long_part) - 1] = '\0';
+    wr_meta_part_state st;
+    uint64_t seq;
+    assert_int_equal(wr_meta_part_claim(f->m, long_key, "p", 1, 1, 1, &st, &seq, NULL),
+                     WR_ERR_INVALID);
+    assert_int_equal(wr_meta_part_claim(f->m, "k", long_part, 1, 1, 1, &st, &seq, NULL),
+                     WR_ERR_INVALID);
+    long_key[sizeof(long_key) - 2] = '\0'; /* exactly the limit */
+    OK(wr_meta_part_claim(f->m, long_key, "p", 1, 1, 1, &st, &seq, NULL));
+    assert_int_equal(st, WR_META_PART_CLAIMED);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1522,6 +1601,7 @@ main(void)
         T(test_session_update_and_swap),
         T(test_never_restamp),
         T(test_restart_keeps_everything),
+        T(test_part_ids),
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
