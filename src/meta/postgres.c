@@ -80,6 +80,7 @@ typedef struct pg {
     bool prepared[S__COUNT]; /* statement i is prepared on this connection */
     bool tx;                 /* an operation's own BEGIN is open (outside a group) */
     bool op;                 /* inside a group: the operation's SAVEPOINT op is open */
+    bool op_on_job;          /* … or the op is its job's first: SAVEPOINT job marks its start */
     bool group, job;         /* wr_meta_group state */
     const char *defer[8];    /* savepoint statements waiting for the next round trip (group) */
     size_t n_defer;
@@ -401,7 +402,11 @@ op_begin(pg *q, bool multi, wr_error *out_err)
     if (err != WR_OK)
         return err;
     if (q->group) {
-        defer(q, "SAVEPOINT op");
+        /* Nothing of the job ran yet (its savepoint still waits): undoing the op is undoing to
+         * the job's savepoint, so the op needs none of its own (two statements fewer). */
+        q->op_on_job = q->n_defer && strcmp(q->defer[q->n_defer - 1], "SAVEPOINT job") == 0;
+        if (!q->op_on_job)
+            defer(q, "SAVEPOINT op");
         q->op = true;
     } else if (multi) {
         err = exec_ctl(q, "BEGIN", false, out_err);
@@ -430,7 +435,11 @@ undo_savepoint(pg *q, bool job, wr_error *out_err)
 static void
 op_rollback(pg *q)
 {
-    if (q->op && conn_ok(q)) {
+    if (q->op && q->op_on_job && conn_ok(q)) {
+        /* back to the job's start; the job's savepoint stays (ROLLBACK TO keeps it) */
+        if (!(q->n_defer && strcmp(q->defer[q->n_defer - 1], "SAVEPOINT job") == 0))
+            exec_ctl(q, "ROLLBACK TO SAVEPOINT job", false, NULL);
+    } else if (q->op && conn_ok(q)) {
         undo_savepoint(q, false, NULL);
     } else if (q->tx && conn_ok(q)) {
         PGresult *res = PQexec(q->conn, "ROLLBACK");
@@ -445,7 +454,8 @@ static wr_err
 op_end(pg *q, wr_err err, wr_error *out_err)
 {
     if (err == WR_OK && q->op) {
-        defer(q, "RELEASE SAVEPOINT op");
+        if (!q->op_on_job)
+            defer(q, "RELEASE SAVEPOINT op");
         q->op = false;
     } else if (err == WR_OK && q->tx) {
         err = exec_ctl(q, "COMMIT", true, out_err);

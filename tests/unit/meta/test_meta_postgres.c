@@ -309,6 +309,11 @@ test_group_failing_op_keeps_the_rest(void **state)
     OK(wr_meta_group(m, WR_META_GROUP_JOB_KEEP, NULL));
     OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
     OK(wr_meta_group(m, WR_META_GROUP_JOB_UNDO, NULL));
+    /* a job whose first change fails (undone to the job's start) goes on and keeps the next */
+    OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
+    assert_int_equal(make_org(m, "orgdup2", "a"), WR_ERR_RESOURCE_ALREADY_EXISTS);
+    OK(make_org(m, "orgg", "g"));
+    OK(wr_meta_group(m, WR_META_GROUP_JOB_KEEP, NULL));
 
     OK(wr_meta_group(m, WR_META_GROUP_JOB, NULL));
     OK(make_org(m, "orgd", "d"));
@@ -326,7 +331,8 @@ test_group_failing_op_keeps_the_rest(void **state)
     const struct {
         const char *id;
         long long want;
-    } rows[] = {{"orga", 1}, {"orgb", 1}, {"orgdup", 0}, {"orgc", 0}, {"orgd", 1}};
+    } rows[] = {{"orga", 1},    {"orgb", 1}, {"orgdup", 0}, {"orgc", 0},
+                {"orgdup2", 0}, {"orgg", 1}, {"orgd", 1}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (count_orgs(f, rows[i].id) != rows[i].want)
             fail_msg("row %zu: org %s count != %lld", i, rows[i].id, rows[i].want);
