@@ -62,14 +62,28 @@ typedef struct run_op {
     wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     wr_run run;
-    bool reread; /* a completion: `run` is the row as stored after it (read back by the job) */
+    bool reread;     /* a completion: `run` is the row as stored after it (read back by the job) */
+    bool bad_parent; /* the create's parentRunId is not a run of its environment */
 } run_op;
 
-/* Writer thread: inserts the run with its stamp. */
+#define BAD_PARENT "`parentRunId` is not a run of this environment"
+
+/* Writer thread: inserts the run with its stamp; a child run first reads its parent (in the
+ * same transaction: no round trip on the loop) for its root. */
 static wr_err
 create_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
     run_op *op = ctx;
+    if (op->run.has_parent) {
+        wr_run p;
+        wr_err rc = wr_meta_run_get(m, op->run.env_id, op->run.parent_run_id, &p, out_err);
+        op->bad_parent = rc == WR_ERR_NOT_FOUND || rc == WR_ERR_INVALID;
+        if (op->bad_parent)
+            return wr_error_set(out_err, WR_ERR_BAD_REQUEST, BAD_PARENT);
+        if (rc != WR_OK)
+            return rc;
+        strcpy(op->run.root_run_id, p.root_run_id);
+    }
     return wr_meta_run_create(m, &op->run, out_err);
 }
 
@@ -83,7 +97,9 @@ run_done(void *ctx, wr_err rc, const wr_error *err)
         free(op);
         return;
     }
-    if (rc != WR_OK && op->reread)
+    if (op->bad_parent)
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, BAD_PARENT);
+    else if (rc != WR_OK && op->reread)
         wr_rt_fail_lookup(req, err, "Run not found");
     else if (rc != WR_OK)
         wr_rt_fail_err(req, err);
@@ -105,7 +121,6 @@ create_run(wr_req *req, void *ctx)
     json_t *task = json_object_get(body, "taskIdentifier");
     json_t *parent = json_object_get(body, "parentRunId");
     wr_run r = {0};
-    wr_error err = {0};
     if (!json_is_string(task) || json_string_length(task) == 0 ||
         json_string_length(task) >= sizeof(r.task_identifier)) {
         json_decref(body);
@@ -118,16 +133,14 @@ create_run(wr_req *req, void *ctx)
     strcpy(r.env_id, env.id);
     strcpy(r.root_run_id, r.id);
     if (parent && !json_is_null(parent)) {
-        wr_run p;
-        if (!json_is_string(parent) ||
-            wr_meta_run_get(rt->meta, env.id, json_string_value(parent), &p, &err) != WR_OK) {
+        if (!json_is_string(parent) || json_string_length(parent) == 0 ||
+            json_string_length(parent) >= sizeof(r.parent_run_id)) {
             json_decref(body);
-            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`parentRunId` is not a run of this environment");
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, BAD_PARENT);
             return;
         }
-        r.has_parent = true;
-        strcpy(r.parent_run_id, p.id);
-        strcpy(r.root_run_id, p.root_run_id);
+        r.has_parent = true; /* the job reads it, and takes its root */
+        strcpy(r.parent_run_id, json_string_value(parent));
     }
     json_decref(body);
     if (!wr_rt_org_stamp(req, rt, &env, r.basin, &r.has_basin))
@@ -191,6 +204,46 @@ run_param(void *ud, const char *key, const char *value)
     }
 }
 
+/* A run listing on its way through a reader. */
+typedef struct list_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    char env_id[64];
+    char *after;
+    size_t limit;
+    wr_run_page page;
+} list_op;
+
+static wr_err
+list_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    list_op *op = ctx;
+    return wr_meta_run_list(m, op->env_id, op->after, op->limit, &op->page, out_err);
+}
+
+static void
+list_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    list_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req && rc != WR_OK) {
+        if (rc == WR_ERR_NOT_FOUND || rc == WR_ERR_INVALID)
+            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`page[after]` is not a run of this environment");
+        else
+            wr_rt_fail_err(req, err);
+    } else if (req) {
+        json_t *data = json_array(), *pag = json_object();
+        for (size_t i = 0; i < op->page.n; i++)
+            json_array_append_new(data, run_json(&op->page.items[i]));
+        if (op->page.has_next && op->page.n)
+            json_object_set_new(pag, "next", json_string(op->page.items[op->page.n - 1].id));
+        wr_resp_json(req, 200, json_pack("{s:o,s:o}", "data", data, "pagination", pag));
+    }
+    if (rc == WR_OK)
+        free(op->page.items);
+    free(op->after);
+    free(op);
+}
+
 /* GET /api/v1/runs?page[size]&page[after]: the environment's runs, newest first. */
 static void
 list_runs(wr_req *req, void *ctx)
@@ -208,22 +261,12 @@ list_runs(wr_req *req, void *ctx)
         wr_rt_fail(req, WR_ERR_BAD_QUERY, q.bad);
         return;
     }
-    wr_run_page page;
-    wr_error err = {0};
-    if (wr_meta_run_list(rt->meta, env.id, q.after, q.limit, &page, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND || err.code == WR_ERR_INVALID)
-            wr_rt_fail(req, WR_ERR_BAD_REQUEST, "`page[after]` is not a run of this environment");
-        else
-            wr_rt_fail_err(req, &err);
-        return;
-    }
-    json_t *data = json_array(), *pag = json_object();
-    for (size_t i = 0; i < page.n; i++)
-        json_array_append_new(data, run_json(&page.items[i]));
-    if (page.has_next && page.n)
-        json_object_set_new(pag, "next", json_string(page.items[page.n - 1].id));
-    free(page.items);
-    wr_resp_json(req, 200, json_pack("{s:o,s:o}", "data", data, "pagination", pag));
+    list_op *op = wr_xcalloc(1, sizeof(*op));
+    snprintf(op->env_id, sizeof(op->env_id), "%s", env.id);
+    op->after = q.after ? wr_xstrdup(q.after) : NULL;
+    op->limit = q.limit;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_read(rt, list_job, list_done, op);
 }
 
 void

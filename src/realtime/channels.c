@@ -248,11 +248,11 @@ side_name_ok(const char *s)
 /* Whether `key` names no session's channels (a renamed session keeps its old external id as
  * its channels' name); false with err set on a control-plane failure. */
 static bool
-key_free(wr_rt *rt, const char *env_id, const char *key, wr_error *err)
+key_free(wr_rt *rt, const wr_req *req, const char *env_id, const char *key, wr_error *err)
 {
     bool taken = false;
     memset(err, 0, sizeof(*err));
-    if (wr_meta_session_stream_key_taken(rt->meta, env_id, key, &taken, err) != WR_OK)
+    if (wr_rt_read_key_taken(rt, req, env_id, key, &taken, err) != WR_OK)
         return false;
     return !taken;
 }
@@ -302,7 +302,7 @@ channel_open(wr_req *req, wr_rt *rt, const char *action, int flags, channel *c)
         return false;
     } else if ((flags & NEED_ROW) ||
                strncmp(c->key, WR_META_SESSION_ID_PREFIX, strlen(WR_META_SESSION_ID_PREFIX)) == 0 ||
-               !key_free(rt, c->caller.env.id, c->key, &err)) {
+               !key_free(rt, req, c->caller.env.id, c->key, &err)) {
         /* No row; and a name a renamed session's channels still carry is not reachable. */
         if (err.code == WR_ERR_STORAGE) {
             wr_rt_fail_err(req, &err);

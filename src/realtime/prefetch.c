@@ -37,14 +37,15 @@ struct wr_rt_prefetch {
     char run_key[WR_META_ID_MAX + 1], target[16];
     char *stream_id; /* malloc'd; NULL unless asked */
     /* outputs */
-    wr_err env_rc, org_rc, session_rc, run_rc, target_rc, has_rc;
-    wr_error env_err, org_err, session_err, run_err, target_err, has_err;
+    wr_err env_rc, org_rc, session_rc, run_rc, target_rc, has_rc, taken_rc;
+    wr_error env_err, org_err, session_err, run_err, target_err, has_err, taken_err;
     wr_env env;
     wr_org org;
     wr_session session; /* its owned strings go to the first wr_rt_read_session that takes it */
     bool session_taken;
     wr_run run, target_run; /* params[0]'s run; the run its target names */
     bool has_stream;        /* stream_id is registered on target_run */
+    bool key_taken;         /* no session has session_key: it names another's channels */
 };
 
 /* Reader thread: the run `target` names from p->run (self, parent, root), into p->target_run. */
@@ -79,13 +80,18 @@ prefetch_run(wr_meta *m, void *ctx, wr_error *out_err)
     wr_rt_prefetch *p = ctx;
     p->env_rc = p->by_key ? wr_meta_env_by_key_hash(m, p->key_hash, &p->env, &p->env_err)
                           : wr_meta_env_get(m, p->sub, &p->env, &p->env_err);
-    p->org_rc = p->session_rc = p->run_rc = p->target_rc = p->has_rc = WR_ERR_OTHER; /* not read */
+    p->org_rc = p->session_rc = p->run_rc = p->target_rc = p->has_rc = p->taken_rc =
+        WR_ERR_OTHER; /* not read */
     if (p->env_rc != WR_OK)
         return WR_OK;
     p->org_rc = wr_meta_org_get(m, p->env.org_id, &p->org, &p->org_err);
-    if (p->what == WR_RT_READ_SESSION)
+    if (p->what == WR_RT_READ_SESSION) {
         p->session_rc =
             wr_meta_session_get(m, p->env.id, p->session_key, &p->session, &p->session_err);
+        if (p->session_rc == WR_ERR_NOT_FOUND) /* the channel routes ask next */
+            p->taken_rc = wr_meta_session_stream_key_taken(m, p->env.id, p->session_key,
+                                                           &p->key_taken, &p->taken_err);
+    }
     if (p->what == WR_RT_READ_RUN) {
         p->run_rc = wr_meta_run_get(m, p->env.id, p->run_key, &p->run, &p->run_err);
         if (p->run_rc == WR_OK && p->target[0])
@@ -260,4 +266,18 @@ wr_rt_read_run_has_stream(wr_rt *rt, const wr_req *req, const char *run_id, cons
         return answer(rt, p->has_rc, &p->has_err, out_err);
     }
     return wr_meta_run_has_stream(rt->meta, run_id, stream_id, out, out_err);
+}
+
+wr_err
+wr_rt_read_key_taken(wr_rt *rt, const wr_req *req, const char *env_id, const char *key, bool *out,
+                     wr_error *out_err)
+{
+    wr_rt_prefetch *p = current(rt, req);
+    if (p && p->taken_rc != WR_ERR_OTHER && strcmp(p->env.id, env_id) == 0 &&
+        strcmp(p->session_key, key) == 0) {
+        if (p->taken_rc == WR_OK)
+            *out = p->key_taken;
+        return answer(rt, p->taken_rc, &p->taken_err, out_err);
+    }
+    return wr_meta_session_stream_key_taken(rt->meta, env_id, key, out, out_err);
 }

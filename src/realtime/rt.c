@@ -286,6 +286,21 @@ submit(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
 }
 
 void
+wr_rt_meta_read(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+{
+    wr_error err = {0};
+    if (!rt->readers) {
+        wr_err rc = run(rt->meta, ctx, &err);
+        if (rc != WR_OK && err.code == WR_OK)
+            err.code = rc;
+        done(ctx, rc, &err);
+        return;
+    }
+    if (wr_meta_writer_submit(rt->readers, run, done, ctx, &err) != WR_OK)
+        done(ctx, err.code, &err);
+}
+
+void
 wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                   void *ctx)
 {

@@ -67,6 +67,13 @@ wr_req *wr_rt_take_req(void *op);
  */
 void wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                        void *ctx);
+/*
+ * A read that is not a request's first (listings): on a reader thread when the control plane has
+ * them (PostgreSQL, a round trip the loop must not wait for), else at once on rt->meta (SQLite:
+ * a page-cache lookup). `run` may only read; `done` runs on the loop thread. Whatever `run` uses
+ * must be owned by ctx: the request may be gone by then (hold it with wr_rt_hold_req).
+ */
+void wr_rt_meta_read(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx);
 /* Control-plane changes in flight for env_id now (tests). */
 size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
 
@@ -92,6 +99,10 @@ wr_err wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, cons
                           wr_session *out, wr_error *out_err);
 wr_err wr_rt_read_run(wr_rt *rt, const wr_req *req, const char *env_id, const char *id, wr_run *out,
                       wr_error *out_err);
+/* Whether `key` names some session's channels in env_id (wr_meta_session_stream_key_taken),
+ * prefetched after a session lookup by that key found none. */
+wr_err wr_rt_read_key_taken(wr_rt *rt, const wr_req *req, const char *env_id, const char *key,
+                            bool *out, wr_error *out_err);
 wr_err wr_rt_read_run_has_stream(wr_rt *rt, const wr_req *req, const char *run_id,
                                  const char *stream_id, bool *out, wr_error *out_err);
 

@@ -863,6 +863,47 @@ list_param(void *ud, const char *key, const char *value)
     }
 }
 
+/* A session listing on its way through a reader: the filter's strings are its own copies. */
+typedef struct list_op {
+    wr_req *req; /* first member (wr_rt_hold_req) */
+    char env_id[64];
+    wr_session_filter f;
+    bool empty;
+    const char *types[MAX_FILTER_VALUES], *tags[MAX_FILTER_VALUES], *tasks[MAX_FILTER_VALUES];
+    char *strs[3 * MAX_FILTER_VALUES + 3];
+    size_t n_strs;
+    wr_session_page page;
+} list_op;
+
+static const char *
+own(list_op *op, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *c = wr_xstrdup(s);
+    op->strs[op->n_strs++] = c;
+    return c;
+}
+
+static const char *const *
+own_all(list_op *op, const char **dst, const char *const *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = own(op, src[i]);
+    return dst;
+}
+
+/* Reader thread (or at once on SQLite). */
+static wr_err
+list_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    list_op *op = ctx;
+    return op->empty ? WR_OK : wr_meta_session_list(m, op->env_id, &op->f, &op->page, out_err);
+}
+
+static void list_done(void *ctx, wr_err rc, const wr_error *err);
+static void list_answer(wr_req *req, const wr_session_page *pg);
+
 static void
 list_sessions(wr_req *req, void *ctx)
 {
@@ -890,17 +931,43 @@ list_sessions(wr_req *req, void *ctx)
         wr_rt_fail(req, WR_ERR_BAD_QUERY, q.bad);
         return;
     }
-    wr_session_page page = {0};
-    wr_error err = {0};
-    if (!q.empty && wr_meta_session_list(rt->meta, env.id, &q.f, &page, &err) != WR_OK) {
-        if (err.code == WR_ERR_NOT_FOUND)
-            wr_rt_fail(req, WR_ERR_BAD_REQUEST,
-                       "`page[after]`/`page[before]` is not a session of this "
-                       "environment");
-        else
-            wr_rt_fail_err(req, &err);
-        return;
-    }
+    list_op *op = wr_xcalloc(1, sizeof(*op));
+    snprintf(op->env_id, sizeof(op->env_id), "%s", env.id);
+    op->empty = q.empty;
+    op->f = q.f;
+    op->f.types = own_all(op, op->types, q.types, q.f.n_types);
+    op->f.tags = own_all(op, op->tags, q.tags, q.f.n_tags);
+    op->f.task_identifiers = own_all(op, op->tasks, q.tasks, q.f.n_task_identifiers);
+    op->f.external_id = own(op, q.f.external_id);
+    op->f.after = own(op, q.f.after);
+    op->f.before = own(op, q.f.before);
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_read(rt, list_job, list_done, op);
+}
+
+/* Loop thread: the page read (or the failure). */
+static void
+list_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    list_op *op = ctx;
+    wr_req *req = wr_rt_take_req(op);
+    if (req && rc != WR_OK && rc == WR_ERR_NOT_FOUND)
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST,
+                   "`page[after]`/`page[before]` is not a session of this environment");
+    else if (req && rc != WR_OK)
+        wr_rt_fail_err(req, err);
+    else if (req)
+        list_answer(req, &op->page);
+    wr_session_page_fini(&op->page);
+    for (size_t i = 0; i < op->n_strs; i++)
+        free(op->strs[i]);
+    free(op);
+}
+
+static void
+list_answer(wr_req *req, const wr_session_page *pg)
+{
+    const wr_session_page page = *pg;
     wr_buf b = {0};
     wr_jw_open(&b, '{');
     wr_jw_key(&b, "data");
@@ -916,7 +983,6 @@ list_sessions(wr_req *req, void *ctx)
         wr_jw_str(&b, "previous", page.items[0].id);
     wr_jw_close(&b, '}');
     wr_jw_close(&b, '}');
-    wr_session_page_fini(&page);
     answer_text(req, 200, &b);
 }
 

@@ -28,4 +28,5 @@ bash "$here/../../scripts/pg-test.sh" bash -c '
     export WEIR_CONTROL_PLANE="postgresql://weir@127.0.0.1:$port/postgres"
     node --test --test-concurrency=1 --test-timeout=120000 "$0"/realtime-admin.test.mjs \
         "$0"/realtime-sessions.test.mjs "$0"/realtime-sessions-api.test.mjs \
+        "$0"/realtime-listings.test.mjs "$0"/realtime-channels.test.mjs \
         "$0"/trigger-sdk.test.mjs "$0"/control-plane-crash.test.mjs "$0"/multi-node.test.mjs' "$here"
