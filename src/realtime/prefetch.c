@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "realtime/rt_int.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 struct wr_rt_prefetch {
@@ -156,9 +157,12 @@ wr_rt_dispatch(wr_rt *rt, wr_req *req, wr_handler_fn fn, const wr_rt_route_reads
             p->stream_id = wr_xstrdup(req->params[reads->stream]);
     }
     wr_rt_hold_req(req, p);
-    wr_error err = {0};
-    if (wr_meta_writer_submit(rt->readers, prefetch_run, prefetch_done, p, &err) != WR_OK)
-        prefetch_done(p, err.code, &err);
+    char who[WR_META_ID_MAX + 1];
+    if (p->by_key)
+        wr_hex_encode(p->key_hash, 16, who); /* a key's environment is not known yet */
+    else
+        snprintf(who, sizeof(who), "%s", p->sub);
+    wr_rt_meta_read(rt, who, prefetch_run, prefetch_done, p);
 }
 
 /* The prefetch made for req, if any. */

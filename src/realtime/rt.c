@@ -152,10 +152,14 @@ gc_tick(uv_timer_t *t)
 }
 
 /* One environment's count of changes in flight (rt->queued). */
+/* What a count is kept for: an environment id (changes), or "read:" and a credential's id
+ * (reads; wr_rt_meta_read). */
+#define COUNT_KEY_MAX 48
+
 struct rt_queued {
     struct rt_queued *next;
     size_t n;
-    char env_id[WR_META_ID_MAX + 1];
+    char env_id[COUNT_KEY_MAX + 1];
 };
 
 wr_rt *
@@ -243,7 +247,7 @@ wr_rt_meta_queued(const wr_rt *rt, const char *env_id)
 /* A counted change: the caller's job and answer, and the count to give back when it is done. */
 typedef struct counted {
     wr_rt *rt;
-    char env_id[WR_META_ID_MAX + 1];
+    char env_id[COUNT_KEY_MAX + 1];
     wr_meta_job_run run;
     wr_meta_job_done done;
     void *ctx;
@@ -270,62 +274,67 @@ counted_done(void *ctx, wr_err rc, const wr_error *err)
     free(c);
 }
 
+/* Runs the job on w's threads, or at once on rt->meta without them (SQLite reads; tests). */
 static void
-submit(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+submit(wr_rt *rt, wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
 {
     wr_error err = {0};
-    if (!rt->writer) {
+    if (!w) {
         wr_err rc = run(rt->meta, ctx, &err);
         if (rc != WR_OK && err.code == WR_OK)
             err.code = rc;
         done(ctx, rc, &err);
         return;
     }
-    if (wr_meta_writer_submit(rt->writer, run, done, ctx, &err) != WR_OK)
+    if (wr_meta_writer_submit(w, run, done, ctx, &err) != WR_OK)
         done(ctx, err.code, &err);
 }
 
-void
-wr_rt_meta_read(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+/* submit, counted under `key`: at most `cap` in flight, beyond that answered 429 at once. */
+static void
+counted_submit(wr_rt *rt, wr_meta_writer *w, const char *key, size_t cap, const char *what,
+               wr_meta_job_run run, wr_meta_job_done done, void *ctx)
 {
-    wr_error err = {0};
-    if (!rt->readers) {
-        wr_err rc = run(rt->meta, ctx, &err);
-        if (rc != WR_OK && err.code == WR_OK)
-            err.code = rc;
-        done(ctx, rc, &err);
+    struct rt_queued **p = queued_slot(rt, key);
+    if (*p && (*p)->n >= cap) {
+        wr_error err;
+        wr_error_set(
+            &err, WR_ERR_RATE_LIMITED, "%s has %zu control-plane %s in flight; retry later",
+            strncmp(key, "read:", 5) == 0 ? "this credential" : "this environment", cap, what);
+        done(ctx, err.code, &err);
         return;
     }
-    if (wr_meta_writer_submit(rt->readers, run, done, ctx, &err) != WR_OK)
-        done(ctx, err.code, &err);
+    if (*p == NULL) {
+        *p = wr_xcalloc(1, sizeof(**p));
+        snprintf((*p)->env_id, sizeof((*p)->env_id), "%s", key);
+    }
+    (*p)->n++;
+    counted *c = wr_xcalloc(1, sizeof(*c));
+    *c = (counted){.rt = rt, .run = run, .done = done, .ctx = ctx};
+    snprintf(c->env_id, sizeof(c->env_id), "%s", key);
+    submit(rt, w, counted_run, counted_done, c);
+}
+
+void
+wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+{
+    if (!rt->readers || !who) {
+        submit(rt, rt->readers, run, done, ctx);
+        return;
+    }
+    char key[COUNT_KEY_MAX + 1];
+    snprintf(key, sizeof(key), "read:%s", who);
+    counted_submit(rt, rt->readers, key, WR_RT_READS_PER_CREDENTIAL, "reads", run, done, ctx);
 }
 
 void
 wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                   void *ctx)
 {
-    if (env_id == NULL) {
-        submit(rt, run, done, ctx);
-        return;
-    }
-    struct rt_queued **p = queued_slot(rt, env_id);
-    if (*p && (*p)->n >= WR_RT_QUEUED_PER_ENV) {
-        wr_error err;
-        wr_error_set(&err, WR_ERR_RATE_LIMITED,
-                     "this environment has %d control-plane changes in flight; retry later",
-                     WR_RT_QUEUED_PER_ENV);
-        done(ctx, err.code, &err);
-        return;
-    }
-    if (*p == NULL) {
-        *p = wr_xcalloc(1, sizeof(**p));
-        snprintf((*p)->env_id, sizeof((*p)->env_id), "%s", env_id);
-    }
-    (*p)->n++;
-    counted *c = wr_xcalloc(1, sizeof(*c));
-    *c = (counted){.rt = rt, .run = run, .done = done, .ctx = ctx};
-    snprintf(c->env_id, sizeof(c->env_id), "%s", env_id);
-    submit(rt, counted_run, counted_done, c);
+    if (env_id == NULL)
+        submit(rt, rt->writer, run, done, ctx);
+    else
+        counted_submit(rt, rt->writer, env_id, WR_RT_QUEUED_PER_ENV, "changes", run, done, ctx);
 }
 
 static void

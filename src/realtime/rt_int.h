@@ -16,7 +16,8 @@
 typedef struct wr_rt_parts wr_rt_parts;
 typedef struct wr_rt_prefetch wr_rt_prefetch;
 
-#define WR_RT_QUEUED_PER_ENV 1024 /* control-plane changes in flight per environment */
+#define WR_RT_QUEUED_PER_ENV 1024       /* control-plane changes in flight per environment */
+#define WR_RT_READS_PER_CREDENTIAL 1024 /* reader-thread reads in flight per credential */
 #define WR_RT_QUEUED_BUCKETS 256
 
 struct wr_rt {
@@ -68,12 +69,16 @@ wr_req *wr_rt_take_req(void *op);
 void wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                        void *ctx);
 /*
- * A read that is not a request's first (listings): on a reader thread when the control plane has
- * them (PostgreSQL, a round trip the loop must not wait for), else at once on rt->meta (SQLite:
- * a page-cache lookup). `run` may only read; `done` runs on the loop thread. Whatever `run` uses
- * must be owned by ctx: the request may be gone by then (hold it with wr_rt_hold_req).
+ * A read off the loop: on a reader thread when the control plane has them (PostgreSQL, a round
+ * trip the loop must not wait for), else at once on rt->meta (SQLite: a page-cache lookup).
+ * `who` names the credential it is made for (an environment id, or a key's hash in hex; NULL:
+ * weir's own): at most WR_RT_READS_PER_CREDENTIAL of one are in flight, beyond that `done` gets
+ * 429 rate_limited at once, so one tenant cannot fill the readers' queue. `run` may only read;
+ * `done` runs on the loop thread. Whatever `run` uses must be owned by ctx: the request may be
+ * gone by then (hold it with wr_rt_hold_req).
  */
-void wr_rt_meta_read(wr_rt *rt, wr_meta_job_run run, wr_meta_job_done done, void *ctx);
+void wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_done done,
+                     void *ctx);
 /* Control-plane changes in flight for env_id now (tests). */
 size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
 
