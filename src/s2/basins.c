@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "s2/s2_int.h"
+#include "util/mem.h"
 
 static json_t *
 basin_info_json(const wr_basin_info *bi)
@@ -140,6 +141,37 @@ wr_s2_request_token(wr_req *req, const char **out)
     return true;
 }
 
+/* A create on its way through the store's commit thread. */
+typedef struct basin_create_ctx {
+    wr_req *req; /* NULL once the client is gone */
+} basin_create_ctx;
+
+static void
+basin_create_closed(wr_req *req)
+{
+    basin_create_ctx *c = req->ud;
+    c->req = NULL;
+}
+
+/* Loop thread: the new basin is durable (or the create failed). */
+static void
+basin_create_done(void *ud, wr_err e, const wr_error *detail, const wr_basin_info *info,
+                  wr_provision prov)
+{
+    basin_create_ctx *c = ud;
+    wr_req *req = c->req;
+    if (req) {
+        req->on_close = NULL;
+        if (e == WR_OK) {
+            wr_s2_provision_header(req, prov);
+            wr_resp_json(req, 201, basin_info_json(info));
+        } else {
+            wr_s2_fail(req, detail);
+        }
+    }
+    free(c);
+}
+
 static void
 create_basin(wr_req *req, void *ctx)
 {
@@ -156,8 +188,6 @@ create_basin(wr_req *req, void *ctx)
     }
     json_t *name = json_object_get(body, "basin");
     wr_basin_config cfg;
-    wr_basin_info info;
-    wr_provision prov;
     if (!json_is_string(name) || !wr_basin_name_valid(json_string_value(name))) {
         wr_error_set(&err, WR_ERR_BAD_JSON,
                      "invalid `basin`: expected 8-48 characters of [a-z0-9-], starting and ending "
@@ -166,11 +196,14 @@ create_basin(wr_req *req, void *ctx)
         json_decref(body);
         return;
     } else if (location_ok(s2, body, &err) &&
-               wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
-               wr_store_basin_create(s2->store, json_string_value(name), &cfg, token, &info, &prov,
-                                     &err) == WR_OK) {
-        wr_s2_provision_header(req, prov);
-        wr_resp_json(req, 201, basin_info_json(&info));
+               wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK) {
+        /* The meta is written by the store's commit thread: the loop goes on meanwhile. */
+        basin_create_ctx *c = wr_xcalloc(1, sizeof(*c));
+        c->req = req;
+        req->ud = c;
+        req->on_close = basin_create_closed;
+        wr_store_basin_create_async(s2->store, json_string_value(name), &cfg, token,
+                                    basin_create_done, c);
         json_decref(body);
         return;
     }

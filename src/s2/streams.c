@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "s2/s2_int.h"
+#include "util/mem.h"
 
 static json_t *
 stream_info_json(const wr_stream_info *si)
@@ -83,6 +84,41 @@ list_streams(wr_req *req, void *ctx)
     wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", has_more));
 }
 
+/* A create on its way through the store's commit thread. */
+typedef struct create_ctx {
+    wr_req *req; /* NULL once the client is gone */
+    char *name;  /* as the client gave it (relative for auto-prefix tokens) */
+} create_ctx;
+
+static void
+create_closed(wr_req *req)
+{
+    create_ctx *c = req->ud;
+    c->req = NULL;
+}
+
+/* Loop thread: the new stream is durable (or the create failed). */
+static void
+create_done(void *ud, wr_err e, const wr_error *detail, const wr_stream_info *info,
+            wr_provision prov)
+{
+    create_ctx *c = ud;
+    wr_req *req = c->req;
+    if (req) {
+        req->on_close = NULL;
+        if (e == WR_OK) {
+            wr_stream_info shown = *info;
+            snprintf(shown.name, sizeof(shown.name), "%s", c->name);
+            wr_s2_provision_header(req, prov);
+            wr_resp_json(req, 201, stream_info_json(&shown));
+        } else {
+            wr_s2_fail(req, detail);
+        }
+    }
+    free(c->name);
+    free(c);
+}
+
 static void
 create_stream(wr_req *req, void *ctx)
 {
@@ -100,8 +136,6 @@ create_stream(wr_req *req, void *ctx)
     }
     json_t *name = json_object_get(body, "stream");
     wr_stream_config cfg;
-    wr_stream_info info;
-    wr_provision prov;
     if (!json_is_string(name) ||
         !wr_stream_name_valid(json_string_value(name), json_string_length(name)) ||
         strlen(json_string_value(name)) != json_string_length(name)) {
@@ -113,14 +147,15 @@ create_stream(wr_req *req, void *ctx)
             json_decref(body);
             return;
         }
-        if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK &&
-            wr_store_stream_create(s2->store, basin, full, &cfg, token, &info, &prov, &err) ==
-                WR_OK) {
-            /* Show the name as the client gave it (relative for auto-prefix tokens). */
-            memmove(info.name, json_string_value(name), json_string_length(name) + 1);
-            json_decref(body);
-            wr_s2_provision_header(req, prov);
-            wr_resp_json(req, 201, stream_info_json(&info));
+        if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK) {
+            /* The meta is written by the store's commit thread: the loop goes on meanwhile. */
+            create_ctx *c = wr_xcalloc(1, sizeof(*c));
+            c->req = req;
+            c->name = wr_xstrdup(json_string_value(name));
+            req->ud = c;
+            req->on_close = create_closed;
+            wr_store_stream_create_async(s2->store, basin, full, &cfg, token, create_done, c);
+            json_decref(body); /* after: `full` may be its string */
             return;
         }
     }

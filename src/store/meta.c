@@ -175,10 +175,9 @@ basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out
     return e;
 }
 
-/* Writes STREAM_META (and, for a new stream, STREAM_ID) in one synced batch. */
-static wr_err
-stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream_meta *m,
-                bool is_new, wr_error *out_err)
+/* The batch that writes STREAM_META (and, for a new stream, STREAM_ID) and its deadline. */
+static rocksdb_writebatch_t *
+stream_meta_batch(const char *basin, const char *stream, const stream_meta *m, bool is_new)
 {
     wr_buf k = {0};
     wr_key_stream_meta(&k, basin, strlen(basin), stream, strlen(stream));
@@ -200,11 +199,64 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
     } else {
         rocksdb_writebatch_delete(wb, (char *)kd, sizeof(kd));
     }
-    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
-    rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
+    return wb;
+}
+
+/* Writes STREAM_META (and, for a new stream, STREAM_ID) in one synced batch. */
+static wr_err
+stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream_meta *m,
+                bool is_new, wr_error *out_err)
+{
+    rocksdb_writebatch_t *wb = stream_meta_batch(basin, stream, m, is_new);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
+    rocksdb_writebatch_destroy(wb);
     return e;
+}
+
+bool
+wr_store__creating(const wr_store *s, const char *basin, const char *stream)
+{
+    for (const creating *c = s->creating; c; c = c->next)
+        if (strcmp(c->basin, basin) == 0 &&
+            (!stream || (c->stream && strcmp(c->stream, stream) == 0)))
+            return true;
+    return false;
+}
+
+/* A new stream's meta, before it is written: the limits checked and counted, an id taken.
+ * TRANSACTION_CONFLICT while a create of the same name is in flight (its meta is not written
+ * yet, so it looks absent; a second id must not be made for it). */
+static wr_err
+stream_meta_new(wr_store *s, const char *basin, const char *stream,
+                const wr_stream_config *resolved, wr_cipher cipher, const char *token,
+                stream_meta *out, wr_error *out_err)
+{
+    memset(out, 0, sizeof(*out));
+    if (wr_store__creating(s, basin, stream))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "the stream is being created; retry");
+    wr_err e = wr_store__quota_check(s, basin, stream, out_err);
+    if (e)
+        return e;
+    out->id = s->next_stream_id++;
+    out->cfg = *resolved;
+    out->cipher = cipher;
+    out->created_at = wr_clock_now_ms();
+    token_copy(out->token, token);
+    wr_store__quota_created(s, basin, stream);
+    return WR_OK;
+}
+
+/* The new stream's meta is durable: a deleted stream of the same name whose cleanup just
+ * finished may still be cached. */
+static void
+stream_meta_created(wr_store *s, const char *basin, const char *stream, const stream_meta *m)
+{
+    stream_state *old = wr_store__stream_cached(s, basin, stream);
+    if (old && old->id != m->id)
+        wr_store__stream_uncache(s, old);
 }
 
 wr_err
@@ -212,23 +264,14 @@ wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
                              const wr_stream_config *resolved, wr_cipher cipher, const char *token,
                              stream_meta *out, wr_error *out_err)
 {
-    memset(out, 0, sizeof(*out));
-    wr_err e = wr_store__quota_check(s, basin, stream, out_err);
+    wr_err e = stream_meta_new(s, basin, stream, resolved, cipher, token, out, out_err);
     if (e)
         return e;
-    out->id = s->next_stream_id;
-    out->cfg = *resolved;
-    out->cipher = cipher;
-    out->created_at = wr_clock_now_ms();
-    token_copy(out->token, token);
-    if ((e = stream_meta_put(s, basin, stream, out, true, out_err)))
+    if ((e = stream_meta_put(s, basin, stream, out, true, out_err))) {
+        wr_store__quota_removed(s, basin, stream);
         return e;
-    s->next_stream_id++;
-    wr_store__quota_created(s, basin, stream);
-    /* A deleted stream of the same name whose cleanup just finished may still be cached. */
-    stream_state *old = wr_store__stream_cached(s, basin, stream);
-    if (old && old->id != out->id)
-        wr_store__stream_uncache(s, old);
+    }
+    stream_meta_created(s, basin, stream, out);
     return WR_OK;
 }
 
@@ -258,6 +301,16 @@ check_basin_args(const char *name, const wr_basin_config *cfg, const char *token
     return cfg ? wr_basin_config_validate(cfg, out_err) : WR_OK;
 }
 
+/* Whether a create of basin `name` is in flight (a `creating` entry without a stream). */
+static bool
+basin_creating(const wr_store *s, const char *name)
+{
+    for (const creating *c = s->creating; c; c = c->next)
+        if (!c->stream && strcmp(c->basin, name) == 0)
+            return true;
+    return false;
+}
+
 wr_err
 wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
                       const char *request_token, wr_basin_info *out_info, wr_provision *out_prov,
@@ -270,6 +323,9 @@ wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
         return e;
     if (cfg)
         c = *cfg;
+    if (basin_creating(s, name))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "the basin is being created; retry");
     e = wr_store__basin_meta_get(s, name, &m, out_err);
     if (e == WR_OK) {
         if (m.deleted)
@@ -310,6 +366,9 @@ wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
         return e;
     if (cfg)
         c = *cfg;
+    if (basin_creating(s, name))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "the basin is being created; retry");
     e = wr_store__basin_meta_get(s, name, &m, out_err);
     if (e == WR_OK) {
         if (m.deleted)
@@ -375,6 +434,95 @@ wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_config_
     return WR_OK;
 }
 
+/* An asynchronous basin create on its way through the commit thread. */
+typedef struct basin_create_op {
+    meta_op op; /* first: a meta_op * is a basin_create_op * */
+    creating mark;
+    basin_meta m;
+    wr_store_basin_cb cb;
+    void *ud;
+} basin_create_op;
+
+static void
+unmark_creating(wr_store *s, creating *mark)
+{
+    creating **pp = &s->creating;
+    while (*pp != mark)
+        pp = &(*pp)->next;
+    *pp = mark->next;
+}
+
+/* The message of a meta write the commit thread could not make. */
+static void
+meta_write_error(wr_err err, wr_error *out)
+{
+    wr_error_set(out, err,
+                 err == WR_ERR_UNAVAILABLE ? "the store is closing"
+                                           : "metadata write failed; the store refuses writes "
+                                             "until it is reopened");
+}
+
+static void
+basin_written(wr_store *s, meta_op *op)
+{
+    basin_create_op *c = (basin_create_op *)op;
+    unmark_creating(s, &c->mark);
+    wr_error err = {0};
+    wr_basin_info info;
+    if (op->err == WR_OK)
+        basin_info(c->mark.basin, &c->m, &info);
+    else
+        meta_write_error(op->err, &err);
+    c->cb(c->ud, op->err, &err, op->err == WR_OK ? &info : NULL, WR_PROVISION_CREATED);
+    rocksdb_writebatch_destroy(op->wb);
+    free(c->mark.basin);
+    free(c);
+}
+
+void
+wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config *cfg,
+                            const char *request_token, wr_store_basin_cb cb, void *ud)
+{
+    wr_error err = {0};
+    wr_basin_info info;
+    basin_meta m;
+    wr_err e = check_basin_args(name, cfg, request_token, &err);
+    if (!e && basin_creating(s, name))
+        e = wr_error_set(&err, WR_ERR_TRANSACTION_CONFLICT, "the basin is being created; retry");
+    if (!e)
+        e = wr_store__basin_meta_get(s, name, &m, &err);
+    if (e != WR_ERR_BASIN_NOT_FOUND) { /* an answer without a write: the sync path gives it */
+        if (e == WR_OK) {
+            wr_provision prov = WR_PROVISION_NOOP;
+            e = wr_store_basin_create(s, name, cfg, request_token, &info, &prov, &err);
+            cb(ud, e, &err, e == WR_OK ? &info : NULL, prov);
+        } else {
+            cb(ud, e, &err, NULL, WR_PROVISION_NOOP);
+        }
+        return;
+    }
+    basin_create_op *c = wr_xcalloc(1, sizeof(*c));
+    if (cfg)
+        c->m.cfg = *cfg;
+    c->m.created_at = wr_clock_now_ms();
+    snprintf(c->m.location, sizeof(c->m.location), "%s", s->opts.location ? s->opts.location : "");
+    token_copy(c->m.token, request_token);
+    c->cb = cb;
+    c->ud = ud;
+    c->mark.basin = wr_xstrdup(name);
+    c->mark.next = s->creating;
+    s->creating = &c->mark;
+    wr_buf k = {0};
+    wr_key_basin_meta(&k, name, strlen(name));
+    char *v = basin_meta_json(&c->m);
+    c->op.wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(c->op.wb, k.data, k.len, v, strlen(v));
+    free(v);
+    wr_buf_fini(&k);
+    c->op.done = basin_written;
+    wr_store__meta_submit(s, &c->op);
+}
+
 wr_err
 wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
 {
@@ -384,6 +532,9 @@ wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
     wr_err e = wr_store__basin_meta_get(s, name, &m, out_err);
     if (e || m.deleted)
         return e;
+    if (wr_store__creating(s, name, NULL)) /* its meta would land after the cleanup's scan */
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "a stream of the basin is being created; retry");
     m.deleted = true;
     m.deleted_at = wr_clock_now_ms();
     /* The meta and the deletion cursor (empty: no stream deleted yet) in one write, so the
@@ -619,6 +770,84 @@ wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
 {
     return stream_provision(s, basin, stream, cfg, request_token, false, out_info, out_prov,
                             out_err);
+}
+
+/* An asynchronous create on its way through the commit thread. */
+typedef struct create_op {
+    meta_op op; /* first: a meta_op * is a create_op * */
+    creating mark;
+    stream_meta m;
+    wr_store_stream_cb cb;
+    void *ud;
+} create_op;
+
+/* Loop thread: the new stream's meta is durable (or not: the store refuses writes now). */
+static void
+create_written(wr_store *s, meta_op *op)
+{
+    create_op *c = (create_op *)op;
+    unmark_creating(s, &c->mark);
+    wr_error err = {0};
+    wr_stream_info info;
+    if (op->err == WR_OK) {
+        stream_meta_created(s, c->mark.basin, c->mark.stream, &c->m);
+        stream_info(c->mark.stream, &c->m, &info);
+    } else {
+        wr_store__quota_removed(s, c->mark.basin, c->mark.stream);
+        meta_write_error(op->err, &err);
+    }
+    c->cb(c->ud, op->err, &err, op->err == WR_OK ? &info : NULL, WR_PROVISION_CREATED);
+    rocksdb_writebatch_destroy(op->wb);
+    free(c->mark.basin);
+    free(c->mark.stream);
+    free(c);
+}
+
+void
+wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
+                             const wr_stream_config *cfg, const char *request_token,
+                             wr_store_stream_cb cb, void *ud)
+{
+    basin_meta bm;
+    stream_meta m;
+    wr_stream_config resolved;
+    wr_error err = {0};
+    wr_stream_info info;
+    wr_err e = check_stream_args(basin, stream, cfg, request_token, &err);
+    if (!e && !(e = wr_store__basin_meta_get(s, basin, &bm, &err)) && bm.deleted)
+        e = wr_error_set(&err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    if (!e) {
+        wr_stream_config_resolve(cfg, &bm.cfg, &resolved);
+        e = wr_store__stream_meta_get(s, basin, stream, &m, &err);
+    }
+    if (e == WR_OK) { /* it exists: the same create again (its token and config), or a 409 */
+        if (m.deleted)
+            e = wr_error_set(&err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+        else if (!(request_token && request_token[0] && strcmp(request_token, m.token) == 0 &&
+                   wr_stream_config_equal(&resolved, &m.cfg)))
+            e = wr_error_set(&err, WR_ERR_RESOURCE_ALREADY_EXISTS, "stream already exists");
+        else
+            stream_info(stream, &m, &info);
+        cb(ud, e, &err, e == WR_OK ? &info : NULL, WR_PROVISION_NOOP);
+        return;
+    }
+    if (e != WR_ERR_STREAM_NOT_FOUND ||
+        (e = stream_meta_new(s, basin, stream, &resolved, bm.cfg.stream_cipher, request_token, &m,
+                             &err))) {
+        cb(ud, e, &err, NULL, WR_PROVISION_NOOP);
+        return;
+    }
+    create_op *c = wr_xcalloc(1, sizeof(*c));
+    c->m = m;
+    c->cb = cb;
+    c->ud = ud;
+    c->mark.basin = wr_xstrdup(basin);
+    c->mark.stream = wr_xstrdup(stream);
+    c->mark.next = s->creating;
+    s->creating = &c->mark;
+    c->op.wb = stream_meta_batch(basin, stream, &m, true);
+    c->op.done = create_written;
+    wr_store__meta_submit(s, &c->op);
 }
 
 wr_err

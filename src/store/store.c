@@ -393,7 +393,13 @@ pump_once(wr_store *s)
     append_op *done = s->done_head;
     uint64_t gen = s->done_gen;
     s->done_head = s->done_tail = NULL;
+    meta_op *metas = s->mdone_head;
+    s->mdone_head = s->mdone_tail = NULL;
     pthread_mutex_unlock(&s->mu);
+    for (meta_op *m = metas, *next; m; m = next) {
+        next = m->next;
+        m->done(s, m);
+    }
     if (done) {
         wr_store__on_commits_done(s, done);
         /* The appends that these acks triggered are queued now: hand them over with the news
@@ -406,7 +412,7 @@ pump_once(wr_store *s)
     }
     deferred *d = s->def_head;
     s->def_head = s->def_tail = NULL;
-    bool worked = done || d;
+    bool worked = done || d || metas;
     while (d) {
         deferred *next = d->next;
         d->fn(s, d->arg);
@@ -535,8 +541,20 @@ build_group(rocksdb_writebatch_t *wb, append_op **ops, size_t n, const uint8_t *
     }
 }
 
+static void
+copy_put(void *state, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    rocksdb_writebatch_put(state, k, klen, v, vlen);
+}
+
+static void
+copy_delete(void *state, const char *k, size_t klen)
+{
+    rocksdb_writebatch_delete(state, k, klen);
+}
+
 static wr_err
-commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
+commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list, meta_op *metas)
 {
     if (atomic_load(&s->failed))
         return WR_ERR_STORAGE;
@@ -559,13 +577,45 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list)
     rocksdb_writebatch_clear(wb);
     build_group(wb, ops, n, put);
     free(mem);
+    /* Metadata changes join the same synced write: durable, and visible, together. */
+    for (meta_op *m = metas; m; m = m->next)
+        rocksdb_writebatch_iterate(m->wb, wb, copy_put, copy_delete);
     uint64_t t0 = wr_clock_mono_ns();
     wr_err e = wr_store__write(s, wb, DB_WRITE_COMMIT, NULL);
     wr_hist_observe(&s->h_commit, wr_clock_mono_ns() - t0); /* Prometheus */
-    wr_hist_observe(&s->h_group, n);
-    if (!e)
+    if (n)
+        wr_hist_observe(&s->h_group, n);
+    if (!e && n)
         atomic_fetch_add(&s->n_commits, 1);
     return e;
+}
+
+void
+wr_store__meta_submit(wr_store *s, meta_op *op)
+{
+    op->next = NULL;
+    op->err = WR_OK;
+    pthread_mutex_lock(&s->mu);
+    bool open = !s->stop && !s->closing;
+    if (open) {
+        if (s->mq_tail)
+            s->mq_tail->next = op;
+        else
+            s->mq_head = op;
+        s->mq_tail = op;
+        if (s->commit_idle)
+            pthread_cond_signal(&s->cv);
+    } else {
+        op->err = WR_ERR_UNAVAILABLE;
+        if (s->mdone_tail)
+            s->mdone_tail->next = op;
+        else
+            s->mdone_head = op;
+        s->mdone_tail = op;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!open && !s->closing)
+        uv_async_send(&s->async); /* a pump round delivers it (closing: wr_store_close's) */
 }
 
 static void *
@@ -576,20 +626,35 @@ commit_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         s->commit_idle = true;
-        while (!s->cq_head && !s->stop)
+        while (!s->cq_head && !s->mq_head && !s->stop)
             pthread_cond_wait(&s->cv, &s->mu);
         s->commit_idle = false;
-        if (!s->cq_head)
+        if (!s->cq_head && !s->mq_head)
             break;
         append_op *list = s->cq_head, *last = s->cq_tail;
+        meta_op *metas = s->mq_head, *mlast = s->mq_tail;
         s->cq_head = s->cq_tail = NULL;
+        s->mq_head = s->mq_tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        wr_err e = commit_group(s, wb, list);
+        wr_err e = commit_group(s, wb, list, metas);
         for (append_op *op = list; op; op = op->commit_next)
             op->commit_err = e;
+        for (meta_op *m = metas; m; m = m->next)
+            m->err = e;
 
         pthread_mutex_lock(&s->mu);
+        if (metas) {
+            if (s->mdone_tail)
+                s->mdone_tail->next = metas;
+            else
+                s->mdone_head = metas;
+            s->mdone_tail = mlast;
+        }
+        if (!list) {
+            uv_async_send(&s->async);
+            continue; /* no acks to wait for */
+        }
         if (s->done_tail)
             s->done_tail->commit_next = list;
         else

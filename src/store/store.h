@@ -309,6 +309,32 @@ wr_err wr_store_stream_create(wr_store *s, const char *basin, const char *stream
                               const wr_stream_config *cfg, const char *request_token,
                               wr_stream_info *out_info, wr_provision *out_prov, wr_error *out_err);
 
+/*
+ * wr_store_basin_create without the loop waiting for the write, as wr_store_stream_create_async
+ * below: cb runs on the loop once the basin's meta is durable (or at once when no write is
+ * needed). Until then the basin is not visible (its streams: BASIN_NOT_FOUND) and another create
+ * of the name gets TRANSACTION_CONFLICT (retry).
+ */
+typedef void (*wr_store_basin_cb)(void *ud, wr_err err, const wr_error *detail,
+                                  const wr_basin_info *info, wr_provision prov);
+void wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config *cfg,
+                                 const char *request_token, wr_store_basin_cb cb, void *ud);
+
+/*
+ * wr_store_stream_create without the loop waiting for the write: the new stream's meta goes to
+ * the commit thread and is written in its next group, synced, and `cb` runs on the loop once it
+ * is durable (prov CREATED, info set), or once the write failed (STORAGE: the store refuses
+ * writes now). An answer that needs no write (an error, or the same create again with its
+ * request token: NOOP) comes through cb before this returns. Until the meta is written the
+ * stream is not visible (get, list, read: not found); another create, ensure or automatic
+ * create of the name gets TRANSACTION_CONFLICT (retry), and so does a delete of its basin.
+ */
+typedef void (*wr_store_stream_cb)(void *ud, wr_err err, const wr_error *detail,
+                                   const wr_stream_info *info, wr_provision prov);
+void wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
+                                  const wr_stream_config *cfg, const char *request_token,
+                                  wr_store_stream_cb cb, void *ud);
+
 /* Creates, or replaces the config with resolve(cfg, basin defaults): CREATED/UPDATED/NOOP.
  * Errors: as create, without RESOURCE_ALREADY_EXISTS. */
 wr_err wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,

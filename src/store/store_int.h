@@ -129,6 +129,26 @@ struct stream_state {
     wr_follow *subs;
 };
 
+/*
+ * A metadata change made durable by the commit thread instead of the loop (wr_store__meta_submit):
+ * its batch joins the commit thread's next group write (synced, with whatever appends are in it),
+ * so the loop never waits for the fsync and the change is visible to readers only once it is
+ * durable. `done` runs on the loop thread afterwards with `err` set, and frees the op.
+ */
+typedef struct meta_op {
+    struct meta_op *next;
+    rocksdb_writebatch_t *wb;
+    wr_err err;
+    void (*done)(wr_store *s, struct meta_op *op);
+} meta_op;
+
+/* A stream create whose meta is on its way to the commit thread (loop only): the name is
+ * neither visible nor creatable again until it is written. */
+typedef struct creating {
+    struct creating *next;
+    char *basin, *stream;
+} creating;
+
 typedef struct deferred {
     struct deferred *next;
     void (*fn)(wr_store *s, void *arg);
@@ -177,8 +197,11 @@ struct wr_store {
     bool commit_idle; /* the commit thread waits for work (under mu) */
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
-    uint64_t done_gen;      /* completion lists handed to the loop */
-    uint64_t processed_gen; /* completion lists the loop has fully processed */
+    meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */
+    meta_op *mdone_head, *mdone_tail; /* … written, for the loop (under mu) */
+    creating *creating;               /* stream creates in flight (loop only) */
+    uint64_t done_gen;                /* completion lists handed to the loop */
+    uint64_t processed_gen;           /* completion lists the loop has fully processed */
     bool stop;
     atomic_bool failed;
     atomic_uint_fast64_t n_commits;
@@ -230,6 +253,12 @@ bool wr_store__stream_meta_decode(const char *v, size_t len, stream_meta *out);
 wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
                                     const wr_stream_config *resolved, wr_cipher cipher,
                                     const char *token, stream_meta *out, wr_error *out_err);
+
+/* Queues op for the commit thread (loop thread); op->done runs on the loop once it is written. A
+ * store that is closing answers UNAVAILABLE (through a deferral, never from inside the call). */
+void wr_store__meta_submit(wr_store *s, meta_op *op);
+/* Whether a create of (basin, stream) is in flight; with stream NULL, of any stream of basin. */
+bool wr_store__creating(const wr_store *s, const char *basin, const char *stream);
 
 /* Marks the stream deleted (synced meta write) and updates its cached state: later appends and
  * reads get STREAM_DELETION_PENDING, followers WR_FOLLOW_CLOSED. lifecycle.c finishes it. */

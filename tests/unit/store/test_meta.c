@@ -418,6 +418,170 @@ test_check_tail_autocreate(void **state)
                      WR_ERR_BASIN_NOT_FOUND);
 }
 
+/* What wr_store_stream_create_async answered, and how many times. */
+typedef struct async_answer {
+    bool done;
+    int calls;
+    wr_err err;
+    wr_provision prov;
+    uint64_t created_at;
+} async_answer;
+
+static void
+on_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *info,
+           wr_provision prov)
+{
+    async_answer *a = ud;
+    a->done = true;
+    a->calls++;
+    a->err = err;
+    a->prov = prov;
+    assert_true(err == WR_OK ? info != NULL : detail != NULL && detail->msg[0]);
+    if (info)
+        a->created_at = info->created_at_ms;
+}
+
+/*
+ * The create made by the commit thread: nothing is visible until the meta is durable; while it
+ * is in flight the name cannot be created again (explicitly or automatically) and its basin not
+ * deleted; answers that need no write come at once; a failed sync fails it and gives its quota
+ * back; a store closing with a create in flight still answers it.
+ */
+static void
+test_stream_create_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    ts_basin(e, "async-basin", true, false);
+    int commits = atomic_load(&e->syncs_commit), metas = atomic_load(&e->syncs_meta);
+    async_answer a = {0};
+    wr_store_stream_create_async(e->s, "async-basin", "s1", NULL, "tok", on_created, &a);
+    assert_false(a.done); /* written by the commit thread, not here */
+    /* in flight: invisible, and the name is taken */
+    assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+    async_answer b = {0};
+    wr_store_stream_create_async(e->s, "async-basin", "s1", NULL, "tok", on_created, &b);
+    assert_true(b.done); /* answered at once */
+    assert_int_equal(b.err, WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "async-basin", "s1", NULL, NULL, NULL, NULL, &err),
+        WR_ERR_TRANSACTION_CONFLICT);
+    wr_append_result r = ts_append_n(e, "async-basin", "s1", "x", 1); /* automatic create */
+    assert_int_equal(r.err, WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(wr_store_basin_delete(e->s, "async-basin", &err), WR_ERR_TRANSACTION_CONFLICT);
+    ts_run_until(e, &a.done);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.err, WR_OK);
+    assert_int_equal(a.prov, WR_PROVISION_CREATED);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    assert_true(atomic_load(&e->syncs_commit) > commits);
+    assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err), WR_OK);
+
+    /* answers without a write: the same create again (NOOP), a conflict, bad input */
+    const struct {
+        const char *name, *basin, *stream, *token;
+        wr_err want;
+        wr_provision prov;
+    } rows[] = {
+        {"same create again", "async-basin", "s1", "tok", WR_OK, WR_PROVISION_NOOP},
+        {"other token", "async-basin", "s1", "other", WR_ERR_RESOURCE_ALREADY_EXISTS, 0},
+        {"no token", "async-basin", "s1", NULL, WR_ERR_RESOURCE_ALREADY_EXISTS, 0},
+        {"missing basin", "no-such-basin", "s", NULL, WR_ERR_BASIN_NOT_FOUND, 0},
+        {"bad name", "async-basin", "..", NULL, WR_ERR_INVALID, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        async_answer x = {0};
+        wr_store_stream_create_async(e->s, rows[i].basin, rows[i].stream, NULL, rows[i].token,
+                                     on_created, &x);
+        if (!x.done || x.calls != 1 || x.err != rows[i].want ||
+            (x.err == WR_OK && x.prov != rows[i].prov))
+            fail_msg("row %zu (%s): done %d err %d", i, rows[i].name, x.done, (int)x.err);
+    }
+
+    /* a failed sync: the create fails, the name stays free of it */
+    async_answer f = {0};
+    atomic_store(&e->fail_countdown, 1);
+    wr_store_stream_create_async(e->s, "async-basin", "s2", NULL, NULL, on_created, &f);
+    ts_run_until(e, &f.done);
+    assert_int_equal(f.err, WR_ERR_STORAGE);
+    assert_true(wr_store_failed(e->s));
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s2", NULL, NULL, &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err), WR_OK);
+
+    /* closing with a create in flight: it is written and answered */
+    async_answer c = {0};
+    wr_store_stream_create_async(e->s, "async-basin", "s3", NULL, NULL, on_created, &c);
+    assert_false(c.done);
+    assert_int_equal(ts_reopen(e, &err), WR_OK); /* closes first */
+    assert_true(c.done);
+    assert_int_equal(c.err, WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s3", NULL, NULL, &err), WR_OK);
+}
+
+typedef struct basin_answer {
+    bool done;
+    int calls;
+    wr_err err;
+    wr_provision prov;
+} basin_answer;
+
+static void
+on_basin(void *ud, wr_err err, const wr_error *detail, const wr_basin_info *info, wr_provision prov)
+{
+    basin_answer *a = ud;
+    a->done = true;
+    a->calls++;
+    a->err = err;
+    a->prov = prov;
+    assert_true(err == WR_OK ? info != NULL : detail != NULL && detail->msg[0]);
+}
+
+/* The basin create made by the commit thread: invisible (and its streams with it) until
+ * durable, not creatable twice meanwhile; the same create again is a NOOP, another 409. */
+static void
+test_basin_create_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    int metas = atomic_load(&e->syncs_meta);
+    basin_answer a = {0}, b = {0};
+    wr_store_basin_create_async(e->s, "async-basin-2", NULL, "tok", on_basin, &a);
+    assert_false(a.done);
+    assert_int_equal(wr_store_basin_get(e->s, "async-basin-2", NULL, NULL, &err),
+                     WR_ERR_BASIN_NOT_FOUND);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "async-basin-2", "s", NULL, NULL, NULL, NULL, &err),
+        WR_ERR_BASIN_NOT_FOUND);
+    wr_store_basin_create_async(e->s, "async-basin-2", NULL, "tok", on_basin, &b);
+    assert_true(b.done);
+    assert_int_equal(b.err, WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(wr_store_basin_ensure(e->s, "async-basin-2", NULL, NULL, NULL, &err),
+                     WR_ERR_TRANSACTION_CONFLICT);
+    ts_run_until(e, &a.done);
+    assert_int_equal(a.err, WR_OK);
+    assert_int_equal(a.prov, WR_PROVISION_CREATED);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    assert_int_equal(wr_store_basin_get(e->s, "async-basin-2", NULL, NULL, &err), WR_OK);
+    const struct {
+        const char *name, *basin, *token;
+        wr_err want;
+    } rows[] = {
+        {"same create again", "async-basin-2", "tok", WR_OK},
+        {"other token", "async-basin-2", "other", WR_ERR_RESOURCE_ALREADY_EXISTS},
+        {"bad name", "Bad", NULL, WR_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        basin_answer x = {0};
+        wr_store_basin_create_async(e->s, rows[i].basin, NULL, rows[i].token, on_basin, &x);
+        if (!x.done || x.calls != 1 || x.err != rows[i].want ||
+            (x.err == WR_OK && x.prov != WR_PROVISION_NOOP))
+            fail_msg("row %zu (%s): done %d err %d", i, rows[i].name, x.done, (int)x.err);
+    }
+}
+
 int
 main(void)
 {
@@ -431,6 +595,8 @@ main(void)
         TS_TEST(test_stream_lifecycle, &fx),
         TS_TEST(test_stream_list, &fx),
         TS_TEST(test_check_tail_autocreate, &fx),
+        TS_TEST(test_stream_create_async, &fx),
+        TS_TEST(test_basin_create_async, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
