@@ -803,6 +803,39 @@ create_written(wr_store *s, meta_op *op)
     free(c);
 }
 
+/* Loop thread: an automatically created stream's meta is durable (or the store failed). */
+static void
+auto_written(wr_store *s, meta_op *op)
+{
+    create_op *c = (create_op *)op;
+    unmark_creating(s, &c->mark);
+    rocksdb_writebatch_destroy(op->wb);
+    free(c->mark.basin);
+    free(c->mark.stream);
+    free(c);
+}
+
+wr_err
+wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *stream,
+                                  const wr_stream_config *resolved, wr_cipher cipher,
+                                  stream_meta *out, wr_error *out_err)
+{
+    wr_err e = stream_meta_new(s, basin, stream, resolved, cipher, NULL, out, out_err);
+    if (e)
+        return e;
+    stream_meta_created(s, basin, stream, out); /* the new state is cached next */
+    create_op *c = wr_xcalloc(1, sizeof(*c));
+    c->m = *out;
+    c->mark.basin = wr_xstrdup(basin);
+    c->mark.stream = wr_xstrdup(stream);
+    c->mark.next = s->creating;
+    s->creating = &c->mark;
+    c->op.wb = stream_meta_batch(basin, stream, out, true);
+    c->op.done = auto_written;
+    wr_store__meta_submit(s, &c->op);
+    return WR_OK;
+}
+
 void
 wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
                              const wr_stream_config *cfg, const char *request_token,
@@ -871,6 +904,19 @@ stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *
     return wr_store__stream_meta_get(s, basin, stream, m, out_err);
 }
 
+/* stream_existing for a change: a stream whose create is in flight is not found by name, but
+ * it will be: TRANSACTION_CONFLICT (retry) rather than a 404 that is about to be wrong. */
+static wr_err
+stream_changeable(wr_store *s, const char *basin, const char *stream, basin_meta *bm,
+                  stream_meta *m, wr_error *out_err)
+{
+    wr_err e = stream_existing(s, basin, stream, bm, m, out_err);
+    if (e == WR_ERR_STREAM_NOT_FOUND && wr_store__creating(s, basin, stream))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "the stream is being created; retry");
+    return e;
+}
+
 wr_err
 wr_store_stream_get(wr_store *s, const char *basin, const char *stream, wr_stream_config *out_cfg,
                     wr_stream_info *out_info, wr_error *out_err)
@@ -898,7 +944,7 @@ wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
     wr_err e = wr_stream_config_patch_validate(p, out_err);
     if (e)
         return e;
-    if ((e = stream_existing(s, basin, stream, &bm, &m, out_err)))
+    if ((e = stream_changeable(s, basin, stream, &bm, &m, out_err)))
         return e;
     if (m.deleted)
         return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
@@ -936,7 +982,7 @@ wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_er
 {
     basin_meta bm;
     stream_meta m;
-    wr_err e = stream_existing(s, basin, stream, &bm, &m, out_err);
+    wr_err e = stream_changeable(s, basin, stream, &bm, &m, out_err);
     if (e || m.deleted)
         return e;
     if ((e = wr_store__stream_mark_deleted(s, basin, stream, &m, out_err)))

@@ -325,8 +325,13 @@ wr_store__stream(wr_store *s, const char *basin, const char *stream, bool create
         return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
     wr_stream_config cfg;
     wr_stream_config_resolve(NULL, &bm.cfg, &cfg);
-    if ((e = wr_store__stream_meta_create(s, basin, stream, &cfg, bm.cfg.stream_cipher, NULL, &m,
-                                          out_err)))
+    /* On append the meta goes to the commit thread ahead of the append (whose ack then implies
+     * it); a read answers at once, so its create is written here, before the answer. */
+    e = on_append ? wr_store__stream_meta_create_auto(s, basin, stream, &cfg, bm.cfg.stream_cipher,
+                                                      &m, out_err)
+                  : wr_store__stream_meta_create(s, basin, stream, &cfg, bm.cfg.stream_cipher, NULL,
+                                                 &m, out_err);
+    if (e)
         return e;
     return wr_store__stream_cache_load(s, basin, stream, &m, out, out_err);
 }
@@ -585,7 +590,7 @@ commit_group(wr_store *s, rocksdb_writebatch_t *wb, append_op *list, meta_op *me
     wr_hist_observe(&s->h_commit, wr_clock_mono_ns() - t0); /* Prometheus */
     if (n)
         wr_hist_observe(&s->h_group, n);
-    if (!e && n)
+    if (!e)
         atomic_fetch_add(&s->n_commits, 1);
     return e;
 }

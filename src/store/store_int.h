@@ -260,6 +260,18 @@ void wr_store__meta_submit(wr_store *s, meta_op *op);
 /* Whether a create of (basin, stream) is in flight; with stream NULL, of any stream of basin. */
 bool wr_store__creating(const wr_store *s, const char *basin, const char *stream);
 
+/*
+ * An automatic create on append (create_stream_on_append) without the loop waiting: the meta
+ * goes to the commit thread before the appends that follow it (so none of them is durable, or
+ * acknowledged, before it: a group holds it or comes after the one that did), and the caller
+ * caches the new stream state at once, so later appends queue on it. Until the meta is written
+ * the stream is not listed or found by name (get), and an explicit create of it gets
+ * TRANSACTION_CONFLICT; reads through the cached state see it empty.
+ */
+wr_err wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *stream,
+                                         const wr_stream_config *resolved, wr_cipher cipher,
+                                         stream_meta *out, wr_error *out_err);
+
 /* Marks the stream deleted (synced meta write) and updates its cached state: later appends and
  * reads get STREAM_DELETION_PENDING, followers WR_FOLLOW_CLOSED. lifecycle.c finishes it. */
 wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream,

@@ -4,7 +4,9 @@
  * reconfigure, list (prefix, start_after, limit, has_more, deleted), delete, and that all of it
  * survives a restart.
  */
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -441,6 +443,51 @@ on_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *i
         a->created_at = info->created_at_ms;
 }
 
+/* A sync hook that, when armed, holds the commit thread's next synced write (before it is made)
+ * until released, so that a change is observably in flight; otherwise the support's hook. */
+static struct {
+    atomic_bool armed, held, release;
+    wr_store_sync_hook inner;
+    void *inner_ud;
+} hold;
+
+static int
+hold_hook(void *ud, wr_store_sync_kind kind)
+{
+    (void)ud;
+    if (kind == WR_STORE_SYNC_COMMIT && atomic_exchange(&hold.armed, false)) {
+        atomic_store(&hold.held, true);
+        while (!atomic_load(&hold.release))
+            sched_yield();
+    }
+    return hold.inner(hold.inner_ud, kind);
+}
+
+static void
+hold_install(ts_env *e)
+{
+    wr_error err;
+    hold.inner = e->opts.sync_hook;
+    hold.inner_ud = e->opts.sync_hook_ud;
+    e->opts.sync_hook = hold_hook;
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+}
+
+static void
+hold_arm(void)
+{
+    atomic_store(&hold.held, false);
+    atomic_store(&hold.release, false);
+    atomic_store(&hold.armed, true);
+}
+
+static void
+hold_wait(void)
+{
+    while (!atomic_load(&hold.held))
+        sched_yield();
+}
+
 /*
  * The create made by the commit thread: nothing is visible until the meta is durable; while it
  * is in flight the name cannot be created again (explicitly or automatically) and its basin not
@@ -453,10 +500,13 @@ test_stream_create_async(void **state)
     ts_env *e = *state;
     wr_error err;
     ts_basin(e, "async-basin", true, false);
+    hold_install(e);
     int commits = atomic_load(&e->syncs_commit), metas = atomic_load(&e->syncs_meta);
     async_answer a = {0};
+    hold_arm();
     wr_store_stream_create_async(e->s, "async-basin", "s1", NULL, "tok", on_created, &a);
     assert_false(a.done); /* written by the commit thread, not here */
+    hold_wait();          /* … which holds it, unwritten */
     /* in flight: invisible, and the name is taken */
     assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err),
                      WR_ERR_STREAM_NOT_FOUND);
@@ -470,6 +520,8 @@ test_stream_create_async(void **state)
     wr_append_result r = ts_append_n(e, "async-basin", "s1", "x", 1); /* automatic create */
     assert_int_equal(r.err, WR_ERR_TRANSACTION_CONFLICT);
     assert_int_equal(wr_store_basin_delete(e->s, "async-basin", &err), WR_ERR_TRANSACTION_CONFLICT);
+    assert_false(a.done);
+    atomic_store(&hold.release, true);
     ts_run_until(e, &a.done);
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.err, WR_OK);
@@ -521,6 +573,46 @@ test_stream_create_async(void **state)
     assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s3", NULL, NULL, &err), WR_OK);
 }
 
+/* An automatic create on append: the loop syncs nothing, the appends queued behind it are all
+ * acknowledged in order, and once the first is acknowledged the stream is found by name; a
+ * crash-free reopen keeps it. Meanwhile an explicit create of the name is asked to retry. */
+static void
+test_append_autocreate_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    ts_basin(e, "auto-append", true, false);
+    hold_install(e);
+    int metas = atomic_load(&e->syncs_meta);
+    hold_arm();
+    ts_append_wait w[3];
+    wr_append_record rec[3] = {ts_rec("a"), ts_rec("b"), ts_rec("c")};
+    wr_append_input in[3];
+    for (int i = 0; i < 3; i++) {
+        in[i] = (wr_append_input){.records = &rec[i], .n_records = 1};
+        ts_append_start(e, "auto-append", "new", &in[i], &w[i]);
+    }
+    hold_wait();
+    assert_int_equal(
+        wr_store_stream_create(e->s, "auto-append", "new", NULL, NULL, NULL, NULL, &err),
+        WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(wr_store_stream_get(e->s, "auto-append", "new", NULL, NULL, &err),
+                     WR_ERR_STREAM_NOT_FOUND);
+    atomic_store(&hold.release, true);
+    for (int i = 0; i < 3; i++) {
+        ts_run_until(e, &w[i].done);
+        assert_int_equal(w[i].res.err, WR_OK);
+        assert_int_equal(w[i].res.start.seq, (uint64_t)i);
+    }
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    assert_int_equal(wr_store_stream_get(e->s, "auto-append", "new", NULL, NULL, &err), WR_OK);
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "auto-append", "new", NULL, NULL, &err), WR_OK);
+    char *bodies = ts_read_all_bodies(e, "auto-append", "new");
+    assert_string_equal(bodies, "a|b|c");
+    free(bodies);
+}
+
 typedef struct basin_answer {
     bool done;
     int calls;
@@ -546,10 +638,13 @@ test_basin_create_async(void **state)
 {
     ts_env *e = *state;
     wr_error err;
+    hold_install(e);
     int metas = atomic_load(&e->syncs_meta);
     basin_answer a = {0}, b = {0};
+    hold_arm();
     wr_store_basin_create_async(e->s, "async-basin-2", NULL, "tok", on_basin, &a);
     assert_false(a.done);
+    hold_wait();
     assert_int_equal(wr_store_basin_get(e->s, "async-basin-2", NULL, NULL, &err),
                      WR_ERR_BASIN_NOT_FOUND);
     assert_int_equal(
@@ -560,6 +655,7 @@ test_basin_create_async(void **state)
     assert_int_equal(b.err, WR_ERR_TRANSACTION_CONFLICT);
     assert_int_equal(wr_store_basin_ensure(e->s, "async-basin-2", NULL, NULL, NULL, &err),
                      WR_ERR_TRANSACTION_CONFLICT);
+    atomic_store(&hold.release, true);
     ts_run_until(e, &a.done);
     assert_int_equal(a.err, WR_OK);
     assert_int_equal(a.prov, WR_PROVISION_CREATED);
@@ -597,6 +693,7 @@ main(void)
         TS_TEST(test_check_tail_autocreate, &fx),
         TS_TEST(test_stream_create_async, &fx),
         TS_TEST(test_basin_create_async, &fx),
+        TS_TEST(test_append_autocreate_async, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
