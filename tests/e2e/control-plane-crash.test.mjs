@@ -4,6 +4,10 @@
 // each restart every create that was acknowledged (201) is there, with the row it was answered
 // with, and nothing is half-written: every session the environment lists has its first run.
 // Creates that were in flight at the kill may or may not exist, but only whole.
+// The store's creates, written by its commit thread, get the same: a storm of S2 stream creates
+// and of appends that create their stream (create_stream_on_append), killed three times; every
+// stream whose create was acknowledged (201), and every acknowledged append with its stream, is
+// there after each restart.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startWeir } from "./harness.mjs";
@@ -92,6 +96,65 @@ test("SIGKILL during a storm of session and run creates: every acknowledged crea
       }
     }
     assert.ok(sessions.size >= 150 && runs.size > 0, `creates were acknowledged (${sessions.size} sessions, ${runs.size} runs)`);
+  } finally {
+    await w.stop();
+  }
+});
+
+async function s2(w, method, path, token, body, basin) {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  if (basin) headers["s2-basin"] = basin;
+  const res = await fetch(w.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return answerOf(res);
+}
+
+test("SIGKILL during a storm of stream creates and creating appends: every acknowledged one survives", async () => {
+  let w = await startWeir({ embedded: true });
+  const { dataDir, token } = w;
+  const B = "crash-store-01";
+  try {
+    const b = await s2(w, "POST", "/v1/basins", token, { basin: B, config: { create_stream_on_append: true } });
+    assert.equal(b.status, 201, b.text);
+    const created = new Set(); // streams whose create was acknowledged
+    const appended = new Map(); // stream → acknowledged records (its create was automatic)
+    for (let round = 0; round < 3; round++) {
+      let stop = false;
+      const client = async (k) => {
+        for (let i = 0; !stop; i++) {
+          const name = `r${round}-c${k}-${i}`;
+          try {
+            if (i % 2 === 0) {
+              const r = await s2(w, "POST", "/v1/streams", token, { stream: name }, B);
+              if (r.status === 201) created.add(name);
+            } else {
+              const r = await s2(w, "POST", `/v1/streams/${name}/records`, token, { records: [{ body: "x" }, { body: "y" }] }, B);
+              if (r.status === 200) appended.set(name, r.json.end.seq_num);
+            }
+          } catch {
+            return; // the server is gone
+          }
+        }
+      };
+      const before = created.size + appended.size;
+      const clients = Array.from({ length: CLIENTS }, (_, k) => client(k));
+      while (created.size + appended.size < before + 50) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
+      w.proc.kill("SIGKILL");
+      stop = true;
+      await Promise.all(clients);
+      await w.exited;
+      w = await startWeir({ dataDir, embedded: true, env: { WEIR_ROOT_TOKEN: token } });
+      for (const name of created) {
+        const r = await s2(w, "GET", `/v1/streams/${name}`, token, undefined, B);
+        assert.equal(r.status, 200, `acknowledged stream ${name} survives round ${round}: ${r.text}`);
+      }
+      for (const [name, end] of appended) {
+        const r = await s2(w, "GET", `/v1/streams/${name}/records/tail`, token, undefined, B);
+        assert.equal(r.status, 200, `acknowledged append's stream ${name} survives round ${round}: ${r.text}`);
+        assert.ok(r.json.tail.seq_num >= end, `${name}: its acknowledged records are there`);
+      }
+    }
+    assert.ok(created.size >= 50 && appended.size >= 50, `creates were acknowledged (${created.size} created, ${appended.size} by append)`);
   } finally {
     await w.stop();
   }
