@@ -515,7 +515,9 @@ wr_meta_part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_m
     *out_state = WR_META_PART_BUSY;
     *out_seq = 0;
     TRY(part_args(key, part, out_err));
-    return m->ops->part_claim(m, key, part, now_ms, window_ms, claim_ms, out_state, out_seq,
+    uint64_t done_before = now_ms > window_ms ? now_ms - window_ms : 0;
+    uint64_t claimed_before = now_ms > claim_ms ? now_ms - claim_ms : 0;
+    return m->ops->part_claim(m, key, part, now_ms, done_before, claimed_before, out_state, out_seq,
                               out_err);
 }
 

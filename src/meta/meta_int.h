@@ -77,9 +77,11 @@ typedef struct wr_meta_ops {
     wr_err (*run_list)(wr_meta *m, const char *env_id, const char *after, size_t limit,
                        wr_run_page *out, wr_error *out_err);
     /* Part ids (meta.h); arguments checked by meta.c. */
+    /* A row answered at or before done_before, or claimed at or before claimed_before, is
+     * taken over (meta.c computes both from now_ms and the spans). */
     wr_err (*part_claim)(wr_meta *m, const char *key, const char *part, uint64_t now_ms,
-                         uint64_t window_ms, uint64_t claim_ms, wr_meta_part_state *out_state,
-                         uint64_t *out_seq, wr_error *out_err);
+                         uint64_t done_before, uint64_t claimed_before,
+                         wr_meta_part_state *out_state, uint64_t *out_seq, wr_error *out_err);
     wr_err (*part_done)(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,
                         uint64_t seq, uint64_t now_ms, wr_error *out_err);
     wr_err (*part_release)(wr_meta *m, const char *key, const char *part, uint64_t claimed_ms,

@@ -1250,23 +1250,18 @@ env_list(wr_meta *m, const char *org_id, wr_env **out, size_t *out_n, wr_error *
 
 /* ---- part ids ------------------------------------------------------------------------------- */
 
-static uint64_t
-ago(uint64_t now, uint64_t span)
-{
-    return now > span ? now - span : 0;
-}
-
 static wr_err
-part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t window_ms,
-           uint64_t claim_ms, wr_meta_part_state *out_state, uint64_t *out_seq, wr_error *out_err)
+part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t done_before,
+           uint64_t claimed_before, wr_meta_part_state *out_state, uint64_t *out_seq,
+           wr_error *out_err)
 {
     pg *q = PG(m);
     params p = {0};
     p_text(&p, key);
     p_text(&p, part);
     p_u64(&p, now_ms);
-    p_u64(&p, ago(now_ms, window_ms));
-    p_u64(&p, ago(now_ms, claim_ms));
+    p_u64(&p, done_before);
+    p_u64(&p, claimed_before);
     long changed = 0;
     wr_err err = write_op(q, S_PART_CLAIM, &p, "part id", "part id", &changed, out_err);
     if (err != WR_OK || changed > 0) {

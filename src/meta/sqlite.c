@@ -1398,15 +1398,10 @@ sq_close(wr_meta *m)
 
 /* ---- part ids ------------------------------------------------------------------------------- */
 
-static uint64_t
-ago(uint64_t now, uint64_t span)
-{
-    return now > span ? now - span : 0;
-}
-
 static wr_err
-part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t window_ms,
-           uint64_t claim_ms, wr_meta_part_state *out_state, uint64_t *out_seq, wr_error *out_err)
+part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint64_t done_before,
+           uint64_t claimed_before, wr_meta_part_state *out_state, uint64_t *out_seq,
+           wr_error *out_err)
 {
     sq *q = SQ(m);
     WRITABLE();
@@ -1414,8 +1409,8 @@ part_claim(wr_meta *m, const char *key, const char *part, uint64_t now_ms, uint6
     bind_text(st, 1, key);
     bind_text(st, 2, part);
     bind_u64(st, 3, now_ms);
-    bind_u64(st, 4, ago(now_ms, window_ms));
-    bind_u64(st, 5, ago(now_ms, claim_ms));
+    bind_u64(st, 4, done_before);
+    bind_u64(st, 5, claimed_before);
     wr_err err = exec_write(q, st, "part id", "part id", out_err);
     if (err != WR_OK || sqlite3_changes(q->db) > 0) {
         *out_state = WR_META_PART_CLAIMED;
