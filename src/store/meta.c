@@ -849,10 +849,12 @@ wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
     wr_err e = check_stream_args(basin, stream, cfg, request_token, &err);
     if (!e && !(e = wr_store__basin_meta_get(s, basin, &bm, &err)) && bm.deleted)
         e = wr_error_set(&err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
-    if (!e) {
-        wr_stream_config_resolve(cfg, &bm.cfg, &resolved);
-        e = wr_store__stream_meta_get(s, basin, stream, &m, &err);
+    if (e) { /* before the stream is looked at */
+        cb(ud, e, &err, NULL, WR_PROVISION_NOOP);
+        return;
     }
+    wr_stream_config_resolve(cfg, &bm.cfg, &resolved);
+    e = wr_store__stream_meta_get(s, basin, stream, &m, &err);
     if (e == WR_OK) { /* it exists: the same create again (its token and config), or a 409 */
         if (m.deleted)
             e = wr_error_set(&err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
