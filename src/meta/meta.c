@@ -225,6 +225,17 @@ wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err)
 }
 
 wr_err
+wr_meta_env_and_org(wr_meta *m, const uint8_t *hash, const char *env_id, wr_env *out_env,
+                    wr_org *out_org, wr_error *out_err)
+{
+    if ((hash == NULL) == (env_id == NULL))
+        return wr_error_set(out_err, WR_ERR_INVALID, "give a key hash or an environment id");
+    if (env_id)
+        TRY(need(env_id, ID_CAP, "environment id", out_err));
+    return m->ops->env_and_org(m, hash, env_id, out_env, out_org, out_err);
+}
+
+wr_err
 wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err)
 {
     return m->ops->env_by_key_hash(m, hash, out, out_err);

@@ -273,6 +273,11 @@ wr_err wr_meta_env_create(wr_meta *m, const wr_env *e, wr_error *out_err);
 wr_err wr_meta_env_get(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
 /* Finds the environment whose key hash equals `hash` (exact 32 bytes). Errors: NOT_FOUND. */
 wr_err wr_meta_env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
+/* The environment a credential names — by key hash (hash non-NULL) or else by id — and its
+ * organization, in one read (on PostgreSQL one round trip: a request's first reads). Errors:
+ * NOT_FOUND (no such environment), INVALID (neither or both given). */
+wr_err wr_meta_env_and_org(wr_meta *m, const uint8_t *hash, const char *env_id, wr_env *out_env,
+                           wr_org *out_org, wr_error *out_err);
 /* Replaces the key hash and the encrypted key (key rotation: enc_len 0 clears it); the old key
  * stops matching at once. Errors: NOT_FOUND, RESOURCE_ALREADY_EXISTS (another environment has
  * this hash), INVALID (enc_len over WR_META_KEY_ENC_MAX). */

@@ -41,6 +41,9 @@ typedef struct wr_meta_ops {
     wr_err (*env_create)(wr_meta *m, const wr_env *e, wr_error *out_err);
     wr_err (*env_get)(wr_meta *m, const char *id, wr_env *out, wr_error *out_err);
     wr_err (*env_by_key_hash)(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_err);
+    /* Exactly one of hash and env_id (meta.c checks). */
+    wr_err (*env_and_org)(wr_meta *m, const uint8_t *hash, const char *env_id, wr_env *out_env,
+                          wr_org *out_org, wr_error *out_err);
     wr_err (*env_set_key)(wr_meta *m, const char *id, const uint8_t hash[32],
                           const uint8_t *key_enc, size_t enc_len, wr_error *out_err);
     wr_err (*run_create)(wr_meta *m, const wr_run *r, wr_error *out_err);

@@ -530,18 +530,24 @@ col_bytes(const PGresult *res, int r, int c, uint8_t *dst, size_t cap)
 
 typedef void (*reader_fn)(const PGresult *res, int r, void *out);
 
+/* ORG_COLS from column c on. */
+static void
+read_org_at(const PGresult *res, int r, int c, wr_org *o)
+{
+    memset(o, 0, sizeof(*o));
+    col_copy(res, r, c, o->id, sizeof(o->id));
+    col_copy(res, r, c + 1, o->slug, sizeof(o->slug));
+    col_copy(res, r, c + 2, o->title, sizeof(o->title));
+    col_copy(res, r, c + 3, o->plan, sizeof(o->plan));
+    o->has_basin = col_copy(res, r, c + 4, o->basin, sizeof(o->basin));
+    o->created_at_ms = col_u64(res, r, c + 5);
+    o->updated_at_ms = col_u64(res, r, c + 6);
+}
+
 static void
 read_org(const PGresult *res, int r, void *out)
 {
-    wr_org *o = out;
-    memset(o, 0, sizeof(*o));
-    col_copy(res, r, 0, o->id, sizeof(o->id));
-    col_copy(res, r, 1, o->slug, sizeof(o->slug));
-    col_copy(res, r, 2, o->title, sizeof(o->title));
-    col_copy(res, r, 3, o->plan, sizeof(o->plan));
-    o->has_basin = col_copy(res, r, 4, o->basin, sizeof(o->basin));
-    o->created_at_ms = col_u64(res, r, 5);
-    o->updated_at_ms = col_u64(res, r, 6);
+    read_org_at(res, r, 0, out);
 }
 
 static void
@@ -851,6 +857,34 @@ env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_e
     params p = {0};
     p_bytes(&p, hash, 32);
     return query_one(q, S_ENV_BY_HASH, &p, read_env, out, "environment", "for this key", out_err);
+}
+
+/* One statement: the environment's columns (ENV_COLS), then its organization's (ORG_COLS). */
+static wr_err
+env_and_org(wr_meta *m, const uint8_t *hash, const char *env_id, wr_env *out_env, wr_org *out_org,
+            wr_error *out_err)
+{
+    pg *q = PG(m);
+    READY();
+    params p = {0};
+    if (hash)
+        p_bytes(&p, hash, 32);
+    else
+        p_text(&p, env_id);
+    PGresult *res;
+    wr_err err = exec_stmt(q, hash ? S_ENV_ORG_BY_HASH : S_ENV_ORG_GET, &p, "environment",
+                           "environment", &res, out_err);
+    if (err != WR_OK)
+        return err;
+    if (PQntuples(res) > 0) {
+        read_env(res, 0, out_env);
+        read_org_at(res, 0, 7, out_org);
+    } else {
+        err = wr_error_set(out_err, WR_ERR_NOT_FOUND, "environment %s not found",
+                           hash ? "for this key" : env_id);
+    }
+    PQclear(res);
+    return err;
 }
 
 static wr_err
@@ -1424,6 +1458,7 @@ static const wr_meta_ops postgres_ops = {
     .env_create = env_create,
     .env_get = env_get,
     .env_by_key_hash = env_by_key_hash,
+    .env_and_org = env_and_org,
     .env_set_key = env_set_key,
     .run_create = run_create,
     .run_get = run_get,

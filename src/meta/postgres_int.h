@@ -32,6 +32,11 @@
     "closed_reason, expires_at_ms, stream_basin_name, created_at_ms, stream_key, "                 \
     "trigger_config_json, current_run_id, updated_at_ms"
 
+#define ENV_ORG_COLS                                                                               \
+    "e.id, e.slug, e.project_id, e.org_id, e.api_key_hash, e.created_at_ms, e.api_key_enc, "       \
+    "o.id, o.slug, o.title, o.plan, o.stream_basin_name, o.created_at_ms, o.updated_at_ms "        \
+    "FROM environments e JOIN orgs o ON o.id = e.org_id"
+
 /* X(name, writes, sql): `writes` says whether the statement changes rows (see fail()). */
 #define STMT_MAP(X)                                                                                \
     X(ORG_INSERT, 1, "INSERT INTO orgs (" ORG_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")        \
@@ -47,6 +52,9 @@
       "INSERT INTO environments (" ENV_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)")               \
     X(ENV_GET, 0, "SELECT " ENV_COLS " FROM environments WHERE id = $1")                           \
     X(ENV_BY_HASH, 0, "SELECT " ENV_COLS " FROM environments WHERE api_key_hash = $1")             \
+    /* an environment and its organization in one round trip: ENV_COLS, then ORG_COLS */           \
+    X(ENV_ORG_BY_HASH, 0, "SELECT " ENV_ORG_COLS " WHERE e.api_key_hash = $1")                     \
+    X(ENV_ORG_GET, 0, "SELECT " ENV_ORG_COLS " WHERE e.id = $1")                                   \
     X(ENV_SET_KEY, 1, "UPDATE environments SET api_key_hash = $2, api_key_enc = $3 WHERE id = $1") \
     X(RUN_INSERT, 1, "INSERT INTO runs (" RUN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")    \
     X(RUN_GET, 0, "SELECT " RUN_COLS " FROM runs WHERE id = $1 AND env_id = $2")                   \

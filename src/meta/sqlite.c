@@ -821,6 +821,16 @@ env_by_key_hash(wr_meta *m, const uint8_t hash[32], wr_env *out, wr_error *out_e
     return query_one(q, st, read_env, out, "environment", "for this key", out_err);
 }
 
+/* Two look-ups in the page cache: nothing to gain from a join here. */
+static wr_err
+env_and_org(wr_meta *m, const uint8_t *hash, const char *env_id, wr_env *out_env, wr_org *out_org,
+            wr_error *out_err)
+{
+    wr_err e =
+        hash ? env_by_key_hash(m, hash, out_env, out_err) : env_get(m, env_id, out_env, out_err);
+    return e != WR_OK ? e : org_get(m, out_env->org_id, out_org, out_err);
+}
+
 static wr_err
 env_set_key(wr_meta *m, const char *id, const uint8_t hash[32], const uint8_t *key_enc,
             size_t enc_len, wr_error *out_err)
@@ -1484,6 +1494,7 @@ static const wr_meta_ops sqlite_ops = {
     .env_create = env_create,
     .env_get = env_get,
     .env_by_key_hash = env_by_key_hash,
+    .env_and_org = env_and_org,
     .env_set_key = env_set_key,
     .run_create = run_create,
     .run_get = run_get,

@@ -79,13 +79,14 @@ prefetch_run(wr_meta *m, void *ctx, wr_error *out_err)
 {
     (void)out_err;
     wr_rt_prefetch *p = ctx;
-    p->env_rc = p->by_key ? wr_meta_env_by_key_hash(m, p->key_hash, &p->env, &p->env_err)
-                          : wr_meta_env_get(m, p->sub, &p->env, &p->env_err);
+    /* the environment and its organization in one read (one round trip) */
+    p->env_rc = wr_meta_env_and_org(m, p->by_key ? p->key_hash : NULL, p->by_key ? NULL : p->sub,
+                                    &p->env, &p->org, &p->env_err);
     p->org_rc = p->session_rc = p->run_rc = p->target_rc = p->has_rc = p->taken_rc =
         WR_ERR_OTHER; /* not read */
     if (p->env_rc != WR_OK)
         return WR_OK;
-    p->org_rc = wr_meta_org_get(m, p->env.org_id, &p->org, &p->org_err);
+    p->org_rc = WR_OK;
     if (p->what == WR_RT_READ_SESSION) {
         p->session_rc =
             wr_meta_session_get(m, p->env.id, p->session_key, &p->session, &p->session_err);

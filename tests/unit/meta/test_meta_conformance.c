@@ -644,6 +644,41 @@ test_projects_and_envs(void **state)
     OK(wr_meta_env_by_key_hash(f->m, h, &e, NULL));
     assert_string_equal(e.id, ENV_A);
 
+    /* the environment and its organization in one read, by key hash or by id */
+    const struct {
+        const char *name;
+        const uint8_t *hash;
+        const char *id;
+        wr_err want;
+        const char *env_id, *org_id;
+    } both[] = {
+        {"by key hash", h, NULL, WR_OK, ENV_A, ORG_A},
+        {"by id", NULL, "enva2", WR_OK, "enva2", ORG_A},
+        {"unknown id", NULL, "env_nope", WR_ERR_NOT_FOUND, NULL, NULL},
+        {"neither", NULL, NULL, WR_ERR_INVALID, NULL, NULL},
+        {"both", h, ENV_A, WR_ERR_INVALID, NULL, NULL},
+        {"empty id", NULL, "", WR_ERR_INVALID, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+        wr_env be;
+        wr_org bo;
+        wr_err got = wr_meta_env_and_org(f->m, both[i].hash, both[i].id, &be, &bo, NULL);
+        if (got != both[i].want)
+            fail_msg("row %zu (%s): %d", i, both[i].name, (int)got);
+        if (got == WR_OK && (strcmp(be.id, both[i].env_id) != 0 ||
+                             strcmp(bo.id, both[i].org_id) != 0 || strcmp(be.org_id, bo.id) != 0))
+            fail_msg("row %zu (%s): env %s org %s", i, both[i].name, be.id, bo.id);
+    }
+    wr_org oa;
+    OK(wr_meta_org_get(f->m, ORG_A, &oa, NULL));
+    wr_env be;
+    wr_org bo;
+    OK(wr_meta_env_and_org(f->m, h, NULL, &be, &bo, NULL));
+    assert_string_equal(bo.slug, oa.slug);
+    assert_string_equal(bo.plan, oa.plan);
+    assert_int_equal(bo.created_at_ms, oa.created_at_ms);
+    assert_memory_equal(be.key_hash, h, 32);
+
     /* rotation: the old hash stops matching at once, the new one matches */
     uint8_t h2[32];
     memset(h2, 0xa9, sizeof(h2));
