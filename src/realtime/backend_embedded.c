@@ -481,27 +481,6 @@ serve_sse(wr_rt_backend *b, wr_req *req, const char *basin, const char *stream, 
     wr_s2_serve_sse(E(b)->s2, req, basin, stream, start_seq, wait_s);
 }
 
-static wr_err
-protect_on(wr_store *s, const char *basin, const char *stream, wr_error *err)
-{
-    uint64_t n = 0;
-    wr_error missing = {0};
-    /* The common case (pinned already) costs one lookup; creation only when it is missing. */
-    wr_err e = wr_store_pin_count(s, basin, stream, &n, &missing);
-    if (e == WR_OK && n > 0)
-        return WR_OK;
-    if (e == WR_ERR_STREAM_NOT_FOUND) {
-        wr_stream_info info;
-        wr_provision prov;
-        e = wr_store_stream_create(s, basin, stream, NULL, NULL, &info, &prov, err);
-        if (e == WR_ERR_RESOURCE_ALREADY_EXISTS)
-            e = WR_OK;
-    } else if (e != WR_OK) {
-        return wr_error_set(err, e, "%s", missing.msg);
-    }
-    return e == WR_OK ? wr_store_pin(s, basin, stream, err) : e;
-}
-
 static void
 protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_done_cb cb,
         void *ud)
@@ -510,7 +489,9 @@ protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_
     wr_error err = {0};
     wr_err e = WR_OK;
     if (on) {
-        e = protect_on(s, basin, stream, &err);
+        /* a new channel stream is written with its pin by the store's commit thread */
+        wr_store_stream_protect_async(s, basin, stream, cb, ud);
+        return;
     } else {
         uint64_t n = 0;
         e = wr_store_pin_count(s, basin, stream, &n, &err);

@@ -215,6 +215,32 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
     return e;
 }
 
+/* The in-flight create of (basin, stream), or of basin `basin` itself when stream is NULL. */
+static creating *
+creating_find(wr_store *s, const char *basin, const char *stream)
+{
+    for (creating *c = s->creating; c; c = c->next)
+        if (strcmp(c->basin, basin) == 0 &&
+            (stream ? c->stream && strcmp(c->stream, stream) == 0 : !c->stream))
+            return c;
+    return NULL;
+}
+
+bool
+wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
+                       void (*fn)(wr_store *s, void *arg), void *arg)
+{
+    creating *c = creating_find(s, basin, stream);
+    if (!c)
+        return false;
+    create_waiter *w = wr_xmalloc(sizeof(*w));
+    w->fn = fn;
+    w->arg = arg;
+    w->next = c->waiters;
+    c->waiters = w;
+    return true;
+}
+
 bool
 wr_store__creating(const wr_store *s, const char *basin, const char *stream)
 {
@@ -303,12 +329,9 @@ check_basin_args(const char *name, const wr_basin_config *cfg, const char *token
 
 /* Whether a create of basin `name` is in flight (a `creating` entry without a stream). */
 static bool
-basin_creating(const wr_store *s, const char *name)
+basin_creating(wr_store *s, const char *name)
 {
-    for (const creating *c = s->creating; c; c = c->next)
-        if (!c->stream && strcmp(c->basin, name) == 0)
-            return true;
-    return false;
+    return creating_find(s, name, NULL) != NULL;
 }
 
 wr_err
@@ -443,6 +466,7 @@ typedef struct basin_create_op {
     void *ud;
 } basin_create_op;
 
+/* The create is done (durable or failed): the name is free, and whoever waited for it runs. */
 static void
 unmark_creating(wr_store *s, creating *mark)
 {
@@ -450,6 +474,11 @@ unmark_creating(wr_store *s, creating *mark)
     while (*pp != mark)
         pp = &(*pp)->next;
     *pp = mark->next;
+    for (create_waiter *w = mark->waiters, *next; w; w = next) {
+        next = w->next;
+        wr_store__defer(s, w->fn, w->arg);
+        free(w);
+    }
 }
 
 /* The message of a meta write the commit thread could not make. */
@@ -479,6 +508,25 @@ basin_written(wr_store *s, meta_op *op)
     free(c);
 }
 
+/* A basin create that found its name being created: it runs again once that one is done. */
+typedef struct basin_retry {
+    char *name, *token;
+    wr_basin_config cfg;
+    bool has_cfg;
+    wr_store_basin_cb cb;
+    void *ud;
+} basin_retry;
+
+static void
+basin_again(wr_store *s, void *arg)
+{
+    basin_retry *r = arg;
+    wr_store_basin_create_async(s, r->name, r->has_cfg ? &r->cfg : NULL, r->token, r->cb, r->ud);
+    free(r->name);
+    free(r->token);
+    free(r);
+}
+
 void
 wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config *cfg,
                             const char *request_token, wr_store_basin_cb cb, void *ud)
@@ -487,8 +535,18 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
     wr_basin_info info;
     basin_meta m;
     wr_err e = check_basin_args(name, cfg, request_token, &err);
-    if (!e && basin_creating(s, name))
-        e = wr_error_set(&err, WR_ERR_TRANSACTION_CONFLICT, "the basin is being created; retry");
+    if (!e && basin_creating(s, name)) { /* answered as if it came after that one */
+        basin_retry *r = wr_xcalloc(1, sizeof(*r));
+        r->name = wr_xstrdup(name);
+        r->token = request_token ? wr_xstrdup(request_token) : NULL;
+        r->has_cfg = cfg != NULL;
+        if (cfg)
+            r->cfg = *cfg;
+        r->cb = cb;
+        r->ud = ud;
+        wr_store__wait_created(s, name, NULL, basin_again, r);
+        return;
+    }
     if (!e)
         e = wr_store__basin_meta_get(s, name, &m, &err);
     if (e != WR_ERR_BASIN_NOT_FOUND) { /* an answer without a write: the sync path gives it */
@@ -836,10 +894,36 @@ wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *st
     return WR_OK;
 }
 
-void
-wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
-                             const wr_stream_config *cfg, const char *request_token,
-                             wr_store_stream_cb cb, void *ud)
+/* A create that found its name being created: it runs again once that one is done. */
+typedef struct create_retry {
+    char *basin, *stream, *token;
+    wr_stream_config cfg;
+    bool has_cfg, pin;
+    wr_store_stream_cb cb;
+    void *ud;
+} create_retry;
+
+static void stream_create_async(wr_store *s, const char *basin, const char *stream,
+                                const wr_stream_config *cfg, const char *request_token, bool pin,
+                                wr_store_stream_cb cb, void *ud);
+
+static void
+create_again(wr_store *s, void *arg)
+{
+    create_retry *r = arg;
+    stream_create_async(s, r->basin, r->stream, r->has_cfg ? &r->cfg : NULL, r->token, r->pin,
+                        r->cb, r->ud);
+    free(r->basin);
+    free(r->stream);
+    free(r->token);
+    free(r);
+}
+
+/* The create of wr_store_stream_create_async; `pin`: a new stream is written pinned once (the
+ * pin in the same batch as its meta). */
+static void
+stream_create_async(wr_store *s, const char *basin, const char *stream, const wr_stream_config *cfg,
+                    const char *request_token, bool pin, wr_store_stream_cb cb, void *ud)
 {
     basin_meta bm;
     stream_meta m;
@@ -847,6 +931,22 @@ wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
     wr_error err = {0};
     wr_stream_info info;
     wr_err e = check_stream_args(basin, stream, cfg, request_token, &err);
+    if (!e && wr_store__creating(s, basin, stream)) {
+        /* Wait for the create in flight, then answer as if this one came after it: the same
+         * create again (NOOP), or 409 already exists. */
+        create_retry *r = wr_xcalloc(1, sizeof(*r));
+        r->basin = wr_xstrdup(basin);
+        r->stream = wr_xstrdup(stream);
+        r->token = request_token ? wr_xstrdup(request_token) : NULL;
+        r->has_cfg = cfg != NULL;
+        if (cfg)
+            r->cfg = *cfg;
+        r->pin = pin;
+        r->cb = cb;
+        r->ud = ud;
+        wr_store__wait_created(s, basin, stream, create_again, r);
+        return;
+    }
     if (!e && !(e = wr_store__basin_meta_get(s, basin, &bm, &err)) && bm.deleted)
         e = wr_error_set(&err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
     if (e) { /* before the stream is looked at */
@@ -881,8 +981,85 @@ wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
     c->mark.next = s->creating;
     s->creating = &c->mark;
     c->op.wb = stream_meta_batch(basin, stream, &m, true);
+    if (pin) {
+        uint8_t k[WR_KEY_LC_ID_LEN], v[8];
+        wr_key_lc_id(k, WR_LC_PIN, m.id);
+        wr_put_be64(v, 1);
+        rocksdb_writebatch_put(c->op.wb, (char *)k, sizeof(k), (char *)v, sizeof(v));
+    }
     c->op.done = create_written;
     wr_store__meta_submit(s, &c->op);
+}
+
+void
+wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
+                             const wr_stream_config *cfg, const char *request_token,
+                             wr_store_stream_cb cb, void *ud)
+{
+    stream_create_async(s, basin, stream, cfg, request_token, false, cb, ud);
+}
+
+/* wr_store_stream_protect_async on its way. */
+typedef struct protect_op {
+    wr_store_done_cb cb;
+    void *ud;
+} protect_op;
+
+static void
+protect_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *info,
+                wr_provision prov)
+{
+    (void)info;
+    (void)prov;
+    protect_op *p = ud;
+    p->cb(p->ud, err, detail);
+    free(p);
+}
+
+/* A protect that found its stream being created: it runs again once that create is done. */
+typedef struct protect_retry {
+    char *basin, *stream;
+    wr_store_done_cb cb;
+    void *ud;
+} protect_retry;
+
+static void
+protect_again(wr_store *s, void *arg)
+{
+    protect_retry *r = arg;
+    wr_store_stream_protect_async(s, r->basin, r->stream, r->cb, r->ud);
+    free(r->basin);
+    free(r->stream);
+    free(r);
+}
+
+void
+wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
+                              wr_store_done_cb cb, void *ud)
+{
+    wr_error err = {0};
+    uint64_t n = 0;
+    if (wr_basin_name_valid(basin) && wr_stream_name_valid(stream, strlen(stream)) &&
+        wr_store__creating(s, basin, stream)) {
+        protect_retry *r = wr_xcalloc(1, sizeof(*r));
+        r->basin = wr_xstrdup(basin);
+        r->stream = wr_xstrdup(stream);
+        r->cb = cb;
+        r->ud = ud;
+        wr_store__wait_created(s, basin, stream, protect_again, r);
+        return;
+    }
+    wr_err e = wr_store_pin_count(s, basin, stream, &n, &err);
+    if (e == WR_OK && n == 0)
+        e = wr_store_pin(s, basin, stream, &err); /* an existing stream: synced here */
+    if (e != WR_ERR_STREAM_NOT_FOUND) {
+        cb(ud, e, &err);
+        return;
+    }
+    protect_op *p = wr_xcalloc(1, sizeof(*p));
+    p->cb = cb;
+    p->ud = ud;
+    stream_create_async(s, basin, stream, NULL, NULL, true, protect_created, p);
 }
 
 wr_err

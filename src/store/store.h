@@ -312,8 +312,8 @@ wr_err wr_store_stream_create(wr_store *s, const char *basin, const char *stream
 /*
  * wr_store_basin_create without the loop waiting for the write, as wr_store_stream_create_async
  * below: cb runs on the loop once the basin's meta is durable (or at once when no write is
- * needed). Until then the basin is not visible (its streams: BASIN_NOT_FOUND) and another create
- * of the name gets TRANSACTION_CONFLICT (retry).
+ * needed). Until then the basin is not visible (its streams: BASIN_NOT_FOUND); another async
+ * create of the name waits for it, a synchronous create or ensure gets TRANSACTION_CONFLICT.
  */
 typedef void (*wr_store_basin_cb)(void *ud, wr_err err, const wr_error *detail,
                                   const wr_basin_info *info, wr_provision prov);
@@ -326,14 +326,26 @@ void wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_c
  * is durable (prov CREATED, info set), or once the write failed (STORAGE: the store refuses
  * writes now). An answer that needs no write (an error, or the same create again with its
  * request token: NOOP) comes through cb before this returns. Until the meta is written the
- * stream is not visible (get, list, read: not found); another create, ensure or automatic
- * create of the name gets TRANSACTION_CONFLICT (retry), and so does a delete of its basin.
+ * stream is not visible (get, list, read: not found); another create of the name waits for it
+ * (then answers as if it came after it); an ensure, automatic create, reconfigure or delete of
+ * the stream, or a delete of its basin, gets TRANSACTION_CONFLICT (retry).
  */
 typedef void (*wr_store_stream_cb)(void *ud, wr_err err, const wr_error *detail,
                                    const wr_stream_info *info, wr_provision prov);
 void wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
                                   const wr_stream_config *cfg, const char *request_token,
                                   wr_store_stream_cb cb, void *ud);
+
+/*
+ * Pins the stream (wr_store_pin) for a live session, creating it when it is missing: a new stream
+ * is written by the commit thread with its pin in the same batch (no fsync on the loop); an
+ * existing unpinned one is pinned with a synced write here. A stream being created meanwhile is
+ * waited for. cb runs on the loop (at once when nothing is written). Errors: as wr_store_pin and
+ * wr_store_stream_create.
+ */
+typedef void (*wr_store_done_cb)(void *ud, wr_err err, const wr_error *detail);
+void wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
+                                   wr_store_done_cb cb, void *ud);
 
 /* Creates, or replaces the config with resolve(cfg, basin defaults): CREATED/UPDATED/NOOP.
  * Errors: as create, without RESOURCE_ALREADY_EXISTS. */

@@ -144,9 +144,16 @@ typedef struct meta_op {
 
 /* A stream create whose meta is on its way to the commit thread (loop only): the name is
  * neither visible nor creatable again until it is written. */
+typedef struct create_waiter {
+    struct create_waiter *next;
+    void (*fn)(wr_store *s, void *arg);
+    void *arg;
+} create_waiter;
+
 typedef struct creating {
     struct creating *next;
     char *basin, *stream;
+    create_waiter *waiters; /* run (deferred) once the create is done, either way */
 } creating;
 
 typedef struct deferred {
@@ -259,6 +266,10 @@ wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *
 void wr_store__meta_submit(wr_store *s, meta_op *op);
 /* Whether a create of (basin, stream) is in flight; with stream NULL, of any stream of basin. */
 bool wr_store__creating(const wr_store *s, const char *basin, const char *stream);
+/* When a create of (basin, stream) — stream NULL: of basin `basin` itself — is in flight: queues
+ * fn(s, arg) to run (deferred, on the loop) once it is done, and returns true. */
+bool wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
+                            void (*fn)(wr_store *s, void *arg), void *arg);
 
 /*
  * An automatic create on append (create_stream_on_append) without the loop waiting: the meta

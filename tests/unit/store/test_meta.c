@@ -510,10 +510,10 @@ test_stream_create_async(void **state)
     /* in flight: invisible, and the name is taken */
     assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err),
                      WR_ERR_STREAM_NOT_FOUND);
-    async_answer b = {0};
+    async_answer b = {0}, b2 = {0};
     wr_store_stream_create_async(e->s, "async-basin", "s1", NULL, "tok", on_created, &b);
-    assert_true(b.done); /* answered at once */
-    assert_int_equal(b.err, WR_ERR_TRANSACTION_CONFLICT);
+    wr_store_stream_create_async(e->s, "async-basin", "s1", NULL, "other", on_created, &b2);
+    assert_false(b.done || b2.done); /* they wait for the first */
     assert_int_equal(
         wr_store_stream_create(e->s, "async-basin", "s1", NULL, NULL, NULL, NULL, &err),
         WR_ERR_TRANSACTION_CONFLICT);
@@ -526,6 +526,13 @@ test_stream_create_async(void **state)
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.err, WR_OK);
     assert_int_equal(a.prov, WR_PROVISION_CREATED);
+    /* … then are answered as if they came after it: the same create again, another's 409 */
+    ts_run_until(e, &b.done);
+    ts_run_until(e, &b2.done);
+    assert_int_equal(b.err, WR_OK);
+    assert_int_equal(b.prov, WR_PROVISION_NOOP);
+    assert_int_equal(b.created_at, a.created_at);
+    assert_int_equal(b2.err, WR_ERR_RESOURCE_ALREADY_EXISTS);
     assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
     assert_true(atomic_load(&e->syncs_commit) > commits);
     assert_int_equal(wr_store_stream_get(e->s, "async-basin", "s1", NULL, NULL, &err), WR_OK);
@@ -613,6 +620,73 @@ test_append_autocreate_async(void **state)
     free(bodies);
 }
 
+typedef struct done_answer {
+    bool done;
+    int calls;
+    wr_err err;
+} done_answer;
+
+static void
+on_done(void *ud, wr_err err, const wr_error *detail)
+{
+    (void)detail;
+    done_answer *a = ud;
+    a->done = true;
+    a->calls++;
+    a->err = err;
+}
+
+/* Protecting a live session's stream: a new one is written with its pin by the commit thread
+ * (the loop syncs nothing); a second protect while that is in flight waits and then finds it
+ * pinned (once); protecting a pinned stream answers at once; an existing unpinned one is pinned. */
+static void
+test_protect_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    ts_basin(e, "protect-basin", true, false);
+    hold_install(e);
+    int metas = atomic_load(&e->syncs_meta);
+    done_answer a = {0}, b = {0};
+    hold_arm();
+    wr_store_stream_protect_async(e->s, "protect-basin", "chan", on_done, &a);
+    hold_wait();
+    wr_store_stream_protect_async(e->s, "protect-basin", "chan", on_done, &b);
+    assert_false(a.done || b.done);
+    atomic_store(&hold.release, true);
+    ts_run_until(e, &a.done);
+    ts_run_until(e, &b.done);
+    assert_int_equal(a.err, WR_OK);
+    assert_int_equal(b.err, WR_OK);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    uint64_t n = 0;
+    assert_int_equal(wr_store_pin_count(e->s, "protect-basin", "chan", &n, &err), WR_OK);
+    assert_int_equal(n, 1);
+    done_answer c = {0};
+    wr_store_stream_protect_async(e->s, "protect-basin", "chan", on_done, &c);
+    assert_true(c.done); /* pinned already: nothing to write */
+    assert_int_equal(c.err, WR_OK);
+    /* an existing, unpinned stream */
+    assert_int_equal(
+        wr_store_stream_create(e->s, "protect-basin", "old", NULL, NULL, NULL, NULL, &err), WR_OK);
+    done_answer d = {0};
+    wr_store_stream_protect_async(e->s, "protect-basin", "old", on_done, &d);
+    assert_true(d.done);
+    assert_int_equal(d.err, WR_OK);
+    assert_int_equal(wr_store_pin_count(e->s, "protect-basin", "old", &n, &err), WR_OK);
+    assert_int_equal(n, 1);
+    /* bad input and a missing basin */
+    done_answer x = {0}, y = {0};
+    wr_store_stream_protect_async(e->s, "protect-basin", "..", on_done, &x);
+    assert_true(x.done && x.err == WR_ERR_INVALID);
+    wr_store_stream_protect_async(e->s, "no-such-basin", "s", on_done, &y);
+    assert_true(y.done && y.err == WR_ERR_BASIN_NOT_FOUND);
+    /* the pin survives a restart */
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_pin_count(e->s, "protect-basin", "chan", &n, &err), WR_OK);
+    assert_int_equal(n, 1);
+}
+
 typedef struct basin_answer {
     bool done;
     int calls;
@@ -651,14 +725,16 @@ test_basin_create_async(void **state)
         wr_store_stream_create(e->s, "async-basin-2", "s", NULL, NULL, NULL, NULL, &err),
         WR_ERR_BASIN_NOT_FOUND);
     wr_store_basin_create_async(e->s, "async-basin-2", NULL, "tok", on_basin, &b);
-    assert_true(b.done);
-    assert_int_equal(b.err, WR_ERR_TRANSACTION_CONFLICT);
+    assert_false(b.done); /* waits for the first */
     assert_int_equal(wr_store_basin_ensure(e->s, "async-basin-2", NULL, NULL, NULL, &err),
                      WR_ERR_TRANSACTION_CONFLICT);
     atomic_store(&hold.release, true);
     ts_run_until(e, &a.done);
     assert_int_equal(a.err, WR_OK);
     assert_int_equal(a.prov, WR_PROVISION_CREATED);
+    ts_run_until(e, &b.done);
+    assert_int_equal(b.err, WR_OK);
+    assert_int_equal(b.prov, WR_PROVISION_NOOP);
     assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
     assert_int_equal(wr_store_basin_get(e->s, "async-basin-2", NULL, NULL, &err), WR_OK);
     const struct {
@@ -694,6 +770,7 @@ main(void)
         TS_TEST(test_stream_create_async, &fx),
         TS_TEST(test_basin_create_async, &fx),
         TS_TEST(test_append_autocreate_async, &fx),
+        TS_TEST(test_protect_async, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
