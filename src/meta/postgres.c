@@ -300,6 +300,13 @@ pipeline(pg *q, const char *ctl, int id, const params *p)
     return keep;
 }
 
+/* Whether `sql` is the last statement waiting (nothing was sent after it). */
+static bool
+waiting_last(const pg *q, const char *sql)
+{
+    return q->n_defer && strcmp(q->defer[q->n_defer - 1], sql) == 0;
+}
+
 /* Inside a group: savepoint statement `sql` waits for the next round trip. Releasing a savepoint
  * that is still waiting drops both: nothing ran after it. */
 static void
@@ -404,7 +411,7 @@ op_begin(pg *q, bool multi, wr_error *out_err)
     if (q->group) {
         /* Nothing of the job ran yet (its savepoint still waits): undoing the op is undoing to
          * the job's savepoint, so the op needs none of its own (two statements fewer). */
-        q->op_on_job = q->n_defer && strcmp(q->defer[q->n_defer - 1], "SAVEPOINT job") == 0;
+        q->op_on_job = waiting_last(q, "SAVEPOINT job");
         if (!q->op_on_job)
             defer(q, "SAVEPOINT op");
         q->op = true;
@@ -423,7 +430,7 @@ static wr_err
 undo_savepoint(pg *q, bool job, wr_error *out_err)
 {
     const char *sql = job ? "SAVEPOINT job" : "SAVEPOINT op";
-    if (q->n_defer && strcmp(q->defer[q->n_defer - 1], sql) == 0) {
+    if (waiting_last(q, sql)) {
         q->n_defer--;
         return WR_OK;
     }
@@ -437,7 +444,7 @@ op_rollback(pg *q)
 {
     if (q->op && q->op_on_job && conn_ok(q)) {
         /* back to the job's start; the job's savepoint stays (ROLLBACK TO keeps it) */
-        if (!(q->n_defer && strcmp(q->defer[q->n_defer - 1], "SAVEPOINT job") == 0))
+        if (!waiting_last(q, "SAVEPOINT job"))
             exec_ctl(q, "ROLLBACK TO SAVEPOINT job", false, NULL);
     } else if (q->op && conn_ok(q)) {
         undo_savepoint(q, false, NULL);

@@ -466,6 +466,17 @@ typedef struct basin_create_op {
     void *ud;
 } basin_create_op;
 
+/* A create of (basin, stream) — stream NULL: of the basin — is in flight from now on. */
+static void
+mark_creating(wr_store *s, creating *mark, const char *basin, const char *stream)
+{
+    mark->basin = wr_xstrdup(basin);
+    mark->stream = stream ? wr_xstrdup(stream) : NULL;
+    mark->waiters = NULL;
+    mark->next = s->creating;
+    s->creating = mark;
+}
+
 /* The create is done (durable or failed): the name is free, and whoever waited for it runs. */
 static void
 unmark_creating(wr_store *s, creating *mark)
@@ -567,9 +578,7 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
     token_copy(c->m.token, request_token);
     c->cb = cb;
     c->ud = ud;
-    c->mark.basin = wr_xstrdup(name);
-    c->mark.next = s->creating;
-    s->creating = &c->mark;
+    mark_creating(s, &c->mark, name, NULL);
     wr_buf k = {0};
     wr_key_basin_meta(&k, name, strlen(name));
     char *v = basin_meta_json(&c->m);
@@ -884,10 +893,7 @@ wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *st
     stream_meta_created(s, basin, stream, out); /* the new state is cached next */
     create_op *c = wr_xcalloc(1, sizeof(*c));
     c->m = *out;
-    c->mark.basin = wr_xstrdup(basin);
-    c->mark.stream = wr_xstrdup(stream);
-    c->mark.next = s->creating;
-    s->creating = &c->mark;
+    mark_creating(s, &c->mark, basin, stream);
     c->op.wb = stream_meta_batch(basin, stream, out, true);
     c->op.done = auto_written;
     wr_store__meta_submit(s, &c->op);
@@ -976,10 +982,7 @@ stream_create_async(wr_store *s, const char *basin, const char *stream, const wr
     c->m = m;
     c->cb = cb;
     c->ud = ud;
-    c->mark.basin = wr_xstrdup(basin);
-    c->mark.stream = wr_xstrdup(stream);
-    c->mark.next = s->creating;
-    s->creating = &c->mark;
+    mark_creating(s, &c->mark, basin, stream);
     c->op.wb = stream_meta_batch(basin, stream, &m, true);
     if (pin) {
         uint8_t k[WR_KEY_LC_ID_LEN], v[8];
