@@ -66,69 +66,160 @@ spec_config(const wr_rt_basin_spec *spec, wr_basin_config *out)
     d->doe_min_age_secs = spec->doe_min_age_s;
 }
 
+/* ensure_basin / set_retention on their way through the store's commit thread. */
+typedef struct basin_op {
+    wr_store *store;
+    char *basin;
+    wr_basin_config_patch patch;
+    bool keep_existing;
+    bool more;                          /* set_retention: another page of streams follows */
+    char after[WR_STREAM_NAME_MAX + 1]; /* … after this one */
+    size_t pending;                     /* stream reconfigures of the page in flight */
+    wr_err err;                         /* the first of them that failed */
+    wr_error detail;
+    wr_rt_done_cb cb;
+    void *ud;
+} basin_op;
+
+static basin_op *
+basin_op_new(wr_rt_backend *b, const char *basin, wr_rt_done_cb cb, void *ud)
+{
+    basin_op *op = wr_xcalloc(1, sizeof(*op));
+    op->store = E(b)->store;
+    op->basin = wr_xstrdup(basin);
+    op->cb = cb;
+    op->ud = ud;
+    return op;
+}
+
+static void
+basin_op_finish(basin_op *op, wr_err e, const wr_error *detail)
+{
+    done(op->cb, op->ud, e, detail);
+    free(op->basin);
+    free(op);
+}
+
+static void
+basin_reconfigured(void *ud, wr_err e, const wr_error *detail, const wr_basin_config *cfg)
+{
+    (void)cfg;
+    basin_op_finish(ud, e, detail);
+}
+
+static void
+basin_created(void *ud, wr_err e, const wr_error *detail, const wr_basin_info *info,
+              wr_provision prov)
+{
+    (void)info;
+    (void)prov;
+    basin_op *op = ud;
+    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS && !op->keep_existing) {
+        wr_store_basin_reconfigure_async(op->store, op->basin, &op->patch, basin_reconfigured, op);
+        return;
+    }
+    basin_op_finish(op, e == WR_ERR_RESOURCE_ALREADY_EXISTS ? WR_OK : e, detail);
+}
+
 static void
 ensure_basin(wr_rt_backend *b, const char *basin, const wr_rt_basin_spec *spec, wr_rt_done_cb cb,
              void *ud)
 {
     wr_basin_config cfg;
     spec_config(spec, &cfg);
-    wr_basin_info info;
-    wr_provision prov;
-    wr_error err = {0};
-    wr_err e = wr_store_basin_create(E(b)->store, basin, &cfg, NULL, &info, &prov, &err);
-    if (e == WR_ERR_RESOURCE_ALREADY_EXISTS && spec->keep_existing) {
-        e = WR_OK;
-    } else if (e == WR_ERR_RESOURCE_ALREADY_EXISTS) {
-        wr_basin_config_patch full = {0};
-        full.create_stream_on_append_op = full.create_stream_on_read_op = WR_PATCH_SET;
-        full.create_stream_on_append = full.create_stream_on_read = true;
-        full.default_stream_config_op = WR_PATCH_SET;
-        wr_stream_config_patch *d = &full.default_stream_config;
-        d->storage_class_op = d->retention_op = WR_PATCH_SET;
-        d->storage_class = spec->storage_class;
-        d->retention = WR_RETENTION_AGE;
-        d->retention_age_secs = spec->retention_s;
-        d->doe_op = d->doe_min_age_op = WR_PATCH_SET;
-        d->doe_min_age_secs = spec->doe_min_age_s;
-        wr_basin_config now;
-        e = wr_store_basin_reconfigure(E(b)->store, basin, &full, &now, &err);
+    basin_op *op = basin_op_new(b, basin, cb, ud);
+    op->keep_existing = spec->keep_existing;
+    /* An existing basin gets the spec's settings as a patch (its other settings stay). */
+    wr_basin_config_patch *full = &op->patch;
+    full->create_stream_on_append_op = full->create_stream_on_read_op = WR_PATCH_SET;
+    full->create_stream_on_append = full->create_stream_on_read = true;
+    full->default_stream_config_op = WR_PATCH_SET;
+    wr_stream_config_patch *d = &full->default_stream_config;
+    d->storage_class_op = d->retention_op = WR_PATCH_SET;
+    d->storage_class = spec->storage_class;
+    d->retention = WR_RETENTION_AGE;
+    d->retention_age_secs = spec->retention_s;
+    d->doe_op = d->doe_min_age_op = WR_PATCH_SET;
+    d->doe_min_age_secs = spec->doe_min_age_s;
+    wr_store_basin_create_async(op->store, basin, &cfg, NULL, basin_created, op);
+}
+
+static void retention_page(basin_op *op);
+
+static void
+retention_page_done(basin_op *op)
+{
+    if (op->err != WR_OK || !op->more)
+        basin_op_finish(op, op->err, &op->detail);
+    else
+        retention_page(op);
+}
+
+static void
+retention_stream_done(void *ud, wr_err e, const wr_error *detail, const wr_stream_config *cfg)
+{
+    (void)cfg;
+    basin_op *op = ud;
+    /* a stream that went away meanwhile needs no new retention */
+    if (e != WR_OK && e != WR_ERR_STREAM_NOT_FOUND && e != WR_ERR_STREAM_DELETION_PENDING &&
+        op->err == WR_OK) {
+        op->err = e;
+        op->detail = *detail;
     }
-    done(cb, ud, e, &err);
+    if (--op->pending == 0)
+        retention_page_done(op);
+}
+
+/* One page of the basin's streams, reconfigured together; the next page once they are done. */
+static void
+retention_page(basin_op *op)
+{
+    wr_stream_list l = {0};
+    op->err = wr_store_stream_list(op->store, op->basin, NULL, op->after, 1000, &l, &op->detail);
+    if (op->err != WR_OK) {
+        basin_op_finish(op, op->err, &op->detail);
+        return;
+    }
+    op->more = l.has_more && l.n > 0;
+    if (op->more)
+        strcpy(op->after, l.items[l.n - 1].name);
+    op->pending = 1; /* this call's own, so answers given at once do not end the page early */
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.items[i].deleted)
+            continue;
+        op->pending++;
+        wr_store_stream_reconfigure_async(op->store, op->basin, l.items[i].name,
+                                          &op->patch.default_stream_config, retention_stream_done,
+                                          op);
+    }
+    wr_stream_list_fini(&l);
+    if (--op->pending == 0)
+        retention_page_done(op);
+}
+
+static void
+retention_basin_done(void *ud, wr_err e, const wr_error *detail, const wr_basin_config *cfg)
+{
+    (void)cfg;
+    basin_op *op = ud;
+    if (e != WR_OK || !op->more)
+        basin_op_finish(op, e, detail);
+    else
+        retention_page(op);
 }
 
 static void
 set_retention(wr_rt_backend *b, const char *basin, uint64_t retention_s, bool apply_to_existing,
               wr_rt_done_cb cb, void *ud)
 {
-    wr_store *s = E(b)->store;
-    wr_basin_config_patch bp = {0};
-    bp.default_stream_config_op = WR_PATCH_SET;
-    bp.default_stream_config.retention_op = WR_PATCH_SET;
-    bp.default_stream_config.retention = WR_RETENTION_AGE;
-    bp.default_stream_config.retention_age_secs = retention_s;
-    wr_basin_config cfg;
-    wr_error err = {0};
-    wr_err e = wr_store_basin_reconfigure(s, basin, &bp, &cfg, &err);
-    char after[WR_STREAM_NAME_MAX + 1] = "";
-    for (bool more = apply_to_existing; e == WR_OK && more;) {
-        wr_stream_list l = {0};
-        if ((e = wr_store_stream_list(s, basin, NULL, after, 1000, &l, &err)) != WR_OK)
-            break;
-        for (size_t i = 0; i < l.n && e == WR_OK; i++) {
-            wr_stream_config sc;
-            if (l.items[i].deleted)
-                continue;
-            e = wr_store_stream_reconfigure(s, basin, l.items[i].name, &bp.default_stream_config,
-                                            &sc, &err);
-            if (e == WR_ERR_STREAM_NOT_FOUND || e == WR_ERR_STREAM_DELETION_PENDING)
-                e = WR_OK; /* went away meanwhile */
-        }
-        more = l.has_more && l.n > 0;
-        if (more)
-            strcpy(after, l.items[l.n - 1].name);
-        wr_stream_list_fini(&l);
-    }
-    done(cb, ud, e, &err);
+    basin_op *op = basin_op_new(b, basin, cb, ud);
+    wr_basin_config_patch *bp = &op->patch;
+    bp->default_stream_config_op = WR_PATCH_SET;
+    bp->default_stream_config.retention_op = WR_PATCH_SET;
+    bp->default_stream_config.retention = WR_RETENTION_AGE;
+    bp->default_stream_config.retention_age_secs = retention_s;
+    op->more = apply_to_existing; /* the first page follows the basin's change */
+    wr_store_basin_reconfigure_async(op->store, basin, bp, retention_basin_done, op);
 }
 
 static void
@@ -485,22 +576,11 @@ static void
 protect(wr_rt_backend *b, const char *basin, const char *stream, bool on, wr_rt_done_cb cb,
         void *ud)
 {
-    wr_store *s = E(b)->store;
-    wr_error err = {0};
-    wr_err e = WR_OK;
-    if (on) {
-        /* a new channel stream is written with its pin by the store's commit thread */
-        wr_store_stream_protect_async(s, basin, stream, cb, ud);
-        return;
-    } else {
-        uint64_t n = 0;
-        e = wr_store_pin_count(s, basin, stream, &n, &err);
-        if (e == WR_OK && n > 0)
-            e = wr_store_unpin(s, basin, stream, &err);
-        else if (e == WR_ERR_STREAM_NOT_FOUND)
-            e = WR_OK;
-    }
-    done(cb, ud, e, &err);
+    /* the pin (and a new channel stream) is written by the store's commit thread */
+    if (on)
+        wr_store_stream_protect_async(E(b)->store, basin, stream, cb, ud);
+    else
+        wr_store_stream_unprotect_async(E(b)->store, basin, stream, cb, ud);
 }
 
 /* The store's usage series (store.h, Usage) in the realtime layer's figures. */

@@ -141,33 +141,25 @@ wr_s2_request_token(wr_req *req, const char **out)
     return true;
 }
 
-/* A create on its way through the store's commit thread. */
+/* A create or ensure on its way through the store's commit thread. */
 typedef struct basin_create_ctx {
-    wr_req *req; /* NULL once the client is gone */
+    wr_s2_waiting w; /* first */
+    bool ensure;     /* PUT: 201 when created, 200 otherwise */
 } basin_create_ctx;
 
-static void
-basin_create_closed(wr_req *req)
-{
-    basin_create_ctx *c = req->ud;
-    c->req = NULL;
-}
-
-/* Loop thread: the new basin is durable (or the create failed). */
+/* Loop thread: the new basin (or config) is durable, or the change failed. */
 static void
 basin_create_done(void *ud, wr_err e, const wr_error *detail, const wr_basin_info *info,
                   wr_provision prov)
 {
     basin_create_ctx *c = ud;
-    wr_req *req = c->req;
-    if (req) {
-        req->on_close = NULL;
-        if (e == WR_OK) {
-            wr_s2_provision_header(req, prov);
-            wr_resp_json(req, 201, basin_info_json(info));
-        } else {
-            wr_s2_fail(req, detail);
-        }
+    wr_req *req = wr_s2_waiting_req(&c->w);
+    if (req && e == WR_OK) {
+        wr_s2_provision_header(req, prov);
+        wr_resp_json(req, !c->ensure || prov == WR_PROVISION_CREATED ? 201 : 200,
+                     basin_info_json(info));
+    } else if (req) {
+        wr_s2_fail(req, detail);
     }
     free(c);
 }
@@ -198,12 +190,9 @@ create_basin(wr_req *req, void *ctx)
     } else if (location_ok(s2, body, &err) &&
                wr_s2_basin_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK) {
         /* The meta is written by the store's commit thread: the loop goes on meanwhile. */
-        basin_create_ctx *c = wr_xcalloc(1, sizeof(*c));
-        c->req = req;
-        req->ud = c;
-        req->on_close = basin_create_closed;
         wr_store_basin_create_async(s2->store, json_string_value(name), &cfg, token,
-                                    basin_create_done, c);
+                                    basin_create_done,
+                                    wr_s2_waiting_new(req, sizeof(basin_create_ctx)));
         json_decref(body);
         return;
     }
@@ -256,19 +245,29 @@ ensure_basin(wr_req *req, void *ctx)
     wr_error err = {0};
     json_t *body = NULL;
     wr_basin_config cfg;
-    wr_basin_info info;
-    wr_provision prov;
     if (wr_s2_parse_body(req, true, &body, &err) == WR_OK && location_ok(s2, body, &err) &&
         wr_s2_basin_config_from_json(body ? json_object_get(body, "config") : NULL, &cfg, &err) ==
-            WR_OK &&
-        wr_store_basin_ensure(s2->store, name, &cfg, &info, &prov, &err) == WR_OK) {
+            WR_OK) {
         json_decref(body);
-        wr_s2_provision_header(req, prov);
-        wr_resp_json(req, prov == WR_PROVISION_CREATED ? 201 : 200, basin_info_json(&info));
+        basin_create_ctx *c = wr_s2_waiting_new(req, sizeof(*c));
+        c->ensure = true;
+        wr_store_basin_ensure_async(s2->store, name, &cfg, basin_create_done, c);
         return;
     }
     json_decref(body);
     wr_s2_fail(req, &err);
+}
+
+/* Loop thread: the new config is durable (or the change failed). */
+static void
+reconfigure_done(void *ud, wr_err e, const wr_error *detail, const wr_basin_config *cfg)
+{
+    wr_req *req = wr_s2_waiting_req(ud);
+    if (req && e == WR_OK)
+        wr_resp_json(req, 200, basin_config_json(cfg));
+    else if (req)
+        wr_s2_fail(req, detail);
+    free(ud);
 }
 
 static void
@@ -281,16 +280,27 @@ reconfigure_basin(wr_req *req, void *ctx)
     wr_error err = {0};
     json_t *body = NULL;
     wr_basin_config_patch patch;
-    wr_basin_config cfg;
     if (wr_s2_parse_body(req, false, &body, &err) == WR_OK &&
-        wr_s2_basin_patch_from_json(body, &patch, &err) == WR_OK &&
-        wr_store_basin_reconfigure(s2->store, name, &patch, &cfg, &err) == WR_OK) {
+        wr_s2_basin_patch_from_json(body, &patch, &err) == WR_OK) {
         json_decref(body);
-        wr_resp_json(req, 200, basin_config_json(&cfg));
+        wr_store_basin_reconfigure_async(s2->store, name, &patch, reconfigure_done,
+                                         wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
         return;
     }
     json_decref(body);
     wr_s2_fail(req, &err);
+}
+
+/* Loop thread: the delete mark is durable (or the delete failed). */
+static void
+delete_done(void *ud, wr_err e, const wr_error *detail)
+{
+    wr_req *req = wr_s2_waiting_req(ud);
+    if (req && e == WR_OK)
+        wr_resp_send(req, 202, NULL, NULL, 0);
+    else if (req)
+        wr_s2_fail(req, detail);
+    free(ud);
 }
 
 static void
@@ -298,14 +308,9 @@ delete_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
     const char *name = path_basin(req, s2, WR_OP_DELETE_BASIN);
-    if (!name)
-        return;
-    wr_error err = {0};
-    if (wr_store_basin_delete(s2->store, name, &err) != WR_OK) {
-        wr_s2_fail(req, &err);
-        return;
-    }
-    wr_resp_send(req, 202, NULL, NULL, 0);
+    if (name)
+        wr_store_basin_delete_async(s2->store, name, delete_done,
+                                    wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
 }
 
 void

@@ -12,6 +12,7 @@
 
 #include "s2/s2_int.h"
 #include "util/clock.h"
+#include "util/mem.h"
 #include "util/utf8.h"
 
 const wr_token *
@@ -183,6 +184,31 @@ wr_s2_read_format(wr_req *req, wr_s2_format *out)
     }
     wr_resp_error(req, WR_ERR_BAD_HEADER, "invalid `s2-format` header: expected raw or base64");
     return false;
+}
+
+static void
+waiting_closed(wr_req *req)
+{
+    wr_s2_waiting *w = req->ud;
+    w->req = NULL;
+}
+
+void *
+wr_s2_waiting_new(wr_req *req, size_t size)
+{
+    wr_s2_waiting *w = wr_xcalloc(1, size);
+    w->req = req;
+    req->ud = w;
+    req->on_close = waiting_closed;
+    return w;
+}
+
+wr_req *
+wr_s2_waiting_req(wr_s2_waiting *w)
+{
+    if (w->req)
+        w->req->on_close = NULL;
+    return w->req;
 }
 
 void

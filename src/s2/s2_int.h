@@ -69,6 +69,18 @@ const char *wr_s2_basin(wr_req *req);
 bool wr_s2_read_format(wr_req *req, wr_s2_format *out);
 /* Answers the error as {"code","message"} with its table status. */
 void wr_s2_fail(wr_req *req, const wr_error *err);
+/*
+ * A request waiting for the store (a change on its way through the commit thread). The client
+ * may go away meanwhile: wr_s2_waiting_new(req, size) allocates a context of `size` bytes whose
+ * first member is a wr_s2_waiting and detaches it from the request when that closes;
+ * wr_s2_waiting_req gives the request to answer, or NULL when the client is gone. The callback
+ * frees the context.
+ */
+typedef struct wr_s2_waiting {
+    wr_req *req;
+} wr_s2_waiting;
+void *wr_s2_waiting_new(wr_req *req, size_t size);
+wr_req *wr_s2_waiting_req(wr_s2_waiting *w);
 /* 412 bodies and the rest of append errors. */
 void wr_s2_fail_append(wr_req *req, const wr_append_result *res);
 /* 416 {"tail":{…}}. */

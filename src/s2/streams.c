@@ -84,18 +84,12 @@ list_streams(wr_req *req, void *ctx)
     wr_resp_json(req, 200, json_pack("{s:o,s:b}", "streams", arr, "has_more", has_more));
 }
 
-/* A create on its way through the store's commit thread. */
+/* A create or ensure on its way through the store's commit thread. */
 typedef struct create_ctx {
-    wr_req *req; /* NULL once the client is gone */
-    char *name;  /* as the client gave it (relative for auto-prefix tokens) */
+    wr_s2_waiting w; /* first */
+    char *name;      /* as the client gave it (relative for auto-prefix tokens) */
+    bool ensure;     /* PUT: 201 when created, 200 otherwise */
 } create_ctx;
-
-static void
-create_closed(wr_req *req)
-{
-    create_ctx *c = req->ud;
-    c->req = NULL;
-}
 
 /* Loop thread: the new stream is durable (or the create failed). */
 static void
@@ -103,14 +97,14 @@ create_done(void *ud, wr_err e, const wr_error *detail, const wr_stream_info *in
             wr_provision prov)
 {
     create_ctx *c = ud;
-    wr_req *req = c->req;
+    wr_req *req = wr_s2_waiting_req(&c->w);
     if (req) {
-        req->on_close = NULL;
         if (e == WR_OK) {
             wr_stream_info shown = *info;
             snprintf(shown.name, sizeof(shown.name), "%s", c->name);
             wr_s2_provision_header(req, prov);
-            wr_resp_json(req, 201, stream_info_json(&shown));
+            wr_resp_json(req, !c->ensure || prov == WR_PROVISION_CREATED ? 201 : 200,
+                         stream_info_json(&shown));
         } else {
             wr_s2_fail(req, detail);
         }
@@ -149,11 +143,8 @@ create_stream(wr_req *req, void *ctx)
         }
         if (wr_s2_stream_config_from_json(json_object_get(body, "config"), &cfg, &err) == WR_OK) {
             /* The meta is written by the store's commit thread: the loop goes on meanwhile. */
-            create_ctx *c = wr_xcalloc(1, sizeof(*c));
-            c->req = req;
+            create_ctx *c = wr_s2_waiting_new(req, sizeof(*c));
             c->name = wr_xstrdup(json_string_value(name));
-            req->ud = c;
-            req->on_close = create_closed;
             wr_store_stream_create_async(s2->store, basin, full, &cfg, token, create_done, c);
             json_decref(body); /* after: `full` may be its string */
             return;
@@ -194,21 +185,30 @@ ensure_stream(wr_req *req, void *ctx)
     wr_error err = {0};
     json_t *body = NULL;
     wr_stream_config cfg;
-    wr_stream_info info;
-    wr_provision prov;
     /* The body is a bare StreamConfig (not wrapped), or empty for all defaults. */
     if (wr_s2_parse_body(req, true, &body, &err) == WR_OK &&
-        wr_s2_stream_config_from_json(body, &cfg, &err) == WR_OK &&
-        wr_store_stream_ensure(s2->store, basin, stream, &cfg, &info, &prov, &err) == WR_OK) {
+        wr_s2_stream_config_from_json(body, &cfg, &err) == WR_OK) {
         json_decref(body);
-        const char *shown = wr_s2_shown_stream(t, info.name);
-        memmove(info.name, shown, strlen(shown) + 1);
-        wr_s2_provision_header(req, prov);
-        wr_resp_json(req, prov == WR_PROVISION_CREATED ? 201 : 200, stream_info_json(&info));
+        create_ctx *c = wr_s2_waiting_new(req, sizeof(*c));
+        c->name = wr_xstrdup(wr_s2_shown_stream(t, stream));
+        c->ensure = true;
+        wr_store_stream_ensure_async(s2->store, basin, stream, &cfg, create_done, c);
         return;
     }
     json_decref(body);
     wr_s2_fail(req, &err);
+}
+
+/* Loop thread: the new config is durable (or the change failed). */
+static void
+reconfigure_done(void *ud, wr_err e, const wr_error *detail, const wr_stream_config *cfg)
+{
+    wr_req *req = wr_s2_waiting_req(ud);
+    if (req && e == WR_OK)
+        wr_resp_json(req, 200, wr_stream_config_to_json(cfg));
+    else if (req)
+        wr_s2_fail(req, detail);
+    free(ud);
 }
 
 static void
@@ -222,16 +222,27 @@ reconfigure_stream(wr_req *req, void *ctx)
     wr_error err = {0};
     json_t *body = NULL;
     wr_stream_config_patch patch;
-    wr_stream_config cfg;
     if (wr_s2_parse_body(req, false, &body, &err) == WR_OK &&
-        wr_s2_stream_patch_from_json(body, &patch, &err) == WR_OK &&
-        wr_store_stream_reconfigure(s2->store, basin, stream, &patch, &cfg, &err) == WR_OK) {
+        wr_s2_stream_patch_from_json(body, &patch, &err) == WR_OK) {
         json_decref(body);
-        wr_resp_json(req, 200, wr_stream_config_to_json(&cfg));
+        wr_store_stream_reconfigure_async(s2->store, basin, stream, &patch, reconfigure_done,
+                                          wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
         return;
     }
     json_decref(body);
     wr_s2_fail(req, &err);
+}
+
+/* Loop thread: the delete mark is durable (or the delete failed). */
+static void
+delete_done(void *ud, wr_err e, const wr_error *detail)
+{
+    wr_req *req = wr_s2_waiting_req(ud);
+    if (req && e == WR_OK)
+        wr_resp_send(req, 202, NULL, NULL, 0);
+    else if (req)
+        wr_s2_fail(req, detail);
+    free(ud);
 }
 
 static void
@@ -242,12 +253,8 @@ delete_stream(wr_req *req, void *ctx)
     const char *basin, *stream;
     if (!wr_s2_stream_target(req, s2, WR_OP_DELETE_STREAM, &t, &basin, &stream))
         return;
-    wr_error err = {0};
-    if (wr_store_stream_delete(s2->store, basin, stream, &err) != WR_OK) {
-        wr_s2_fail(req, &err);
-        return;
-    }
-    wr_resp_send(req, 202, NULL, NULL, 0);
+    wr_store_stream_delete_async(s2->store, basin, stream, delete_done,
+                                 wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
 }
 
 void

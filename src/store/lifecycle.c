@@ -16,8 +16,9 @@
  *   SCAN (worker)    every stream of family 09: range-deletes batches wholly below the trim
  *                    point or wholly expired (non-synced write: redone if lost), collects deleted
  *                    streams and delete-on-empty candidates;
- *   loop             verifies each candidate against the live state (holds, pins, appends in
- *                    flight, deadline, emptiness) and marks it deleted, as a DELETE would;
+ *   loop             verifies each candidate against the live state (holds, pins, appends and
+ *                    changes in flight, deadline, emptiness) and marks it deleted, as a DELETE
+ *                    would (through the commit thread; the pass goes on once all are written);
  *   DELETE (worker)  removes up to DELETE_BATCH deleted streams in one synced write: range
  *                    deletes of their batches and index, then meta, id mapping, tail, fence,
  *                    trim, deadline and pin;
@@ -45,6 +46,7 @@
  * which the worker owns while work_busy is set.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,7 @@ struct lifecycle {
     char **basins; /* snapshot of `deleting` at pass start */
     size_t n_basins, basin_idx;
     item_vec dels, does, job; /* deleted streams, DOE candidates, the current job's streams */
+    size_t marking;           /* delete-on-empty marks on their way to the commit thread */
     size_t del_pos;
     char *page_basin;
     bool page_done;
@@ -797,18 +800,45 @@ pass_done(wr_store *s)
         schedule(s, jitter(lc, s->opts.maint_interval_ms));
 }
 
-/* Delete-on-empty, loop side: re-checks a candidate against the live state and marks it. Any
- * error (a read error has failed the store) keeps the stream. */
+static void job_tail(wr_store *s);
+
+/* A delete-on-empty mark is durable (or failed: the store refuses writes, the pass ends). */
 static void
-doe_apply(wr_store *s, const item *it)
+doe_marked(wr_store *s, void *arg, wr_err err)
 {
     struct lifecycle *lc = s->lc;
+    item *it = &lc->does.v[(size_t)(uintptr_t)arg];
+    if (err == WR_OK) {
+        wr_log_info("stream deleted on empty", " basin=%s stream=%s", it->basin, it->stream);
+        lc->counters.doe_deleted++;
+        vec_push(&lc->dels, it->id, it->basin, strlen(it->basin), it->stream, strlen(it->stream));
+    }
+    if (--lc->marking)
+        return;
+    if (s->closing) /* inside wr_store_close, which finishes the close itself */
+        pass_done(s);
+    else
+        job_tail(s);
+}
+
+/* Delete-on-empty, loop side: re-checks candidate i against the live state and marks it through
+ * the commit thread (the pass goes on once every mark is written). Any error (a read error has
+ * failed the store) keeps the stream; a change of it in flight postpones it. */
+static void
+doe_apply(wr_store *s, size_t i)
+{
+    struct lifecycle *lc = s->lc;
+    const item *it = &lc->does.v[i];
     stream_state *st;
     wr_error err;
     uint64_t pins;
     if (wr_store__stream(s, it->basin, it->stream, false, false, &st, &err) || st->id != it->id ||
         st->deleted || st->cfg.doe_min_age_secs == 0)
         return;
+    if (wr_store__changing(s, it->basin, it->stream)) { /* e.g. a pin on its way */
+        lc->retry = true;
+        return;
+    }
     if (*hold_find(lc, it->basin, it->stream) || pin_count(s, st->id, &pins, &err) || pins > 0)
         return;
     uint64_t now = wr_clock_now_ms();
@@ -822,12 +852,11 @@ doe_apply(wr_store *s, const item *it)
     if (deadline > now || !empty || st->next_seq != st->d_seq)
         return;
     stream_meta m;
-    if (wr_store__stream_meta_get(s, it->basin, it->stream, &m, &err) || m.id != it->id ||
-        wr_store__stream_mark_deleted(s, it->basin, it->stream, &m, &err))
+    if (wr_store__stream_meta_get(s, it->basin, it->stream, &m, &err) || m.id != it->id)
         return;
-    wr_log_info("stream deleted on empty", " basin=%s stream=%s", it->basin, it->stream);
-    lc->counters.doe_deleted++;
-    vec_push(&lc->dels, it->id, it->basin, strlen(it->basin), it->stream, strlen(it->stream));
+    lc->marking++;
+    wr_store__stream_mark_deleted_async(s, it->basin, it->stream, &m, doe_marked,
+                                        (void *)(uintptr_t)i);
 }
 
 static void
@@ -899,8 +928,13 @@ after_work(uv_work_t *w, int status)
     switch (lc->kind) {
     case JOB_SCAN:
         /* Candidates of a scan that stopped on an error wait for a complete one. */
+        lc->marking = 1; /* the loop's own, so no mark written meanwhile ends the wait */
         for (size_t i = 0; i < lc->does.n && !s->closing && !lc->job_err; i++)
-            doe_apply(s, &lc->does.v[i]);
+            doe_apply(s, i);
+        if (--lc->marking) {
+            vec_clear(&lc->job);
+            return; /* doe_marked goes on */
+        }
         break;
     case JOB_DELETE:
         if (!lc->job_err) {
@@ -931,7 +965,14 @@ after_work(uv_work_t *w, int status)
     case JOB_COMPACT:
         break;
     }
-    vec_clear(&lc->job);
+    job_tail(s);
+}
+
+/* After a job (and the marks a scan led to): the next step of the pass. */
+static void
+job_tail(wr_store *s)
+{
+    vec_clear(&s->lc->job);
     if (s->closing) {
         pass_done(s);
         wr_store__maybe_finish_close(s);
@@ -1204,24 +1245,21 @@ wr_store_hold_count(wr_store *s, const char *basin, const char *stream)
     return h ? h->n : 0;
 }
 
-static wr_err
-pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_error *out_err)
+wr_err
+wr_store__pin_batch(wr_store *s, stream_state *st, int delta, rocksdb_writebatch_t *wb,
+                    wr_error *out_err)
 {
-    stream_state *st;
-    wr_err e = wr_store__stream(s, basin, stream, false, false, &st, out_err);
-    if (e)
-        return e;
     if (st->deleted)
         return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
     uint64_t n;
-    if ((e = pin_count(s, st->id, &n, out_err)))
+    wr_err e = pin_count(s, st->id, &n, out_err);
+    if (e)
         return e;
     if (delta < 0 && n == 0)
         return wr_error_set(out_err, WR_ERR_INVALID, "stream is not pinned");
     n = delta < 0 ? n - 1 : n + 1;
     uint8_t k[WR_KEY_LC_ID_LEN], v[8];
     wr_key_lc_id(k, WR_LC_PIN, st->id);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (n) {
         wr_put_be64(v, n);
         rocksdb_writebatch_put(wb, (char *)k, sizeof(k), (char *)v, sizeof(v));
@@ -1229,7 +1267,22 @@ pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_err
         rocksdb_writebatch_delete(wb, (char *)k, sizeof(k));
         bump_deadline(s, st, wb);
     }
-    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
+    return WR_OK;
+}
+
+static wr_err
+pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_error *out_err)
+{
+    stream_state *st;
+    wr_err e = wr_store__stream(s, basin, stream, false, false, &st, out_err);
+    if (e)
+        return e;
+    if (wr_store__changing(s, basin, stream)) /* a change of it is on its way to the disk */
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            "the stream is being changed; retry");
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (!(e = wr_store__pin_batch(s, st, delta, wb, out_err)))
+        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     return e;
 }

@@ -160,18 +160,25 @@ wr_store__stream_meta_decode(const char *v, size_t len, stream_meta *out)
     return ok;
 }
 
-static wr_err
-basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out_err)
+static rocksdb_writebatch_t *
+basin_meta_batch(const char *name, const basin_meta *m)
 {
     wr_buf k = {0};
     wr_key_basin_meta(&k, name, strlen(name));
     char *v = basin_meta_json(m);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
-    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
-    rocksdb_writebatch_destroy(wb);
     free(v);
     wr_buf_fini(&k);
+    return wb;
+}
+
+static wr_err
+basin_meta_put(wr_store *s, const char *name, const basin_meta *m, wr_error *out_err)
+{
+    rocksdb_writebatch_t *wb = basin_meta_batch(name, m);
+    wr_err e = wr_store__write(s, wb, DB_WRITE_META, out_err);
+    rocksdb_writebatch_destroy(wb);
     return e;
 }
 
@@ -216,35 +223,43 @@ stream_meta_put(wr_store *s, const char *basin, const char *stream, const stream
 }
 
 /* The in-flight create of (basin, stream), or of basin `basin` itself when stream is NULL. */
-static creating *
-creating_find(wr_store *s, const char *basin, const char *stream)
+static changing *
+changing_find(wr_store *s, const char *basin, const char *stream)
 {
-    for (creating *c = s->creating; c; c = c->next)
+    for (changing *c = s->changing; c; c = c->next)
         if (strcmp(c->basin, basin) == 0 &&
             (stream ? c->stream && strcmp(c->stream, stream) == 0 : !c->stream))
             return c;
     return NULL;
 }
 
-bool
-wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
-                       void (*fn)(wr_store *s, void *arg), void *arg)
+/* Queues fn(s, arg) behind the change in flight; the waiters run in the order they came. */
+static void
+queue_after(changing *ahead, void (*fn)(wr_store *s, void *arg), void *arg)
 {
-    creating *c = creating_find(s, basin, stream);
-    if (!c)
-        return false;
-    create_waiter *w = wr_xmalloc(sizeof(*w));
+    change_waiter *w = wr_xmalloc(sizeof(*w));
     w->fn = fn;
     w->arg = arg;
-    w->next = c->waiters;
-    c->waiters = w;
-    return true;
+    w->next = NULL;
+    change_waiter **pp = &ahead->waiters;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = w;
+}
+
+/* The change in flight that a change of stream (basin, stream) must follow: one of the stream,
+ * else one of its basin itself. */
+static changing *
+stream_change_ahead(wr_store *s, const char *basin, const char *stream)
+{
+    changing *c = changing_find(s, basin, stream);
+    return c ? c : changing_find(s, basin, NULL);
 }
 
 bool
-wr_store__creating(const wr_store *s, const char *basin, const char *stream)
+wr_store__changing(const wr_store *s, const char *basin, const char *stream)
 {
-    for (const creating *c = s->creating; c; c = c->next)
+    for (const changing *c = s->changing; c; c = c->next)
         if (strcmp(c->basin, basin) == 0 &&
             (!stream || (c->stream && strcmp(c->stream, stream) == 0)))
             return true;
@@ -260,7 +275,7 @@ stream_meta_new(wr_store *s, const char *basin, const char *stream,
                 stream_meta *out, wr_error *out_err)
 {
     memset(out, 0, sizeof(*out));
-    if (wr_store__creating(s, basin, stream))
+    if (wr_store__changing(s, basin, stream))
         return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
                             "the stream is being created; retry");
     wr_err e = wr_store__quota_check(s, basin, stream, out_err);
@@ -327,11 +342,11 @@ check_basin_args(const char *name, const wr_basin_config *cfg, const char *token
     return cfg ? wr_basin_config_validate(cfg, out_err) : WR_OK;
 }
 
-/* Whether a create of basin `name` is in flight (a `creating` entry without a stream). */
+/* Whether a change of basin `name` itself is in flight (a `changing` entry without a stream). */
 static bool
-basin_creating(wr_store *s, const char *name)
+basin_changing(wr_store *s, const char *name)
 {
-    return creating_find(s, name, NULL) != NULL;
+    return changing_find(s, name, NULL) != NULL;
 }
 
 wr_err
@@ -346,7 +361,7 @@ wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
         return e;
     if (cfg)
         c = *cfg;
-    if (basin_creating(s, name))
+    if (basin_changing(s, name))
         return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
                             "the basin is being created; retry");
     e = wr_store__basin_meta_get(s, name, &m, out_err);
@@ -378,42 +393,6 @@ wr_store_basin_create(wr_store *s, const char *name, const wr_basin_config *cfg,
 }
 
 wr_err
-wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
-                      wr_basin_info *out_info, wr_provision *out_prov, wr_error *out_err)
-{
-    wr_basin_config c = {0};
-    basin_meta m;
-    wr_provision prov = WR_PROVISION_CREATED;
-    wr_err e = check_basin_args(name, cfg, NULL, out_err);
-    if (e)
-        return e;
-    if (cfg)
-        c = *cfg;
-    if (basin_creating(s, name))
-        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
-                            "the basin is being created; retry");
-    e = wr_store__basin_meta_get(s, name, &m, out_err);
-    if (e == WR_OK) {
-        if (m.deleted)
-            return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
-        prov = wr_basin_config_equal(&c, &m.cfg) ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
-    } else if (e == WR_ERR_BASIN_NOT_FOUND) {
-        memset(&m, 0, sizeof(m));
-        m.created_at = wr_clock_now_ms();
-        snprintf(m.location, sizeof(m.location), "%s", s->opts.location ? s->opts.location : "");
-    } else {
-        return e;
-    }
-    m.cfg = c;
-    if (prov != WR_PROVISION_NOOP && (e = basin_meta_put(s, name, &m, out_err)))
-        return e;
-    basin_info(name, &m, out_info);
-    if (out_prov)
-        *out_prov = prov;
-    return WR_OK;
-}
-
-wr_err
 wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg, wr_basin_info *out_info,
                    wr_error *out_err)
 {
@@ -429,38 +408,10 @@ wr_store_basin_get(wr_store *s, const char *name, wr_basin_config *out_cfg, wr_b
     return WR_OK;
 }
 
-wr_err
-wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_config_patch *p,
-                           wr_basin_config *out_cfg, wr_error *out_err)
-{
-    basin_meta m;
-    if (!name || !wr_basin_name_valid(name))
-        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
-    wr_err e = wr_basin_config_patch_validate(p, out_err);
-    if (e)
-        return e;
-    if ((e = wr_store__basin_meta_get(s, name, &m, out_err)))
-        return e;
-    if (m.deleted)
-        return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
-    wr_basin_config c = m.cfg;
-    wr_basin_config_apply_patch(&c, p);
-    if ((e = wr_basin_config_validate(&c, out_err)))
-        return e;
-    if (!wr_basin_config_equal(&c, &m.cfg)) {
-        m.cfg = c;
-        if ((e = basin_meta_put(s, name, &m, out_err)))
-            return e;
-    }
-    if (out_cfg)
-        *out_cfg = c;
-    return WR_OK;
-}
-
 /* An asynchronous basin create on its way through the commit thread. */
 typedef struct basin_create_op {
     meta_op op; /* first: a meta_op * is a basin_create_op * */
-    creating mark;
+    changing mark;
     basin_meta m;
     wr_store_basin_cb cb;
     void *ud;
@@ -468,24 +419,24 @@ typedef struct basin_create_op {
 
 /* A create of (basin, stream) — stream NULL: of the basin — is in flight from now on. */
 static void
-mark_creating(wr_store *s, creating *mark, const char *basin, const char *stream)
+mark_changing(wr_store *s, changing *mark, const char *basin, const char *stream)
 {
     mark->basin = wr_xstrdup(basin);
     mark->stream = stream ? wr_xstrdup(stream) : NULL;
     mark->waiters = NULL;
-    mark->next = s->creating;
-    s->creating = mark;
+    mark->next = s->changing;
+    s->changing = mark;
 }
 
 /* The create is done (durable or failed): the name is free, and whoever waited for it runs. */
 static void
-unmark_creating(wr_store *s, creating *mark)
+unmark_changing(wr_store *s, changing *mark)
 {
-    creating **pp = &s->creating;
+    changing **pp = &s->changing;
     while (*pp != mark)
         pp = &(*pp)->next;
     *pp = mark->next;
-    for (create_waiter *w = mark->waiters, *next; w; w = next) {
+    for (change_waiter *w = mark->waiters, *next; w; w = next) {
         next = w->next;
         wr_store__defer(s, w->fn, w->arg);
         free(w);
@@ -506,7 +457,7 @@ static void
 basin_written(wr_store *s, meta_op *op)
 {
     basin_create_op *c = (basin_create_op *)op;
-    unmark_creating(s, &c->mark);
+    unmark_changing(s, &c->mark);
     wr_error err = {0};
     wr_basin_info info;
     if (op->err == WR_OK)
@@ -546,7 +497,8 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
     wr_basin_info info;
     basin_meta m;
     wr_err e = check_basin_args(name, cfg, request_token, &err);
-    if (!e && basin_creating(s, name)) { /* answered as if it came after that one */
+    changing *ahead = e ? NULL : changing_find(s, name, NULL);
+    if (ahead) { /* answered as if it came after that one */
         basin_retry *r = wr_xcalloc(1, sizeof(*r));
         r->name = wr_xstrdup(name);
         r->token = request_token ? wr_xstrdup(request_token) : NULL;
@@ -555,7 +507,7 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
             r->cfg = *cfg;
         r->cb = cb;
         r->ud = ud;
-        wr_store__wait_created(s, name, NULL, basin_again, r);
+        queue_after(ahead, basin_again, r);
         return;
     }
     if (!e)
@@ -578,51 +530,10 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
     token_copy(c->m.token, request_token);
     c->cb = cb;
     c->ud = ud;
-    mark_creating(s, &c->mark, name, NULL);
-    wr_buf k = {0};
-    wr_key_basin_meta(&k, name, strlen(name));
-    char *v = basin_meta_json(&c->m);
-    c->op.wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_put(c->op.wb, k.data, k.len, v, strlen(v));
-    free(v);
-    wr_buf_fini(&k);
+    mark_changing(s, &c->mark, name, NULL);
+    c->op.wb = basin_meta_batch(name, &c->m);
     c->op.done = basin_written;
     wr_store__meta_submit(s, &c->op);
-}
-
-wr_err
-wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
-{
-    basin_meta m;
-    if (!name || !wr_basin_name_valid(name))
-        return wr_error_set(out_err, WR_ERR_INVALID, "invalid basin name");
-    wr_err e = wr_store__basin_meta_get(s, name, &m, out_err);
-    if (e || m.deleted)
-        return e;
-    if (wr_store__creating(s, name, NULL)) /* its meta would land after the cleanup's scan */
-        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
-                            "a stream of the basin is being created; retry");
-    m.deleted = true;
-    m.deleted_at = wr_clock_now_ms();
-    /* The meta and the deletion cursor (empty: no stream deleted yet) in one write, so the
-     * cleanup resumes after a crash (lifecycle.c). */
-    wr_buf k = {0};
-    wr_key_basin_meta(&k, name, strlen(name));
-    char *v = basin_meta_json(&m);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_put(wb, k.data, k.len, v, strlen(v));
-    wr_key_basin_deletion(&k, name, strlen(name));
-    rocksdb_writebatch_put(wb, k.data, k.len, "", 0);
-    e = wr_store__write(s, wb, DB_WRITE_META, out_err);
-    rocksdb_writebatch_destroy(wb);
-    free(v);
-    wr_buf_fini(&k);
-    if (e)
-        return e;
-    /* Cleanup runs on the next regular maintenance tick (about a minute, as in S2), so the
-     * deletion stays observable: listed with deleted_at, 409 for use, repeat DELETE 202. */
-    wr_store__lc_basin_deleted(s, name);
-    return WR_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -784,15 +695,15 @@ sync_cache(wr_store *s, const char *basin, const char *stream, const stream_meta
     }
 }
 
-static wr_err
-stream_provision(wr_store *s, const char *basin, const char *stream, const wr_stream_config *cfg,
-                 const char *token, bool ensure, wr_stream_info *out_info, wr_provision *out_prov,
-                 wr_error *out_err)
+wr_err
+wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
+                       const wr_stream_config *cfg, const char *request_token,
+                       wr_stream_info *out_info, wr_provision *out_prov, wr_error *out_err)
 {
     basin_meta bm;
     stream_meta m;
     wr_stream_config resolved;
-    wr_err e = check_stream_args(basin, stream, cfg, token, out_err);
+    wr_err e = check_stream_args(basin, stream, cfg, request_token, out_err);
     if (e)
         return e;
     if ((e = wr_store__basin_meta_get(s, basin, &bm, out_err)))
@@ -803,7 +714,7 @@ stream_provision(wr_store *s, const char *basin, const char *stream, const wr_st
     e = wr_store__stream_meta_get(s, basin, stream, &m, out_err);
     if (e == WR_ERR_STREAM_NOT_FOUND) {
         if ((e = wr_store__stream_meta_create(s, basin, stream, &resolved, bm.cfg.stream_cipher,
-                                              token, &m, out_err)))
+                                              request_token, &m, out_err)))
             return e;
         stream_info(stream, &m, out_info);
         if (out_prov)
@@ -814,35 +725,19 @@ stream_provision(wr_store *s, const char *basin, const char *stream, const wr_st
         return e;
     if (m.deleted)
         return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
-    bool same = wr_stream_config_equal(&resolved, &m.cfg);
-    if (!ensure) {
-        if (!(token && token[0] && strcmp(token, m.token) == 0 && same))
-            return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "stream already exists");
-    } else if (!same) {
-        m.cfg = resolved;
-        if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
-            return e;
-        sync_cache(s, basin, stream, &m);
-    }
+    if (!(request_token && request_token[0] && strcmp(request_token, m.token) == 0 &&
+          wr_stream_config_equal(&resolved, &m.cfg)))
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "stream already exists");
     stream_info(stream, &m, out_info);
     if (out_prov)
-        *out_prov = same ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
+        *out_prov = WR_PROVISION_NOOP;
     return WR_OK;
-}
-
-wr_err
-wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
-                       const wr_stream_config *cfg, const char *request_token,
-                       wr_stream_info *out_info, wr_provision *out_prov, wr_error *out_err)
-{
-    return stream_provision(s, basin, stream, cfg, request_token, false, out_info, out_prov,
-                            out_err);
 }
 
 /* An asynchronous create on its way through the commit thread. */
 typedef struct create_op {
     meta_op op; /* first: a meta_op * is a create_op * */
-    creating mark;
+    changing mark;
     stream_meta m;
     wr_store_stream_cb cb;
     void *ud;
@@ -853,7 +748,7 @@ static void
 create_written(wr_store *s, meta_op *op)
 {
     create_op *c = (create_op *)op;
-    unmark_creating(s, &c->mark);
+    unmark_changing(s, &c->mark);
     wr_error err = {0};
     wr_stream_info info;
     if (op->err == WR_OK) {
@@ -875,7 +770,7 @@ static void
 auto_written(wr_store *s, meta_op *op)
 {
     create_op *c = (create_op *)op;
-    unmark_creating(s, &c->mark);
+    unmark_changing(s, &c->mark);
     rocksdb_writebatch_destroy(op->wb);
     free(c->mark.basin);
     free(c->mark.stream);
@@ -893,7 +788,7 @@ wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *st
     stream_meta_created(s, basin, stream, out); /* the new state is cached next */
     create_op *c = wr_xcalloc(1, sizeof(*c));
     c->m = *out;
-    mark_creating(s, &c->mark, basin, stream);
+    mark_changing(s, &c->mark, basin, stream);
     c->op.wb = stream_meta_batch(basin, stream, out, true);
     c->op.done = auto_written;
     wr_store__meta_submit(s, &c->op);
@@ -937,9 +832,10 @@ stream_create_async(wr_store *s, const char *basin, const char *stream, const wr
     wr_error err = {0};
     wr_stream_info info;
     wr_err e = check_stream_args(basin, stream, cfg, request_token, &err);
-    if (!e && wr_store__creating(s, basin, stream)) {
-        /* Wait for the create in flight, then answer as if this one came after it: the same
-         * create again (NOOP), or 409 already exists. */
+    changing *ahead = e ? NULL : stream_change_ahead(s, basin, stream);
+    if (ahead) {
+        /* Wait for the change in flight, then answer as if this one came after it: e.g. the
+         * same create again (NOOP), or 409 already exists. */
         create_retry *r = wr_xcalloc(1, sizeof(*r));
         r->basin = wr_xstrdup(basin);
         r->stream = wr_xstrdup(stream);
@@ -950,7 +846,7 @@ stream_create_async(wr_store *s, const char *basin, const char *stream, const wr
         r->pin = pin;
         r->cb = cb;
         r->ud = ud;
-        wr_store__wait_created(s, basin, stream, create_again, r);
+        queue_after(ahead, create_again, r);
         return;
     }
     if (!e && !(e = wr_store__basin_meta_get(s, basin, &bm, &err)) && bm.deleted)
@@ -982,7 +878,7 @@ stream_create_async(wr_store *s, const char *basin, const char *stream, const wr
     c->m = m;
     c->cb = cb;
     c->ud = ud;
-    mark_creating(s, &c->mark, basin, stream);
+    mark_changing(s, &c->mark, basin, stream);
     c->op.wb = stream_meta_batch(basin, stream, &m, true);
     if (pin) {
         uint8_t k[WR_KEY_LC_ID_LEN], v[8];
@@ -1002,77 +898,6 @@ wr_store_stream_create_async(wr_store *s, const char *basin, const char *stream,
     stream_create_async(s, basin, stream, cfg, request_token, false, cb, ud);
 }
 
-/* wr_store_stream_protect_async on its way. */
-typedef struct protect_op {
-    wr_store_done_cb cb;
-    void *ud;
-} protect_op;
-
-static void
-protect_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *info,
-                wr_provision prov)
-{
-    (void)info;
-    (void)prov;
-    protect_op *p = ud;
-    p->cb(p->ud, err, detail);
-    free(p);
-}
-
-/* A protect that found its stream being created: it runs again once that create is done. */
-typedef struct protect_retry {
-    char *basin, *stream;
-    wr_store_done_cb cb;
-    void *ud;
-} protect_retry;
-
-static void
-protect_again(wr_store *s, void *arg)
-{
-    protect_retry *r = arg;
-    wr_store_stream_protect_async(s, r->basin, r->stream, r->cb, r->ud);
-    free(r->basin);
-    free(r->stream);
-    free(r);
-}
-
-void
-wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
-                              wr_store_done_cb cb, void *ud)
-{
-    wr_error err = {0};
-    uint64_t n = 0;
-    if (wr_basin_name_valid(basin) && wr_stream_name_valid(stream, strlen(stream)) &&
-        wr_store__creating(s, basin, stream)) {
-        protect_retry *r = wr_xcalloc(1, sizeof(*r));
-        r->basin = wr_xstrdup(basin);
-        r->stream = wr_xstrdup(stream);
-        r->cb = cb;
-        r->ud = ud;
-        wr_store__wait_created(s, basin, stream, protect_again, r);
-        return;
-    }
-    wr_err e = wr_store_pin_count(s, basin, stream, &n, &err);
-    if (e == WR_OK && n == 0)
-        e = wr_store_pin(s, basin, stream, &err); /* an existing stream: synced here */
-    if (e != WR_ERR_STREAM_NOT_FOUND) {
-        cb(ud, e, &err);
-        return;
-    }
-    protect_op *p = wr_xcalloc(1, sizeof(*p));
-    p->cb = cb;
-    p->ud = ud;
-    stream_create_async(s, basin, stream, NULL, NULL, true, protect_created, p);
-}
-
-wr_err
-wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,
-                       const wr_stream_config *cfg, wr_stream_info *out_info,
-                       wr_provision *out_prov, wr_error *out_err)
-{
-    return stream_provision(s, basin, stream, cfg, NULL, true, out_info, out_prov, out_err);
-}
-
 /* Loads an existing stream's meta, checking the basin first for the right 404. */
 static wr_err
 stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *bm, stream_meta *m,
@@ -1084,19 +909,6 @@ stream_existing(wr_store *s, const char *basin, const char *stream, basin_meta *
     if ((e = wr_store__basin_meta_get(s, basin, bm, out_err)))
         return e;
     return wr_store__stream_meta_get(s, basin, stream, m, out_err);
-}
-
-/* stream_existing for a change: a stream whose create is in flight is not found by name, but
- * it will be: TRANSACTION_CONFLICT (retry) rather than a 404 that is about to be wrong. */
-static wr_err
-stream_changeable(wr_store *s, const char *basin, const char *stream, basin_meta *bm,
-                  stream_meta *m, wr_error *out_err)
-{
-    wr_err e = stream_existing(s, basin, stream, bm, m, out_err);
-    if (e == WR_ERR_STREAM_NOT_FOUND && wr_store__creating(s, basin, stream))
-        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
-                            "the stream is being created; retry");
-    return e;
 }
 
 wr_err
@@ -1116,60 +928,599 @@ wr_store_stream_get(wr_store *s, const char *basin, const char *stream, wr_strea
     return WR_OK;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Changes of existing basins and streams                                                     */
+
+/*
+ * A reconfigure, ensure, delete or pin change of a stream (or of a basin: stream NULL). Made
+ * asynchronously (the *_async calls) it runs once no other change of its name is in flight,
+ * decides against the meta as it is then, and hands its batch to the commit thread with the name
+ * held, so the next change of the name waits and decides on this one's result; its in-memory
+ * effects (cached config, deleted flag, closed followers, basin cleanup) and its answer come once
+ * the batch is durable, and until then readers see the meta as it was. Made synchronously (the
+ * calls without _async, which only tests use) the same decision is written with a synced write
+ * here, and a name held by an asynchronous change gets TRANSACTION_CONFLICT.
+ */
+typedef enum change_kind {
+    CH_STREAM_ENSURE,
+    CH_STREAM_RECONFIGURE,
+    CH_STREAM_DELETE,
+    CH_STREAM_MARK_DELETED, /* delete-on-empty: the caller checked the meta it passes */
+    CH_STREAM_PROTECT,      /* pinned once; created pinned when missing */
+    CH_STREAM_UNPROTECT,    /* one pin released, if it has any */
+    CH_BASIN_ENSURE,
+    CH_BASIN_RECONFIGURE,
+    CH_BASIN_DELETE,
+} change_kind;
+
+typedef struct change_op {
+    meta_op op; /* first: a meta_op * is a change_op * */
+    changing mark;
+    change_kind kind;
+    char *basin, *stream;
+    bool has_cfg; /* ENSURE: in.*_cfg given (else: defaults) */
+    bool is_new;  /* STREAM_ENSURE: creates the stream */
+    union {
+        wr_stream_config stream_cfg;
+        wr_stream_config_patch stream_patch;
+        wr_basin_config basin_cfg;
+        wr_basin_config_patch basin_patch;
+    } in;
+    stream_meta m; /* a stream's meta as written (or found, when nothing was) */
+    basin_meta bm; /* a basin's */
+    wr_provision prov;
+    union {
+        wr_store_stream_cb stream;
+        wr_store_stream_config_cb stream_cfg;
+        wr_store_basin_cb basin;
+        wr_store_basin_config_cb basin_cfg;
+        wr_store_done_cb done;
+        void (*internal)(wr_store *s, void *arg, wr_err err);
+    } cb;
+    void *ud;
+} change_op;
+
+static change_op *
+change_new(change_kind kind, const char *basin, const char *stream)
+{
+    change_op *c = wr_xcalloc(1, sizeof(*c));
+    c->kind = kind;
+    c->basin = wr_xstrdup(basin);
+    c->stream = stream ? wr_xstrdup(stream) : NULL;
+    return c;
+}
+
+/* Answers an asynchronous change and frees it. */
+static void
+change_answer(wr_store *s, change_op *c, wr_err e, const wr_error *detail)
+{
+    bool ok = e == WR_OK;
+    wr_stream_info si;
+    wr_basin_info bi;
+    switch (c->kind) {
+    case CH_STREAM_ENSURE:
+        stream_info(c->stream, &c->m, &si);
+        c->cb.stream(c->ud, e, detail, ok ? &si : NULL, c->prov);
+        break;
+    case CH_STREAM_RECONFIGURE:
+        c->cb.stream_cfg(c->ud, e, detail, ok ? &c->m.cfg : NULL);
+        break;
+    case CH_STREAM_MARK_DELETED:
+        c->cb.internal(s, c->ud, e);
+        break;
+    case CH_BASIN_ENSURE:
+        basin_info(c->basin, &c->bm, &bi);
+        c->cb.basin(c->ud, e, detail, ok ? &bi : NULL, c->prov);
+        break;
+    case CH_BASIN_RECONFIGURE:
+        c->cb.basin_cfg(c->ud, e, detail, ok ? &c->bm.cfg : NULL);
+        break;
+    default:
+        c->cb.done(c->ud, e, detail);
+    }
+    free(c->basin);
+    free(c->stream);
+    free(c);
+}
+
+/* The change in flight that a change of c's name must follow, or NULL: one of the same stream,
+ * else one of its basin itself; a basin's delete also follows those of any of its streams (their
+ * metas must be written before the cleanup scans them). */
+static changing *
+change_ahead(wr_store *s, const change_op *c)
+{
+    if (c->stream)
+        return stream_change_ahead(s, c->basin, c->stream);
+    changing *same = changing_find(s, c->basin, NULL);
+    if (same || c->kind != CH_BASIN_DELETE)
+        return same;
+    for (changing *x = s->changing; x; x = x->next)
+        if (strcmp(x->basin, c->basin) == 0)
+            return x;
+    return NULL;
+}
+
+static wr_err
+stream_ensure_decide(wr_store *s, change_op *c, wr_error *err)
+{
+    basin_meta bm;
+    wr_stream_config resolved;
+    wr_err e = wr_store__basin_meta_get(s, c->basin, &bm, err);
+    if (e)
+        return e;
+    if (bm.deleted)
+        return wr_error_set(err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    wr_stream_config_resolve(c->has_cfg ? &c->in.stream_cfg : NULL, &bm.cfg, &resolved);
+    e = wr_store__stream_meta_get(s, c->basin, c->stream, &c->m, err);
+    if (e == WR_ERR_STREAM_NOT_FOUND) {
+        if ((e = stream_meta_new(s, c->basin, c->stream, &resolved, bm.cfg.stream_cipher, NULL,
+                                 &c->m, err)))
+            return e;
+        c->is_new = true;
+        c->prov = WR_PROVISION_CREATED;
+        c->op.wb = stream_meta_batch(c->basin, c->stream, &c->m, true);
+        return WR_OK;
+    }
+    if (e)
+        return e;
+    if (c->m.deleted)
+        return wr_error_set(err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+    c->prov =
+        wr_stream_config_equal(&resolved, &c->m.cfg) ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
+    if (c->prov == WR_PROVISION_UPDATED) {
+        c->m.cfg = resolved;
+        c->op.wb = stream_meta_batch(c->basin, c->stream, &c->m, false);
+    }
+    return WR_OK;
+}
+
+/* PROTECT / UNPROTECT: one pin added when it has none, or one released when it has any. */
+static wr_err
+stream_pin_decide(wr_store *s, change_op *c, wr_error *err)
+{
+    stream_state *st;
+    uint64_t n = 0;
+    wr_err e = wr_store__stream(s, c->basin, c->stream, false, false, &st, err);
+    if (!e)
+        e = wr_store_pin_count(s, c->basin, c->stream, &n, err);
+    if (e == WR_ERR_STREAM_NOT_FOUND && c->kind == CH_STREAM_UNPROTECT)
+        return WR_OK; /* nothing to release */
+    if (e || (c->kind == CH_STREAM_PROTECT ? n > 0 : n == 0))
+        return e;
+    c->op.wb = rocksdb_writebatch_create();
+    e = wr_store__pin_batch(s, st, c->kind == CH_STREAM_PROTECT ? 1 : -1, c->op.wb, err);
+    if (e) {
+        rocksdb_writebatch_destroy(c->op.wb);
+        c->op.wb = NULL;
+    }
+    return e;
+}
+
+/* Decides a stream change against the metas as they are now; sets c->op.wb when there is
+ * something to write. */
+static wr_err
+stream_change_decide(wr_store *s, change_op *c, wr_error *err)
+{
+    basin_meta bm;
+    wr_err e;
+    switch (c->kind) {
+    case CH_STREAM_ENSURE:
+        return stream_ensure_decide(s, c, err);
+    case CH_STREAM_PROTECT:
+    case CH_STREAM_UNPROTECT:
+        return stream_pin_decide(s, c, err);
+    case CH_STREAM_MARK_DELETED:
+        break; /* c->m is the caller's */
+    default:
+        if ((e = stream_existing(s, c->basin, c->stream, &bm, &c->m, err)))
+            return e;
+    }
+    if (c->kind == CH_STREAM_RECONFIGURE) {
+        if (c->m.deleted)
+            return wr_error_set(err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
+        wr_stream_config cfg = c->m.cfg, resolved;
+        wr_stream_config_apply_patch(&cfg, &c->in.stream_patch);
+        wr_stream_config_resolve(&cfg, &bm.cfg, &resolved);
+        if ((e = wr_stream_config_validate(&resolved, err)))
+            return e;
+        if (wr_stream_config_equal(&resolved, &c->m.cfg))
+            return WR_OK;
+        c->m.cfg = resolved;
+    } else { /* DELETE, MARK_DELETED: repeating a delete writes nothing */
+        if (c->m.deleted)
+            return WR_OK;
+        c->m.deleted = true;
+        c->m.deleted_at = wr_clock_now_ms();
+    }
+    c->op.wb = stream_meta_batch(c->basin, c->stream, &c->m, false);
+    return WR_OK;
+}
+
+static wr_err
+basin_change_decide(wr_store *s, change_op *c, wr_error *err)
+{
+    basin_meta *m = &c->bm;
+    wr_err e = wr_store__basin_meta_get(s, c->basin, m, err);
+    if (e == WR_ERR_BASIN_NOT_FOUND && c->kind == CH_BASIN_ENSURE) {
+        memset(m, 0, sizeof(*m));
+        m->created_at = wr_clock_now_ms();
+        snprintf(m->location, sizeof(m->location), "%s", s->opts.location ? s->opts.location : "");
+        m->cfg = c->in.basin_cfg;
+        c->prov = WR_PROVISION_CREATED;
+        c->op.wb = basin_meta_batch(c->basin, m);
+        return WR_OK;
+    }
+    if (e)
+        return e;
+    if (c->kind == CH_BASIN_DELETE) {
+        if (m->deleted) /* repeating is fine */
+            return WR_OK;
+        m->deleted = true;
+        m->deleted_at = wr_clock_now_ms();
+        /* The meta and the deletion cursor (empty: no stream deleted yet) in one write, so the
+         * cleanup resumes after a crash (lifecycle.c). */
+        c->op.wb = basin_meta_batch(c->basin, m);
+        wr_buf k = {0};
+        wr_key_basin_deletion(&k, c->basin, strlen(c->basin));
+        rocksdb_writebatch_put(c->op.wb, k.data, k.len, "", 0);
+        wr_buf_fini(&k);
+        return WR_OK;
+    }
+    if (m->deleted)
+        return wr_error_set(err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
+    wr_basin_config cfg = c->in.basin_cfg;
+    if (c->kind == CH_BASIN_RECONFIGURE) {
+        cfg = m->cfg;
+        wr_basin_config_apply_patch(&cfg, &c->in.basin_patch);
+        if ((e = wr_basin_config_validate(&cfg, err)))
+            return e;
+    }
+    c->prov = wr_basin_config_equal(&cfg, &m->cfg) ? WR_PROVISION_NOOP : WR_PROVISION_UPDATED;
+    if (c->prov == WR_PROVISION_UPDATED) {
+        m->cfg = cfg;
+        c->op.wb = basin_meta_batch(c->basin, m);
+    }
+    return WR_OK;
+}
+
+/* The change is durable: its effects on what the loop holds in memory. */
+static void
+change_applied(wr_store *s, change_op *c)
+{
+    switch (c->kind) {
+    case CH_STREAM_ENSURE:
+        if (c->is_new) {
+            stream_meta_created(s, c->basin, c->stream, &c->m);
+            break;
+        }
+        /* fallthrough */
+    case CH_STREAM_RECONFIGURE:
+    case CH_STREAM_DELETE:
+    case CH_STREAM_MARK_DELETED:
+        sync_cache(s, c->basin, c->stream, &c->m);
+        break;
+    case CH_BASIN_DELETE:
+        /* Cleanup runs on the next regular maintenance tick (about a minute, as in S2), so the
+         * deletion stays observable: listed with deleted_at, 409 for use, repeat DELETE 202. */
+        wr_store__lc_basin_deleted(s, c->basin);
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+change_written(wr_store *s, meta_op *op)
+{
+    change_op *c = (change_op *)op;
+    unmark_changing(s, &c->mark);
+    free(c->mark.basin);
+    free(c->mark.stream);
+    rocksdb_writebatch_destroy(op->wb);
+    wr_error err = {0};
+    if (op->err) {
+        if (c->is_new)
+            wr_store__quota_removed(s, c->basin, c->stream);
+        meta_write_error(op->err, &err);
+    } else {
+        change_applied(s, c);
+    }
+    change_answer(s, c, op->err, op->err ? &err : NULL);
+}
+
+/* A protect whose stream is missing: created pinned (stream_create_async). */
+static void
+protect_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *info,
+                wr_provision prov)
+{
+    (void)info;
+    (void)prov;
+    change_op *c = ud;
+    c->cb.done(c->ud, err, detail);
+    free(c->basin);
+    free(c->stream);
+    free(c);
+}
+
+static void
+change_run(wr_store *s, void *arg)
+{
+    change_op *c = arg;
+    changing *ahead = change_ahead(s, c);
+    if (ahead) {
+        queue_after(ahead, change_run, c);
+        return;
+    }
+    wr_error err = {0};
+    wr_err e = c->stream ? stream_change_decide(s, c, &err) : basin_change_decide(s, c, &err);
+    if (e == WR_ERR_STREAM_NOT_FOUND && c->kind == CH_STREAM_PROTECT) {
+        stream_create_async(s, c->basin, c->stream, NULL, NULL, true, protect_created, c);
+        return;
+    }
+    if (e || !c->op.wb) {
+        change_answer(s, c, e, e ? &err : NULL);
+        return;
+    }
+    mark_changing(s, &c->mark, c->basin, c->stream);
+    c->op.done = change_written;
+    wr_store__meta_submit(s, &c->op);
+}
+
+/* A synchronous change (c on the caller's stack): decided and written here. */
+static wr_err
+change_sync(wr_store *s, change_op *c, wr_error *out_err)
+{
+    if (change_ahead(s, c))
+        return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
+                            c->stream ? "the stream is being changed; retry"
+                                      : "the basin is being changed; retry");
+    wr_err e = c->stream ? stream_change_decide(s, c, out_err) : basin_change_decide(s, c, out_err);
+    if (e || !c->op.wb)
+        return e;
+    e = wr_store__write(s, c->op.wb, DB_WRITE_META, out_err);
+    rocksdb_writebatch_destroy(c->op.wb);
+    if (e) {
+        if (c->is_new)
+            wr_store__quota_removed(s, c->basin, c->stream);
+        return e;
+    }
+    change_applied(s, c);
+    return WR_OK;
+}
+
+/* ---- streams ---- */
+
+void
+wr_store_stream_ensure_async(wr_store *s, const char *basin, const char *stream,
+                             const wr_stream_config *cfg, wr_store_stream_cb cb, void *ud)
+{
+    wr_error err = {0};
+    if (check_stream_args(basin, stream, cfg, NULL, &err)) {
+        cb(ud, err.code, &err, NULL, WR_PROVISION_NOOP);
+        return;
+    }
+    change_op *c = change_new(CH_STREAM_ENSURE, basin, stream);
+    c->has_cfg = cfg != NULL;
+    if (cfg)
+        c->in.stream_cfg = *cfg;
+    c->cb.stream = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
+wr_err
+wr_store_stream_ensure(wr_store *s, const char *basin, const char *stream,
+                       const wr_stream_config *cfg, wr_stream_info *out_info,
+                       wr_provision *out_prov, wr_error *out_err)
+{
+    wr_err e = check_stream_args(basin, stream, cfg, NULL, out_err);
+    if (e)
+        return e;
+    change_op c = {.kind = CH_STREAM_ENSURE, .basin = (char *)basin, .stream = (char *)stream};
+    c.has_cfg = cfg != NULL;
+    if (cfg)
+        c.in.stream_cfg = *cfg;
+    if ((e = change_sync(s, &c, out_err)))
+        return e;
+    stream_info(stream, &c.m, out_info);
+    if (out_prov)
+        *out_prov = c.prov;
+    return WR_OK;
+}
+
+void
+wr_store_stream_reconfigure_async(wr_store *s, const char *basin, const char *stream,
+                                  const wr_stream_config_patch *p, wr_store_stream_config_cb cb,
+                                  void *ud)
+{
+    wr_error err = {0};
+    if (wr_stream_config_patch_validate(p, &err) ||
+        check_stream_args(basin, stream, NULL, NULL, &err)) {
+        cb(ud, err.code, &err, NULL);
+        return;
+    }
+    change_op *c = change_new(CH_STREAM_RECONFIGURE, basin, stream);
+    c->in.stream_patch = *p;
+    c->cb.stream_cfg = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
 wr_err
 wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
                             const wr_stream_config_patch *p, wr_stream_config *out_cfg,
                             wr_error *out_err)
 {
-    basin_meta bm;
-    stream_meta m;
     wr_err e = wr_stream_config_patch_validate(p, out_err);
-    if (e)
+    if (e || (e = check_stream_args(basin, stream, NULL, NULL, out_err)))
         return e;
-    if ((e = stream_changeable(s, basin, stream, &bm, &m, out_err)))
+    change_op c = {.kind = CH_STREAM_RECONFIGURE, .basin = (char *)basin, .stream = (char *)stream};
+    c.in.stream_patch = *p;
+    if ((e = change_sync(s, &c, out_err)))
         return e;
-    if (m.deleted)
-        return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
-    wr_stream_config c = m.cfg, resolved;
-    wr_stream_config_apply_patch(&c, p);
-    wr_stream_config_resolve(&c, &bm.cfg, &resolved);
-    if ((e = wr_stream_config_validate(&resolved, out_err)))
-        return e;
-    if (!wr_stream_config_equal(&resolved, &m.cfg)) {
-        m.cfg = resolved;
-        if ((e = stream_meta_put(s, basin, stream, &m, false, out_err)))
-            return e;
-        sync_cache(s, basin, stream, &m);
-    }
     if (out_cfg)
-        *out_cfg = resolved;
+        *out_cfg = c.m.cfg;
     return WR_OK;
 }
 
-wr_err
-wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream, stream_meta *m,
-                              wr_error *out_err)
+void
+wr_store_stream_delete_async(wr_store *s, const char *basin, const char *stream,
+                             wr_store_done_cb cb, void *ud)
 {
-    m->deleted = true;
-    m->deleted_at = wr_clock_now_ms();
-    wr_err e = stream_meta_put(s, basin, stream, m, false, out_err);
-    if (e)
-        return e;
-    sync_cache(s, basin, stream, m);
-    return WR_OK;
+    wr_error err = {0};
+    if (check_stream_args(basin, stream, NULL, NULL, &err)) {
+        cb(ud, err.code, &err);
+        return;
+    }
+    change_op *c = change_new(CH_STREAM_DELETE, basin, stream);
+    c->cb.done = cb;
+    c->ud = ud;
+    change_run(s, c);
 }
 
 wr_err
 wr_store_stream_delete(wr_store *s, const char *basin, const char *stream, wr_error *out_err)
 {
-    basin_meta bm;
-    stream_meta m;
-    wr_err e = stream_changeable(s, basin, stream, &bm, &m, out_err);
-    if (e || m.deleted)
+    wr_err e = check_stream_args(basin, stream, NULL, NULL, out_err);
+    if (e)
         return e;
-    if ((e = wr_store__stream_mark_deleted(s, basin, stream, &m, out_err)))
+    change_op c = {.kind = CH_STREAM_DELETE, .basin = (char *)basin, .stream = (char *)stream};
+    return change_sync(s, &c, out_err); /* cleaned up on the next maintenance tick */
+}
+
+void
+wr_store__stream_mark_deleted_async(wr_store *s, const char *basin, const char *stream,
+                                    const stream_meta *m,
+                                    void (*fn)(wr_store *s, void *arg, wr_err err), void *arg)
+{
+    change_op *c = change_new(CH_STREAM_MARK_DELETED, basin, stream);
+    c->m = *m;
+    c->cb.internal = fn;
+    c->ud = arg;
+    change_run(s, c);
+}
+
+/* PROTECT / UNPROTECT */
+static void
+pin_async(wr_store *s, change_kind kind, const char *basin, const char *stream, wr_store_done_cb cb,
+          void *ud)
+{
+    wr_error err = {0};
+    if (check_stream_args(basin, stream, NULL, NULL, &err)) {
+        cb(ud, err.code, &err);
+        return;
+    }
+    change_op *c = change_new(kind, basin, stream);
+    c->cb.done = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
+void
+wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
+                              wr_store_done_cb cb, void *ud)
+{
+    pin_async(s, CH_STREAM_PROTECT, basin, stream, cb, ud);
+}
+
+void
+wr_store_stream_unprotect_async(wr_store *s, const char *basin, const char *stream,
+                                wr_store_done_cb cb, void *ud)
+{
+    pin_async(s, CH_STREAM_UNPROTECT, basin, stream, cb, ud);
+}
+
+/* ---- basins ---- */
+
+void
+wr_store_basin_ensure_async(wr_store *s, const char *name, const wr_basin_config *cfg,
+                            wr_store_basin_cb cb, void *ud)
+{
+    wr_error err = {0};
+    if (check_basin_args(name, cfg, NULL, &err)) {
+        cb(ud, err.code, &err, NULL, WR_PROVISION_NOOP);
+        return;
+    }
+    change_op *c = change_new(CH_BASIN_ENSURE, name, NULL);
+    if (cfg)
+        c->in.basin_cfg = *cfg;
+    c->cb.basin = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
+wr_err
+wr_store_basin_ensure(wr_store *s, const char *name, const wr_basin_config *cfg,
+                      wr_basin_info *out_info, wr_provision *out_prov, wr_error *out_err)
+{
+    wr_err e = check_basin_args(name, cfg, NULL, out_err);
+    if (e)
         return e;
-    return WR_OK; /* cleaned up on the next regular maintenance tick (see basin delete) */
+    change_op c = {.kind = CH_BASIN_ENSURE, .basin = (char *)name};
+    if (cfg)
+        c.in.basin_cfg = *cfg;
+    if ((e = change_sync(s, &c, out_err)))
+        return e;
+    basin_info(name, &c.bm, out_info);
+    if (out_prov)
+        *out_prov = c.prov;
+    return WR_OK;
+}
+
+void
+wr_store_basin_reconfigure_async(wr_store *s, const char *name, const wr_basin_config_patch *p,
+                                 wr_store_basin_config_cb cb, void *ud)
+{
+    wr_error err = {0};
+    if (check_basin_args(name, NULL, NULL, &err) || wr_basin_config_patch_validate(p, &err)) {
+        cb(ud, err.code, &err, NULL);
+        return;
+    }
+    change_op *c = change_new(CH_BASIN_RECONFIGURE, name, NULL);
+    c->in.basin_patch = *p;
+    c->cb.basin_cfg = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
+wr_err
+wr_store_basin_reconfigure(wr_store *s, const char *name, const wr_basin_config_patch *p,
+                           wr_basin_config *out_cfg, wr_error *out_err)
+{
+    wr_err e = check_basin_args(name, NULL, NULL, out_err);
+    if (e || (e = wr_basin_config_patch_validate(p, out_err)))
+        return e;
+    change_op c = {.kind = CH_BASIN_RECONFIGURE, .basin = (char *)name};
+    c.in.basin_patch = *p;
+    if ((e = change_sync(s, &c, out_err)))
+        return e;
+    if (out_cfg)
+        *out_cfg = c.bm.cfg;
+    return WR_OK;
+}
+
+void
+wr_store_basin_delete_async(wr_store *s, const char *name, wr_store_done_cb cb, void *ud)
+{
+    wr_error err = {0};
+    if (check_basin_args(name, NULL, NULL, &err)) {
+        cb(ud, err.code, &err);
+        return;
+    }
+    change_op *c = change_new(CH_BASIN_DELETE, name, NULL);
+    c->cb.done = cb;
+    c->ud = ud;
+    change_run(s, c);
+}
+
+wr_err
+wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err)
+{
+    wr_err e = check_basin_args(name, NULL, NULL, out_err);
+    if (e)
+        return e;
+    change_op c = {.kind = CH_BASIN_DELETE, .basin = (char *)name};
+    return change_sync(s, &c, out_err);
 }
 
 typedef struct stream_list_ctx {

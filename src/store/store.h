@@ -212,7 +212,8 @@ bool wr_stream_name_valid(const char *name, size_t len);
 #define WR_FENCING_TOKEN_MAX 36
 
 /* ------------------------------------------------------------------------------------------ */
-/* Basins (synchronous, loop thread; writes block on one fsync)                                */
+/* Basins (loop thread; the *_async calls hand their write to the commit thread, the others  */
+/* block on one fsync)                                                                         */
 
 typedef enum wr_provision {
     WR_PROVISION_CREATED,
@@ -281,7 +282,8 @@ void wr_basin_list_fini(wr_basin_list *l);
 wr_err wr_store_basin_delete(wr_store *s, const char *name, wr_error *out_err);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Streams (synchronous, loop thread; writes block on one fsync)                               */
+/* Streams (loop thread; the *_async calls hand their write to the commit thread, the others */
+/* block on one fsync)                                                                         */
 
 typedef struct wr_stream_info {
     char name[WR_STREAM_NAME_MAX + 1];
@@ -326,9 +328,9 @@ void wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_c
  * is durable (prov CREATED, info set), or once the write failed (STORAGE: the store refuses
  * writes now). An answer that needs no write (an error, or the same create again with its
  * request token: NOOP) comes through cb before this returns. Until the meta is written the
- * stream is not visible (get, list, read: not found); another create of the name waits for it
- * (then answers as if it came after it); an ensure, automatic create, reconfigure or delete of
- * the stream, or a delete of its basin, gets TRANSACTION_CONFLICT (retry).
+ * stream is not visible (get, list, read: not found); another asynchronous change of the name
+ * (create, ensure, reconfigure, delete, a delete of its basin) waits for it and then answers as
+ * if it came after it; an automatic create or a synchronous change gets TRANSACTION_CONFLICT.
  */
 typedef void (*wr_store_stream_cb)(void *ud, wr_err err, const wr_error *detail,
                                    const wr_stream_info *info, wr_provision prov);
@@ -338,14 +340,52 @@ void wr_store_stream_create_async(wr_store *s, const char *basin, const char *st
 
 /*
  * Pins the stream (wr_store_pin) for a live session, creating it when it is missing: a new stream
- * is written by the commit thread with its pin in the same batch (no fsync on the loop); an
- * existing unpinned one is pinned with a synced write here. A stream being created meanwhile is
- * waited for. cb runs on the loop (at once when nothing is written). Errors: as wr_store_pin and
- * wr_store_stream_create.
+ * is written by the commit thread with its pin in the same batch, an existing unpinned one gets
+ * its pin through the commit thread too (no fsync on the loop); one already pinned is left as
+ * it is. A change of the stream in flight is waited for. cb runs on the loop (at once when
+ * nothing is written). Errors: as wr_store_pin and wr_store_stream_create.
  */
 typedef void (*wr_store_done_cb)(void *ud, wr_err err, const wr_error *detail);
 void wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
                                    wr_store_done_cb cb, void *ud);
+
+/*
+ * Asynchronous ensure, reconfigure and delete of a stream, and the release of a live session's
+ * pin (unprotect: one pin less when it has any; nothing for a missing stream), as for basins
+ * below: each waits for a change of the stream (or of its basin) in flight, and cb runs once its
+ * write is durable. Until then readers and appends see the stream as it was (an append
+ * acknowledged meanwhile is ordered before the delete). Answers and errors as the synchronous
+ * calls.
+ */
+typedef void (*wr_store_stream_config_cb)(void *ud, wr_err err, const wr_error *detail,
+                                          const wr_stream_config *cfg);
+void wr_store_stream_ensure_async(wr_store *s, const char *basin, const char *stream,
+                                  const wr_stream_config *cfg, wr_store_stream_cb cb, void *ud);
+void wr_store_stream_reconfigure_async(wr_store *s, const char *basin, const char *stream,
+                                       const wr_stream_config_patch *p,
+                                       wr_store_stream_config_cb cb, void *ud);
+void wr_store_stream_delete_async(wr_store *s, const char *basin, const char *stream,
+                                  wr_store_done_cb cb, void *ud);
+void wr_store_stream_unprotect_async(wr_store *s, const char *basin, const char *stream,
+                                     wr_store_done_cb cb, void *ud);
+
+/*
+ * Asynchronous ensure, reconfigure and delete of a basin: the loop does not wait for the write.
+ * Each runs once no other change of the basin is in flight (a delete: nor of any of its
+ * streams), decides on the meta as it is then, and hands its write to the commit thread, which
+ * syncs it with its next group; cb runs on the loop once it is durable (or failed: STORAGE, or
+ * UNAVAILABLE when the store is closing), or at once when there is nothing to write. Until then
+ * readers see the basin as it was. Answers and errors as the synchronous calls above, which
+ * only tests use now (they write with a synced write on the calling thread and get
+ * TRANSACTION_CONFLICT while an asynchronous change of the name is in flight).
+ */
+typedef void (*wr_store_basin_config_cb)(void *ud, wr_err err, const wr_error *detail,
+                                         const wr_basin_config *cfg);
+void wr_store_basin_ensure_async(wr_store *s, const char *name, const wr_basin_config *cfg,
+                                 wr_store_basin_cb cb, void *ud);
+void wr_store_basin_reconfigure_async(wr_store *s, const char *name, const wr_basin_config_patch *p,
+                                      wr_store_basin_config_cb cb, void *ud);
+void wr_store_basin_delete_async(wr_store *s, const char *name, wr_store_done_cb cb, void *ud);
 
 /* Creates, or replaces the config with resolve(cfg, basin defaults): CREATED/UPDATED/NOOP.
  * Errors: as create, without RESOURCE_ALREADY_EXISTS. */

@@ -142,19 +142,20 @@ typedef struct meta_op {
     void (*done)(wr_store *s, struct meta_op *op);
 } meta_op;
 
-/* A stream create whose meta is on its way to the commit thread (loop only): the name is
- * neither visible nor creatable again until it is written. */
-typedef struct create_waiter {
-    struct create_waiter *next;
+/* A name whose meta change (create, reconfigure, ensure, delete, pin) is on its way to the
+ * commit thread (loop only): the next change of the name waits for it (or, made synchronously,
+ * gets TRANSACTION_CONFLICT), so each change decides on the meta its predecessor wrote. */
+typedef struct change_waiter {
+    struct change_waiter *next;
     void (*fn)(wr_store *s, void *arg);
     void *arg;
-} create_waiter;
+} change_waiter;
 
-typedef struct creating {
-    struct creating *next;
-    char *basin, *stream;
-    create_waiter *waiters; /* run (deferred) once the create is done, either way */
-} creating;
+typedef struct changing {
+    struct changing *next;
+    char *basin, *stream;   /* stream NULL: the basin itself */
+    change_waiter *waiters; /* run (deferred) once the change is done, either way */
+} changing;
 
 typedef struct deferred {
     struct deferred *next;
@@ -206,7 +207,7 @@ struct wr_store {
     append_op *done_head, *done_tail;
     meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */
     meta_op *mdone_head, *mdone_tail; /* … written, for the loop (under mu) */
-    creating *creating;               /* stream creates in flight (loop only) */
+    changing *changing;               /* names with a meta change in flight (loop only) */
     uint64_t done_gen;                /* completion lists handed to the loop */
     uint64_t processed_gen;           /* completion lists the loop has fully processed */
     bool stop;
@@ -264,12 +265,9 @@ wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *
 /* Queues op for the commit thread (loop thread); op->done runs on the loop once it is written. A
  * store that is closing answers UNAVAILABLE (through a deferral, never from inside the call). */
 void wr_store__meta_submit(wr_store *s, meta_op *op);
-/* Whether a create of (basin, stream) is in flight; with stream NULL, of any stream of basin. */
-bool wr_store__creating(const wr_store *s, const char *basin, const char *stream);
-/* When a create of (basin, stream) — stream NULL: of basin `basin` itself — is in flight: queues
- * fn(s, arg) to run (deferred, on the loop) once it is done, and returns true. */
-bool wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
-                            void (*fn)(wr_store *s, void *arg), void *arg);
+/* Whether a change of (basin, stream) is in flight; with stream NULL, of basin `basin` or any
+ * of its streams. */
+bool wr_store__changing(const wr_store *s, const char *basin, const char *stream);
 
 /*
  * An automatic create on append (create_stream_on_append) without the loop waiting: the meta
@@ -283,10 +281,18 @@ wr_err wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const c
                                          const wr_stream_config *resolved, wr_cipher cipher,
                                          stream_meta *out, wr_error *out_err);
 
-/* Marks the stream deleted (synced meta write) and updates its cached state: later appends and
- * reads get STREAM_DELETION_PENDING, followers WR_FOLLOW_CLOSED. lifecycle.c finishes it. */
-wr_err wr_store__stream_mark_deleted(wr_store *s, const char *basin, const char *stream,
-                                     stream_meta *m, wr_error *out_err);
+/* Marks the stream deleted through the commit thread (delete-on-empty; `m` as the caller read
+ * it, the name held meanwhile) and, once durable, updates its cached state: later appends and
+ * reads get STREAM_DELETION_PENDING, followers WR_FOLLOW_CLOSED. fn(s, arg, err) runs on the
+ * loop afterwards; lifecycle.c finishes the deletion. */
+void wr_store__stream_mark_deleted_async(wr_store *s, const char *basin, const char *stream,
+                                         const stream_meta *m,
+                                         void (*fn)(wr_store *s, void *arg, wr_err err), void *arg);
+/* Adds to wb the stream's pin count moved by delta (at zero: its delete-on-empty deadline moved
+ * to now + min_age). Errors: STREAM_DELETION_PENDING, INVALID (unpin of an unpinned stream),
+ * STORAGE (the count is unreadable). */
+wr_err wr_store__pin_batch(wr_store *s, stream_state *st, int delta, rocksdb_writebatch_t *wb,
+                           wr_error *out_err);
 
 /*
  * db.c: every read and write of RocksDB. Reads have three outcomes: a lookup gives a value,

@@ -638,7 +638,8 @@ on_done(void *ud, wr_err err, const wr_error *detail)
 
 /* Protecting a live session's stream: a new one is written with its pin by the commit thread
  * (the loop syncs nothing); a second protect while that is in flight waits and then finds it
- * pinned (once); protecting a pinned stream answers at once; an existing unpinned one is pinned. */
+ * pinned (once); protecting a pinned stream answers at once; an existing unpinned one is pinned
+ * through the commit thread as well. */
 static void
 test_protect_async(void **state)
 {
@@ -670,9 +671,15 @@ test_protect_async(void **state)
     assert_int_equal(
         wr_store_stream_create(e->s, "protect-basin", "old", NULL, NULL, NULL, NULL, &err), WR_OK);
     done_answer d = {0};
+    metas = atomic_load(&e->syncs_meta);
+    hold_arm(); /* its pin goes through the commit thread too */
     wr_store_stream_protect_async(e->s, "protect-basin", "old", on_done, &d);
-    assert_true(d.done);
+    hold_wait();
+    assert_false(d.done);
+    atomic_store(&hold.release, true);
+    ts_run_until(e, &d.done);
     assert_int_equal(d.err, WR_OK);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
     assert_int_equal(wr_store_pin_count(e->s, "protect-basin", "old", &n, &err), WR_OK);
     assert_int_equal(n, 1);
     /* bad input and a missing basin */
@@ -754,6 +761,295 @@ test_basin_create_async(void **state)
     }
 }
 
+typedef struct cfg_answer {
+    bool done;
+    int calls;
+    wr_err err;
+    wr_stream_config cfg;
+    wr_basin_config bcfg;
+} cfg_answer;
+
+static void
+on_stream_cfg(void *ud, wr_err err, const wr_error *detail, const wr_stream_config *cfg)
+{
+    cfg_answer *a = ud;
+    a->done = true;
+    a->calls++;
+    a->err = err;
+    assert_true(err == WR_OK ? cfg != NULL : detail != NULL && detail->msg[0]);
+    if (cfg)
+        a->cfg = *cfg;
+}
+
+static void
+on_basin_cfg(void *ud, wr_err err, const wr_error *detail, const wr_basin_config *cfg)
+{
+    cfg_answer *a = ud;
+    a->done = true;
+    a->calls++;
+    a->err = err;
+    assert_true(err == WR_OK ? cfg != NULL : detail != NULL && detail->msg[0]);
+    if (cfg)
+        a->bcfg = *cfg;
+}
+
+static wr_stream_config_patch
+retention_patch(uint64_t secs)
+{
+    wr_stream_config_patch p = {0};
+    p.retention_op = WR_PATCH_SET;
+    p.retention = WR_RETENTION_AGE;
+    p.retention_age_secs = secs;
+    return p;
+}
+
+/*
+ * Changes of an existing stream made by the commit thread: while one is in flight, readers see
+ * the stream as it was and appends go on; the next change of the name waits for it and decides
+ * on its result; a synchronous change, a pin and the basin's delete wait or get 409; the loop
+ * syncs nothing; everything survives a reopen.
+ */
+static void
+test_stream_changes_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_stream_config cfg;
+    ts_basin(e, "change-basin", true, false);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "change-basin", "s", NULL, NULL, NULL, NULL, &err), WR_OK);
+    hold_install(e);
+    int metas = atomic_load(&e->syncs_meta);
+    wr_stream_config_patch p1 = retention_patch(3600), p2 = {0};
+    p2.doe_op = p2.doe_min_age_op = WR_PATCH_SET;
+    p2.doe_min_age_secs = 60;
+    cfg_answer a = {0}, b = {0};
+    hold_arm();
+    wr_store_stream_reconfigure_async(e->s, "change-basin", "s", &p1, on_stream_cfg, &a);
+    hold_wait();
+    wr_store_stream_reconfigure_async(e->s, "change-basin", "s", &p2, on_stream_cfg, &b);
+    assert_false(a.done || b.done);
+    /* in flight: the config as it was, appends go on, other changes wait or are refused */
+    assert_int_equal(wr_store_stream_get(e->s, "change-basin", "s", &cfg, NULL, &err), WR_OK);
+    assert_int_not_equal(cfg.retention_age_secs, 3600);
+    ts_append_wait w; /* acknowledged once the commit thread goes on */
+    wr_append_record rec = ts_rec("x");
+    wr_append_input in = {.records = &rec, .n_records = 1};
+    ts_append_start(e, "change-basin", "s", &in, &w);
+    assert_int_equal(wr_store_stream_reconfigure(e->s, "change-basin", "s", &p1, NULL, &err),
+                     WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(wr_store_pin(e->s, "change-basin", "s", &err), WR_ERR_TRANSACTION_CONFLICT);
+    assert_int_equal(wr_store_basin_delete(e->s, "change-basin", &err),
+                     WR_ERR_TRANSACTION_CONFLICT);
+    done_answer del = {0};
+    wr_store_stream_delete_async(e->s, "change-basin", "s", on_done, &del);
+    assert_false(a.done || b.done || del.done);
+    atomic_store(&hold.release, true);
+    ts_run_until(e, &a.done);
+    ts_run_until(e, &b.done);
+    ts_run_until(e, &del.done);
+    ts_run_until(e, &w.done);
+    assert_int_equal(w.res.err, WR_OK); /* accepted before the delete: ordered before it */
+    assert_int_equal(a.err, WR_OK);
+    assert_int_equal(a.cfg.retention_age_secs, 3600);
+    assert_int_equal(b.err, WR_OK); /* decided on a's result: both patches hold */
+    assert_int_equal(b.cfg.retention_age_secs, 3600);
+    assert_int_equal(b.cfg.doe_min_age_secs, 60);
+    assert_int_equal(del.err, WR_OK);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    assert_int_equal(wr_store_stream_get(e->s, "change-basin", "s", NULL, NULL, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
+    wr_append_result r = ts_append_n(e, "change-basin", "s", "y", 1);
+    assert_int_equal(r.err, WR_ERR_STREAM_DELETION_PENDING);
+    done_answer again = {0}; /* repeating a delete writes nothing */
+    wr_store_stream_delete_async(e->s, "change-basin", "s", on_done, &again);
+    assert_true(again.done && again.err == WR_OK);
+
+    /* ensure: a new stream through the commit thread, then UPDATED, then NOOP (no write) */
+    async_answer c = {0}, d = {0}, n = {0};
+    wr_stream_config want = {0};
+    want.retention = WR_RETENTION_AGE;
+    want.retention_age_secs = 7200;
+    wr_store_stream_ensure_async(e->s, "change-basin", "t", NULL, on_created, &c);
+    assert_false(c.done);
+    ts_run_until(e, &c.done);
+    assert_int_equal(c.err, WR_OK);
+    assert_int_equal(c.prov, WR_PROVISION_CREATED);
+    wr_store_stream_ensure_async(e->s, "change-basin", "t", &want, on_created, &d);
+    ts_run_until(e, &d.done);
+    assert_int_equal(d.prov, WR_PROVISION_UPDATED);
+    wr_store_stream_ensure_async(e->s, "change-basin", "t", &want, on_created, &n);
+    assert_true(n.done);
+    assert_int_equal(n.prov, WR_PROVISION_NOOP);
+
+    /* unprotect: one pin released through the commit thread; nothing for a missing stream */
+    done_answer pin = {0}, unpin = {0}, none = {0};
+    wr_store_stream_protect_async(e->s, "change-basin", "t", on_done, &pin);
+    ts_run_until(e, &pin.done);
+    uint64_t pins = 0;
+    assert_int_equal(wr_store_pin_count(e->s, "change-basin", "t", &pins, &err), WR_OK);
+    assert_int_equal(pins, 1);
+    wr_store_stream_unprotect_async(e->s, "change-basin", "t", on_done, &unpin);
+    assert_false(unpin.done);
+    ts_run_until(e, &unpin.done);
+    assert_int_equal(unpin.err, WR_OK);
+    assert_int_equal(wr_store_pin_count(e->s, "change-basin", "t", &pins, &err), WR_OK);
+    assert_int_equal(pins, 0);
+    wr_store_stream_unprotect_async(e->s, "change-basin", "nope", on_done, &none);
+    assert_true(none.done && none.err == WR_OK);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas);
+
+    /* durable */
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "change-basin", "s", NULL, NULL, &err),
+                     WR_ERR_STREAM_DELETION_PENDING);
+    assert_int_equal(wr_store_stream_get(e->s, "change-basin", "t", &cfg, NULL, &err), WR_OK);
+    assert_int_equal(cfg.retention_age_secs, 7200);
+
+    /* a failed sync: STORAGE, the config as it was */
+    cfg_answer f = {0};
+    wr_stream_config_patch p3 = retention_patch(99);
+    atomic_store(&e->fail_countdown, 1);
+    wr_store_stream_reconfigure_async(e->s, "change-basin", "t", &p3, on_stream_cfg, &f);
+    ts_run_until(e, &f.done);
+    assert_int_equal(f.err, WR_ERR_STORAGE);
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_stream_get(e->s, "change-basin", "t", &cfg, NULL, &err), WR_OK);
+    assert_int_equal(cfg.retention_age_secs, 7200);
+}
+
+/* Basin changes made by the commit thread: in flight, the basin as it was; its delete waits for
+ * a change of one of its streams; answers without a write come at once. */
+static void
+test_basin_changes_async(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    wr_basin_config bc;
+    ts_basin(e, "change-basin-2", true, false);
+    assert_int_equal(
+        wr_store_stream_create(e->s, "change-basin-2", "s", NULL, NULL, NULL, NULL, &err), WR_OK);
+    hold_install(e);
+    int metas = atomic_load(&e->syncs_meta);
+    wr_basin_config_patch bp = {0};
+    bp.create_stream_on_read_op = WR_PATCH_SET;
+    bp.create_stream_on_read = true;
+    wr_stream_config_patch sp = retention_patch(600);
+    cfg_answer s1 = {0}, b1 = {0};
+    done_answer del = {0};
+    hold_arm();
+    wr_store_stream_reconfigure_async(e->s, "change-basin-2", "s", &sp, on_stream_cfg, &s1);
+    hold_wait();
+    wr_store_basin_reconfigure_async(e->s, "change-basin-2", &bp, on_basin_cfg, &b1);
+    wr_store_basin_delete_async(e->s, "change-basin-2", on_done, &del);
+    assert_int_equal(wr_store_basin_get(e->s, "change-basin-2", &bc, NULL, &err), WR_OK);
+    assert_false(bc.create_stream_on_read);
+    assert_false(s1.done || b1.done || del.done);
+    atomic_store(&hold.release, true);
+    ts_run_until(e, &s1.done);
+    ts_run_until(e, &b1.done);
+    ts_run_until(e, &del.done);
+    assert_int_equal(s1.err, WR_OK);
+    assert_int_equal(b1.err, WR_OK);
+    assert_true(b1.bcfg.create_stream_on_read);
+    assert_int_equal(del.err, WR_OK);
+    assert_int_equal(atomic_load(&e->syncs_meta), metas); /* the loop synced nothing */
+    wr_basin_info info;
+    assert_int_equal(wr_store_basin_get(e->s, "change-basin-2", &bc, &info, &err), WR_OK);
+    assert_true(info.deleted);
+    assert_true(bc.create_stream_on_read);
+    /* ensure: created through the commit thread, then NOOP at once */
+    basin_answer c = {0}, n = {0};
+    wr_store_basin_ensure_async(e->s, "change-basin-3", NULL, on_basin, &c);
+    assert_false(c.done);
+    ts_run_until(e, &c.done);
+    assert_int_equal(c.err, WR_OK);
+    assert_int_equal(c.prov, WR_PROVISION_CREATED);
+    wr_store_basin_ensure_async(e->s, "change-basin-3", NULL, on_basin, &n);
+    assert_true(n.done);
+    assert_int_equal(n.prov, WR_PROVISION_NOOP);
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    assert_int_equal(wr_store_basin_get(e->s, "change-basin-3", NULL, NULL, &err), WR_OK);
+}
+
+/* Answers that need no write, one row per class of bad input: they come before the call
+ * returns, with their code. */
+static void
+test_change_rows(void **state)
+{
+    ts_env *e = *state;
+    wr_error err;
+    ts_basin(e, "rows-basin", true, false);
+    assert_int_equal(wr_store_stream_create(e->s, "rows-basin", "s", NULL, NULL, NULL, NULL, &err),
+                     WR_OK);
+    wr_stream_config_patch ok = retention_patch(60), bad = {0};
+    bad.retention_op = WR_PATCH_SET;
+    bad.retention = WR_RETENTION_AGE;
+    bad.retention_age_secs = 0; /* age retention needs an age */
+    wr_basin_config_patch bok = {0};
+    const struct {
+        const char *name;
+        int kind; /* 0 reconfigure, 1 delete, 2 ensure, 3 unprotect, 4 basin reconfigure,
+                     5 basin delete, 6 basin ensure */
+        const char *basin, *stream;
+        const wr_stream_config_patch *p;
+        wr_err want;
+    } rows[] = {
+        {"reconfigure bad stream name", 0, "rows-basin", "..", &ok, WR_ERR_INVALID},
+        {"reconfigure bad basin name", 0, "Bad", "s", &ok, WR_ERR_INVALID},
+        {"reconfigure bad patch", 0, "rows-basin", "s", &bad, WR_ERR_INVALID},
+        {"reconfigure missing stream", 0, "rows-basin", "nope", &ok, WR_ERR_STREAM_NOT_FOUND},
+        {"reconfigure missing basin", 0, "no-such-basin", "s", &ok, WR_ERR_BASIN_NOT_FOUND},
+        {"delete bad name", 1, "rows-basin", "", NULL, WR_ERR_INVALID},
+        {"delete missing stream", 1, "rows-basin", "nope", NULL, WR_ERR_STREAM_NOT_FOUND},
+        {"ensure bad name", 2, "rows-basin", "..", NULL, WR_ERR_INVALID},
+        {"ensure missing basin", 2, "no-such-basin", "s", NULL, WR_ERR_BASIN_NOT_FOUND},
+        {"unprotect bad name", 3, "rows-basin", "..", NULL, WR_ERR_INVALID},
+        {"basin reconfigure bad name", 4, "Bad", NULL, NULL, WR_ERR_INVALID},
+        {"basin reconfigure missing", 4, "no-such-basin", NULL, NULL, WR_ERR_BASIN_NOT_FOUND},
+        {"basin delete bad name", 5, "b", NULL, NULL, WR_ERR_INVALID},
+        {"basin delete missing", 5, "no-such-basin", NULL, NULL, WR_ERR_BASIN_NOT_FOUND},
+        {"basin ensure bad name", 6, "Bad", NULL, NULL, WR_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cfg_answer x = {0};
+        done_answer y = {0};
+        async_answer z = {0};
+        basin_answer w = {0};
+        bool done = false;
+        int calls = 0;
+        wr_err got = WR_OK;
+        switch (rows[i].kind) {
+        case 0:
+            wr_store_stream_reconfigure_async(e->s, rows[i].basin, rows[i].stream, rows[i].p,
+                                              on_stream_cfg, &x);
+            break;
+        case 1:
+            wr_store_stream_delete_async(e->s, rows[i].basin, rows[i].stream, on_done, &y);
+            break;
+        case 2:
+            wr_store_stream_ensure_async(e->s, rows[i].basin, rows[i].stream, NULL, on_created, &z);
+            break;
+        case 3:
+            wr_store_stream_unprotect_async(e->s, rows[i].basin, rows[i].stream, on_done, &y);
+            break;
+        case 4:
+            wr_store_basin_reconfigure_async(e->s, rows[i].basin, &bok, on_basin_cfg, &x);
+            break;
+        case 5:
+            wr_store_basin_delete_async(e->s, rows[i].basin, on_done, &y);
+            break;
+        default:
+            wr_store_basin_ensure_async(e->s, rows[i].basin, NULL, on_basin, &w);
+        }
+        done = x.done || y.done || z.done || w.done;
+        calls = x.calls + y.calls + z.calls + w.calls;
+        got = x.done ? x.err : y.done ? y.err : z.done ? z.err : w.err;
+        if (!done || calls != 1 || got != rows[i].want)
+            fail_msg("row %zu (%s): done %d err %d", i, rows[i].name, done, (int)got);
+    }
+}
+
 int
 main(void)
 {
@@ -771,6 +1067,9 @@ main(void)
         TS_TEST(test_basin_create_async, &fx),
         TS_TEST(test_append_autocreate_async, &fx),
         TS_TEST(test_protect_async, &fx),
+        TS_TEST(test_stream_changes_async, &fx),
+        TS_TEST(test_basin_changes_async, &fx),
+        TS_TEST(test_change_rows, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
