@@ -1,9 +1,13 @@
 /*
  * auth.c — token registry (see auth.h).
  *
- * Invariants: `tokens` holds every live token record (issued, not revoked) sorted by id; the
- * hash table `buckets` indexes the same records by their secret's SHA-256. The root token is
- * kept apart and never stored in RocksDB.
+ * Invariants: `sorted` holds every usable token record (issued and durable, not revoked) sorted
+ * by id; the hash table `buckets` indexes the same records by their secret's SHA-256. The root
+ * token is kept apart and never stored in RocksDB. `writes` lists the token writes in flight
+ * (one per issue, revoke, revoke-prefix or gc call not yet answered by the store); the issues
+ * among them are the pending ids, taken but not usable. So an id is in at most one of `sorted`
+ * and the pending issues, and the list is bounded by the calls in flight (requests, realtime
+ * mints), not by the number of tokens.
  *
  * Stored record (value of the store's ACCESS_TOKEN key), JSON:
  *   {"id":…, "sha256":"<64 hex>", "expires_at_ms":N|null, "auto_prefix_streams":bool,
@@ -39,6 +43,20 @@ typedef struct entry {
     struct entry *next_hash;
 } entry;
 
+/* A token write in flight (wr_store_tokens_write_async); on `writes` until it is answered. */
+typedef struct write_op {
+    struct write_op *prev, *next;
+    struct wr_auth *a; /* NULL once the registry is freed */
+    entry *issued;     /* an issue: the new token, indexed once durable; NULL for deletes */
+    char *secret;      /* an issue's secret */
+    size_t n;          /* deletes: how many tokens left the index */
+    /* Exactly one is set: the caller's callback. */
+    wr_auth_issue_cb issue_cb;
+    wr_auth_done_cb done_cb;
+    wr_auth_count_cb count_cb;
+    void *ud;
+} write_op;
+
 struct wr_auth {
     wr_store *store;
     wr_auth_mode mode;
@@ -46,6 +64,7 @@ struct wr_auth {
     entry **sorted; /* by id */
     size_t n, cap;
     entry *buckets[N_BUCKETS];
+    write_op *writes; /* in flight */
 };
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -115,23 +134,35 @@ index_add(wr_auth *a, entry *e)
 
 static size_t lower_bound(const wr_auth *a, const char *key);
 
+static void
+hash_unlink(wr_auth *a, entry *e)
+{
+    for (entry **pp = &a->buckets[bucket_of(e->tok.hash)]; *pp; pp = &(*pp)->next_hash)
+        if (*pp == e) {
+            *pp = e->next_hash;
+            break;
+        }
+}
+
+/* The record of `id`, or NULL. */
+static entry *
+index_find(const wr_auth *a, const char *id)
+{
+    size_t i = lower_bound(a, id);
+    return i < a->n && strcmp(a->sorted[i]->tok.id, id) == 0 ? a->sorted[i] : NULL;
+}
+
 static entry *
 index_remove(wr_auth *a, const char *id)
 {
-    for (size_t i = lower_bound(a, id); i < a->n; i++) {
-        entry *e = a->sorted[i];
-        if (strcmp(e->tok.id, id) != 0)
-            break;
-        memmove(&a->sorted[i], &a->sorted[i + 1], (a->n - i - 1) * sizeof(*a->sorted));
-        a->n--;
-        for (entry **pp = &a->buckets[bucket_of(e->tok.hash)]; *pp; pp = &(*pp)->next_hash)
-            if (*pp == e) {
-                *pp = e->next_hash;
-                break;
-            }
-        return e;
-    }
-    return NULL;
+    size_t i = lower_bound(a, id);
+    if (i == a->n || strcmp(a->sorted[i]->tok.id, id) != 0)
+        return NULL;
+    entry *e = a->sorted[i];
+    memmove(&a->sorted[i], &a->sorted[i + 1], (a->n - i - 1) * sizeof(*a->sorted));
+    a->n--;
+    hash_unlink(a, e);
+    return e;
 }
 
 /* The first index in `sorted` whose id is >= key (binary search). */
@@ -270,6 +301,8 @@ wr_auth_free(wr_auth *a)
         return;
     for (size_t i = 0; i < a->n; i++)
         free(a->sorted[i]);
+    for (write_op *op = a->writes; op; op = op->next)
+        op->a = NULL; /* answered later by the store, without the registry */
     free(a->sorted);
     free(a);
 }
@@ -368,68 +401,150 @@ info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error
     return WR_OK;
 }
 
-wr_err
-wr_auth_issue(wr_auth *a, const wr_token *issuer, const json_t *info, char **out_secret,
-              wr_error *out_err)
+/* --- writes -------------------------------------------------------------------------------- */
+
+/* Whether an issue of `id` is in flight. */
+static bool
+pending(const wr_auth *a, const char *id)
 {
-    *out_secret = NULL;
-    entry *e = wr_xcalloc(1, sizeof(*e));
-    wr_err err = info_from_json(info, issuer, &e->tok, out_err);
+    for (const write_op *op = a->writes; op; op = op->next)
+        if (op->issued && strcmp(op->issued->tok.id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Loop thread: the store answered a write (durable, or not made). */
+static void
+written(void *ud, wr_err err, const wr_error *detail)
+{
+    write_op *op = ud;
+    wr_auth *a = op->a;
+    if (a) {
+        if (op->prev)
+            op->prev->next = op->next;
+        else
+            a->writes = op->next;
+        if (op->next)
+            op->next->prev = op->prev;
+        if (op->issued && err == WR_OK) { /* durable: usable from now on */
+            index_add(a, op->issued);
+            op->issued = NULL;
+        }
+    }
+    const wr_error *d = err == WR_OK ? NULL : detail;
+    if (op->issue_cb)
+        op->issue_cb(op->ud, err, d, err == WR_OK ? op->secret : NULL);
+    else if (op->done_cb)
+        op->done_cb(op->ud, err, d);
+    else
+        op->count_cb(op->ud, err, d, op->n);
+    free(op->issued);
+    free(op->secret);
+    free(op);
+}
+
+/* Hands `n` changes to the store for op; op is answered (and freed) through written(), maybe
+ * before this returns. */
+static void
+submit(wr_auth *a, write_op *op, const wr_store_token_change *changes, size_t n)
+{
+    op->a = a;
+    op->prev = NULL;
+    op->next = a->writes;
+    if (a->writes)
+        a->writes->prev = op;
+    a->writes = op;
+    wr_store_tokens_write_async(a->store, changes, n, written, op);
+}
+
+/* The checks of an issue: the token it describes in *t, or an error. */
+static wr_err
+issue_check(const wr_auth *a, const wr_token *issuer, const json_t *info, wr_token *t,
+            wr_error *out_err)
+{
+    wr_err err = info_from_json(info, issuer, t, out_err);
     if (err == WR_OK && !issuer->root) {
         if (issuer->expires_at_ms &&
-            (!e->tok.expires_at_ms || e->tok.expires_at_ms > issuer->expires_at_ms))
+            (!t->expires_at_ms || t->expires_at_ms > issuer->expires_at_ms))
             err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
                                "a token cannot outlive the token that issues it");
-        else if (!wr_scope_within(&e->tok.scope, &issuer->scope))
+        else if (!wr_scope_within(&t->scope, &issuer->scope))
             err = wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
                                "the requested scope is broader than the issuing token's");
-        else if (issuer->auto_prefix && !e->tok.auto_prefix)
+        else if (issuer->auto_prefix && !t->auto_prefix)
             err =
                 wr_error_set(out_err, WR_ERR_PERMISSION_DENIED,
                              "a token confined to a stream prefix can only issue confined tokens");
     }
-    if (err == WR_OK && strcmp(e->tok.id, "root") == 0)
-        err = wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "`root` is reserved");
-    char *secret = NULL;
-    if (err == WR_OK) {
-        secret = new_secret();
-        sha256(secret, strlen(secret), e->tok.hash);
-        json_t *rec = record_json(&e->tok);
-        char *s = json_dumps(rec, JSON_COMPACT);
-        json_decref(rec);
-        err = wr_store_token_put(a->store, e->tok.id, s, strlen(s), out_err);
-        free(s);
-    }
-    if (err != WR_OK) {
-        free(secret);
-        free(e);
+    if (err != WR_OK)
         return err;
-    }
-    index_add(a, e);
-    *out_secret = secret;
+    if (strcmp(t->id, "root") == 0)
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS, "`root` is reserved");
+    if (index_find(a, t->id))
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS,
+                            "an access token with this id already exists");
+    if (pending(a, t->id))
+        return wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS,
+                            "an access token with this id is being issued");
     return WR_OK;
 }
 
-wr_err
-wr_auth_revoke(wr_auth *a, const char *id, wr_error *out_err)
+void
+wr_auth_issue_async(wr_auth *a, const wr_token *issuer, const json_t *info, wr_auth_issue_cb cb,
+                    void *ud)
 {
+    wr_error err = {0};
+    entry *e = wr_xcalloc(1, sizeof(*e));
+    wr_err rc = issue_check(a, issuer, info, &e->tok, &err);
+    if (rc != WR_OK) {
+        free(e);
+        cb(ud, rc, &err, NULL);
+        return;
+    }
+    write_op *op = wr_xcalloc(1, sizeof(*op));
+    op->issued = e;
+    op->secret = new_secret();
+    op->issue_cb = cb;
+    op->ud = ud;
+    sha256(op->secret, strlen(op->secret), e->tok.hash);
+    json_t *rec = record_json(&e->tok);
+    char *v = json_dumps(rec, JSON_COMPACT);
+    json_decref(rec);
+    char id[WR_TOKEN_ID_MAX + 1];
+    strcpy(id, e->tok.id); /* e may be freed by an answer given inside submit */
+    wr_store_token_change ch = {id, v, strlen(v)};
+    submit(a, op, &ch, 1);
+    free(v);
+}
+
+void
+wr_auth_revoke_async(wr_auth *a, const char *id, wr_auth_done_cb cb, void *ud)
+{
+    wr_error err = {0};
+    entry *e = NULL;
+    wr_err rc = WR_OK;
     if (strcmp(id, "root") == 0)
-        return wr_error_set(out_err, WR_ERR_INVALID, "the root token cannot be revoked");
-    wr_err err = wr_store_token_delete(a->store, id, out_err);
-    if (err != WR_OK)
-        return err;
-    free(index_remove(a, id));
-    return WR_OK;
+        rc = wr_error_set(&err, WR_ERR_INVALID, "the root token cannot be revoked");
+    else if ((e = index_remove(a, id)) == NULL) /* fail closed: refused from now on */
+        rc = wr_error_set(&err, WR_ERR_ACCESS_TOKEN_NOT_FOUND, "no access token with this id");
+    if (rc != WR_OK) {
+        cb(ud, rc, &err);
+        return;
+    }
+    write_op *op = wr_xcalloc(1, sizeof(*op));
+    op->n = 1;
+    op->done_cb = cb;
+    op->ud = ud;
+    wr_store_token_change ch = {e->tok.id, NULL, 0};
+    submit(a, op, &ch, 1);
+    free(e);
 }
 
 bool
 wr_auth_token_live(const wr_auth *a, const char *id)
 {
-    size_t i = lower_bound(a, id);
-    if (i == a->n || strcmp(a->sorted[i]->tok.id, id) != 0)
-        return false;
-    uint64_t exp = a->sorted[i]->tok.expires_at_ms;
-    return exp == 0 || exp > wr_clock_now_ms();
+    const entry *e = index_find(a, id);
+    return e && (e->tok.expires_at_ms == 0 || e->tok.expires_at_ms > wr_clock_now_ms());
 }
 
 size_t
@@ -442,52 +557,64 @@ wr_auth_count_prefix(const wr_auth *a, const char *prefix)
     return n;
 }
 
-/* Deletes tokens whose id starts with prefix (only expired ones when `expired_only`), at most
- * `max`; returns how many, or stops at the first storage error. */
-static wr_err
-remove_prefix(wr_auth *a, const char *prefix, bool expired_only, size_t max, size_t *out_n,
-              wr_error *out_err)
+/*
+ * Takes out of the index up to `max` tokens whose id starts with prefix (only expired ones when
+ * `expired_only`) in one pass over their range, then deletes their records in one write.
+ */
+static void
+remove_prefix(wr_auth *a, const char *prefix, bool expired_only, size_t max, wr_auth_count_cb cb,
+              void *ud)
 {
-    size_t plen = strlen(prefix), i = lower_bound(a, prefix);
+    size_t plen = strlen(prefix), lo = lower_bound(a, prefix), i = lo, kept = lo, n = 0, cap = 0;
     uint64_t now = wr_clock_now_ms();
-    *out_n = 0;
-    while (i < a->n && *out_n < max && strncmp(a->sorted[i]->tok.id, prefix, plen) == 0) {
-        const wr_token *t = &a->sorted[i]->tok;
-        if (expired_only && (t->expires_at_ms == 0 || t->expires_at_ms > now)) {
-            i++;
+    entry **gone = NULL;
+    for (; i < a->n && n < max && strncmp(a->sorted[i]->tok.id, prefix, plen) == 0; i++) {
+        entry *e = a->sorted[i];
+        if (expired_only && (e->tok.expires_at_ms == 0 || e->tok.expires_at_ms > now)) {
+            a->sorted[kept++] = e;
             continue;
         }
-        char id[WR_TOKEN_ID_MAX + 1];
-        strcpy(id, t->id);
-        wr_err err = wr_store_token_delete(a->store, id, out_err);
-        if (err != WR_OK)
-            return err;
-        free(index_remove(a, id)); /* the next candidate moves into slot i */
-        (*out_n)++;
+        hash_unlink(a, e);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            gone = wr_xrealloc(gone, cap * sizeof(*gone));
+        }
+        gone[n++] = e;
     }
-    return WR_OK;
+    if (n == 0) { /* nothing was taken out (and `sorted` may still be NULL) */
+        cb(ud, WR_OK, NULL, 0);
+        return;
+    }
+    memmove(&a->sorted[kept], &a->sorted[i], (a->n - i) * sizeof(*a->sorted)); /* the gap */
+    a->n -= i - kept;
+    wr_store_token_change *ch = wr_xcalloc(n, sizeof(*ch));
+    for (size_t k = 0; k < n; k++)
+        ch[k].id = gone[k]->tok.id;
+    write_op *op = wr_xcalloc(1, sizeof(*op));
+    op->n = n;
+    op->count_cb = cb;
+    op->ud = ud;
+    submit(a, op, ch, n);
+    for (size_t k = 0; k < n; k++)
+        free(gone[k]);
+    free(gone);
+    free(ch);
 }
 
-wr_err
-wr_auth_revoke_prefix(wr_auth *a, const char *prefix, size_t *out_n, wr_error *out_err)
+void
+wr_auth_revoke_prefix_async(wr_auth *a, const char *prefix, wr_auth_count_cb cb, void *ud)
 {
-    size_t n = 0;
-    wr_err err = WR_OK;
-    if (*prefix) /* an empty prefix would be every token */
-        err = remove_prefix(a, prefix, false, SIZE_MAX, &n, out_err);
-    if (out_n)
-        *out_n = n;
-    return err;
+    if (!*prefix) { /* an empty prefix would be every token */
+        cb(ud, WR_OK, NULL, 0);
+        return;
+    }
+    remove_prefix(a, prefix, false, SIZE_MAX, cb, ud);
 }
 
-wr_err
-wr_auth_gc(wr_auth *a, const char *prefix, size_t max, size_t *out_n, wr_error *out_err)
+void
+wr_auth_gc_async(wr_auth *a, const char *prefix, size_t max, wr_auth_count_cb cb, void *ud)
 {
-    size_t n = 0;
-    wr_err err = remove_prefix(a, prefix, true, max, &n, out_err);
-    if (out_n)
-        *out_n = n;
-    return err;
+    remove_prefix(a, prefix, true, max, cb, ud);
 }
 
 json_t *

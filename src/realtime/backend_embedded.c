@@ -248,30 +248,46 @@ list_streams(wr_rt_backend *b, const char *basin, const char *prefix, const char
 static void
 issue_token(wr_rt_backend *b, const json_t *info, wr_rt_secret_cb cb, void *ud)
 {
-    char *secret = NULL;
-    wr_error err = {0};
     wr_auth *a = E(b)->auth;
-    wr_err e = wr_auth_issue(a, wr_auth_root(a), info, &secret, &err);
-    cb(ud, e, e == WR_OK ? NULL : &err, secret);
-    free(secret);
+    wr_auth_issue_async(a, wr_auth_root(a), info, cb, ud); /* answers once durable */
 }
 
 static void
 revoke_tokens(wr_rt_backend *b, const char *id_prefix, wr_rt_count_cb cb, void *ud)
 {
-    size_t n = 0;
-    wr_error err = {0};
-    wr_err e = wr_auth_revoke_prefix(E(b)->auth, id_prefix, &n, &err);
-    cb(ud, e, e == WR_OK ? NULL : &err, n);
+    wr_auth_revoke_prefix_async(E(b)->auth, id_prefix, cb, ud); /* one write for them all */
+}
+
+/* count_tokens waiting for its collection of expired tokens to be durable. */
+typedef struct count_op {
+    size_t before; /* the prefix's tokens before the collection took `n` of them out */
+    wr_rt_count_cb cb;
+    void *ud;
+} count_op;
+
+static void
+collected(void *ud, wr_err e, const wr_error *detail, size_t n)
+{
+    count_op *op = ud;
+    op->cb(op->ud, e, detail, e == WR_OK ? op->before - n : 0);
+    free(op);
 }
 
 static void
 count_tokens(wr_rt_backend *b, const char *id_prefix, size_t gc, wr_rt_count_cb cb, void *ud)
 {
     wr_auth *a = E(b)->auth;
-    wr_error err = {0};
-    wr_err e = gc ? wr_auth_gc(a, id_prefix, gc, NULL, &err) : WR_OK;
-    cb(ud, e, e == WR_OK ? NULL : &err, e == WR_OK ? wr_auth_count_prefix(a, id_prefix) : 0);
+    if (!gc) {
+        cb(ud, WR_OK, NULL, wr_auth_count_prefix(a, id_prefix));
+        return;
+    }
+    /* The count is taken now (the collection leaves the index at once), so the answer needs
+     * neither the registry nor the backend, which may be gone by the time the store answers. */
+    count_op *op = wr_xmalloc(sizeof(*op));
+    op->before = wr_auth_count_prefix(a, id_prefix);
+    op->cb = cb;
+    op->ud = ud;
+    wr_auth_gc_async(a, id_prefix, gc, collected, op);
 }
 
 static bool

@@ -426,7 +426,7 @@ wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, w
                            wr_error *out_err);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Access tokens (synchronous, loop thread; writes block on one fsync)                         */
+/* Access tokens (loop thread; writes go through the commit thread, the loop never syncs)      */
 /*
  * The store keeps one opaque value per token id (the auth module's record, which holds a hash
  * of the secret, never the secret itself).
@@ -434,11 +434,26 @@ wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, w
 
 #define WR_TOKEN_ID_MAX 96
 
-/* Stores a new token record. Errors: RESOURCE_ALREADY_EXISTS (id taken), STORAGE. */
-wr_err wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len,
-                          wr_error *out_err);
-/* Removes a token record. Errors: ACCESS_TOKEN_NOT_FOUND, STORAGE. */
-wr_err wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err);
+/* One change of wr_store_tokens_write_async: store `value` (len bytes) under `id`, replacing any
+ * record, or with value NULL remove the record of `id` (nothing happens when there is none). */
+typedef struct wr_store_token_change {
+    const char *id; /* 1..WR_TOKEN_ID_MAX bytes, validated by the caller */
+    const void *value;
+    size_t len;
+} wr_store_token_change;
+
+/*
+ * Writes `n` token changes as one batch without the loop waiting: the batch goes to the commit
+ * thread, which makes it durable in its next synced group write, and `cb` runs on the loop
+ * afterwards. The changes (ids, values) are copied before this returns. Existence is not
+ * checked here: the caller's in-memory index holds every record (wr_store_token_scan at open).
+ * Errors (through cb; detail always set): STORAGE (the write failed, or the store had already
+ * failed: it refuses writes until it is reopened), UNAVAILABLE (the store is closing; nothing
+ * was written). When no write is made — n == 0 (WR_OK) or the store has already failed — cb runs
+ * before this returns; otherwise later, from the loop.
+ */
+void wr_store_tokens_write_async(wr_store *s, const wr_store_token_change *changes, size_t n,
+                                 wr_store_done_cb cb, void *ud);
 /* Calls fn for every stored token in id order. Errors: STORAGE. */
 wr_err wr_store_token_scan(wr_store *s,
                            void (*fn)(void *ud, const char *id, size_t id_len, const char *value,

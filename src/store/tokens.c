@@ -1,7 +1,12 @@
 /*
  * tokens.c — persistence of access-token records under key family ACCESS_TOKEN (0x0A ‖ id).
- * The values are opaque here; src/auth/ owns their format. Writes go through the synced
- * metadata path, so a failed store refuses them like any other write.
+ * The values are opaque here; src/auth/ owns their format and keeps every record in memory, so
+ * it decides whether an id exists: this file writes what it is given.
+ *
+ * Writes go through the commit thread (wr_store__meta_submit), never a synced write on the loop:
+ * a call's changes form one batch, merged into the commit thread's next synced group write, and
+ * its callback runs on the loop once they are durable. A failed store refuses them like any
+ * other write.
  */
 #include <rocksdb/c.h>
 #include <stdlib.h>
@@ -10,6 +15,14 @@
 #include "store/keys.h"
 #include "store/store_int.h"
 #include "util/buf.h"
+#include "util/mem.h"
+
+/* A batch of token changes on its way through the commit thread. */
+typedef struct token_op {
+    meta_op op; /* first: a meta_op * is a token_op * */
+    wr_store_done_cb cb;
+    void *ud;
+} token_op;
 
 static void
 token_key(wr_buf *k, const char *id)
@@ -18,54 +31,63 @@ token_key(wr_buf *k, const char *id)
     wr_buf_append_str(k, id);
 }
 
-static wr_err
-exists(wr_store *s, const wr_buf *key, bool *out, wr_error *out_err)
+/* The message of a token write that was not made. */
+static void
+write_error(wr_err err, wr_error *out)
 {
-    char *v;
-    size_t vlen;
-    wr_err e = wr_store__get(s, key->data, key->len, &v, &vlen, out_err);
-    *out = v != NULL;
-    rocksdb_free(v);
-    return e;
+    wr_error_set(out, err,
+                 err == WR_ERR_UNAVAILABLE ? "the store is closing; the access token change was "
+                                             "not written"
+                                           : "access token write failed; the store refuses "
+                                             "writes until it is reopened");
 }
 
-wr_err
-wr_store_token_put(wr_store *s, const char *id, const void *value, size_t len, wr_error *out_err)
+/* Loop thread: the batch is durable, or was not written (op->err). */
+static void
+tokens_written(wr_store *s, meta_op *op)
 {
-    wr_buf key = {0};
-    token_key(&key, id);
-    bool found = false;
-    wr_err e = exists(s, &key, &found, out_err);
-    if (e == WR_OK && found)
-        e = wr_error_set(out_err, WR_ERR_RESOURCE_ALREADY_EXISTS,
-                         "an access token with this id already exists");
-    if (e == WR_OK) {
-        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-        rocksdb_writebatch_put(wb, key.data, key.len, value, len);
-        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
-        rocksdb_writebatch_destroy(wb);
-    }
-    wr_buf_fini(&key);
-    return e;
+    (void)s;
+    token_op *t = (token_op *)op;
+    wr_error err = {0};
+    if (op->err != WR_OK)
+        write_error(op->err, &err);
+    t->cb(t->ud, op->err, &err);
+    rocksdb_writebatch_destroy(op->wb);
+    free(t);
 }
 
-wr_err
-wr_store_token_delete(wr_store *s, const char *id, wr_error *out_err)
+void
+wr_store_tokens_write_async(wr_store *s, const wr_store_token_change *changes, size_t n,
+                            wr_store_done_cb cb, void *ud)
 {
+    wr_error err = {0};
+    if (n == 0) {
+        cb(ud, WR_OK, &err);
+        return;
+    }
+    if (atomic_load(&s->failed)) { /* as wr_store__write would answer, without a round trip */
+        wr_error_set(&err, WR_ERR_STORAGE,
+                     "the store is in the failed state (an earlier write or read failed); it "
+                     "refuses writes until it is reopened");
+        cb(ud, WR_ERR_STORAGE, &err);
+        return;
+    }
+    token_op *t = wr_xcalloc(1, sizeof(*t));
+    t->cb = cb;
+    t->ud = ud;
+    t->op.wb = rocksdb_writebatch_create();
     wr_buf key = {0};
-    token_key(&key, id);
-    bool found = false;
-    wr_err e = exists(s, &key, &found, out_err);
-    if (e == WR_OK && !found)
-        e = wr_error_set(out_err, WR_ERR_ACCESS_TOKEN_NOT_FOUND, "no access token with this id");
-    if (e == WR_OK) {
-        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-        rocksdb_writebatch_delete(wb, key.data, key.len);
-        e = wr_store__write(s, wb, DB_WRITE_META, out_err);
-        rocksdb_writebatch_destroy(wb);
+    for (size_t i = 0; i < n; i++) {
+        wr_buf_reset(&key);
+        token_key(&key, changes[i].id);
+        if (changes[i].value)
+            rocksdb_writebatch_put(t->op.wb, key.data, key.len, changes[i].value, changes[i].len);
+        else
+            rocksdb_writebatch_delete(t->op.wb, key.data, key.len);
     }
     wr_buf_fini(&key);
-    return e;
+    t->op.done = tokens_written;
+    wr_store__meta_submit(s, &t->op);
 }
 
 wr_err
