@@ -48,6 +48,7 @@ typedef struct write_op {
     struct write_op *prev, *next;
     struct wr_auth *a; /* NULL once the registry is freed */
     entry *issued;     /* an issue: the new token, indexed once durable; NULL for deletes */
+    bool revoked;      /* an issue revoked while in flight: never indexed, its record deleted */
     char *secret;      /* an issue's secret */
     size_t n;          /* deletes: how many tokens left the index */
     /* Exactly one is set: the caller's callback. */
@@ -403,14 +404,14 @@ info_from_json(const json_t *info, const wr_token *issuer, wr_token *t, wr_error
 
 /* --- writes -------------------------------------------------------------------------------- */
 
-/* Whether an issue of `id` is in flight. */
-static bool
+/* The issue of `id` in flight (revoked or not), or NULL. */
+static write_op *
 pending(const wr_auth *a, const char *id)
 {
-    for (const write_op *op = a->writes; op; op = op->next)
+    for (write_op *op = a->writes; op; op = op->next)
         if (op->issued && strcmp(op->issued->tok.id, id) == 0)
-            return true;
-    return false;
+            return op;
+    return NULL;
 }
 
 /* Loop thread: the store answered a write (durable, or not made). */
@@ -426,10 +427,16 @@ written(void *ud, wr_err err, const wr_error *detail)
             a->writes = op->next;
         if (op->next)
             op->next->prev = op->prev;
-        if (op->issued && err == WR_OK) { /* durable: usable from now on */
+        if (op->issued && err == WR_OK && !op->revoked) { /* durable: usable from now on */
             index_add(a, op->issued);
             op->issued = NULL;
         }
+    }
+    wr_error revoked;
+    if (op->revoked && err == WR_OK) { /* never usable: the revocation's write deletes it */
+        err = wr_error_set(&revoked, WR_ERR_TRANSACTION_CONFLICT,
+                           "the token was revoked while it was being issued; retry");
+        detail = &revoked;
     }
     const wr_error *d = err == WR_OK ? NULL : detail;
     if (op->issue_cb)
@@ -523,9 +530,11 @@ wr_auth_revoke_async(wr_auth *a, const char *id, wr_auth_done_cb cb, void *ud)
     wr_error err = {0};
     entry *e = NULL;
     wr_err rc = WR_OK;
+    write_op *issuing = NULL;
     if (strcmp(id, "root") == 0)
         rc = wr_error_set(&err, WR_ERR_INVALID, "the root token cannot be revoked");
-    else if ((e = index_remove(a, id)) == NULL) /* fail closed: refused from now on */
+    else if ((e = index_remove(a, id)) == NULL && /* fail closed: refused from now on */
+             (!(issuing = pending(a, id)) || issuing->revoked))
         rc = wr_error_set(&err, WR_ERR_ACCESS_TOKEN_NOT_FOUND, "no access token with this id");
     if (rc != WR_OK) {
         cb(ud, rc, &err);
@@ -535,7 +544,11 @@ wr_auth_revoke_async(wr_auth *a, const char *id, wr_auth_done_cb cb, void *ud)
     op->n = 1;
     op->done_cb = cb;
     op->ud = ud;
-    wr_store_token_change ch = {e->tok.id, NULL, 0};
+    /* An issue in flight is never indexed; its put is written before this delete (the store
+     * writes changes in the order they come). */
+    if (issuing)
+        issuing->revoked = true;
+    wr_store_token_change ch = {e ? e->tok.id : issuing->issued->tok.id, NULL, 0};
     submit(a, op, &ch, 1);
     free(e);
 }
@@ -581,20 +594,35 @@ remove_prefix(wr_auth *a, const char *prefix, bool expired_only, size_t max, wr_
         }
         gone[n++] = e;
     }
-    if (n == 0) { /* nothing was taken out (and `sorted` may still be NULL) */
+    if (n) {
+        memmove(&a->sorted[kept], &a->sorted[i], (a->n - i) * sizeof(*a->sorted)); /* the gap */
+        a->n -= i - kept;
+    }
+    /* A revocation also covers issues in flight (a key rotated while a token for the old one is
+     * being minted): never indexed, their puts written before these deletes. */
+    size_t n_issuing = 0;
+    for (write_op *w = a->writes; w && !expired_only; w = w->next)
+        if (w->issued && !w->revoked && strncmp(w->issued->tok.id, prefix, plen) == 0)
+            n_issuing++;
+    if (n + n_issuing == 0) {
+        free(gone);
         cb(ud, WR_OK, NULL, 0);
         return;
     }
-    memmove(&a->sorted[kept], &a->sorted[i], (a->n - i) * sizeof(*a->sorted)); /* the gap */
-    a->n -= i - kept;
-    wr_store_token_change *ch = wr_xcalloc(n, sizeof(*ch));
+    wr_store_token_change *ch = wr_xcalloc(n + n_issuing, sizeof(*ch));
+    size_t n_ch = 0;
     for (size_t k = 0; k < n; k++)
-        ch[k].id = gone[k]->tok.id;
+        ch[n_ch++].id = gone[k]->tok.id;
+    for (write_op *w = a->writes; w && n_ch < n + n_issuing; w = w->next)
+        if (w->issued && !w->revoked && strncmp(w->issued->tok.id, prefix, plen) == 0) {
+            w->revoked = true;
+            ch[n_ch++].id = w->issued->tok.id;
+        }
     write_op *op = wr_xcalloc(1, sizeof(*op));
-    op->n = n;
+    op->n = n_ch;
     op->count_cb = cb;
     op->ud = ud;
-    submit(a, op, ch, n);
+    submit(a, op, ch, n_ch);
     for (size_t k = 0; k < n; k++)
         free(gone[k]);
     free(gone);

@@ -2,8 +2,9 @@
  * backend_embedded.c — the stream backend over this process's own store (backend.h): no network
  * hop. The only file of src/realtime/ that calls wr_store_* or the token registry.
  *
- * Metadata calls (basins, stream configs, pins, tokens) are synchronous in the store and answer
- * inline; appends, reads and waits answer from later loop callbacks. A wait is a read and then,
+ * Metadata changes (basins, stream configs, pins, tokens) are written by the store's commit
+ * thread and answer from a later loop callback (errors found before a write answer inline), as
+ * do appends, reads and waits. A wait is a read and then,
  * at the tail, a follow from where the read stopped: whatever became durable between the two is
  * replayed by the follow, so nothing appended after the call started is missed.
  */
