@@ -18,6 +18,7 @@
 #        or /tmp), NO_PG=1 to skip PostgreSQL, WEIR_SERVE_ARGS (more `weir serve` flags, e.g.
 #        --control-plane-writers 16), STREAM_CONNS=N to add a storm of S2 stream creates (N more
 #        connections, bench/stream-create.lua: one synced store metadata write each) to every run,
+#        STREAM_OP=churn to make that storm cycle through create, PATCH and DELETE of a stream,
 #        ONLY_PG=1 to run only the PostgreSQL part (pgbench and weir over it)
 set -euo pipefail
 cd "$(dirname "$0")/.."

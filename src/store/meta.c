@@ -257,6 +257,16 @@ stream_change_ahead(wr_store *s, const char *basin, const char *stream)
 }
 
 bool
+wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
+                       void (*fn)(wr_store *s, void *arg), void *arg)
+{
+    changing *c = changing_find(s, basin, stream);
+    if (c && c->create)
+        queue_after(c, fn, arg);
+    return c && c->create;
+}
+
+bool
 wr_store__changing(const wr_store *s, const char *basin, const char *stream)
 {
     for (const changing *c = s->changing; c; c = c->next)
@@ -300,10 +310,11 @@ stream_meta_created(wr_store *s, const char *basin, const char *stream, const st
         wr_store__stream_uncache(s, old);
 }
 
-wr_err
-wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
-                             const wr_stream_config *resolved, wr_cipher cipher, const char *token,
-                             stream_meta *out, wr_error *out_err)
+/* Creates a stream's meta (new id) with a synced write (the synchronous create tests use). */
+static wr_err
+stream_meta_create(wr_store *s, const char *basin, const char *stream,
+                   const wr_stream_config *resolved, wr_cipher cipher, const char *token,
+                   stream_meta *out, wr_error *out_err)
 {
     wr_err e = stream_meta_new(s, basin, stream, resolved, cipher, token, out, out_err);
     if (e)
@@ -419,8 +430,9 @@ typedef struct basin_create_op {
 
 /* A create of (basin, stream) — stream NULL: of the basin — is in flight from now on. */
 static void
-mark_changing(wr_store *s, changing *mark, const char *basin, const char *stream)
+mark_changing(wr_store *s, changing *mark, const char *basin, const char *stream, bool create)
 {
+    mark->create = create;
     mark->basin = wr_xstrdup(basin);
     mark->stream = stream ? wr_xstrdup(stream) : NULL;
     mark->waiters = NULL;
@@ -530,7 +542,7 @@ wr_store_basin_create_async(wr_store *s, const char *name, const wr_basin_config
     token_copy(c->m.token, request_token);
     c->cb = cb;
     c->ud = ud;
-    mark_changing(s, &c->mark, name, NULL);
+    mark_changing(s, &c->mark, name, NULL, true);
     c->op.wb = basin_meta_batch(name, &c->m);
     c->op.done = basin_written;
     wr_store__meta_submit(s, &c->op);
@@ -713,8 +725,8 @@ wr_store_stream_create(wr_store *s, const char *basin, const char *stream,
     wr_stream_config_resolve(cfg, &bm.cfg, &resolved);
     e = wr_store__stream_meta_get(s, basin, stream, &m, out_err);
     if (e == WR_ERR_STREAM_NOT_FOUND) {
-        if ((e = wr_store__stream_meta_create(s, basin, stream, &resolved, bm.cfg.stream_cipher,
-                                              request_token, &m, out_err)))
+        if ((e = stream_meta_create(s, basin, stream, &resolved, bm.cfg.stream_cipher,
+                                    request_token, &m, out_err)))
             return e;
         stream_info(stream, &m, out_info);
         if (out_prov)
@@ -788,7 +800,7 @@ wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const char *st
     stream_meta_created(s, basin, stream, out); /* the new state is cached next */
     create_op *c = wr_xcalloc(1, sizeof(*c));
     c->m = *out;
-    mark_changing(s, &c->mark, basin, stream);
+    mark_changing(s, &c->mark, basin, stream, true);
     c->op.wb = stream_meta_batch(basin, stream, out, true);
     c->op.done = auto_written;
     wr_store__meta_submit(s, &c->op);
@@ -878,7 +890,7 @@ stream_create_async(wr_store *s, const char *basin, const char *stream, const wr
     c->m = m;
     c->cb = cb;
     c->ud = ud;
-    mark_changing(s, &c->mark, basin, stream);
+    mark_changing(s, &c->mark, basin, stream, true);
     c->op.wb = stream_meta_batch(basin, stream, &m, true);
     if (pin) {
         uint8_t k[WR_KEY_LC_ID_LEN], v[8];
@@ -1261,7 +1273,7 @@ change_run(wr_store *s, void *arg)
         change_answer(s, c, e, e ? &err : NULL);
         return;
     }
-    mark_changing(s, &c->mark, c->basin, c->stream);
+    mark_changing(s, &c->mark, c->basin, c->stream, c->is_new);
     c->op.done = change_written;
     wr_store__meta_submit(s, &c->op);
 }

@@ -300,6 +300,8 @@ admit(read_job *j, stream_state *st, bool *out_done, wr_error *out_err)
     return WR_OK;
 }
 
+static void read_start(wr_store *s, void *arg);
+
 void
 wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_req *req,
               wr_read_cb cb, void *ud)
@@ -316,6 +318,17 @@ wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_
     memcpy(j->basin, basin, bl + 1);
     j->stream = j->basin + bl + 1;
     memcpy(j->stream, stream, sl + 1);
+    read_start(s, j);
+}
+
+/* Loop thread: admits the read (again, after the create of its stream became durable). */
+static void
+read_start(wr_store *s, void *arg)
+{
+    read_job *j = arg;
+    const wr_read_req *req = &j->req;
+    wr_read_result *res = j->res;
+    const char *basin = j->basin, *stream = j->stream;
     stream_state *st = NULL;
     bool done = false;
     wr_err e;
@@ -326,6 +339,10 @@ wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_
         e = wr_error_set(&res->error, WR_ERR_INVALID, "timestamp must be less than until");
     else
         e = wr_store__stream(s, basin, stream, true, false, &st, &res->error);
+    /* A stream this read (or another) created is answered for once it is durable, so a
+     * GET of it after the answer finds it. */
+    if (!e && wr_store__wait_created(s, basin, stream, read_start, j))
+        return;
     if (!e && st->deleted)
         e = wr_error_set(&res->error, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
     if (!e)

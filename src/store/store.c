@@ -325,12 +325,12 @@ wr_store__stream(wr_store *s, const char *basin, const char *stream, bool create
         return wr_error_set(out_err, WR_ERR_BASIN_DELETION_PENDING, "basin is being deleted");
     wr_stream_config cfg;
     wr_stream_config_resolve(NULL, &bm.cfg, &cfg);
-    /* On append the meta goes to the commit thread ahead of the append (whose ack then implies
-     * it); a read answers at once, so its create is written here, before the answer. */
-    e = on_append ? wr_store__stream_meta_create_auto(s, basin, stream, &cfg, bm.cfg.stream_cipher,
-                                                      &m, out_err)
-                  : wr_store__stream_meta_create(s, basin, stream, &cfg, bm.cfg.stream_cipher, NULL,
-                                                 &m, out_err);
+    /* The meta goes to the commit thread, ahead of every append to the new stream (whose ack
+     * then implies it). A read or check-tail that creates it answers at once with an empty
+     * stream: no record is shown before it is durable, and a create lost in a crash is made
+     * again by the next such read. */
+    e = wr_store__stream_meta_create_auto(s, basin, stream, &cfg, bm.cfg.stream_cipher, &m,
+                                          out_err);
     if (e)
         return e;
     return wr_store__stream_cache_load(s, basin, stream, &m, out, out_err);

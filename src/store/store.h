@@ -419,7 +419,7 @@ wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream
                               wr_error *out_err);
 
 /* The durable tail ({0,0} for an empty stream). Creates the stream when the basin has
- * create_stream_on_read. Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
+ * create_stream_on_read (its meta written by the commit thread; answered at once). Errors: INVALID, BASIN_NOT_FOUND, STREAM_NOT_FOUND,
  * STREAM_DELETION_PENDING, BASIN_DELETION_PENDING, QUOTA_EXHAUSTED and STORAGE (auto-create, or
  * the stream could not be read). */
 wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
@@ -567,8 +567,9 @@ typedef void (*wr_read_cb)(void *ud, wr_read_result *res);
  * Reads durable records: start per req (416 rules of s2-api.md §3.6), limits count/bytes/until
  * (a record is never split; callers clamp unary reads to 1000 records / 1 MiB themselves), up to
  * the durable tail at admission. Records below the trim point are skipped. The stream is created
- * when missing and the basin has create_stream_on_read. Recent data is served from memory;
- * anything else on the libuv worker pool.
+ * when missing and the basin has create_stream_on_read (its meta written by the commit thread;
+ * the read is admitted once it is durable). Recent data is served from memory; anything else on
+ * the libuv worker pool.
  */
 void wr_store_read(wr_store *s, const char *basin, const char *stream, const wr_read_req *req,
                    wr_read_cb cb, void *ud);

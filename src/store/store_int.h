@@ -154,6 +154,7 @@ typedef struct change_waiter {
 typedef struct changing {
     struct changing *next;
     char *basin, *stream;   /* stream NULL: the basin itself */
+    bool create;            /* the name's create: not durable yet */
     change_waiter *waiters; /* run (deferred) once the change is done, either way */
 } changing;
 
@@ -256,21 +257,19 @@ wr_err wr_store__stream_meta_get(wr_store *s, const char *basin, const char *str
                                  stream_meta *out, wr_error *out_err);
 /* Decodes a STREAM_META value (any thread); false when malformed. */
 bool wr_store__stream_meta_decode(const char *v, size_t len, stream_meta *out);
-/* Creates a stream's meta (new id) with a synced write and returns its meta. Every stream
- * creation goes through here, so the stream limits are checked here (QUOTA_EXHAUSTED). */
-wr_err wr_store__stream_meta_create(wr_store *s, const char *basin, const char *stream,
-                                    const wr_stream_config *resolved, wr_cipher cipher,
-                                    const char *token, stream_meta *out, wr_error *out_err);
-
 /* Queues op for the commit thread (loop thread); op->done runs on the loop once it is written. A
  * store that is closing answers UNAVAILABLE (through a deferral, never from inside the call). */
 void wr_store__meta_submit(wr_store *s, meta_op *op);
 /* Whether a change of (basin, stream) is in flight; with stream NULL, of basin `basin` or any
  * of its streams. */
 bool wr_store__changing(const wr_store *s, const char *basin, const char *stream);
+/* When the create of stream (basin, stream) is in flight: queues fn(s, arg) to run (deferred, on
+ * the loop) once it is done, and returns true. */
+bool wr_store__wait_created(wr_store *s, const char *basin, const char *stream,
+                            void (*fn)(wr_store *s, void *arg), void *arg);
 
 /*
- * An automatic create on append (create_stream_on_append) without the loop waiting: the meta
+ * An automatic create (create_stream_on_append or _on_read) without the loop waiting: the meta
  * goes to the commit thread before the appends that follow it (so none of them is durable, or
  * acknowledged, before it: a group holds it or comes after the one that did), and the caller
  * caches the new stream state at once, so later appends queue on it. Until the meta is written
