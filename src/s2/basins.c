@@ -262,12 +262,7 @@ ensure_basin(wr_req *req, void *ctx)
 static void
 reconfigure_done(void *ud, wr_err e, const wr_error *detail, const wr_basin_config *cfg)
 {
-    wr_req *req = wr_s2_waiting_req(ud);
-    if (req && e == WR_OK)
-        wr_resp_json(req, 200, basin_config_json(cfg));
-    else if (req)
-        wr_s2_fail(req, detail);
-    free(ud);
+    wr_s2_waiting_answer(ud, e, detail, 200, e == WR_OK ? basin_config_json(cfg) : NULL);
 }
 
 static void
@@ -291,25 +286,13 @@ reconfigure_basin(wr_req *req, void *ctx)
     wr_s2_fail(req, &err);
 }
 
-/* Loop thread: the delete mark is durable (or the delete failed). */
-static void
-delete_done(void *ud, wr_err e, const wr_error *detail)
-{
-    wr_req *req = wr_s2_waiting_req(ud);
-    if (req && e == WR_OK)
-        wr_resp_send(req, 202, NULL, NULL, 0);
-    else if (req)
-        wr_s2_fail(req, detail);
-    free(ud);
-}
-
 static void
 delete_basin(wr_req *req, void *ctx)
 {
     wr_s2 *s2 = ctx;
     const char *name = path_basin(req, s2, WR_OP_DELETE_BASIN);
     if (name)
-        wr_store_basin_delete_async(s2->store, name, delete_done,
+        wr_store_basin_delete_async(s2->store, name, wr_s2_waiting_202,
                                     wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
 }
 

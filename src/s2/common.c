@@ -212,6 +212,27 @@ wr_s2_waiting_req(wr_s2_waiting *w)
 }
 
 void
+wr_s2_waiting_answer(wr_s2_waiting *w, wr_err e, const wr_error *detail, int status, json_t *body)
+{
+    wr_req *req = wr_s2_waiting_req(w);
+    if (req && e != WR_OK)
+        wr_s2_fail(req, detail);
+    else if (req && body)
+        wr_resp_json(req, status, body);
+    else if (req)
+        wr_resp_send(req, status, NULL, NULL, 0);
+    if (!req || e != WR_OK)
+        json_decref(body);
+    free(w);
+}
+
+void
+wr_s2_waiting_202(void *w, wr_err e, const wr_error *detail)
+{
+    wr_s2_waiting_answer(w, e, detail, 202, NULL);
+}
+
+void
 wr_s2_fail(wr_req *req, const wr_error *err)
 {
     wr_resp_error(req, err->code, err->msg);

@@ -81,6 +81,12 @@ typedef struct wr_s2_waiting {
 } wr_s2_waiting;
 void *wr_s2_waiting_new(wr_req *req, size_t size);
 wr_req *wr_s2_waiting_req(wr_s2_waiting *w);
+/* Answers a waiting request (w from wr_s2_waiting_new, freed here): `status` with `body`
+ * (NULL: none; taken) when e is WR_OK, else the error. */
+void wr_s2_waiting_answer(wr_s2_waiting *w, wr_err e, const wr_error *detail, int status,
+                          json_t *body);
+/* A store callback (wr_store_done_cb) answering a waiting request 202 once the change is done. */
+void wr_s2_waiting_202(void *w, wr_err e, const wr_error *detail);
 /* 412 bodies and the rest of append errors. */
 void wr_s2_fail_append(wr_req *req, const wr_append_result *res);
 /* 416 {"tail":{…}}. */

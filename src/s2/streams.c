@@ -203,12 +203,7 @@ ensure_stream(wr_req *req, void *ctx)
 static void
 reconfigure_done(void *ud, wr_err e, const wr_error *detail, const wr_stream_config *cfg)
 {
-    wr_req *req = wr_s2_waiting_req(ud);
-    if (req && e == WR_OK)
-        wr_resp_json(req, 200, wr_stream_config_to_json(cfg));
-    else if (req)
-        wr_s2_fail(req, detail);
-    free(ud);
+    wr_s2_waiting_answer(ud, e, detail, 200, e == WR_OK ? wr_stream_config_to_json(cfg) : NULL);
 }
 
 static void
@@ -233,18 +228,6 @@ reconfigure_stream(wr_req *req, void *ctx)
     wr_s2_fail(req, &err);
 }
 
-/* Loop thread: the delete mark is durable (or the delete failed). */
-static void
-delete_done(void *ud, wr_err e, const wr_error *detail)
-{
-    wr_req *req = wr_s2_waiting_req(ud);
-    if (req && e == WR_OK)
-        wr_resp_send(req, 202, NULL, NULL, 0);
-    else if (req)
-        wr_s2_fail(req, detail);
-    free(ud);
-}
-
 static void
 delete_stream(wr_req *req, void *ctx)
 {
@@ -253,7 +236,7 @@ delete_stream(wr_req *req, void *ctx)
     const char *basin, *stream;
     if (!wr_s2_stream_target(req, s2, WR_OP_DELETE_STREAM, &t, &basin, &stream))
         return;
-    wr_store_stream_delete_async(s2->store, basin, stream, delete_done,
+    wr_store_stream_delete_async(s2->store, basin, stream, wr_s2_waiting_202,
                                  wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
 }
 

@@ -1375,19 +1375,27 @@ wr_store_stream_reconfigure(wr_store *s, const char *basin, const char *stream,
     return WR_OK;
 }
 
-void
-wr_store_stream_delete_async(wr_store *s, const char *basin, const char *stream,
-                             wr_store_done_cb cb, void *ud)
+/* A stream change answered with a wr_store_done_cb: DELETE, PROTECT, UNPROTECT. */
+static void
+stream_done_async(wr_store *s, change_kind kind, const char *basin, const char *stream,
+                  wr_store_done_cb cb, void *ud)
 {
     wr_error err = {0};
     if (check_stream_args(basin, stream, NULL, NULL, &err)) {
         cb(ud, err.code, &err);
         return;
     }
-    change_op *c = change_new(CH_STREAM_DELETE, basin, stream);
+    change_op *c = change_new(kind, basin, stream);
     c->cb.done = cb;
     c->ud = ud;
     change_run(s, c);
+}
+
+void
+wr_store_stream_delete_async(wr_store *s, const char *basin, const char *stream,
+                             wr_store_done_cb cb, void *ud)
+{
+    stream_done_async(s, CH_STREAM_DELETE, basin, stream, cb, ud);
 }
 
 wr_err
@@ -1412,34 +1420,18 @@ wr_store__stream_mark_deleted_async(wr_store *s, const char *basin, const char *
     change_run(s, c);
 }
 
-/* PROTECT / UNPROTECT */
-static void
-pin_async(wr_store *s, change_kind kind, const char *basin, const char *stream, wr_store_done_cb cb,
-          void *ud)
-{
-    wr_error err = {0};
-    if (check_stream_args(basin, stream, NULL, NULL, &err)) {
-        cb(ud, err.code, &err);
-        return;
-    }
-    change_op *c = change_new(kind, basin, stream);
-    c->cb.done = cb;
-    c->ud = ud;
-    change_run(s, c);
-}
-
 void
 wr_store_stream_protect_async(wr_store *s, const char *basin, const char *stream,
                               wr_store_done_cb cb, void *ud)
 {
-    pin_async(s, CH_STREAM_PROTECT, basin, stream, cb, ud);
+    stream_done_async(s, CH_STREAM_PROTECT, basin, stream, cb, ud);
 }
 
 void
 wr_store_stream_unprotect_async(wr_store *s, const char *basin, const char *stream,
                                 wr_store_done_cb cb, void *ud)
 {
-    pin_async(s, CH_STREAM_UNPROTECT, basin, stream, cb, ud);
+    stream_done_async(s, CH_STREAM_UNPROTECT, basin, stream, cb, ud);
 }
 
 /* ---- basins ---- */

@@ -775,27 +775,28 @@ typedef struct cfg_answer {
 } cfg_answer;
 
 static void
-on_stream_cfg(void *ud, wr_err err, const wr_error *detail, const wr_stream_config *cfg)
+cfg_answered(cfg_answer *a, wr_err err, const wr_error *detail, bool has_cfg)
 {
-    cfg_answer *a = ud;
     a->done = true;
     a->calls++;
     a->err = err;
-    assert_true(err == WR_OK ? cfg != NULL : detail != NULL && detail->msg[0]);
+    assert_true(err == WR_OK ? has_cfg : detail != NULL && detail->msg[0]);
+}
+
+static void
+on_stream_cfg(void *ud, wr_err err, const wr_error *detail, const wr_stream_config *cfg)
+{
+    cfg_answered(ud, err, detail, cfg != NULL);
     if (cfg)
-        a->cfg = *cfg;
+        ((cfg_answer *)ud)->cfg = *cfg;
 }
 
 static void
 on_basin_cfg(void *ud, wr_err err, const wr_error *detail, const wr_basin_config *cfg)
 {
-    cfg_answer *a = ud;
-    a->done = true;
-    a->calls++;
-    a->err = err;
-    assert_true(err == WR_OK ? cfg != NULL : detail != NULL && detail->msg[0]);
+    cfg_answered(ud, err, detail, cfg != NULL);
     if (cfg)
-        a->bcfg = *cfg;
+        ((cfg_answer *)ud)->bcfg = *cfg;
 }
 
 static wr_stream_config_patch
