@@ -91,7 +91,10 @@ weir_run() {
     if [ "$stream_conns" -gt 0 ]; then # the store's metadata writes in the same storm
         curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/v1/basins" -H "authorization: Bearer $root" \
             -H 'content-type: application/json' -d '{"basin":"bench-cp-streams"}'
-        BASIN=bench-cp-streams WEIR_ROOT_TOKEN=$root taskset -c 1 wrk -t 1 -c "$stream_conns" -d "${secs}s" \
+        # churn: one connection per wrk thread, so each stream's create, PATCH and DELETE go in order
+        local sthreads=1
+        [ "${STREAM_OP:-}" = churn ] && sthreads=$stream_conns
+        BASIN=bench-cp-streams WEIR_ROOT_TOKEN=$root taskset -c 1 wrk -t "$sthreads" -c "$stream_conns" -d "${secs}s" \
             --latency -s bench/stream-create.lua "http://127.0.0.1:$port" >"$tmp/streams.txt" &
         spid=$!
     fi
