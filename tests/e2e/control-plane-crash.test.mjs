@@ -7,7 +7,10 @@
 // The store's creates, written by its commit thread, get the same: a storm of S2 stream creates
 // and of appends that create their stream (create_stream_on_append), killed three times; every
 // stream whose create was acknowledged (201), and every acknowledged append with its stream, is
-// there after each restart.
+// there after each restart. And the store's changes of existing names and the access-token
+// writes, also made by the commit thread: a storm of stream create → PATCH → DELETE and token
+// issue → revoke, killed three times; every acknowledged PATCH (its config), DELETE (the stream
+// deleted), issue (the token listed) and revocation (not listed) holds after each restart.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startWeir } from "./harness.mjs";
@@ -155,6 +158,104 @@ test("SIGKILL during a storm of stream creates and creating appends: every ackno
       }
     }
     assert.ok(created.size >= 50 && appended.size >= 50, `creates were acknowledged (${created.size} created, ${appended.size} by append)`);
+  } finally {
+    await w.stop();
+  }
+});
+
+test("SIGKILL during a storm of stream PATCHes and DELETEs and token issues and revocations: every acknowledged change survives", async () => {
+  let w = await startWeir({ embedded: true });
+  const { dataDir, token } = w;
+  const B = "crash-changes-01";
+  try {
+    const b = await s2(w, "POST", "/v1/basins", token, { basin: B });
+    assert.equal(b.status, 201, b.text);
+    const patched = new Map(); // stream → retention age of its acknowledged PATCH
+    const deleted = new Set(); // streams whose DELETE was acknowledged
+    const issued = new Set(); // token ids whose issue was acknowledged
+    const revoked = new Set(); // … and whose revocation was too
+    const revoking = new Set(); // token ids whose revocation was sent
+    const wrong = []; // answers that contradict their request
+    let acks = 0;
+    for (let round = 0; round < 3; round++) {
+      let stop = false;
+      const client = async (k) => {
+        for (let i = 0; !stop; i++) {
+          const name = `r${round}-c${k}-${i}`;
+          try {
+            const c = await s2(w, "POST", "/v1/streams", token, { stream: name }, B);
+            if (c.status !== 201) continue;
+            const age = 3600 + round * 100000 + k * 1000 + i;
+            const p = await s2(w, "PATCH", `/v1/streams/${name}`, token, { retention_policy: { age } }, B);
+            if (p.status === 200) {
+              if (p.json.retention_policy?.age !== age) wrong.push(`${name}: PATCH answered ${p.text}`);
+              patched.set(name, age);
+              acks++;
+            }
+            if (i % 2 === 0) {
+              const d = await s2(w, "DELETE", `/v1/streams/${name}`, token, undefined, B);
+              if (d.status === 202) {
+                deleted.add(name);
+                acks++;
+              }
+            }
+            const id = `crash-${name}`;
+            const t = await s2(w, "POST", "/v1/access-tokens", token, { id, scope: { basins: { exact: B }, ops: ["read"] } });
+            if (t.status === 201) {
+              issued.add(id);
+              acks++;
+            }
+            if (i % 3 === 0 && t.status === 201) {
+              revoking.add(id);
+              const r = await s2(w, "DELETE", `/v1/access-tokens/${id}`, token);
+              if (r.status === 204) {
+                revoked.add(id);
+                acks++;
+              }
+            }
+          } catch {
+            return; // the server is gone
+          }
+        }
+      };
+      const before = acks;
+      const clients = Array.from({ length: CLIENTS }, (_, k) => client(k));
+      while (acks < before + 60) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
+      w.proc.kill("SIGKILL");
+      stop = true;
+      await Promise.all(clients);
+      await w.exited;
+      w = await startWeir({ dataDir, embedded: true, env: { WEIR_ROOT_TOKEN: token } });
+      for (const [name, age] of patched) {
+        const r = await s2(w, "GET", `/v1/streams/${name}`, token, undefined, B);
+        if (deleted.has(name)) {
+          assert.ok(r.status === 409 || r.status === 404, `acknowledged delete of ${name} survives round ${round}: ${r.text}`);
+        } else if (r.status === 200) {
+          assert.equal(r.json.retention_policy.age, age, `acknowledged PATCH of ${name} survives round ${round}`);
+        } else {
+          // its DELETE was in flight at the kill (only even i send one) and made it to the disk
+          assert.ok(name.match(/-(\d+)$/)[1] % 2 === 0 && (r.status === 409 || r.status === 404),
+            `${name} after round ${round}: ${r.text}`);
+        }
+      }
+      const listed = new Set();
+      for (let after = ""; ;) {
+        const r = await s2(w, "GET", `/v1/access-tokens?prefix=crash-&start_after=${after}`, token);
+        assert.equal(r.status, 200, r.text);
+        for (const t of r.json.access_tokens) listed.add(t.id);
+        if (!r.json.has_more) break;
+        after = r.json.access_tokens.at(-1).id;
+      }
+      for (const id of issued) {
+        if (revoked.has(id)) assert.ok(!listed.has(id), `acknowledged revocation of ${id} survives round ${round}`);
+        else if (!revoking.has(id)) assert.ok(listed.has(id), `acknowledged token ${id} survives round ${round}`);
+        // else: its revocation was in flight at the kill, either way is right
+      }
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(patched.size >= 30 && deleted.size >= 10 && issued.size >= 30 && revoked.size >= 5,
+      `changes were acknowledged (${patched.size} PATCH, ${deleted.size} DELETE, ${issued.size} issued, ${revoked.size} revoked)`);
   } finally {
     await w.stop();
   }
