@@ -46,7 +46,6 @@
  * which the worker owns while work_busy is set.
  */
 #include <jansson.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -807,7 +806,7 @@ static void
 doe_marked(wr_store *s, void *arg, wr_err err)
 {
     struct lifecycle *lc = s->lc;
-    item *it = &lc->does.v[(size_t)(uintptr_t)arg];
+    const item *it = arg; /* in lc->does, which stays as it is until the pass ends */
     if (err == WR_OK) {
         wr_log_info("stream deleted on empty", " basin=%s stream=%s", it->basin, it->stream);
         lc->counters.doe_deleted++;
@@ -855,8 +854,7 @@ doe_apply(wr_store *s, size_t i)
     if (wr_store__stream_meta_get(s, it->basin, it->stream, &m, &err) || m.id != it->id)
         return;
     lc->marking++;
-    wr_store__stream_mark_deleted_async(s, it->basin, it->stream, &m, doe_marked,
-                                        (void *)(uintptr_t)i);
+    wr_store__stream_mark_deleted_async(s, it->basin, it->stream, &m, doe_marked, &lc->does.v[i]);
 }
 
 static void
