@@ -168,8 +168,8 @@ hold_find(struct lifecycle *lc, const char *basin, const char *stream)
 
 /* The stream's pin count (0 when it has none). A count that cannot be read is an error, never
  * 0: a pin must not be overwritten with 1, nor a pinned stream deleted on empty. */
-static wr_err
-pin_count(wr_store *s, uint64_t id, uint64_t *out_n, wr_error *out_err)
+wr_err
+wr_store__pin_count(wr_store *s, uint64_t id, uint64_t *out_n, wr_error *out_err)
 {
     uint8_t k[WR_KEY_LC_ID_LEN];
     wr_key_lc_id(k, WR_LC_PIN, id);
@@ -428,7 +428,7 @@ doe_due(wr_store *s, uint64_t id, const stream_meta *m, uint64_t now, bool *out_
     *out_due = false;
     wr_key_lc_id(k, WR_LC_DOE_DEADLINE, id);
     wr_err e = wr_store__get_u64(s, k, sizeof(k), &deadline, NULL, out_err);
-    if (e || deadline > now || (e = pin_count(s, id, &pins, out_err)) || pins > 0)
+    if (e || deadline > now || (e = wr_store__pin_count(s, id, &pins, out_err)) || pins > 0)
         return e;
     uint64_t tail_seq = 0, tail_ts = 0, trim = 0;
     char *v;
@@ -838,7 +838,8 @@ doe_apply(wr_store *s, size_t i)
         lc->retry = true;
         return;
     }
-    if (*hold_find(lc, it->basin, it->stream) || pin_count(s, st->id, &pins, &err) || pins > 0)
+    if (*hold_find(lc, it->basin, it->stream) || wr_store__pin_count(s, st->id, &pins, &err) ||
+        pins > 0)
         return;
     uint64_t now = wr_clock_now_ms();
     uint8_t k[WR_KEY_LC_ID_LEN];
@@ -1244,15 +1245,11 @@ wr_store_hold_count(wr_store *s, const char *basin, const char *stream)
 }
 
 wr_err
-wr_store__pin_batch(wr_store *s, stream_state *st, int delta, rocksdb_writebatch_t *wb,
+wr_store__pin_batch(wr_store *s, stream_state *st, uint64_t n, int delta, rocksdb_writebatch_t *wb,
                     wr_error *out_err)
 {
     if (st->deleted)
         return wr_error_set(out_err, WR_ERR_STREAM_DELETION_PENDING, "stream is being deleted");
-    uint64_t n;
-    wr_err e = pin_count(s, st->id, &n, out_err);
-    if (e)
-        return e;
     if (delta < 0 && n == 0)
         return wr_error_set(out_err, WR_ERR_INVALID, "stream is not pinned");
     n = delta < 0 ? n - 1 : n + 1;
@@ -1279,7 +1276,9 @@ pin_change(wr_store *s, const char *basin, const char *stream, int delta, wr_err
         return wr_error_set(out_err, WR_ERR_TRANSACTION_CONFLICT,
                             "the stream is being changed; retry");
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (!(e = wr_store__pin_batch(s, st, delta, wb, out_err)))
+    uint64_t n;
+    if (!(e = wr_store__pin_count(s, st->id, &n, out_err)) &&
+        !(e = wr_store__pin_batch(s, st, n, delta, wb, out_err)))
         e = wr_store__write(s, wb, DB_WRITE_META, out_err);
     rocksdb_writebatch_destroy(wb);
     return e;
@@ -1305,7 +1304,7 @@ wr_store_pin_count(wr_store *s, const char *basin, const char *stream, uint64_t 
     wr_err e = wr_store__stream(s, basin, stream, false, false, &st, out_err);
     if (e)
         return e;
-    return pin_count(s, st->id, out_n, out_err);
+    return wr_store__pin_count(s, st->id, out_n, out_err);
 }
 
 void

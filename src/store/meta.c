@@ -1094,13 +1094,13 @@ stream_pin_decide(wr_store *s, change_op *c, wr_error *err)
     uint64_t n = 0;
     wr_err e = wr_store__stream(s, c->basin, c->stream, false, false, &st, err);
     if (!e)
-        e = wr_store_pin_count(s, c->basin, c->stream, &n, err);
+        e = wr_store__pin_count(s, st->id, &n, err);
     if (e == WR_ERR_STREAM_NOT_FOUND && c->kind == CH_STREAM_UNPROTECT)
         return WR_OK; /* nothing to release */
     if (e || (c->kind == CH_STREAM_PROTECT ? n > 0 : n == 0))
         return e;
     c->op.wb = rocksdb_writebatch_create();
-    e = wr_store__pin_batch(s, st, c->kind == CH_STREAM_PROTECT ? 1 : -1, c->op.wb, err);
+    e = wr_store__pin_batch(s, st, n, c->kind == CH_STREAM_PROTECT ? 1 : -1, c->op.wb, err);
     if (e) {
         rocksdb_writebatch_destroy(c->op.wb);
         c->op.wb = NULL;

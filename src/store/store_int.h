@@ -287,11 +287,13 @@ wr_err wr_store__stream_meta_create_auto(wr_store *s, const char *basin, const c
 void wr_store__stream_mark_deleted_async(wr_store *s, const char *basin, const char *stream,
                                          const stream_meta *m,
                                          void (*fn)(wr_store *s, void *arg, wr_err err), void *arg);
-/* Adds to wb the stream's pin count moved by delta (at zero: its delete-on-empty deadline moved
- * to now + min_age). Errors: STREAM_DELETION_PENDING, INVALID (unpin of an unpinned stream),
- * STORAGE (the count is unreadable). */
-wr_err wr_store__pin_batch(wr_store *s, stream_state *st, int delta, rocksdb_writebatch_t *wb,
-                           wr_error *out_err);
+/* The stream's pin count (0 when it has none); an unreadable count is STORAGE, never 0. */
+wr_err wr_store__pin_count(wr_store *s, uint64_t id, uint64_t *out_n, wr_error *out_err);
+/* Adds to wb the stream's pin count `n` (as just read) moved by delta (at zero: its
+ * delete-on-empty deadline moved to now + min_age). Errors: STREAM_DELETION_PENDING, INVALID
+ * (unpin of an unpinned stream). */
+wr_err wr_store__pin_batch(wr_store *s, stream_state *st, uint64_t n, int delta,
+                           rocksdb_writebatch_t *wb, wr_error *out_err);
 
 /*
  * db.c: every read and write of RocksDB. Reads have three outcomes: a lookup gives a value,
