@@ -444,6 +444,25 @@ read_records(wr_req *req, void *ctx)
         unary_read(s2, req, basin, stream, &p, fmt);
 }
 
+/* Loop thread: the tail, once the stream is durable (or the check failed). */
+static void
+tail_done(void *ud, wr_err e, const wr_error *detail, wr_pos tail)
+{
+    wr_req *req = wr_s2_waiting_req(ud);
+    if (req && e != WR_OK) {
+        wr_s2_fail(req, detail);
+    } else if (req) {
+        wr_buf b;
+        wr_buf_init(&b);
+        wr_buf_append_str(&b, "{\"tail\":");
+        wr_s2_pos_append(&b, tail);
+        wr_buf_append_byte(&b, '}');
+        wr_resp_send(req, 200, "application/json", b.data, b.len);
+        wr_buf_fini(&b);
+    }
+    free(ud);
+}
+
 static void
 check_tail(wr_req *req, void *ctx)
 {
@@ -452,19 +471,8 @@ check_tail(wr_req *req, void *ctx)
     const char *basin, *stream;
     if (!wr_s2_stream_target(req, s2, WR_OP_CHECK_TAIL, &t, &basin, &stream))
         return;
-    wr_pos tail;
-    wr_error err = {0};
-    if (wr_store_check_tail(s2->store, basin, stream, &tail, &err) != WR_OK) {
-        wr_s2_fail(req, &err);
-        return;
-    }
-    wr_buf b;
-    wr_buf_init(&b);
-    wr_buf_append_str(&b, "{\"tail\":");
-    wr_s2_pos_append(&b, tail);
-    wr_buf_append_byte(&b, '}');
-    wr_resp_send(req, 200, "application/json", b.data, b.len);
-    wr_buf_fini(&b);
+    wr_store_check_tail_async(s2->store, basin, stream, tail_done,
+                              wr_s2_waiting_new(req, sizeof(wr_s2_waiting)));
 }
 
 void

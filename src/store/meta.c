@@ -1593,3 +1593,37 @@ wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *
     out_tail->ts_ms = st->d_ts;
     return WR_OK;
 }
+
+/* wr_store_check_tail_async waiting for the create of its stream. */
+typedef struct tail_wait {
+    char *basin, *stream;
+    wr_store_tail_cb cb;
+    void *ud;
+} tail_wait;
+
+static void
+tail_run(wr_store *s, void *arg)
+{
+    tail_wait *t = arg;
+    wr_pos tail = {0};
+    wr_error err = {0};
+    wr_err e = wr_store_check_tail(s, t->basin, t->stream, &tail, &err);
+    if (e == WR_OK && wr_store__wait_created(s, t->basin, t->stream, tail_run, t))
+        return; /* answered once the stream (maybe created just now) is durable */
+    t->cb(t->ud, e, &err, tail);
+    free(t->basin);
+    free(t->stream);
+    free(t);
+}
+
+void
+wr_store_check_tail_async(wr_store *s, const char *basin, const char *stream, wr_store_tail_cb cb,
+                          void *ud)
+{
+    tail_wait *t = wr_xcalloc(1, sizeof(*t));
+    t->basin = wr_xstrdup(basin);
+    t->stream = wr_xstrdup(stream);
+    t->cb = cb;
+    t->ud = ud;
+    tail_run(s, t);
+}

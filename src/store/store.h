@@ -424,6 +424,12 @@ wr_err wr_store_stream_delete(wr_store *s, const char *basin, const char *stream
  * the stream could not be read). */
 wr_err wr_store_check_tail(wr_store *s, const char *basin, const char *stream, wr_pos *out_tail,
                            wr_error *out_err);
+/* wr_store_check_tail answered through cb once the stream is durable: a stream it creates (or
+ * whose create is in flight) is answered for after its meta is written, so a GET after the
+ * answer finds it. */
+typedef void (*wr_store_tail_cb)(void *ud, wr_err err, const wr_error *detail, wr_pos tail);
+void wr_store_check_tail_async(wr_store *s, const char *basin, const char *stream,
+                               wr_store_tail_cb cb, void *ud);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Access tokens (loop thread; writes go through the commit thread, the loop never syncs)      */
