@@ -14,6 +14,7 @@
 
 #include "meta/meta_int.h"
 #include "util/clock.h"
+#include "util/mem.h"
 
 void
 wr_session_fini(wr_session *s)
@@ -382,14 +383,12 @@ external_id_ok(const char *ext, wr_error *out_err)
     return WR_OK;
 }
 
-wr_err
-wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
-                              wr_session *out, bool *out_created, wr_error *out_err)
+/* Checks a session create's arguments and fills what the backend stores: *n from s, *run from
+ * first_run (when there is one). */
+static wr_err
+session_normalize(const wr_session *s, const wr_run *first_run, wr_session *n_out, wr_run *run,
+                  wr_error *out_err)
 {
-    bool created_sink;
-    if (!out_created)
-        out_created = &created_sink;
-    *out_created = false;
     TRY(need(s->id, ID_CAP, "session id", out_err));
     if (!is_session_id(s->id))
         return wr_error_set(out_err, WR_ERR_INVALID, "session id must start with %s",
@@ -414,16 +413,71 @@ wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *fir
     n.created_at_ms = or_now(s->created_at_ms);
     n.updated_at_ms = n.created_at_ms;
     snprintf(n.stream_key, sizeof(n.stream_key), "%s", n.has_external_id ? n.external_id : n.id);
-    wr_run run;
     if (first_run) {
-        TRY(run_normalize(first_run, &run, out_err));
+        TRY(run_normalize(first_run, run, out_err));
         n.has_current_run = true;
-        memcpy(n.current_run_id, run.id, sizeof(n.current_run_id));
+        memcpy(n.current_run_id, run->id, sizeof(n.current_run_id));
     } else {
         n.has_current_run = false;
         n.current_run_id[0] = '\0';
     }
+    *n_out = n;
+    return WR_OK;
+}
+
+wr_err
+wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
+                              wr_session *out, bool *out_created, wr_error *out_err)
+{
+    bool created_sink;
+    if (!out_created)
+        out_created = &created_sink;
+    *out_created = false;
+    wr_session n;
+    wr_run run;
+    TRY(session_normalize(s, first_run, &n, &run, out_err));
     return m->ops->session_create_or_get(m, &n, first_run ? &run : NULL, out, out_created, out_err);
+}
+
+wr_err
+wr_meta_session_create_many(wr_meta *m, const wr_meta_session_create *c, size_t n,
+                            wr_error *out_err)
+{
+    if (n == 0)
+        return WR_OK;
+    wr_session *s = wr_xcalloc(n, sizeof(*s));
+    wr_run *runs = wr_xcalloc(n, sizeof(*runs));
+    wr_meta_session_create *norm = wr_xcalloc(n, sizeof(*norm));
+    bool *created = wr_xcalloc(n, sizeof(*created));
+    wr_err err = WR_OK;
+    for (size_t i = 0; i < n && err == WR_OK; i++) {
+        err = session_normalize(c[i].s, c[i].first_run, &s[i], &runs[i], out_err);
+        norm[i] = (wr_meta_session_create){.s = &s[i],
+                                           .first_run = c[i].first_run ? &runs[i] : NULL,
+                                           .out = c[i].out,
+                                           .out_created = &created[i]};
+    }
+    size_t made = 0; /* outs filled by the calls one by one */
+    if (err == WR_OK && m->ops->session_create_many)
+        err = m->ops->session_create_many(m, norm, n, out_err);
+    else
+        for (; err == WR_OK && made < n; made++) {
+            wr_meta_session_create *k = &norm[made];
+            err = m->ops->session_create_or_get(m, k->s, k->first_run, k->out, k->out_created,
+                                                out_err);
+            if (err != WR_OK)
+                break;
+        }
+    for (size_t i = 0; i < made && err != WR_OK; i++) /* all or nothing */
+        wr_session_fini(c[i].out);
+    for (size_t i = 0; i < n && err == WR_OK; i++)
+        if (c[i].out_created)
+            *c[i].out_created = created[i];
+    free(created);
+    free(norm);
+    free(runs);
+    free(s);
+    return err;
 }
 
 wr_err

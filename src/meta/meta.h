@@ -352,6 +352,25 @@ wr_err wr_meta_run_list(wr_meta *m, const char *env_id, const char *after, size_
  */
 wr_err wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run,
                                      wr_session *out, bool *out_created, wr_error *out_err);
+/* One create of wr_meta_session_create_many: the arguments and results of one
+ * wr_meta_session_create_or_get call. */
+typedef struct wr_meta_session_create {
+    const wr_session *s;
+    const wr_run *first_run; /* may be NULL */
+    wr_session *out;
+    bool *out_created; /* may be NULL */
+} wr_meta_session_create;
+
+/*
+ * The n creates in one operation, with the outcome of n wr_meta_session_create_or_get calls in
+ * that order (a later one with an earlier one's external id gets its row). All or nothing: on an
+ * error no out is filled and — inside a group (wr_meta_group), whose job savepoint the caller
+ * undoes — nothing is made; the caller makes them one by one to learn which one failed and why.
+ * PostgreSQL: one statement (one round trip) for all; SQLite: the calls one after the other.
+ * Errors: those of wr_meta_session_create_or_get, for the first create that fails.
+ */
+wr_err wr_meta_session_create_many(wr_meta *m, const wr_meta_session_create *c, size_t n,
+                                   wr_error *out_err);
 /*
  * Whether a session of the env has its channel streams named `key` (its stream_key): an external
  * id a renamed session still holds for its channels. Such a name is never given to another

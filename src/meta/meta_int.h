@@ -58,6 +58,10 @@ typedef struct wr_meta_ops {
                           wr_error *out_err);
     wr_err (*session_create_or_get)(wr_meta *m, const wr_session *s, const wr_run *first_run,
                                     wr_session *out, bool *out_created, wr_error *out_err);
+    /* optional (NULL: the calls one by one); c[i].s and first_run are normalized, and
+     * out_created is never NULL */
+    wr_err (*session_create_many)(wr_meta *m, const wr_meta_session_create *c, size_t n,
+                                  wr_error *out_err);
     wr_err (*session_get_by_id)(wr_meta *m, const char *env_id, const char *id, wr_session *out,
                                 wr_error *out_err);
     wr_err (*session_get_by_external_id)(wr_meta *m, const char *env_id, const char *external_id,

@@ -4,9 +4,11 @@
  *
  * WHAT IT KEEPS TRUE.
  *   - One handle is one libpq connection, used by one thread at a time (the server opens one for
- *     the writer thread and one for the loop's reads). Statements are prepared on the connection
- *     on first use (PQprepare) and run with PQexecPrepared: text parameters, except the key hash
- *     and sealed key, which go as binary BYTEA; results come back as text (BYTEA as hex).
+ *     the writer thread and one for the loop's reads). Statements whose plan may be kept
+ *     (stmt_kept) are prepared on the connection on first use (PQprepare) and run with
+ *     PQexecPrepared; the others are sent unnamed (PQexecParams) and planned on every call. Text
+ *     parameters, except the key hash and sealed key, which go as binary BYTEA; results come
+ *     back as text (BYTEA as hex).
  *     synchronous_commit is set to on for the session, so a change is durable on the server (its
  *     WAL flushed) before the call that made it returns, or, in a group, before COMMIT returns.
  *   - The schema is the result of the numbered migrations (postgres_sql.c), applied in order at
@@ -69,6 +71,34 @@ static const bool stmt_writes[] = {
 #define STMT_WRITES(name, writes, sql) (writes),
     STMT_MAP(STMT_WRITES)
 #undef STMT_WRITES
+};
+
+/*
+ * Statements whose plan may be kept: prepared once per connection, so that PostgreSQL's plan
+ * cache switches them to a generic plan after five runs and stops planning them. Each has one
+ * sensible plan whatever its parameters and the tables' sizes: an insert or a function call, or a
+ * look-up by a whole primary or unique key that no other index begins with. Every other
+ * statement is sent unnamed and planned for its parameters on every call: a generic plan made
+ * while a table was nearly empty can pick the wrong index — made on an empty `sessions`, the
+ * look-up by external id used the (env_id, created_at_ms, id) index, a scan of the
+ * environment's whole index per call (14.7 million index entries read for 6,953 look-ups in
+ * 8 s), kept until the next ANALYZE of the table. Planning the hot statements on every call
+ * instead cost ~30 % of session-create throughput (docs/benchmarks.md).
+ */
+static const bool stmt_kept[S__COUNT] = {
+    [S_ORG_INSERT] = true,      [S_ORG_GET] = true,
+    [S_ORG_GET_SLUG] = true,    [S_ORG_SET_PLAN] = true,
+    [S_ORG_SET_BASIN] = true,   [S_PROJECT_INSERT] = true,
+    [S_PROJECT_GET] = true,     [S_ENV_INSERT] = true,
+    [S_ENV_GET] = true,         [S_ENV_BY_HASH] = true,
+    [S_ENV_ORG_BY_HASH] = true, [S_ENV_ORG_GET] = true,
+    [S_ENV_SET_KEY] = true,     [S_RUN_INSERT] = true,
+    [S_RUN_EXISTS] = true,      [S_RUN_COMPLETE] = true,
+    [S_RUN_STREAM_ADD] = true,  [S_RUN_STREAM_HAS] = true,
+    [S_SESSION_CREATE] = true,  [S_SESSION_CREATE_MANY] = true,
+    [S_SESSION_EXISTS] = true,  [S_SESSION_CLOSE] = true,
+    [S_SESSION_SWAP] = true,    [S_PART_CLAIM] = true,
+    [S_PART_GET] = true,
 };
 
 typedef wr_meta_pg_params params;
@@ -185,7 +215,7 @@ configure(pg *q, wr_error *out_err)
     PQsetNoticeReceiver(q->conn, on_notice, q);
     PGresult *res = PQexec(q->conn, "SET synchronous_commit = on; SET client_encoding = 'UTF8'; "
                                     "SET bytea_output = 'hex'; SET client_min_messages = warning; "
-                                    "SET plan_cache_mode = force_custom_plan");
+                                    "SET plan_cache_mode = auto"); /* see stmt_kept */
     wr_err err = res_ok(res) ? WR_OK : fail(q, res, false, "session settings", "", out_err);
     PQclear(res);
     return err;
@@ -264,13 +294,18 @@ pipeline(pg *q, const char *ctl, int id, const params *p)
     } else if (ok) {
         char name[16];
         stmt_name(name, id);
-        if (!q->prepared[id]) {
-            ok = PQsendPrepare(c, name, stmt_sql[id], p->n, NULL) == 1;
-            prepare_at = sent++;
-        }
-        if (ok) {
-            ok = PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0) == 1;
+        if (!stmt_kept[id]) {
+            ok = PQsendQueryParams(c, stmt_sql[id], p->n, NULL, p->v, p->len, p->fmt, 0) == 1;
             sent++;
+        } else {
+            if (!q->prepared[id]) {
+                ok = PQsendPrepare(c, name, stmt_sql[id], p->n, NULL) == 1;
+                prepare_at = sent++;
+            }
+            if (ok) {
+                ok = PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0) == 1;
+                sent++;
+            }
         }
     }
     ok = ok && PQpipelineSync(c) == 1;
@@ -341,6 +376,8 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
         bool piped = q->n_defer > 0;
         if (piped) {
             res = pipeline(q, NULL, id, p);
+        } else if (!stmt_kept[id]) {
+            res = PQexecParams(q->conn, stmt_sql[id], p->n, NULL, p->v, p->len, p->fmt, 0);
         } else if (!q->prepared[id]) {
             res = PQprepare(q->conn, name, stmt_sql[id], p->n, NULL);
             q->prepared[id] = res_ok(res);
@@ -350,7 +387,7 @@ exec_stmt(pg *q, int id, const params *p, const char *what, const char *parent, 
             }
         }
         bool commits = stmt_writes[id] && !q->group && !q->tx;
-        if (!piped && q->prepared[id])
+        if (!piped && stmt_kept[id] && q->prepared[id])
             res = PQexecPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 0);
         if (res_ok(res)) {
             *out_res = res;
@@ -1095,6 +1132,30 @@ session_stream_key_taken(wr_meta *m, const char *env_id, const char *key, bool *
     return key_taken(q, env_id, key, out_taken, out_err);
 }
 
+/* SESSION_CREATE's 24 parameters: the session's columns in the function's order, then the
+ * first run's (all NULL without one). */
+static void
+session_params(params *p, const wr_session *s, const wr_run *first_run)
+{
+    p_text(p, s->id);
+    p_text(p, s->env_id);
+    p_opt_text(p, s->has_external_id, s->external_id);
+    p_text(p, s->type);
+    p_text(p, s->task_identifier);
+    p_text(p, s->metadata_json);
+    p_text(p, s->tags_json);
+    p_opt_u64(p, s->closed, s->closed_at_ms);
+    p_opt_text(p, s->closed, s->closed_reason);
+    p_opt_u64(p, s->expires_at_ms != 0, s->expires_at_ms);
+    p_opt_text(p, s->has_basin, s->basin);
+    p_u64(p, s->created_at_ms);
+    p_text(p, s->stream_key);
+    p_text(p, s->trigger_config_json);
+    p_opt_text(p, s->has_current_run, s->current_run_id);
+    p_u64(p, s->updated_at_ms);
+    run_params(p, first_run);
+}
+
 /* One statement: migration 3's weir_session_create (see there; the same steps as sqlite.c's). */
 static wr_err
 session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
@@ -1105,23 +1166,7 @@ session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, 
     if (err != WR_OK)
         return err;
     params p = {0};
-    p_text(&p, s->id);
-    p_text(&p, s->env_id);
-    p_opt_text(&p, s->has_external_id, s->external_id);
-    p_text(&p, s->type);
-    p_text(&p, s->task_identifier);
-    p_text(&p, s->metadata_json);
-    p_text(&p, s->tags_json);
-    p_opt_u64(&p, s->closed, s->closed_at_ms);
-    p_opt_text(&p, s->closed, s->closed_reason);
-    p_opt_u64(&p, s->expires_at_ms != 0, s->expires_at_ms);
-    p_opt_text(&p, s->has_basin, s->basin);
-    p_u64(&p, s->created_at_ms);
-    p_text(&p, s->stream_key);
-    p_text(&p, s->trigger_config_json);
-    p_opt_text(&p, s->has_current_run, s->current_run_id);
-    p_u64(&p, s->updated_at_ms);
-    run_params(&p, first_run);
+    session_params(&p, s, first_run);
     PGresult *res;
     err = exec_stmt(q, S_SESSION_CREATE, &p, "session", "environment", &res, out_err);
     if (err == WR_OK && PQntuples(res) != 1)
@@ -1132,6 +1177,85 @@ session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, 
         *out_created = strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") == 0;
     }
     PQclear(res);
+    return op_end(q, err, out_err);
+}
+
+/* Creates per statement of session_create_many, at most, and bytes of their JSON: a group of
+ * large creates (metadata up to the body limit each) goes in several statements. */
+#define CREATE_MANY_ITEMS 128
+#define CREATE_MANY_BYTES (1u << 20)
+
+/* One statement of session_create_many: c[0..n). Fills the outs only when every create has
+ * its row (on an error none is filled). */
+static wr_err
+create_many_chunk(pg *q, const wr_meta_session_create *c, size_t n, wr_error *out_err)
+{
+    params *each = wr_xcalloc(n, sizeof(*each));
+    for (size_t i = 0; i < n; i++)
+        session_params(&each[i], c[i].s, c[i].first_run);
+    wr_buf arrays[WR_META_PG_MAX_PARAMS] = {0};
+    const char **col = wr_xcalloc(n, sizeof(*col));
+    params p = {0};
+    for (int k = 0; k < each[0].n; k++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = each[i].v[k];
+        wr_meta_pg_array_literal(&arrays[k], col, n);
+        p_text(&p, arrays[k].data);
+    }
+    free(col);
+    free(each);
+    PGresult *res;
+    wr_err err = exec_stmt(q, S_SESSION_CREATE_MANY, &p, "session", "environment", &res, out_err);
+    for (int k = 0; k < p.n; k++)
+        wr_buf_fini(&arrays[k]);
+    if (err != WR_OK)
+        return err;
+    int rows = PQntuples(res), kcol = PQnfields(res) - 1;
+    bool *seen = wr_xcalloc(n, sizeof(*seen));
+    if ((size_t)rows != n)
+        err =
+            wr_error_set(out_err, WR_ERR_STORAGE, "%zu session creates returned %d rows", n, rows);
+    for (int r = 0; r < rows && err == WR_OK; r++) {
+        long k = strtol(PQgetvalue(res, r, kcol), NULL, 10);
+        if (k < 1 || (size_t)k > n || seen[k - 1])
+            err = wr_error_set(out_err, WR_ERR_STORAGE, "session creates returned row %ld", k);
+        else
+            seen[k - 1] = true;
+    }
+    for (int r = 0; r < rows && err == WR_OK; r++) {
+        size_t i = (size_t)strtol(PQgetvalue(res, r, kcol), NULL, 10) - 1;
+        read_session(res, r, c[i].out);
+        *c[i].out_created = strcmp(PQgetvalue(res, r, kcol - 1), "t") == 0;
+    }
+    free(seen);
+    PQclear(res);
+    return err;
+}
+
+/* Several creates in one operation (one savepoint in a group), CREATE_MANY_ITEMS at a time. */
+static wr_err
+session_create_many(wr_meta *m, const wr_meta_session_create *c, size_t n, wr_error *out_err)
+{
+    pg *q = PG(m);
+    wr_err err = op_begin(q, true, out_err); /* outside a group: one transaction for all */
+    if (err != WR_OK)
+        return err;
+    size_t done = 0;
+    while (err == WR_OK && done < n) {
+        size_t k = 0, bytes = 0;
+        do {
+            const wr_session *s = c[done + k].s;
+            bytes += 512 + (s->metadata_json ? strlen(s->metadata_json) : 0) +
+                     (s->tags_json ? strlen(s->tags_json) : 0) +
+                     (s->trigger_config_json ? strlen(s->trigger_config_json) : 0);
+            k++;
+        } while (done + k < n && k < CREATE_MANY_ITEMS && bytes < CREATE_MANY_BYTES);
+        err = create_many_chunk(q, c + done, k, out_err);
+        if (err == WR_OK)
+            done += k;
+    }
+    for (size_t i = 0; i < done && err != WR_OK; i++) /* all or nothing */
+        wr_session_fini(c[i].out);
     return op_end(q, err, out_err);
 }
 
@@ -1474,6 +1598,7 @@ static const wr_meta_ops postgres_ops = {
     .run_has_stream = run_has_stream,
     .run_streams = run_streams,
     .session_create_or_get = session_create_or_get,
+    .session_create_many = session_create_many,
     .session_get_by_id = session_get_by_id,
     .session_get_by_external_id = session_get_by_external_id,
     .session_stream_key_taken = session_stream_key_taken,

@@ -69,6 +69,21 @@
     X(SESSION_CREATE, 1,                                                                           \
       "SELECT (r.s).*, r.created FROM weir_session_create($1, $2, $3, $4, $5, $6, $7, $8, $9, "    \
       "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) r")              \
+    /* several creates in one statement: the same 24 parameters, each an array with one element \
+     * per create; the calls run in array order (a nested loop over the ordinality), so a later \
+     * one sees an earlier one's row; then each row's position (1-based) */  \
+    X(SESSION_CREATE_MANY, 1,                                                                      \
+      "SELECT (r.s).*, r.created, a.k FROM unnest($1::text[], $2::text[], $3::text[], "            \
+      "$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[], "  \
+      "$11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], "         \
+      "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[], "           \
+      "$23::text[], $24::bigint[]) WITH ORDINALITY AS a(s_id, s_env, s_ext, s_type, s_task, "      \
+      "s_meta, s_tags, s_closed_at, s_closed_reason, s_expires, s_basin, s_created, s_key, "       \
+      "s_trigger, s_run, s_updated, r_id, r_env, r_task, r_parent, r_root, r_completed, r_basin, " \
+      "r_created, k), LATERAL weir_session_create(a.s_id, a.s_env, a.s_ext, a.s_type, a.s_task, "  \
+      "a.s_meta, a.s_tags, a.s_closed_at, a.s_closed_reason, a.s_expires, a.s_basin, "             \
+      "a.s_created, a.s_key, a.s_trigger, a.s_run, a.s_updated, a.r_id, a.r_env, a.r_task, "       \
+      "a.r_parent, a.r_root, a.r_completed, a.r_basin, a.r_created) r")                            \
     X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
     X(SESSION_GET_EXT, 0,                                                                          \
       "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \
@@ -183,6 +198,10 @@ p_bytes(wr_meta_pg_params *p, const uint8_t *b, size_t len)
  * migration failed; the database is newer than this binary), UNAVAILABLE (the connection broke).
  */
 wr_err wr_meta_pg_migrate(PGconn *conn, wr_error *out_err);
+
+/* Appends to b a PostgreSQL array literal of the n strings, NULL for a NULL one, and a NUL:
+ * {"a","b\"c",NULL}. */
+void wr_meta_pg_array_literal(wr_buf *b, const char *const *v, size_t n);
 
 /* The session list query for one filter (wr_meta_session_list): SQL text and its parameters. The
  * IN-list filters become one text-array parameter each, whose literals live in arrays[]. */

@@ -253,12 +253,15 @@ out:
 
 /* ---- the session list query ------------------------------------------------------------------ */
 
-/* Appends a PostgreSQL array literal of the n strings to b: {"a","b\"c"}. */
-static void
-array_literal(wr_buf *b, const char *const *v, size_t n)
+void
+wr_meta_pg_array_literal(wr_buf *b, const char *const *v, size_t n)
 {
     wr_buf_append_byte(b, '{');
     for (size_t i = 0; i < n; i++) {
+        if (!v[i]) {
+            wr_buf_append_str(b, i ? ",NULL" : "NULL");
+            continue;
+        }
         wr_buf_append_str(b, i ? ",\"" : "\"");
         for (const char *c = v[i]; *c; c++) {
             if (*c == '"' || *c == '\\')
@@ -276,7 +279,7 @@ where_any(wr_meta_pg_list *l, int which, const char *col, const char *const *v, 
 {
     if (n == 0)
         return;
-    array_literal(&l->arrays[which], v, n);
+    wr_meta_pg_array_literal(&l->arrays[which], v, n);
     p_text(&l->p, l->arrays[which].data);
     wr_buf_printf(&l->sql, " AND %s = ANY($%d::text[])", col, l->p.n);
 }
@@ -293,7 +296,7 @@ wr_meta_pg_list_build(wr_meta_pg_list *l, const char *env_id, const wr_session_f
     where_any(l, 0, "type", f->types, f->n_types);
     where_any(l, 1, "task_identifier", f->task_identifiers, f->n_task_identifiers);
     if (f->n_tags) {
-        array_literal(&l->arrays[2], f->tags, f->n_tags);
+        wr_meta_pg_array_literal(&l->arrays[2], f->tags, f->n_tags);
         p_text(p, l->arrays[2].data);
         wr_buf_printf(&l->sql,
                       " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN "

@@ -26,8 +26,9 @@
 typedef struct job {
     struct job *next;
     wr_meta_job_run run;
+    wr_meta_job_batch batch;
     wr_meta_job_done done;
-    void *ctx;
+    void *ctx, *done_ctx;
     wr_err rc;
     wr_error err;
     unsigned attempts; /* runs that ended in a transaction conflict */
@@ -110,33 +111,80 @@ take(list *from, size_t max)
     return out;
 }
 
-/* One group: BEGIN, each job in its savepoint, COMMIT. Sets every job's rc. */
+/* One job of a group in its savepoint; *grc and *gerr: the group's state (an error: the group is
+ * broken, and the job gets that error without running). */
+static void
+run_job(wr_meta *m, job *j, wr_err *grc, wr_error *gerr)
+{
+    if (*grc == WR_OK)
+        *grc = wr_meta_group(m, WR_META_GROUP_JOB, gerr);
+    if (*grc != WR_OK) {
+        j->rc = *grc;
+        j->err = *gerr;
+        return;
+    }
+    j->rc = j->run(m, j->ctx, &j->err);
+    if (j->rc != WR_OK && j->err.code == WR_OK)
+        j->err.code = j->rc;
+    *grc = wr_meta_group(m, j->rc == WR_OK ? WR_META_GROUP_JOB_KEEP : WR_META_GROUP_JOB_UNDO, gerr);
+    if (*grc != WR_OK && j->rc == WR_OK) {
+        j->rc = *grc;
+        j->err = *gerr;
+    }
+}
+
+/* How many jobs from j on share j's batch function (1 without one). */
+static size_t
+batch_len(const job *j)
+{
+    size_t n = 1;
+    if (j->batch)
+        for (const job *k = j->next; k && k->batch == j->batch; k = k->next)
+            n++;
+    return n;
+}
+
+/* The n jobs from j as one call of their batch function, in one savepoint. false when it did not
+ * succeed: nothing of it was kept and the jobs are to run one by one (or get the group's error). */
+static bool
+run_batch(wr_meta *m, job *j, size_t n, wr_err *grc, wr_error *gerr)
+{
+    *grc = wr_meta_group(m, WR_META_GROUP_JOB, gerr);
+    if (*grc != WR_OK)
+        return false;
+    void **ctxs = wr_xcalloc(n, sizeof(*ctxs));
+    job *k = j;
+    for (size_t i = 0; i < n; i++, k = k->next)
+        ctxs[i] = k->ctx;
+    wr_error err = {0};
+    wr_err rc = j->batch(m, ctxs, n, &err);
+    free(ctxs);
+    *grc = wr_meta_group(m, rc == WR_OK ? WR_META_GROUP_JOB_KEEP : WR_META_GROUP_JOB_UNDO, gerr);
+    if (rc != WR_OK)
+        return false;
+    k = j;
+    for (size_t i = 0; i < n; i++, k = k->next) {
+        k->rc = *grc;
+        k->err = *grc == WR_OK ? (wr_error){0} : *gerr;
+    }
+    return true;
+}
+
+/* One group: BEGIN, each job (or batch of jobs) in its savepoint, COMMIT. Sets every job's rc. */
 static void
 run_group(wr_meta_writer *w, wr_meta *m, list *g)
 {
     wr_error gerr = {0};
     wr_err grc = wr_meta_group(m, WR_META_GROUP_BEGIN, &gerr);
-    for (job *j = g->head; j; j = j->next) {
-        if (grc != WR_OK) {
-            j->rc = grc;
-            j->err = gerr;
+    for (job *j = g->head; j;) {
+        size_t n = grc == WR_OK ? batch_len(j) : 1;
+        if (n > 1 && run_batch(m, j, n, &grc, &gerr)) {
+            for (size_t i = 0; i < n; i++)
+                j = j->next;
             continue;
         }
-        grc = wr_meta_group(m, WR_META_GROUP_JOB, &gerr);
-        if (grc != WR_OK) {
-            j->rc = grc;
-            j->err = gerr;
-            continue;
-        }
-        j->rc = j->run(m, j->ctx, &j->err);
-        if (j->rc != WR_OK && j->err.code == WR_OK)
-            j->err.code = j->rc;
-        grc = wr_meta_group(m, j->rc == WR_OK ? WR_META_GROUP_JOB_KEEP : WR_META_GROUP_JOB_UNDO,
-                            &gerr);
-        if (grc != WR_OK && j->rc == WR_OK) {
-            j->rc = grc;
-            j->err = gerr;
-        }
+        for (size_t i = 0; i < n; i++, j = j->next)
+            run_job(m, j, &grc, &gerr);
     }
     if (grc == WR_OK) {
         uint64_t t0 = wr_clock_mono_ns();
@@ -218,7 +266,7 @@ deliver(wr_meta_writer *w)
     for (job *j = d.head, *n; j; j = n) {
         n = j->next;
         w->outstanding--;
-        j->done(j->ctx, j->rc, &j->err);
+        j->done(j->done_ctx ? j->done_ctx : j->ctx, j->rc, &j->err);
         free(j);
     }
     if (w->outstanding == 0 && !uv_is_closing((uv_handle_t *)&w->async))
@@ -289,6 +337,13 @@ wr_err
 wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done, void *ctx,
                       wr_error *out_err)
 {
+    wr_meta_job j = {.run = run, .done = done, .ctx = ctx};
+    return wr_meta_writer_submit_job(w, &j, out_err);
+}
+
+wr_err
+wr_meta_writer_submit_job(wr_meta_writer *w, const wr_meta_job *spec, wr_error *out_err)
+{
     pthread_mutex_lock(&w->mu);
     if (w->stopping || w->queue.n >= w->max_queued) {
         bool stopping = w->stopping;
@@ -298,9 +353,11 @@ wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done d
                                      : "too many control-plane changes waiting; retry");
     }
     job *j = wr_xcalloc(1, sizeof(*j));
-    j->run = run;
-    j->done = done;
-    j->ctx = ctx;
+    j->run = spec->run;
+    j->batch = spec->batch;
+    j->done = spec->done;
+    j->ctx = spec->ctx;
+    j->done_ctx = spec->done_ctx;
     push(&w->queue, j);
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);

@@ -16,6 +16,10 @@
  * deadlock between two groups committing at once) is run again in a later group, three times at
  * most, before that error is answered: its own changes were undone, so running it again is safe.
  *
+ * BATCHES. Jobs next to each other in a group that carry the same batch function run as one call
+ * of it, in one savepoint (wr_meta_job_batch); a batch that fails is undone and its jobs run one
+ * by one, so the outcome of each is the one it would have had on its own.
+ *
  * SEVERAL CONNECTIONS. A writer may be given several handles on one database, one thread each
  * (PostgreSQL: each a connection of its own, so that groups commit in parallel as a database's
  * clients do; SQLite: one, as it has one writer at a time). Each thread takes its own group from
@@ -51,6 +55,26 @@ typedef wr_err (*wr_meta_job_run)(wr_meta *m, void *ctx, wr_error *out_err);
 /* Runs on the loop thread once the job's group committed (rc WR_OK) or the job failed. */
 typedef void (*wr_meta_job_done)(void *ctx, wr_err rc, const wr_error *err);
 
+/*
+ * Runs the work of n jobs at once, on the writer thread inside the group's transaction: the same
+ * changes and the same results in each job's context as running them one by one, in that order.
+ * On WR_OK every job succeeded; on an error nothing of them is kept (the writer undoes their
+ * savepoint) and the writer runs them one by one, so that each gets its own outcome.
+ */
+typedef wr_err (*wr_meta_job_batch)(wr_meta *m, void *const *ctxs, size_t n, wr_error *out_err);
+
+/* One job (wr_meta_writer_submit_job). */
+typedef struct wr_meta_job {
+    wr_meta_job_run run;
+    /* optional: jobs next to each other in a group with the same `batch` (at least two) run as
+     * one call of it, in one savepoint (PostgreSQL: one statement for a group of session
+     * creates instead of a round trip each) */
+    wr_meta_job_batch batch;
+    void *ctx; /* run's and batch's */
+    wr_meta_job_done done;
+    void *done_ctx; /* done's; NULL: ctx (a wrapper keeps the job's ctx and has its own done) */
+} wr_meta_job;
+
 #define WR_META_WRITER_MAX_THREADS 32
 
 /*
@@ -73,6 +97,8 @@ wr_err wr_meta_readers_start(uv_loop_t *loop, wr_meta *const *m, size_t n, size_
 
 /* Queues a job. Errors (done is then never called): UNAVAILABLE when max_queued jobs already wait
  * or the writer is stopping. */
+wr_err wr_meta_writer_submit_job(wr_meta_writer *w, const wr_meta_job *j, wr_error *out_err);
+/* The same, for a job without a batch whose run and done share ctx. */
 wr_err wr_meta_writer_submit(wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done,
                              void *ctx, wr_error *out_err);
 

@@ -244,22 +244,14 @@ wr_rt_meta_queued(const wr_rt *rt, const char *env_id)
     return *p ? (*p)->n : 0;
 }
 
-/* A counted change: the caller's job and answer, and the count to give back when it is done. */
+/* A counted job's answer, and the count to give back when it is done. The job itself (run,
+ * batch) keeps the caller's context. */
 typedef struct counted {
     wr_rt *rt;
     char env_id[COUNT_KEY_MAX + 1];
-    wr_meta_job_run run;
     wr_meta_job_done done;
     void *ctx;
 } counted;
-
-/* Writer thread: reads only what submit wrote before queueing. */
-static wr_err
-counted_run(wr_meta *m, void *ctx, wr_error *out_err)
-{
-    counted *c = ctx;
-    return c->run(m, c->ctx, out_err);
-}
 
 static void
 counted_done(void *ctx, wr_err rc, const wr_error *err)
@@ -276,24 +268,25 @@ counted_done(void *ctx, wr_err rc, const wr_error *err)
 
 /* Runs the job on w's threads, or at once on rt->meta without them (SQLite reads; tests). */
 static void
-submit(wr_rt *rt, wr_meta_writer *w, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+submit(wr_rt *rt, wr_meta_writer *w, const wr_meta_job *j)
 {
     wr_error err = {0};
+    void *done_ctx = j->done_ctx ? j->done_ctx : j->ctx;
     if (!w) {
-        wr_err rc = run(rt->meta, ctx, &err);
+        wr_err rc = j->run(rt->meta, j->ctx, &err);
         if (rc != WR_OK && err.code == WR_OK)
             err.code = rc;
-        done(ctx, rc, &err);
+        j->done(done_ctx, rc, &err);
         return;
     }
-    if (wr_meta_writer_submit(w, run, done, ctx, &err) != WR_OK)
-        done(ctx, err.code, &err);
+    if (wr_meta_writer_submit_job(w, j, &err) != WR_OK)
+        j->done(done_ctx, err.code, &err);
 }
 
 /* submit, counted under `key`: at most `cap` in flight, beyond that answered 429 at once. */
 static void
 counted_submit(wr_rt *rt, wr_meta_writer *w, const char *key, size_t cap, const char *what,
-               wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+               wr_meta_job j)
 {
     struct rt_queued **p = queued_slot(rt, key);
     if (*p && (*p)->n >= cap) {
@@ -301,7 +294,7 @@ counted_submit(wr_rt *rt, wr_meta_writer *w, const char *key, size_t cap, const 
         wr_error_set(
             &err, WR_ERR_RATE_LIMITED, "%s has %zu control-plane %s in flight; retry later",
             strncmp(key, "read:", 5) == 0 ? "this credential" : "this environment", cap, what);
-        done(ctx, err.code, &err);
+        j.done(j.done_ctx ? j.done_ctx : j.ctx, err.code, &err);
         return;
     }
     if (*p == NULL) {
@@ -310,31 +303,42 @@ counted_submit(wr_rt *rt, wr_meta_writer *w, const char *key, size_t cap, const 
     }
     (*p)->n++;
     counted *c = wr_xcalloc(1, sizeof(*c));
-    *c = (counted){.rt = rt, .run = run, .done = done, .ctx = ctx};
+    *c = (counted){.rt = rt, .done = j.done, .ctx = j.done_ctx ? j.done_ctx : j.ctx};
     snprintf(c->env_id, sizeof(c->env_id), "%s", key);
-    submit(rt, w, counted_run, counted_done, c);
+    j.done = counted_done;
+    j.done_ctx = c;
+    submit(rt, w, &j);
 }
 
 void
 wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
 {
+    wr_meta_job j = {.run = run, .done = done, .ctx = ctx};
     if (!rt->readers || !who) {
-        submit(rt, rt->readers, run, done, ctx);
+        submit(rt, rt->readers, &j);
         return;
     }
     char key[COUNT_KEY_MAX + 1];
     snprintf(key, sizeof(key), "read:%s", who);
-    counted_submit(rt, rt->readers, key, WR_RT_READS_PER_CREDENTIAL, "reads", run, done, ctx);
+    counted_submit(rt, rt->readers, key, WR_RT_READS_PER_CREDENTIAL, "reads", j);
+}
+
+void
+wr_rt_meta_change_batched(wr_rt *rt, const char *env_id, wr_meta_job_run run,
+                          wr_meta_job_batch batch, wr_meta_job_done done, void *ctx)
+{
+    wr_meta_job j = {.run = run, .batch = batch, .done = done, .ctx = ctx};
+    if (env_id == NULL)
+        submit(rt, rt->writer, &j);
+    else
+        counted_submit(rt, rt->writer, env_id, WR_RT_QUEUED_PER_ENV, "changes", j);
 }
 
 void
 wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                   void *ctx)
 {
-    if (env_id == NULL)
-        submit(rt, rt->writer, run, done, ctx);
-    else
-        counted_submit(rt, rt->writer, env_id, WR_RT_QUEUED_PER_ENV, "changes", run, done, ctx);
+    wr_rt_meta_change_batched(rt, env_id, run, NULL, done, ctx);
 }
 
 static void

@@ -68,6 +68,10 @@ wr_req *wr_rt_take_req(void *op);
  */
 void wr_rt_meta_change(wr_rt *rt, const char *env_id, wr_meta_job_run run, wr_meta_job_done done,
                        void *ctx);
+/* The same, for a job that may run in one call of `batch` with its neighbours in a group (see
+ * wr_meta_job_batch; without a writer, `run` runs on its own). */
+void wr_rt_meta_change_batched(wr_rt *rt, const char *env_id, wr_meta_job_run run,
+                               wr_meta_job_batch batch, wr_meta_job_done done, void *ctx);
 /*
  * A read off the loop: on a reader thread when the control plane has them (PostgreSQL, a round
  * trip the loop must not wait for), else at once on rt->meta (SQLite: a page-cache lookup).

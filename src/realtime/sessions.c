@@ -398,6 +398,21 @@ create_job(wr_meta *m, void *ctx, wr_error *out_err)
     return wr_meta_session_create_or_get(m, &op->s, &op->run, &op->out, &op->created, out_err);
 }
 
+/* Writer thread: several creates in one call (one statement on PostgreSQL). */
+static wr_err
+create_batch(wr_meta *m, void *const *ctxs, size_t n, wr_error *out_err)
+{
+    wr_meta_session_create *c = wr_xcalloc(n, sizeof(*c));
+    for (size_t i = 0; i < n; i++) {
+        create_op *op = ctxs[i];
+        c[i] = (wr_meta_session_create){
+            .s = &op->s, .first_run = &op->run, .out = &op->out, .out_created = &op->created};
+    }
+    wr_err err = wr_meta_session_create_many(m, c, n, out_err);
+    free(c);
+    return err;
+}
+
 /* The answer to a create whose row is durable: the SessionItem with a public token for the
  * browser side (read + write on this session, by id and externalId), or 409 when the externalId
  * names a closed session. */
@@ -472,7 +487,7 @@ create_session(wr_req *req, void *ctx)
     op->rt = rt;
     op->env = env;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change(rt, env.id, create_job, create_done, op);
+    wr_rt_meta_change_batched(rt, env.id, create_job, create_batch, create_done, op);
 }
 
 static void

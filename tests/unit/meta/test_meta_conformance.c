@@ -1048,6 +1048,127 @@ test_session_create_or_get(void **state)
     wr_session_fini(NULL);
 }
 
+/* Several creates in one call have the outcome of the calls one by one, in order; a failed one
+ * fills nothing, and undoing its job undoes the creates before the failure. */
+static void
+test_session_create_many(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    wr_clock_set_fake(10000);
+    wr_session pre = session("session_pre", ENV_A, "chat-pre", NULL), pre_out;
+    OK(wr_meta_session_create_or_get(f->m, &pre, NULL, &pre_out, NULL, NULL));
+    wr_session s[5] = {
+        session("session_m1", ENV_A, "chat-m1", "basin-a"),
+        session("session_m2", ENV_A, NULL, NULL),
+        session("session_m3", ENV_A, "chat-m1", NULL),  /* the first one's external id */
+        session("session_m4", ENV_A, "chat-pre", NULL), /* a row made before */
+        session("session_m5", ENV_B, "chat-m1", NULL),  /* that id in another environment */
+    };
+    s[0].metadata_json = "{\"q\":\"a \\\"quoted\\\" {x,y} \\\\ NULL\"}";
+    s[1].tags_json = "[\"x\",\"y,z\"]";
+    s[1].expires_at_ms = 77;
+    wr_run r0 = run("run_m1", ENV_A, "basin-a"), r3 = run("run_m4", ENV_A, NULL);
+    wr_session out[5];
+    bool created[5];
+    wr_meta_session_create c[5];
+    for (int i = 0; i < 5; i++)
+        c[i] = (wr_meta_session_create){.s = &s[i],
+                                        .first_run = i == 0   ? &r0
+                                                     : i == 3 ? &r3
+                                                              : NULL,
+                                        .out = &out[i],
+                                        .out_created = &created[i]};
+    OK(wr_meta_session_create_many(f->m, c, 5, NULL));
+    assert_true(created[0] && created[1] && created[4]);
+    assert_false(created[2] || created[3]);
+    assert_string_equal(out[0].id, "session_m1");
+    assert_string_equal(out[0].metadata_json, s[0].metadata_json);
+    assert_true(out[0].has_current_run);
+    assert_string_equal(out[0].current_run_id, "run_m1");
+    assert_string_equal(out[0].basin, "basin-a");
+    assert_string_equal(out[1].id, "session_m2");
+    assert_false(out[1].has_external_id);
+    assert_string_equal(out[1].tags_json, s[1].tags_json);
+    assert_int_equal(out[1].expires_at_ms, 77);
+    assert_null(out[1].metadata_json);
+    assert_session_eq(&out[2], &out[0]);
+    assert_session_eq(&out[3], &pre_out);
+    assert_false(out[3].has_current_run);
+    assert_string_equal(out[4].id, "session_m5");
+    assert_string_equal(out[4].env_id, ENV_B);
+    wr_run got_run;
+    OK(wr_meta_run_get(f->m, ENV_A, "run_m1", &got_run, NULL));
+    assert_int_equal(wr_meta_run_get(f->m, ENV_A, "run_m4", &got_run, NULL), WR_ERR_NOT_FOUND);
+    wr_session got;
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_m3", &got, NULL), WR_ERR_NOT_FOUND);
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_m4", &got, NULL), WR_ERR_NOT_FOUND);
+    for (int i = 0; i < 5; i++)
+        wr_session_fini(&out[i]);
+    wr_session_fini(&pre_out);
+
+    /* a failure (the second one's id is taken) inside a job: nothing filled, nothing kept */
+    wr_session bad[3] = {
+        session("session_n1", ENV_A, "chat-n1", NULL),
+        session("session_m2", ENV_A, "chat-n2", NULL),
+        session("session_n3", ENV_A, NULL, NULL),
+    };
+    bad[0].metadata_json = "{}";
+    memset(out, 0, sizeof(out));
+    for (int i = 0; i < 3; i++)
+        c[i] = (wr_meta_session_create){.s = &bad[i], .out = &out[i], .out_created = &created[i]};
+    OK(wr_meta_group(f->m, WR_META_GROUP_BEGIN, NULL));
+    OK(wr_meta_group(f->m, WR_META_GROUP_JOB, NULL));
+    wr_error err = {0};
+    assert_int_equal(wr_meta_session_create_many(f->m, c, 3, &err), WR_ERR_RESOURCE_ALREADY_EXISTS);
+    assert_int_equal(err.code, WR_ERR_RESOURCE_ALREADY_EXISTS);
+    OK(wr_meta_group(f->m, WR_META_GROUP_JOB_UNDO, NULL));
+    OK(wr_meta_group(f->m, WR_META_GROUP_COMMIT, NULL));
+    for (int i = 0; i < 3; i++)
+        assert_null(out[i].metadata_json);
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_n1", &got, NULL), WR_ERR_NOT_FOUND);
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_n3", &got, NULL), WR_ERR_NOT_FOUND);
+    /* a bad argument is refused before anything runs */
+    wr_session inval = session("nope", ENV_A, NULL, NULL);
+    c[1].s = &inval;
+    assert_int_equal(wr_meta_session_create_many(f->m, c, 3, NULL), WR_ERR_INVALID);
+    assert_int_equal(wr_meta_session_get(f->m, ENV_A, "session_n1", &got, NULL), WR_ERR_NOT_FOUND);
+    OK(wr_meta_session_create_many(f->m, c, 0, NULL));
+
+    /* more than one statement takes (PostgreSQL: 128 a statement), large ones among them */
+    enum { BULK = 300 };
+    wr_session *bs = calloc(BULK, sizeof(*bs)), *bo = calloc(BULK, sizeof(*bo));
+    wr_meta_session_create *bc = calloc(BULK, sizeof(*bc));
+    char *big = malloc(300000);
+    memset(big, 'm', 299999);
+    big[0] = '"';
+    big[299998] = '"';
+    big[299999] = '\0';
+    for (int i = 0; i < BULK; i++) {
+        char id[40], ext[40];
+        snprintf(id, sizeof(id), "session_bulk%d", i);
+        snprintf(ext, sizeof(ext), "bulk-%d", i);
+        bs[i] = session(id, ENV_A, ext, NULL);
+        if (i % 50 == 7)
+            bs[i].metadata_json = big;
+        bc[i] = (wr_meta_session_create){.s = &bs[i], .out = &bo[i]};
+    }
+    OK(wr_meta_session_create_many(f->m, bc, BULK, NULL));
+    for (int i = 0; i < BULK; i++) {
+        assert_string_equal(bo[i].id, bs[i].id);
+        if (i % 50 == 7)
+            assert_string_equal(bo[i].metadata_json, big);
+        wr_session_fini(&bo[i]);
+    }
+    OK(wr_meta_session_get(f->m, ENV_A, "bulk-299", &got, NULL));
+    assert_string_equal(got.id, "session_bulk299");
+    wr_session_fini(&got);
+    free(big);
+    free(bc);
+    free(bo);
+    free(bs);
+}
+
 static void
 test_session_close_write_once(void **state)
 {
@@ -1630,6 +1751,7 @@ main(void)
         T(test_project_env_lists),
         T(test_run_streams),
         T(test_session_create_or_get),
+        T(test_session_create_many),
         T(test_session_close_write_once),
         T(test_session_stream_key_unique),
         T(test_session_list),

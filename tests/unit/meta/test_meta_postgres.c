@@ -746,6 +746,54 @@ test_bad_servers(void **state)
     }
 }
 
+/* A look-up's plan follows the table: after look-ups by external id on an empty `sessions` (when
+ * a plan cached then would be made for an empty table), the table fills up and the look-ups go
+ * on; they must read the (env_id, external_id) index, not scan the environment's entries of the
+ * (env_id, created_at_ms, id) listing index. Counted by the server (pg_stat_user_indexes, written
+ * when the handle's session ends). */
+static void
+test_lookup_plans_follow_the_table(void **state)
+{
+    fx *f = *state;
+    wr_meta *m;
+    open_ok(f->conninfo, &m);
+    tenant(m);
+    wr_session s;
+    for (int i = 0; i < 10; i++) /* more than the five runs after which a plan may be kept */
+        assert_int_equal(wr_meta_session_get(m, "env1", "ext-none", &s, NULL), WR_ERR_NOT_FOUND);
+    ts_pg_exec(f->raw,
+               "INSERT INTO sessions (id, env_id, external_id, type, task_identifier, "
+               "created_at_ms, stream_key, updated_at_ms) SELECT 'session_' || i, 'env1', "
+               "'ext-' || i, 't', 'task', i, 'ext-' || i, i FROM generate_series(1, 3000) i");
+    for (int i = 0; i < 50; i++) {
+        char ext[32];
+        snprintf(ext, sizeof(ext), "ext-%d", 1 + i * 59);
+        OK(wr_meta_session_get(m, "env1", ext, &s, NULL));
+        wr_session_fini(&s);
+    }
+    bool free_key;
+    for (int i = 0; i < 10; i++)
+        OK(wr_meta_session_stream_key_taken(m, "env1", "ext-7", &free_key, NULL));
+    wr_meta_close(m); /* its backend reports its counts as it exits */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(sum(idx_tup_read), -1) FROM pg_stat_user_indexes WHERE "
+             "schemaname = '%s' AND relname = 'sessions'",
+             ts_pg_schema_name(f->conninfo));
+    long long used = -1;
+    for (int i = 0; i < 500 && used < 60; i++) { /* until the exiting backend's counts arrive */
+        usleep(10000);
+        ts_pg_exec(f->raw, "SELECT pg_stat_clear_snapshot()");
+        used = ts_pg_int(f->raw, sql);
+    }
+    assert_true(used >= 60); /* the look-ups were counted */
+    snprintf(sql, sizeof(sql),
+             "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = '%s' AND "
+             "indexrelname = 'sessions_env_created'",
+             ts_pg_schema_name(f->conninfo));
+    assert_int_equal(ts_pg_int(f->raw, sql), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -767,6 +815,7 @@ main(void)
         T(test_session_create_race),
         T(test_group_deadlock_is_a_conflict),
         T(test_bad_servers),
+        T(test_lookup_plans_follow_the_table),
     };
     return cmocka_run_group_tests_name("meta postgres", tests, NULL, NULL);
 }

@@ -468,8 +468,150 @@ test_conflicts_are_retried(void **state)
     assert_int_equal(always.runs, 3);
 }
 
+/* Batches: jobs next to each other with the same batch function run as one call of it; a batch
+ * that fails is undone and its jobs run one by one, each with its own outcome. */
+static int n_batches;  /* calls of batch_orgs */
+static size_t batched; /* jobs they were given */
+
+static wr_err
+batch_orgs(wr_meta *m, void *const *ctxs, size_t n, wr_error *out_err)
+{
+    n_batches++;
+    batched += n;
+    for (size_t i = 0; i < n; i++) {
+        job *j = ctxs[i];
+        j->index += 100; /* marks "made by the batch": done_job restores it */
+        wr_org o = org(j->id, j->slug);
+        wr_err rc = wr_meta_org_create(m, &o, out_err);
+        if (rc != WR_OK) { /* the writer undoes every org of the batch */
+            for (size_t k = 0; k <= i; k++)
+                ((job *)ctxs[k])->index -= 100;
+            return rc;
+        }
+    }
+    return WR_OK;
+}
+
+static void
+done_batched(void *ctx, wr_err rc, const wr_error *err)
+{
+    job *j = ctx;
+    j->seen = j->index >= 100; /* reused: whether the batch made it */
+    if (j->index >= 100)
+        j->index -= 100;
+    j->rc = rc;
+    (void)err;
+    j->order[(*j->n_done)++] = j->index;
+}
+
+/* Holds the writer thread with a job of its own (the fixture queues 4 at most behind it),
+ * queues `n` jobs from g (batch function on those whose `batched` flag is set), lets it go and
+ * waits for all. */
+static void
+queue_behind(fx *f, job *g, const bool *with_batch, int n, int *order, int *n_done)
+{
+    sem_t hold, started;
+    sem_init(&hold, 0, 0);
+    sem_init(&started, 0, 0);
+    char id[16], slug[16];
+    snprintf(id, sizeof(id), "org_h%d", *n_done);
+    snprintf(slug, sizeof(slug), "h%d", *n_done);
+    job first = {.f = f,
+                 .started = &started,
+                 .hold = &hold,
+                 .id = id,
+                 .slug = slug,
+                 .order = order,
+                 .n_done = n_done,
+                 .index = *n_done};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &first, NULL), WR_OK);
+    sem_wait(&started); /* what follows queues behind it: one group */
+    int want = *n_done + 1 + n;
+    for (int i = 0; i < n; i++) {
+        wr_meta_job spec = {.run = run_job,
+                            .batch = with_batch[i] ? batch_orgs : NULL,
+                            .done = done_batched,
+                            .ctx = &g[i]};
+        if (wr_meta_writer_submit_job(f->w, &spec, NULL) != WR_OK)
+            want--; /* fails the test below, after the thread is let go */
+    }
+    sem_post(&hold);
+    run_until(f, n_done, want);
+    assert_int_equal(want, *n_done);
+    assert_int_equal(first.rc, WR_OK);
+    sem_destroy(&hold);
+    sem_destroy(&started);
+}
+
+static void
+test_batches(void **state)
+{
+    fx *f = *state;
+    int order[16], n = 0;
+    /* a batch of two that succeeds, a plain job, then a lone batchable job (run as a plain one) */
+    job g[4] = {
+        {.f = f, .id = "org_1", .slug = "s1", .order = order, .n_done = &n, .index = 1},
+        {.f = f, .id = "org_2", .slug = "s2", .order = order, .n_done = &n, .index = 2},
+        {.f = f, .id = "org_3", .slug = "s3", .order = order, .n_done = &n, .index = 3},
+        {.f = f, .id = "org_4", .slug = "s4", .order = order, .n_done = &n, .index = 4},
+    };
+    queue_behind(f, g, (const bool[]){true, true, false, true}, 4, order, &n);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(order[i], i);
+    assert_int_equal(n_batches, 1);
+    assert_int_equal(batched, 2);
+    assert_true(g[0].seen && g[1].seen); /* made by the batch */
+    assert_false(g[2].seen || g[3].seen);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(g[i].rc, WR_OK);
+    /* a batch of three whose second takes a slug already taken: it is undone, and its jobs run
+     * one by one with their own outcomes */
+    job h[3] = {
+        {.f = f, .id = "org_6", .slug = "s6", .order = order, .n_done = &n, .index = 6},
+        {.f = f, .id = "org_7", .slug = "s1", .order = order, .n_done = &n, .index = 7},
+        {.f = f, .id = "org_8", .slug = "s8", .order = order, .n_done = &n, .index = 8},
+    };
+    queue_behind(f, h, (const bool[]){true, true, true}, 3, order, &n);
+    for (int i = 5; i < 9; i++)
+        assert_int_equal(order[i], i);
+    assert_int_equal(n_batches, 2);
+    assert_int_equal(batched, 5);
+    assert_false(h[0].seen || h[1].seen || h[2].seen);
+    assert_int_equal(h[0].rc, WR_OK);
+    assert_int_equal(h[1].rc, WR_ERR_RESOURCE_ALREADY_EXISTS);
+    assert_int_equal(h[2].rc, WR_OK);
+    const char *made[] = {"org_1", "org_2", "org_3", "org_4", "org_6", "org_8"};
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+        assert_true(org_exists(f, made[i]));
+    assert_false(org_exists(f, "org_7"));
+}
+
+/* done_ctx: done gets its own context, run and batch the job's. */
+static void
+done_other(void *ctx, wr_err rc, const wr_error *err)
+{
+    (void)err;
+    *(wr_err *)ctx = rc;
+}
+
+static void
+test_done_ctx(void **state)
+{
+    fx *f = *state;
+    int order[1], n = 0;
+    job j = {.f = f, .id = "org_d", .slug = "sd", .order = order, .n_done = &n};
+    wr_err got = WR_ERR_OTHER;
+    wr_meta_job spec = {.run = run_job, .done = done_other, .ctx = &j, .done_ctx = &got};
+    assert_int_equal(wr_meta_writer_submit_job(f->w, &spec, NULL), WR_OK);
+    while (got == WR_ERR_OTHER)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(got, WR_OK);
+    assert_int_equal(n, 0); /* done_job never ran */
+    assert_true(org_exists(f, "org_d"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
              T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
              T(test_several_threads), T(test_conflicts_are_retried),
-             T(test_writer_yields_to_the_loop), T(test_readers))
+             T(test_writer_yields_to_the_loop), T(test_readers), T(test_batches), T(test_done_ctx))
