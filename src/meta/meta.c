@@ -439,6 +439,12 @@ wr_meta_session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *fir
     return m->ops->session_create_or_get(m, &n, first_run ? &run : NULL, out, out_created, out_err);
 }
 
+bool
+wr_meta_session_creates_batch(const wr_meta *m)
+{
+    return m->ops->session_create_many != NULL;
+}
+
 wr_err
 wr_meta_session_create_many(wr_meta *m, const wr_meta_session_create *c, size_t n,
                             wr_error *out_err)

@@ -371,6 +371,10 @@ typedef struct wr_meta_session_create {
  */
 wr_err wr_meta_session_create_many(wr_meta *m, const wr_meta_session_create *c, size_t n,
                                    wr_error *out_err);
+/* Whether wr_meta_session_create_many is cheaper than the calls one by one on m's backend
+ * (PostgreSQL: one round trip instead of one each). On SQLite it is not — measured 15–30 % fewer
+ * creates/s in one job savepoint than one savepoint per create — so callers batch only here. */
+bool wr_meta_session_creates_batch(const wr_meta *m);
 /*
  * Whether a session of the env has its channel streams named `key` (its stream_key): an external
  * id a renamed session still holds for its channels. Such a name is never given to another

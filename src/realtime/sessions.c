@@ -487,7 +487,9 @@ create_session(wr_req *req, void *ctx)
     op->rt = rt;
     op->env = env;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_change_batched(rt, env.id, create_job, create_batch, create_done, op);
+    wr_rt_meta_change_batched(rt, env.id, create_job,
+                              wr_meta_session_creates_batch(rt->meta) ? create_batch : NULL,
+                              create_done, op);
 }
 
 static void
