@@ -144,6 +144,20 @@ batch_len(const job *j)
     return n;
 }
 
+/* Calls j's batch function with the contexts of the n jobs from j. */
+static wr_err
+call_batch(wr_meta *m, job *j, size_t n)
+{
+    void **ctxs = wr_xcalloc(n, sizeof(*ctxs));
+    job *k = j;
+    for (size_t i = 0; i < n; i++, k = k->next)
+        ctxs[i] = k->ctx;
+    wr_error err = {0};
+    wr_err rc = j->batch(m, ctxs, n, &err);
+    free(ctxs);
+    return rc;
+}
+
 /* The n jobs from j as one call of their batch function, in one savepoint. false when it did not
  * succeed: nothing of it was kept and the jobs are to run one by one (or get the group's error). */
 static bool
@@ -152,17 +166,11 @@ run_batch(wr_meta *m, job *j, size_t n, wr_err *grc, wr_error *gerr)
     *grc = wr_meta_group(m, WR_META_GROUP_JOB, gerr);
     if (*grc != WR_OK)
         return false;
-    void **ctxs = wr_xcalloc(n, sizeof(*ctxs));
-    job *k = j;
-    for (size_t i = 0; i < n; i++, k = k->next)
-        ctxs[i] = k->ctx;
-    wr_error err = {0};
-    wr_err rc = j->batch(m, ctxs, n, &err);
-    free(ctxs);
+    wr_err rc = call_batch(m, j, n);
     *grc = wr_meta_group(m, rc == WR_OK ? WR_META_GROUP_JOB_KEEP : WR_META_GROUP_JOB_UNDO, gerr);
     if (rc != WR_OK)
         return false;
-    k = j;
+    job *k = j;
     for (size_t i = 0; i < n; i++, k = k->next) {
         k->rc = *grc;
         k->err = *grc == WR_OK ? (wr_error){0} : *gerr;
@@ -202,14 +210,24 @@ run_group(wr_meta_writer *w, wr_meta *m, list *g)
 }
 
 /* Readers: each job on its own, in autocommit (a read needs no transaction to be consistent with
- * itself: every operation that reads several rows does so in one statement or its own BEGIN). */
+ * itself: every operation that reads several rows does so in one statement or its own BEGIN);
+ * jobs next to each other with the same batch function as one call of it (if that fails, one
+ * by one). */
 static void
 run_reads(wr_meta *m, list *g)
 {
-    for (job *j = g->head; j; j = j->next) {
-        j->rc = j->run(m, j->ctx, &j->err);
-        if (j->rc != WR_OK && j->err.code == WR_OK)
-            j->err.code = j->rc;
+    for (job *j = g->head; j;) {
+        size_t n = batch_len(j);
+        if (n > 1 && call_batch(m, j, n) == WR_OK) {
+            for (size_t i = 0; i < n; i++, j = j->next)
+                j->rc = WR_OK;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++, j = j->next) {
+            j->rc = j->run(m, j->ctx, &j->err);
+            if (j->rc != WR_OK && j->err.code == WR_OK)
+                j->err.code = j->rc;
+        }
     }
 }
 

@@ -266,7 +266,7 @@ list_runs(wr_req *req, void *ctx)
     op->after = q.after ? wr_xstrdup(q.after) : NULL;
     op->limit = q.limit;
     wr_rt_hold_req(req, op);
-    wr_rt_meta_read(rt, env.id, list_job, list_done, op);
+    wr_rt_meta_read(rt, env.id, list_job, NULL, list_done, op);
 }
 
 void

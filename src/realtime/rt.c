@@ -311,9 +311,10 @@ counted_submit(wr_rt *rt, wr_meta_writer *w, const char *key, size_t cap, const 
 }
 
 void
-wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_done done, void *ctx)
+wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_batch batch,
+                wr_meta_job_done done, void *ctx)
 {
-    wr_meta_job j = {.run = run, .done = done, .ctx = ctx};
+    wr_meta_job j = {.run = run, .batch = batch, .done = done, .ctx = ctx};
     if (!rt->readers || !who) {
         submit(rt, rt->readers, &j);
         return;

@@ -79,10 +79,11 @@ void wr_rt_meta_change_batched(wr_rt *rt, const char *env_id, wr_meta_job_run ru
  * weir's own): at most WR_RT_READS_PER_CREDENTIAL of one are in flight, beyond that `done` gets
  * 429 rate_limited at once, so one tenant cannot fill the readers' queue. `run` may only read;
  * `done` runs on the loop thread. Whatever `run` uses must be owned by ctx: the request may be
- * gone by then (hold it with wr_rt_hold_req).
+ * gone by then (hold it with wr_rt_hold_req). `batch` (may be NULL): reads a reader took
+ * together in one call (wr_meta_job_batch; its error: they run one by one).
  */
-void wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_done done,
-                     void *ctx);
+void wr_rt_meta_read(wr_rt *rt, const char *who, wr_meta_job_run run, wr_meta_job_batch batch,
+                     wr_meta_job_done done, void *ctx);
 /* Control-plane changes in flight for env_id now (tests). */
 size_t wr_rt_meta_queued(const wr_rt *rt, const char *env_id);
 

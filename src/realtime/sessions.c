@@ -959,7 +959,7 @@ list_sessions(wr_req *req, void *ctx)
     op->f.after = own(op, q.f.after);
     op->f.before = own(op, q.f.before);
     wr_rt_hold_req(req, op);
-    wr_rt_meta_read(rt, env.id, list_job, list_done, op);
+    wr_rt_meta_read(rt, env.id, list_job, NULL, list_done, op);
 }
 
 /* Loop thread: the page read (or the failure). */

@@ -192,7 +192,8 @@ test_writer_yields_to_the_loop(void **state)
 typedef struct read_job {
     sem_t *started, *hold;
     const char *id;
-    wr_err rc;
+    wr_err rc;       /* what done got */
+    wr_err batch_rc; /* what a batch read for it */
     bool done;
 } read_job;
 
@@ -586,6 +587,75 @@ test_batches(void **state)
     assert_false(org_exists(f, "org_7"));
 }
 
+/* Readers take a few jobs at a time: those next to each other with the same batch function are
+ * one call of it; if it fails, they run one by one. */
+static int n_read_batches;
+static bool read_batch_fails;
+
+static wr_err
+read_batch(wr_meta *m, void *const *ctxs, size_t n, wr_error *out_err)
+{
+    n_read_batches++;
+    if (read_batch_fails)
+        return wr_error_set(out_err, WR_ERR_STORAGE, "batch refused (test)");
+    for (size_t i = 0; i < n; i++) {
+        read_job *r = ctxs[i];
+        wr_org o;
+        r->batch_rc = wr_meta_org_get(m, r->id, &o, NULL);
+    }
+    return WR_OK;
+}
+
+static void
+test_reader_batches(void **state)
+{
+    fx *f = *state;
+    wr_meta *rm;
+    wr_error err = {0};
+    assert_int_equal(wr_meta_open_sqlite_shared(f->path, &rm, &err), WR_OK);
+    wr_meta_writer *readers = NULL;
+    assert_int_equal(wr_meta_readers_start(&f->loop, &rm, 1, 0, &readers, &err), WR_OK);
+    int order[1], n = 0;
+    job w = {.f = f, .id = "org_r", .slug = "r", .order = order, .n_done = &n};
+    assert_int_equal(wr_meta_writer_submit(f->w, run_job, done_job, &w, NULL), WR_OK);
+    run_until(f, &n, 1);
+    for (int round = 0; round < 2; round++) {
+        read_batch_fails = round == 1;
+        sem_t started, hold;
+        sem_init(&started, 0, 0);
+        sem_init(&hold, 0, 0);
+        read_job held = {.started = &started, .hold = &hold, .id = "org_r"};
+        assert_int_equal(wr_meta_writer_submit(readers, read_run, read_done, &held, NULL), WR_OK);
+        sem_wait(&started); /* the reader is busy: the next four wait and are taken together */
+        read_job r[4] = {{.id = "org_r"}, {.id = "org_none"}, {.id = "org_r"}, {.id = "org_r"}};
+        for (int i = 0; i < 4; i++) {
+            r[i].batch_rc = WR_ERR_OTHER;
+            wr_meta_job spec = {
+                .run = read_run, .batch = read_batch, .done = read_done, .ctx = &r[i]};
+            assert_int_equal(wr_meta_writer_submit_job(readers, &spec, NULL), WR_OK);
+        }
+        sem_post(&hold);
+        while (!r[3].done)
+            uv_run(&f->loop, UV_RUN_ONCE);
+        assert_int_equal(n_read_batches, round + 1);
+        for (int i = 0; i < 4; i++) {
+            bool missing = i == 1;
+            if (round == 0) { /* the batch read them */
+                assert_int_equal(r[i].rc, WR_OK);
+                assert_int_equal(r[i].batch_rc, missing ? WR_ERR_NOT_FOUND : WR_OK);
+            } else { /* refused: each ran on its own */
+                assert_int_equal(r[i].rc, missing ? WR_ERR_NOT_FOUND : WR_OK);
+                assert_int_equal(r[i].batch_rc, WR_ERR_OTHER);
+            }
+        }
+        sem_destroy(&started);
+        sem_destroy(&hold);
+    }
+    wr_meta_writer_stop(readers);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    wr_meta_writer_free(readers);
+}
+
 /* done_ctx: done gets its own context, run and batch the job's. */
 static void
 done_other(void *ctx, wr_err rc, const wr_error *err)
@@ -614,4 +684,5 @@ test_done_ctx(void **state)
 WR_TEST_MAIN(T(test_completes_in_order_and_visible), T(test_group_savepoints),
              T(test_durable_after_reopen), T(test_stop_finishes_queued), T(test_group_step_order),
              T(test_several_threads), T(test_conflicts_are_retried),
-             T(test_writer_yields_to_the_loop), T(test_readers), T(test_batches), T(test_done_ctx))
+             T(test_writer_yields_to_the_loop), T(test_readers), T(test_batches), T(test_done_ctx),
+             T(test_reader_batches))

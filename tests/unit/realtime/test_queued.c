@@ -124,11 +124,11 @@ test_reads_bound_per_credential(void **state)
 
     tally a = {0}, b = {0}, own = {0};
     for (int i = 0; i < WR_RT_READS_PER_CREDENTIAL; i++)
-        wr_rt_meta_read(rt, "cred_a", blocking_run, count_done, &a);
-    wr_rt_meta_read(rt, "cred_a", blocking_run, count_done, &a); /* one too many */
+        wr_rt_meta_read(rt, "cred_a", blocking_run, NULL, count_done, &a);
+    wr_rt_meta_read(rt, "cred_a", blocking_run, NULL, count_done, &a); /* one too many */
     assert_int_equal(a.limited, 1);
-    wr_rt_meta_read(rt, "cred_b", blocking_run, count_done, &b);
-    wr_rt_meta_read(rt, NULL, blocking_run, count_done, &own);
+    wr_rt_meta_read(rt, "cred_b", blocking_run, NULL, count_done, &b);
+    wr_rt_meta_read(rt, NULL, blocking_run, NULL, count_done, &own);
     assert_int_equal(b.limited + own.limited, 0);
     assert_int_equal(wr_rt_meta_queued(rt, "read:cred_a"), WR_RT_READS_PER_CREDENTIAL);
 
