@@ -376,9 +376,10 @@ serve(int argc, char **argv)
         goto out;
     }
     /* On PostgreSQL a read is a round trip: requests' first reads go through reader threads
-     * with connections of their own (as many as writers), never blocking the loop. */
+     * with connections of their own, never blocking the loop. */
     if (cfg.rt.control_plane &&
-        start_readers(a.loop, cfg.rt.control_plane, n_writer_meta, &readers, &err) != WR_OK) {
+        start_readers(a.loop, cfg.rt.control_plane, (size_t)cfg.rt.control_plane_readers, &readers,
+                      &err) != WR_OK) {
         fprintf(stderr, "weir: control plane (WEIR_CONTROL_PLANE): %s\n", err.msg);
         rc = 1;
         goto out;

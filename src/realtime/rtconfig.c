@@ -82,11 +82,14 @@ static const wr_opt rows[] = {
      "Where organizations, environments, runs and sessions are kept: unset for SQLite in the data "
      "directory (control.sqlite3), or a PostgreSQL URL (postgres://user:password@host:5432/db; "
      "environment only, as it may hold a password). Nodes may share one PostgreSQL."},
-    {"control-plane-writers", "WEIR_CONTROL_PLANE_WRITERS", "4", "N", WR_OPT_UINT,
+    {"control-plane-writers", "WEIR_CONTROL_PLANE_WRITERS", "2", "N", WR_OPT_UINT,
      FIELD(control_plane_writers, uint64_t), 1, 32,
      "With a PostgreSQL control plane: connections (and threads) that commit control-plane "
-     "changes in parallel, each a group at a time, and as many that make requests' first "
-     "reads off the loop; SQLite always uses one writer and no readers."},
+     "changes in parallel, each a group at a time; SQLite always uses one writer."},
+    {"control-plane-readers", "WEIR_CONTROL_PLANE_READERS", "4", "N", WR_OPT_UINT,
+     FIELD(control_plane_readers, uint64_t), 1, 32,
+     "With a PostgreSQL control plane: connections (and threads) that make requests' first "
+     "reads off the loop, in parallel; SQLite reads on the loop."},
 };
 
 const wr_opt_table wr_rt_settings_table = WR_OPT_TABLE(rows);

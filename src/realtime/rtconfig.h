@@ -45,6 +45,7 @@ typedef struct wr_rt_settings {
     char *trusted_proxies;          /* --trusted-proxies; NULL = none */
     char *control_plane;            /* WEIR_CONTROL_PLANE; NULL = SQLite in the data directory */
     uint64_t control_plane_writers; /* --control-plane-writers: PostgreSQL connections */
+    uint64_t control_plane_readers; /* --control-plane-readers: PostgreSQL connections */
 } wr_rt_settings;
 
 extern const wr_opt_table wr_rt_settings_table;
