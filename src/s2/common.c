@@ -250,15 +250,21 @@ wr_s2_pos_append(wr_buf *out, wr_pos p)
 }
 
 void
-wr_s2_fail_416(wr_req *req, wr_pos tail)
+wr_s2_send_tail(wr_req *req, int status, wr_pos tail)
 {
     wr_buf b;
     wr_buf_init(&b);
     wr_buf_append_str(&b, "{\"tail\":");
     wr_s2_pos_append(&b, tail);
     wr_buf_append_byte(&b, '}');
-    wr_resp_send(req, 416, "application/json", b.data, b.len);
+    wr_resp_send(req, status, "application/json", b.data, b.len);
     wr_buf_fini(&b);
+}
+
+void
+wr_s2_fail_416(wr_req *req, wr_pos tail)
+{
+    wr_s2_send_tail(req, 416, tail);
 }
 
 /* Appends {"<key>":"<text>"...}: text as a JSON string, lossily when it is not UTF-8. */

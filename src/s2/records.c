@@ -452,13 +452,7 @@ tail_done(void *ud, wr_err e, const wr_error *detail, wr_pos tail)
     if (req && e != WR_OK) {
         wr_s2_fail(req, detail);
     } else if (req) {
-        wr_buf b;
-        wr_buf_init(&b);
-        wr_buf_append_str(&b, "{\"tail\":");
-        wr_s2_pos_append(&b, tail);
-        wr_buf_append_byte(&b, '}');
-        wr_resp_send(req, 200, "application/json", b.data, b.len);
-        wr_buf_fini(&b);
+        wr_s2_send_tail(req, 200, tail);
     }
     free(ud);
 }

@@ -89,6 +89,8 @@ void wr_s2_waiting_answer(wr_s2_waiting *w, wr_err e, const wr_error *detail, in
 void wr_s2_waiting_202(void *w, wr_err e, const wr_error *detail);
 /* 412 bodies and the rest of append errors. */
 void wr_s2_fail_append(wr_req *req, const wr_append_result *res);
+/* `status` {"tail":{…}}: a tail check's answer (200), or a read past the tail (416). */
+void wr_s2_send_tail(wr_req *req, int status, wr_pos tail);
 /* 416 {"tail":{…}}. */
 void wr_s2_fail_416(wr_req *req, wr_pos tail);
 /*
