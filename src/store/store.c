@@ -878,28 +878,7 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     wr_hist_init(&s->h_group, wr_hist_pow2, wr_hist_pow2_n, 1.0);
     wr_hist_init(&s->h_commit, wr_hist_latency_ns, wr_hist_latency_n, 1e-9);
 
-    /*
-     * Keys that share their first 9 bytes (family ‖ stream id: a stream's BATCH and TS_INDEX
-     * keys in sequence order, its TAIL rewritten by every group) are inserted next to each other:
-     * the memtable keeps where it last inserted each such prefix and starts the next insert
-     * there instead of searching its skiplist from the top, which was most of the commit
-     * thread's CPU when a group holds appends of many streams (bench/store-append.sh, 64
-     * writers on 64 streams: +30-80 %). The hint costs ~250 bytes of memtable arena per prefix
-     * (counted towards the memtable's flush size) and a hash entry until the memtable is
-     * flushed. Settable only through an options string.
-     */
-    char *err = NULL;
-    rocksdb_options_t *base = rocksdb_options_create();
     s->dbopts = rocksdb_options_create();
-    rocksdb_get_options_from_string(
-        base, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.9", s->dbopts, &err);
-    rocksdb_options_destroy(base);
-    if (err) {
-        wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb options: %s", err);
-        rocksdb_free(err);
-        free_store(s);
-        return WR_ERR_STORAGE;
-    }
     rocksdb_options_set_create_if_missing(s->dbopts, 1);
     /*
      * Record batches are large values written once and read back sequentially: keep them in
@@ -930,6 +909,7 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     s->wo_nosync = rocksdb_writeoptions_create();
     s->ro = rocksdb_readoptions_create();
 
+    char *err = NULL;
     s->db = rocksdb_open(s->dbopts, s->path, &err);
     if (err) {
         wr_error_set(out_err, WR_ERR_STORAGE, "rocksdb open %s: %s", s->path, err);
