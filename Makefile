@@ -1,6 +1,6 @@
 # weir — the two commands a new user needs are `make run` and `make test`; everything else is
 # for developers. CMake does the building; this file only sequences the steps.
-.PHONY: all deps build run test asan unit e2e crash-test format lint fuzz-smoke tsan bench clean
+.PHONY: all deps build run test asan unit e2e e2e-release crash-test format lint fuzz-smoke tsan bench clean
 
 BUILD_RELEASE := build/release
 BUILD_ASAN := build/asan
@@ -34,7 +34,15 @@ unit: asan
 e2e: asan
 	@bash tests/e2e/run.sh $(BUILD_ASAN)/weir
 
-test: unit e2e
+# The binary `make run` starts is the Release build, linked with jemalloc (CMakeLists.txt,
+# WEIR_JEMALLOC); the suites above run the sanitizer build, which brings its own allocator. So
+# the official SDKs' suites also run against the Release binary.
+e2e-release: deps
+	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_RELEASE) -j $(JOBS) --target weir
+	@bash tests/e2e/run.sh $(BUILD_RELEASE)/weir s2-sdk.test.mjs s2-http.test.mjs trigger-sdk.test.mjs
+
+test: unit e2e e2e-release
 
 crash-test: asan
 	bash tests/crash/crash_test.sh $(N) $(BUILD_ASAN)

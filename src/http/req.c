@@ -60,8 +60,14 @@ wr_req_id(wr_req *req)
     static uint32_t prefix;
     if (!prefix)
         prefix = (uint32_t)(((uint64_t)getpid() << 16) ^ wr_clock_now_ms()) | 1u;
-    snprintf(req->id, sizeof(req->id), "%08x%012llx", prefix,
-             (unsigned long long)atomic_fetch_add(&counter, 1) + 1);
+    /* "%08x%012llx", written by hand: every request that is logged or answered takes one. */
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = atomic_fetch_add(&counter, 1) + 1, hi = prefix;
+    for (int i = 7; i >= 0; i--, hi >>= 4)
+        req->id[i] = hex[hi & 15];
+    for (int i = 19; i >= 8; i--, v >>= 4)
+        req->id[i] = hex[v & 15];
+    req->id[20] = '\0';
     return req->id;
 }
 
@@ -90,8 +96,9 @@ wr_method_name(wr_method m)
 const char *
 wr_req_header(const wr_req *req, const char *name)
 {
+    /* Stored names are lower-case (wr_req_add_header), and so is `name` (req.h). */
     for (size_t i = 0; i < req->n_headers; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
+        if (strcmp(req->headers[i].name, name) == 0)
             return req->headers[i].value;
     return NULL;
 }

@@ -139,7 +139,8 @@ void wr_req_fini(wr_req *req);
 wr_method wr_method_parse(const char *name);
 const char *wr_method_name(wr_method m);
 
-/* Case-insensitive header lookup; NULL when absent. The first occurrence wins. */
+/* Header lookup by lower-case `name` (header names are case-insensitive; the request's are
+ * stored lower-cased); NULL when absent. The first occurrence wins. */
 const char *wr_req_header(const wr_req *req, const char *name);
 /* Adds a request header (copies into the arena, lower-cases the name). */
 void wr_req_add_header(wr_req *req, const char *name, size_t name_len, const char *value,

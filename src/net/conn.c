@@ -31,11 +31,29 @@ handle_closed(uv_handle_t *h)
         wr_server_conn_freed(c->srv, c);
 }
 
+/*
+ * The protocol's timeout is a deadline (c->deadline, loop time in ms; 0 = none) that HTTP moves
+ * three times per request (head timeout, none while handling, idle timeout). The timer is only
+ * restarted when the deadline comes earlier than where the timer is armed (c->timer_due); when
+ * it fires early for a deadline that moved later it re-arms for the rest, and with no deadline
+ * it does nothing. So a busy keep-alive connection touches the loop's timer heap about once per
+ * timeout period instead of three times per request.
+ */
 static void
 on_timer(uv_timer_t *t)
 {
     wr_conn *c = t->data;
-    if (!c->closing && c->proto && c->proto->on_timeout)
+    c->timer_due = 0;
+    if (c->closing || c->deadline == 0)
+        return;
+    uint64_t now = uv_now(t->loop);
+    if (now < c->deadline) {
+        c->timer_due = c->deadline;
+        uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+        return;
+    }
+    c->deadline = 0;
+    if (c->proto && c->proto->on_timeout)
         c->proto->on_timeout(c);
 }
 
@@ -267,10 +285,15 @@ wr_conn_set_timeout(wr_conn *c, uint64_t ms)
 {
     if (c->closing || c->failed)
         return;
-    if (ms == 0)
-        uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_timer, ms, 0);
+    if (ms == 0) {
+        c->deadline = 0; /* the armed timer, if any, finds no deadline (on_timer) */
+        return;
+    }
+    c->deadline = uv_now(c->timer.loop) + ms;
+    if (c->timer_due && c->timer_due <= c->deadline && uv_is_active((uv_handle_t *)&c->timer))
+        return;
+    c->timer_due = c->deadline;
+    uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
 static void

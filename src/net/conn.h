@@ -55,6 +55,8 @@ struct wr_conn {
     bool failed;                  /* a write failed; the close is scheduled */
     struct sockaddr_storage peer; /* the client's address (zeroed when unknown) */
     int handles_open;
+    uint64_t deadline;  /* wr_conn_set_timeout's, in loop time (ms); 0 = none */
+    uint64_t timer_due; /* when the timer armed for the deadline fires; 0 = not armed for it */
     wr_conn *prev, *next;
 };
 

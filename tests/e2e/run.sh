@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the end-to-end suites against the given weir binary. Each suite starts its own server
-# on a random port with a temporary data directory (see harness.mjs).
+# Runs the end-to-end suites against the given weir binary: `run.sh BIN` every suite (then the
+# realtime ones over the remote backend and over PostgreSQL), `run.sh BIN SUITE...` only those.
+# Each suite starts its own server on a random port with a temporary data directory (harness.mjs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -10,6 +11,11 @@ if [ ! -d node_modules/@s2-dev/streamstore ] || [ ! -d node_modules/puppeteer-co
     npm ci --no-audit --no-fund --loglevel=error
 fi
 export WEIR_BIN="$bin"
+# With suite names after the binary, only those suites run, once, against it (make e2e-release).
+if [ $# -gt 1 ]; then
+    shift
+    exec node --test --test-concurrency=1 --test-timeout=120000 "$@"
+fi
 # ASan reports leaks at exit; the harness checks the exit status of every server it stops.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 node --test --test-concurrency=1 --test-timeout=120000 "$here"/*.test.mjs

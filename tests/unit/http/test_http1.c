@@ -370,6 +370,37 @@ test_idle_keepalive_closes(void **state)
     close(fd);
 }
 
+/*
+ * The connection's timeout is a deadline that every request moves (head timeout, none while
+ * handled, idle timeout) while the timer is re-armed lazily (net/conn.c): requests closer
+ * together than either timeout keep the connection open across several of the timer's
+ * expiries, and a head started on a kept-alive connection still gets its 408.
+ */
+static void
+test_timeouts_follow_each_request(void **state)
+{
+    fixture *f = *state;
+    int fd = wr_test_connect(f->port);
+    wr_buf rest;
+    wr_buf_init(&rest);
+    /* 16 requests 50 ms apart: 800 ms, past the 200 ms head and 300 ms idle timeouts. */
+    for (int i = 0; i < 16; i++) {
+        wr_test_send_str(fd, "GET /echo/x HTTP/1.1\r\nHost: x\r\n\r\n");
+        char *resp = wr_test_recv_response(fd, &rest, 3000);
+        assert_non_null(resp);
+        assert_non_null(strstr(resp, "param=x"));
+        free(resp);
+        usleep(50 * 1000);
+    }
+    /* Then a head that never ends, on the same connection: the head timeout, not the idle one. */
+    wr_test_send_str(fd, "GET /echo/x HTTP/1.1\r\nHost: x\r\n");
+    char *out = wr_test_recv_all(fd, 3000, NULL);
+    assert_non_null(strstr(out, "HTTP/1.1 408"));
+    free(out);
+    wr_buf_fini(&rest);
+    close(fd);
+}
+
 static void
 test_max_connections_refused_cleanly(void **state)
 {
@@ -428,6 +459,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_disconnect_calls_on_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_timeout, setup_short_timeouts, teardown),
         cmocka_unit_test_setup_teardown(test_idle_keepalive_closes, setup_short_timeouts, teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts_follow_each_request, setup_short_timeouts,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_max_connections_refused_cleanly, setup_short_timeouts,
                                         teardown),
         cmocka_unit_test(test_shutdown_ends_streams),
