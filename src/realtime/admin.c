@@ -76,18 +76,34 @@ read_slug(wr_req *req, char out[WR_META_SLUG_MAX + 1])
  * An admin answer waiting for the stream backend (provisioning, token revocation may answer
  * later). The request is detached through on_close; a gone client's op just frees itself.
  */
-typedef struct admin_op {
+typedef struct admin_op admin_op;
+/* What a route does once its reads are back, on the loop, with its request (still open). */
+typedef void (*admin_then)(admin_op *op, wr_req *req);
+
+struct admin_op {
     wr_req *req; /* first member (wr_rt_hold_req) */
     wr_rt *rt;
     char org_id[WR_META_ID_MAX + 1];
     char plan[33];
     char *key; /* environment create and rotate-key: the new key to show */
     /* The row a change writes through the control plane's writer (wr_rt_meta_change). */
-    const wr_plan *p; /* org create and set-plan: the plan to apply */
-    wr_org org;
-    wr_project project;
-    wr_env env; /* create: the new row; rotate-key: the id, new hash and sealed key */
-} admin_op;
+    const wr_plan *p;   /* org create and set-plan: the plan to apply */
+    wr_org org;         /* also what a read of org_id found */
+    wr_project project; /* also what a read of the project id found */
+    wr_env env;         /* create: the new row; rotate-key: the id, new hash and sealed key */
+    /* Reads (admin_read): made on a reader thread, answered by `then` on the loop. */
+    admin_then then;
+    wr_err rc;     /* the read's outcome */
+    wr_error err;  /* its detail when rc != WR_OK */
+    wr_env found;  /* rotate-key: the environment row after the change */
+    bool org_read; /* list_projects: the organization was found (a later list may fail) */
+    wr_org *orgs;  /* list_orgs */
+    size_t n_orgs;
+    wr_project *projects; /* list_projects */
+    size_t n_projects;
+    wr_env *envs; /* list_projects; holds sealed keys: cleansed when freed */
+    size_t n_envs;
+};
 
 static admin_op *
 admin_op_new(wr_req *req, wr_rt *rt, const char *org_id)
@@ -103,7 +119,71 @@ static void
 admin_op_free(admin_op *op)
 {
     free(op->key);
+    free(op->orgs);
+    free(op->projects);
+    if (op->envs)
+        OPENSSL_cleanse(op->envs, op->n_envs * sizeof(*op->envs));
+    free(op->envs);
+    OPENSSL_cleanse(&op->found, sizeof(op->found));
     free(op);
+}
+
+static void
+admin_read_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    admin_op *op = ctx;
+    op->rc = rc;
+    if (rc != WR_OK && err)
+        op->err = *err;
+    wr_req *req = wr_rt_take_req(op);
+    if (req)
+        op->then(op, req); /* answers and frees op, or holds req again for what comes next */
+    else
+        admin_op_free(op);
+}
+
+/*
+ * The admin routes read the control plane like every other route: off the loop (a reader thread
+ * with PostgreSQL, whose round trip the loop must not wait for; at once with SQLite), at most
+ * WR_RT_READS_PER_CREDENTIAL of them in flight (the root token counts as one credential), then
+ * `then` continues on the loop. op holds the request (admin_op_new).
+ */
+static void
+admin_read(admin_op *op, wr_meta_job_run run, admin_then then)
+{
+    op->then = then;
+    wr_rt_meta_read(op->rt, "admin", run, NULL, admin_read_done, op);
+}
+
+static wr_err
+read_org_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_org_get(m, op->org_id, &op->org, out_err);
+}
+
+/* Reads the organization :orgId into op->org, then `then` (which answers 404 when op->rc says
+ * so: admin_org_found). An id too long to be one is not found without a read. */
+static void
+read_org(wr_req *req, wr_rt *rt, admin_then then)
+{
+    if (strlen(req->params[0]) > WR_META_ID_MAX) {
+        wr_rt_fail(req, WR_ERR_NOT_FOUND, "Organization not found");
+        return;
+    }
+    admin_read(admin_op_new(req, rt, req->params[0]), read_org_job, then);
+}
+
+/* After read_org: true if the organization was read, else answers (404 or the failure), frees
+ * op and returns false. */
+static bool
+admin_org_found(admin_op *op, wr_req *req)
+{
+    if (op->rc == WR_OK)
+        return true;
+    wr_rt_fail_lookup(req, &op->err, "Organization not found");
+    admin_op_free(op);
+    return false;
 }
 
 /* Applies the plan's retention: a shared plan deprovisions, a paid one ensures. */
@@ -117,19 +197,29 @@ reconcile_plan(wr_rt *rt, const char *org_id, const wr_plan *plan, wr_rt_result_
 }
 
 static void
+org_created_read(admin_op *op, wr_req *req)
+{
+    if (op->rc != WR_OK)
+        wr_rt_fail_err(req, &op->err);
+    else
+        wr_resp_json(req, 201, org_json(&op->org));
+    admin_op_free(op);
+}
+
+/* The row is durable (and its basin provisioned): answered with the row as it is now. */
+static void
 org_created(void *ud, wr_err err, const wr_error *detail, const wr_rt_result *res)
 {
     (void)res;
     admin_op *op = ud;
     wr_req *req = wr_rt_take_req(op);
-    wr_org o;
-    wr_error e = {0};
-    if (req && err != WR_OK)
+    if (req && err == WR_OK) {
+        wr_rt_hold_req(req, op);
+        admin_read(op, read_org_job, org_created_read);
+        return;
+    }
+    if (req)
         wr_rt_fail(req, err, detail ? detail->msg : wr_err_code(err));
-    else if (req && wr_meta_org_get(op->rt->meta, op->org_id, &o, &e) != WR_OK)
-        wr_rt_fail_err(req, &e);
-    else if (req)
-        wr_resp_json(req, 201, org_json(&o));
     admin_op_free(op);
 }
 
@@ -195,44 +285,50 @@ create_org(wr_req *req, void *ctx)
     wr_rt_meta_change(rt, NULL, org_create_job, org_create_done, op);
 }
 
+static wr_err
+list_orgs_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_org_list(m, &op->orgs, &op->n_orgs, out_err);
+}
+
+static void
+list_orgs_read(admin_op *op, wr_req *req)
+{
+    if (op->rc != WR_OK) {
+        wr_rt_fail_err(req, &op->err);
+    } else {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < op->n_orgs; i++)
+            json_array_append_new(arr, org_json(&op->orgs[i]));
+        wr_resp_json(req, 200, json_pack("{s:o}", "organizations", arr));
+    }
+    admin_op_free(op);
+}
+
 static void
 list_orgs(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    if (!admin_auth(req, rt))
-        return;
-    wr_org *orgs = NULL;
-    size_t n = 0;
-    wr_error err = {0};
-    if (wr_meta_org_list(rt->meta, &orgs, &n, &err) != WR_OK) {
-        wr_rt_fail_err(req, &err);
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, org_json(&orgs[i]));
-    free(orgs);
-    wr_resp_json(req, 200, json_pack("{s:o}", "organizations", arr));
+    if (admin_auth(req, rt))
+        admin_read(admin_op_new(req, rt, NULL), list_orgs_job, list_orgs_read);
 }
 
-/* The :orgId organization, or NULL after answering 404. */
-static bool
-load_org(wr_req *req, wr_rt *rt, wr_org *out)
+static void
+get_org_read(admin_op *op, wr_req *req)
 {
-    wr_error err = {0};
-    if (wr_meta_org_get(rt->meta, req->params[0], out, &err) == WR_OK)
-        return true;
-    wr_rt_fail_lookup(req, &err, "Organization not found");
-    return false;
+    if (!admin_org_found(op, req))
+        return;
+    wr_resp_json(req, 200, org_json(&op->org));
+    admin_op_free(op);
 }
 
 static void
 get_org(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    wr_org o;
-    if (admin_auth(req, rt) && load_org(req, rt, &o))
-        wr_resp_json(req, 200, org_json(&o));
+    if (admin_auth(req, rt))
+        read_org(req, rt, get_org_read);
 }
 
 static wr_err
@@ -258,18 +354,28 @@ project_create_done(void *ctx, wr_err rc, const wr_error *err)
 }
 
 static void
+create_project_read(admin_op *op, wr_req *req)
+{
+    wr_project p = {0};
+    if (!admin_org_found(op, req))
+        return;
+    if (!read_slug(req, p.slug)) {
+        admin_op_free(op);
+        return;
+    }
+    wr_rt_new_id("c", 25, p.id);
+    strcpy(p.org_id, op->org.id);
+    op->project = p;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(op->rt, NULL, project_create_job, project_create_done, op);
+}
+
+static void
 create_project(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    wr_org o;
-    wr_project p = {0};
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o) || !read_slug(req, p.slug))
-        return;
-    wr_rt_new_id("c", 25, p.id);
-    strcpy(p.org_id, o.id);
-    admin_op *op = admin_op_new(req, rt, o.id);
-    op->project = p;
-    wr_rt_meta_change(rt, NULL, project_create_job, project_create_done, op);
+    if (admin_auth(req, rt))
+        read_org(req, rt, create_project_read);
 }
 
 static wr_err
@@ -294,29 +400,48 @@ env_create_done(void *ctx, wr_err rc, const wr_error *err)
     admin_op_free(op);
 }
 
+static wr_err
+read_project_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_project_get(m, op->project.id, &op->project, out_err);
+}
+
+static void
+create_env_read(admin_op *op, wr_req *req)
+{
+    const wr_project *p = &op->project;
+    wr_env e = {0};
+    if (op->rc != WR_OK)
+        wr_rt_fail_lookup(req, &op->err, "Project not found");
+    if (op->rc != WR_OK || !read_slug(req, e.slug)) {
+        admin_op_free(op);
+        return;
+    }
+    wr_rt_new_id("c", 25, e.id);
+    strcpy(e.project_id, p->id);
+    strcpy(e.org_id, p->org_id);
+    snprintf(op->org_id, sizeof(op->org_id), "%s", p->org_id);
+    op->key = wr_rt_new_api_key(e.key_hash);
+    wr_rt_seal_key(op->rt, e.id, op->key, e.key_enc, &e.key_enc_len);
+    op->env = e;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(op->rt, NULL, env_create_job, env_create_done, op);
+}
+
 static void
 create_env(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
     if (!admin_auth(req, rt))
         return;
-    wr_project p;
-    wr_error err = {0};
-    if (wr_meta_project_get(rt->meta, req->params[0], &p, &err) != WR_OK) {
-        wr_rt_fail_lookup(req, &err, "Project not found");
+    if (strlen(req->params[0]) > WR_META_ID_MAX) {
+        wr_rt_fail(req, WR_ERR_NOT_FOUND, "Project not found");
         return;
     }
-    wr_env e = {0};
-    if (!read_slug(req, e.slug))
-        return;
-    wr_rt_new_id("c", 25, e.id);
-    strcpy(e.project_id, p.id);
-    strcpy(e.org_id, p.org_id);
-    admin_op *op = admin_op_new(req, rt, p.org_id);
-    op->key = wr_rt_new_api_key(e.key_hash);
-    wr_rt_seal_key(rt, e.id, op->key, e.key_enc, &e.key_enc_len);
-    op->env = e;
-    wr_rt_meta_change(rt, NULL, env_create_job, env_create_done, op);
+    admin_op *op = admin_op_new(req, rt, NULL);
+    strcpy(op->project.id, req->params[0]);
+    admin_read(op, read_project_job, create_env_read);
 }
 
 static void
@@ -339,22 +464,40 @@ rotate_job(wr_meta *m, void *ctx, wr_error *out_err)
     return wr_meta_env_set_key(m, e->id, e->key_hash, e->key_enc, e->key_enc_len, out_err);
 }
 
+static wr_err
+read_env_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    admin_op *op = ctx;
+    return wr_meta_env_get(m, op->env.id, &op->found, out_err);
+}
+
+/* The environment as it is after the change: the write tokens minted for its old key go. */
+static void
+rotate_read(admin_op *op, wr_req *req)
+{
+    if (op->rc != WR_OK) {
+        wr_rt_fail_lookup(req, &op->err, "Environment not found");
+        admin_op_free(op);
+        return;
+    }
+    wr_rt_hold_req(req, op);
+    wr_rt_mint_revoke_env(op->rt->mint, op->found.org_id, op->found.id, key_rotated, op);
+}
+
 /* The new key is durable: whoever held the old one may hold write tokens minted for it, and
  * they go too before the answer. */
 static void
 rotate_done(void *ctx, wr_err rc, const wr_error *err)
 {
     admin_op *op = ctx;
-    wr_env env;
-    wr_error e = rc != WR_OK ? *err : (wr_error){0};
-    if (rc != WR_OK || wr_meta_env_get(op->rt->meta, op->env.id, &env, &e) != WR_OK) {
-        wr_req *req = wr_rt_take_req(op);
-        if (req)
-            wr_rt_fail_lookup(req, &e, "Environment not found");
-        admin_op_free(op);
+    if (rc == WR_OK) {
+        admin_read(op, read_env_job, rotate_read); /* op still holds the request */
         return;
     }
-    wr_rt_mint_revoke_env(op->rt->mint, env.org_id, env.id, key_rotated, op);
+    wr_req *req = wr_rt_take_req(op);
+    if (req)
+        wr_rt_fail_lookup(req, err, "Environment not found");
+    admin_op_free(op);
 }
 
 static void
@@ -500,40 +643,53 @@ set_plan_done(void *ctx, wr_err rc, const wr_error *err)
 }
 
 static void
+set_plan_read(admin_op *op, wr_req *req)
+{
+    if (!admin_org_found(op, req))
+        return;
+    json_t *body = wr_rt_body(req);
+    const wr_plan *p = NULL;
+    json_t *plan = body ? json_object_get(body, "plan") : NULL;
+    if (body && (!json_is_string(plan) || !(p = wr_rt_plan(&op->rt->cfg, json_string_value(plan)))))
+        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "unknown `plan` (see WEIR_PLAN_RETENTION)");
+    json_decref(body);
+    if (!p) {
+        admin_op_free(op);
+        return;
+    }
+    snprintf(op->plan, sizeof(op->plan), "%s", p->name);
+    op->p = p;
+    wr_rt_hold_req(req, op);
+    wr_rt_meta_change(op->rt, NULL, set_plan_job, set_plan_done, op);
+}
+
+static void
 set_plan(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    wr_org o;
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
-        return;
-    json_t *body = wr_rt_body(req);
-    if (!body)
-        return;
-    const wr_plan *p = NULL;
-    json_t *plan = json_object_get(body, "plan");
-    if (!json_is_string(plan) || !(p = wr_rt_plan(&rt->cfg, json_string_value(plan)))) {
-        json_decref(body);
-        wr_rt_fail(req, WR_ERR_BAD_REQUEST, "unknown `plan` (see WEIR_PLAN_RETENTION)");
-        return;
-    }
-    json_decref(body);
-    admin_op *op = admin_op_new(req, rt, o.id);
-    snprintf(op->plan, sizeof(op->plan), "%s", p->name);
-    op->p = p;
-    wr_rt_meta_change(rt, NULL, set_plan_job, set_plan_done, op);
+    if (admin_auth(req, rt))
+        read_org(req, rt, set_plan_read);
 }
 
 /* GET /admin/api/v1/orgs/:orgId/usage: the org's own basin whole, plus its streams in the shared
  * basin (attributed by the `org/{orgId}/` prefix of realtime.md §4), from the persisted usage
  * series (org_usage.c). */
 static void
+org_usage_read(admin_op *op, wr_req *req)
+{
+    if (!admin_org_found(op, req))
+        return;
+    const wr_org *o = &op->org;
+    wr_org_usage_answer(op->rt, req, o->id, o->has_basin ? o->basin : NULL);
+    admin_op_free(op);
+}
+
+static void
 org_usage(wr_req *req, void *ctx)
 {
     wr_rt *rt = ctx;
-    wr_org o;
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
-        return;
-    wr_org_usage_answer(rt, req, o.id, o.has_basin ? o.basin : NULL);
+    if (admin_auth(req, rt))
+        read_org(req, rt, org_usage_read);
 }
 
 static json_t *
@@ -546,24 +702,33 @@ env_json(const wr_env *e)
     return o;
 }
 
-/* GET /admin/api/v1/orgs/:orgId/projects: the projects with their environments nested. */
-static void
-list_projects(wr_req *req, void *ctx)
+/* The organization, its projects and their environments, in one read job. */
+static wr_err
+list_projects_job(wr_meta *m, void *ctx, wr_error *out_err)
 {
-    wr_rt *rt = ctx;
-    wr_org o;
-    if (!admin_auth(req, rt) || !load_org(req, rt, &o))
-        return;
-    wr_project *ps = NULL;
-    wr_env *es = NULL;
-    size_t np = 0, ne = 0;
-    wr_error err = {0};
-    if (wr_meta_project_list(rt->meta, o.id, &ps, &np, &err) != WR_OK ||
-        wr_meta_env_list(rt->meta, o.id, &es, &ne, &err) != WR_OK) {
-        free(ps);
-        wr_rt_fail_err(req, &err);
+    admin_op *op = ctx;
+    wr_err rc = wr_meta_org_get(m, op->org_id, &op->org, out_err);
+    op->org_read = rc == WR_OK;
+    if (rc == WR_OK)
+        rc = wr_meta_project_list(m, op->org_id, &op->projects, &op->n_projects, out_err);
+    if (rc == WR_OK)
+        rc = wr_meta_env_list(m, op->org_id, &op->envs, &op->n_envs, out_err);
+    return rc;
+}
+
+static void
+list_projects_read(admin_op *op, wr_req *req)
+{
+    if (op->rc != WR_OK && op->org_read) { /* a list failed, not the organization's read */
+        wr_rt_fail_err(req, &op->err);
+        admin_op_free(op);
         return;
     }
+    if (!admin_org_found(op, req))
+        return;
+    const wr_project *ps = op->projects;
+    const wr_env *es = op->envs;
+    size_t np = op->n_projects, ne = op->n_envs;
     json_t *arr = json_array();
     for (size_t i = 0; i < np; i++) {
         json_t *envs = json_array();
@@ -575,11 +740,22 @@ list_projects(wr_req *req, void *ctx)
         json_object_set_new(p, "createdAt", wr_rt_time_json(true, ps[i].created_at_ms));
         json_array_append_new(arr, p);
     }
-    /* The environments' sealed keys go no further than this function. */
-    OPENSSL_cleanse(es, ne * sizeof(*es));
-    free(es);
-    free(ps);
     wr_resp_json(req, 200, json_pack("{s:o}", "projects", arr));
+    admin_op_free(op); /* cleanses the environments' sealed keys */
+}
+
+/* GET /admin/api/v1/orgs/:orgId/projects: the projects with their environments nested. */
+static void
+list_projects(wr_req *req, void *ctx)
+{
+    wr_rt *rt = ctx;
+    if (!admin_auth(req, rt))
+        return;
+    if (strlen(req->params[0]) > WR_META_ID_MAX) {
+        wr_rt_fail(req, WR_ERR_NOT_FOUND, "Organization not found");
+        return;
+    }
+    admin_read(admin_op_new(req, rt, req->params[0]), list_projects_job, list_projects_read);
 }
 
 /* GET /admin/api/v1/plans: WEIR_PLAN_RETENTION as data, the default plan first. */

@@ -25,6 +25,10 @@ typedef struct prov_op {
     wr_rt_result res;
     wr_rt_result_cb cb;
     void *ud;
+    /* The organization as read (read_org: off the loop) before deciding what to do. */
+    wr_org org;
+    wr_err read_rc;
+    wr_error read_err;
 } prov_op;
 
 static void
@@ -89,6 +93,56 @@ ensured(void *ud, wr_err err, const wr_error *detail)
     configured(op, err, detail);
 }
 
+/* Reader thread: the organization, for ensure_read / deprovision_read. */
+static wr_err
+org_job(wr_meta *m, void *ctx, wr_error *out_err)
+{
+    prov_op *op = ctx;
+    return wr_meta_org_get(m, op->org_id, &op->org, out_err);
+}
+
+static void
+org_read(void *ctx, wr_err rc, const wr_error *err, void (*then)(prov_op *op))
+{
+    prov_op *op = ctx;
+    op->read_rc = rc;
+    if (rc != WR_OK && err)
+        op->read_err = *err;
+    then(op);
+}
+
+static void ensure_read(prov_op *op);
+static void deprovision_read(prov_op *op);
+
+static void
+ensure_org_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    org_read(ctx, rc, err, ensure_read);
+}
+
+static void
+deprovision_org_done(void *ctx, wr_err rc, const wr_error *err)
+{
+    org_read(ctx, rc, err, deprovision_read);
+}
+
+/*
+ * Reads the organization off the loop (a reader thread with PostgreSQL; the operator's routes
+ * are the only callers, so their reads count as the "admin" credential's), then `done`.
+ * An id too long to be one is not found without a read.
+ */
+static void
+read_org(prov_op *op, const char *org_id, wr_meta_job_done done)
+{
+    if (strlen(org_id) > WR_META_ID_MAX) {
+        wr_error e = {0};
+        wr_error_set(&e, WR_ERR_NOT_FOUND, "no such organization");
+        done(op, WR_ERR_NOT_FOUND, &e);
+        return;
+    }
+    wr_rt_meta_read(op->rt, "admin", org_job, NULL, done, op);
+}
+
 void
 wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
              wr_rt_result_cb cb, void *ud)
@@ -106,9 +160,15 @@ wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_
         finish(op, WR_OK, NULL);
         return;
     }
-    wr_org org;
-    wr_error err = {0};
-    wr_err e = wr_meta_org_get(rt->meta, org_id, &org, &err);
+    read_org(op, org_id, ensure_org_done);
+}
+
+static void
+ensure_read(prov_op *op)
+{
+    wr_rt *rt = op->rt;
+    const wr_org *org = &op->org;
+    wr_err e = op->read_rc;
     if (e == WR_ERR_NOT_FOUND) {
         op->res.kind = "skipped";
         op->res.reason = "org-not-found";
@@ -117,18 +177,18 @@ wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_
     }
     if (e != WR_OK) {
         wr_error s = {0};
-        wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", op->read_err.msg);
         finish(op, s.code, &s);
         return;
     }
-    if (org.has_basin) {
-        strcpy(op->res.basin, org.basin);
+    if (org->has_basin) {
+        strcpy(op->res.basin, org->basin);
         op->res.kind = "reconfigured";
-        rt->backend->ops->set_retention(rt->backend, org.basin, op->res.retention_s,
-                                        apply_to_existing, configured, op);
+        rt->backend->ops->set_retention(rt->backend, org->basin, op->res.retention_s,
+                                        op->apply_to_existing, configured, op);
         return;
     }
-    wr_rt_org_basin_name(rt->cfg.name_prefix, rt->cfg.name_env, org_id, op->res.basin);
+    wr_rt_org_basin_name(rt->cfg.name_prefix, rt->cfg.name_env, op->org_id, op->res.basin);
     op->res.kind = "provisioned";
     op->stamp = true;
     wr_rt_basin_spec spec = {.storage_class = rt->cfg.storage_class,
@@ -145,10 +205,15 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
     op->cb = cb;
     op->ud = ud;
     snprintf(op->org_id, sizeof(op->org_id), "%s", org_id);
-    wr_org org;
-    wr_error err = {0};
-    wr_err e = wr_meta_org_get(rt->meta, org_id, &org, &err);
-    if (e == WR_ERR_NOT_FOUND || (e == WR_OK && !org.has_basin)) {
+    read_org(op, org_id, deprovision_org_done);
+}
+
+static void
+deprovision_read(prov_op *op)
+{
+    const wr_org *org = &op->org;
+    wr_err e = op->read_rc;
+    if (e == WR_ERR_NOT_FOUND || (e == WR_OK && !org->has_basin)) {
         op->res.kind = "skipped";
         op->res.reason = e == WR_OK ? "no-basin" : "org-not-found";
         finish(op, WR_OK, NULL);
@@ -156,13 +221,13 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
     }
     if (e != WR_OK) {
         wr_error s = {0};
-        wr_error_set(&s, WR_ERR_STORAGE, "%s", err.msg);
+        wr_error_set(&s, WR_ERR_STORAGE, "%s", op->read_err.msg);
         finish(op, s.code, &s);
         return;
     }
     /* The basin and its streams stay and age out; rows stamped with it keep using it. */
-    strcpy(op->res.basin, org.basin);
+    strcpy(op->res.basin, org->basin);
     op->res.kind = "deprovisioned";
     op->clear = true;
-    wr_rt_meta_change(rt, NULL, stamp_job, stamped, op);
+    wr_rt_meta_change(op->rt, NULL, stamp_job, stamped, op);
 }

@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
+import { spawn } from "node:child_process";
 import { S2, AppendInput, AppendRecord } from "@s2-dev/streamstore";
 import { accountToken, startWeir } from "./harness.mjs";
 import { realtimeEnv } from "./realtime-helpers.mjs";
@@ -230,4 +231,45 @@ test("an X-Part-Id appended through A is appended once, also through B and both 
   const list = await ok(b, "GET", `/realtime/v1/sessions/parts/in/records`, { token: t.key });
   const partIds = list.records.map((r) => r.id);
   assert.deepEqual(partIds.slice().sort(), ["part-1", ...ids].sort(), "every part id once");
+});
+
+// The admin routes read PostgreSQL on reader threads like every other route: with `orgs` locked
+// by another session (the read waits in PostgreSQL), the node still answers other requests, and
+// the admin read completes once the lock goes. A read made on the loop would hold /ping until then.
+test("an admin read waiting on PostgreSQL does not hold the node's other requests", opts, async () => {
+  await ok(a, "GET", "/admin/api/v1/orgs");
+  const psql = spawn("psql", [PG, "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  psql.stdout.on("data", (d) => (out += d));
+  const seen = async (word) => {
+    for (let i = 0; i < 200 && !out.includes(word); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(out.includes(word), `psql did not print ${word}: ${out}`);
+  };
+  try {
+    psql.stdin.write("BEGIN; LOCK TABLE orgs IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
+    await seen("locked");
+    let settled = false;
+    const listing = call(a, "GET", "/admin/api/v1/orgs").finally(() => (settled = true));
+    // Wait until the node's read is queued behind the lock in PostgreSQL.
+    psql.stdin.write("SELECT 'waiting:' || count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orgs' AND NOT l.granted;\n");
+    for (let i = 0; i < 100 && !/waiting:[1-9]/.test(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      psql.stdin.write("SELECT 'waiting:' || count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orgs' AND NOT l.granted;\n");
+    }
+    assert.match(out, /waiting:[1-9]/, "the admin read never reached PostgreSQL");
+    const ping = await Promise.race([
+      fetch(a.url + "/ping").then((r) => r.status),
+      new Promise((r) => setTimeout(() => r("no answer"), 10000)),
+    ]);
+    assert.equal(ping, 200, "the node stopped answering while an admin read waited");
+    assert.equal(settled, false, "the admin read should still be waiting for the lock");
+    psql.stdin.write("COMMIT; SELECT 'released';\n");
+    await seen("released");
+    const r = await listing;
+    assert.equal(r.status, 200, r.text);
+    assert.ok(Array.isArray(r.json.organizations));
+  } finally {
+    psql.stdin.end();
+    await new Promise((r) => psql.once("exit", r));
+  }
 });
