@@ -1,6 +1,7 @@
 /*
  * rt.c — the realtime layer's context and shared helpers (see rt.h, rt_int.h).
  */
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -432,14 +433,40 @@ wr_rt_body(wr_req *req)
     return j;
 }
 
+/*
+ * Random bytes for ids from a per-thread pool that OpenSSL's generator refills 256 bytes at a
+ * time: each RAND_bytes call costs microseconds of locking and reseed checks (~3 % of a session
+ * create's CPU when every id made its own), an id takes 10-30 bytes. Bytes handed out are wiped
+ * from the pool.
+ */
+static void
+random_bytes(uint8_t *out, size_t n)
+{
+    static _Thread_local uint8_t pool[256];
+    static _Thread_local size_t left;
+    while (n) {
+        if (left == 0) {
+            if (RAND_bytes(pool, (int)sizeof(pool)) != 1)
+                abort();
+            left = sizeof(pool);
+        }
+        size_t k = n < left ? n : left;
+        uint8_t *from = pool + sizeof(pool) - left;
+        memcpy(out, from, k);
+        OPENSSL_cleanse(from, k);
+        left -= k;
+        out += k;
+        n -= k;
+    }
+}
+
 static void
 random_chars(char *out, size_t n, const char *alphabet, size_t alen)
 {
     uint8_t raw[64];
     while (n) {
         size_t k = n < sizeof(raw) ? n : sizeof(raw);
-        if (RAND_bytes(raw, (int)k) != 1)
-            abort();
+        random_bytes(raw, k);
         for (size_t i = 0; i < k; i++)
             *out++ = alphabet[raw[i] % alen]; /* 36 or 62 symbols: a negligible bias */
         n -= k;
