@@ -72,7 +72,7 @@ fuzz-smoke: deps
 # ThreadSanitizer: the unit tests whose code shares data between threads (the store's commit
 # thread and worker pool, the control-plane writer, the loop-thread test servers).
 BUILD_TSAN := build/tsan
-TSAN_TESTS ?= store_|meta_|http_|realtime_test_pins|realtime_test_queued|realtime_test_ids
+TSAN_TESTS ?= store_|meta_|http_|realtime_test_pins|realtime_test_queued|realtime_test_ids|util_test_sha256
 tsan: deps
 	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DWEIR_TSAN=ON >/dev/null
 	@cmake --build $(BUILD_TSAN) -j $(JOBS)

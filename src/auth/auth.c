@@ -22,7 +22,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "util/log.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 
 #define N_BUCKETS 1024
 
@@ -69,21 +69,6 @@ struct wr_auth {
 };
 
 /* --- helpers ------------------------------------------------------------------------------- */
-
-/*
- * SHA-256 through a digest fetched once: OpenSSL 3's one-shot SHA256() looks the algorithm up
- * on every call, which costs several times the hashing of a short token (loop thread only).
- */
-static void
-sha256(const char *s, size_t len, uint8_t out[32])
-{
-    static EVP_MD *md;
-    if (md == NULL)
-        md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    unsigned int n = 32;
-    if (md == NULL || EVP_Digest(s, len, out, &n, md, NULL) != 1)
-        SHA256((const unsigned char *)s, len, out);
-}
 
 static size_t
 bucket_of(const uint8_t hash[32])
@@ -280,7 +265,7 @@ wr_auth_open(wr_store *store, wr_auth_mode mode, const char *data_dir, const cha
         wr_auth_free(a);
         return e;
     }
-    sha256(secret, strlen(secret), a->root.hash);
+    wr_sha256(secret, strlen(secret), a->root.hash);
     if (created)
         *out_new_root = secret;
     else
@@ -312,7 +297,7 @@ void
 wr_auth_derive_key(const wr_auth *a, const char *label, const void *data, size_t len,
                    uint8_t out[32])
 {
-    static EVP_MAC *mac; /* fetched once, like sha256() above (loop thread only) */
+    static EVP_MAC *mac; /* fetched once, like util/sha256.c's digest (loop thread only) */
     if (mac == NULL)
         mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
@@ -351,7 +336,7 @@ wr_auth_verify(wr_auth *a, const char *authorization)
     if (!*secret)
         return NULL;
     uint8_t h[32];
-    sha256(secret, strlen(secret), h);
+    wr_sha256(secret, strlen(secret), h);
     if (CRYPTO_memcmp(h, a->root.hash, 32) == 0)
         return &a->root;
     for (entry *e = a->buckets[bucket_of(h)]; e; e = e->next_hash) {
@@ -513,7 +498,7 @@ wr_auth_issue_async(wr_auth *a, const wr_token *issuer, const json_t *info, wr_a
     op->secret = new_secret();
     op->issue_cb = cb;
     op->ud = ud;
-    sha256(op->secret, strlen(op->secret), e->tok.hash);
+    wr_sha256(op->secret, strlen(op->secret), e->tok.hash);
     json_t *rec = record_json(&e->tok);
     char *v = json_dumps(rec, JSON_COMPACT);
     json_decref(rec);

@@ -12,6 +12,7 @@
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/utf8.h"
 
 #define TOKEN_GC_MS 60000u   /* how often expired minted tokens are collected */
@@ -499,8 +500,7 @@ wr_rt_new_sorted_id(const char *prefix, size_t len, char *out)
 void
 wr_rt_hash_key(const char *key, uint8_t hash[32])
 {
-    unsigned int n = 32;
-    EVP_Digest(key, strlen(key), hash, &n, EVP_sha256(), NULL);
+    wr_sha256(key, strlen(key), hash);
 }
 
 void

@@ -49,7 +49,7 @@ static void
 test_ids_shape_and_distinct(void **state)
 {
     (void)state;
-    char (*ids)[ID_LEN + 1] = calloc(N_IDS, sizeof(*ids));
+    char(*ids)[ID_LEN + 1] = calloc(N_IDS, sizeof(*ids));
     bool seen[256] = {false};
     for (size_t i = 0; i < N_IDS; i++) {
         wr_rt_new_id("c", ID_LEN, ids[i]);
@@ -70,7 +70,7 @@ test_ids_shape_and_distinct(void **state)
 static void *
 make_ids(void *arg)
 {
-    char (*ids)[ID_LEN + 1] = arg;
+    char(*ids)[ID_LEN + 1] = arg;
     for (size_t i = 0; i < PER_THREAD; i++)
         wr_rt_new_id("t", ID_LEN, ids[i]);
     return NULL;
@@ -80,7 +80,7 @@ static void
 test_ids_distinct_across_threads(void **state)
 {
     (void)state;
-    char (*ids)[ID_LEN + 1] = calloc(N_THREADS * PER_THREAD, sizeof(*ids));
+    char(*ids)[ID_LEN + 1] = calloc(N_THREADS * PER_THREAD, sizeof(*ids));
     pthread_t t[N_THREADS];
     for (int i = 0; i < N_THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, make_ids, ids + i * PER_THREAD), 0);
@@ -108,7 +108,8 @@ test_sorted_ids_and_keys(void **state)
     assert_int_equal(strlen(key), 43);
     assert_memory_equal(key, "sk_", 3);
     for (const char *p = key + 3; *p; p++)
-        assert_true((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
+        assert_true((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9'));
     unsigned int n = 32;
     assert_int_equal(EVP_Digest(key, strlen(key), want, &n, EVP_sha256(), NULL), 1);
     assert_memory_equal(hash, want, 32);
