@@ -152,14 +152,15 @@ cred_minted(void *ud, wr_err err, const wr_error *detail, const char *secret)
 }
 
 void
-wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
+wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const wr_org *org,
                      const char *basin, const char *prefix, const char *rel)
 {
     /* A browser's public token gets a token for this one stream, append only; the secret key
      * (which holds the whole environment anyway) gets the environment's. */
     const char *full =
         caller->public_token ? wr_arena_printf(&req->arena, "%s%s", prefix, rel) : NULL;
-    wr_rt_grant g = {.org_id = org_id,
+    wr_rt_grant g = {.org_id = org->id,
+                     .org_version = org->updated_at_ms,
                      .env_id = caller->env.id,
                      .basin = basin,
                      .prefix = prefix,
@@ -376,7 +377,7 @@ run_step(guard_op *op, wr_req *req)
     wr_rt *rt = op->rt;
     switch (op->next) {
     case STEP_CREDENTIALS:
-        wr_rt_answer_channel(req, rt, &c->caller, c->org.id, c->basin, c->prefix, c->rel);
+        wr_rt_answer_channel(req, rt, &c->caller, &c->org, c->basin, c->prefix, c->rel);
         break;
     case STEP_SSE:
         wr_rt_serve_sse(rt, req, c->basin, c->stream, op->start, op->wait, op->settled);

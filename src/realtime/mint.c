@@ -274,8 +274,9 @@ wr_rt_mint_token(wr_rt_mint *m, const wr_rt_grant *g, wr_rt_mint_cb cb, void *ud
     char kh[17] = "";
     if (g->key_hash)
         wr_hex_encode(g->key_hash, 8, kh);
-    char *key = wr_xmalloc(strlen(g->basin) + strlen(name) + sizeof(kh) + 8);
-    sprintf(key, "%s:%s:%c:%s", g->basin, name, g->stream ? 's' : 'e', kh);
+    char *key = wr_xmalloc(strlen(g->basin) + strlen(name) + sizeof(kh) + 8 + 21);
+    sprintf(key, "%s:%s:%c:%s:%llu", g->basin, name, g->stream ? 's' : 'e', kh,
+            (unsigned long long)g->org_version);
     mint_entry *hit = entry_find(m, key);
     /* Reuse: still live (not revoked, not expired), at least half the wanted life left, and no
      * later than the caller may have it. */

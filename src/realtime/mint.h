@@ -25,8 +25,9 @@
  * when its session closes (wr_rt_mint_revoke_stream). Expired tokens are deleted by
  * wr_rt_mint_gc, which the realtime layer runs from a timer.
  *
- * Cache: keyed by what the token grants and the environment key it was minted under
- * ("{basin}:{prefix or stream}:{ops}:{key hash}"). A cached token is
+ * Cache: keyed by what the token grants, the environment key it was minted under and the
+ * version of its organization's row ("{basin}:{prefix or stream}:{ops}:{key hash}:{org
+ * version}"). A cached token is
  * handed out again only while it is live in the registry (never after a revocation), has at
  * least half of the wanted lifetime left (a client always gets at least half its life), and
  * does not outlive `not_after_ms`. The cache holds at most WR_RT_MINT_CACHE_MAX entries (the
@@ -66,6 +67,13 @@ typedef struct wr_rt_grant {
      * plane, which revoked the old tokens in the registry — a request reads the new hash and no
      * token cached before it is handed out again. */
     const uint8_t *key_hash;
+    /* The organization row's updated_at_ms as the caller's request read it. Also part of the
+     * cache key: a basin change (deprovision, and a re-provision under the same basin name)
+     * bumps it, and revokes the organization's tokens in the registry — on another node sharing
+     * the control plane too, whose revocations the cache cannot see (the remote backend's
+     * token_live cannot ask the registry per hit) — so no token cached before it is handed out
+     * again. A plan change bumps it as well and merely costs a fresh mint. */
+    uint64_t org_version;
 } wr_rt_grant;
 
 /* `backend` must outlive the cache; ttl_s > 0; max_per_env > 0 (WR_RT_MINT_MAX_PER_ENV). */

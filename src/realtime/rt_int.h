@@ -250,8 +250,9 @@ void wr_rt_serve_sse(wr_rt *rt, wr_req *req, const char *basin, const char *stre
 
 /* Answers 202 {"version":"v2"} with the X-S2-* headers for the stream prefix + rel (rel starts
  * with "/") in basin. The secret key gets the environment's write token (mint.h) and the name
- * rel; a public token gets an append-only token for that one stream and its full name. */
-void wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const char *org_id,
+ * rel; a public token gets an append-only token for that one stream and its full name. `org` is
+ * the caller's organization as this request read it (its version keys the token cache). */
+void wr_rt_answer_channel(wr_req *req, wr_rt *rt, const wr_rt_caller *caller, const wr_org *org,
                           const char *basin, const char *prefix, const char *rel);
 /* The environment's organization, or false after answering. */
 bool wr_rt_env_org(wr_req *req, wr_rt *rt, const wr_env *env, wr_org *out);

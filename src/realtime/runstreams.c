@@ -191,7 +191,7 @@ static void
 put_next(wr_req *req, wr_rt *rt, run_ctx *c, const char *rel)
 {
     if (full_name(req, c, rel))
-        wr_rt_answer_channel(req, rt, &c->caller, c->org.id, c->basin, c->prefix, rel);
+        wr_rt_answer_channel(req, rt, &c->caller, &c->org, c->basin, c->prefix, rel);
 }
 
 static void

@@ -169,6 +169,27 @@ test("an environment key rotated on A stops working on B, and B's write tokens f
   await appendWith(after, "after");
 });
 
+test("a basin re-provisioned on A under the same name: B's cached write token is not handed out again", opts, async () => {
+  const t = await tenant(a, "pro");
+  const basin = (await ok(b, "GET", `/admin/api/v1/orgs/${t.org.id}`)).streamBasinName;
+  assert.ok(basin, "the paid plan provisioned a basin");
+  await ok(b, "POST", "/api/v1/sessions", { token: t.key, body: { externalId: "reprov", type: "chat.agent", taskIdentifier: "t" } }, 201);
+  const before = await writeToken(b, t.key, "reprov");
+  assert.equal((await writeToken(b, t.key, "reprov")).token, before.token, "B caches its write token");
+  assert.equal(before.basin, basin);
+  await appendWith(before, "before");
+  // Through A: the organization leaves its basin and gets it back under the same name; each
+  // change revoked the organization's write tokens in the shared registry.
+  assert.equal((await ok(a, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body: { action: "deprovision" } })).kind, "deprovisioned");
+  const again = await ok(a, "POST", `/admin/api/v1/orgs/${t.org.id}/stream-basin`, { body: { action: "ensure", retention: "30d" } });
+  assert.equal(again.basin, basin, "re-provisioned under the same name");
+  await assert.rejects(appendWith(before, "stale"), "the token minted before the change is revoked");
+  const after = await writeToken(b, t.key, "reprov");
+  assert.equal(after.basin, basin);
+  assert.notEqual(after.token, before.token, "B mints a new token after the change on A");
+  await appendWith(after, "after");
+});
+
 test("a run created on A streams through B, its run, target and stream id read by B's readers", opts, async () => {
   const t = await tenant(a);
   const parent = await ok(a, "POST", "/api/v1/runs", { token: t.key, body: { taskIdentifier: "p" } }, 201);

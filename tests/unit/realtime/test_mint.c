@@ -286,6 +286,25 @@ test_key_parts(void **state)
     assert_int_equal(wr_rt_mint_count(f->mint), 4);
 }
 
+/* The organization row's version is part of the cache key: after a basin change made by another
+ * node (which revoked the organization's tokens where this cache cannot see it), a request reads
+ * the row's new version and gets a token minted after the change, never the cached one. */
+static void
+test_org_version_keys_the_cache(void **state)
+{
+    fx *f = *state;
+    char a[WR_RT_SECRET_MAX], b[WR_RT_SECRET_MAX], c[WR_RT_SECRET_MAX];
+    wr_rt_grant g = env_grant(ORG, ENV, "weir-dev-org-o1", "env/dev/" ENV);
+    g.org_version = 1700000000000ull;
+    mint_g(f, g, a);
+    mint_g(f, g, b);
+    assert_string_equal(a, b); /* same version: cached */
+    g.org_version++;
+    mint_g(f, g, c);
+    assert_string_not_equal(a, c);
+    assert_int_equal(wr_rt_mint_count(f->mint), 2);
+}
+
 /* An org moves from its basin to the shared one (deprovision) and back: each answer is scoped
  * to the basin asked for, cached or not. */
 static void
@@ -410,6 +429,7 @@ WR_TEST_MAIN(cmocka_unit_test_setup_teardown(test_reuse_until_half_life, setup, 
              cmocka_unit_test_setup_teardown(test_scope_of_env_token, setup, teardown),
              cmocka_unit_test_setup_teardown(test_scope_of_stream_token, setup, teardown),
              cmocka_unit_test_setup_teardown(test_key_parts, setup, teardown),
+             cmocka_unit_test_setup_teardown(test_org_version_keys_the_cache, setup, teardown),
              cmocka_unit_test_setup_teardown(test_basin_change_never_crosses, setup, teardown),
              cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
              cmocka_unit_test_setup_teardown(test_revocation_after_restart, setup, teardown),
