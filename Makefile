@@ -34,9 +34,8 @@ unit: asan
 e2e: asan
 	@bash tests/e2e/run.sh $(BUILD_ASAN)/weir
 
-# The binary `make run` starts is the Release build, linked with jemalloc (CMakeLists.txt,
-# WEIR_JEMALLOC); the suites above run the sanitizer build, which brings its own allocator. So
-# the official SDKs' suites also run against the Release binary.
+# The binary `make run` starts is the Release build (optimised, no sanitizers); the suites above
+# run the sanitizer build. So the official SDKs' suites also run against the Release binary.
 e2e-release: deps
 	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD_RELEASE) -j $(JOBS) --target weir

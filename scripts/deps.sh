@@ -9,13 +9,12 @@
 # `libpq-dev` is the PostgreSQL client library the control plane's PostgreSQL backend links
 # (src/meta/postgres.c); `postgresql` brings the server that `make unit` starts for its tests
 # (scripts/pg-test.sh), so that both control-plane backends are tested on every run.
-# `libjemalloc-dev` is the allocator the release build links (CMakeLists.txt, WEIR_JEMALLOC).
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libnghttp2-dev
       librocksdb-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev zlib1g-dev libzstd-dev
       libssl-dev libcurl4-openssl-dev libcmocka-dev prometheus chromium fonts-dejavu-core
-      libpq-dev postgresql libjemalloc-dev)
+      libpq-dev postgresql)
 if [ "${1:-}" = "bench" ]; then
     pkgs+=(wrk nginx-light redis-server hyperfine nghttp2-client)
 fi

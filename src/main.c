@@ -34,12 +34,6 @@
 #include "util/log.h"
 
 #define WEIR_VERSION "0.1.0"
-/* The release build links jemalloc (CMakeLists.txt, WEIR_JEMALLOC); sanitizer builds do not. */
-#ifdef WEIR_WITH_JEMALLOC
-#define ALLOCATOR "jemalloc"
-#else
-#define ALLOCATOR "libc"
-#endif
 
 /* How the user invoked weir (argv[0]), for the hints that show CLI commands. */
 static const char *prog = "weir";
@@ -500,7 +494,7 @@ main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("weir %s (allocator: %s)\n", WEIR_VERSION, ALLOCATOR);
+        printf("weir %s\n", WEIR_VERSION);
         return 0;
     }
     return wr_cli_main(argc, argv, WEIR_VERSION);
