@@ -6,11 +6,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -67,24 +67,13 @@ b64url_decode(const char *s, size_t n, wr_buf *out)
     return true;
 }
 
-/* SHA-256 fetched from OpenSSL's provider once: with EVP_sha256() every HMAC looks the
- * implementation up again (a public token is signed per session create). Any thread may sign. */
-static EVP_MD *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* With the digest fetched once (util/sha256.h): EVP_sha256() would look the implementation up
+ * again on every HMAC, and a public token is signed per session create. */
 static void
 hs256(const void *key, size_t key_len, const char *data, size_t len, uint8_t out[32])
 {
-    pthread_once(&sha256_once, sha256_fetch);
     unsigned int n = 32;
-    HMAC(sha256_fetched ? sha256_fetched : EVP_sha256(), key, (int)key_len,
-         (const unsigned char *)data, len, out, &n);
+    HMAC(wr_sha256_md(), key, (int)key_len, (const unsigned char *)data, len, out, &n);
 }
 
 char *

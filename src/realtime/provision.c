@@ -29,6 +29,7 @@ typedef struct prov_op {
     wr_org org;
     wr_err read_rc;
     wr_error read_err;
+    void (*then)(struct prov_op *op); /* ensure_read or deprovision_read */
 } prov_op;
 
 static void
@@ -102,46 +103,35 @@ org_job(wr_meta *m, void *ctx, wr_error *out_err)
 }
 
 static void
-org_read(void *ctx, wr_err rc, const wr_error *err, void (*then)(prov_op *op))
+org_done(void *ctx, wr_err rc, const wr_error *err)
 {
     prov_op *op = ctx;
     op->read_rc = rc;
     if (rc != WR_OK && err)
         op->read_err = *err;
-    then(op);
-}
-
-static void ensure_read(prov_op *op);
-static void deprovision_read(prov_op *op);
-
-static void
-ensure_org_done(void *ctx, wr_err rc, const wr_error *err)
-{
-    org_read(ctx, rc, err, ensure_read);
-}
-
-static void
-deprovision_org_done(void *ctx, wr_err rc, const wr_error *err)
-{
-    org_read(ctx, rc, err, deprovision_read);
+    op->then(op);
 }
 
 /*
  * Reads the organization off the loop (a reader thread with PostgreSQL; the operator's routes
- * are the only callers, so their reads count as the "admin" credential's), then `done`.
+ * are the only callers, so their reads count as the "admin" credential's), then `then`.
  * An id too long to be one is not found without a read.
  */
 static void
-read_org(prov_op *op, const char *org_id, wr_meta_job_done done)
+read_org(prov_op *op, const char *org_id, void (*then)(prov_op *op))
 {
+    op->then = then;
     if (strlen(org_id) > WR_META_ID_MAX) {
         wr_error e = {0};
         wr_error_set(&e, WR_ERR_NOT_FOUND, "no such organization");
-        done(op, WR_ERR_NOT_FOUND, &e);
+        org_done(op, WR_ERR_NOT_FOUND, &e);
         return;
     }
-    wr_rt_meta_read(op->rt, "admin", org_job, NULL, done, op);
+    wr_rt_meta_read(op->rt, "admin", org_job, NULL, org_done, op);
 }
+
+static void ensure_read(prov_op *op);
+static void deprovision_read(prov_op *op);
 
 void
 wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_existing,
@@ -160,7 +150,7 @@ wr_rt_ensure(wr_rt *rt, const char *org_id, uint64_t retention_s, bool apply_to_
         finish(op, WR_OK, NULL);
         return;
     }
-    read_org(op, org_id, ensure_org_done);
+    read_org(op, org_id, ensure_read);
 }
 
 static void
@@ -205,7 +195,7 @@ wr_rt_deprovision(wr_rt *rt, const char *org_id, wr_rt_result_cb cb, void *ud)
     op->cb = cb;
     op->ud = ud;
     snprintf(op->org_id, sizeof(op->org_id), "%s", org_id);
-    read_org(op, org_id, deprovision_org_done);
+    read_org(op, org_id, deprovision_read);
 }
 
 static void

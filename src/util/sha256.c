@@ -16,11 +16,17 @@ md_fetch(void)
     md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+const EVP_MD *
+wr_sha256_md(void)
+{
+    pthread_once(&md_once, md_fetch);
+    return md ? md : EVP_sha256();
+}
+
 void
 wr_sha256(const void *p, size_t n, uint8_t out[32])
 {
-    pthread_once(&md_once, md_fetch);
     unsigned int len = 32;
-    if (md == NULL || EVP_Digest(p, n, out, &len, md, NULL) != 1)
+    if (EVP_Digest(p, n, out, &len, wr_sha256_md(), NULL) != 1)
         SHA256(p, n, out);
 }

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 void wr_sha256(const void *p, size_t n, uint8_t out[32]);
+/* The fetched SHA-256 implementation (for HMAC and other EVP calls that take a digest). */
+const EVP_MD *wr_sha256_md(void);
 
 #endif
