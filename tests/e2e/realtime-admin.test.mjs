@@ -595,6 +595,13 @@ test("admin: other bad input (400/404/409)", async () => {
     ["env: bad slug", "POST", `/admin/api/v1/projects/${project.id}/environments`, { slug: "a/b" }, 400],
     ["env: slug too long", "POST", `/admin/api/v1/projects/${project.id}/environments`, { slug: "a".repeat(65) }, 400],
     ["rotate: unknown env", "POST", `/admin/api/v1/environments/${"z".repeat(25)}/rotate-key`, undefined, 404],
+    // Ids longer than any id (41+ characters) are not found without a control-plane read.
+    ["get: org id too long", "GET", `/admin/api/v1/orgs/${"z".repeat(41)}`, undefined, 404],
+    ["plan: org id too long", "PUT", `/admin/api/v1/orgs/${"z".repeat(41)}/plan`, { plan: "pro" }, 404],
+    ["project: org id too long", "POST", `/admin/api/v1/orgs/${"z".repeat(41)}/projects`, { slug: "p" }, 404],
+    ["projects: org id too long", "GET", `/admin/api/v1/orgs/${"z".repeat(41)}/projects`, undefined, 404],
+    ["usage: org id too long", "GET", `/admin/api/v1/orgs/${"z".repeat(41)}/usage`, undefined, 404],
+    ["env: project id too long", "POST", `/admin/api/v1/projects/${"z".repeat(41)}/environments`, { slug: "dev" }, 404],
   ];
   for (const [name, method, path, body, status] of cases) {
     const r = await req(main, method, path, { body });
