@@ -95,7 +95,7 @@ static const bool stmt_kept[S__COUNT] = {
     [S_ENV_SET_KEY] = true,     [S_RUN_INSERT] = true,
     [S_RUN_EXISTS] = true,      [S_RUN_COMPLETE] = true,
     [S_RUN_STREAM_ADD] = true,  [S_RUN_STREAM_HAS] = true,
-    [S_SESSION_CREATE] = true,  [S_SESSION_CREATE_MANY] = true,
+    [S_SESSION_CREATE] = true,  [S_SESSION_CREATE_BULK] = true,
     [S_SESSION_EXISTS] = true,  [S_SESSION_CLOSE] = true,
     [S_SESSION_SWAP] = true,    [S_PART_CLAIM] = true,
     [S_PART_GET] = true,
@@ -1156,37 +1156,39 @@ session_params(params *p, const wr_session *s, const wr_run *first_run)
     run_params(p, first_run);
 }
 
-/* One statement: migration 3's weir_session_create (see there; the same steps as sqlite.c's). */
-static wr_err
-session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
-                      bool *out_created, wr_error *out_err)
-{
-    pg *q = PG(m);
-    wr_err err = op_begin(q, false, out_err);
-    if (err != WR_OK)
-        return err;
-    params p = {0};
-    session_params(&p, s, first_run);
-    PGresult *res;
-    err = exec_stmt(q, S_SESSION_CREATE, &p, "session", "environment", &res, out_err);
-    if (err == WR_OK && PQntuples(res) != 1)
-        err = wr_error_set(out_err, WR_ERR_STORAGE, "session create returned %d rows",
-                           PQntuples(res));
-    if (err == WR_OK) {
-        read_session(res, 0, out);
-        *out_created = strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") == 0;
-    }
-    PQclear(res);
-    return op_end(q, err, out_err);
-}
-
 /* Creates per statement of session_create_many, at most, and bytes of their JSON: a group of
  * large creates (metadata up to the body limit each) goes in several statements. */
 #define CREATE_MANY_ITEMS 128
 #define CREATE_MANY_BYTES (1u << 20)
 
-/* One statement of session_create_many: c[0..n). Fills the outs only when every create has
- * its row (on an error none is filled). */
+/* The fallback of create_many_chunk for one create the bulk insert skipped: migration 3's
+ * function, which returns the row that conflicted (or inserts under the session's own id). */
+static wr_err
+create_one(pg *q, const wr_meta_session_create *c, wr_error *out_err)
+{
+    params p = {0};
+    session_params(&p, c->s, c->first_run);
+    PGresult *res;
+    wr_err err = exec_stmt(q, S_SESSION_CREATE, &p, "session", "environment", &res, out_err);
+    if (err == WR_OK && PQntuples(res) != 1)
+        err = wr_error_set(out_err, WR_ERR_STORAGE, "session create returned %d rows",
+                           PQntuples(res));
+    if (err == WR_OK) {
+        read_session(res, 0, c->out);
+        *c->out_created = strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") == 0;
+    }
+    PQclear(res);
+    return err;
+}
+
+/*
+ * One chunk of session_create_many, c[0..n): one statement inserts every create that conflicts
+ * with nothing (and its first run) — the common case, without a function call per create; each
+ * create it skipped then runs migration 3's function, in array order, which finds the row it
+ * conflicted with (an existing externalId, also one inserted by this chunk) or inserts it under
+ * its own stream key. Two creates of one externalId in a chunk thus give one row, as one by one
+ * would. Fills the outs only when every create has its row (on an error none is filled).
+ */
 static wr_err
 create_many_chunk(pg *q, const wr_meta_session_create *c, size_t n, wr_error *out_err)
 {
@@ -1205,31 +1207,51 @@ create_many_chunk(pg *q, const wr_meta_session_create *c, size_t n, wr_error *ou
     free(col);
     free(each);
     PGresult *res;
-    wr_err err = exec_stmt(q, S_SESSION_CREATE_MANY, &p, "session", "environment", &res, out_err);
+    wr_err err = exec_stmt(q, S_SESSION_CREATE_BULK, &p, "session", "environment", &res, out_err);
     for (int k = 0; k < p.n; k++)
         wr_buf_fini(&arrays[k]);
     if (err != WR_OK)
         return err;
     int rows = PQntuples(res), kcol = PQnfields(res) - 1;
-    bool *seen = wr_xcalloc(n, sizeof(*seen));
-    if ((size_t)rows != n)
+    bool *filled = wr_xcalloc(n, sizeof(*filled));
+    if ((size_t)rows > n)
         err =
             wr_error_set(out_err, WR_ERR_STORAGE, "%zu session creates returned %d rows", n, rows);
     for (int r = 0; r < rows && err == WR_OK; r++) {
         long k = strtol(PQgetvalue(res, r, kcol), NULL, 10);
-        if (k < 1 || (size_t)k > n || seen[k - 1])
+        if (k < 1 || (size_t)k > n || filled[k - 1]) {
             err = wr_error_set(out_err, WR_ERR_STORAGE, "session creates returned row %ld", k);
-        else
-            seen[k - 1] = true;
+            break;
+        }
+        read_session(res, r, c[k - 1].out);
+        *c[k - 1].out_created = true;
+        filled[k - 1] = true;
     }
-    for (int r = 0; r < rows && err == WR_OK; r++) {
-        size_t i = (size_t)strtol(PQgetvalue(res, r, kcol), NULL, 10) - 1;
-        read_session(res, r, c[i].out);
-        *c[i].out_created = strcmp(PQgetvalue(res, r, kcol - 1), "t") == 0;
-    }
-    free(seen);
     PQclear(res);
+    for (size_t i = 0; i < n && err == WR_OK; i++)
+        if (!filled[i] && (err = create_one(q, &c[i], out_err)) == WR_OK)
+            filled[i] = true;
+    for (size_t i = 0; i < n && err != WR_OK; i++)
+        if (filled[i])
+            wr_session_fini(c[i].out);
+    free(filled);
     return err;
+}
+
+/* One create (one statement: migration 3's weir_session_create; see there, the same steps as
+ * sqlite.c's). */
+static wr_err
+session_create_or_get(wr_meta *m, const wr_session *s, const wr_run *first_run, wr_session *out,
+                      bool *out_created, wr_error *out_err)
+{
+    pg *q = PG(m);
+    wr_err err = op_begin(q, false, out_err);
+    if (err != WR_OK)
+        return err;
+    wr_meta_session_create c = {
+        .s = s, .first_run = first_run, .out = out, .out_created = out_created};
+    err = create_one(q, &c, out_err);
+    return op_end(q, err, out_err);
 }
 
 /* Several creates in one operation (one savepoint in a group), CREATE_MANY_ITEMS at a time. */

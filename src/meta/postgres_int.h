@@ -69,21 +69,30 @@
     X(SESSION_CREATE, 1,                                                                           \
       "SELECT (r.s).*, r.created FROM weir_session_create($1, $2, $3, $4, $5, $6, $7, $8, $9, "    \
       "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) r")              \
-    /* several creates in one statement: the same 24 parameters, each an array with one element \
-     * per create; the calls run in array order (a nested loop over the ordinality), so a later \
-     * one sees an earlier one's row; then each row's position (1-based) */  \
-    X(SESSION_CREATE_MANY, 1,                                                                      \
-      "SELECT (r.s).*, r.created, a.k FROM unnest($1::text[], $2::text[], $3::text[], "            \
-      "$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[], "  \
-      "$11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], "         \
-      "$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[], "           \
-      "$23::text[], $24::bigint[]) WITH ORDINALITY AS a(s_id, s_env, s_ext, s_type, s_task, "      \
-      "s_meta, s_tags, s_closed_at, s_closed_reason, s_expires, s_basin, s_created, s_key, "       \
-      "s_trigger, s_run, s_updated, r_id, r_env, r_task, r_parent, r_root, r_completed, r_basin, " \
-      "r_created, k), LATERAL weir_session_create(a.s_id, a.s_env, a.s_ext, a.s_type, a.s_task, "  \
-      "a.s_meta, a.s_tags, a.s_closed_at, a.s_closed_reason, a.s_expires, a.s_basin, "             \
-      "a.s_created, a.s_key, a.s_trigger, a.s_run, a.s_updated, a.r_id, a.r_env, a.r_task, "       \
-      "a.r_parent, a.r_root, a.r_completed, a.r_basin, a.r_created) r")                            \
+    /* several creates: the same 24 parameters, each an array with one element per create. The  \
+     * creates whose rows conflict with none are inserted, in array order, with their first runs; \
+     * then each new row with true and its position (1-based). A create missing from the answer   \
+     * (a conflict: an existing externalId or stream key) goes through weir_session_create after  \
+     * it (postgres.c, create_many_chunk). */  \
+    X(SESSION_CREATE_BULK, 1,                                                                      \
+      "WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "           \
+      "$5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], " \
+      "$12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[], "         \
+      "$18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[], $23::text[], "           \
+      "$24::bigint[]) WITH ORDINALITY AS a(s_id, s_env, s_ext, s_type, s_task, s_meta, s_tags, "   \
+      "s_closed_at, s_closed_reason, s_expires, s_basin, s_created, s_key, s_trigger, s_run, "     \
+      "s_updated, r_id, r_env, r_task, r_parent, r_root, r_completed, r_basin, r_created, k)), "   \
+      "i AS (INSERT INTO sessions AS x (id, env_id, external_id, type, task_identifier, "          \
+      "metadata_json, tags_json, closed_at_ms, closed_reason, expires_at_ms, stream_basin_name, "  \
+      "created_at_ms, stream_key, trigger_config_json, current_run_id, updated_at_ms) "            \
+      "SELECT s_id, s_env, s_ext, s_type, s_task, s_meta, s_tags, s_closed_at, s_closed_reason, "  \
+      "s_expires, s_basin, s_created, s_key, s_trigger, s_run, s_updated FROM a ORDER BY k "       \
+      "ON CONFLICT DO NOTHING RETURNING x.*), "                                                    \
+      "r AS (INSERT INTO runs (id, env_id, task_identifier, parent_run_id, root_run_id, "          \
+      "completed_at_ms, stream_basin_name, created_at_ms) SELECT a.r_id, a.r_env, a.r_task, "      \
+      "a.r_parent, a.r_root, a.r_completed, a.r_basin, a.r_created FROM a JOIN i "                 \
+      "ON i.id = a.s_id COLLATE \"C\" WHERE a.r_id IS NOT NULL ORDER BY a.k) "                     \
+      "SELECT i.*, true, a.k FROM i JOIN a ON i.id = a.s_id COLLATE \"C\"")                        \
     X(SESSION_GET_ID, 0, "SELECT " SESSION_COLS " FROM sessions WHERE id = $1 AND env_id = $2")    \
     X(SESSION_GET_EXT, 0,                                                                          \
       "SELECT " SESSION_COLS " FROM sessions WHERE env_id = $1 AND external_id = $2")              \

@@ -164,6 +164,21 @@ struct rt_queued {
     char env_id[COUNT_KEY_MAX + 1];
 };
 
+/*
+ * Opened environment keys, direct-mapped by env id: opening a sealed key (AES-GCM) was a tenth of
+ * the realtime layer's CPU per session create, which signs a public token with it. A slot is used
+ * only while its sealed bytes equal the env row's, so a rotation (new sealed bytes) never gets an
+ * old key; the keys are wiped when rt is freed. The process holds WEIR_SECRET_KEY, which opens
+ * every key anyway: keeping a few open adds no exposure.
+ */
+#define KEY_SLOTS 64
+struct rt_key_slot {
+    char env_id[WR_META_ID_MAX + 1];
+    size_t enc_len; /* 0: empty */
+    uint8_t enc[WR_META_KEY_ENC_MAX];
+    char key[WR_RT_KEY_MAX];
+};
+
 wr_rt *
 wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *backend,
           wr_auth *auth, wr_keybox *keybox, uv_loop_t *loop)
@@ -175,6 +190,7 @@ wr_rt_new(wr_router *r, const wr_rt_config *cfg, wr_meta *meta, wr_rt_backend *b
     rt->meta = meta;
     rt->auth = auth;
     rt->loop = loop;
+    rt->keys = wr_xcalloc(KEY_SLOTS, sizeof(*rt->keys));
     rt->mint = wr_rt_mint_new(backend, cfg->token_ttl_s, WR_RT_MINT_MAX_PER_ENV);
     rt->parts = wr_rt_parts_new();
     wr_rt_admin_register(rt, r);
@@ -205,6 +221,9 @@ wr_rt_free(wr_rt *rt)
         return;
     wr_rt_mint_free(rt->mint);
     wr_rt_parts_free(rt->parts);
+    if (rt->keys)
+        OPENSSL_cleanse(rt->keys, KEY_SLOTS * sizeof(*rt->keys));
+    free(rt->keys);
     for (size_t i = 0; i < WR_RT_QUEUED_BUCKETS; i++) /* empty once the writer stopped */
         for (struct rt_queued *q = rt->queued[i], *n; q; q = n) {
             n = q->next;
@@ -516,15 +535,26 @@ wr_rt_seal_key(wr_rt *rt, const char *env_id, const char *key, uint8_t out[WR_ME
 bool
 wr_rt_env_key(wr_rt *rt, const wr_env *env, char out[WR_RT_KEY_MAX])
 {
-    size_t n;
-    if (env->key_enc_len == 0)
+    if (env->key_enc_len == 0 || env->key_enc_len > WR_META_KEY_ENC_MAX)
         return false;
+    struct rt_key_slot *k =
+        &rt->keys[wr_hash_fnv1a(WR_FNV1A_SEED, env->id, strlen(env->id)) % KEY_SLOTS];
+    if (k->enc_len == env->key_enc_len && strcmp(k->env_id, env->id) == 0 &&
+        memcmp(k->enc, env->key_enc, env->key_enc_len) == 0) {
+        memcpy(out, k->key, WR_RT_KEY_MAX);
+        return true;
+    }
+    size_t n;
     if (wr_keybox_open_secret(rt->keybox, env->id, env->key_enc, env->key_enc_len, out,
                               WR_RT_KEY_MAX, &n, NULL) != WR_OK) {
         /* A wrong WEIR_SECRET_KEY, or a row tampered with: the key is unusable. */
         wr_log_warn("an environment's sealed key does not open", " env=%s", env->id);
         return false;
     }
+    snprintf(k->env_id, sizeof(k->env_id), "%s", env->id);
+    k->enc_len = env->key_enc_len;
+    memcpy(k->enc, env->key_enc, env->key_enc_len);
+    memcpy(k->key, out, WR_RT_KEY_MAX);
     return true;
 }
 

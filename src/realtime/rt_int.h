@@ -38,6 +38,7 @@ struct wr_rt {
     /* Control-plane changes in flight per environment (wr_rt_meta_change): chained buckets of
      * counts, an entry freed when its count drops to 0. */
     struct rt_queued *queued[WR_RT_QUEUED_BUCKETS];
+    struct rt_key_slot *keys; /* environment keys opened by wr_rt_env_key (rt.c; loop thread) */
 };
 
 /* Whether other nodes share this control plane (PostgreSQL: its reads go through reader
@@ -158,7 +159,8 @@ char *wr_rt_new_api_key(uint8_t hash[32]);
 void wr_rt_seal_key(wr_rt *rt, const char *env_id, const char *key,
                     uint8_t out[WR_META_KEY_ENC_MAX], size_t *out_len);
 /* The environment's raw key, when it has a sealed one that opens; false otherwise (an environment
- * created before keys were sealed, until its key is rotated). */
+ * created before keys were sealed, until its key is rotated). Loop thread: keys opened recently
+ * are kept, each with the sealed bytes it was opened from, so a rotated key is opened afresh. */
 bool wr_rt_env_key(wr_rt *rt, const wr_env *env, char out[WR_RT_KEY_MAX]);
 void wr_rt_hash_key(const char *key, uint8_t hash[32]);
 

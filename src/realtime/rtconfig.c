@@ -82,7 +82,7 @@ static const wr_opt rows[] = {
      "Where organizations, environments, runs and sessions are kept: unset for SQLite in the data "
      "directory (control.sqlite3), or a PostgreSQL URL (postgres://user:password@host:5432/db; "
      "environment only, as it may hold a password). Nodes may share one PostgreSQL."},
-    {"control-plane-writers", "WEIR_CONTROL_PLANE_WRITERS", "2", "N", WR_OPT_UINT,
+    {"control-plane-writers", "WEIR_CONTROL_PLANE_WRITERS", "1", "N", WR_OPT_UINT,
      FIELD(control_plane_writers, uint64_t), 1, 32,
      "With a PostgreSQL control plane: connections (and threads) that commit control-plane "
      "changes in parallel, each a group at a time; SQLite always uses one writer."},

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "auth/jwt.h"
 #include "support/test_main.h"
@@ -44,6 +46,53 @@ test_round_trip(void **state)
                         "read:sessions:chat-1");
     json_decref(claims);
     free(t);
+}
+
+/* base64url without padding, for the reference signatures below. */
+static void
+b64url(const uint8_t *p, size_t n, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | p[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = a[(acc >> bits) & 63];
+        }
+    }
+    if (bits)
+        out[o++] = a[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+/* The signature is HMAC-SHA256 of "header.claims" under the key, as OpenSSL's own HMAC() computes
+ * it, for keys shorter than, as long as and longer than SHA-256's 64-byte block (hashed first). */
+static void
+test_signature_is_hmac_sha256(void **state)
+{
+    (void)state;
+    static const char claims[] = "{\"sub\":\"env1\",\"pub\":true,\"exp\":1795003600}";
+    char key[130];
+    memset(key, 'k', sizeof(key));
+    static const size_t lens[] = {0, 1, 21, 63, 64, 65, 129};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        key[0] = (char)('a' + i); /* a different key each row */
+        char *t = wr_jwt_sign_text(claims, strlen(claims), key, lens[i]);
+        assert_non_null(t);
+        const char *d2 = strrchr(t, '.');
+        uint8_t mac[32];
+        unsigned int n = sizeof(mac);
+        assert_non_null(HMAC(EVP_sha256(), lens[i] ? key : "", (int)lens[i], (const uint8_t *)t,
+                             (size_t)(d2 - t), mac, &n));
+        char want[64];
+        b64url(mac, n, want);
+        assert_string_equal(d2 + 1, want);
+        free(t);
+    }
 }
 
 /* Replaces the part `idx` (0 header, 1 claims, 2 signature) of token t with `part`. */
@@ -136,4 +185,5 @@ test_refused(void **state)
     free(padded);
 }
 
-WR_TEST_MAIN(cmocka_unit_test(test_round_trip), cmocka_unit_test(test_refused))
+WR_TEST_MAIN(cmocka_unit_test(test_round_trip), cmocka_unit_test(test_signature_is_hmac_sha256),
+             cmocka_unit_test(test_refused))
