@@ -22,6 +22,11 @@
  * never preempts the loop halfway through a burst of requests to commit the first of them alone
  * (on a shared core that wake-up per append was the largest cost after the syscalls).
  *
+ * Wake-ups: the commit thread is signalled after the mutex is released (a thread woken while the
+ * signaller still held it ran at once on a shared core, found the mutex taken and slept again:
+ * two more context switches per hand-off), and only when there is work for it; after a group it
+ * is not woken just to learn that the loop delivered the acks (commit_main).
+ *
  * Loop pump (on_async): hands the done list to append.c, then runs the deferred callbacks that
  * were queued before it started (new deferrals wake the loop again, so nothing starves).
  */
@@ -382,7 +387,7 @@ handoff(wr_store *s)
     bool wake = s->commit_idle;
     pthread_mutex_unlock(&s->mu);
     if (wake)
-        pthread_cond_signal(&s->cv); /* after unlocking (see "Wake-ups" above) */
+        pthread_cond_signal(&s->cv); /* after unlocking ("Wake-ups" above) */
 }
 
 static void
