@@ -36,7 +36,7 @@ struct wr_rt_prefetch {
     uint8_t key_hash[32];
     char sub[WR_META_ID_MAX + 1];
     wr_rt_read_kind what; /* the row params[0] names, if any */
-    char session_key[257];
+    char session_key[WR_RT_SESSION_KEY_MAX + 1];
     char run_key[WR_META_ID_MAX + 1], target[16];
     char *stream_id; /* malloc'd; NULL unless asked */
     /* outputs */
@@ -281,6 +281,8 @@ wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char 
             *out = p->session; /* its strings are the caller's now */
         return answer(rt, p->session_rc, &p->session_err, out_err);
     }
+    if (strlen(key) > WR_RT_SESSION_KEY_MAX) /* names no session: no read (nor a prefetch) */
+        return wr_error_set(out_err, WR_ERR_NOT_FOUND, "no session has this key");
     return wr_meta_session_get(rt->meta, env_id, key, out, out_err);
 }
 
@@ -329,6 +331,10 @@ wr_rt_read_key_taken(wr_rt *rt, const wr_req *req, const char *env_id, const cha
         if (p->taken_rc == WR_OK)
             *out = p->key_taken;
         return answer(rt, p->taken_rc, &p->taken_err, out_err);
+    }
+    if (strlen(key) > WR_RT_SESSION_KEY_MAX) { /* no session's stream key is that long */
+        *out = false;
+        return WR_OK;
     }
     return wr_meta_session_stream_key_taken(rt->meta, env_id, key, out, out_err);
 }

@@ -105,6 +105,9 @@ wr_err wr_rt_read_env_by_key_hash(wr_rt *rt, const wr_req *req, const uint8_t ha
                                   wr_error *out_err);
 wr_err wr_rt_read_env(wr_rt *rt, const wr_req *req, const char *id, wr_env *out, wr_error *out_err);
 wr_err wr_rt_read_org(wr_rt *rt, const wr_req *req, const char *id, wr_org *out, wr_error *out_err);
+/* The longest key that can name a session: an externalId (1-256 bytes; a session id is
+ * shorter). A longer key is answered NOT_FOUND without a read. */
+#define WR_RT_SESSION_KEY_MAX 256
 /* On WR_OK *out is the caller's (wr_session_fini). */
 wr_err wr_rt_read_session(wr_rt *rt, const wr_req *req, const char *env_id, const char *key,
                           wr_session *out, wr_error *out_err);
