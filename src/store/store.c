@@ -22,11 +22,6 @@
  * never preempts the loop halfway through a burst of requests to commit the first of them alone
  * (on a shared core that wake-up per append was the largest cost after the syscalls).
  *
- * Wake-ups: the commit thread is signalled after the mutex is released (a thread woken while the
- * signaller still held it ran at once on a shared core, found the mutex taken and slept again:
- * two more context switches per hand-off), and only when there is work for it; after a group it
- * is not woken just to learn that the loop delivered the acks (commit_main).
- *
  * Loop pump (on_async): hands the done list to append.c, then runs the deferred callbacks that
  * were queued before it started (new deferrals wake the loop again, so nothing starves).
  */
@@ -384,10 +379,9 @@ handoff(wr_store *s)
         return;
     pthread_mutex_lock(&s->mu);
     handoff_locked(s);
-    bool wake = s->commit_idle;
+    if (s->commit_idle)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    if (wake)
-        pthread_cond_signal(&s->cv); /* after unlocking ("Wake-ups" above) */
 }
 
 static void
@@ -418,10 +412,8 @@ pump_once(wr_store *s)
         pthread_mutex_lock(&s->mu);
         handoff_locked(s);
         s->processed_gen = gen;
-        bool wake = s->cq_head || s->mq_head;
+        pthread_cond_signal(&s->cv);
         pthread_mutex_unlock(&s->mu);
-        if (wake)
-            pthread_cond_signal(&s->cv);
     }
     deferred *d = s->def_head;
     s->def_head = s->def_tail = NULL;
@@ -608,7 +600,6 @@ wr_store__meta_submit(wr_store *s, meta_op *op)
 {
     op->next = NULL;
     op->err = WR_OK;
-    bool wake = false;
     pthread_mutex_lock(&s->mu);
     bool open = !s->stop && !s->closing;
     if (open) {
@@ -617,7 +608,8 @@ wr_store__meta_submit(wr_store *s, meta_op *op)
         else
             s->mq_head = op;
         s->mq_tail = op;
-        wake = s->commit_idle;
+        if (s->commit_idle)
+            pthread_cond_signal(&s->cv);
     } else {
         op->err = WR_ERR_UNAVAILABLE;
         if (s->mdone_tail)
@@ -627,8 +619,6 @@ wr_store__meta_submit(wr_store *s, meta_op *op)
         s->mdone_tail = op;
     }
     pthread_mutex_unlock(&s->mu);
-    if (wake)
-        pthread_cond_signal(&s->cv);
     if (!open && !s->closing)
         uv_async_send(&s->async); /* a pump round delivers it (closing: wr_store_close's) */
 }
@@ -638,25 +628,11 @@ commit_main(void *arg)
 {
     wr_store *s = arg;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    uint64_t wait_gen = 0; /* the completion list the loop should process before the next group */
-    struct timespec until = {0};
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        /*
-         * Idle until there is work. After a group, the work waits (bounded by COMMIT_HANDOFF_US)
-         * for the loop to deliver that group's acks: writers that append again as soon as they
-         * are acknowledged then join the next sync instead of waiting a whole extra sync in a
-         * second cohort. The loop wakes this thread only when there is work (handoff, or the
-         * pump that processed the acks handed some over), never just to say it is done.
-         */
         s->commit_idle = true;
-        while (!s->stop) {
-            if (!s->cq_head && !s->mq_head)
-                pthread_cond_wait(&s->cv, &s->mu);
-            else if (s->processed_gen >= wait_gen ||
-                     pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0)
-                break;
-        }
+        while (!s->cq_head && !s->mq_head && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
         s->commit_idle = false;
         if (!s->cq_head && !s->mq_head)
             break;
@@ -681,9 +657,7 @@ commit_main(void *arg)
             s->mdone_tail = mlast;
         }
         if (!list) {
-            pthread_mutex_unlock(&s->mu);
             uv_async_send(&s->async);
-            pthread_mutex_lock(&s->mu);
             continue; /* no acks to wait for */
         }
         if (s->done_tail)
@@ -691,16 +665,23 @@ commit_main(void *arg)
         else
             s->done_head = list;
         s->done_tail = last;
-        wait_gen = ++s->done_gen;
-        pthread_mutex_unlock(&s->mu);
+        uint64_t gen = ++s->done_gen;
         uv_async_send(&s->async);
+        /*
+         * Give the loop a moment (bounded by COMMIT_HANDOFF_US) to deliver these acks before
+         * taking the next group: writers that append again as soon as they are acknowledged then
+         * join the next sync instead of waiting a whole extra sync in a second cohort.
+         */
+        struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += COMMIT_HANDOFF_US * 1000;
         if (until.tv_nsec >= 1000000000) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000;
         }
-        pthread_mutex_lock(&s->mu);
+        while (s->processed_gen < gen && !s->stop)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0)
+                break;
     }
     pthread_mutex_unlock(&s->mu);
     rocksdb_writebatch_destroy(wb);
