@@ -19,7 +19,9 @@
 #        --control-plane-writers 16), STREAM_CONNS=N to add a storm of S2 stream creates (N more
 #        connections, bench/stream-create.lua: one synced store metadata write each) to every run,
 #        STREAM_OP=churn to make that storm cycle through create, PATCH and DELETE of a stream,
-#        ONLY_PG=1 to run only the PostgreSQL part (pgbench and weir over it)
+#        ONLY_PG=1 to run only the PostgreSQL part (pgbench and weir over it), PG_CPUS=1 to pin
+#        PostgreSQL to CPU 1 instead (beside the load generators: a database that does not share
+#        weir's core; the pgbench ratio is then not the one-core comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -128,7 +130,7 @@ pg_run() {
     mkdir -p "$tmp/pg" "$tmp/pgsock"
     [ "$(id -u)" -eq 0 ] && chown postgres "$tmp/pg" "$tmp/pgsock"
     as_pg "$pgbin/initdb" -D "$tmp/pg" -A trust -U bench >/dev/null
-    as_pg taskset -c 0 "$pgbin/pg_ctl" -D "$tmp/pg" -l "$tmp/pgsock/log" -w \
+    as_pg taskset -c "${PG_CPUS:-0}" "$pgbin/pg_ctl" -D "$tmp/pg" -l "$tmp/pgsock/log" -w \
         -o "-p $pgport -k $tmp/pgsock -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=$((conns + 10))" \
         start >/dev/null
     "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U bench -d postgres \
