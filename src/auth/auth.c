@@ -18,9 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,18 +295,7 @@ void
 wr_auth_derive_key(const wr_auth *a, const char *label, const void *data, size_t len,
                    uint8_t out[32])
 {
-    static EVP_MAC *mac; /* fetched once, like util/sha256.c's digest (loop thread only) */
-    if (mac == NULL)
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
-    size_t outl = 0;
-    if (ctx == NULL || EVP_MAC_init(ctx, a->root.hash, 32, params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)label, strlen(label) + 1) != 1 ||
-        EVP_MAC_update(ctx, data, len) != 1 || EVP_MAC_final(ctx, out, &outl, 32) != 1)
-        abort(); /* HMAC-SHA256 is always available in OpenSSL 3 */
-    EVP_MAC_CTX_free(ctx);
+    wr_hmac_sha256(a->root.hash, 32, label, strlen(label) + 1, data, len, out);
 }
 
 wr_auth_mode

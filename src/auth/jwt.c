@@ -5,7 +5,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -67,35 +66,11 @@ b64url_decode(const char *s, size_t n, wr_buf *out)
     return true;
 }
 
-/*
- * HMAC-SHA256 (RFC 2104) over the digest fetched once (util/sha256.h). OpenSSL's one-shot HMAC()
- * fetches the HMAC implementation and the digest again by name on every call, which cost more
- * than the hashing of a token; a public token is signed per session create.
- */
+/* A public token is signed per session create: util/sha256's HMAC, over the digest fetched once. */
 static void
 hs256(const void *key, size_t key_len, const char *data, size_t len, uint8_t out[32])
 {
-    uint8_t k[64] = {0}, pad[64];
-    if (key_len > sizeof(k))
-        wr_sha256(key, key_len, k);
-    else if (key_len)
-        memcpy(k, key, key_len);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    const EVP_MD *md = wr_sha256_md();
-    unsigned int n = 32;
-    for (size_t i = 0; i < sizeof(pad); i++)
-        pad[i] = k[i] ^ 0x36;
-    bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-              EVP_DigestUpdate(ctx, data, len) && EVP_DigestFinal_ex(ctx, out, &n);
-    for (size_t i = 0; i < sizeof(pad); i++)
-        pad[i] = k[i] ^ 0x5c;
-    ok = ok && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
-         EVP_DigestUpdate(ctx, out, 32) && EVP_DigestFinal_ex(ctx, out, &n);
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(pad, sizeof(pad));
-    if (!ok)
-        abort(); /* SHA-256 is always available; only allocation can fail */
+    wr_hmac_sha256(key, key_len, data, len, NULL, 0, out);
 }
 
 char *

@@ -3,9 +3,13 @@
  */
 #include "util/sha256.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 static EVP_MD *md;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
@@ -29,4 +33,32 @@ wr_sha256(const void *p, size_t n, uint8_t out[32])
     unsigned int len = 32;
     if (EVP_Digest(p, n, out, &len, wr_sha256_md(), NULL) != 1)
         SHA256(p, n, out);
+}
+
+void
+wr_hmac_sha256(const void *key, size_t key_len, const void *a, size_t a_len, const void *b,
+               size_t b_len, uint8_t out[32])
+{
+    uint8_t k[64] = {0}, pad[64];
+    if (key_len > sizeof(k))
+        wr_sha256(key, key_len, k);
+    else if (key_len)
+        memcpy(k, key, key_len);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    const EVP_MD *d = wr_sha256_md();
+    unsigned int n = 32;
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    bool ok = ctx && EVP_DigestInit_ex(ctx, d, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+              EVP_DigestUpdate(ctx, a, a_len) && (b_len == 0 || EVP_DigestUpdate(ctx, b, b_len)) &&
+              EVP_DigestFinal_ex(ctx, out, &n);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(ctx, d, NULL) && EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+         EVP_DigestUpdate(ctx, out, 32) && EVP_DigestFinal_ex(ctx, out, &n);
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    if (!ok)
+        abort(); /* SHA-256 is always available; only allocation can fail */
 }

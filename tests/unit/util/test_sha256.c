@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 
 #include "support/test_main.h"
@@ -77,4 +79,29 @@ test_threads(void **state)
     }
 }
 
-WR_TEST_MAIN(cmocka_unit_test(test_vectors), cmocka_unit_test(test_threads))
+/* HMAC-SHA256 of a ‖ b equals OpenSSL's HMAC() of the joined message, for keys shorter than, as
+ * long as and longer than the 64-byte block, and with b empty or not. */
+static void
+test_hmac(void **state)
+{
+    (void)state;
+    uint8_t key[130], msg[200];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 13 + 5);
+    static const size_t klens[] = {0, 1, 32, 63, 64, 65, 129};
+    static const size_t splits[][2] = {{0, 0}, {10, 0}, {10, 30}, {0, 200}, {150, 50}};
+    for (size_t i = 0; i < sizeof(klens) / sizeof(klens[0]); i++)
+        for (size_t j = 0; j < sizeof(splits) / sizeof(splits[0]); j++) {
+            size_t a = splits[j][0], b = splits[j][1];
+            uint8_t got[32], want[32];
+            unsigned int n = sizeof(want);
+            wr_hmac_sha256(key, klens[i], msg, a, msg + a, b, got);
+            assert_non_null(HMAC(EVP_sha256(), key, (int)klens[i], msg, a + b, want, &n));
+            assert_memory_equal(got, want, 32);
+        }
+}
+
+WR_TEST_MAIN(cmocka_unit_test(test_vectors), cmocka_unit_test(test_threads),
+             cmocka_unit_test(test_hmac))
