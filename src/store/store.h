@@ -186,6 +186,7 @@ typedef struct wr_store_stats {
     /* Usage series. */
     uint64_t usage_flushes, usage_flush_errors, usage_samples, usage_pending_entries;
     uint64_t usage_unattributed;
+    bool direct_writes; /* flushes and compactions write with O_DIRECT (see wr_store_open) */
 } wr_store_stats;
 
 /* Latency and size histograms of the store, for Prometheus (obs/hist.h). Borrowed: valid

@@ -226,6 +226,7 @@ struct wr_store {
     struct quota_tab *quota; /* quota.c: stream counts per basin and group, NULL until used */
     bool closing;
     bool db_closed;
+    bool direct_writes; /* flushes and compactions bypass the page cache (O_DIRECT) */
     void (*close_cb)(void *ud);
     void *close_ud;
 };
