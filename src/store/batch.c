@@ -120,9 +120,11 @@ batch_free(wr_batch *b)
 {
     if (b->attachment && b->attachment_free)
         b->attachment_free(b->attachment);
-    free(b->records);
-    free(b->headers_store);
-    free(b->data);
+    if (!b->one_block) {
+        free(b->records);
+        free(b->headers_store);
+        free(b->data);
+    }
     free(b);
 }
 
@@ -144,10 +146,21 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
         n_headers += recs[i].n_headers;
         metered += wr_record_metered(recs[i].headers, recs[i].n_headers, recs[i].body_len);
     }
-    wr_batch *b = wr_xcalloc(1, sizeof(*b));
+    /*
+     * One allocation holds the batch, its record and header views and the encoded value (an
+     * append used to cost four: a quarter of the loop's malloc/free time in the HTTP append
+     * benchmark). The views are filled while encoding: the encoding is ours, there is nothing
+     * to verify by parsing it back.
+     */
+    size_t views = sizeof(wr_batch) + (size_t)n * sizeof(wr_record) + n_headers * sizeof(wr_header);
+    wr_batch *b = wr_xmalloc(views + len);
+    memset(b, 0, sizeof(*b));
     atomic_init(&b->refs, 1);
+    b->one_block = true;
+    b->records = (wr_record *)(b + 1);
+    b->headers_store = n_headers ? (wr_header *)(b->records + n) : NULL;
     b->stream_id = stream_id;
-    b->data = wr_xmalloc(len);
+    b->data = (uint8_t *)b + views;
     b->len = len;
     b->n_records = n;
     b->first_seq = first_seq;
@@ -167,21 +180,32 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
     wr_put_be64(p + 32, metered);
     wr_put_be64(p + 40, arrival_ms);
     p += WR_BATCH_HEADER_LEN;
+    wr_header *hv = b->headers_store;
     for (uint32_t i = 0; i < n; i++) {
         const wr_append_record *r = &recs[i];
-        wr_put_be64(p, first_seq + i);
+        wr_record *v = &b->records[i];
+        v->seq = first_seq + i;
+        v->ts_ms = ts[i];
+        v->n_headers = r->n_headers;
+        v->headers = r->n_headers ? hv : NULL;
+        v->metered = (uint32_t)wr_record_metered(r->headers, r->n_headers, r->body_len);
+        wr_put_be64(p, v->seq);
         wr_put_be64(p + 8, ts[i]);
         wr_put_be32(p + 16, r->n_headers);
         p += 20;
-        for (uint32_t h = 0; h < r->n_headers; h++) {
+        for (uint32_t h = 0; h < r->n_headers; h++, hv++) {
+            hv->name_len = r->headers[h].name_len;
+            hv->name = p + 4;
             p = put_bytes(p, r->headers[h].name, r->headers[h].name_len);
+            hv->value_len = r->headers[h].value_len;
+            hv->value = p + 4;
             p = put_bytes(p, r->headers[h].value, r->headers[h].value_len);
         }
+        v->body_len = r->body_len;
+        v->body = p + 4;
         p = put_bytes(p, r->body, r->body_len);
     }
     wr_put_be32(p, wr_crc32c(0, b->data, len - 4));
-    if (!index_records(b, n_headers))
-        abort(); /* our own encoding must always index */
     return b;
 }
 

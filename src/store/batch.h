@@ -93,6 +93,7 @@ typedef struct wr_batch {
     size_t len;
     void *attachment; /* the upper layer's (wr_batch_attach) */
     void (*attachment_free)(void *);
+    bool one_block; /* built here: views and data share the batch's allocation */
 } wr_batch;
 
 /* Metered size: 8 + 2·H + Σ(name+value) + body. */

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/crc32c.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/hash.h"
@@ -373,6 +374,7 @@ handoff_locked(wr_store *s)
     s->cq_tail = s->hq_tail;
     s->hq_head = s->hq_tail = NULL;
     s->hq_bytes = 0;
+    s->hq_epoch++; /* the storage runs of these appends are closed (append.c join_run) */
 }
 
 /* The loop is about to poll: hand over what this iteration sequenced. */
@@ -507,17 +509,55 @@ mark_last_writers(append_op **ops, size_t n, uint8_t *put, uint64_t *seen_id, ui
  * families forced on every insert. The order inside one WriteBatch changes nothing on disk or
  * for readers: the batch is applied atomically.
  */
+/*
+ * The stored value of the run that `head` starts (append.c join_run): the head's header with
+ * the run's record count, last timestamp, metered bytes and arrival (the last op's), every
+ * op's records in order, and a CRC over it all. Malloc'd, head->run_len bytes.
+ */
+static uint8_t *
+run_value(const append_op *head)
+{
+    const size_t hdr = WR_BATCH_HEADER_LEN;
+    uint8_t *v = wr_xmalloc(head->run_len), *p = v + hdr;
+    const wr_batch *last = head->run_tail->batch;
+    uint64_t metered = 0;
+    for (const append_op *op = head; op; op = op->run_next) {
+        const wr_batch *b = op->batch;
+        memcpy(p, b->data + hdr, b->len - hdr - 4);
+        p += b->len - hdr - 4;
+        metered += b->metered_bytes;
+    }
+    memcpy(v, head->batch->data, hdr);
+    wr_put_be32(v + 4, head->run_records);
+    wr_put_be64(v + 24, last->last_ts);
+    wr_put_be64(v + 32, metered);
+    wr_put_be64(v + 40, last->arrival_ms);
+    assert((size_t)(p - v) + 4 == head->run_len);
+    wr_put_be32(p, wr_crc32c(0, v, head->run_len - 4));
+    return v;
+}
+
 static void
 build_group(rocksdb_writebatch_t *wb, append_op **ops, size_t n, const uint8_t *put)
 {
     for (size_t i = 0; i < n; i++) {
         const wr_batch *b = ops[i]->batch;
+        if (ops[i]->merged)
+            continue; /* in its run head's value */
         uint8_t kb[WR_KEY_BATCH_LEN];
         wr_key_batch(kb, b->stream_id, b->first_seq);
-        rocksdb_writebatch_put(wb, (char *)kb, sizeof(kb), (char *)b->data, b->len);
+        if (!ops[i]->run_next) {
+            rocksdb_writebatch_put(wb, (char *)kb, sizeof(kb), (char *)b->data, b->len);
+            continue;
+        }
+        uint8_t *v = run_value(ops[i]);
+        rocksdb_writebatch_put(wb, (char *)kb, sizeof(kb), (char *)v, ops[i]->run_len);
+        free(v);
     }
     for (size_t i = 0; i < n; i++) {
         const wr_batch *b = ops[i]->batch;
+        if (ops[i]->merged)
+            continue;
         uint8_t kt[WR_KEY_TS_LEN];
         wr_key_ts_index(kt, b->stream_id, b->first_ts, b->first_seq);
         rocksdb_writebatch_put(wb, (char *)kt, sizeof(kt), (char *)ops[i]->ledger,

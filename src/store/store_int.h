@@ -70,6 +70,17 @@ struct append_op {
     bool put_doe; /* delete-on-empty stream: the append moves its deadline */
     uint64_t doe_deadline;
     uint8_t ledger[32]; /* the TS_INDEX value (keys.h usage ledger) */
+    /*
+     * Storage runs (append.c join_run): the appends of a stream sequenced between two
+     * hand-offs are stored as one BATCH value with one TS_INDEX entry, written by the run's
+     * first op (the head). The loop links and counts a run only while its head is still on the
+     * hand-off list; the commit thread reads it after the hand-off.
+     */
+    bool merged;          /* stored inside an earlier op's value: no keys of its own */
+    append_op *run_next;  /* the next op of the run */
+    append_op *run_tail;  /* head only: the run's last op */
+    uint32_t run_records; /* head only: records of the run */
+    uint64_t run_len;     /* head only: length of the run's value (its ledger's `stored`) */
     /* Written by the commit thread. */
     wr_err commit_err;
 };
@@ -114,6 +125,8 @@ struct stream_state {
     size_t fence_len;
     uint64_t trim;
     uint64_t cum_metered, cum_stored; /* usage ledger sums through the last sequenced batch */
+    append_op *run_head;              /* head of the stream's latest storage run … */
+    uint64_t run_epoch;               /* … open while this equals the store's hq_epoch */
     /* Durable state. */
     uint64_t d_seq;
     uint64_t d_ts;
@@ -201,6 +214,7 @@ struct wr_store {
     uv_prepare_t handoff;         /* moves hq_* to the commit queue before the loop polls */
     append_op *hq_head, *hq_tail; /* sequenced, not yet handed over (loop only) */
     uint64_t hq_bytes;            /* their in-flight charge (loop only) */
+    uint64_t hq_epoch;            /* hand-offs so far (loop only): closes storage runs */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool commit_idle; /* the commit thread waits for work (under mu) */
@@ -422,6 +436,10 @@ void wr_store__usage_read(wr_store *s, const char *basin, const char *stream, ui
 wr_err wr_store__usage_ledger_load(wr_store *s, stream_state *st, wr_error *out_err);
 /* Fills op->ledger for a sequenced batch and advances st->cum_*. */
 void wr_store__usage_ledger_next(stream_state *st, append_op *op);
+/* Adds to the ledger of run head `head` an op's `metered` bytes and the `stored` bytes its
+ * records add to the run's value, and advances st->cum_*. */
+void wr_store__usage_ledger_extend(stream_state *st, append_op *head, uint64_t metered,
+                                   uint64_t stored);
 void wr_store__usage_close(wr_store *s);      /* from wr_store_close: stop timers, cancel waits */
 bool wr_store__usage_busy(const wr_store *s); /* a usage job is on the worker pool */
 void wr_store__usage_final(wr_store *s);      /* last flush, blocking, right before the DB closes */

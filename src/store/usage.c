@@ -231,6 +231,17 @@ wr_store__usage_ledger_next(stream_state *st, append_op *op)
     st->cum_stored += stored;
 }
 
+void
+wr_store__usage_ledger_extend(stream_state *st, append_op *head, uint64_t metered, uint64_t stored)
+{
+    uint64_t mb, m, sb, sd;
+    if (!wr_ts_ledger_decode(head->ledger, sizeof(head->ledger), &mb, &m, &sb, &sd))
+        abort(); /* written by wr_store__usage_ledger_next */
+    wr_ts_ledger(head->ledger, mb, m + metered, sb, sd + stored);
+    st->cum_metered += metered;
+    st->cum_stored += stored;
+}
+
 /* The first (or last) TS_INDEX entry of stream id: *found, and its ledger when it has one. */
 static wr_err
 ts_edge(wr_store *s, uint64_t id, bool last, bool *found, bool *has_ledger, uint64_t v[4],

@@ -1,7 +1,9 @@
 /*
  * sha256.h — SHA-256 of a byte string (token and API-key hashes) and HMAC-SHA256. OpenSSL's implementation is
  * fetched from its provider once: the one-shot SHA256() and EVP_sha256() look it up again on
- * every call, which costs several times the hashing of a short key. Callable from any thread.
+ * every call, which costs several times the hashing of a short key; and each thread keeps one
+ * digest context for all its hashes (freed at thread exit) instead of allocating one per call.
+ * Callable from any thread.
  */
 #ifndef WR_UTIL_SHA256_H
 #define WR_UTIL_SHA256_H

@@ -166,7 +166,18 @@ test_batch_roundtrip(void **state)
         assert_int_equal(d->records[i].metered, b->records[i].metered);
         if (d->records[i].body_len)
             assert_memory_equal(d->records[i].body, b->records[i].body, d->records[i].body_len);
+        /* The built batch's views (filled while encoding) agree with the decoder's. */
+        for (uint32_t h = 0; h < d->records[i].n_headers; h++) {
+            const wr_header *x = &d->records[i].headers[h], *y = &b->records[i].headers[h];
+            assert_int_equal(x->name_len, y->name_len);
+            assert_int_equal(x->value_len, y->value_len);
+            assert_memory_equal(x->name, y->name, x->name_len);
+            assert_memory_equal(x->value, y->value, x->value_len);
+        }
     }
+    assert_null(b->records[1].headers);
+    assert_int_equal(b->records[1].body_len, 0);
+    assert_memory_equal(b->records[2].body, "x\0y", 3);
     assert_memory_equal(d->records[0].headers[0].name, "type", 4);
     assert_memory_equal(d->records[0].headers[0].value, "created", 7);
     assert_int_equal(d->records[2].headers[1].value_len, 1);

@@ -294,6 +294,37 @@ test_storage_exact(void **state)
     assert_int_equal(storage_now(e, "blob", true, NULL), (8 + sizeof(big) - 1) + trim_metered);
 }
 
+/* Appends committed together are stored as one value (store.c run_value): the storage ledger
+ * counts that value's length, one header and CRC for the run, not one per append. */
+static void
+test_storage_exact_runs(void **state)
+{
+    ts_env *e = *state;
+    enum { N = 6 };
+    wr_append_record r[N];
+    wr_append_input in[N];
+    ts_append_wait w[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = ts_rec("abc");
+        in[i] = (wr_append_input){.records = &r[i], .n_records = 1};
+        ts_append_start(e, B, "run", &in[i], &w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        ts_run_until(e, &w[i].done);
+        assert_int_equal(w[i].res.err, WR_OK);
+    }
+    /* One value: a 48-byte header, N records of 8+8+4+4+3 bytes, a 4-byte CRC. */
+    uint64_t stored = 0, want = 48 + N * 27 + 4;
+    assert_int_equal(storage_now(e, "run", true, &stored), N * 11);
+    assert_int_equal(stored, want);
+    append_abc(e, "run", 1); /* a value of its own, after the run */
+    assert_int_equal(storage_now(e, "run", true, &stored), (N + 1) * 11);
+    assert_int_equal(stored, want + 48 + 27 + 4);
+    ts_maintain(e, true);
+    assert_int_equal(storage_now(e, "run", true, &stored), (N + 1) * 11);
+    assert_int_equal(stored, want + 48 + 27 + 4);
+}
+
 /* A full table sends new streams' counts to the basin's unattributed entry while a job runs:
  * the basin total stays exact, the stream's own figure misses them. */
 static void
@@ -396,9 +427,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        TS_TEST(test_counters_scopes, &fx), TS_TEST(test_flush_and_restart, &fx),
-        TS_TEST(test_rollups, &fx),         TS_TEST(test_storage_exact, &fx),
-        TS_TEST(test_bounded_table, &fx),   TS_TEST(test_ops_and_active, &fx),
+        TS_TEST(test_counters_scopes, &fx),
+        TS_TEST(test_flush_and_restart, &fx),
+        TS_TEST(test_rollups, &fx),
+        TS_TEST(test_storage_exact, &fx),
+        TS_TEST(test_storage_exact_runs, &fx),
+        TS_TEST(test_bounded_table, &fx),
+        TS_TEST(test_ops_and_active, &fx),
         TS_TEST(test_eviction, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
