@@ -215,6 +215,8 @@ struct wr_store {
     append_op *hq_head, *hq_tail; /* sequenced, not yet handed over (loop only) */
     uint64_t hq_bytes;            /* their in-flight charge (loop only) */
     uint64_t hq_epoch;            /* hand-offs so far (loop only): closes storage runs */
+    size_t hq_n;                  /* appends on the hand-off list (loop only) */
+    size_t cq_n;                  /* appends on the commit queue (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool commit_idle; /* the commit thread waits for work (under mu) */
