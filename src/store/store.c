@@ -10,8 +10,11 @@
  * one RocksDB WriteBatch with sync=true (group commit: appends that arrive during a sync ride
  * the next one), moves the ops to the done list and wakes the loop with uv_async_send. Once the
  * store has failed it writes nothing and fails every op it receives. A group's WriteBatch holds
- * its keys grouped by family and each stream's TAIL (FENCE, TRIM, DOE_DEADLINE) once, with the
- * value of its last op in the group (build_group says why).
+ * its keys grouped by family, one BATCH value and TS_INDEX entry per storage run (a stream's
+ * appends of one hand-off, append.c join_run; run_value) and each stream's TAIL (FENCE, TRIM,
+ * DOE_DEADLINE) once, with the value of its last op in the group (build_group says why). After
+ * a group it waits briefly for the loop to deliver the acks and for the next group to grow to
+ * the last one's size (COMMIT_HANDOFF_US, COMMIT_GATHER_US).
  *
  * Hand-off: the loop does not wake the commit thread per append. Sequenced appends collect on
  * a loop-only list and a uv_prepare handle moves the whole list to the commit queue once per
