@@ -219,7 +219,8 @@ struct wr_store {
     size_t cq_n;                  /* appends on the commit queue (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool commit_idle; /* the commit thread waits for work (under mu) */
+    bool commit_idle;   /* the commit thread waits for work (under mu) */
+    size_t gather_want; /* … for this many queued appends, when nonzero (under mu) */
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
     meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */
