@@ -207,14 +207,15 @@ assign(stream_state *st, append_op *op, uint64_t *ts)
  * (one loop iteration, or HANDOFF_NOW_BYTES) are committed in the same group, so they are
  * stored as one BATCH value (the head's header, every op's records, one CRC) with one TS_INDEX
  * entry, instead of two memtable inserts and WriteBatch entries per append: 64 connections
- * appending to one stream cost ~20 % less CPU per ack on tmpfs (docs/benchmarks.md). Nothing
+ * appending to one stream cost 12-17 % less CPU per ack on tmpfs (docs/benchmarks.md). Nothing
  * else changes: every op keeps its own wr_batch for its ack, the recent-batch cache and the
  * followers; readers, retention, trim and recovery treat a stored value by its seq range and
  * header whatever the appends that formed it. A run holds at most WR_MAX_BATCH_RECORDS records
- * and RUN_MAX_BYTES bytes (what the decoder accepts and a reader holds at once). The ledger
- * of the head covers the run: `stored` is the run value's length, exact as before.
+ * (what the decoder accepts) and RUN_MAX_BYTES bytes, so no stored value gets bigger than the
+ * largest single append's and a reader holds no more at once than before. The ledger of the
+ * head covers the run: `stored` is the run value's length, exact as before.
  */
-#define RUN_MAX_BYTES (2u * WR_MAX_BATCH_BYTES)
+#define RUN_MAX_BYTES WR_MAX_BATCH_BYTES
 
 /* Joins op (its batch built) to its stream's open run, or opens a run with it. Returns whether
  * it joined (then the head's ledger covers it). */
