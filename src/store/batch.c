@@ -39,16 +39,17 @@ put_bytes(uint8_t *p, const uint8_t *src, size_t n)
     return p + 4 + n;
 }
 
-/* Builds the record/header views over b->data; `verify` checks structure and seq numbers. */
+/* Builds the record/header views over a decoded b->data, checking structure, seq numbers,
+ * timestamps and the header's metered total. */
 static bool
-index_records(wr_batch *b, size_t total_headers_hint)
+index_records(wr_batch *b)
 {
     const uint8_t *p =
         b->data + (b->data[0] == WR_BATCH_FORMAT_V1 ? WR_BATCH_HEADER_LEN_V1 : WR_BATCH_HEADER_LEN);
     const uint8_t *end = b->data + b->len - 4;
     b->records = wr_xcalloc(b->n_records ? b->n_records : 1, sizeof(wr_record));
-    size_t cap = total_headers_hint, used = 0;
-    b->headers_store = cap ? wr_xcalloc(cap, sizeof(wr_header)) : NULL;
+    size_t cap = 0, used = 0;
+    b->headers_store = NULL;
     uint64_t metered = 0;
     /* Headers are stored in one array; views are fixed up after it stops growing. Small
      * batches (every unary append of a few records) keep the offsets on the stack. */
@@ -140,11 +141,9 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
                   const uint64_t *ts, uint32_t n, uint64_t arrival_ms)
 {
     size_t len = WR_BATCH_HEADER_LEN + 4, n_headers = 0;
-    uint64_t metered = 0;
     for (uint32_t i = 0; i < n; i++) {
         len += record_encoded_len(&recs[i]);
         n_headers += recs[i].n_headers;
-        metered += wr_record_metered(recs[i].headers, recs[i].n_headers, recs[i].body_len);
     }
     /*
      * One allocation holds the batch, its record and header views and the encoded value (an
@@ -167,7 +166,6 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
     b->end_seq = first_seq + n;
     b->first_ts = ts[0];
     b->last_ts = ts[n - 1];
-    b->metered_bytes = metered;
     b->arrival_ms = arrival_ms;
 
     uint8_t *p = b->data;
@@ -177,7 +175,6 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
     wr_put_be64(p + 8, first_seq);
     wr_put_be64(p + 16, b->first_ts);
     wr_put_be64(p + 24, b->last_ts);
-    wr_put_be64(p + 32, metered);
     wr_put_be64(p + 40, arrival_ms);
     p += WR_BATCH_HEADER_LEN;
     wr_header *hv = b->headers_store;
@@ -189,6 +186,7 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
         v->n_headers = r->n_headers;
         v->headers = r->n_headers ? hv : NULL;
         v->metered = (uint32_t)wr_record_metered(r->headers, r->n_headers, r->body_len);
+        b->metered_bytes += v->metered;
         wr_put_be64(p, v->seq);
         wr_put_be64(p + 8, ts[i]);
         wr_put_be32(p + 16, r->n_headers);
@@ -205,6 +203,7 @@ wr_batch_build_at(uint64_t stream_id, uint64_t first_seq, const wr_append_record
         v->body = p + 4;
         p = put_bytes(p, r->body, r->body_len);
     }
+    wr_put_be64(b->data + 32, b->metered_bytes); /* the header's metered total, now known */
     wr_put_be32(p, wr_crc32c(0, b->data, len - 4));
     return b;
 }
@@ -263,7 +262,7 @@ wr_batch_decode(uint64_t stream_id, uint8_t *data, size_t len, wr_batch **out, w
     b->metered_bytes = wr_get_be64(data + 32);
     b->arrival_ms = data[0] == WR_BATCH_FORMAT_V1 ? b->last_ts : wr_get_be64(data + 40);
     b->end_seq = b->first_seq + b->n_records;
-    if (b->n_records == 0 || b->n_records > WR_MAX_BATCH_RECORDS || !index_records(b, 0)) {
+    if (b->n_records == 0 || b->n_records > WR_MAX_BATCH_RECORDS || !index_records(b)) {
         batch_free(b);
         return wr_error_set(out_err, WR_ERR_STORAGE, "record batch is malformed");
     }

@@ -31,11 +31,11 @@
 #include "store/store_int.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -933,20 +933,21 @@ free_store(wr_store *s)
 static bool
 direct_writes_work(const char *dir)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/.direct-probe", dir);
-    if (n < 0 || (size_t)n >= sizeof(path))
+    char where[4096], path[4200];
+    if (snprintf(where, sizeof(where), "%s", dir) >= (int)sizeof(where))
         return false;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-        const char *slash = strrchr(dir, '/');
-        size_t plen = !slash ? 1 : slash == dir ? 1 : (size_t)(slash - dir);
-        n = snprintf(path, sizeof(path), "%.*s/.weir-direct-probe-%ld", (int)plen,
-                     slash ? dir : ".", (long)getpid());
-        if (n < 0 || (size_t)n >= sizeof(path))
-            return false;
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+    struct stat st;
+    if (stat(where, &st) != 0) {
+        char *slash = strrchr(where, '/');
+        if (!slash)
+            strcpy(where, ".");
+        else if (slash == where)
+            where[1] = '\0'; /* "/x": the root */
+        else
+            *slash = '\0';
     }
+    snprintf(path, sizeof(path), "%s/.weir-direct-probe-%ld", where, (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
     if (fd < 0)
         return false;
     void *buf = NULL;
