@@ -304,7 +304,8 @@ serve(int argc, char **argv)
                          .usage_sample_ms = cfg.store.usage_sample_s * 1000,
                          .usage_retention_s = cfg.store.usage_retention_s,
                          .usage_minute_retention_s = cfg.store.usage_minute_retention_s,
-                         .location = cfg.store.location};
+                         .location = cfg.store.location,
+                         .commit_mode = (wr_store_commit_mode)cfg.store.commit_mode};
     wr_obs *obs = NULL;
     if (wr_obs_new(cfg.obs.access_log, &obs, &err) != WR_OK) {
         fprintf(stderr, "weir: %s\n", err.msg);

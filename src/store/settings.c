@@ -4,8 +4,38 @@
 #include "store/settings.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
 
 #define FIELD(f, T) WR_OPT_FIELD(wr_store_settings, f, T)
+
+bool
+wr_store_commit_mode_parse(const char *s, int *out)
+{
+    static const char *const names[] = {
+        [WR_STORE_COMMIT_AUTO] = "auto",
+        [WR_STORE_COMMIT_THREAD] = "thread",
+        [WR_STORE_COMMIT_LOOP] = "loop",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+parse_commit_mode(const char *s, void *field, char *msg, size_t msg_len)
+{
+    if (wr_store_commit_mode_parse(s, field))
+        return true;
+    snprintf(msg, msg_len, "must be auto, thread or loop");
+    return false;
+}
 
 static const wr_opt store_rows[] = {
     {"append-inflight-bytes", "WEIR_APPEND_INFLIGHT_BYTES", "128MiB", "SIZE", WR_OPT_SIZE,
@@ -28,6 +58,13 @@ static const wr_opt store_rows[] = {
      FIELD(maint_interval_s, uint64_t), 1, WR_OPT_DAY,
      "How often the storage maintenance pass runs (±10 %): it reclaims expired and trimmed "
      "records and finishes stream and basin deletions."},
+    {"commit-mode", "WEIR_COMMIT_MODE", "auto", "auto|thread|loop", WR_OPT_CUSTOM,
+     FIELD(commit_mode, int), 0, 0,
+     "Who writes and syncs each group of appends: thread (a commit thread; the loop keeps "
+     "serving while a group syncs), loop (the event loop itself: no thread hand-offs, cheapest on "
+     "one core, but nothing else is served during a sync), or auto: loop when the process may "
+     "run on one CPU only (its affinity mask, e.g. taskset -c 0), thread otherwise.",
+     .parse = parse_commit_mode},
 };
 
 const wr_opt_table wr_store_settings_table = WR_OPT_TABLE(store_rows);

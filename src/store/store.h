@@ -7,6 +7,13 @@
  * (group commit) and the libuv worker pool serves catch-up reads; neither ever calls user code,
  * except the sync and read hooks (see wr_store_opts).
  *
+ * COMMITS. Appends and metadata changes are written in groups, one synced RocksDB write each
+ * (group commit), by the commit thread, or, with opts.commit_mode LOOP (AUTO when the process may
+ * run on one CPU only), by the loop thread itself right before it polls: then no commit thread
+ * exists, the loop does nothing else while a group syncs (as a single-threaded server would), and
+ * a shared core pays no thread hand-offs. What is acknowledged, when, and in which order is the
+ * same either way; "the commit thread" below means whichever writes the groups.
+ *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
  * They are rare. Appends, reads and usage queries never block the loop on disk (the one exception:
@@ -116,6 +123,13 @@ typedef int (*wr_store_read_hook)(void *ud, wr_store_read_kind kind, const void 
  */
 typedef size_t (*wr_store_group_fn)(void *ud, const char *basin, const char *stream);
 
+/* Who writes and syncs the group commits (wr_store_opts.commit_mode). */
+typedef enum wr_store_commit_mode {
+    WR_STORE_COMMIT_AUTO = 0, /* LOOP when the process's CPU affinity allows one CPU, else THREAD */
+    WR_STORE_COMMIT_THREAD,   /* a commit thread; the loop keeps serving during each sync */
+    WR_STORE_COMMIT_LOOP,     /* the loop thread itself, right before it polls; no thread */
+} wr_store_commit_mode;
+
 typedef struct wr_store_opts {
     const char *path;             /* data directory, created if missing */
     size_t inflight_bytes;        /* append bytes being committed at once; 0 = 128 MiB */
@@ -141,6 +155,9 @@ typedef struct wr_store_opts {
     size_t usage_max_entries;          /* pending (stream, minute) entries [100000] */
     /* The location stamped on basins created from now on (NULL = none: basins show null). */
     const char *location;
+    /* Who commits appends (COMMITS below): auto (0) = the loop thread when the process may run
+     * on one CPU only, otherwise a commit thread. */
+    wr_store_commit_mode commit_mode;
 } wr_store_opts;
 
 /*
@@ -186,7 +203,8 @@ typedef struct wr_store_stats {
     /* Usage series. */
     uint64_t usage_flushes, usage_flush_errors, usage_samples, usage_pending_entries;
     uint64_t usage_unattributed;
-    bool direct_writes; /* flushes and compactions write with O_DIRECT (see wr_store_open) */
+    bool direct_writes;   /* flushes and compactions write with O_DIRECT (see wr_store_open) */
+    bool commits_on_loop; /* the loop thread commits (commit_mode, as resolved at open) */
 } wr_store_stats;
 
 /* Latency and size histograms of the store, for Prometheus (obs/hist.h). Borrowed: valid

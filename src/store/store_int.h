@@ -12,6 +12,9 @@
  *  - `failed` and `n_commits` are atomics. `failed` is set through wr_store__fail by whichever
  *    thread meets a write or read error (commit thread, loop, worker pool); `n_commits` is
  *    written by the commit thread.
+ *  - With `on_loop` (wr_store_opts.commit_mode) there is no commit thread: the loop takes the
+ *    hand-off list and the metadata queue itself in its prepare phase and commits them
+ *    (store.c, commit_on_loop); the shared fields are then touched by the loop only.
  *
  * The stream cache (store.c) holds at most opts.stream_cache_entries stream_states. When a load
  * pushes it over, the least recently used *idle* states are dropped (wr_store__stream_uncache);
@@ -209,18 +212,23 @@ struct wr_store {
     /* Deferred loop work. */
     deferred *def_head, *def_tail;
 
-    /* Commit thread. */
+    /* Commit thread (or the loop, when on_loop). */
     pthread_t commit_thread;
-    uv_prepare_t handoff;         /* moves hq_* to the commit queue before the loop polls */
-    append_op *hq_head, *hq_tail; /* sequenced, not yet handed over (loop only) */
-    uint64_t hq_bytes;            /* their in-flight charge (loop only) */
-    uint64_t hq_epoch;            /* hand-offs so far (loop only): closes storage runs */
-    size_t hq_n;                  /* appends on the hand-off list (loop only) */
-    size_t cq_n;                  /* appends on the commit queue (under mu) */
+    bool on_loop;                  /* the loop commits in its prepare phase; no thread */
+    rocksdb_writebatch_t *loop_wb; /* on_loop: the group's batch, reused */
+    uv_timer_t gather_timer;       /* on_loop: ends a gather wait, or lets the loop come round */
+    uint64_t gather_until_ns;      /* on_loop: commit by then even if the group is short */
+    uv_prepare_t handoff;          /* moves hq_* to the commit queue before the loop polls */
+    append_op *hq_head, *hq_tail;  /* sequenced, not yet handed over (loop only) */
+    uint64_t hq_bytes;             /* their in-flight charge (loop only) */
+    uint64_t hq_epoch;             /* hand-offs so far (loop only): closes storage runs */
+    size_t hq_n;                   /* appends on the hand-off list (loop only) */
+    size_t cq_n;                   /* appends on the commit queue (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool commit_idle;   /* the commit thread waits for work (under mu) */
-    size_t gather_want; /* … for this many queued appends, when nonzero (under mu) */
+    size_t gather_want; /* … for this many queued appends, when nonzero (under mu; on_loop:
+                           the hand-off list) */
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
     meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */

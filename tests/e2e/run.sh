@@ -28,8 +28,9 @@ WEIR_E2E_BACKEND=remote node --test --test-concurrency=1 --test-timeout=120000 \
     "$here"/trigger-sdk.test.mjs "$here"/trigger-chat.test.mjs
 # The control plane on PostgreSQL (WEIR_CONTROL_PLANE) instead of the embedded SQLite file: a
 # throw-away server (scripts/pg-test.sh) shared by every weir these suites start; with it,
-# multi-node.test.mjs (two realtime nodes on one PostgreSQL and one S2 endpoint) runs.
-bash "$here/../../scripts/pg-test.sh" bash -c '
+# multi-node.test.mjs (two realtime nodes on one PostgreSQL and one S2 endpoint) runs. These
+# servers commit on their loop thread (--commit-mode loop), the first pass's on a commit thread.
+WEIR_COMMIT_MODE=loop bash "$here/../../scripts/pg-test.sh" bash -c '
     port=$(echo "$WEIR_TEST_PG" | sed "s/.*port=\([0-9]*\).*/\1/")
     export WEIR_CONTROL_PLANE="postgresql://weir@127.0.0.1:$port/postgres"
     node --test --test-concurrency=1 --test-timeout=120000 "$0"/realtime-admin.test.mjs \

@@ -186,6 +186,8 @@ test("the limit options are listed by --help and bad values stop weir with exit 
     "WEIR_STREAM_CACHE_ENTRIES, default 100000",
     "--maintenance-interval DURATION",
     "WEIR_MAINTENANCE_INTERVAL, default 60s",
+    "--commit-mode auto|thread|loop",
+    "WEIR_COMMIT_MODE, default auto",
   ])
     assert.ok(help.stdout.includes(opt), opt);
   const rows = [
@@ -197,6 +199,9 @@ test("the limit options are listed by --help and bad values stop weir with exit 
     { args: [], env: { WEIR_STREAM_CACHE_ENTRIES: "100000001" }, msg: "WEIR_STREAM_CACHE_ENTRIES: must be between 1 and 100000000" },
     { args: ["--maintenance-interval", "0s"], env: {}, msg: "--maintenance-interval: must be between 1s and 1d" },
     { args: [], env: { WEIR_MAINTENANCE_INTERVAL: "5" }, msg: "WEIR_MAINTENANCE_INTERVAL: must be a duration" },
+    { args: ["--commit-mode", "fast"], env: {}, msg: "--commit-mode: must be auto, thread or loop" },
+    { args: [], env: { WEIR_COMMIT_MODE: "Loop" }, msg: "WEIR_COMMIT_MODE: must be auto, thread or loop" },
+    { args: ["--commit-mode", ""], env: {}, msg: "--commit-mode: must be auto, thread or loop" },
   ];
   for (const row of rows) {
     const { code, stderr } = await runWeir(["serve", "--data-dir", "/nonexistent/never-created", ...row.args], row.env);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crash_gen.h"
+#include "store/settings.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -236,6 +237,11 @@ main(int argc, char **argv)
     }
     uv_loop_t *loop = uv_default_loop();
     wr_store_opts opts = {.path = argv[1]};
+    int mode = WR_STORE_COMMIT_AUTO; /* the unit tests run it in both modes (CMakeLists.txt) */
+    const char *mode_env = getenv("WEIR_COMMIT_MODE");
+    if (mode_env && !wr_store_commit_mode_parse(mode_env, &mode))
+        return 2;
+    opts.commit_mode = (wr_store_commit_mode)mode;
     wr_error err;
     if (wr_store_open(loop, &opts, &store, &err) != WR_OK) {
         fprintf(stderr, "crash_writer: open: %s\n", err.msg);

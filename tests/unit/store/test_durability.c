@@ -235,6 +235,72 @@ test_close_with_pending(void **state)
     assert_int_equal(tail.seq, (uint64_t)acked);
 }
 
+/* The store in the resolved commit mode: the loop commits (true) or a thread (false). */
+static bool
+reopen_in_mode(ts_env *e, wr_store_commit_mode mode)
+{
+    wr_error err;
+    e->opts.commit_mode = mode;
+    assert_int_equal(ts_reopen(e, &err), WR_OK);
+    return ts_stats(e).commits_on_loop;
+}
+
+/*
+ * --commit-mode: thread and loop are what they say; auto is the loop exactly when the process
+ * may run on one CPU. With the loop committing, a group smaller than the last one still goes out
+ * (at the end of its gather wait: 12 writers, then one append alone) and everything acknowledged
+ * is on disk after a reopen.
+ */
+static void
+test_commit_modes(void **state)
+{
+    ts_env *e = *state;
+    assert_false(reopen_in_mode(e, WR_STORE_COMMIT_THREAD));
+    assert_true(reopen_in_mode(e, WR_STORE_COMMIT_LOOP));
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+    assert_int_equal(reopen_in_mode(e, WR_STORE_COMMIT_AUTO), CPU_COUNT(&all) == 1);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+    bool on_loop = reopen_in_mode(e, WR_STORE_COMMIT_AUTO);
+    assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+    assert_true(on_loop);
+
+    enum { N = 12 };
+    writer ws[N + 1];
+    int total = 0;
+    init_writers(e, ws, N + 1, &total, false, false);
+    snprintf(ws[N].stream, sizeof(ws[N].stream), "w0"); /* no stream create in its group */
+    for (int i = 0; i < N; i++)
+        wr_store_append(e->s, B, ws[i].stream, &ws[i].in, on_ack, &ws[i]);
+    while (total < N)
+        uv_run(&e->loop, UV_RUN_ONCE);
+    uint64_t commits = ts_stats(e).commits;
+    wr_store_append(e->s, B, ws[N].stream, &ws[N].in, on_ack, &ws[N]);
+    while (total < N + 1)
+        uv_run(&e->loop, UV_RUN_ONCE);
+    assert_int_equal(ts_stats(e).commits, commits + 1);
+    for (int i = 0; i <= N; i++)
+        assert_int_equal(ws[i].acked, 1);
+    assert_false(reopen_in_mode(e, WR_STORE_COMMIT_THREAD));
+    uint64_t on_disk = 0;
+    for (int s = 0; s < 16; s++) {
+        char name[8];
+        snprintf(name, sizeof(name), "w%d", s);
+        wr_pos tail;
+        wr_error err;
+        if (wr_store_check_tail(e->s, B, name, &tail, &err) == WR_OK)
+            on_disk += tail.seq;
+    }
+    assert_int_equal(on_disk, N + 1);
+}
+
 /*
  * A sync hook that holds the first group commit until the test has queued more appends, so
  * that those form exactly one second group. Commit thread: `held` tells the loop it is in.
@@ -277,6 +343,7 @@ test_group_last_values(void **state)
     wr_error err;
     e->opts.sync_hook = gate_hook;
     assert_int_equal(ts_reopen(e, &err), WR_OK);
+    ts_skip_unless_commit_thread(e);
     uint8_t trim2[8], trim5[8];
     wr_put_be64(trim2, 2);
     wr_put_be64(trim5, 5);
@@ -512,13 +579,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        TS_TEST(test_group_commit, &fx),
-        TS_TEST(test_sync_failure, &fx),
-        TS_TEST(test_meta_sync_failure, &fx),
-        TS_TEST(test_inflight_budget, &fx),
-        TS_TEST(test_close_with_pending, &fx),
-        TS_TEST(test_group_last_values, &fx),
-        TS_TEST(test_flushed_batches_read_back, &fx),
+        TS_TEST(test_group_commit, &fx),         TS_TEST(test_sync_failure, &fx),
+        TS_TEST(test_meta_sync_failure, &fx),    TS_TEST(test_inflight_budget, &fx),
+        TS_TEST(test_close_with_pending, &fx),   TS_TEST(test_commit_modes, &fx),
+        TS_TEST(test_group_last_values, &fx),    TS_TEST(test_flushed_batches_read_back, &fx),
         TS_TEST(test_runs_share_one_value, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

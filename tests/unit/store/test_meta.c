@@ -476,6 +476,7 @@ hold_install(ts_env *e)
     hold.inner_ud = e->opts.sync_hook_ud;
     e->opts.sync_hook = hold_hook;
     assert_int_equal(ts_reopen(e, &err), WR_OK);
+    ts_skip_unless_commit_thread(e);
 }
 
 static void

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "store/settings.h"
 #include "store/store_int.h"
 #include "support/fs_support.h"
 #include "util/buf.h"
@@ -98,6 +99,12 @@ ts_init(ts_env *e)
     e->opts.sync_hook_ud = e;
     e->opts.read_hook = read_hook;
     e->opts.read_hook_ud = e;
+    /* CTest runs the store suites once per commit mode (CMakeLists.txt). */
+    int mode = WR_STORE_COMMIT_AUTO;
+    const char *mode_env = getenv("WEIR_COMMIT_MODE");
+    if (mode_env)
+        assert_true(wr_store_commit_mode_parse(mode_env, &mode));
+    e->opts.commit_mode = (wr_store_commit_mode)mode;
     pthread_mutex_init(&e->rf_mu, NULL);
 }
 
@@ -370,6 +377,13 @@ ts_stats(ts_env *e)
     wr_store_stats st;
     wr_store_get_stats(e->s, &st);
     return st;
+}
+
+void
+ts_skip_unless_commit_thread(ts_env *e)
+{
+    if (ts_stats(e).commits_on_loop)
+        skip();
 }
 
 size_t

@@ -126,6 +126,9 @@ int ts_read_faults(ts_env *e);
 /* wr_store_stream_get's code (the config and info are dropped). */
 wr_err ts_stream_get(ts_env *e, const char *basin, const char *stream);
 wr_store_stats ts_stats(ts_env *e);
+/* Skips the running test when the loop commits (WEIR_COMMIT_MODE=loop): for tests that hold a
+ * group inside the sync hook while the loop goes on, which only a commit thread allows. */
+void ts_skip_unless_commit_thread(ts_env *e);
 /* Keys in [lo, hi) on disk, counted with a plain RocksDB iterator (no hooks). */
 size_t ts_count_keys(ts_env *e, const void *lo, size_t lo_len, const void *hi, size_t hi_len);
 
