@@ -16,12 +16,17 @@ wr_http_new(const wr_http_opts *opts, const wr_router *router)
     wr_http *http = wr_xcalloc(1, sizeof(*http));
     http->opts = *opts;
     http->router = router;
+    http->req_pool = wr_xcalloc(1, sizeof(*http->req_pool));
     return http;
 }
 
 void
 wr_http_free(wr_http *http)
 {
+    if (!http)
+        return;
+    wr_req_pool_fini(http->req_pool);
+    free(http->req_pool);
     free(http);
 }
 

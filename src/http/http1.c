@@ -35,6 +35,12 @@
 
 enum state { IDLE, HEAD, BODY, ACTIVE };
 
+/* Response heads are written on the stack up to this size. */
+#define HEAD_STACK_BYTES 1024
+
+/* Most body bytes reserved on a Content-Length before they arrive. */
+#define BODY_RESERVE_MAX (64u << 10)
+
 typedef struct h1 {
     wr_conn *conn;
     const wr_http *http;
@@ -86,8 +92,7 @@ static int
 on_message_begin(http_parser *p)
 {
     h1 *h = p->data;
-    h->req = wr_xmalloc(sizeof(wr_req));
-    wr_req_init(h->req, &h1_ops, h);
+    h->req = wr_req_pool_take(h->http->req_pool, &h1_ops, h);
     h->req->cors = opts_of(h)->cors;
     h->req->peer = (const struct sockaddr *)&h->conn->peer;
     h->head_bytes = 0;
@@ -212,8 +217,7 @@ send_simple_error(h1 *h, wr_err code, const char *msg)
     /* Framing-level errors: the stream may be out of sync, so close afterwards. */
     h->close_after = true;
     if (h->req == NULL) {
-        h->req = wr_xmalloc(sizeof(wr_req));
-        wr_req_init(h->req, &h1_ops, h);
+        h->req = wr_req_pool_take(h->http->req_pool, &h1_ops, h);
         h->req->cors = opts_of(h)->cors;
     }
     h->state = ACTIVE;
@@ -245,6 +249,11 @@ on_headers_complete(http_parser *p)
         send_simple_error(h, WR_ERR_PAYLOAD_TOO_LARGE, "request body is too large");
         return -1; /* stop parsing: the connection closes after the answer */
     }
+    /* Room for a declared body in one allocation, up to what a client may make the server hold
+     * before sending anything (the rest grows as it arrives). */
+    if ((p->flags & F_CONTENTLENGTH) && !h->discard_body)
+        wr_buf_reserve(&req->body, p->content_length < BODY_RESERVE_MAX ? (size_t)p->content_length
+                                                                        : BODY_RESERVE_MAX);
     const char *expect = wr_req_header(req, "expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && h->pending_err == WR_OK) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -321,8 +330,7 @@ finish_request(h1 *h)
     wr_req *req = h->req;
     h->req = NULL;
     wr_http__req_end(h->http, req);
-    wr_req_fini(req);
-    free(req);
+    wr_req_pool_put(h->http->req_pool, req);
     h->state = IDLE;
     if (h->close_after || !h->keep_alive) {
         /* Closing frees h; inside process() that must wait until the loop unwinds. */
@@ -467,8 +475,7 @@ on_close(wr_conn *c)
         if (h->state == ACTIVE && req->on_close)
             req->on_close(req);
         wr_http__req_end(h->http, req);
-        wr_req_fini(req);
-        free(req);
+        wr_req_pool_put(h->http->req_pool, req);
     }
     free_h1(h);
     c->proto_state = NULL;
@@ -571,9 +578,9 @@ h1_send(wr_req *req, int status, const wr_hdr *headers, size_t n_headers, const 
         size_t len)
 {
     h1 *h = req->proto;
+    char head_mem[HEAD_STACK_BYTES]; /* a typical head; a bigger one moves to the heap */
     wr_buf head;
-    wr_buf_init(&head);
-    wr_buf_reserve(&head, 256); /* one allocation for a typical head */
+    wr_buf_init_in(&head, head_mem, sizeof(head_mem));
     write_head(h, &head, status, headers, n_headers);
     if (status != 204 && status != 304) {
         wr_buf_append_str(&head, "content-length: ");
@@ -593,8 +600,9 @@ static void
 h1_start(wr_req *req, int status, const wr_hdr *headers, size_t n_headers)
 {
     h1 *h = req->proto;
+    char head_mem[HEAD_STACK_BYTES];
     wr_buf head;
-    wr_buf_init(&head);
+    wr_buf_init_in(&head, head_mem, sizeof(head_mem));
     write_head(h, &head, status, headers, n_headers);
     h->chunked_out = h->parser.http_major > 1 || h->parser.http_minor >= 1;
     if (h->chunked_out)

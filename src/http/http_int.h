@@ -5,10 +5,12 @@
 #define WR_HTTP_HTTP_INT_H
 
 #include "http/http.h"
+#include "http/req.h"
 
 struct wr_http {
     wr_http_opts opts;
     const wr_router *router;
+    wr_req_pool *req_pool; /* HTTP/1.1 requests between exchanges (loop thread; req.h) */
 };
 
 /* The observation hooks (wr_http_opts.req_begin/req_end); NULL hooks are skipped. req_end runs

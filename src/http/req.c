@@ -5,12 +5,15 @@
 #include "http/req.h"
 
 #include <ctype.h>
+#include <sanitizer/asan_interface.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/pct.h"
 
 #include <stdatomic.h>
@@ -76,6 +79,77 @@ wr_req_fini(wr_req *req)
 {
     wr_buf_fini(&req->body);
     wr_arena_fini(&req->arena);
+}
+
+/* The body buffer a pooled request may keep (a typical JSON append fits). */
+#define POOL_BODY_KEEP 4096u
+
+/*
+ * AddressSanitizer: a kept request is poisoned but for its arena and body members (the pointers
+ * that keep their memory reachable for the leak checker; that memory is poisoned itself), so a
+ * stale pointer to the request or into its memory is reported. No-ops in other builds.
+ */
+_Static_assert(offsetof(wr_req, arena) == 0, "pool_poison: the arena is the first member");
+
+static void
+pool_poison(wr_req *req, bool poison)
+{
+    char *p = (char *)req, *body = (char *)&req->body;
+    char *after_arena = p + sizeof(req->arena), *after_body = body + sizeof(req->body);
+    if (poison) {
+        ASAN_POISON_MEMORY_REGION(after_arena, (size_t)(body - after_arena));
+        ASAN_POISON_MEMORY_REGION(after_body, (size_t)(p + sizeof(*req) - after_body));
+        if (req->body.data)
+            ASAN_POISON_MEMORY_REGION(req->body.data, req->body.cap);
+    } else {
+        ASAN_UNPOISON_MEMORY_REGION(req, sizeof(*req));
+        if (req->body.data)
+            ASAN_UNPOISON_MEMORY_REGION(req->body.data, req->body.cap);
+    }
+}
+
+wr_req *
+wr_req_pool_take(wr_req_pool *pool, const wr_proto_ops *ops, void *proto)
+{
+    if (!pool->n) {
+        wr_req *req = wr_xmalloc(sizeof(*req));
+        wr_req_init(req, ops, proto);
+        return req;
+    }
+    wr_req *req = pool->free[--pool->n];
+    pool_poison(req, false);
+    wr_arena arena = req->arena;
+    wr_buf body = req->body;
+    wr_req_init(req, ops, proto);
+    req->arena = arena;
+    wr_buf_reset(&body);
+    req->body = body;
+    return req;
+}
+
+void
+wr_req_pool_put(wr_req_pool *pool, wr_req *req)
+{
+    /* Kept only while small: an arena still on its first chunk, a body buffer of a few KiB. */
+    if (pool->n == WR_REQ_POOL_MAX || !wr_arena_reset_first(&req->arena) ||
+        req->body.cap > POOL_BODY_KEEP) {
+        wr_req_fini(req);
+        free(req);
+        return;
+    }
+    pool_poison(req, true);
+    pool->free[pool->n++] = req;
+}
+
+void
+wr_req_pool_fini(wr_req_pool *pool)
+{
+    while (pool->n) {
+        wr_req *req = pool->free[--pool->n];
+        pool_poison(req, false);
+        wr_req_fini(req);
+        free(req);
+    }
 }
 
 wr_method

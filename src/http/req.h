@@ -127,6 +127,24 @@ struct wr_req {
 };
 
 void wr_req_init(wr_req *req, const wr_proto_ops *ops, void *proto);
+
+/*
+ * A bounded free list of finished requests, for a protocol that allocates one per exchange
+ * (HTTP/1.1). A request handed back keeps its arena's first chunk and a small body buffer, so
+ * the next exchange starts without allocating; requests that grew bigger are freed instead.
+ * One thread only (the listener's loop). A zeroed pool is empty and valid.
+ */
+#define WR_REQ_POOL_MAX 64
+typedef struct wr_req_pool {
+    wr_req *free[WR_REQ_POOL_MAX];
+    size_t n;
+} wr_req_pool;
+/* A request ready for wr_req_init's state (from the pool, or newly allocated). */
+wr_req *wr_req_pool_take(wr_req_pool *pool, const wr_proto_ops *ops, void *proto);
+/* Ends a request taken from the pool (wr_req_fini's effects): kept for reuse or freed. */
+void wr_req_pool_put(wr_req_pool *pool, wr_req *req);
+/* Frees every kept request. */
+void wr_req_pool_fini(wr_req_pool *pool);
 /*
  * The request id: the client's `x-request-id` when it is 1–36 characters of [A-Za-z0-9._-],
  * else one made up here (unique in the process). Every answer carries it as `x-request-id`;

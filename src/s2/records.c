@@ -98,16 +98,15 @@ append_done(void *ud, const wr_append_result *res)
     if (c->req) {
         wr_req *req = c->req;
         req->on_close = NULL;
+        /* An ack (three positions of two 20-digit numbers at most) is written on the stack. */
+        char mem[256];
+        wr_buf b;
+        wr_buf_init_in(&b, mem, sizeof(mem));
         if (res->err == WR_OK && c->proto_out) {
-            wr_buf b;
-            wr_buf_init(&b);
             wr_s2_ack_proto(&res->start, &res->end, &res->tail, &b);
             wr_resp_send(req, 200, "application/protobuf", b.data, b.len);
             wr_buf_fini(&b);
         } else if (res->err == WR_OK) {
-            wr_buf b;
-            wr_buf_init(&b);
-            wr_buf_reserve(&b, 160); /* an ack with three 20-digit positions, in one go */
             wr_buf_append_str(&b, "{\"start\":");
             wr_s2_pos_append(&b, res->start);
             wr_buf_append_str(&b, ",\"end\":");

@@ -8,6 +8,7 @@
  */
 #include "util/arena.h"
 
+#include <sanitizer/asan_interface.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +104,23 @@ wr_arena_reset(wr_arena *a)
     a->n_bytes = 0;
 }
 
+bool
+wr_arena_reset_first(wr_arena *a)
+{
+    wr_arena_chunk *c = a->chunks;
+    if (c && (c->next || c->dedicated || c->cap != a->first_cap))
+        return false;
+    if (c) {
+        c->used = 0;
+        ASAN_POISON_MEMORY_REGION(c->data, c->cap);
+    }
+    a->cur = c;
+    /* As wr_arena_alloc leaves it after making the first chunk. */
+    a->next_cap = c && a->first_cap <= WR_ARENA_MAX_CHUNK / 2 ? a->first_cap * 2 : a->first_cap;
+    a->n_bytes = 0;
+    return true;
+}
+
 void *
 wr_arena_alloc(wr_arena *a, size_t n)
 {
@@ -112,6 +130,7 @@ wr_arena_alloc(wr_arena *a, size_t n)
     if (c && c->cap - c->used >= need) {
         void *p = (char *)c->data + c->used;
         c->used += need;
+        ASAN_UNPOISON_MEMORY_REGION(p, need);
         return p;
     }
     /* Big requests get a chunk of their own; the current chunk keeps serving small ones. */

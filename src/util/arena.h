@@ -24,6 +24,7 @@
 #define WR_UTIL_ARENA_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Default size of the first chunk, and the cap for ordinary chunk growth. */
@@ -49,6 +50,13 @@ void wr_arena_init(wr_arena *a, size_t first_chunk_len);
 void wr_arena_fini(wr_arena *a);
 /* Invalidates every pointer handed out and makes the memory reusable (see invariants). */
 void wr_arena_reset(wr_arena *a);
+/*
+ * For arenas kept for reuse: when everything handed out came from one ordinary chunk of the
+ * first size (or none was needed), invalidates it like wr_arena_reset, keeps that chunk and
+ * returns true; otherwise changes nothing and returns false (the caller frees the arena).
+ * Under AddressSanitizer the kept chunk is poisoned until it is handed out again.
+ */
+bool wr_arena_reset_first(wr_arena *a);
 
 /*
  * Returns n bytes of uninitialised, maximally aligned memory. n == 0 returns a valid non-NULL

@@ -15,12 +15,24 @@ wr_buf_init(wr_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->borrowed = false;
+}
+
+void
+wr_buf_init_in(wr_buf *b, char *storage, size_t cap)
+{
+    b->data = storage;
+    b->len = 0;
+    b->cap = cap;
+    b->borrowed = true;
+    storage[0] = '\0';
 }
 
 void
 wr_buf_fini(wr_buf *b)
 {
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     wr_buf_init(b);
 }
 
@@ -41,7 +53,14 @@ wr_buf_reserve(wr_buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    b->data = wr_xrealloc(b->data, cap);
+    if (b->borrowed) {
+        char *heap = wr_xmalloc(cap);
+        memcpy(heap, b->data, b->len + 1);
+        b->data = heap;
+        b->borrowed = false;
+    } else {
+        b->data = wr_xrealloc(b->data, cap);
+    }
     b->cap = cap;
 }
 
@@ -124,6 +143,12 @@ wr_buf_consume(wr_buf *b, size_t n)
 char *
 wr_buf_steal(wr_buf *b, size_t *out_len)
 {
+    if (b->borrowed && b->data) {
+        char *heap = wr_xmalloc(b->len + 1);
+        memcpy(heap, b->data, b->len + 1);
+        b->data = heap;
+        b->borrowed = false;
+    }
     char *p = b->data;
     if (out_len)
         *out_len = b->len;

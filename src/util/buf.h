@@ -7,6 +7,7 @@
 #define WR_UTIL_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,9 +15,16 @@ typedef struct wr_buf {
     char *data;
     size_t len;
     size_t cap;
+    bool borrowed; /* data is the caller's storage (wr_buf_init_in), not the buffer's */
 } wr_buf;
 
 void wr_buf_init(wr_buf *b);
+/*
+ * An empty buffer that starts in the caller's `storage` of `cap` bytes (cap >= 1; e.g. an
+ * array on the stack, for a response head) and moves to the heap only if it outgrows it. The
+ * storage must outlive the buffer's use; wr_buf_fini never frees it, wr_buf_steal copies.
+ */
+void wr_buf_init_in(wr_buf *b, char *storage, size_t cap);
 /* Frees the storage and leaves an empty buffer. */
 void wr_buf_fini(wr_buf *b);
 void wr_buf_reset(wr_buf *b);

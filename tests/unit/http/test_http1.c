@@ -44,6 +44,17 @@ h_body(wr_req *req, void *ctx)
     wr_buf_fini(&b);
 }
 
+/* Answers with a head bigger than the 1 KiB that http1.c writes on its stack. */
+static void
+h_bighead(wr_req *req, void *ctx)
+{
+    (void)ctx;
+    static char v[1500];
+    memset(v, 'h', sizeof(v) - 1);
+    wr_resp_header(req, "x-long", v);
+    wr_resp_send(req, 200, "text/plain", "big", 3);
+}
+
 /* Streams `total` bytes in 16 KiB chunks, pausing whenever the connection is congested. */
 typedef struct stream_state {
     wr_req *req;
@@ -125,6 +136,7 @@ make_router(void)
     wr_router_add(r, WR_METHOD_POST, "/small", h_body, NULL, 10);
     wr_router_add(r, WR_METHOD_GET, "/stream", h_stream, NULL, 0);
     wr_router_add(r, WR_METHOD_GET, "/hang", h_hang, NULL, 0);
+    wr_router_add(r, WR_METHOD_GET, "/bighead", h_bighead, NULL, 0);
     return r;
 }
 
@@ -205,6 +217,66 @@ test_keep_alive_sequential(void **state)
     }
     wr_buf_fini(&rest);
     close(fd);
+}
+
+/*
+ * Finished requests are kept for the next ones (req.h, wr_req_pool): requests of every size on
+ * two connections in turn — small and big bodies, a path parameter that outgrows the arena's
+ * first chunk, a head bigger than the stack buffer — each answered with exactly its own data
+ * (ASan poisons a kept request, so a stale pointer into one would be reported).
+ */
+static void
+test_requests_reuse_cleanly(void **state)
+{
+    fixture *f = *state;
+    int fds[2] = {wr_test_connect(f->port), wr_test_connect(f->port)};
+    wr_buf rest[2];
+    wr_buf_init(&rest[0]);
+    wr_buf_init(&rest[1]);
+    static char big[20000], param[1101];
+    memset(param, 'p', sizeof(param) - 1);
+    for (int i = 0; i < 40; i++) {
+        int fd = fds[i % 2];
+        wr_buf req, want;
+        wr_buf_init(&req);
+        wr_buf_init(&want);
+        switch (i % 4) {
+        case 0:   /* a small body */
+        case 2: { /* a body bigger than a kept request's buffer */
+            size_t n = i % 4 ? sizeof(big) : 17;
+            memset(big, 'a' + i % 26, n);
+            wr_buf_printf(&req, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+            wr_buf_append(&req, big, n);
+            wr_buf_printf(&want, "len=%zu:", n);
+            wr_buf_append(&want, big, n);
+            break;
+        }
+        case 1:
+            wr_buf_printf(&req, "GET /echo/%s?q=%d HTTP/1.1\r\nHost: x\r\n\r\n", param, i);
+            wr_buf_printf(&want, "param=%s q=%d", param, i);
+            break;
+        default:
+            wr_buf_append_str(&req, "GET /bighead HTTP/1.1\r\nHost: x\r\n\r\n");
+            wr_buf_append_str(&want, "big");
+            break;
+        }
+        wr_test_send(fd, req.data, req.len);
+        char *r = wr_test_recv_response(fd, &rest[i % 2], 3000);
+        assert_non_null(r);
+        assert_non_null(strstr(r, "HTTP/1.1 200"));
+        char *body = strstr(r, "\r\n\r\n");
+        assert_non_null(body);
+        assert_string_equal(body + 4, want.data);
+        if (i % 4 == 3)
+            assert_int_equal(wr_test_count(r, "hhhhhhhhhh"), 149);
+        free(r);
+        wr_buf_fini(&req);
+        wr_buf_fini(&want);
+    }
+    for (int i = 0; i < 2; i++) {
+        wr_buf_fini(&rest[i]);
+        close(fds[i]);
+    }
 }
 
 static void
@@ -450,6 +522,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_reuse_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive_sequential, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expect_100_continue, setup, teardown),

@@ -173,7 +173,46 @@ test_copies(void **state)
     wr_arena_fini(&a);
 }
 
+/* wr_arena_reset_first keeps an arena that stayed on its first chunk, and only such a one. */
+static void
+test_reset_first(void **state)
+{
+    (void)state;
+    wr_arena a;
+    wr_arena_init(&a, 256);
+    assert_true(wr_arena_reset_first(&a)); /* nothing allocated: nothing to keep */
+    assert_int_equal(n_chunks(&a), 0);
+    char *p = wr_arena_alloc(&a, 40); /* a quarter of the chunk or less: not dedicated */
+    memset(p, 1, 40);
+    assert_true(wr_arena_reset_first(&a));
+    assert_int_equal(n_chunks(&a), 1);
+    assert_int_equal(wr_arena_used(&a), 0);
+    char *q = wr_arena_alloc(&a, 40); /* the same memory again, from its start */
+    assert_ptr_equal(q, p);
+    memset(q, 2, 40);
+    /* Past the first chunk (a second chunk, or a dedicated one) it is not kept. */
+    for (int i = 0; i < 4; i++)
+        memset(wr_arena_alloc(&a, 60), 3, 60);
+    assert_int_equal(n_chunks(&a), 2);
+    assert_false(wr_arena_reset_first(&a));
+    assert_int_equal(n_chunks(&a), 2); /* unchanged */
+    wr_arena_fini(&a);
+    wr_arena_init(&a, 256);
+    memset(wr_arena_alloc(&a, 1000), 4, 1000); /* a dedicated chunk */
+    assert_false(wr_arena_reset_first(&a));
+    wr_arena_fini(&a);
+    /* After a kept reset the arena grows as a fresh one would: 256, then 512. */
+    wr_arena_init(&a, 256);
+    memset(wr_arena_alloc(&a, 16), 5, 16);
+    assert_true(wr_arena_reset_first(&a));
+    for (int i = 0; i < 20; i++)
+        memset(wr_arena_alloc(&a, 32), 6, 32); /* 640 bytes: 256 + 512 */
+    assert_int_equal(n_chunks(&a), 2);
+    wr_arena_fini(&a);
+}
+
 WR_TEST_MAIN(cmocka_unit_test(test_alignment_and_distinct), cmocka_unit_test(test_zero_size),
              cmocka_unit_test(test_chunks_grow_and_big_gets_own_chunk),
              cmocka_unit_test(test_growth_is_capped),
-             cmocka_unit_test(test_reset_keeps_largest_chunk), cmocka_unit_test(test_copies))
+             cmocka_unit_test(test_reset_keeps_largest_chunk), cmocka_unit_test(test_reset_first),
+             cmocka_unit_test(test_copies))

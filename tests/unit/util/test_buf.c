@@ -161,6 +161,51 @@ test_steal(void **state)
     free(p);
 }
 
+/* A buffer in the caller's storage stays there while it fits, then moves to the heap whole. */
+static void
+test_borrowed_storage(void **state)
+{
+    (void)state;
+    char mem[8];
+    memset(mem, 'x', sizeof(mem));
+    wr_buf b;
+    wr_buf_init_in(&b, mem, sizeof(mem));
+    assert_ptr_equal(b.data, mem);
+    assert_string_equal(b.data, "");
+    wr_buf_append_str(&b, "1234567"); /* 7 bytes and the NUL: exactly full */
+    assert_ptr_equal(b.data, mem);
+    assert_string_equal(mem, "1234567");
+    wr_buf_append_byte(&b, '8'); /* one more moves it */
+    assert_ptr_not_equal(b.data, mem);
+    assert_false(b.borrowed);
+    assert_string_equal(b.data, "12345678");
+    assert_memory_equal(mem, "1234567", 8); /* the storage is left as it was */
+    wr_buf_fini(&b);                        /* frees the heap copy (ASan: no leak) */
+
+    /* fini of a buffer still in its storage frees nothing; steal hands out a heap copy. */
+    wr_buf_init_in(&b, mem, sizeof(mem));
+    wr_buf_append_str(&b, "ab");
+    wr_buf_fini(&b);
+    assert_null(b.data);
+    wr_buf_init_in(&b, mem, sizeof(mem));
+    wr_buf_append_str(&b, "mine");
+    size_t n = 0;
+    char *p = wr_buf_steal(&b, &n);
+    assert_ptr_not_equal(p, mem);
+    assert_int_equal(n, 4);
+    assert_string_equal(p, "mine");
+    free(p);
+    /* consume and reset work in place. */
+    wr_buf_init_in(&b, mem, sizeof(mem));
+    wr_buf_append_str(&b, "abcdef");
+    wr_buf_consume(&b, 2);
+    assert_string_equal(b.data, "cdef");
+    wr_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_ptr_equal(b.data, mem);
+    wr_buf_fini(&b);
+}
+
 static void
 test_big_endian(void **state)
 {
@@ -191,4 +236,5 @@ test_big_endian(void **state)
 WR_TEST_MAIN(cmocka_unit_test(test_zeroed_is_empty), cmocka_unit_test(test_append_and_terminate),
              cmocka_unit_test(test_growth_keeps_contents), cmocka_unit_test(test_printf),
              cmocka_unit_test(test_append_u64), cmocka_unit_test(test_consume),
-             cmocka_unit_test(test_steal), cmocka_unit_test(test_big_endian))
+             cmocka_unit_test(test_steal), cmocka_unit_test(test_borrowed_storage),
+             cmocka_unit_test(test_big_endian))
