@@ -130,8 +130,12 @@ wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_l
     bool path_matched = false;
     bool allowed[WR_METHOD__COUNT] = {false};
 
-    for (size_t i = 0; i < r->n; i++) {
-        const wr_route *rt = &r->routes[i];
+    /* The routes of the request's method first: the first that matches wins. Only when none
+     * does are the others matched, to tell 405 (with Allow) from 404. */
+    for (size_t i = 0; i < 2 * r->n; i++) {
+        const wr_route *rt = &r->routes[i % r->n];
+        if ((rt->method == req->method) != (i < r->n))
+            continue;
         size_t n = 0;
         if (!match_tmpl(rt->tmpl, req->path, spans, lens, &n))
             continue;

@@ -146,11 +146,20 @@ records(cursor *c, wr_s2_format fmt, wr_s2_append *a)
 {
     if (!take(c, '['))
         return false;
-    size_t cap = 0, n = 0;
+    size_t n = 0, cap = 0;
+    if (a->room) {
+        a->records = a->room->records;
+        cap = sizeof(a->room->records) / sizeof(a->room->records[0]);
+    }
     do {
         if (n == cap) {
             cap = cap ? cap * 2 : 4;
-            a->records = wr_xrealloc(a->records, cap * sizeof(*a->records));
+            if (a->room && a->records == a->room->records) {
+                a->records = wr_xmalloc(cap * sizeof(*a->records));
+                memcpy(a->records, a->room->records, n * sizeof(*a->records));
+            } else {
+                a->records = wr_xrealloc(a->records, cap * sizeof(*a->records));
+            }
         }
         if (!record(c, fmt, &a->bytes, &a->records[n]))
             return false;
@@ -201,12 +210,16 @@ body(cursor *c, wr_s2_format fmt, wr_s2_append *a)
 }
 
 bool
-wr_s2_append_from_json_fast(const char *p, size_t len, wr_s2_format fmt, wr_s2_append *a)
+wr_s2_append_from_json_fast(const char *p, size_t len, wr_s2_format fmt, wr_s2_append_room *room,
+                            wr_s2_append *a)
 {
     memset(a, 0, sizeof(*a));
-    wr_buf_init(&a->bytes);
+    a->room = room;
     /* Every value's bytes are fewer than the body's: pointers into `bytes` stay put. */
-    wr_buf_reserve(&a->bytes, len + 1);
+    if (room && len < sizeof(room->bytes))
+        wr_buf_init_in(&a->bytes, room->bytes, sizeof(room->bytes));
+    else
+        wr_buf_reserve(&a->bytes, len + 1);
     cursor c = {p, p + len};
     if (body(&c, fmt, a))
         return true;

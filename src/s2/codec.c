@@ -402,7 +402,8 @@ wr_s2_append_from_json(const json_t *j, wr_s2_format fmt, wr_s2_append *a, wr_er
 void
 wr_s2_append_fini(wr_s2_append *a)
 {
-    free(a->records);
+    if (!a->room || a->records != a->room->records)
+        free(a->records);
     free(a->headers);
     free(a->fencing_token);
     wr_buf_fini(&a->bytes);

@@ -395,13 +395,13 @@ rewrite_big_ints(const char *in, size_t len, wr_buf *out)
 }
 
 wr_err
-wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j, wr_s2_append *out,
-                        wr_error *out_err)
+wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j, wr_s2_append_room *room,
+                        wr_s2_append *out, wr_error *out_err)
 {
     *out_j = NULL;
     /* The same gate as wr_s2_parse_body's, before the fast decoder may accept anything. */
     if (req->body.len && is_json_type(wr_req_header(req, "content-type")) &&
-        wr_s2_append_from_json_fast(req->body.data, req->body.len, fmt, out))
+        wr_s2_append_from_json_fast(req->body.data, req->body.len, fmt, room, out))
         return WR_OK;
     wr_err rc = wr_s2_parse_body(req, false, out_j, out_err);
     if (rc != WR_OK) {

@@ -81,7 +81,8 @@ typedef struct append_ctx {
     wr_req *req; /* NULL once the client is gone */
     json_t *body;
     wr_s2_append in;
-    bool proto_out; /* Accept: application/protobuf */
+    bool proto_out;         /* Accept: application/protobuf */
+    wr_s2_append_room room; /* `in`'s records and bytes when they fit (a typical append) */
 } append_ctx;
 
 static void
@@ -171,11 +172,13 @@ append_records(wr_req *req, void *ctx)
         return;
     }
     wr_error err = {0};
-    append_ctx *c = wr_xcalloc(1, sizeof(*c));
+    append_ctx *c = wr_xmalloc(sizeof(*c)); /* the room needs no zeroing */
+    c->req = NULL;
+    c->body = NULL;
     c->proto_out = wants_proto(req);
     wr_err rc = is_proto(ct) ? wr_s2_append_from_proto((const uint8_t *)req->body.data,
                                                        req->body.len, &c->in, &err)
-                             : wr_s2_append_parse_json(req, fmt, &c->body, &c->in, &err);
+                             : wr_s2_append_parse_json(req, fmt, &c->body, &c->room, &c->in, &err);
     if (rc == WR_OK && !wr_s2_commands_allowed(t, &c->in.in, basin, stream, &err))
         rc = err.code;
     if (rc != WR_OK) {

@@ -128,15 +128,26 @@ wr_err wr_s2_stream_patch_from_json(const json_t *j, wr_stream_config_patch *out
                                     wr_error *out_err);
 wr_err wr_s2_basin_patch_from_json(const json_t *j, wr_basin_config_patch *out, wr_error *out_err);
 
+/*
+ * Storage a caller may lend the fast JSON decoder (wr_s2_append_from_json_fast): a unary append
+ * of a few records and a small body then needs no allocation of its own. It must outlive the
+ * wr_s2_append that uses it.
+ */
+typedef struct wr_s2_append_room {
+    wr_append_record records[4];
+    char bytes[512];
+} wr_s2_append_room;
+
 /* A decoded JSON AppendInput; record bytes live in `arena`-like storage owned by it. */
 typedef struct wr_s2_append {
     wr_append_input in;
-    wr_append_record *records;
+    wr_append_record *records; /* heap, or the lent room's */
     wr_header *headers;
     wr_buf bytes; /* decoded names/values/bodies (base64) */
     char *fencing_token;
     void *owned; /* e.g. an unpacked protobuf message the records point into */
     void (*owned_free)(void *owned);
+    wr_s2_append_room *room; /* lent storage (or NULL), never freed here */
 } wr_s2_append;
 
 /*
@@ -150,16 +161,18 @@ void wr_s2_append_fini(wr_s2_append *a);
  * append_json.c: decodes a JSON append body of the common shape (its header lists the subset)
  * straight from the bytes, into `out` with the same result as wr_s2_append_from_json would give
  * (values copied, nothing borrowed). Returns false, with `out` empty, for any body outside the
- * subset, valid or not: the caller then takes the general path, which owns the errors.
+ * subset, valid or not: the caller then takes the general path, which owns the errors. `room`
+ * (may be NULL) is used for the records and bytes when they fit in it.
  */
-bool wr_s2_append_from_json_fast(const char *p, size_t len, wr_s2_format fmt, wr_s2_append *out);
+bool wr_s2_append_from_json_fast(const char *p, size_t len, wr_s2_format fmt,
+                                 wr_s2_append_room *room, wr_s2_append *out);
 /*
  * The append body of a JSON request: the fast decoder when it applies, else wr_s2_parse_body
  * and wr_s2_append_from_json (*out_j is then the tree `out` borrows from; json_decref it after
- * wr_s2_append_fini). Errors as those two give them.
+ * wr_s2_append_fini). Errors as those two give them. `room` as for the fast decoder.
  */
-wr_err wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j, wr_s2_append *out,
-                               wr_error *out_err);
+wr_err wr_s2_append_parse_json(wr_req *req, wr_s2_format fmt, json_t **out_j,
+                               wr_s2_append_room *room, wr_s2_append *out, wr_error *out_err);
 
 /* --- records output (codec.c) --- */
 

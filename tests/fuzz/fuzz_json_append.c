@@ -53,7 +53,9 @@ static void
 check_fast(const uint8_t *data, size_t size, wr_s2_format fmt)
 {
     wr_s2_append fast;
-    if (!wr_s2_append_from_json_fast((const char *)data, size, fmt, &fast)) {
+    static wr_s2_append_room room; /* lent to every other input: the result must not differ */
+    if (!wr_s2_append_from_json_fast((const char *)data, size, fmt, size & 1 ? &room : NULL,
+                                     &fast)) {
         FUZZ_CHECK(fast.records == NULL && fast.fencing_token == NULL && fast.bytes.data == NULL);
         return;
     }

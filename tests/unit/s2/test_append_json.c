@@ -41,6 +41,23 @@ static const row rows[] = {
     {"18-digit integer", "{\"records\":[{\"body\":\"YQ==\",\"timestamp\":999999999999999999}]}",
      true, true},
     {"not base64 (raw only)", "{\"records\":[{\"body\":\"a b\"}]}", true, false},
+    /* More records than a lent room holds (4), and a body bigger than its bytes (512). */
+    {"six records",
+     "{\"records\":[{\"body\":\"YQ==\"},{\"body\":\"Yg==\"},{\"body\":\"Yw==\"},{\"body\":\"ZA==\"}"
+     ","
+     "{\"body\":\"ZQ==\"},{\"body\":\"Zg==\"}]}",
+     true, true},
+    {"big body",
+     "{\"records\":[{\"body\":\""
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+     "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\"}]"
+     "}",
+     true, true},
     /* Left to the general path (valid or not, it owns the answer). */
     {"headers", "{\"records\":[{\"headers\":[[\"a\",\"b\"]],\"body\":\"YQ==\"}]}", false, false},
     {"escape", "{\"records\":[{\"body\":\"a\\nb\"}]}", false, false},
@@ -78,12 +95,13 @@ static const row rows[] = {
     {"empty", "", false, false},
 };
 
+/* With a lent room (wr_s2_append_room) or without one: the same result either way. */
 static void
-check_row(const row *r, wr_s2_format fmt)
+check_row(const row *r, wr_s2_format fmt, wr_s2_append_room *room)
 {
     bool want_fast = fmt == WR_S2_FORMAT_RAW ? r->fast_raw : r->fast_base64;
     wr_s2_append fast;
-    bool took = wr_s2_append_from_json_fast(r->body, strlen(r->body), fmt, &fast);
+    bool took = wr_s2_append_from_json_fast(r->body, strlen(r->body), fmt, room, &fast);
     if (took != want_fast)
         fail_msg("%s (format %d): fast decoder %s", r->name, fmt, took ? "took it" : "declined");
     if (!took) {
@@ -128,9 +146,13 @@ static void
 test_rows(void **state)
 {
     (void)state;
+    wr_s2_append_room room;
     for (size_t i = 0; i < N(rows); i++) {
-        check_row(&rows[i], WR_S2_FORMAT_RAW);
-        check_row(&rows[i], WR_S2_FORMAT_BASE64);
+        check_row(&rows[i], WR_S2_FORMAT_RAW, NULL);
+        check_row(&rows[i], WR_S2_FORMAT_BASE64, NULL);
+        memset(&room, 0xa5, sizeof(room)); /* what it held before must not matter */
+        check_row(&rows[i], WR_S2_FORMAT_RAW, &room);
+        check_row(&rows[i], WR_S2_FORMAT_BASE64, &room);
     }
 }
 
@@ -142,11 +164,21 @@ test_copies(void **state)
     (void)state;
     char body[] = "{\"records\":[{\"body\":\"hello\"}],\"fencing_token\":\"tok\"}";
     wr_s2_append a;
-    assert_true(wr_s2_append_from_json_fast(body, strlen(body), WR_S2_FORMAT_RAW, &a));
+    assert_true(wr_s2_append_from_json_fast(body, strlen(body), WR_S2_FORMAT_RAW, NULL, &a));
     memset(body, 'z', strlen(body));
     assert_int_equal(a.in.records[0].body_len, 5);
     assert_memory_equal(a.in.records[0].body, "hello", 5);
     assert_memory_equal(a.in.fencing_token, "tok", 3);
+    wr_s2_append_fini(&a);
+    /* With a room the copies are in it. */
+    char body2[] = "{\"records\":[{\"body\":\"hello\"}]}";
+    wr_s2_append_room room;
+    assert_true(wr_s2_append_from_json_fast(body2, strlen(body2), WR_S2_FORMAT_RAW, &room, &a));
+    memset(body2, 'z', strlen(body2));
+    assert_ptr_equal(a.in.records, room.records);
+    const char *b = (const char *)a.in.records[0].body;
+    assert_true(b >= room.bytes && b + 5 <= room.bytes + sizeof(room.bytes));
+    assert_memory_equal(b, "hello", 5);
     wr_s2_append_fini(&a);
 }
 
