@@ -133,8 +133,9 @@ wr_router_match(const wr_router *r, wr_req *req, char *out_allow, size_t allow_l
     /* The routes of the request's method first: the first that matches wins. Only when none
      * does are the others matched, to tell 405 (with Allow) from 404. */
     for (size_t i = 0; i < 2 * r->n; i++) {
-        const wr_route *rt = &r->routes[i % r->n];
-        if ((rt->method == req->method) != (i < r->n))
+        bool first_pass = i < r->n;
+        const wr_route *rt = &r->routes[first_pass ? i : i - r->n];
+        if ((rt->method == req->method) != first_pass)
             continue;
         size_t n = 0;
         if (!match_tmpl(rt->tmpl, req->path, spans, lens, &n))
