@@ -39,7 +39,7 @@ enum state { IDLE, HEAD, BODY, ACTIVE };
 #define HEAD_STACK_BYTES 1024
 
 /* Most body bytes reserved on a Content-Length before they arrive. */
-#define BODY_RESERVE_MAX (64u << 10)
+#define BODY_RESERVE_MAX (16u << 10)
 
 typedef struct h1 {
     wr_conn *conn;
