@@ -60,10 +60,11 @@ static const wr_opt store_rows[] = {
      "records and finishes stream and basin deletions."},
     {"commit-mode", "WEIR_COMMIT_MODE", "auto", "auto|thread|loop", WR_OPT_CUSTOM,
      FIELD(commit_mode, int), 0, 0,
-     "Who writes and syncs each group of appends: thread (a commit thread; the loop keeps "
-     "serving while a group syncs), loop (the event loop itself: no thread hand-offs, cheapest on "
-     "one core, but nothing else is served during a sync), or auto: loop when the process may "
-     "run on one CPU only (its affinity mask, e.g. taskset -c 0), thread otherwise.",
+     "Who writes and syncs each group of appends: thread (the commit thread; the loop keeps "
+     "serving while a group syncs), loop (the event loop itself writes groups under 64 KiB "
+     "whenever the thread is idle: no thread hand-offs, cheapest on one core, but nothing else is "
+     "served during such a sync), or auto: loop when the process may run on one CPU only (its "
+     "affinity mask, e.g. taskset -c 0), thread otherwise.",
      .parse = parse_commit_mode},
 };
 

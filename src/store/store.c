@@ -28,16 +28,19 @@
  * Loop pump (on_async): hands the done list to append.c, then runs the deferred callbacks that
  * were queued before it started (new deferrals wake the loop again, so nothing starves).
  *
- * Commits on the loop (opts.commit_mode LOOP, or AUTO on one CPU): the same prepare handle, instead
- * of handing the list over, writes it (with any metadata changes) as one group and delivers the
- * acks at once (commit_on_loop), unless the group is still gathering: it then waits, without
- * blocking the loop, for as many appends as the last group had, until COMMIT_GATHER_US after that
- * group (gather_timer wakes the poll; libuv timers count whole milliseconds, so about 1 ms).
- * On one core this is what a commit thread cost most: each group took 7 sleeps and wake-ups of
- * that thread and 4 preemptions of the loop; committing in place gave 64 connections appending
- * 2-7 % more acks/s for 5-7 % less CPU per ack (docs/benchmarks.md). The price is that nothing
- * else runs on the loop while a group syncs; with two or more CPUs the thread is kept so that
- * reads and other connections are served meanwhile.
+ * Commits on the loop (opts.commit_mode LOOP, or AUTO on one CPU): while the commit thread is
+ * quiet (thread_quiet: nothing being written, queued for it or left undelivered), the same
+ * prepare handle writes a hand-off list under 64 KiB itself as one group and delivers the acks at
+ * once (commit_on_loop), unless the group is still gathering: it then waits, without blocking the
+ * loop, for as many appends as its last group had, until COMMIT_GATHER_US after that group
+ * (gather_timer wakes the poll; libuv timers count whole milliseconds, so about 1 ms). Bigger
+ * lists, metadata changes and anything arriving while the thread is busy take the thread's path,
+ * so a loop group never overtakes a thread group, and big pipelined inputs keep their sync
+ * overlapping the parsing of the next ones. On one core a thread round cost 7 sleeps and wake-ups
+ * of that thread and 4 preemptions of the loop per group; committing in place gave 64 appending
+ * connections 2-7 % more acks/s for 5-7 % less CPU per ack (docs/benchmarks.md). The price is that
+ * nothing else runs on the loop while such a group syncs; with two or more CPUs the loop never
+ * commits, so reads and other connections are served meanwhile.
  */
 #include "store/store_int.h"
 
@@ -380,6 +383,10 @@ wr_store__defer(wr_store *s, void (*fn)(wr_store *s, void *arg), void *arg)
 #define COMMIT_GATHER_US 500
 #endif
 
+/* on_loop: groups of at least this many bytes go to the commit thread all the same, so that their
+ * sync overlaps the parsing of what follows (pipelined s2s inputs of many records). */
+#define LOOP_COMMIT_MAX_BYTES (64u << 10)
+
 /* Pending bytes that are handed over at once rather than at the end of the loop iteration: big
  * batches are worth a wake-up each, so that their commit overlaps the building of the next. */
 #define HANDOFF_NOW_BYTES (256u << 10)
@@ -435,15 +442,34 @@ loop_commit_soon(wr_store *s, uint64_t ms)
     uv_timer_start(&s->gather_timer, on_gather_timer, ms, 0);
 }
 
-/* on_loop, in the prepare phase: commit what is queued, unless the group is still gathering. */
+/*
+ * Whether the commit thread has nothing in hand: no group being written, nothing queued for it
+ * (appends or metadata changes), no completions the loop has not delivered yet. Only then may
+ * the loop commit a group itself: it cannot overtake one of the thread's, and nothing can give
+ * the thread work meanwhile (only the loop does).
+ */
+static bool
+thread_quiet(wr_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool quiet = s->commit_idle && !s->cq_head && !s->mq_head && !s->done_head && !s->mdone_head;
+    pthread_mutex_unlock(&s->mu);
+    return quiet;
+}
+
+/* on_loop, in the prepare phase: commit a small group here while the thread is quiet (unless
+ * it is still gathering), hand anything else to the thread. */
 static void
 prepare_on_loop(wr_store *s)
 {
-    if (!s->hq_head && !s->mq_head)
+    if (!s->hq_head)
         return;
+    if (s->hq_bytes >= LOOP_COMMIT_MAX_BYTES || !thread_quiet(s)) {
+        handoff(s);
+        return;
+    }
     uint64_t now = wr_clock_mono_ns();
-    if (s->mq_head || s->hq_n >= s->gather_want || s->hq_bytes >= HANDOFF_NOW_BYTES ||
-        now >= s->gather_until_ns) {
+    if (s->hq_n >= s->loop_gather_want || now >= s->gather_until_ns) {
         commit_on_loop(s);
         /* Callbacks may have queued more, and the caller of uv_run(UV_RUN_ONCE) wants to see
          * what ran: come round again without sleeping in the poll. */
@@ -525,13 +551,11 @@ wr_store__commit_push(wr_store *s, append_op *op)
     s->hq_tail = op;
     s->hq_bytes += op->charge;
     s->hq_n++;
-    if (s->on_loop) {
-        /* The prepare phase commits it; this only covers a push made after that phase ran. */
-        if (s->hq_n == 1)
-            loop_commit_soon(s, COMMIT_GATHER_US / 1000 + 1);
-    } else if (s->hq_bytes >= HANDOFF_NOW_BYTES) {
+    if (s->hq_bytes >= HANDOFF_NOW_BYTES)
         handoff(s);
-    }
+    else if (s->on_loop && s->hq_n == 1)
+        /* The prepare phase takes it; this only covers a push made after that phase ran. */
+        loop_commit_soon(s, COMMIT_GATHER_US / 1000 + 1);
 }
 
 /*
@@ -723,8 +747,6 @@ wr_store__meta_submit(wr_store *s, meta_op *op)
         s->mq_tail = op;
         if (s->commit_idle)
             pthread_cond_signal(&s->cv);
-        if (s->on_loop)
-            loop_commit_soon(s, 0);
     } else {
         op->err = WR_ERR_UNAVAILABLE;
         if (s->mdone_tail)
@@ -752,32 +774,25 @@ deadline_in_us(long us)
     return t;
 }
 
-/* on_loop: one group, written and synced here, its acks and metadata callbacks delivered. */
+/* on_loop, the thread quiet (thread_quiet): the hand-off list written and synced here as one
+ * group, its acks delivered. */
 static void
 commit_on_loop(wr_store *s)
 {
-    pthread_mutex_lock(&s->mu); /* uncontended: kept so the queues have one rule */
-    handoff_locked(s);
+    pthread_mutex_lock(&s->mu);
+    handoff_locked(s); /* closes the storage runs as a hand-off does */
     append_op *list = s->cq_head;
-    meta_op *metas = s->mq_head;
     size_t n_list = s->cq_n;
     s->cq_n = 0;
     s->cq_head = s->cq_tail = NULL;
-    s->mq_head = s->mq_tail = NULL;
     pthread_mutex_unlock(&s->mu);
-    wr_err e = commit_group(s, s->loop_wb, list, metas);
+    wr_err e = commit_group(s, s->loop_wb, list, NULL);
     for (append_op *op = list; op; op = op->commit_next)
         op->commit_err = e;
-    for (meta_op *m = metas, *next; m; m = next) {
-        next = m->next;
-        m->err = e;
-        m->done(s, m);
-    }
-    if (list) {
-        wr_store__on_commits_done(s, list);
-        s->gather_want = n_list;
-        s->gather_until_ns = wr_clock_mono_ns() + COMMIT_GATHER_US * 1000ull;
-    }
+    s->loop_commits++;
+    wr_store__on_commits_done(s, list);
+    s->loop_gather_want = n_list;
+    s->gather_until_ns = wr_clock_mono_ns() + COMMIT_GATHER_US * 1000ull;
 }
 
 static void *
@@ -1175,11 +1190,11 @@ wr_store_open(uv_loop_t *loop, const wr_store_opts *opts, wr_store **out, wr_err
     s->on_loop = commit_on_loop_wanted(s->opts.commit_mode);
     if (s->on_loop) {
         s->loop_wb = rocksdb_writebatch_create();
-        wr_log_info("the loop thread commits appends", " reason=\"%s\"",
+        wr_log_info("the loop thread commits small groups of appends", " reason=\"%s\"",
                     s->opts.commit_mode == WR_STORE_COMMIT_LOOP ? "configured" : "one CPU");
-    } else if (pthread_create(&s->commit_thread, NULL, commit_main, s) != 0) {
-        abort();
     }
+    if (pthread_create(&s->commit_thread, NULL, commit_main, s) != 0)
+        abort();
     *out = s;
     return WR_OK;
 }
@@ -1234,19 +1249,13 @@ wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud)
     s->close_ud = ud;
     /* Appends still waiting for budget never reach the commit thread (it is stopping). */
     wr_store__fail_pending(s, WR_ERR_UNAVAILABLE);
-    if (s->on_loop) {
-        if (s->hq_head || s->mq_head)
-            commit_on_loop(s); /* sequenced appends are committed before the store stops */
-        s->stop = true;
-        uv_timer_stop(&s->gather_timer);
-    } else {
-        pthread_mutex_lock(&s->mu);
-        handoff_locked(s); /* sequenced appends are committed before the thread stops */
-        s->stop = true;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->commit_thread, NULL);
-    }
+    uv_timer_stop(&s->gather_timer);
+    pthread_mutex_lock(&s->mu);
+    handoff_locked(s); /* sequenced appends are committed before the thread stops */
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->commit_thread, NULL);
     /* Everything the commit thread took is in the done list now. */
     while (pump_once(s))
         ;
@@ -1281,6 +1290,7 @@ wr_store_get_stats(const wr_store *s, wr_store_stats *out)
     out->evicted_streams = s->n_evicted;
     out->direct_writes = s->direct_writes;
     out->commits_on_loop = s->on_loop;
+    out->loop_commits = s->loop_commits;
     wr_store__lc_stats(s, out);
     wr_store__usage_stats(s, out);
 }

@@ -8,11 +8,11 @@
  * except the sync and read hooks (see wr_store_opts).
  *
  * COMMITS. Appends and metadata changes are written in groups, one synced RocksDB write each
- * (group commit), by the commit thread, or, with opts.commit_mode LOOP (AUTO when the process may
- * run on one CPU only), by the loop thread itself right before it polls: then no commit thread
- * exists, the loop does nothing else while a group syncs (as a single-threaded server would), and
- * a shared core pays no thread hand-offs. What is acknowledged, when, and in which order is the
- * same either way; "the commit thread" below means whichever writes the groups.
+ * (group commit), by the commit thread. With opts.commit_mode LOOP (AUTO when the process may run
+ * on one CPU only) the loop thread itself also writes a small group of appends, right before it
+ * polls, whenever the commit thread has nothing in hand: a shared core then pays no thread
+ * hand-offs, and the loop does nothing else while that group syncs (as a single-threaded server
+ * would). What is acknowledged, when, and in which order is the same either way.
  *
  * BLOCKING. Metadata calls (basins, streams, check-tail) are synchronous: they read RocksDB on
  * the loop thread and, when they change something, do one synced RocksDB write (about one fsync).
@@ -126,8 +126,8 @@ typedef size_t (*wr_store_group_fn)(void *ud, const char *basin, const char *str
 /* Who writes and syncs the group commits (wr_store_opts.commit_mode). */
 typedef enum wr_store_commit_mode {
     WR_STORE_COMMIT_AUTO = 0, /* LOOP when the process's CPU affinity allows one CPU, else THREAD */
-    WR_STORE_COMMIT_THREAD,   /* a commit thread; the loop keeps serving during each sync */
-    WR_STORE_COMMIT_LOOP,     /* the loop thread itself, right before it polls; no thread */
+    WR_STORE_COMMIT_THREAD,   /* the commit thread; the loop keeps serving during each sync */
+    WR_STORE_COMMIT_LOOP,     /* also the loop, for small groups while the thread is idle */
 } wr_store_commit_mode;
 
 typedef struct wr_store_opts {
@@ -155,8 +155,8 @@ typedef struct wr_store_opts {
     size_t usage_max_entries;          /* pending (stream, minute) entries [100000] */
     /* The location stamped on basins created from now on (NULL = none: basins show null). */
     const char *location;
-    /* Who commits appends (COMMITS below): auto (0) = the loop thread when the process may run
-     * on one CPU only, otherwise a commit thread. */
+    /* Who commits appends (COMMITS below): auto (0) = the loop thread too (small groups) when
+     * the process may run on one CPU only, otherwise the commit thread alone. */
     wr_store_commit_mode commit_mode;
 } wr_store_opts;
 
@@ -203,8 +203,9 @@ typedef struct wr_store_stats {
     /* Usage series. */
     uint64_t usage_flushes, usage_flush_errors, usage_samples, usage_pending_entries;
     uint64_t usage_unattributed;
-    bool direct_writes;   /* flushes and compactions write with O_DIRECT (see wr_store_open) */
-    bool commits_on_loop; /* the loop thread commits (commit_mode, as resolved at open) */
+    bool direct_writes;    /* flushes and compactions write with O_DIRECT (see wr_store_open) */
+    bool commits_on_loop;  /* the loop may commit small groups (commit_mode, resolved at open) */
+    uint64_t loop_commits; /* groups the loop committed itself (the rest: `commits` minus this) */
 } wr_store_stats;
 
 /* Latency and size histograms of the store, for Prometheus (obs/hist.h). Borrowed: valid

@@ -12,9 +12,9 @@
  *  - `failed` and `n_commits` are atomics. `failed` is set through wr_store__fail by whichever
  *    thread meets a write or read error (commit thread, loop, worker pool); `n_commits` is
  *    written by the commit thread.
- *  - With `on_loop` (wr_store_opts.commit_mode) there is no commit thread: the loop takes the
- *    hand-off list and the metadata queue itself in its prepare phase and commits them
- *    (store.c, commit_on_loop); the shared fields are then touched by the loop only.
+ *  - With `on_loop` (wr_store_opts.commit_mode) the loop may also commit a small hand-off list
+ *    itself in its prepare phase (store.c, commit_on_loop), but only while the commit thread is
+ *    quiet (thread_quiet, under `mu`): nothing being written, queued or undelivered.
  *
  * The stream cache (store.c) holds at most opts.stream_cache_entries stream_states. When a load
  * pushes it over, the least recently used *idle* states are dropped (wr_store__stream_uncache);
@@ -212,12 +212,14 @@ struct wr_store {
     /* Deferred loop work. */
     deferred *def_head, *def_tail;
 
-    /* Commit thread (or the loop, when on_loop). */
+    /* Commit thread (and the loop, when on_loop). */
     pthread_t commit_thread;
-    bool on_loop;                  /* the loop commits in its prepare phase; no thread */
+    bool on_loop;                  /* the loop commits small groups while the thread is quiet */
     rocksdb_writebatch_t *loop_wb; /* on_loop: the group's batch, reused */
     uv_timer_t gather_timer;       /* on_loop: ends a gather wait, or lets the loop come round */
     uint64_t gather_until_ns;      /* on_loop: commit by then even if the group is short */
+    size_t loop_gather_want;       /* on_loop: the last loop group's size (loop only) */
+    uint64_t loop_commits;         /* groups the loop committed (loop only)*/
     uv_prepare_t handoff;          /* moves hq_* to the commit queue before the loop polls */
     append_op *hq_head, *hq_tail;  /* sequenced, not yet handed over (loop only) */
     uint64_t hq_bytes;             /* their in-flight charge (loop only) */
@@ -227,8 +229,7 @@ struct wr_store {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool commit_idle;   /* the commit thread waits for work (under mu) */
-    size_t gather_want; /* … for this many queued appends, when nonzero (under mu; on_loop:
-                           the hand-off list) */
+    size_t gather_want; /* … for this many queued appends, when nonzero (under mu) */
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
     meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */
