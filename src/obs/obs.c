@@ -370,6 +370,8 @@ static const stat_row store_rows[] = {
     ROW("weir_store_read_bytes_total", "counter", read_bytes,
         "Metered bytes delivered to readers."),
     ROW("weir_store_group_commits_total", "counter", commits, "Synced group-commit writes."),
+    ROW("weir_store_loop_commits_total", "counter", loop_commits,
+        "Group commits the event loop wrote itself (--commit-mode loop)."),
     ROW("weir_store_inflight_bytes", "gauge", inflight_bytes, "Append bytes awaiting durability."),
     ROW("weir_store_waiting_appends", "gauge", waiting_appends,
         "Appends waiting for in-flight budget."),
