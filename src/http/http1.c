@@ -252,8 +252,9 @@ on_headers_complete(http_parser *p)
     /* Room for a declared body in one allocation, up to what a client may make the server hold
      * before sending anything (the rest grows as it arrives). */
     if ((p->flags & F_CONTENTLENGTH) && !h->discard_body)
-        wr_buf_reserve(&req->body, p->content_length < BODY_RESERVE_MAX ? (size_t)p->content_length
-                                                                        : BODY_RESERVE_MAX);
+        wr_buf_reserve(&req->body, p->content_length < BODY_RESERVE_MAX
+                                       ? (size_t)p->content_length
+                                       : BODY_RESERVE_MAX - 1); /* + its NUL: 16 KiB */
     const char *expect = wr_req_header(req, "expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && h->pending_err == WR_OK) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";

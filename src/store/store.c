@@ -407,7 +407,15 @@ handoff_locked(wr_store *s)
     s->cq_n += s->hq_n;
     s->hq_n = 0;
     s->hq_bytes = 0;
-    s->hq_epoch++; /* the storage runs of these appends are closed (append.c join_run) */
+    s->hq_epoch++;     /* the storage runs of these appends are closed (append.c join_run) */
+    if (s->pmq_head) { /* metadata changes submitted after these appends: right behind them */
+        if (s->mq_tail)
+            s->mq_tail->next = s->pmq_head;
+        else
+            s->mq_head = s->pmq_head;
+        s->mq_tail = s->pmq_tail;
+        s->pmq_head = s->pmq_tail = NULL;
+    }
 }
 
 /* The loop is about to poll: hand over what this iteration sequenced. */
@@ -418,8 +426,9 @@ handoff(wr_store *s)
         return;
     pthread_mutex_lock(&s->mu);
     handoff_locked(s);
-    /* While it gathers a group it sleeps until the group is complete (or its deadline). */
-    if (s->commit_idle && s->cq_n >= s->gather_want)
+    /* While it gathers a group it sleeps until the group is complete (or its deadline); a
+     * metadata change ends that wait. */
+    if (s->commit_idle && (s->cq_n >= s->gather_want || s->mq_head))
         pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
@@ -464,7 +473,7 @@ prepare_on_loop(wr_store *s)
 {
     if (!s->hq_head)
         return;
-    if (s->hq_bytes >= LOOP_COMMIT_MAX_BYTES || !thread_quiet(s)) {
+    if (s->hq_bytes >= LOOP_COMMIT_MAX_BYTES || s->pmq_head || !thread_quiet(s)) {
         handoff(s);
         return;
     }
@@ -740,13 +749,26 @@ wr_store__meta_submit(wr_store *s, meta_op *op)
     pthread_mutex_lock(&s->mu);
     bool open = !s->stop && !s->closing;
     if (open) {
-        if (s->mq_tail)
-            s->mq_tail->next = op;
-        else
-            s->mq_head = op;
-        s->mq_tail = op;
-        if (s->commit_idle)
-            pthread_cond_signal(&s->cv);
+        if (s->hq_head) {
+            /*
+             * Appends sequenced before this change must be written with it or before it, never
+             * after: it waits beside the hand-off list and reaches the thread right behind
+             * those appends at the next hand-off (before the loop polls), not on its own now.
+             */
+            if (s->pmq_tail)
+                s->pmq_tail->next = op;
+            else
+                s->pmq_head = op;
+            s->pmq_tail = op;
+        } else {
+            if (s->mq_tail)
+                s->mq_tail->next = op;
+            else
+                s->mq_head = op;
+            s->mq_tail = op;
+            if (s->commit_idle)
+                pthread_cond_signal(&s->cv);
+        }
     } else {
         op->err = WR_ERR_UNAVAILABLE;
         if (s->mdone_tail)
@@ -780,6 +802,8 @@ static void
 commit_on_loop(wr_store *s)
 {
     pthread_mutex_lock(&s->mu);
+    /* thread_quiet held, and only the loop gives the thread work. */
+    assert(s->commit_idle && !s->cq_head && !s->mq_head && !s->pmq_head);
     handoff_locked(s); /* closes the storage runs as a hand-off does */
     append_op *list = s->cq_head;
     size_t n_list = s->cq_n;
@@ -787,9 +811,11 @@ commit_on_loop(wr_store *s)
     s->cq_head = s->cq_tail = NULL;
     pthread_mutex_unlock(&s->mu);
     wr_err e = commit_group(s, s->loop_wb, list, NULL);
+    uv_update_time(s->loop); /* the sync took a while: timeouts set by the callbacks start now */
     for (append_op *op = list; op; op = op->commit_next)
         op->commit_err = e;
-    s->loop_commits++;
+    if (!e)
+        s->loop_commits++;
     wr_store__on_commits_done(s, list);
     s->loop_gather_want = n_list;
     s->gather_until_ns = wr_clock_mono_ns() + COMMIT_GATHER_US * 1000ull;

@@ -83,7 +83,7 @@ typedef struct wr_pos {
 /* Open / close                                                                                 */
 
 typedef enum wr_store_sync_kind {
-    WR_STORE_SYNC_COMMIT,    /* a group commit of appends (commit thread) */
+    WR_STORE_SYNC_COMMIT,    /* a group commit of appends (commit thread, or the loop: COMMITS) */
     WR_STORE_SYNC_META,      /* a metadata change (loop thread) */
     WR_STORE_SYNC_USAGE,     /* a usage flush (worker pool) */
     WR_STORE_WRITE_UNSYNCED, /* not a sync: an unsynced write (reclamation by maintenance, the
@@ -182,7 +182,7 @@ void wr_store_close(wr_store *s, void (*cb)(void *ud), void *ud);
 bool wr_store_failed(const wr_store *s);
 
 typedef struct wr_store_stats {
-    uint64_t commits;         /* group commits written by the commit thread */
+    uint64_t commits;         /* group commits written (thread and loop) */
     uint64_t appends;         /* appends acknowledged */
     uint64_t inflight_bytes;  /* currently charged to the in-flight budget */
     uint64_t waiting_appends; /* appends queued for budget */

@@ -233,6 +233,7 @@ struct wr_store {
     append_op *cq_head, *cq_tail;
     append_op *done_head, *done_tail;
     meta_op *mq_head, *mq_tail;       /* metadata changes for the commit thread (under mu) */
+    meta_op *pmq_head, *pmq_tail;     /* … submitted behind the hand-off list: wait for it */
     meta_op *mdone_head, *mdone_tail; /* … written, for the loop (under mu) */
     changing *changing;               /* names with a meta change in flight (loop only) */
     uint64_t done_gen;                /* completion lists handed to the loop */
@@ -334,7 +335,7 @@ void wr_store__fail(wr_store *s, const char *why);
 
 /* What a write is, which decides its durability. */
 typedef enum db_write_kind {
-    DB_WRITE_COMMIT,   /* a group commit of appends (commit thread): synced */
+    DB_WRITE_COMMIT,   /* a group commit of appends (commit thread, or the loop): synced */
     DB_WRITE_META,     /* a metadata change (loop, maintenance worker): synced */
     DB_WRITE_UNSYNCED, /* not synced: a loss is harmless or redone (reclamation, a deadline
                           bump at the release of a hold) */

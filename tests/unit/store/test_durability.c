@@ -330,6 +330,51 @@ test_commit_modes(void **state)
     assert_int_equal(on_disk, (uint64_t)appended);
 }
 
+static void
+on_stream_created(void *ud, wr_err err, const wr_error *detail, const wr_stream_info *info,
+                  wr_provision prov)
+{
+    (void)detail;
+    (void)info;
+    (void)prov;
+    *(wr_err *)ud = err == WR_OK ? WR_OK : err;
+    ((wr_err *)ud)[1] = 1; /* done */
+}
+
+/*
+ * A metadata change submitted after appends that are still on the loop's hand-off list is
+ * written with them (one group) or after them, never ahead of them on its own: in both commit
+ * modes, appends then a stream create make exactly one sync, however long the loop takes to
+ * reach its hand-off.
+ */
+static void
+test_change_follows_earlier_appends(void **state)
+{
+    ts_env *e = *state;
+    enum { N = 3 };
+    writer ws[N];
+    int total = 0;
+    init_writers(e, ws, N, &total, false, true); /* all on w0 */
+    append_all(e, ws, 1, &total);                /* w0 exists */
+    for (int round = 0; round < 3; round++) {
+        uint64_t commits = ts_stats(e).commits;
+        for (int i = 0; i < N; i++)
+            wr_store_append(e->s, B, ws[i].stream, &ws[i].in, on_ack, &ws[i]);
+        char name[16];
+        snprintf(name, sizeof(name), "made-%d", round);
+        wr_err created[2] = {WR_ERR_STORAGE, 0};
+        wr_store_stream_create_async(e->s, B, name, NULL, NULL, on_stream_created, created);
+        usleep(5000); /* time for a commit thread to take the change alone, were it handed over */
+        int want = 1 + (round + 1) * N;
+        while (total < want || !created[1])
+            uv_run(&e->loop, UV_RUN_ONCE);
+        assert_int_equal(created[0], WR_OK);
+        assert_int_equal(ts_stats(e).commits, commits + 1);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ws[i].failed, 0);
+}
+
 /*
  * A sync hook that holds the first group commit until the test has queued more appends, so
  * that those form exactly one second group. Commit thread: `held` tells the loop it is in.
@@ -608,10 +653,15 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        TS_TEST(test_group_commit, &fx),         TS_TEST(test_sync_failure, &fx),
-        TS_TEST(test_meta_sync_failure, &fx),    TS_TEST(test_inflight_budget, &fx),
-        TS_TEST(test_close_with_pending, &fx),   TS_TEST(test_commit_modes, &fx),
-        TS_TEST(test_group_last_values, &fx),    TS_TEST(test_flushed_batches_read_back, &fx),
+        TS_TEST(test_group_commit, &fx),
+        TS_TEST(test_sync_failure, &fx),
+        TS_TEST(test_meta_sync_failure, &fx),
+        TS_TEST(test_inflight_budget, &fx),
+        TS_TEST(test_close_with_pending, &fx),
+        TS_TEST(test_commit_modes, &fx),
+        TS_TEST(test_change_follows_earlier_appends, &fx),
+        TS_TEST(test_group_last_values, &fx),
+        TS_TEST(test_flushed_batches_read_back, &fx),
         TS_TEST(test_runs_share_one_value, &fx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
